@@ -1,0 +1,3 @@
+"""Easel: chat messages in, generated images out."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,329 @@
+"""The ``easel`` command line. Results go to stdout; progress, notes and errors to stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import shutil
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+from rich.console import Console
+
+from bot.app import open_easel
+from bot.core.errors import ConfigError, EaselError, InvalidInput
+from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started
+from bot.platforms.console import run_console
+from bot.providers import registry
+from bot.settings import AppSettings, ProvidersSettings, load_settings, redact_url, redacted
+from bot.storage import migrate
+from bot.storage.db import check_connection, make_engine
+
+MAX_EDIT_FILE_BYTES = 20_000_000
+
+err = Console(stderr=True, highlight=False, markup=False)
+app = typer.Typer(
+    name="easel",
+    help="Easel: chat messages in, generated images out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check and show the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (default: $EASEL_CONFIG or ./config.yaml)."),
+]
+T = TypeVar("T")
+
+
+def main() -> None:
+    app()
+
+
+@app.callback()
+def _root(ctx: typer.Context, config: ConfigOption = None) -> None:
+    ctx.obj = config
+
+
+def _settings(ctx: typer.Context) -> AppSettings:
+    path: Path | None = ctx.obj if isinstance(ctx.obj, Path) else None
+    return load_settings(path)
+
+
+def _friendly(func: Callable[..., T]) -> Callable[..., T]:
+    """Turn Easel's errors into one clear line on stderr and an exit code (2: your input, 1: other)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except EaselError as exc:
+            # The operator is the reader here: show the full message, not the chat-safe one.
+            text = exc.user_message if isinstance(exc, InvalidInput) else str(exc)
+            err.print(f"error: {text}", style="red", soft_wrap=True)
+            raise typer.Exit(2 if isinstance(exc, ConfigError | InvalidInput) else 1) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _quiet_logging(settings: AppSettings, *, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else max(logging.WARNING, logging.getLevelName(settings.log_level))
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+# ----------------------------------------------------------------------------------------------- gen
+
+
+class _Collector:
+    """Keeps the replies of one request and shows progress on stderr."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+
+    async def send(self, reply: Reply) -> None:
+        self.replies.append(reply)
+
+    async def event(self, event: JobEvent) -> None:
+        if isinstance(event, Started):
+            err.print(f"generating with {event.provider}…")
+        elif isinstance(event, Progress) and 0 < event.fraction < 1:
+            err.print(f"  {event.fraction:.0%}")
+
+
+@app.command()
+@_friendly
+def gen(
+    ctx: typer.Context,
+    prompt: Annotated[str, typer.Argument(help="What to draw (with --edit: how to change the image).")],
+    aspect: Annotated[str | None, typer.Option("--aspect", "--ar", help="Aspect ratio, e.g. 16:9.")] = None,
+    n: Annotated[int | None, typer.Option("--n", "-n", help="How many images.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed; the same seed and prompt repeat the image.")] = None,
+    negative: Annotated[str | None, typer.Option("--no", "--negative", help="What to avoid.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name for the provider.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Use this provider for this image.")] = None,
+    quality: Annotated[str | None, typer.Option(help="low, medium, high, ...")] = None,
+    edit: Annotated[
+        Path | None, typer.Option(help="An image file to edit; PROMPT is the instruction.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also copy the images here.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Generate (or edit) images and print each saved file's absolute path on its own line."""
+    settings = _settings(ctx)
+    _quiet_logging(settings, verbose=verbose)
+    flags = {"--ar": aspect, "--n": n, "--seed": seed, "--no": negative, "--model": model}
+    flags |= {"--provider": provider, "--quality": quality}
+    text = " ".join(
+        [f"/{'edit' if edit else 'imagine'} {prompt}"]
+        + [f"{k} {v}" for k, v in flags.items() if v is not None]
+    )
+    attachments = (_read_edit_file(edit),) if edit else ()
+    message = Incoming(
+        platform="cli", chat_id="cli", user_id="cli", display_name="cli", text=text, attachments=attachments
+    )
+    replies = _run(_generate(settings, message))
+    failed = False
+    for reply in replies:
+        if reply.is_error:
+            err.print(f"error: {reply.text}", style="red", soft_wrap=True)
+            failed = True
+            continue
+        for note in reply.notes:
+            err.print(f"note: {note}", soft_wrap=True)
+        for index, image in enumerate(reply.images, start=1):
+            path = image.path
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                path = out / f"easel-{reply.generation_id}-{index}{image.path.suffix}"
+                shutil.copyfile(image.path, path)
+            typer.echo(str(path.resolve()))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _read_edit_file(path: Path) -> Attachment:
+    try:
+        size = path.stat().st_size
+        if size > MAX_EDIT_FILE_BYTES:
+            raise InvalidInput(
+                f"{path} is {size} bytes", user_message=f"{path} is too large (20 MB at most)."
+            )
+        return Attachment(data=path.read_bytes(), filename=path.name)
+    except OSError as exc:
+        raise InvalidInput(str(exc), user_message=f"Cannot read {path}: {exc.strerror}.") from exc
+
+
+async def _generate(settings: AppSettings, message: Incoming) -> list[Reply]:
+    collector = _Collector()
+    async with open_easel(settings) as easel:
+        await easel.service.handle(message, collector)
+    return collector.replies
+
+
+# ---------------------------------------------------------------------------------------- chat / run
+
+
+@app.command()
+@_friendly
+def chat(ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Chat in the terminal (reads stdin, so it also works piped)."""
+    settings = _settings(ctx)
+    _quiet_logging(settings, verbose=verbose)
+    _run(_chat(settings))
+
+
+async def _chat(settings: AppSettings) -> None:
+    async with open_easel(settings) as easel:
+        await run_console(easel.service, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+
+
+@app.command()
+@_friendly
+def run(ctx: typer.Context) -> None:
+    """Run the bot on every configured platform (the terminal chat when none is configured)."""
+    settings = _settings(ctx)
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    unavailable = [name for name in ("telegram", "discord") if getattr(settings, name).token is not None]
+    if unavailable:
+        raise ConfigError(
+            f"{' and '.join(unavailable)} configured, but this version of Easel has no adapter for it yet."
+        )
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "No chat platform is configured and stdin is not a terminal, so there is nothing to run. "
+            "Use `easel chat` to pipe messages in, or `easel gen` for single images."
+        )
+    err.print("No chat platform is configured: starting the terminal chat.")
+    _run(_chat(settings))
+
+
+# --------------------------------------------------------------------------------------------- config
+
+
+@config_app.command("check")
+@_friendly
+def config_check(ctx: typer.Context) -> None:
+    """Validate the configuration and say what would run."""
+    settings = _settings(ctx)
+    selection = registry.select(settings.generation, settings.providers)
+    typer.echo("Configuration is valid.")
+    typer.echo(f"database:  {redact_url(settings.database_url)}")
+    typer.echo(f"media dir: {settings.media_dir.resolve()}")
+    typer.echo(
+        f"providers: {' -> '.join(selection.chain)} (generation.provider = {settings.generation.provider})"
+    )
+    for name, reason in selection.skipped:
+        typer.echo(f"  skipped {name}: {reason}")
+    platforms = ["console"]
+    platforms += [name for name in ("telegram", "discord") if getattr(settings, name).token is not None]
+    typer.echo(f"platforms: {', '.join(platforms)}")
+
+
+@config_app.command("show")
+@_friendly
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective configuration as YAML, secrets redacted."""
+    typer.echo(yaml.safe_dump(redacted(_settings(ctx)), sort_keys=False).rstrip())
+
+
+# ------------------------------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+@_friendly
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
+    """Apply migrations (also done automatically at start)."""
+    settings = _settings(ctx)
+    _run(_checked(settings.database_url, migrate.upgrade(settings.database_url, revision)))
+    typer.echo(f"database at {_run(migrate.current(settings.database_url))}")
+
+
+@db_app.command("downgrade")
+@_friendly
+def db_downgrade(ctx: typer.Context, revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` removes every table)."""
+    settings = _settings(ctx)
+    _run(_checked(settings.database_url, migrate.downgrade(settings.database_url, revision)))
+    typer.echo(f"database at {_run(migrate.current(settings.database_url)) or 'base'}")
+
+
+@db_app.command("current")
+@_friendly
+def db_current(ctx: typer.Context) -> None:
+    """Print the database's migration revision."""
+    settings = _settings(ctx)
+    typer.echo(_run(_checked(settings.database_url, migrate.current(settings.database_url))) or "base")
+
+
+async def _checked(url: str, work: Coroutine[Any, Any, T]) -> T:
+    engine = make_engine(url)
+    try:
+        await check_connection(engine)
+    except BaseException:
+        work.close()
+        raise
+    finally:
+        await engine.dispose()
+    return await work
+
+
+# ------------------------------------------------------------------------------------ providers/doctor
+
+
+@app.command()
+@_friendly
+def providers(ctx: typer.Context) -> None:
+    """List every provider, whether it is configured and whether it is used."""
+    settings = _settings(ctx)
+    selection = registry.select(settings.generation, settings.providers)
+    for name in ProvidersSettings.names():
+        configured = registry.is_configured(name, settings.providers)
+        used = f"used (#{selection.chain.index(name) + 1})" if name in selection.chain else ""
+        available = "" if name in registry.FACTORIES else "not in this version"
+        state = ", ".join(
+            part for part in ("configured" if configured else "not configured", used, available) if part
+        )
+        typer.echo(f"{name:18} {state}")
+
+
+@app.command()
+@_friendly
+def doctor(ctx: typer.Context) -> None:
+    """Check the database, the media directory and every provider in use."""
+    settings = _settings(ctx)
+    ok = _run(_doctor(settings))
+    if not ok:
+        raise typer.Exit(1)
+
+
+async def _doctor(settings: AppSettings) -> bool:
+    ok = True
+    async with open_easel(settings) as easel:
+        typer.echo(f"database   ok  {redact_url(settings.database_url)}")
+        media = settings.media_dir.resolve()
+        writable = media.is_dir() or not media.exists()
+        typer.echo(f"media dir  {'ok ' if writable else 'BAD'} {media}")
+        ok &= writable
+        for provider in easel.providers:
+            health = await provider.check()
+            typer.echo(f"{provider.name:10} {'ok ' if health.ok else 'BAD'} {health.detail}")
+            ok &= health.ok
+    return ok

@@ -1,0 +1,105 @@
+"""Turning intents, chat settings and stored generations into ``ImageRequest``s."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.errors import InvalidInput
+from bot.core.flags import MAX_SEED, parse_aspect
+from bot.core.types import Aspect, GenerationKind, GenerationOptions, GenerationRecord, ImageRequest
+
+CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality")
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    aspect: Aspect
+    max_images: int
+
+
+def new_seed(rng: random.Random) -> int:
+    return rng.randint(0, MAX_SEED)
+
+
+def build_request(
+    prompt: str,
+    options: GenerationOptions,
+    chat_settings: Mapping[str, Any],
+    defaults: Defaults,
+    *,
+    seed: int,
+    kind: GenerationKind = GenerationKind.GENERATE,
+    reference_images: tuple[bytes, ...] = (),
+    source_prompt: str | None = None,
+    fallback_aspect: Aspect | None = None,
+) -> ImageRequest:
+    """Flags win over the chat's settings, which win over the defaults."""
+    aspect = options.aspect
+    if aspect is None and chat_settings.get("aspect"):
+        aspect = parse_aspect(str(chat_settings["aspect"]))
+    n = options.n if options.n is not None else int(chat_settings.get("n") or 1)
+    if not 1 <= n <= defaults.max_images:
+        raise InvalidInput(f"n={n}", user_message=f"You can ask for 1 to {defaults.max_images} images.")
+    return ImageRequest(
+        prompt=prompt,
+        aspect=aspect or fallback_aspect or defaults.aspect,
+        n=n,
+        seed=options.seed if options.seed is not None else seed,
+        negative=options.negative or chat_settings.get("negative") or None,
+        model=options.model or chat_settings.get("model") or None,
+        provider=options.provider or chat_settings.get("provider") or None,
+        quality=options.quality or chat_settings.get("quality") or None,
+        kind=kind,
+        reference_images=reference_images,
+        source_prompt=source_prompt,
+    )
+
+
+def params_of(request: ImageRequest) -> dict[str, Any]:
+    """What is stored with a generation so it can be replayed (reroll) later."""
+    return {
+        "aspect": str(request.aspect),
+        "n": request.n,
+        "seed": request.seed,
+        "model": request.model,
+        "provider": request.provider,
+        "quality": request.quality,
+        "source_prompt": request.source_prompt,
+    }
+
+
+def options_of(record: GenerationRecord) -> GenerationOptions:
+    """The options a stored generation was made with, for rerolls and variations."""
+    params = record.params
+    aspect = params.get("aspect")
+    return GenerationOptions(
+        aspect=parse_aspect(str(aspect)) if aspect else None,
+        n=int(params.get("n") or 1),
+        negative=record.negative,
+        model=params.get("model"),
+        provider=params.get("provider"),
+        quality=params.get("quality"),
+    )
+
+
+def validate_chat_setting(key: str, value: str, defaults: Defaults) -> Any:
+    """Check a ``/settings key value`` pair and return the value to store."""
+    if key not in CHAT_SETTING_KEYS:
+        raise InvalidInput(
+            f"unknown setting {key!r}",
+            user_message=f"I don't know the setting {key!r}. Settings: {', '.join(CHAT_SETTING_KEYS)}.",
+        )
+    if key == "aspect":
+        return str(parse_aspect(value))
+    if key == "n":
+        if not value.isdigit() or not 1 <= int(value) <= defaults.max_images:
+            raise InvalidInput(f"n={value}", user_message=f"n must be between 1 and {defaults.max_images}.")
+        return int(value)
+    if len(value) > 500:
+        raise InvalidInput(
+            "setting too long", user_message="That value is too long (500 characters at most)."
+        )
+    return value

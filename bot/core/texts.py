@@ -1,0 +1,74 @@
+"""What Easel says: help, captions, history lines, status. Plain text that every platform can show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.core.types import GenerationKind, GenerationRecord, GenerationResult, ImageRequest
+
+HELP = """\
+Easel turns words into pictures.
+
+/imagine <prompt> [flags] - make an image (aliases /img, /draw)
+/edit <instruction> - change the last image (or the one you reply to, or a photo you send)
+/reroll - the same prompt with a new seed
+/vary - a close variation of the last image
+/history [page] - what this chat has made
+/status - provider, your usage today
+/settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality
+/cancel - stop what is running
+/help - this text
+
+Flags: --ar 16:9 (or --aspect, square, portrait, landscape, wide), --n 2, --seed 7,
+--no <things to avoid>, --model m, --provider p, --quality high
+
+Or just talk: "a watercolor fox at dawn" makes a new image; "make it warmer" edits the last one."""
+
+_KIND_LABEL = {
+    GenerationKind.GENERATE: "",
+    GenerationKind.EDIT: "edit",
+    GenerationKind.REROLL: "reroll",
+    GenerationKind.VARY: "variation",
+}
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def caption(request: ImageRequest, result: GenerationResult, generation_id: int) -> str:
+    label = _KIND_LABEL[request.kind]
+    prefix = f"{label}: " if label else ""
+    seeds = sorted({img.seed for img in result.images if img.seed is not None})
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}" if seeds else ""
+    model = f"{result.provider}/{result.model}" if result.model else result.provider
+    details = " · ".join(
+        part for part in (f"#{generation_id}", seed_text, str(request.aspect), model) if part
+    )
+    lines = [f"{prefix}{shorten(request.prompt, 700)}", details]
+    if result.provider == "builtin":
+        lines.append("Preview from the built-in offline renderer; configure a provider for real images.")
+    return "\n".join(lines)
+
+
+def history_lines(records: Sequence[GenerationRecord], page: int) -> str:
+    if not records:
+        return "Nothing here yet." if page == 1 else f"No more history (page {page})."
+    lines = [f"History, page {page} (newest first):"]
+    for record in records:
+        when = record.created_at.strftime("%Y-%m-%d %H:%M")
+        label = _KIND_LABEL[record.kind]
+        parent = f" of #{record.parent_id}" if record.parent_id else ""
+        kind = f"{label}{parent} · " if label else ""
+        status = "" if record.status == "done" else f" [{record.status}]"
+        count = f" · {len(record.images)} image(s)" if record.images else ""
+        lines.append(f"#{record.id} · {when} · {kind}{shorten(record.prompt, 80)}{count}{status}")
+    return "\n".join(lines)
+
+
+def settings_lines(settings: Mapping[str, Any]) -> str:
+    if not settings:
+        return "This chat uses the defaults. Set one: /settings aspect 16:9 (keys: aspect, n, negative, ...)."
+    body = "\n".join(f"{key}: {value}" for key, value in sorted(settings.items()))
+    return f"This chat's settings:\n{body}\n(/settings reset clears them)"

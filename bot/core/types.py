@@ -1,0 +1,322 @@
+"""Platform-free value types that flow between adapters, the router, the service and providers."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Aspect:
+    """An aspect ratio such as 16:9 (always stored reduced to lowest terms is not required)."""
+
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.width}:{self.height}"
+
+    @property
+    def ratio(self) -> float:
+        return self.width / self.height
+
+    def size_for(self, long_side: int, *, multiple: int = 8) -> tuple[int, int]:
+        """Pixel size with the given long side, both sides rounded to ``multiple``."""
+        if self.width >= self.height:
+            w, h = float(long_side), long_side * self.height / self.width
+        else:
+            w, h = long_side * self.width / self.height, float(long_side)
+        return (
+            max(multiple, round(w / multiple) * multiple),
+            max(multiple, round(h / multiple) * multiple),
+        )
+
+
+SQUARE = Aspect(1, 1)
+
+
+class GenerationKind(enum.StrEnum):
+    GENERATE = "generate"
+    EDIT = "edit"
+    REROLL = "reroll"
+    VARY = "vary"
+
+
+class GenerationStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a message. Adapters download it (within their limits) before routing."""
+
+    data: bytes
+    filename: str | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message from any platform, translated by its adapter."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+    text: str
+    display_name: str = ""
+    message_id: str | None = None
+    reply_to_message_id: str | None = None
+    reply_to_generation_id: int | None = None
+    attachments: tuple[Attachment, ...] = ()
+    is_admin: bool = False
+    locale: str | None = None
+
+
+# --------------------------------------------------------------------------------------------- intents
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """Flags a user may give with a prompt (``--ar 16:9 --n 2 --seed 7 --no text ...``).
+
+    ``None`` means "not given": the chat's settings or the global defaults apply.
+    """
+
+    aspect: Aspect | None = None
+    n: int | None = None
+    seed: int | None = None
+    negative: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    quality: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Generate:
+    prompt: str
+    options: GenerationOptions = GenerationOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Edit an image: the attached one, the one replied to, a named generation, or the chat's last."""
+
+    instruction: str
+    options: GenerationOptions = GenerationOptions()
+    generation_id: int | None = None
+    reference: Attachment | None = None
+    from_free_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reroll:
+    generation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Vary:
+    generation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Show the chat's settings (key is None) or set one (value None resets it)."""
+
+    key: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """Nothing to do (e.g. a group message not addressed to the bot)."""
+
+
+Intent = Generate | Edit | Reroll | Vary | Status | History | Help | Settings | Cancel | Ignore
+
+
+# ------------------------------------------------------------------------------------- generation
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRequest:
+    """What a provider is asked to make. ``reference_images`` are encoded image bytes."""
+
+    prompt: str
+    aspect: Aspect = SQUARE
+    n: int = 1
+    seed: int | None = None
+    negative: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    quality: str | None = None
+    kind: GenerationKind = GenerationKind.GENERATE
+    reference_images: tuple[bytes, ...] = ()
+    mask: bytes | None = None
+    source_prompt: str | None = None
+    """For edits and variations: the prompt that produced the reference image."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """One generated image, as a provider returns it."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    seed: int | None = None
+    provider: str = ""
+    model: str | None = None
+    revised_prompt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    edit: bool = False
+    max_n: int = 1
+    aspects: tuple[Aspect, ...] | None = None
+    """Supported aspect ratios; None means any."""
+    negative_prompt: bool = False
+    seed: bool = False
+    max_reference_images: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHealth:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    images: tuple[Image, ...]
+    provider: str
+    model: str | None
+    notes: tuple[str, ...] = ()
+    """What the chain changed on the user's behalf (nearest aspect, ignored flag, fallback used)."""
+
+
+# ----------------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    fraction: float
+    preview: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    generation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+
+
+JobEvent = Queued | Started | Progress | Done | Failed
+
+
+# ----------------------------------------------------------------------------------------- storage
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """An image saved by the artifact store. ``id`` names the file; ``path`` is absolute."""
+
+    id: str
+    path: Path
+    mime: str
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRecord:
+    id: int
+    chat_id: int
+    user_id: int
+    kind: GenerationKind
+    status: GenerationStatus
+    prompt: str
+    negative: str | None
+    params: Mapping[str, Any]
+    provider: str | None
+    model: str | None
+    parent_id: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    images: tuple[StoredImage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSummary:
+    images_today: int
+    images_total: int
+
+
+# ----------------------------------------------------------------------------------------- replies
+
+
+class Action(enum.StrEnum):
+    REROLL = "reroll"
+    VARY = "vary"
+    EDIT = "edit"
+    ORIGINAL = "original"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the service answers. Adapters render it natively (photo + caption + buttons, ...)."""
+
+    text: str
+    images: tuple[StoredImage, ...] = ()
+    generation_id: int | None = None
+    actions: tuple[Action, ...] = ()
+    notes: tuple[str, ...] = ()
+    is_error: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)

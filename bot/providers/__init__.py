@@ -1,0 +1,1 @@
+"""Image providers: one module per vendor API, the offline renderer, and the registry that picks them."""

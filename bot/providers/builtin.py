@@ -1,0 +1,139 @@
+"""``builtin``: the keyless offline renderer, used when no image service is configured.
+
+It draws calm layered landscapes from the prompt's colour and mood words, deterministically from the
+prompt and seed, captioned "Easel preview". It performs simple real edits (warmer, cooler, brighter,
+darker, black and white, blur, sharpen, contrast, saturation, crop to an aspect); anything else is an
+honest blend of a fresh render into the reference, and ``revised_prompt`` says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+
+from PIL import Image as PILImage
+
+from bot.core.errors import InvalidRequest, Misconfigured
+from bot.core.imaging import encode_png, open_image
+from bot.core.ports import ProgressCallback
+from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.providers.builtin_edits import EditOp, apply_edits, parse_edit_instruction
+from bot.providers.builtin_render import MAX_LONG_SIDE, render_scene, stamp_preview
+
+__all__ = ["BuiltinProvider"]
+
+MIN_LONG_SIDE = 64
+VARY_NEW_SHARE = 0.4
+EDIT_NEW_SHARE = 0.45
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    img: PILImage.Image
+    seed: int | None
+    note: str | None = None
+
+
+class BuiltinProvider:
+    """Offline renderer implementing :class:`bot.core.ports.Provider`."""
+
+    name = "builtin"
+    capabilities = Capabilities(
+        edit=True, max_n=4, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+    )
+
+    def __init__(self, *, long_side: int = 1024, model: str = "builtin-v1") -> None:
+        if not MIN_LONG_SIDE <= long_side <= MAX_LONG_SIDE:
+            raise Misconfigured(
+                f"builtin long_side must be between {MIN_LONG_SIDE} and {MAX_LONG_SIDE}, got {long_side}",
+                provider=self.name,
+            )
+        self.long_side = long_side
+        self.model = model
+
+    async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
+        """Render, vary or edit; all Pillow work runs in a worker thread."""
+        if request.kind in (GenerationKind.EDIT, GenerationKind.VARY) and not request.reference_images:
+            raise InvalidRequest(
+                f"{request.kind} needs a reference image",
+                provider=self.name,
+                user_message="I need an image to work from for that.",
+            )
+        count = max(1, min(request.n, self.capabilities.max_n))
+        base_seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+        await on_progress(0.0, None)
+
+        reference: PILImage.Image | None = None
+        if request.reference_images and request.kind in (GenerationKind.EDIT, GenerationKind.VARY):
+            reference = await asyncio.to_thread(_load_reference, request.reference_images[0])
+        if request.kind == GenerationKind.EDIT and reference is not None:
+            ops = parse_edit_instruction(request.prompt)
+            if ops:
+                note = "builtin preview: " + ", ".join(op.describe() for op in ops)
+                image = await asyncio.to_thread(self._edit, reference, ops, note)
+                await on_progress(1.0, None)
+                return [image]  # a deterministic edit: more copies would be identical
+
+        images = []
+        for index in range(count):
+            seed = base_seed + index
+            images.append(await asyncio.to_thread(self._make, request, seed, reference))
+            await on_progress((index + 1) / count, None)
+        return images
+
+    async def check(self) -> ProviderHealth:
+        return ProviderHealth(ok=True, detail="offline renderer")
+
+    async def aclose(self) -> None:
+        return None
+
+    # -------------------------------------------------------------------------- worker-thread code
+
+    def _edit(self, reference: PILImage.Image, ops: list[EditOp], note: str) -> Image:
+        return self._finish(_Rendered(apply_edits(reference, ops), None, note))
+
+    def _make(self, request: ImageRequest, seed: int, reference: PILImage.Image | None) -> Image:
+        return self._finish(self._render(request, seed, reference))
+
+    def _render(self, request: ImageRequest, seed: int, reference: PILImage.Image | None) -> _Rendered:
+        if reference is None or request.kind not in (GenerationKind.EDIT, GenerationKind.VARY):
+            size = request.aspect.size_for(self.long_side)
+            return _Rendered(render_scene(request.prompt, seed, size, request.negative), seed)
+        if request.kind == GenerationKind.VARY:
+            fresh = render_scene(request.prompt, seed, reference.size, request.negative)
+            return _Rendered(_blend(reference, fresh, VARY_NEW_SHARE), seed)
+        instruction = request.prompt.strip()
+        prompt = f"{request.source_prompt}, {instruction}" if request.source_prompt else instruction
+        fresh = render_scene(prompt, seed, reference.size, request.negative)
+        note = f"builtin preview: blended a new render for '{instruction}'"
+        return _Rendered(_blend(reference, fresh, EDIT_NEW_SHARE), seed, note)
+
+    def _finish(self, rendered: _Rendered) -> Image:
+        img = stamp_preview(rendered.img)
+        return Image(
+            data=encode_png(img),
+            mime="image/png",
+            width=img.width,
+            height=img.height,
+            seed=rendered.seed,
+            provider=self.name,
+            model=self.model,
+            revised_prompt=rendered.note,
+        )
+
+
+def _load_reference(data: bytes) -> PILImage.Image:
+    """Decode a reference safely (``ImageError`` on bad bytes) and bound its size to what we render."""
+    img = open_image(data)
+    if max(img.size) > MAX_LONG_SIDE:
+        img.thumbnail((MAX_LONG_SIDE, MAX_LONG_SIDE), PILImage.Resampling.LANCZOS)
+    return img
+
+
+def _blend(reference: PILImage.Image, fresh: PILImage.Image, share: float) -> PILImage.Image:
+    """``share`` of ``fresh`` over ``reference``; a transparent reference is laid over the render first."""
+    base = reference
+    if reference.mode == "RGBA":
+        base = PILImage.alpha_composite(fresh.convert("RGBA"), reference)
+    return PILImage.blend(base.convert("RGB"), fresh, share)

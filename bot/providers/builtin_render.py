@@ -1,0 +1,191 @@
+"""The built-in renderer's scene: sky, sun or moon, clouds or stars, ground, light, texture, preview mark.
+
+Everything random comes from ``random.Random`` seeded with a SHA-256 of the prompt and seed, so the same
+prompt, seed and size always give the same pixels (no ``Image.effect_noise``, no salted ``hash()``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+from bot.providers.builtin_draw import DrawFn, glow, gradient, noise, radial_mask, soft_mask, tint
+from bot.providers.builtin_palette import RGB, Palette, mix, read_scene
+from bot.providers.builtin_terrain import draw_ground
+
+MAX_LONG_SIDE = 2048
+PREVIEW_TEXT = "Easel preview"
+_PAPER = (250, 246, 236)
+
+
+def rng_for(prompt: str, seed: int, salt: str = "") -> random.Random:
+    """A generator seeded from a stable hash of the prompt, the seed and a purpose."""
+    digest = hashlib.sha256(f"easel-builtin\x00{prompt}\x00{seed}\x00{salt}".encode()).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def render_scene(prompt: str, seed: int, size: tuple[int, int], negative: str | None = None) -> Image.Image:
+    """An RGB landscape of ``size`` for ``prompt`` (without the preview mark)."""
+    w, h = size
+    rng = rng_for(prompt, seed)
+    scene = read_scene(prompt, negative, rng)
+    p = scene.palette
+    neon = scene.style == "neon"
+    horizon = round(h * rng.uniform(0.56, 0.68))
+    img = gradient(size, [(0.0, p.sky[0]), (0.55, p.sky[1]), (1.0, p.sky[2])], 0, horizon)
+    radius = min(w, h) * (rng.uniform(0.13, 0.17) if neon else rng.uniform(0.055, 0.09))
+    sun = (w * rng.uniform(0.25, 0.75), horizon - radius * rng.uniform(0.2, 2.2))
+    if neon:
+        sun = (w * rng.uniform(0.4, 0.6), horizon - radius * 0.75)
+    glow(img, sun, max(w, h) * 0.6, p.glow, 0.55 if scene.disc != "none" else 0.3)
+    if scene.stars:
+        _stars(img, rng_for(prompt, seed, "stars"), horizon, p.accent)
+    if scene.clouds:
+        _clouds(img, rng, horizon, p)
+    if scene.disc != "none":
+        glow(img, sun, radius * 2.6, p.glow, 0.5)
+        _disc(img, sun, radius, p, moon=scene.disc == "moon", neon=neon, rng=rng)
+    draw_ground(img, rng, scene, horizon, sun[0])
+    if scene.bokeh:
+        _bokeh(img, rng, p, horizon if neon else h)
+    if scene.style == "watercolor":
+        img = Image.blend(img, Image.new("RGB", size, _PAPER), 0.14)
+        img = _add_noise(img, noise(size, rng_for(prompt, seed, "paper"), 32, 6))
+    _vignette(img, 0.3 if scene.night else 0.22)
+    return _add_noise(img, noise(size, rng_for(prompt, seed, "grain"), 2, 4))
+
+
+# ------------------------------------------------------------------------------------------- sky
+
+
+def _disc(
+    img: Image.Image,
+    centre: tuple[float, float],
+    radius: float,
+    p: Palette,
+    *,
+    moon: bool,
+    neon: bool,
+    rng: random.Random,
+) -> None:
+    """Sun, crescent moon or striped synthwave sun, drawn at 4x on a small patch and reduced."""
+    k, r = 4, max(2, round(radius))
+    size = 2 * r + 4
+    c, rk = size * k / 2, r * k
+    mask = Image.new("L", (size * k, size * k), 0)
+    ImageDraw.Draw(mask).ellipse((c - rk, c - rk, c + rk, c + rk), fill=255)
+    fill: Image.Image | RGB = p.disc
+    if moon:
+        shadow = Image.new("L", mask.size, 0)
+        off = rk * rng.uniform(0.35, 0.6)
+        ImageDraw.Draw(shadow).ellipse(
+            (c - rk + off, c - rk - off * 0.4, c + rk + off, c + rk - off * 0.4), fill=225
+        )
+        mask = ImageChops.subtract(mask, shadow)
+    if neon:
+        draw = ImageDraw.Draw(mask)
+        for i in range(7):
+            y = c + rk * (-0.3 + 0.15 * i)
+            draw.rectangle((0, y, size * k, y + rk * (0.03 + 0.018 * i)), fill=0)
+        fill = gradient((size, size), [(0.0, p.disc), (1.0, p.accent2)], 2, size - 2)
+    img.paste(fill, (round(centre[0]) - size // 2, round(centre[1]) - size // 2), mask.reduce(k))
+
+
+def _stars(img: Image.Image, rng: random.Random, horizon: int, colour: RGB) -> None:
+    """Many faint stars and a few bright ones, thinning toward the horizon."""
+    w, h = img.size
+    mask = Image.new("L", (w, max(1, horizon)), 0)
+    draw = ImageDraw.Draw(mask)
+    scale = math.sqrt(w * h) / 1024
+    for _ in range(int(w * h / 2600)):
+        y = horizon * rng.random() ** 1.6
+        x = rng.random() * w
+        level = round(255 * rng.random() ** 2.2 * (1 - 0.6 * y / horizon))
+        r = scale * (1.8 if rng.random() < 0.06 else 0.7)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=level)
+    img.paste(colour, (0, 0, w, mask.height), mask.filter(ImageFilter.GaussianBlur(0.5 * scale)))
+
+
+def _clouds(img: Image.Image, rng: random.Random, horizon: int, p: Palette) -> None:
+    """A few long soft streaks of cloud, lit by the glow."""
+    w, h = img.size
+    puffs: list[tuple[float, float, float, float, int]] = []
+    for _ in range(rng.randint(2, 5)):
+        x, y, width = w * rng.random(), horizon * rng.uniform(0.12, 0.8), w * rng.uniform(0.18, 0.42)
+        for _ in range(rng.randint(3, 6)):
+            half = width * rng.uniform(0.3, 0.6)
+            cx, cy = x + rng.uniform(-0.5, 0.5) * width, y + rng.uniform(-1, 1) * h * 0.012
+            puffs.append((cx, cy, half, half * rng.uniform(0.05, 0.12), rng.randint(70, 130)))
+
+    def draw_puffs(draw: ImageDraw.ImageDraw, s: float) -> None:
+        for x, y, half, th, alpha in puffs:
+            draw.ellipse(((x - half) * s, (y - th) * s, (x + half) * s, (y + th) * s), fill=alpha)
+
+    colour = mix(mix(p.sky[2], p.glow, 0.5), (255, 255, 255), 0.3)
+    tint(img, colour, soft_mask(img.size, 4, h * 0.012, draw_puffs))
+
+
+def _bokeh(img: Image.Image, rng: random.Random, p: Palette, lowest: int) -> None:
+    """Soft out-of-focus circles of light in the two accent colours."""
+    w, h = img.size
+    short = min(w, h)
+    for colour in (p.accent, p.accent2):
+        circles = [
+            (w * rng.random(), lowest * rng.uniform(0.05, 0.95), short * rng.uniform(0.008, 0.045))
+            for _ in range(rng.randint(6, 14))
+        ]
+        alphas = [rng.randint(25, 70) for _ in circles]
+        tint(img, colour, soft_mask(img.size, 2, short * 0.004, _circles(circles, alphas)))
+
+
+def _circles(circles: list[tuple[float, float, float]], alphas: list[int]) -> DrawFn:
+    def draw_circles(draw: ImageDraw.ImageDraw, s: float) -> None:
+        for (x, y, r), alpha in zip(circles, alphas, strict=True):
+            draw.ellipse(((x - r) * s, (y - r) * s, (x + r) * s, (y + r) * s), fill=alpha)
+
+    return draw_circles
+
+
+# ------------------------------------------------------------------------------------- finishing
+
+
+def _vignette(img: Image.Image, strength: float) -> None:
+    mask = radial_mask(img.size, lambda d: 1 - strength * max(0.0, min(1.0, (d - 0.55) / 0.85)) ** 1.6)
+    img.paste(ImageChops.multiply(img, Image.merge("RGB", (mask, mask, mask))))
+
+
+def _add_noise(img: Image.Image, grain: Image.Image) -> Image.Image:
+    """Add monochrome noise centred on 128: film grain that also hides 8-bit banding."""
+    return ImageChops.add(img, Image.merge("RGB", (grain, grain, grain)), 1.0, -128)
+
+
+# ------------------------------------------------------------------------------------ preview mark
+
+
+def stamp_preview(img: Image.Image) -> Image.Image:
+    """A new image with a small neutral-grey "Easel preview" pill in the bottom-right corner."""
+    base = img.convert("RGBA")
+    w, h = base.size
+    scale = math.sqrt(w * h)
+    size, k = max(9, round(scale * 0.018)), 3
+    font = _font(size * k)
+    left, _, right, _ = font.getbbox(PREVIEW_TEXT)
+    pill_w, pill_h = round((right - left) / k + 1.6 * size), round(size * 1.9)
+    patch = Image.new("RGBA", (pill_w * k, pill_h * k), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(patch)
+    draw.rounded_rectangle((0, 0, pill_w * k - 1, pill_h * k - 1), pill_h * k // 2, fill=(22, 22, 22, 200))
+    draw.text((pill_w * k / 2, pill_h * k / 2), PREVIEW_TEXT, (246, 246, 246, 255), font, anchor="mm")
+    patch = patch.resize((pill_w, pill_h), Image.Resampling.LANCZOS)
+    margin = max(4, round(scale * 0.018))
+    base.alpha_composite(patch, (max(0, w - pill_w - margin), max(0, h - pill_h - margin)))
+    return base if img.mode == "RGBA" else base.convert("RGB")
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (ImportError, OSError):  # Pillow without FreeType: the small fixed bitmap font
+        return ImageFont.load_default()

@@ -1,0 +1,344 @@
+"""Settings: defaults < YAML file < environment (``EASEL__SECTION__KEY``).
+
+The YAML file is ``--config PATH``, else ``$EASEL_CONFIG``, else ``./config.yaml`` when it exists.
+``${VAR}`` (or ``${VAR:-default}``) in YAML values reads the environment. Unknown keys and bad values
+are rejected with a message naming the file, line and key. Each component gets only its own section.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config_yaml import ConfigFile, read_config_file
+from bot.core.errors import ConfigError
+
+ENV_PREFIX = "EASEL__"
+DEFAULT_CONFIG_FILE = Path("config.yaml")
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("easel_environ", default=None)
+_RATE = re.compile(r"^\s*\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*$", re.IGNORECASE)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+
+
+class ProviderSettings(Section):
+    """One image provider. ``base_url`` may be a list of backends for local servers."""
+
+    base_url: str | list[str] | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @property
+    def configured(self) -> bool:
+        return self.base_url is not None or self.api_key is not None
+
+
+class BuiltinSettings(Section):
+    """The offline renderer."""
+
+    long_side: int = Field(default=1024, ge=64, le=2048)
+
+
+class ProvidersSettings(Section):
+    builtin: BuiltinSettings = BuiltinSettings()
+    sdwebui: ProviderSettings = ProviderSettings()
+    comfyui: ProviderSettings = ProviderSettings()
+    openai: ProviderSettings = ProviderSettings()
+    openai_responses: ProviderSettings = Field(default=ProviderSettings(), alias="openai-responses")
+    gemini: ProviderSettings = ProviderSettings()
+    xai: ProviderSettings = ProviderSettings()
+    bedrock: ProviderSettings = ProviderSettings()
+    flux: ProviderSettings = ProviderSettings()
+    replicate: ProviderSettings = ProviderSettings()
+    stability: ProviderSettings = ProviderSettings()
+    openrouter: ProviderSettings = ProviderSettings()
+    openai_compatible: ProviderSettings = Field(default=ProviderSettings(), alias="openai-compatible")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Provider names as users write them (``openai-compatible``)."""
+        return [f.alias or name for name, f in cls.model_fields.items()]
+
+    def get(self, name: str) -> ProviderSettings | BuiltinSettings:
+        value = getattr(self, name.replace("-", "_"))
+        assert isinstance(value, ProviderSettings | BuiltinSettings)
+        return value
+
+
+class GenerationSettings(Section):
+    provider: str = "auto"
+    fallbacks: list[str] = []
+    timeout_s: float = Field(default=180.0, gt=0, le=3600)
+    max_images: int = Field(default=4, ge=1, le=10)
+    default_aspect: str = "1:1"
+    max_prompt_chars: int = Field(default=1500, ge=10, le=32000)
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value != "auto" and value not in ProvidersSettings.names():
+            raise ValueError(
+                f"unknown provider {value!r}; use auto or one of {', '.join(ProvidersSettings.names())}"
+            )
+        return value
+
+    @field_validator("fallbacks")
+    @classmethod
+    def _known_fallbacks(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in ProvidersSettings.names():
+                raise ValueError(f"unknown provider {name!r} in fallbacks")
+        return value
+
+    @field_validator("default_aspect")
+    @classmethod
+    def _aspect(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,3}):(\d{1,3})", value.strip())
+        if not match or not all(1 <= int(part) <= 100 for part in match.groups()):
+            raise ValueError("must look like 16:9")
+        return value.strip()
+
+
+class TelegramSettings(Section):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8443, ge=1, le=65535)
+    secret_token: SecretStr | None = None
+    allowed_chats: list[int] = []
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> TelegramSettings:
+        if self.mode == "webhook" and (not self.webhook_url or self.secret_token is None):
+            raise ValueError("webhook mode needs webhook_url and secret_token")
+        return self
+
+
+class DiscordSettings(Section):
+    token: SecretStr | None = None
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    guild_ids: list[int] = []
+    allowed_guilds: list[int] = []
+    allowed_users: list[int] = []
+    allowed_channels: list[int] = []
+
+
+class WebSettings(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    auth_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _auth_off_loopback(self) -> WebSettings:
+        if not _is_loopback(self.host) and self.auth_token is None:
+            raise ValueError(f"binding the web chat to {self.host} needs web.auth_token")
+        return self
+
+
+class LimitsSettings(Section):
+    user_rate: str = "5/minute"
+    chat_rate: str = "20/minute"
+    global_rate: str = "60/minute"
+    daily_images_per_user: int = Field(default=100, ge=0)
+    """0 means unlimited."""
+    admins: list[str] = []
+    """``platform:user_id`` entries exempt from limits and allowed to manage the bot."""
+    max_queue: int = Field(default=200, ge=1)
+    confirm_over: float | None = Field(default=None, ge=0)
+
+    @field_validator("user_rate", "chat_rate", "global_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not _RATE.match(value):
+            raise ValueError("must look like 5/minute (per second, minute, hour or day)")
+        return value.strip()
+
+
+class SchedulerSettings(Section):
+    enabled: bool = True
+    timezone: str = "UTC"
+    birthday_hour: int = Field(default=9, ge=0, le=23)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
+        return value
+
+
+class AppSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./data/easel.db"
+    media_dir: Path = Path("./data/media")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    generation: GenerationSettings = GenerationSettings()
+    providers: ProvidersSettings = ProvidersSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
+    web: WebSettings = WebSettings()
+    limits: LimitsSettings = LimitsSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs; the environment wins over it.
+        return _EnvironSource(settings_cls), init_settings
+
+
+class _EnvironSource(EnvSettingsSource):
+    """The environment source, reading the mapping given to ``load_settings`` (``os.environ`` by default)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        env = _ENVIRON.get() or os.environ
+        return {name.lower(): value for name, value in env.items()}
+
+
+def config_path_from(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file to read: explicit, else $EASEL_CONFIG, else ./config.yaml if present."""
+    if explicit is not None:
+        return explicit
+    from_env = environ.get("EASEL_CONFIG")
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_path: Path | None = None, environ: Mapping[str, str] | None = None) -> AppSettings:
+    """Build the settings or raise ConfigError with one line per problem."""
+    env = os.environ if environ is None else environ
+    path = config_path_from(config_path, env)
+    file = read_config_file(path, env) if path is not None else None
+    _reject_unknown_env(env)
+    token = _ENVIRON.set(env)
+    try:
+        return AppSettings(**(file.data if file else {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file, env)) from exc
+    finally:
+        _ENVIRON.reset(token)
+
+
+def _reject_unknown_env(env: Mapping[str, str]) -> None:
+    for name in env:
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        model: type[BaseModel] | None = AppSettings
+        for part in parts:
+            if model is None:
+                raise ConfigError(f"environment variable {name}: {part!r} is not a settings section")
+            field = _field_named(model, part)
+            if field is None:
+                raise ConfigError(f"environment variable {name}: unknown key {part!r}")
+            annotation = field.annotation
+            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _field_named(model: type[BaseModel], name: str) -> Any:
+    for field_name, field in model.model_fields.items():
+        if name in (field_name, (field.alias or "").replace("-", "_")):
+            return field
+    return None
+
+
+def _describe(exc: ValidationError, file: ConfigFile | None, env: Mapping[str, str]) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(
+            part for part in error["loc"] if not isinstance(part, str) or not part.startswith("function")
+        )
+        dotted = ".".join(str(part) for part in loc) or "(top level)"
+        env_name = ENV_PREFIX + "__".join(str(part).replace("-", "_") for part in loc).upper()
+        message = (
+            "unknown key"
+            if error["type"] == "extra_forbidden"
+            else error["msg"].removeprefix("Value error, ")
+        )
+        if loc and any(k.upper() == env_name for k in env):
+            where = f"environment variable {env_name}"
+        elif file is not None:
+            line = file.line_of(loc)
+            where = f"{file.path}:{line}" if line else str(file.path)
+        else:
+            where = "settings"
+        problems.append(f"{where}: {dotted}: {message}")
+    return "Invalid configuration:\n  " + "\n  ".join(problems)
+
+
+def redacted(settings: AppSettings) -> dict[str, Any]:
+    """The effective settings as plain data with every secret replaced by ``***``."""
+    data = settings.model_dump(mode="json", by_alias=True)
+    data["database_url"] = redact_url(settings.database_url)
+    return _mask_secrets(settings, data)
+
+
+def _mask_secrets(model: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+    for name, field in type(model).model_fields.items():
+        key = field.alias or name
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            data[key] = "***"
+        elif isinstance(value, BaseModel):
+            data[key] = _mask_secrets(value, data[key])
+    return data
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host`` → ``scheme://user:***@host``."""
+    return re.sub(r"(//[^:/@]+:)[^@]+@", r"\1***@", url)

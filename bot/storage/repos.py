@@ -1,0 +1,327 @@
+"""``SqlHistoryStore``: the ``HistoryStore`` port on SQLAlchemy (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, Select, case, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.core.errors import NotFound, StorageError
+from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage, UsageSummary
+from bot.storage.tables import ChatRow, GenerationRow, ImageRow, UsageRow, UserRow
+
+DISPLAY_NAME_MAX = 256
+_UNAVAILABLE = "The history database is unavailable right now."
+
+
+@contextmanager
+def _storage_errors(action: str) -> Iterator[None]:
+    """Convert SQLAlchemy and driver errors met inside the block to ``StorageError``."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageError(f"Could not {action}: {exc}", user_message=_UNAVAILABLE) from exc
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def _stored_image(row: ImageRow) -> StoredImage:
+    return StoredImage(
+        id=row.id,
+        path=Path(row.path),
+        mime=row.mime,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        width=row.width,
+        height=row.height,
+        seed=row.seed,
+    )
+
+
+def _record(row: GenerationRow) -> GenerationRecord:
+    return GenerationRecord(
+        id=row.id,
+        chat_id=row.chat_id,
+        user_id=row.user_id,
+        kind=GenerationKind(row.kind),
+        status=GenerationStatus(row.status),
+        prompt=row.prompt,
+        negative=row.negative,
+        params=dict(row.params or {}),
+        provider=row.provider,
+        model=row.model,
+        parent_id=row.parent_id,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        images=tuple(_stored_image(image) for image in row.images),
+    )
+
+
+def last_generation_query(chat_id: int) -> Select[GenerationRow]:
+    """The chat's newest done generation with an image: a backward scan of (chat_id, status, id)."""
+    has_images = exists().where(ImageRow.generation_id == GenerationRow.id)
+    return (
+        select(GenerationRow)
+        .where(
+            GenerationRow.chat_id == chat_id,
+            GenerationRow.status == GenerationStatus.DONE.value,
+            has_images,
+        )
+        .order_by(GenerationRow.id.desc())
+        .limit(1)
+    )
+
+
+class SqlHistoryStore:
+    """Users, chats, generations, images and usage counters in a SQL database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def _insert(self) -> Any:
+        """The dialect's ``insert`` with ON CONFLICT support, or None for other databases."""
+        name = self._engine.dialect.name
+        if name == "postgresql":
+            return postgresql.insert
+        if name == "sqlite":
+            return sqlite.insert
+        return None
+
+    # ------------------------------------------------------------------------------ users, chats
+
+    async def upsert_user(self, *, platform: str, external_id: str, display_name: str) -> int:
+        display_name = display_name[:DISPLAY_NAME_MAX]
+        key = (UserRow.platform == platform, UserRow.external_id == external_id)
+        with _storage_errors("save the user"):
+            async with self._sessions() as session:
+                found = (await session.execute(select(UserRow.id, UserRow.display_name).where(*key))).first()
+            if found is not None:
+                found_id, found_name = found
+                if found_name == display_name:
+                    return found_id
+            insert = self._insert()
+            values = {
+                "platform": platform,
+                "external_id": external_id,
+                "display_name": display_name,
+                "created_at": datetime.now(UTC),
+            }
+            if insert is not None:
+                stmt = insert(UserRow).values(**values)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[UserRow.platform, UserRow.external_id],
+                    set_={"display_name": stmt.excluded.display_name},
+                ).returning(UserRow.id)
+                async with self._sessions.begin() as session:
+                    return cast(int, (await session.execute(stmt)).scalar_one())
+            try:
+                async with self._sessions.begin() as session:
+                    row = UserRow(**values)
+                    session.add(row)
+                    await session.flush()
+                    return row.id
+            except IntegrityError:  # someone else inserted it first: update theirs
+                async with self._sessions.begin() as session:
+                    await session.execute(update(UserRow).where(*key).values(display_name=display_name))
+                    return (await session.execute(select(UserRow.id).where(*key))).scalar_one()
+
+    async def upsert_chat(self, *, platform: str, external_id: str) -> int:
+        key = (ChatRow.platform == platform, ChatRow.external_id == external_id)
+        with _storage_errors("save the chat"):
+            async with self._sessions() as session:
+                found = (await session.execute(select(ChatRow.id).where(*key))).scalar_one_or_none()
+            if found is not None:
+                return found
+            values = {"platform": platform, "external_id": external_id, "created_at": datetime.now(UTC)}
+            insert = self._insert()
+            try:
+                async with self._sessions.begin() as session:
+                    if insert is not None:
+                        stmt = insert(ChatRow).values(settings={}, **values).on_conflict_do_nothing()
+                        await session.execute(stmt)
+                    else:
+                        session.add(ChatRow(settings={}, **values))
+            except IntegrityError:
+                pass  # inserted concurrently: select it below
+            async with self._sessions() as session:
+                return (await session.execute(select(ChatRow.id).where(*key))).scalar_one()
+
+    async def get_chat_settings(self, *, chat_id: int) -> dict[str, Any]:
+        with _storage_errors("read the chat settings"):
+            async with self._sessions() as session:
+                found = await session.execute(select(ChatRow.settings).where(ChatRow.id == chat_id))
+                settings = found.scalar_one_or_none()
+        if settings is None:
+            raise NotFound(f"chat {chat_id} does not exist", user_message="This chat is unknown.")
+        return dict(settings)
+
+    async def set_chat_settings(self, *, chat_id: int, settings: Mapping[str, Any]) -> None:
+        stmt = update(ChatRow).where(ChatRow.id == chat_id).values(settings=dict(settings))
+        with _storage_errors("save the chat settings"):
+            async with self._sessions.begin() as session:
+                changed = _rowcount(await session.execute(stmt))
+        if changed == 0:
+            raise NotFound(f"chat {chat_id} does not exist", user_message="This chat is unknown.")
+
+    # ------------------------------------------------------------------------------- generations
+
+    async def create_generation(
+        self,
+        *,
+        chat_id: int,
+        user_id: int,
+        kind: GenerationKind,
+        prompt: str,
+        negative: str | None,
+        params: Mapping[str, Any],
+        parent_id: int | None,
+        now: datetime,
+    ) -> int:
+        row = GenerationRow(
+            chat_id=chat_id,
+            user_id=user_id,
+            kind=GenerationKind(kind).value,
+            status=GenerationStatus.RUNNING.value,
+            prompt=prompt,
+            negative=negative,
+            params=dict(params),
+            parent_id=parent_id,
+            created_at=now,
+            started_at=now,
+        )
+        with _storage_errors("save the generation"):
+            async with self._sessions.begin() as session:
+                session.add(row)
+                await session.flush()
+                return row.id
+
+    async def _finish(self, session: AsyncSession, generation_id: int, **values: Any) -> None:
+        stmt = update(GenerationRow).where(GenerationRow.id == generation_id).values(**values)
+        if _rowcount(await session.execute(stmt)) == 0:
+            raise NotFound(
+                f"generation {generation_id} does not exist", user_message="That generation is unknown."
+            )
+
+    async def complete_generation(
+        self,
+        *,
+        generation_id: int,
+        provider: str,
+        model: str | None,
+        images: Sequence[StoredImage],
+        now: datetime,
+    ) -> None:
+        with _storage_errors("save the finished generation"):
+            async with self._sessions.begin() as session:
+                await self._finish(
+                    session,
+                    generation_id,
+                    status=GenerationStatus.DONE.value,
+                    provider=provider,
+                    model=model,
+                    error=None,
+                    finished_at=now,
+                )
+                session.add_all(
+                    ImageRow(
+                        id=image.id,
+                        generation_id=generation_id,
+                        position=position,
+                        path=str(image.path),
+                        mime=image.mime,
+                        sha256=image.sha256,
+                        size_bytes=image.size_bytes,
+                        width=image.width,
+                        height=image.height,
+                        seed=image.seed,
+                        created_at=now,
+                    )
+                    for position, image in enumerate(images)
+                )
+
+    async def fail_generation(
+        self, *, generation_id: int, error: str, now: datetime, cancelled: bool = False
+    ) -> None:
+        status = GenerationStatus.CANCELLED if cancelled else GenerationStatus.FAILED
+        with _storage_errors("save the failed generation"):
+            async with self._sessions.begin() as session:
+                await self._finish(session, generation_id, status=status.value, error=error, finished_at=now)
+
+    async def get_generation(self, *, generation_id: int) -> GenerationRecord | None:
+        stmt = (
+            select(GenerationRow)
+            .options(selectinload(GenerationRow.images))
+            .where(GenerationRow.id == generation_id)
+        )
+        with _storage_errors("read the generation"):
+            async with self._sessions() as session:
+                row = (await session.execute(stmt)).scalar_one_or_none()
+        return None if row is None else _record(row)
+
+    async def last_generation(self, *, chat_id: int) -> GenerationRecord | None:
+        stmt = last_generation_query(chat_id).options(selectinload(GenerationRow.images))
+        with _storage_errors("read the last generation"):
+            async with self._sessions() as session:
+                row = (await session.execute(stmt)).scalar_one_or_none()
+        return None if row is None else _record(row)
+
+    async def list_generations(
+        self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0
+    ) -> list[GenerationRecord]:
+        stmt = select(GenerationRow).options(selectinload(GenerationRow.images))
+        if chat_id is not None:
+            stmt = stmt.where(GenerationRow.chat_id == chat_id)
+        stmt = stmt.order_by(GenerationRow.id.desc()).limit(max(0, limit)).offset(max(0, offset))
+        with _storage_errors("list the generations"):
+            async with self._sessions() as session:
+                rows = (await session.execute(stmt)).scalars().all()
+        return [_record(row) for row in rows]
+
+    # ------------------------------------------------------------------------------------- usage
+
+    async def add_usage(self, *, user_id: int, day: date, images: int) -> None:
+        if images == 0:
+            return
+        key = (UsageRow.user_id == user_id, UsageRow.day == day)
+        increment = update(UsageRow).where(*key).values(images=UsageRow.images + images)
+        insert = self._insert()
+        with _storage_errors("count the usage"):
+            if insert is not None:
+                stmt = insert(UsageRow).values(user_id=user_id, day=day, images=images)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[UsageRow.user_id, UsageRow.day],
+                    set_={"images": UsageRow.images + stmt.excluded.images},
+                )
+                async with self._sessions.begin() as session:
+                    await session.execute(stmt)
+                return
+            async with self._sessions.begin() as session:
+                if _rowcount(await session.execute(increment)) > 0:
+                    return
+            try:
+                async with self._sessions.begin() as session:
+                    session.add(UsageRow(user_id=user_id, day=day, images=images))
+            except IntegrityError:  # the first row of the day was inserted concurrently
+                async with self._sessions.begin() as session:
+                    await session.execute(increment)
+
+    async def usage(self, *, user_id: int, day: date) -> UsageSummary:
+        today = func.coalesce(func.sum(case((UsageRow.day == day, UsageRow.images), else_=0)), 0)
+        total = func.coalesce(func.sum(UsageRow.images), 0)
+        stmt = select(today, total).where(UsageRow.user_id == user_id)
+        with _storage_errors("read the usage"):
+            async with self._sessions() as session:
+                images_today, images_total = (await session.execute(stmt)).one()
+        return UsageSummary(images_today=int(images_today), images_total=int(images_total))

@@ -1,0 +1,99 @@
+"""Alembic migrations: up, down, up again, and a schema identical to the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from bot.core.errors import StorageError
+from bot.storage import migrate
+from bot.storage.db import make_engine
+from bot.storage.tables import Base
+
+TABLES = {"users", "chats", "generations", "images", "jobs", "usage"}
+
+
+def _schema_diffs(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    diffs: list[Any] = compare_metadata(context, Base.metadata)
+    return diffs
+
+
+async def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            names: list[str] = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names) - {"alembic_version"}
+
+
+async def test_upgrade_creates_all_tables(db_url: str) -> None:
+    """Upgrading an empty database to head creates exactly the model tables."""
+    await migrate.upgrade(db_url)
+    assert await _tables(db_url) == TABLES
+    assert set(Base.metadata.tables) == TABLES
+
+
+async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
+    """Downgrading to base drops every table, and upgrading again recreates them."""
+    await migrate.upgrade(db_url)
+    await migrate.downgrade(db_url, "base")
+    assert await _tables(db_url) == set()
+    assert await migrate.current(db_url) is None
+    await migrate.upgrade(db_url)
+    assert await _tables(db_url) == TABLES
+
+
+async def test_current_reports_head_after_upgrade(db_url: str) -> None:
+    """current() is None before migrating and the head revision afterwards."""
+    assert await migrate.current(db_url) is None
+    await migrate.upgrade(db_url)
+    assert await migrate.current(db_url) == migrate.head() == "0001"
+
+
+async def test_migrated_schema_matches_models(db_url: str) -> None:
+    """Autogenerate finds no difference between the migrated database and the models."""
+    await migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            diffs = await conn.run_sync(_schema_diffs)
+    finally:
+        await engine.dispose()
+    assert diffs == []
+
+
+async def test_unknown_revision_is_storage_error(db_url: str) -> None:
+    """Asking for a revision that does not exist raises StorageError."""
+    with pytest.raises(StorageError):
+        await migrate.upgrade(db_url, "nope")
+
+
+def test_migrations_dir_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """EASEL_MIGRATIONS_DIR overrides where the scripts are looked for."""
+    monkeypatch.setenv(migrate.MIGRATIONS_DIR_ENV, str(tmp_path))
+    assert migrate.migrations_dir() == tmp_path.resolve()
+
+
+async def test_missing_migrations_dir_is_storage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Upgrading without migration scripts raises StorageError naming the directory."""
+    monkeypatch.setenv(migrate.MIGRATIONS_DIR_ENV, str(tmp_path))
+    with pytest.raises(StorageError, match="not found"):
+        await migrate.upgrade(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+
+
+def test_default_migrations_dir_is_repo_top_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the override, the scripts are the repository's top-level migrations/ directory."""
+    monkeypatch.delenv(migrate.MIGRATIONS_DIR_ENV, raising=False)
+    assert migrate.migrations_dir() == Path(__file__).resolve().parents[2] / "migrations"
+    assert (migrate.migrations_dir() / "versions" / "0001_initial.py").is_file()

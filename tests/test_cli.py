@@ -1,0 +1,176 @@
+"""The ``easel`` command line end to end, in-process and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image as PILImage
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    """Environment pointing Easel's database and media at temporary places."""
+    return {
+        "EASEL__DATABASE_URL": db_url,
+        "EASEL__MEDIA_DIR": str(tmp_path / "media"),
+        "EASEL__PROVIDERS__BUILTIN__LONG_SIDE": "128",
+    }
+
+
+def easel(env: dict[str, str], *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def saved_paths(stdout: str) -> list[Path]:
+    return [Path(line) for line in stdout.splitlines() if line.endswith(".png")]
+
+
+def test_gen_prints_absolute_paths_of_saved_images(env: dict[str, str], tmp_path: Path) -> None:
+    """gen writes the images and prints one absolute path per line, nothing else on stdout."""
+    code, out, _ = easel(
+        env, "gen", "a watercolor fox at dawn", "--aspect", "16:9", "--n", "2", "--seed", "7"
+    )
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert all(Path(line).is_absolute() and Path(line).is_file() for line in lines)
+    assert all(Path(line).is_relative_to(tmp_path / "media") for line in lines)
+
+
+def test_gen_out_copies_images_there(env: dict[str, str], tmp_path: Path) -> None:
+    """--out DIR puts the images in DIR and prints those paths."""
+    code, out, _ = easel(env, "gen", "a fox", "--out", str(tmp_path / "out"))
+    (path,) = saved_paths(out)
+    assert code == 0 and path.parent == tmp_path / "out" and path.is_file()
+
+
+def test_gen_same_seed_gives_identical_bytes(env: dict[str, str]) -> None:
+    """The same prompt and seed produce byte-identical files with the built-in renderer."""
+    first = saved_paths(easel(env, "gen", "a fox", "--seed", "42")[1])[0]
+    second = saved_paths(easel(env, "gen", "a fox", "--seed", "42")[1])[0]
+    assert first != second and first.read_bytes() == second.read_bytes()
+
+
+def test_gen_aspect_shapes_the_image(env: dict[str, str]) -> None:
+    """--aspect 16:9 gives a landscape image of that ratio."""
+    (path,) = saved_paths(easel(env, "gen", "a fox", "--aspect", "16:9")[1])
+    with PILImage.open(path) as img:
+        assert abs(img.width / img.height - 16 / 9) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "--seed", "1"], "what to draw"),
+        (["fox", "--n", "0"], "--n must be between"),
+        (["fox", "--n", "99"], "--n must be between"),
+        (["fox", "--aspect", "0:1"], "Aspect ratio"),
+        (["a" * 100_000], "100,000 characters"),
+    ],
+)
+def test_gen_bad_input_is_explained(env: dict[str, str], args: list[str], message: str) -> None:
+    """Bad input fails with a message naming the problem and prints no path."""
+    code, out, err = easel(env, "gen", *args)
+    assert code == 1 and out == "" and message in err and "Traceback" not in err
+
+
+def test_gen_edit_of_non_image_file_is_explained(env: dict[str, str], tmp_path: Path) -> None:
+    """--edit with a text file says it is not an image."""
+    text_file = tmp_path / "notes"
+    text_file.write_text("hello")
+    code, out, err = easel(env, "gen", "make it warmer", "--edit", str(text_file))
+    assert code == 1 and out == "" and "not an image" in err
+
+
+def test_gen_edit_of_image_file_saves_edit(env: dict[str, str], tmp_path: Path) -> None:
+    """--edit with a real image saves the edited image."""
+    source = tmp_path / "in.png"
+    PILImage.new("RGB", (64, 48), (100, 100, 100)).save(source)
+    code, out, _ = easel(env, "gen", "make it black and white", "--edit", str(source))
+    assert code == 0 and len(saved_paths(out)) == 1
+
+
+def test_malformed_config_names_file_and_line(env: dict[str, str], tmp_path: Path) -> None:
+    """A config file with an unknown key stops with file:line: key."""
+    config = tmp_path / "easel.yaml"
+    config.write_text("generation:\n  providr: auto\n")
+    code, _, err = easel(env, "--config", str(config), "gen", "fox")
+    assert code == 2 and f"{config}:2: generation.providr: unknown key" in err
+
+
+def test_unreachable_database_is_explained(env: dict[str, str]) -> None:
+    """A database that cannot be reached is named (password hidden) and nothing crashes."""
+    env = env | {"EASEL__DATABASE_URL": "postgresql+asyncpg://easel:hunter2@127.0.0.1:1/easel"}
+    code, out, err = easel(env, "gen", "fox")
+    assert code == 1 and out == ""
+    assert "Cannot connect to the database" in err and "hunter2" not in err
+
+
+def test_chat_reads_piped_lines_and_edits_last_image(env: dict[str, str]) -> None:
+    """Piped chat: a prompt then 'make it warmer' print two image paths; /history shows the lineage."""
+    code, out, _ = easel(env, "chat", stdin="/imagine a red fox\nmake it warmer\n/history\n")
+    paths = saved_paths(out)
+    assert code == 0 and len(paths) == 2 and all(p.is_absolute() and p.is_file() for p in paths)
+    assert "edit of #1" in out
+
+
+def test_chat_answers_bad_commands_and_continues(env: dict[str, str]) -> None:
+    """A bad line is answered and the chat goes on to the next one."""
+    code, out, _ = easel(env, "chat", stdin="/imagine a fox --n 99\n/imagine a fox\n")
+    assert code == 0 and "--n must be between" in out and len(saved_paths(out)) == 1
+
+
+def test_config_check_reports_provider_and_hides_secrets(env: dict[str, str]) -> None:
+    """config check validates, names the provider chain, and never prints a secret."""
+    env = env | {"EASEL__PROVIDERS__OPENAI__API_KEY": "sk-super-secret"}
+    code, out, _ = easel(env, "config", "check")
+    assert code == 0 and "providers: builtin" in out and "sk-super-secret" not in out
+
+
+def test_config_show_redacts_secrets(env: dict[str, str]) -> None:
+    """config show prints YAML with *** in place of secrets."""
+    env = env | {"EASEL__TELEGRAM__TOKEN": "123:secret-token"}
+    code, out, _ = easel(env, "config", "show")
+    assert code == 0 and "token: '***'" in out and "secret-token" not in out
+
+
+def test_db_upgrade_downgrade_and_current(env: dict[str, str]) -> None:
+    """db upgrade reaches head, db downgrade base empties it, current reports each."""
+    assert easel(env, "db", "upgrade")[0] == 0
+    head = easel(env, "db", "current")[1].strip()
+    assert head and head != "base"
+    assert easel(env, "db", "downgrade", "base")[0] == 0
+    assert easel(env, "db", "current")[1].strip() == "base"
+
+
+def test_providers_lists_every_provider(env: dict[str, str]) -> None:
+    """providers lists builtin as used and the others as not configured."""
+    code, out, _ = easel(env, "providers")
+    assert code == 0 and "builtin" in out and "used (#1)" in out and "openai-compatible" in out
+
+
+def test_doctor_checks_database_and_providers(env: dict[str, str]) -> None:
+    """doctor reports the database and the builtin provider as ok."""
+    code, out, _ = easel(env, "doctor")
+    assert code == 0 and "database   ok" in out and "builtin" in out
+
+
+def test_python_dash_m_bot_runs_like_easel(env: dict[str, str]) -> None:
+    """`python -m bot gen` works as a real process and prints the saved path."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "gen", "a small fox", "--seed", "3"],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).is_file()

@@ -56,6 +56,9 @@ class ProviderSettings(Section):
     api_key: SecretStr | None = None
     model: str | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    """Seconds for one attempt (default: ``generation.attempt_timeout_s``)."""
+    max_concurrency: int | None = Field(default=None, ge=1, le=64)
+    """Requests in flight at once, per backend URL (default: 1 for local servers, 4 for clouds)."""
 
     @property
     def configured(self) -> bool:
@@ -101,6 +104,17 @@ class GenerationSettings(Section):
     max_images: int = Field(default=4, ge=1, le=10)
     default_aspect: str = "1:1"
     max_prompt_chars: int = Field(default=1500, ge=10, le=32000)
+    workers: int = Field(default=4, ge=1, le=64)
+    """Jobs generated at once, over all users and providers."""
+    attempt_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    """Seconds one provider call may take before it counts as a transient failure."""
+    retries: int = Field(default=2, ge=0, le=10)
+    """Extra tries of one provider on a transient failure, with exponential backoff and jitter."""
+    max_job_attempts: int = Field(default=3, ge=1, le=20)
+    """How often a job is started at most, counting restarts after a crash."""
+    breaker_failures: int = Field(default=5, ge=1, le=100)
+    """Consecutive failures that switch a provider off for ``breaker_reset_s``."""
+    breaker_reset_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("provider")
     @classmethod
@@ -179,6 +193,19 @@ class LimitsSettings(Section):
     """``platform:user_id`` entries exempt from limits and allowed to manage the bot."""
     max_queue: int = Field(default=200, ge=1)
     confirm_over: float | None = Field(default=None, ge=0)
+    """Ask before running a request whose estimated cost (USD) is above this."""
+    prices: dict[str, float] = {}
+    """Estimated USD per image, by ``provider`` or ``provider/model`` (the more specific wins)."""
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, price in value.items():
+            if price < 0:
+                raise ValueError(f"price for {key!r} must not be negative")
+            if key.split("/", 1)[0] not in ProvidersSettings.names():
+                raise ValueError(f"unknown provider in price key {key!r}")
+        return value
 
     @field_validator("user_rate", "chat_rate", "global_rate")
     @classmethod

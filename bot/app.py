@@ -3,68 +3,142 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.core.chain import ProviderChain
 from bot.core.clock import SystemClock
+from bot.core.execution import JobRunner
 from bot.core.flags import parse_aspect
-from bot.core.ports import Clock, Provider
+from bot.core.jobs import JobQueue
+from bot.core.limits import RateLimiter, Rates
+from bot.core.ports import Clock, Platform, Provider
 from bot.core.requests import Defaults
+from bot.core.resilience import RetryPolicy
+from bot.core.resolve import RequestResolver
 from bot.core.router import Router, RouterConfig
-from bot.core.service import EaselService
+from bot.core.service import EaselService, Policy
 from bot.providers import registry
-from bot.settings import AppSettings
+from bot.settings import AppSettings, BuiltinSettings, ProviderSettings
 from bot.storage.artifacts import FileArtifactStore
 from bot.storage.db import check_connection, make_engine
+from bot.storage.job_repo import SqlJobStore
 from bot.storage.migrate import upgrade
 from bot.storage.repos import SqlHistoryStore
 
 log = logging.getLogger(__name__)
+
+LOCAL_PROVIDERS = frozenset({"sdwebui", "comfyui", "openai-compatible"})
+BUILTIN_CONCURRENCY = 2
+"""The offline renderer is CPU-bound Pillow work in threads: more than the cores buys nothing."""
 
 
 @dataclass
 class Easel:
     settings: AppSettings
     service: EaselService
+    queue: JobQueue
     history: SqlHistoryStore
+    jobs: SqlJobStore
     artifacts: FileArtifactStore
     providers: list[Provider]
+    chain: ProviderChain
     selection: registry.Selection
 
 
 @asynccontextmanager
 async def open_easel(
-    settings: AppSettings, *, clock: Clock | None = None, migrate: bool = True
+    settings: AppSettings,
+    *,
+    platforms: Mapping[str, Platform],
+    clock: Clock | None = None,
+    migrate: bool = True,
+    recover: bool = True,
+    providers_override: list[Provider] | None = None,
 ) -> AsyncIterator[Easel]:
-    """Connect, migrate, build the providers and the service; close everything on exit."""
+    """Connect, migrate, build providers, queue and service, resume unfinished jobs (for the given
+    platforms) and start the workers; stop and close everything on exit. ``providers_override``
+    replaces the configured providers (tests use in-process fakes)."""
     selection = registry.select(settings.generation, settings.providers)
     engine = make_engine(settings.database_url)
     providers: list[Provider] = []
+    queue: JobQueue | None = None
+    clock = clock or SystemClock()
     try:
         await check_connection(engine)
         if migrate:
             await upgrade(settings.database_url)
         history = SqlHistoryStore(engine)
+        jobs = SqlJobStore(engine)
         artifacts = FileArtifactStore(settings.media_dir)
-        providers = registry.build(selection, settings.providers)
+        providers = providers_override or registry.build(selection, settings.providers)
         generation = settings.generation
+        defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
+        chain = ProviderChain(
+            providers,
+            timeout_s=generation.timeout_s,
+            retry=RetryPolicy(retries=generation.retries, attempt_timeout_s=generation.attempt_timeout_s),
+            breaker_failures=generation.breaker_failures,
+            breaker_reset_s=generation.breaker_reset_s,
+            concurrency={
+                p.name: _concurrency(p.name, settings.providers.get(p.name))
+                for p in providers
+                if p.name in registry.FACTORIES
+            },
+        )
+        runner = JobRunner(
+            jobs=jobs,
+            history=history,
+            artifacts=artifacts,
+            resolver=RequestResolver(history=history, artifacts=artifacts, defaults=defaults),
+            chain=chain,
+            platforms=platforms,
+            clock=clock,
+            max_attempts=generation.max_job_attempts,
+        )
+        queue = JobQueue(runner=runner.run, workers=generation.workers, max_queue=settings.limits.max_queue)
+        limits = settings.limits
         service = EaselService(
             router=Router(
                 RouterConfig(max_prompt_chars=generation.max_prompt_chars, max_images=generation.max_images)
             ),
             history=history,
+            jobs=jobs,
             artifacts=artifacts,
-            chain=ProviderChain(providers, timeout_s=generation.timeout_s),
-            clock=clock or SystemClock(),
-            defaults=Defaults(
-                aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images
+            queue=queue,
+            chain=chain,
+            limiter=RateLimiter(
+                Rates(user=limits.user_rate, chat=limits.chat_rate, overall=limits.global_rate),
+                admins=limits.admins,
+            ),
+            platforms=platforms,
+            clock=clock,
+            defaults=defaults,
+            policy=Policy(
+                daily_images_per_user=limits.daily_images_per_user,
+                prices=limits.prices,
+                confirm_over=limits.confirm_over,
             ),
         )
+        if recover:
+            resumed = await service.recover()
+            if resumed:
+                log.info("resuming %d unfinished job(s)", resumed)
+        await queue.start()
         log.info("easel ready: providers %s", " -> ".join(selection.chain))
-        yield Easel(settings, service, history, artifacts, providers, selection)
+        yield Easel(settings, service, queue, history, jobs, artifacts, providers, chain, selection)
     finally:
+        if queue is not None:
+            await queue.stop()
         for provider in providers:
             await provider.aclose()
         await engine.dispose()
+
+
+def _concurrency(name: str, section: ProviderSettings | BuiltinSettings) -> int:
+    if isinstance(section, BuiltinSettings):
+        return BUILTIN_CONCURRENCY
+    per_backend = section.max_concurrency or (1 if name in LOCAL_PROVIDERS else 4)
+    backends = len(section.base_url) if isinstance(section.base_url, list) else 1
+    return per_backend * backends

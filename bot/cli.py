@@ -17,8 +17,8 @@ from rich.console import Console
 
 from bot.app import open_easel
 from bot.core.errors import ConfigError, EaselError, InvalidInput
-from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started
-from bot.platforms.console import run_console
+from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
+from bot.platforms.console import ConsolePlatform, run_console
 from bot.providers import registry
 from bot.settings import AppSettings, ProvidersSettings, load_settings, redact_url, redacted
 from bot.storage import migrate
@@ -90,16 +90,19 @@ def _quiet_logging(settings: AppSettings, *, verbose: bool) -> None:
 # ----------------------------------------------------------------------------------------------- gen
 
 
-class _Collector:
-    """Keeps the replies of one request and shows progress on stderr."""
+class _CliPlatform:
+    """The ``cli`` platform of one ``easel gen``: keeps the replies, shows progress on stderr."""
+
+    name = "cli"
 
     def __init__(self) -> None:
         self.replies: list[Reply] = []
 
-    async def send(self, reply: Reply) -> None:
+    async def send(self, target: Target, reply: Reply) -> list[str]:
         self.replies.append(reply)
+        return [f"cli-{len(self.replies)}"]
 
-    async def event(self, event: JobEvent) -> None:
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         if isinstance(event, Started):
             err.print(f"generating with {event.provider}…")
         elif isinstance(event, Progress) and 0 < event.fraction < 1:
@@ -170,10 +173,12 @@ def _read_edit_file(path: Path) -> Attachment:
 
 
 async def _generate(settings: AppSettings, message: Incoming) -> list[Reply]:
-    collector = _Collector()
-    async with open_easel(settings) as easel:
-        await easel.service.handle(message, collector)
-    return collector.replies
+    cli = _CliPlatform()
+    async with open_easel(settings, platforms={cli.name: cli}, recover=False) as easel:
+        job_id = await easel.service.handle(message)
+        if job_id is not None:
+            await easel.queue.wait_for(job_id)
+    return cli.replies
 
 
 # ---------------------------------------------------------------------------------------- chat / run
@@ -181,16 +186,27 @@ async def _generate(settings: AppSettings, message: Incoming) -> list[Reply]:
 
 @app.command()
 @_friendly
-def chat(ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def chat(
+    ctx: typer.Context,
+    wait: Annotated[
+        bool | None,
+        typer.Option(
+            "--wait/--no-wait",
+            help="Finish each request before reading the next line (default when piped) or queue them all.",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
     """Chat in the terminal (reads stdin, so it also works piped)."""
     settings = _settings(ctx)
     _quiet_logging(settings, verbose=verbose)
-    _run(_chat(settings))
+    _run(_chat(settings, wait=wait))
 
 
-async def _chat(settings: AppSettings) -> None:
-    async with open_easel(settings) as easel:
-        await run_console(easel.service, stdin=sys.stdin, stdout=sys.stdout, stderr=sys.stderr)
+async def _chat(settings: AppSettings, *, wait: bool | None = None) -> None:
+    console = ConsolePlatform(sys.stdout, sys.stderr)
+    async with open_easel(settings, platforms={console.name: console}) as easel:
+        await run_console(easel.service, easel.queue, stdin=sys.stdin, stderr=sys.stderr, wait=wait)
 
 
 @app.command()
@@ -316,7 +332,7 @@ def doctor(ctx: typer.Context) -> None:
 
 async def _doctor(settings: AppSettings) -> bool:
     ok = True
-    async with open_easel(settings) as easel:
+    async with open_easel(settings, platforms={}, recover=False) as easel:
         typer.echo(f"database   ok  {redact_url(settings.database_url)}")
         media = settings.media_dir.resolve()
         writable = media.is_dir() or not media.exists()

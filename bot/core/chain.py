@@ -1,29 +1,82 @@
 """The provider chain: fit a request to a provider's capabilities, enforce the deadline, fail over.
 
-Only transient failures (rate limits, outages, time-outs) move on to the next provider; refusals and
-invalid requests are the user's answer and are raised at once.
+Only transient failures (rate limits, outages, time-outs) are retried and then move on to the next
+provider; refusals and invalid requests are the user's answer and are raised at once. Each provider has
+a circuit breaker (a provider that keeps failing is skipped for a while) and, optionally, a limit on
+simultaneous calls. ``timeout_s`` bounds one whole ``generate()``: every provider, retry, backoff and
+wait for a concurrency slot counts against it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
-from bot.core.errors import InvalidInput, ProviderTimeout, TransientProviderError
+from bot.core.errors import (
+    InvalidInput,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    TransientProviderError,
+    Unavailable,
+)
 from bot.core.ports import ProgressCallback, Provider
-from bot.core.types import Aspect, GenerationKind, GenerationResult, ImageRequest
+from bot.core.resilience import (
+    BreakerState,
+    CircuitBreaker,
+    RetryPolicy,
+    about,
+    call_with_retries,
+)
+from bot.core.types import Aspect, GenerationKind, GenerationResult, Image, ImageRequest
 
 log = logging.getLogger(__name__)
 
 
 class ProviderChain:
-    def __init__(self, providers: Sequence[Provider], *, timeout_s: float) -> None:
+    """Providers tried in order, each behind retries, a circuit breaker and an optional concurrency cap.
+
+    ``retry`` says how often one provider is retried; ``breaker_failures`` consecutive failed calls
+    (each after its retries) pause a provider for ``breaker_reset_s``; ``concurrency`` caps calls into
+    the named providers. ``clock`` (monotonic seconds) decides whether a wait still fits the deadline
+    and drives the breakers; ``sleep`` makes the waits. Both are injected so tests need no real time;
+    the deadline itself is enforced with ``asyncio.timeout`` in event-loop time.
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        timeout_s: float,
+        retry: RetryPolicy = RetryPolicy(),
+        breaker_failures: int = 5,
+        breaker_reset_s: float = 60.0,
+        concurrency: Mapping[str, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if not providers:
             raise ValueError("a provider chain needs at least one provider")
         self._providers = list(providers)
         self._timeout_s = timeout_s
+        self._retry = retry
+        self._clock = clock
+        self._sleep = sleep
+        self._breakers = {
+            p.name: CircuitBreaker(
+                failure_threshold=breaker_failures, reset_after_s=breaker_reset_s, clock=clock
+            )
+            for p in self._providers
+        }
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        for name, limit in (concurrency or {}).items():
+            if limit < 1:
+                raise ValueError(f"concurrency for {name!r} must be >= 1")
+            self._slots[name] = asyncio.Semaphore(limit)
 
     @property
     def names(self) -> list[str]:
@@ -33,37 +86,109 @@ class ProviderChain:
     def primary(self) -> Provider:
         return self._providers[0]
 
+    def health(self) -> dict[str, BreakerState]:
+        """Each provider's breaker state, in chain order."""
+        return {name: breaker.state for name, breaker in self._breakers.items()}
+
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> GenerationResult:
         """Run the request on the first provider that can take it, failing over on transient errors."""
         candidates = self._candidates(request)
+        current = candidates[0].name
+        deadline = self._clock() + self._timeout_s
         notes: list[str] = []
+        failed: list[str] = []
         last_error: TransientProviderError | None = None
-        for index, provider in enumerate(candidates):
-            fitted, fit_notes = fit_to_capabilities(request, provider)
-            try:
-                async with asyncio.timeout(self._timeout_s):
-                    images = await provider.generate(fitted, on_progress=on_progress)
-            except TimeoutError as exc:
-                last_error = ProviderTimeout(
-                    f"{provider.name} took longer than {self._timeout_s:.0f} s",
-                    provider=provider.name,
-                    user_message=f"The image took too long ({self._timeout_s:.0f} s) and was abandoned.",
-                )
-                last_error.__cause__ = exc
-            except TransientProviderError as exc:
-                last_error = exc
-            else:
-                if index > 0:
-                    notes.append(f"{candidates[0].name} was unavailable, so {provider.name} made this image.")
-                return GenerationResult(
-                    images=tuple(images),
-                    provider=provider.name,
-                    model=images[0].model if images else None,
-                    notes=(*notes, *fit_notes),
-                )
-            log.warning("provider %s failed transiently: %s", provider.name, last_error)
-        assert last_error is not None
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                for provider in candidates:
+                    breaker = self._breakers[provider.name]
+                    if not breaker.allow():
+                        notes.append(
+                            f"{provider.name} is paused after repeated failures; trying the next provider."
+                        )
+                        log.info("provider %s skipped: circuit breaker %s", provider.name, breaker.state)
+                        continue
+                    current = provider.name
+                    fitted, fit_notes = fit_to_capabilities(request, provider)
+                    try:
+                        images = await self._call(provider, breaker, fitted, on_progress, deadline)
+                    except TransientProviderError as exc:
+                        last_error = exc
+                        failed.append(provider.name)
+                        log.warning("provider %s failed transiently: %s", provider.name, exc)
+                        continue
+                    if failed:
+                        notes.append(f"{failed[0]} was unavailable, so {provider.name} made this image.")
+                    return GenerationResult(
+                        images=tuple(images),
+                        provider=provider.name,
+                        model=images[0].model if images else None,
+                        notes=(*notes, *fit_notes),
+                    )
+        except TimeoutError as exc:
+            raise ProviderTimeout(
+                f"{current} took longer than {self._timeout_s:.0f} s",
+                provider=current,
+                user_message=f"The image took too long ({self._timeout_s:.0f} s) and was abandoned.",
+            ) from exc
+        if last_error is None:
+            raise self._all_paused(candidates)
+        if isinstance(last_error, RateLimited):
+            _explain_rate_limit(last_error)
         raise last_error
+
+    async def _call(
+        self,
+        provider: Provider,
+        breaker: CircuitBreaker,
+        request: ImageRequest,
+        on_progress: ProgressCallback,
+        deadline: float,
+    ) -> list[Image]:
+        """One provider with retries, under its concurrency slot; the outcome is told to its breaker."""
+
+        async def attempt() -> list[Image]:
+            return await provider.generate(request, on_progress=on_progress)
+
+        try:
+            async with self._slot(provider.name):
+                images = await call_with_retries(
+                    attempt,
+                    policy=self._retry,
+                    provider=provider.name,
+                    sleep=self._sleep,
+                    deadline=deadline,
+                    clock=self._clock,
+                )
+        except TransientProviderError:
+            breaker.record_failure()
+            raise
+        except ProviderError:
+            breaker.record_success()  # it answered: a refusal or a rejected request says it is up
+            raise
+        except BaseException:
+            breaker.release()  # cancelled, deadline, or a bug: no verdict on the provider
+            raise
+        breaker.record_success()
+        return images
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, name: str) -> AsyncIterator[None]:
+        semaphore = self._slots.get(name)
+        if semaphore is None:
+            yield
+            return
+        async with semaphore:
+            yield
+
+    def _all_paused(self, candidates: Sequence[Provider]) -> Unavailable:
+        wait = min(self._breakers[p.name].retry_in() for p in candidates)
+        names = ", ".join(p.name for p in candidates)
+        return Unavailable(
+            f"every candidate provider is paused by its circuit breaker: {names}",
+            provider=candidates[0].name,
+            user_message=f"All image providers are failing right now; try again in about {about(wait)}.",
+        )
 
     def _candidates(self, request: ImageRequest) -> list[Provider]:
         providers = self._providers
@@ -84,6 +209,16 @@ class ProviderChain:
                 )
             return editors
         return providers
+
+
+def _explain_rate_limit(error: RateLimited) -> None:
+    """Give a rate limit that carries no message of its own one that tells the user when to come back."""
+    if error.user_message != str(error):
+        return
+    if error.retry_after is not None:
+        error.user_message = f"The image service is busy; try again in about {about(error.retry_after)}."
+    else:
+        error.user_message = "The image service is busy; try again in a little while."
 
 
 def fit_to_capabilities(request: ImageRequest, provider: Provider) -> tuple[ImageRequest, list[str]]:

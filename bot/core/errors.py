@@ -9,6 +9,7 @@ the program only ever sees these::
     ├── ImageError                  bytes that are not a usable image (unknown type, too large, bomb)
     ├── ConfigError                 settings are invalid or unsafe; names the file, line and key
     ├── StorageError                the database or the media directory failed
+    ├── DeliveryFailed              a platform would not take a reply; ``permanent`` if retrying is futile
     └── ProviderError               an image provider failed; ``provider`` names it
         ├── Refused                 content policy (including HTTP-200 refusals); not retried
         ├── InvalidRequest          the provider rejected the request's shape; not retried
@@ -48,6 +49,14 @@ class ConfigError(EaselError):
 
 class StorageError(EaselError):
     """The database or the media store failed."""
+
+
+class DeliveryFailed(EaselError):
+    """A platform refused or failed to deliver a reply."""
+
+    def __init__(self, message: str, *, permanent: bool, user_message: str | None = None) -> None:
+        super().__init__(message, user_message=user_message)
+        self.permanent = permanent
 
 
 class ProviderError(EaselError):

@@ -13,9 +13,12 @@ from bot.core.types import (
     Image,
     ImageRequest,
     JobEvent,
+    JobRecord,
+    JobStatus,
     ProviderHealth,
     Reply,
     StoredImage,
+    Target,
     UsageSummary,
 )
 
@@ -87,8 +90,10 @@ class HistoryStore(Protocol):
         model: str | None,
         images: Sequence[StoredImage],
         now: datetime,
+        notes: Sequence[str] = (),
     ) -> None:
-        """Mark done, set provider/model/finished_at, insert the image rows in order."""
+        """Mark done, set provider/model/finished_at, insert the image rows in order; ``notes``
+        (what was changed on the user's behalf) are kept in ``params["notes"]``."""
         ...
 
     async def fail_generation(
@@ -109,9 +114,96 @@ class HistoryStore(Protocol):
         """Newest first; all chats when chat_id is None."""
         ...
 
-    async def add_usage(self, *, user_id: int, day: date, images: int) -> None: ...
+    async def add_usage(self, *, user_id: int, day: date, images: int, est_cost: float = 0.0) -> None:
+        """Add (or, with negative numbers, give back) images and estimated spend for a day."""
+        ...
+
+    async def reserve_usage(
+        self, *, user_id: int, day: date, images: int, est_cost: float, quota: int | None
+    ) -> bool:
+        """Atomically count ``images`` against the day's quota; False (and nothing counted) if over it.
+
+        Safe under concurrency: twenty simultaneous reservations against a quota of five accept five.
+        """
+        ...
 
     async def usage(self, *, user_id: int, day: date) -> UsageSummary: ...
+
+
+class JobStore(Protocol):
+    """The durable queue's rows. The database, not memory, says what is owed to whom after a crash."""
+
+    async def create_job(
+        self,
+        *,
+        idempotency_key: str | None,
+        platform: str,
+        chat_id: int,
+        user_id: int,
+        target: Target,
+        payload: Mapping[str, Any],
+        images_reserved: int,
+        usage_day: date | None,
+        est_cost: float,
+        after_job_id: int | None,
+        now: datetime,
+    ) -> tuple[int, bool]:
+        """Insert a queued job; return its id and True, or, when the idempotency key is taken
+        (the same platform update delivered twice), the existing job's id and False."""
+        ...
+
+    async def find_job(self, *, idempotency_key: str) -> JobRecord | None: ...
+
+    async def get_job(self, *, job_id: int) -> JobRecord | None: ...
+
+    async def open_jobs(self) -> list[JobRecord]:
+        """Jobs owed work or an answer: queued, running, generated, or failed/cancelled not yet told."""
+        ...
+
+    async def latest_open_job(self, *, chat_id: int) -> int | None:
+        """The newest queued/running/generated job in the chat, if any."""
+        ...
+
+    async def start_job(self, *, job_id: int, now: datetime) -> int:
+        """Mark running, count the attempt, and return the new attempt count."""
+        ...
+
+    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None: ...
+
+    async def finish_job(
+        self,
+        *,
+        job_id: int,
+        status: JobStatus,
+        now: datetime,
+        error: str | None = None,
+        user_message: str | None = None,
+        notified: bool = False,
+    ) -> None:
+        """Set the status; ``notified`` says the user has already been told (no notice owed)."""
+        ...
+
+    async def record_delivery(
+        self, *, job_id: int, kind: str, platform: str, message_ids: Sequence[str], now: datetime
+    ) -> None:
+        """Remember a send; for a failure notice this also marks the job as told."""
+        ...
+
+    async def delivered(self, *, job_id: int, kind: str) -> bool: ...
+
+
+class Platform(Protocol):
+    """A chat platform as the core sees it: somewhere to send replies and progress."""
+
+    name: str
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        """Deliver a reply; return the platform's message ids."""
+        ...
+
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        """Show a job's progress (queued position, started, percent, done, failed)."""
+        ...
 
 
 class ArtifactStore(Protocol):

@@ -23,6 +23,7 @@ from bot.core.flags import FlagLimits, ParsedText, clip, parse_flags
 from bot.core.types import (
     Attachment,
     Cancel,
+    Confirm,
     Edit,
     Generate,
     GenerationOptions,
@@ -231,6 +232,7 @@ class Router:
             "history": lambda args, m: History(self._page(args)),
             "status": lambda args, m: Status(),
             "cancel": lambda args, m: Cancel(),
+            "confirm": lambda args, m: Confirm(),
             "help": lambda args, m: Help(args.split(" ")[0].lstrip(_DASHES).lower() or None),
             "start": lambda args, m: Help(),
             "settings": lambda args, m: self._settings(args),

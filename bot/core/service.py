@@ -1,69 +1,87 @@
-"""Use cases: what happens for each intent. Platform-free; talks to ports only."""
+"""Use cases: what happens for each message. Quick answers are sent at once; image work becomes a
+durable job (see ``bot.core.jobs`` and ``bot.core.execution``) before the user is acknowledged."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import imaging, texts
 from bot.core.chain import ProviderChain
-from bot.core.errors import EaselError, InvalidInput, NotFound
-from bot.core.ports import ArtifactStore, Clock, HistoryStore, ProgressCallback, Responder
-from bot.core.requests import (
-    Defaults,
-    build_request,
-    new_seed,
-    options_of,
-    params_of,
-    validate_chat_setting,
-)
+from bot.core.codec import JobIntent, intent_to_json, stored_image_to_json
+from bot.core.errors import EaselError, InvalidInput
+from bot.core.jobs import JobQueue, QueuedJob
+from bot.core.limits import LimitExceeded, RateLimiter, estimate_cost, humanize_seconds
+from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
+from bot.core.requests import Defaults, new_seed, validate_chat_setting
 from bot.core.router import Router
 from bot.core.types import (
-    Action,
     Cancel,
-    Done,
+    Confirm,
     Edit,
-    Failed,
     Generate,
-    GenerationKind,
-    GenerationOptions,
-    GenerationRecord,
-    GenerationResult,
     Help,
     History,
     Ignore,
-    ImageRequest,
+    Image,
     Incoming,
     Intent,
-    Progress,
+    JobStatus,
+    Queued,
     Reply,
     Reroll,
     Settings,
-    Started,
     Status,
-    StoredImage,
+    Target,
     Vary,
 )
 
 log = logging.getLogger(__name__)
 
-RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.EDIT, Action.ORIGINAL, Action.DELETE)
 HISTORY_PAGE = 10
 UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
+CONFIRM_TTL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The admission rules the service applies before queueing a job."""
+
+    daily_images_per_user: int = 0
+    """0 means unlimited."""
+    prices: Mapping[str, float] | None = None
+    confirm_over: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """Who asked, where, and how to answer."""
-
     message: Incoming
+    platform: Platform
+    target: Target
     user_id: int
     chat_id: int
     chat_settings: dict[str, Any]
-    responder: Responder
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    intent: JobIntent
+    message: Incoming
+    expires: datetime
+
+
+def target_of(message: Incoming) -> Target:
+    return Target(
+        platform=message.platform,
+        chat_id=message.chat_id,
+        user_id=message.user_id,
+        reply_to_message_id=message.message_id,
+    )
 
 
 class EaselService:
@@ -72,134 +90,229 @@ class EaselService:
         *,
         router: Router,
         history: HistoryStore,
+        jobs: JobStore,
         artifacts: ArtifactStore,
+        queue: JobQueue,
         chain: ProviderChain,
+        limiter: RateLimiter,
+        platforms: Mapping[str, Platform],
         clock: Clock,
         defaults: Defaults,
+        policy: Policy = Policy(),
         rng: random.Random | None = None,
     ) -> None:
         self._router = router
         self._history = history
+        self._jobs = jobs
         self._artifacts = artifacts
+        self._queue = queue
         self._chain = chain
+        self._limiter = limiter
+        self._platforms = platforms
         self._clock = clock
         self._defaults = defaults
+        self._policy = policy
         self._rng = rng or random.Random()
-        self._running: dict[int, set[asyncio.Task[Any]]] = {}
+        self._pending: dict[tuple[int, int], _Pending] = {}
 
-    async def handle(self, message: Incoming, responder: Responder, *, addressed: bool = True) -> None:
-        """Route one incoming message and answer it. Never raises for the user's mistakes."""
+    async def handle(self, message: Incoming, *, addressed: bool = True) -> int | None:
+        """Answer one message; return the id of the job it queued, if any. Never raises for the user's
+        mistakes: they are answered in the chat."""
+        platform = self._platforms[message.platform]
+        target = target_of(message)
         try:
             intent = self._router.route(message, addressed=addressed)
-            await self.execute(intent, message, responder)
+            return await self._execute(intent, message, platform, target)
         except EaselError as exc:
             log.info("request refused: %s", exc)
-            await responder.send(Reply(text=exc.user_message, is_error=True))
+            await platform.send(target, Reply(text=exc.user_message, is_error=True))
         except Exception:
             log.exception("unexpected error handling %s message %s", message.platform, message.message_id)
-            await responder.send(Reply(text=UNEXPECTED, is_error=True))
+            await platform.send(target, Reply(text=UNEXPECTED, is_error=True))
+        return None
 
-    async def execute(self, intent: Intent, message: Incoming, responder: Responder) -> None:
+    async def recover(self) -> int:
+        """Queue every job a previous run left unfinished (for platforms running now); return how many."""
+        count = 0
+        for job in await self._jobs.open_jobs():
+            if job.platform == "cli" and job.status in (
+                JobStatus.QUEUED,
+                JobStatus.RUNNING,
+                JobStatus.GENERATED,
+            ):
+                # the `easel gen` process that asked for it has gone: nobody is left to answer
+                await self._jobs.finish_job(
+                    job_id=job.id,
+                    status=JobStatus.FAILED,
+                    now=self._clock.now(),
+                    error="interrupted",
+                    notified=True,
+                )
+                continue
+            if job.platform not in self._platforms:
+                continue
+            self._queue.submit(QueuedJob(job.id, job.user_id, job.chat_id, job.after_job_id))
+            count += 1
+        return count
+
+    async def _execute(
+        self, intent: Intent, message: Incoming, platform: Platform, target: Target
+    ) -> int | None:
         if isinstance(intent, Ignore):
-            return
+            return None
         if isinstance(intent, Help):
-            await responder.send(Reply(text=texts.HELP))
-            return
-        conv = await self._conversation(message, responder)
+            await platform.send(target, Reply(text=texts.HELP))
+            return None
+        user_id = await self._history.upsert_user(
+            platform=message.platform, external_id=message.user_id, display_name=message.display_name
+        )
+        chat_id = await self._history.upsert_chat(platform=message.platform, external_id=message.chat_id)
+        settings = await self._history.get_chat_settings(chat_id=chat_id)
+        conv = Conversation(message, platform, target, user_id, chat_id, settings)
         match intent:
-            case Generate():
-                await self._generate(conv, intent)
-            case Edit():
-                await self._edit(conv, intent)
-            case Reroll():
-                await self._reroll(conv, intent.generation_id)
-            case Vary():
-                await self._vary(conv, intent.generation_id)
-            case History():
-                await self._show_history(conv, intent.page)
+            case Generate() | Edit() | Reroll() | Vary():
+                return await self._submit(conv, intent)
+            case Confirm():
+                return await self._confirm(conv)
+            case History(page=page):
+                records = await self._history.list_generations(
+                    chat_id=chat_id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE
+                )
+                await self._say(conv, texts.history_lines(records, page))
             case Status():
                 await self._status(conv)
             case Settings():
                 await self._settings(conv, intent)
             case Cancel():
                 await self._cancel(conv)
+        return None
 
-    # ------------------------------------------------------------------------------------ use cases
+    # ------------------------------------------------------------------------------------ submitting
 
-    async def _generate(self, conv: Conversation, intent: Generate) -> None:
-        request = self._request(conv, intent.prompt, intent.options)
-        await self._run(conv, request, parent_id=None)
-
-    async def _edit(self, conv: Conversation, intent: Edit) -> None:
-        if intent.reference is not None:
-            await asyncio.to_thread(imaging.open_image, intent.reference.data)
-            reference, source_prompt, parent = intent.reference.data, None, None
-        else:
-            parent = await self._target(conv, intent.generation_id, required=not intent.from_free_text)
-            if parent is None:  # free text that reads like an edit, but nothing to edit yet
-                await self._generate(conv, Generate(intent.instruction, intent.options))
-                return
-            reference, source_prompt = await self._first_image(parent), parent.prompt
-        fallback_aspect = options_of(parent).aspect if parent else None
-        request = self._request(
-            conv,
-            intent.instruction,
-            intent.options,
-            kind=GenerationKind.EDIT,
-            reference_images=(reference,),
-            source_prompt=source_prompt,
-            fallback_aspect=fallback_aspect,
+    async def _submit(self, conv: Conversation, intent: JobIntent, *, confirmed: bool = False) -> int | None:
+        message = conv.message
+        key = f"{message.platform}:{message.chat_id}:{message.message_id}" if message.message_id else None
+        if key is not None and (existing := await self._jobs.find_job(idempotency_key=key)) is not None:
+            return existing.id  # the same update delivered twice: it is already being handled
+        if self._queue.full:
+            wait = self._queue.wait_estimate_s()
+            raise LimitExceeded(
+                "queue full",
+                retry_after=wait,
+                user_message=f"I'm busy right now; try again in about {humanize_seconds(wait)}.",
+            )
+        exempt = self._limiter.is_exempt(message.platform, message.user_id)
+        images = self._requested_images(intent, conv.chat_settings)
+        options = intent.options if isinstance(intent, Generate | Edit) else None
+        provider = (options.provider if options else None) or self._chain.primary.name
+        cost = estimate_cost(self._policy.prices or {}, provider, options.model if options else None, images)
+        over = self._policy.confirm_over
+        if not confirmed and over is not None and cost > over and not exempt:
+            self._pending[(conv.chat_id, conv.user_id)] = _Pending(
+                intent, message, self._clock.now() + CONFIRM_TTL
+            )
+            await self._say(
+                conv, f"This would cost about ${cost:.2f}. Send /confirm within 5 minutes to go ahead."
+            )
+            return None
+        upload = await self._save_upload(intent) if isinstance(intent, Edit) and intent.reference else None
+        self._limiter.admit(platform=message.platform, chat_id=message.chat_id, user_id=message.user_id)
+        now = self._clock.now()
+        quota = self._policy.daily_images_per_user
+        if not await self._history.reserve_usage(
+            user_id=conv.user_id,
+            day=now.date(),
+            images=images,
+            est_cost=cost,
+            quota=quota if quota and not exempt else None,
+        ):
+            raise self._quota_exceeded(now, quota)
+        implicit = isinstance(intent, Edit | Reroll | Vary) and intent.generation_id is None
+        after = await self._jobs.latest_open_job(chat_id=conv.chat_id) if implicit else None
+        seed = (options.seed if options and options.seed is not None else None) or new_seed(self._rng)
+        payload: dict[str, Any] = {"intent": intent_to_json(intent), "seed": seed}
+        if upload is not None:
+            payload["upload"] = upload
+        job_id, created = await self._jobs.create_job(
+            idempotency_key=key,
+            platform=message.platform,
+            chat_id=conv.chat_id,
+            user_id=conv.user_id,
+            target=conv.target,
+            payload=payload,
+            images_reserved=images,
+            usage_day=now.date(),
+            est_cost=cost,
+            after_job_id=after,
+            now=now,
         )
-        await self._run(conv, request, parent_id=parent.id if parent else None)
+        if not created:  # lost a race with the same update: give the reservation back
+            await self._history.add_usage(
+                user_id=conv.user_id, day=now.date(), images=-images, est_cost=-cost
+            )
+            return job_id
+        position = self._queue.submit(QueuedJob(job_id, conv.user_id, conv.chat_id, after))
+        await conv.platform.event(conv.target, job_id, Queued(position=position))
+        return job_id
 
-    async def _reroll(self, conv: Conversation, generation_id: int | None) -> None:
-        target = await self._target(conv, generation_id, required=True)
-        assert target is not None
-        references: tuple[bytes, ...] = ()
-        if target.kind in (GenerationKind.EDIT, GenerationKind.VARY) and target.parent_id is not None:
-            source = await self._history.get_generation(generation_id=target.parent_id)
-            if source is not None and source.images:
-                references = (await self._first_image(source),)
-        kind = target.kind if references else GenerationKind.REROLL
-        request = self._request(
-            conv,
-            target.prompt,
-            options_of(target),
-            kind=kind,
-            reference_images=references,
-            source_prompt=target.params.get("source_prompt"),
+    async def _confirm(self, conv: Conversation) -> int | None:
+        pending = self._pending.pop((conv.chat_id, conv.user_id), None)
+        if pending is None or pending.expires < self._clock.now():
+            raise InvalidInput(
+                "nothing to confirm", user_message="There is nothing waiting for confirmation."
+            )
+        original = Conversation(
+            pending.message, conv.platform, conv.target, conv.user_id, conv.chat_id, conv.chat_settings
         )
-        await self._run(conv, request, parent_id=target.id)
+        return await self._submit(original, pending.intent, confirmed=True)
 
-    async def _vary(self, conv: Conversation, generation_id: int | None) -> None:
-        target = await self._target(conv, generation_id, required=True)
-        assert target is not None
-        prompt = target.params.get("source_prompt") or target.prompt
-        request = self._request(
-            conv,
-            prompt,
-            options_of(target),
-            kind=GenerationKind.VARY,
-            reference_images=(await self._first_image(target),),
-            source_prompt=prompt,
-        )
-        await self._run(conv, request, parent_id=target.id)
+    def _requested_images(self, intent: JobIntent, chat_settings: Mapping[str, Any]) -> int:
+        if isinstance(intent, Generate | Edit) and intent.options.n is not None:
+            return intent.options.n
+        return int(chat_settings.get("n") or 1)
 
-    async def _show_history(self, conv: Conversation, page: int) -> None:
-        records = await self._history.list_generations(
-            chat_id=conv.chat_id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE
+    async def _save_upload(self, intent: Edit) -> dict[str, Any]:
+        """Check and keep an uploaded photo so the job can use it after a restart."""
+        assert intent.reference is not None
+        data = intent.reference.data
+        picture = await asyncio.to_thread(imaging.open_image, data)
+        mime = imaging.sniff(data)
+        image = Image(data=data, mime=mime, width=picture.width, height=picture.height, provider="upload")
+        stored = await self._artifacts.save(image, metadata={"upload": True}, now=self._clock.now())
+        return stored_image_to_json(stored)
+
+    def _quota_exceeded(self, now: datetime, quota: int) -> LimitExceeded:
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+        wait = (midnight - now).total_seconds()
+        return LimitExceeded(
+            "daily quota reached",
+            retry_after=wait,
+            user_message=f"You have used your {quota} images for today. "
+            f"The quota resets in about {humanize_seconds(wait)} (midnight UTC).",
         )
-        await conv.responder.send(Reply(text=texts.history_lines(records, page)))
+
+    # ---------------------------------------------------------------------------------- quick answers
 
     async def _status(self, conv: Conversation) -> None:
         usage = await self._history.usage(user_id=conv.user_id, day=self._clock.now().date())
-        running = sum(1 for task in self._running.get(conv.chat_id, ()) if not task.done())
+        mine = self._queue.queued(chat_id=conv.chat_id, user_id=conv.user_id)
+        positions = [str(self._queue.position(job_id)) for job_id in mine]
+        running = self._queue.running(chat_id=conv.chat_id)
+        quota = self._policy.daily_images_per_user
+        quota_text = (
+            f" of {quota}"
+            if quota and not self._limiter.is_exempt(conv.message.platform, conv.message.user_id)
+            else ""
+        )
         lines = [
             f"Provider: {' → '.join(self._chain.names)}",
-            f"Your images today: {usage.images_today} (all time: {usage.images_total})",
-            f"Running in this chat: {running}",
+            f"Your images today: {usage.images_today}{quota_text} (all time: {usage.images_total})",
+            f"Running in this chat: {len(running)}",
+            f"Your queued requests: {len(mine)}" + (f" (positions {', '.join(positions)})" if mine else ""),
         ]
-        await conv.responder.send(Reply(text="\n".join(lines)))
+        if usage.spend_total:
+            lines.append(f"Estimated spend: ${usage.spend_today:.2f} today, ${usage.spend_total:.2f} in all")
+        await self._say(conv, "\n".join(lines))
 
     async def _settings(self, conv: Conversation, intent: Settings) -> None:
         settings = dict(conv.chat_settings)
@@ -211,151 +324,36 @@ class EaselService:
             settings[intent.key] = validate_chat_setting(intent.key, intent.value, self._defaults)
         if intent.key is not None:
             await self._history.set_chat_settings(chat_id=conv.chat_id, settings=settings)
-        await conv.responder.send(Reply(text=texts.settings_lines(settings)))
+        await self._say(conv, texts.settings_lines(settings))
 
     async def _cancel(self, conv: Conversation) -> None:
-        tasks = [task for task in self._running.get(conv.chat_id, ()) if not task.done()]
-        for task in tasks:
-            task.cancel()
-        text = f"Cancelled {len(tasks)} request(s)." if tasks else "Nothing is running in this chat."
-        await conv.responder.send(Reply(text=text))
-
-    # ------------------------------------------------------------------------------------- running
-
-    async def _run(self, conv: Conversation, request: ImageRequest, *, parent_id: int | None) -> None:
-        now = self._clock.now()
-        generation_id = await self._history.create_generation(
-            chat_id=conv.chat_id,
-            user_id=conv.user_id,
-            kind=request.kind,
-            prompt=request.prompt,
-            negative=request.negative,
-            params=params_of(request),
-            parent_id=parent_id,
-            now=now,
-        )
-        responder = conv.responder
-        await responder.event(Started(provider=self._chain.primary.name))
-
-        async def on_progress(fraction: float, preview: bytes | None) -> None:
-            await responder.event(Progress(fraction=fraction, preview=preview))
-
-        work = asyncio.create_task(
-            self._produce(request, generation_id, parent_id, conv.user_id, on_progress)
-        )
-        running = self._running.setdefault(conv.chat_id, set())
-        running.add(work)
-        try:
-            result, stored = await work
-        except asyncio.CancelledError:
-            await self._history.fail_generation(
-                generation_id=generation_id, error="cancelled", now=self._clock.now(), cancelled=True
-            )
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # we are being shut down, not cancelled by the user
-            await responder.event(Failed(reason="Cancelled."))
-            return
-        except Exception as exc:
-            await self._history.fail_generation(
-                generation_id=generation_id, error=repr(exc), now=self._clock.now()
-            )
-            reason = exc.user_message if isinstance(exc, EaselError) else UNEXPECTED
-            if not isinstance(exc, EaselError):
-                log.exception("generation %s failed unexpectedly", generation_id)
-            await responder.event(Failed(reason=reason))
-            await responder.send(Reply(text=reason, generation_id=generation_id, is_error=True))
-            return
-        finally:
-            running.discard(work)
-        notes = tuple(result.notes) + tuple(
-            img.revised_prompt
-            for img in result.images[:1]
-            if img.revised_prompt and img.provider == "builtin"
-        )
-        await responder.event(Done(generation_id=generation_id))
-        await responder.send(
-            Reply(
-                text=texts.caption(request, result, generation_id),
-                images=tuple(stored),
-                generation_id=generation_id,
-                actions=RESULT_ACTIONS,
-                notes=notes,
-            )
-        )
-
-    async def _produce(
-        self,
-        request: ImageRequest,
-        generation_id: int,
-        parent_id: int | None,
-        user_id: int,
-        on_progress: ProgressCallback,
-    ) -> tuple[GenerationResult, list[StoredImage]]:
-        """Generate, save the files and record them: the part of a request that /cancel can stop."""
-        result = await self._chain.generate(request, on_progress=on_progress)
-        stored: list[StoredImage] = []
-        for image in result.images:
-            metadata = {
-                "generation_id": generation_id,
-                "prompt": request.prompt,
-                "params": params_of(request),
-                "provider": result.provider,
-                "model": image.model,
-                "parent": parent_id,
-                "revised_prompt": image.revised_prompt,
-            }
-            stored.append(await self._artifacts.save(image, metadata=metadata, now=self._clock.now()))
-        finished = self._clock.now()
-        await self._history.complete_generation(
-            generation_id=generation_id,
-            provider=result.provider,
-            model=result.model,
-            images=stored,
-            now=finished,
-        )
-        await self._history.add_usage(user_id=user_id, day=finished.date(), images=len(stored))
-        return result, stored
-
-    # ------------------------------------------------------------------------------------- helpers
-
-    async def _conversation(self, message: Incoming, responder: Responder) -> Conversation:
-        user_id = await self._history.upsert_user(
-            platform=message.platform, external_id=message.user_id, display_name=message.display_name
-        )
-        chat_id = await self._history.upsert_chat(platform=message.platform, external_id=message.chat_id)
-        settings = await self._history.get_chat_settings(chat_id=chat_id)
-        return Conversation(message, user_id, chat_id, settings, responder)
-
-    def _request(
-        self, conv: Conversation, prompt: str, options: GenerationOptions, **kwargs: Any
-    ) -> ImageRequest:
-        return build_request(
-            prompt, options, conv.chat_settings, self._defaults, seed=new_seed(self._rng), **kwargs
-        )
-
-    async def _target(
-        self, conv: Conversation, generation_id: int | None, *, required: bool
-    ) -> GenerationRecord | None:
-        """The generation a command refers to: a named one in this chat, else the chat's last image."""
-        if generation_id is not None:
-            record = await self._history.get_generation(generation_id=generation_id)
-            if record is None or record.chat_id != conv.chat_id or not record.images:
-                raise NotFound(
-                    f"generation {generation_id} not in chat {conv.chat_id}",
-                    user_message=f"I can't find image #{generation_id} in this chat.",
+        cancelled = 0
+        for job_id in self._queue.queued(chat_id=conv.chat_id, user_id=conv.user_id):
+            if self._queue.remove_queued(job_id):
+                job = await self._jobs.get_job(job_id=job_id)
+                await self._jobs.finish_job(
+                    job_id=job_id,
+                    status=JobStatus.CANCELLED,
+                    now=self._clock.now(),
+                    error="cancelled",
+                    notified=True,
                 )
-            return record
-        record = await self._history.last_generation(chat_id=conv.chat_id)
-        if record is None and required:
-            raise InvalidInput(
-                "no last image",
-                user_message="There is no image here yet. Make one with /imagine, or send a photo to edit.",
-            )
-        return record
+                if job is not None and job.usage_day is not None:
+                    await self._history.add_usage(
+                        user_id=job.user_id,
+                        day=job.usage_day,
+                        images=-job.images_reserved,
+                        est_cost=-job.est_cost,
+                    )
+                cancelled += 1
+        for job_id in self._queue.running(chat_id=conv.chat_id, user_id=conv.user_id):
+            cancelled += self._queue.cancel_running(job_id)
+        text = (
+            f"Cancelled {cancelled} request(s)."
+            if cancelled
+            else "Nothing of yours is waiting or running here."
+        )
+        await self._say(conv, text)
 
-    async def _first_image(self, record: GenerationRecord) -> bytes:
-        return await self._artifacts.load(record.images[0])
-
-
-__all__ = ["Conversation", "Defaults", "EaselService"]
+    async def _say(self, conv: Conversation, text: str) -> None:
+        await conv.platform.send(conv.target, Reply(text=text))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.types import GenerationKind, GenerationRecord, GenerationResult, ImageRequest
+from bot.core.types import GenerationKind, GenerationRecord
 
 HELP = """\
 Easel turns words into pictures.
@@ -37,17 +37,17 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def caption(request: ImageRequest, result: GenerationResult, generation_id: int) -> str:
-    label = _KIND_LABEL[request.kind]
+def caption(record: GenerationRecord) -> str:
+    """The text under a finished image: prompt, id, seed(s), aspect, provider/model."""
+    label = _KIND_LABEL[record.kind]
     prefix = f"{label}: " if label else ""
-    seeds = sorted({img.seed for img in result.images if img.seed is not None})
+    seeds = sorted({img.seed for img in record.images if img.seed is not None})
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}" if seeds else ""
-    model = f"{result.provider}/{result.model}" if result.model else result.provider
-    details = " · ".join(
-        part for part in (f"#{generation_id}", seed_text, str(request.aspect), model) if part
-    )
-    lines = [f"{prefix}{shorten(request.prompt, 700)}", details]
-    if result.provider == "builtin":
+    model = f"{record.provider}/{record.model}" if record.model else record.provider or ""
+    aspect = str(record.params.get("aspect") or "")
+    details = " · ".join(part for part in (f"#{record.id}", seed_text, aspect, model) if part)
+    lines = [f"{prefix}{shorten(record.prompt, 700)}", details]
+    if record.provider == "builtin":
         lines.append("Preview from the built-in offline renderer; configure a provider for real images.")
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,11 +155,16 @@ class Cancel:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirm:
+    """Go ahead with the request that was held back for its estimated cost."""
+
+
+@dataclass(frozen=True, slots=True)
 class Ignore:
     """Nothing to do (e.g. a group message not addressed to the bot)."""
 
 
-Intent = Generate | Edit | Reroll | Vary | Status | History | Help | Settings | Cancel | Ignore
+Intent = Generate | Edit | Reroll | Vary | Status | History | Help | Settings | Cancel | Confirm | Ignore
 
 
 # ------------------------------------------------------------------------------------- generation
@@ -296,6 +301,8 @@ class GenerationRecord:
 class UsageSummary:
     images_today: int
     images_total: int
+    spend_today: float = 0.0
+    spend_total: float = 0.0
 
 
 # ----------------------------------------------------------------------------------------- replies
@@ -320,3 +327,70 @@ class Reply:
     notes: tuple[str, ...] = ()
     is_error: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------- jobs
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    GENERATED = "generated"
+    """Images saved, not yet delivered: a restart delivers them without generating again."""
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.GENERATED)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a job's answers go: a platform, a chat there, and platform-specific details."""
+
+    platform: str
+    chat_id: str
+    user_id: str = ""
+    reply_to_message_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "chat_id": self.chat_id,
+            "user_id": self.user_id,
+            "reply_to_message_id": self.reply_to_message_id,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Target:
+        return cls(
+            platform=str(data["platform"]),
+            chat_id=str(data["chat_id"]),
+            user_id=str(data.get("user_id") or ""),
+            reply_to_message_id=data.get("reply_to_message_id"),
+            extra=dict(data.get("extra") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: int
+    status: JobStatus
+    platform: str
+    chat_id: int
+    user_id: int
+    target: Target
+    payload: Mapping[str, Any]
+    attempts: int
+    generation_id: int | None
+    after_job_id: int | None
+    images_reserved: int
+    usage_day: date | None
+    est_cost: float
+    created_at: datetime
+    error: str | None = None
+    user_message: str | None = None
+    notified: bool = False

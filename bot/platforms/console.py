@@ -1,33 +1,38 @@
 """The terminal chat: lines from stdin in, text and saved image paths out.
 
 Works piped as well as in a terminal. Replies go to stdout, each saved image's absolute path on a
-line of its own; progress goes to stderr.
+line of its own; progress goes to stderr. Piped input is handled one line at a time (each request
+finishes before the next line is read) unless ``wait=False``, which queues every line at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import itertools
 import threading
 from typing import TextIO
 
+from bot.core.jobs import JobQueue
 from bot.core.service import EaselService
-from bot.core.types import Done, Failed, Incoming, JobEvent, Progress, Queued, Reply, Started
+from bot.core.types import Done, Failed, Incoming, JobEvent, Progress, Queued, Reply, Started, Target
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
+CHAT_ID = "console"
 
 
-class ConsoleResponder:
-    """Prints replies to ``out`` and progress to ``err``."""
+class ConsolePlatform:
+    """The ``console`` platform: prints replies to ``out`` and progress to ``err``."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, show_progress: bool) -> None:
+    name = "console"
+
+    def __init__(self, out: TextIO, err: TextIO, *, show_progress: bool = True) -> None:
         self._out = out
         self._err = err
         self._show_progress = show_progress
-        self.replies: list[Reply] = []
+        self._ids = itertools.count(1)
 
-    async def send(self, reply: Reply) -> None:
-        self.replies.append(reply)
+    async def send(self, target: Target, reply: Reply) -> list[str]:
         lines = [f"error: {reply.text}" if reply.is_error else reply.text]
         lines += [f"note: {note}" for note in reply.notes]
         lines += [str(image.path) for image in reply.images]
@@ -35,8 +40,9 @@ class ConsoleResponder:
             lines.append("(reply /reroll, /vary, or say how to change it, e.g. 'make it warmer')")
         self._out.write("\n".join(lines) + "\n")
         self._out.flush()
+        return [f"console-{next(self._ids)}"]
 
-    async def event(self, event: JobEvent) -> None:
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         if not self._show_progress:
             return
         match event:
@@ -50,23 +56,23 @@ class ConsoleResponder:
                 text = "done"
             case Failed(reason=reason):
                 text = f"failed: {reason}"
-        self._err.write(f"  {text}\n")
+        self._err.write(f"  [job {job_id}] {text}\n")
         self._err.flush()
 
 
 async def run_console(
     service: EaselService,
+    queue: JobQueue,
     *,
     stdin: TextIO,
-    stdout: TextIO,
     stderr: TextIO,
     user: str | None = None,
-    show_progress: bool = True,
+    wait: bool | None = None,
 ) -> int:
-    """Chat until end of input or /quit; return how many messages were handled."""
+    """Chat until end of input or /quit, then let queued work finish; return the messages handled."""
     name = user or _user_name()
     interactive = stdin.isatty()
-    responder = ConsoleResponder(stdout, stderr, show_progress=show_progress)
+    sequential = (not interactive) if wait is None else wait
     lines = _LineReader(stdin)
     if interactive:
         stderr.write(
@@ -87,15 +93,18 @@ async def run_console(
             break
         handled += 1
         message = Incoming(
-            platform="console",
-            chat_id="console",
+            platform=ConsolePlatform.name,
+            chat_id=CHAT_ID,
             user_id=name,
             display_name=name,
             text=text,
-            message_id=str(handled),
+            message_id=None,
             is_admin=True,
         )
-        await service.handle(message, responder)
+        job_id = await service.handle(message)
+        if sequential and job_id is not None:
+            await queue.wait_for(job_id)
+    await queue.drain()
     return handled
 
 

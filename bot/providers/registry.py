@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bot.core.errors import ConfigError
 from bot.core.ports import Provider
 from bot.providers.builtin import BuiltinProvider
+from bot.providers.openai_compatible import OpenAICompatibleProvider
 from bot.settings import GenerationSettings, ProvidersSettings
 
 LOCAL_ORDER = ("sdwebui", "comfyui", "openai-compatible")
@@ -31,6 +32,10 @@ Factory = Callable[[ProvidersSettings], Provider]
 
 FACTORIES: dict[str, Factory] = {
     "builtin": lambda settings: BuiltinProvider(long_side=settings.builtin.long_side),
+    # default_timeout_s: placeholder until the app passes generation.attempt_timeout_s here.
+    "openai-compatible": lambda settings: OpenAICompatibleProvider(
+        settings.openai_compatible, default_timeout_s=120.0
+    ),
 }
 
 

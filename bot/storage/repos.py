@@ -222,9 +222,18 @@ class SqlHistoryStore:
         model: str | None,
         images: Sequence[StoredImage],
         now: datetime,
+        notes: Sequence[str] = (),
     ) -> None:
         with _storage_errors("save the finished generation"):
             async with self._sessions.begin() as session:
+                values: dict[str, Any] = {}
+                if notes:
+                    params = (
+                        await session.execute(
+                            select(GenerationRow.params).where(GenerationRow.id == generation_id)
+                        )
+                    ).scalar_one_or_none()
+                    values["params"] = {**(params or {}), "notes": list(notes)}
                 await self._finish(
                     session,
                     generation_id,
@@ -233,6 +242,7 @@ class SqlHistoryStore:
                     model=model,
                     error=None,
                     finished_at=now,
+                    **values,
                 )
                 session.add_all(
                     ImageRow(
@@ -291,37 +301,72 @@ class SqlHistoryStore:
 
     # ------------------------------------------------------------------------------------- usage
 
-    async def add_usage(self, *, user_id: int, day: date, images: int) -> None:
-        if images == 0:
+    async def add_usage(self, *, user_id: int, day: date, images: int, est_cost: float = 0.0) -> None:
+        if images == 0 and est_cost == 0:
             return
         key = (UsageRow.user_id == user_id, UsageRow.day == day)
-        increment = update(UsageRow).where(*key).values(images=UsageRow.images + images)
-        insert = self._insert()
+        increment = (
+            update(UsageRow)
+            .where(*key)
+            .values(images=UsageRow.images + images, est_cost=UsageRow.est_cost + est_cost)
+        )
         with _storage_errors("count the usage"):
-            if insert is not None:
-                stmt = insert(UsageRow).values(user_id=user_id, day=day, images=images)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[UsageRow.user_id, UsageRow.day],
-                    set_={"images": UsageRow.images + stmt.excluded.images},
-                )
-                async with self._sessions.begin() as session:
-                    await session.execute(stmt)
-                return
+            await self._ensure_usage_row(user_id, day)
             async with self._sessions.begin() as session:
-                if _rowcount(await session.execute(increment)) > 0:
-                    return
-            try:
-                async with self._sessions.begin() as session:
-                    session.add(UsageRow(user_id=user_id, day=day, images=images))
-            except IntegrityError:  # the first row of the day was inserted concurrently
-                async with self._sessions.begin() as session:
-                    await session.execute(increment)
+                await session.execute(increment)
+
+    async def reserve_usage(
+        self, *, user_id: int, day: date, images: int, est_cost: float, quota: int | None
+    ) -> bool:
+        key = (UsageRow.user_id == user_id, UsageRow.day == day)
+        conditions = [*key]
+        if quota is not None:
+            conditions.append(UsageRow.images + images <= quota)
+        # One conditional UPDATE: the database serialises concurrent ones on the row, and each
+        # re-checks the condition against the committed count, so a quota is never overshot.
+        reserve = (
+            update(UsageRow)
+            .where(*conditions)
+            .values(images=UsageRow.images + images, est_cost=UsageRow.est_cost + est_cost)
+        )
+        with _storage_errors("reserve the usage"):
+            await self._ensure_usage_row(user_id, day)
+            async with self._sessions.begin() as session:
+                return _rowcount(await session.execute(reserve)) == 1
+
+    async def _ensure_usage_row(self, user_id: int, day: date) -> None:
+        insert = self._insert()
+        if insert is not None:
+            stmt = insert(UsageRow).values(user_id=user_id, day=day, images=0, est_cost=0.0)
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    stmt.on_conflict_do_nothing(index_elements=[UsageRow.user_id, UsageRow.day])
+                )
+            return
+        try:
+            async with self._sessions.begin() as session:
+                exists_ = (
+                    await session.execute(
+                        select(UsageRow.images).where(UsageRow.user_id == user_id, UsageRow.day == day)
+                    )
+                ).first()
+                if exists_ is None:
+                    session.add(UsageRow(user_id=user_id, day=day, images=0, est_cost=0.0))
+        except IntegrityError:
+            return  # inserted concurrently: the row exists, which is all we need
 
     async def usage(self, *, user_id: int, day: date) -> UsageSummary:
         today = func.coalesce(func.sum(case((UsageRow.day == day, UsageRow.images), else_=0)), 0)
         total = func.coalesce(func.sum(UsageRow.images), 0)
-        stmt = select(today, total).where(UsageRow.user_id == user_id)
+        spend_today = func.coalesce(func.sum(case((UsageRow.day == day, UsageRow.est_cost), else_=0.0)), 0.0)
+        spend_total = func.coalesce(func.sum(UsageRow.est_cost), 0.0)
+        stmt = select(today, total, spend_today, spend_total).where(UsageRow.user_id == user_id)
         with _storage_errors("read the usage"):
             async with self._sessions() as session:
-                images_today, images_total = (await session.execute(stmt)).one()
-        return UsageSummary(images_today=int(images_today), images_total=int(images_total))
+                images_today, images_total, cost_today, cost_total = (await session.execute(stmt)).one()
+        return UsageSummary(
+            images_today=int(images_today),
+            images_total=int(images_total),
+            spend_today=float(cost_today),
+            spend_total=float(cost_total),
+        )

@@ -8,9 +8,11 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -130,9 +133,13 @@ class ImageRow(Base):
 
 
 class JobRow(Base):
-    """The durable job queue (used by ``bot.core.jobs`` through its own store)."""
+    """The durable job queue: one row per accepted request, the source of truth after a restart."""
 
     __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_status", "status"),
+        Index("ix_jobs_chat_id_id", "chat_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id", ondelete="SET NULL"))
@@ -144,6 +151,32 @@ class JobRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deadline_at: Mapped[datetime | None]
+    platform: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    target: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    images_reserved: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    usage_day: Mapped[date | None] = mapped_column(Date)
+    est_cost: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    after_job_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    user_message: Mapped[str | None] = mapped_column(Text)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class DeliveryRow(Base):
+    """What was sent to a platform for a job; its presence means "do not send again"."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("job_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(32))
+    message_ids: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
 
 
 class UsageRow(Base):
@@ -152,3 +185,4 @@ class UsageRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     images: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    est_cost: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))

@@ -1,4 +1,7 @@
-"""An in-process provider that follows a script: fail with given errors, then make solid-colour PNGs."""
+"""An in-process provider that follows a script: fail with given errors, then make solid-colour PNGs.
+
+Also a fake monotonic timer (clock + sleep) for retry, backoff and circuit-breaker tests.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,30 @@ def png(width: int = 8, height: int = 8, colour: tuple[int, int, int] = (200, 80
     return buffer.getvalue()
 
 
+class FakeTimer:
+    """A monotonic clock that only moves when slept on (or advanced); records every sleep."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(float(seconds))
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class ScriptedProvider:
-    """Raises the scripted errors in turn, then succeeds; records every request it was given."""
+    """Raises the scripted errors in turn, then succeeds; records every request it was given.
+
+    With a ``gate`` every call waits for the event first, so a test controls when calls finish;
+    ``in_flight`` and ``max_in_flight`` count calls inside ``generate`` at once.
+    """
 
     def __init__(
         self,
@@ -28,6 +53,7 @@ class ScriptedProvider:
         errors: Iterable[Exception] = (),
         capabilities: Capabilities | None = None,
         delay_s: float = 0.0,
+        gate: asyncio.Event | None = None,
     ) -> None:
         self.name = name
         self.capabilities = capabilities or Capabilities(
@@ -35,13 +61,26 @@ class ScriptedProvider:
         )
         self._errors = list(errors)
         self._delay_s = delay_s
+        self._gate = gate
         self.requests: list[ImageRequest] = []
         self.closed = False
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         self.requests.append(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._run(request, on_progress)
+        finally:
+            self.in_flight -= 1
+
+    async def _run(self, request: ImageRequest, on_progress: ProgressCallback) -> list[Image]:
         if self._delay_s:
             await asyncio.sleep(self._delay_s)
+        if self._gate is not None:
+            await self._gate.wait()
         if self._errors:
             raise self._errors.pop(0)
         await on_progress(1.0, None)

@@ -1,0 +1,116 @@
+"""Job payloads: the intent and its context as plain JSON, so a job survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bot.core.errors import EaselError
+from bot.core.types import (
+    Aspect,
+    Edit,
+    Generate,
+    GenerationOptions,
+    Reroll,
+    StoredImage,
+    Vary,
+)
+
+JobIntent = Generate | Edit | Reroll | Vary
+
+
+class PayloadError(EaselError):
+    """A stored job payload that this version cannot read."""
+
+
+def options_to_json(options: GenerationOptions) -> dict[str, Any]:
+    return {
+        "aspect": str(options.aspect) if options.aspect else None,
+        "n": options.n,
+        "seed": options.seed,
+        "negative": options.negative,
+        "model": options.model,
+        "provider": options.provider,
+        "quality": options.quality,
+    }
+
+
+def options_from_json(data: Mapping[str, Any]) -> GenerationOptions:
+    aspect = data.get("aspect")
+    width, height = (int(part) for part in str(aspect).split(":")) if aspect else (0, 0)
+    return GenerationOptions(
+        aspect=Aspect(width, height) if aspect else None,
+        n=data.get("n"),
+        seed=data.get("seed"),
+        negative=data.get("negative"),
+        model=data.get("model"),
+        provider=data.get("provider"),
+        quality=data.get("quality"),
+    )
+
+
+def intent_to_json(intent: JobIntent) -> dict[str, Any]:
+    match intent:
+        case Generate(prompt=prompt, options=options):
+            return {"type": "generate", "prompt": prompt, "options": options_to_json(options)}
+        case Edit():
+            return {
+                "type": "edit",
+                "instruction": intent.instruction,
+                "options": options_to_json(intent.options),
+                "generation_id": intent.generation_id,
+                "from_free_text": intent.from_free_text,
+            }
+        case Reroll(generation_id=generation_id):
+            return {"type": "reroll", "generation_id": generation_id}
+        case Vary(generation_id=generation_id):
+            return {"type": "vary", "generation_id": generation_id}
+
+
+def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
+    """The intent back; an uploaded reference image is not part of it (see ``stored_image_*``)."""
+    kind = data.get("type")
+    options = options_from_json(data.get("options") or {})
+    if kind == "generate":
+        return Generate(str(data["prompt"]), options)
+    if kind == "edit":
+        return Edit(
+            str(data["instruction"]),
+            options,
+            generation_id=data.get("generation_id"),
+            from_free_text=bool(data.get("from_free_text")),
+        )
+    if kind == "reroll":
+        return Reroll(data.get("generation_id"))
+    if kind == "vary":
+        return Vary(data.get("generation_id"))
+    raise PayloadError(
+        f"unknown job intent {kind!r}", user_message="This request was made by another version."
+    )
+
+
+def stored_image_to_json(image: StoredImage) -> dict[str, Any]:
+    return {
+        "id": image.id,
+        "path": str(image.path),
+        "mime": image.mime,
+        "sha256": image.sha256,
+        "size_bytes": image.size_bytes,
+        "width": image.width,
+        "height": image.height,
+        "seed": image.seed,
+    }
+
+
+def stored_image_from_json(data: Mapping[str, Any]) -> StoredImage:
+    return StoredImage(
+        id=str(data["id"]),
+        path=Path(str(data["path"])),
+        mime=str(data["mime"]),
+        sha256=str(data["sha256"]),
+        size_bytes=int(data["size_bytes"]),
+        width=int(data["width"]),
+        height=int(data["height"]),
+        seed=data.get("seed"),
+    )

@@ -1,0 +1,208 @@
+"""The in-process scheduler over the durable job table: fair, bounded, cancellable workers.
+
+The database row is the truth (see ``JobStore``); this queue only decides *when* each job runs:
+- round-robin across users, FIFO within a user, so one user's batch of ten cannot starve another's one;
+- a job may wait for an earlier job in its chat (``after_job_id``): "make it warmer" edits the image
+  that was still being made when it was sent;
+- ``workers`` jobs run at once; beyond ``max_queue`` waiting jobs, new requests are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[int], Coroutine[Any, Any, None]]
+USER_CANCEL = "easel: cancelled by the user"
+"""The message of the ``CancelledError`` a job sees when /cancel stopped it (not a shutdown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    id: int
+    user_id: int
+    chat_id: int
+    after_job_id: int | None = None
+
+
+class JobQueue:
+    def __init__(
+        self,
+        *,
+        runner: Runner,
+        workers: int,
+        max_queue: int,
+        typical_job_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runner = runner
+        self._workers = workers
+        self._max_queue = max_queue
+        self._clock = clock
+        self._by_user: OrderedDict[int, deque[QueuedJob]] = OrderedDict()
+        self._queued: dict[int, QueuedJob] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running_jobs: dict[int, QueuedJob] = {}
+        self._changed = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._average_s = typical_job_s
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._work(), name=f"easel-worker-{i}") for i in range(self._workers)
+            ]
+
+    async def stop(self) -> None:
+        """Stop the workers. Running jobs are interrupted and stay ``running`` in the database, so the
+        next start resumes them."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def drain(self) -> None:
+        """Wait until nothing is queued or running."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._queued and not self._running)
+
+    async def wait_for(self, job_id: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: job_id not in self._queued and job_id not in self._running)
+
+    # -------------------------------------------------------------------------------------- intake
+
+    @property
+    def full(self) -> bool:
+        return len(self._queued) >= self._max_queue
+
+    def wait_estimate_s(self) -> float:
+        """Roughly how long until a new job would start, from recent job durations."""
+        ahead = len(self._queued) + len(self._running)
+        return max(1.0, ahead / self._workers * self._average_s)
+
+    def submit(self, job: QueuedJob) -> int:
+        """Queue a job (its row already exists) and return its position (1 = next)."""
+        if job.id in self._queued or job.id in self._running:
+            return self.position(job.id) or 1
+        self._queued[job.id] = job
+        self._by_user.setdefault(job.user_id, deque()).append(job)
+        self._notify()
+        return self.position(job.id) or 1
+
+    def position(self, job_id: int) -> int | None:
+        """1-based place in the order the workers will take queued jobs (ignoring dependencies)."""
+        if job_id not in self._queued:
+            return None
+        lanes = [list(lane) for lane in self._by_user.values()]
+        place = 0
+        while any(lanes):
+            for lane in lanes:
+                if lane:
+                    place += 1
+                    if lane.pop(0).id == job_id:
+                        return place
+        return None
+
+    # ------------------------------------------------------------------------------------- control
+
+    def queued(self, *, chat_id: int | None = None, user_id: int | None = None) -> list[int]:
+        return [job.id for job in self._matching(self._queued.values(), chat_id, user_id)]
+
+    def running(self, *, chat_id: int | None = None, user_id: int | None = None) -> list[int]:
+        return [job.id for job in self._matching(self._running_jobs.values(), chat_id, user_id)]
+
+    def remove_queued(self, job_id: int) -> bool:
+        job = self._queued.pop(job_id, None)
+        if job is None:
+            return False
+        lane = self._by_user.get(job.user_id)
+        if lane is not None:
+            lane.remove(job)
+            if not lane:
+                del self._by_user[job.user_id]
+        self._notify()
+        return True
+
+    def cancel_running(self, job_id: int) -> bool:
+        task = self._running.get(job_id)
+        if task is None or task.done():
+            return False
+        task.cancel(USER_CANCEL)
+        return True
+
+    @staticmethod
+    def _matching(jobs: Iterable[QueuedJob], chat_id: int | None, user_id: int | None) -> list[QueuedJob]:
+        return [
+            job
+            for job in jobs
+            if (chat_id is None or job.chat_id == chat_id) and (user_id is None or job.user_id == user_id)
+        ]
+
+    # ------------------------------------------------------------------------------------- workers
+
+    def _notify(self) -> None:
+        async def notify() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        with contextlib.suppress(RuntimeError):  # no running loop (only in synchronous tests)
+            asyncio.get_running_loop().create_task(notify())
+
+    def _take(self) -> QueuedJob | None:
+        """The next job, round-robin over users; a job waiting on an unfinished one is skipped."""
+        for user_id, lane in self._by_user.items():
+            for job in lane:
+                if job.after_job_id is None or (
+                    job.after_job_id not in self._queued and job.after_job_id not in self._running
+                ):
+                    lane.remove(job)
+                    if lane:
+                        self._by_user.move_to_end(user_id)
+                    else:
+                        del self._by_user[user_id]
+                    del self._queued[job.id]
+                    return job
+        return None
+
+    async def _work(self) -> None:
+        while True:
+            async with self._changed:
+                job = self._take()
+                while job is None:
+                    await self._changed.wait()
+                    job = self._take()
+                task = asyncio.create_task(self._runner(job.id), name=f"easel-job-{job.id}")
+                self._running[job.id] = task
+                self._running_jobs[job.id] = job
+            started = self._clock()
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():  # the worker itself is stopping: stop the job too
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    raise
+                # otherwise the job alone was cancelled (/cancel) and its runner has dealt with it
+            except Exception:
+                log.exception("job %s crashed its runner", job.id)
+            finally:
+                self._average_s = 0.8 * self._average_s + 0.2 * (self._clock() - started)
+                async with self._changed:
+                    self._running.pop(job.id, None)
+                    self._running_jobs.pop(job.id, None)
+                    self._changed.notify_all()

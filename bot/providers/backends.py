@@ -1,0 +1,199 @@
+"""Several base URLs behind one provider: least-busy choice, a per-backend cap, cool-down and failover.
+
+``providers.<name>.base_url`` may be a list of identical servers (two GPUs, two hosts). A
+:class:`BackendPool` hands out one URL per call::
+
+    async with pool.acquire() as backend:       # least busy up backend; waits while all are full
+        await post(backend.url)                 # an Unavailable escaping the block marks it down
+
+    images = await pool.call(lambda url: post(url))   # the same, failing over on Unavailable
+
+Rules: a backend is *down* for ``cooldown_s`` after a connection-level failure (``backend.failed()``,
+or an :class:`~bot.core.errors.Unavailable` leaving the ``async with``) and skipped while another is
+up; after the cool-down it is tried again, and a success makes it up at once. When every backend is
+down, the one that has been down longest is tried. Pure asyncio; the clock is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.core.errors import Unavailable
+
+__all__ = ["Backend", "BackendPool", "BackendStatus"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class BackendStatus:
+    """One backend as ``easel doctor`` shows it."""
+
+    url: str
+    in_flight: int
+    healthy: bool
+    last_error: str | None
+
+
+class _State:
+    __slots__ = ("down_since", "down_until", "in_flight", "last_error", "url")
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.in_flight = 0
+        self.down_since: float | None = None
+        self.down_until: float | None = None
+        self.last_error: str | None = None
+
+    def up(self, now: float) -> bool:
+        return self.down_until is None or now >= self.down_until
+
+
+class Backend:
+    """The backend a caller holds inside ``pool.acquire()``."""
+
+    __slots__ = ("_failed", "_pool", "_state")
+
+    def __init__(self, pool: BackendPool, state: _State) -> None:
+        self._pool = pool
+        self._state = state
+        self._failed = False
+
+    @property
+    def url(self) -> str:
+        return self._state.url
+
+    def failed(self, error: BaseException | str | None = None) -> None:
+        """Report a connection-level failure: the backend is down for the pool's cool-down."""
+        self._failed = True
+        self._pool._mark_down(self._state, error)
+
+
+class BackendPool:
+    """Hands out the least busy healthy base URL, at most ``max_per_backend`` calls each at a time."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        max_per_backend: int,
+        cooldown_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not urls:
+            raise ValueError("a backend pool needs at least one URL")
+        if len(set(urls)) != len(urls):
+            raise ValueError("backend URLs must be distinct")
+        if max_per_backend < 1:
+            raise ValueError("max_per_backend must be at least 1")
+        self._states = [_State(url) for url in urls]
+        self.max_per_backend = max_per_backend
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._next = 0  # round-robin start for ties
+        self._changed = asyncio.Event()
+
+    @property
+    def urls(self) -> list[str]:
+        return [state.url for state in self._states]
+
+    def status(self) -> list[BackendStatus]:
+        now = self._clock()
+        return [BackendStatus(s.url, s.in_flight, s.up(now), s.last_error) for s in self._states]
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Backend]:
+        """Hold a slot on the least busy up backend (waiting while all are full) for the block."""
+        state = await self._take(exclude=frozenset(), only_up=False)
+        assert state is not None  # with nothing excluded there is always a candidate
+        async with self._holding(state) as backend:
+            yield backend
+
+    async def call(self, fn: Callable[[str], Awaitable[T]]) -> T:
+        """``await fn(url)`` on a backend; on ``Unavailable`` mark it down and try the next up one.
+
+        Each backend is tried at most once per call; the last ``Unavailable`` is raised when no
+        untried backend is up. Any other error propagates at once.
+        """
+        tried: set[str] = set()
+        last: Unavailable | None = None
+        while True:
+            state = await self._take(exclude=frozenset(tried), only_up=last is not None)
+            if state is None:
+                assert last is not None
+                raise last
+            tried.add(state.url)
+            try:
+                async with self._holding(state):
+                    return await fn(state.url)
+            except Unavailable as exc:
+                last = exc
+
+    # ------------------------------------------------------------------------------------- internals
+
+    @asynccontextmanager
+    async def _holding(self, state: _State) -> AsyncIterator[Backend]:
+        backend = Backend(self, state)
+        try:
+            yield backend
+        except Unavailable as exc:
+            if not backend._failed:
+                backend.failed(exc)
+            raise
+        else:
+            if not backend._failed:
+                self._mark_up(state)
+        finally:
+            state.in_flight -= 1
+            self._notify()
+
+    async def _take(self, *, exclude: frozenset[str], only_up: bool) -> _State | None:
+        """Reserve a slot; wait while the candidates are full. None: no candidate at all."""
+        while True:
+            candidates = self._candidates(exclude, only_up)
+            if not candidates:
+                return None
+            free = [s for s in candidates if s.in_flight < self.max_per_backend]
+            if free:
+                state = self._least_busy(free)
+                state.in_flight += 1
+                return state
+            changed = self._changed
+            await changed.wait()
+
+    def _candidates(self, exclude: frozenset[str], only_up: bool) -> list[_State]:
+        now = self._clock()
+        usable = [s for s in self._states if s.url not in exclude]
+        up = [s for s in usable if s.up(now)]
+        if up or only_up or not usable:
+            return up
+        return [min(usable, key=lambda s: s.down_since or 0.0)]  # all down: the longest-down one
+
+    def _least_busy(self, free: list[_State]) -> _State:
+        fewest = min(s.in_flight for s in free)
+        count = len(self._states)
+        order = [self._states[(self._next + i) % count] for i in range(count)]
+        state = next(s for s in order if s in free and s.in_flight == fewest)
+        self._next = (self._states.index(state) + 1) % count
+        return state
+
+    def _mark_down(self, state: _State, error: BaseException | str | None) -> None:
+        now = self._clock()
+        state.down_since = now  # "down longest" = failed least recently, so all-down probing rotates
+        state.down_until = now + self.cooldown_s
+        state.last_error = str(error) if error is not None else "failed"
+        self._notify()
+
+    def _mark_up(self, state: _State) -> None:
+        state.down_since = state.down_until = None
+        state.last_error = None
+
+    def _notify(self) -> None:
+        """Wake every waiter (a condition variable without a lock, so releasing never awaits)."""
+        self._changed.set()
+        self._changed = asyncio.Event()

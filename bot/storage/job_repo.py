@@ -1,0 +1,207 @@
+"""``SqlJobStore``: the durable job queue's rows (the ``JobStore`` port) on SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.core.errors import NotFound
+from bot.core.types import OPEN_JOB_STATUSES, JobRecord, JobStatus, Target
+from bot.storage.repos import _storage_errors
+from bot.storage.tables import DeliveryRow, JobRow
+
+FAILURE = "failure"
+_OPEN = [status.value for status in OPEN_JOB_STATUSES]
+_ENDED_BADLY = [JobStatus.FAILED.value, JobStatus.CANCELLED.value]
+
+
+def _job(row: JobRow) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        status=JobStatus(row.status),
+        platform=row.platform,
+        chat_id=row.chat_id or 0,
+        user_id=row.user_id or 0,
+        target=Target.from_json(row.target),
+        payload=dict(row.payload or {}),
+        attempts=row.attempts,
+        generation_id=row.generation_id,
+        after_job_id=row.after_job_id,
+        images_reserved=row.images_reserved,
+        usage_day=row.usage_day,
+        est_cost=row.est_cost,
+        created_at=row.created_at,
+        error=row.error,
+        user_message=row.user_message,
+        notified=row.notified,
+    )
+
+
+class SqlJobStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def create_job(
+        self,
+        *,
+        idempotency_key: str | None,
+        platform: str,
+        chat_id: int,
+        user_id: int,
+        target: Target,
+        payload: Mapping[str, Any],
+        images_reserved: int,
+        usage_day: date | None,
+        est_cost: float,
+        after_job_id: int | None,
+        now: datetime,
+    ) -> tuple[int, bool]:
+        row = JobRow(
+            idempotency_key=idempotency_key,
+            status=JobStatus.QUEUED.value,
+            attempts=0,
+            payload=dict(payload),
+            platform=platform,
+            chat_id=chat_id,
+            user_id=user_id,
+            target=target.to_json(),
+            images_reserved=images_reserved,
+            usage_day=usage_day,
+            est_cost=est_cost,
+            after_job_id=after_job_id,
+            created_at=now,
+            updated_at=now,
+            notified=False,
+        )
+        with _storage_errors("queue the job"):
+            try:
+                async with self._sessions.begin() as session:
+                    session.add(row)
+                    await session.flush()
+                    return row.id, True
+            except IntegrityError:
+                if idempotency_key is None:
+                    raise
+        existing = await self.find_job(idempotency_key=idempotency_key)
+        if existing is None:
+            raise NotFound(f"job with key {idempotency_key!r} vanished")
+        return existing.id, False
+
+    async def find_job(self, *, idempotency_key: str) -> JobRecord | None:
+        return await self._one(JobRow.idempotency_key == idempotency_key)
+
+    async def get_job(self, *, job_id: int) -> JobRecord | None:
+        return await self._one(JobRow.id == job_id)
+
+    async def _one(self, condition: Any) -> JobRecord | None:
+        with _storage_errors("read the job"):
+            async with self._sessions() as session:
+                row = (await session.execute(select(JobRow).where(condition))).scalar_one_or_none()
+        return _job(row) if row is not None else None
+
+    async def open_jobs(self) -> list[JobRecord]:
+        stmt = (
+            select(JobRow)
+            .where(
+                or_(
+                    JobRow.status.in_(_OPEN),
+                    JobRow.status.in_(_ENDED_BADLY) & JobRow.notified.is_(False),
+                )
+            )
+            .order_by(JobRow.id)
+        )
+        with _storage_errors("read the open jobs"):
+            async with self._sessions() as session:
+                rows = (await session.execute(stmt)).scalars().all()
+        return [_job(row) for row in rows]
+
+    async def latest_open_job(self, *, chat_id: int) -> int | None:
+        stmt = (
+            select(JobRow.id)
+            .where(JobRow.chat_id == chat_id, JobRow.status.in_(_OPEN))
+            .order_by(JobRow.id.desc())
+            .limit(1)
+        )
+        with _storage_errors("read the open jobs"):
+            async with self._sessions() as session:
+                return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def start_job(self, *, job_id: int, now: datetime) -> int:
+        stmt = (
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(
+                status=JobStatus.RUNNING.value,
+                attempts=JobRow.attempts + 1,
+                started_at=now,
+                updated_at=now,
+            )
+            .returning(JobRow.attempts)
+        )
+        with _storage_errors("start the job"):
+            async with self._sessions.begin() as session:
+                attempts = (await session.execute(stmt)).scalar_one_or_none()
+        if attempts is None:
+            raise NotFound(f"job {job_id} does not exist")
+        return int(attempts)
+
+    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None:
+        await self._update(job_id, generation_id=generation_id)
+
+    async def finish_job(
+        self,
+        *,
+        job_id: int,
+        status: JobStatus,
+        now: datetime,
+        error: str | None = None,
+        user_message: str | None = None,
+        notified: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "updated_at": now}
+        if notified:
+            values["notified"] = True
+        if status != JobStatus.GENERATED:
+            values["finished_at"] = now
+        if error is not None:
+            values["error"] = error
+        if user_message is not None:
+            values["user_message"] = user_message
+        await self._update(job_id, **values)
+
+    async def _update(self, job_id: int, **values: Any) -> None:
+        with _storage_errors("update the job"):
+            async with self._sessions.begin() as session:
+                result = await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        if getattr(result, "rowcount", 1) == 0:
+            raise NotFound(f"job {job_id} does not exist")
+
+    async def record_delivery(
+        self, *, job_id: int, kind: str, platform: str, message_ids: Sequence[str], now: datetime
+    ) -> None:
+        row = DeliveryRow(
+            job_id=job_id,
+            kind=kind,
+            platform=platform,
+            message_ids={"ids": list(message_ids)},
+            created_at=now,
+        )
+        with _storage_errors("record the delivery"):
+            try:
+                async with self._sessions.begin() as session:
+                    session.add(row)
+                    if kind == FAILURE:
+                        await session.execute(update(JobRow).where(JobRow.id == job_id).values(notified=True))
+            except IntegrityError:
+                return  # already recorded: the send happened twice (the documented crash window)
+
+    async def delivered(self, *, job_id: int, kind: str) -> bool:
+        stmt = select(DeliveryRow.id).where(DeliveryRow.job_id == job_id, DeliveryRow.kind == kind)
+        with _storage_errors("read the deliveries"):
+            async with self._sessions() as session:
+                return (await session.execute(stmt)).first() is not None

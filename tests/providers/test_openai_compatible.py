@@ -1,0 +1,533 @@
+"""openai-compatible against the loopback OpenAI Images fake: shapes, errors, backends, health."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import selectors
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.ports import Provider
+from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
+from bot.providers import registry
+from bot.providers.openai_compatible import OpenAICompatibleProvider
+from bot.settings import ProviderSettings, load_settings
+from tests.fakes.openai_images import FakeOpenAIImages, make_image
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "sk-test-0123456789abcdef"
+MakeProvider = Callable[..., OpenAICompatibleProvider]
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, fraction: float, preview: bytes | None) -> None:
+        self.calls.append(fraction)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAIImages]:
+    async with FakeOpenAIImages(api_key=KEY) as server:
+        yield server
+
+
+@pytest.fixture
+async def make_provider(fake: FakeOpenAIImages) -> AsyncIterator[MakeProvider]:
+    """Build providers (default: the fake's URL, the right key, model gpt-image-1); all closed after."""
+    made: list[OpenAICompatibleProvider] = []
+
+    def build(**overrides: Any) -> OpenAICompatibleProvider:
+        fields: dict[str, Any] = {
+            "base_url": fake.base_url,
+            "api_key": SecretStr(KEY),
+            "model": "gpt-image-1",
+        }
+        fields.update(overrides)
+        transport = fields.pop("transport", None)
+        default_timeout_s = fields.pop("default_timeout_s", 5.0)
+        provider = OpenAICompatibleProvider(
+            ProviderSettings(**fields), default_timeout_s=default_timeout_s, transport=transport
+        )
+        made.append(provider)
+        return provider
+
+    yield build
+    for provider in made:
+        await provider.aclose()
+
+
+@pytest.fixture
+def provider(make_provider: MakeProvider) -> OpenAICompatibleProvider:
+    return make_provider()
+
+
+async def generate(
+    provider: OpenAICompatibleProvider, prompt: str = "a lighthouse", **fields: Any
+) -> list[Image]:
+    return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
+
+
+def free_port() -> int:
+    """A port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+# ----------------------------------------------------------------------------------------- generation
+
+
+def test_implements_the_provider_protocol(provider: OpenAICompatibleProvider) -> None:
+    """The provider satisfies bot.core.ports.Provider and declares its capabilities."""
+    assert isinstance(provider, Provider)
+    assert provider.name == "openai-compatible"
+    assert provider.capabilities == Capabilities(
+        edit=True, max_n=4, aspects=None, negative_prompt=False, seed=False, max_reference_images=1
+    )
+
+
+async def test_generation_returns_decoded_images(provider: OpenAICompatibleProvider) -> None:
+    """b64_json results are decoded into PNG images with their real size, provider and model."""
+    images = await generate(provider, n=2)
+    assert len(images) == 2
+    for image in images:
+        assert image.data.startswith(b"\x89PNG")
+        assert (image.mime, image.width, image.height) == ("image/png", 1024, 1024)
+        assert (image.provider, image.model) == ("openai-compatible", "gpt-image-1")
+
+
+async def test_mime_is_sniffed_from_the_bytes(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """A server that answers JPEG gives image/jpeg, whatever the field is called."""
+    fake.output_format = "jpeg"
+    [image] = await generate(provider)
+    assert image.mime == "image/jpeg" and image.data.startswith(b"\xff\xd8\xff")
+
+
+async def test_generation_request_shape(fake: FakeOpenAIImages, provider: OpenAICompatibleProvider) -> None:
+    """POST /images/generations with JSON prompt, model, n, size and response_format b64_json."""
+    await generate(provider, "a red fox", n=3)
+    [request] = fake.requests
+    assert (request.method, request.path) == ("POST", "/v1/images/generations")
+    assert request.headers["content-type"] == "application/json"
+    assert request.json == {
+        "prompt": "a red fox",
+        "model": "gpt-image-1",
+        "n": 3,
+        "size": "1024x1024",
+        "response_format": "b64_json",
+    }
+
+
+async def test_request_model_overrides_the_configured_one(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """--model on the request wins over providers.openai-compatible.model."""
+    [image] = await generate(provider, model="flux-schnell")
+    assert fake.requests[0].json["model"] == "flux-schnell" and image.model == "flux-schnell"
+
+
+async def test_model_is_omitted_when_none_is_configured(
+    fake: FakeOpenAIImages, make_provider: MakeProvider
+) -> None:
+    """A local server with one model needs no model field."""
+    await generate(make_provider(model=None))
+    assert "model" not in fake.requests[0].json
+
+
+async def test_on_progress_reports_completion(provider: OpenAICompatibleProvider) -> None:
+    """on_progress(1.0, None) when the images are in."""
+    progress = Progress()
+    await provider.generate(ImageRequest("x"), on_progress=progress)
+    assert progress.calls == [1.0]
+
+
+async def test_revised_prompt_is_kept(fake: FakeOpenAIImages, provider: OpenAICompatibleProvider) -> None:
+    """A revised_prompt in the result is carried on the Image."""
+    fake.revised_prompt = "a lighthouse at dusk, oil painting"
+    [image] = await generate(provider)
+    assert image.revised_prompt == "a lighthouse at dusk, oil painting"
+
+
+async def test_url_results_are_downloaded_at_once(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """A server answering with url entries: each is fetched with the same client."""
+    fake.response_format = "url"
+    images = await generate(provider, n=2)
+    assert [image.mime for image in images] == ["image/png", "image/png"]
+    assert len(fake.downloads) == 2 and all(d.path.startswith("/files/") for d in fake.downloads)
+
+
+async def test_key_is_not_sent_to_a_foreign_download_host(make_provider: MakeProvider) -> None:
+    """Result URLs on another origin (a CDN) are fetched without our Authorization header."""
+    seen: dict[str, httpx.Headers] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = request.headers
+        if request.url.host == "cdn.example":
+            return httpx.Response(200, content=make_image(16, 8))
+        return httpx.Response(
+            200, json={"created": 1, "data": [{"url": "https://cdn.example/x.png?sig=s3cr3t"}]}
+        )
+
+    provider = make_provider(base_url="http://server.local/v1", transport=httpx.MockTransport(handler))
+    [image] = await generate(provider)
+    assert (image.width, image.height) == (16, 8)
+    assert seen["server.local"]["authorization"] == f"Bearer {KEY}"
+    assert "authorization" not in seen["cdn.example"]
+
+
+async def test_data_url_results_are_decoded(make_provider: MakeProvider) -> None:
+    """b64_json with a data: prefix (OpenRouter style) is accepted."""
+    b64 = base64.b64encode(make_image(8, 8)).decode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"created": 1, "data": [{"b64_json": f"data:image/png;base64,{b64}"}]}
+        )
+
+    provider = make_provider(base_url="http://server.local/v1", transport=httpx.MockTransport(handler))
+    [image] = await generate(provider)
+    assert (image.mime, image.width) == ("image/png", 8)
+
+
+async def test_non_image_bytes_are_unavailable(make_provider: MakeProvider) -> None:
+    """A result that is not an image is a broken backend (transient), not a crash."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [{"b64_json": base64.b64encode(b"hello").decode()}]})
+
+    provider = make_provider(base_url="http://server.local/v1", transport=httpx.MockTransport(handler))
+    with pytest.raises(Unavailable, match="not an image"):
+        await generate(provider)
+
+
+# ---------------------------------------------------------------------------------------------- sizes
+
+
+@pytest.mark.parametrize(
+    ("aspect", "size"),
+    [(Aspect(1, 1), "1024x1024"), (Aspect(16, 9), "1024x576"), (Aspect(2, 3), "704x1024")],
+)
+async def test_aspect_maps_to_a_size(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider, aspect: Aspect, size: str
+) -> None:
+    """The aspect becomes WxH with a 1024 long side, both multiples of 64."""
+    fake.allowed_sizes = (size,)
+    [image] = await generate(provider, aspect=aspect)
+    assert fake.requests[0].json["size"] == size
+    assert f"{image.width}x{image.height}" == size
+
+
+async def test_size_the_server_rejects_is_invalid_request(provider: OpenAICompatibleProvider) -> None:
+    """OpenAI's standard sizes have no 16:9: its 400 about size is InvalidRequest, shown to the user."""
+    with pytest.raises(InvalidRequest) as info:
+        await generate(provider, aspect=Aspect(16, 9))
+    assert "1024x576" in str(info.value) and "Supported values" in info.value.user_message
+
+
+# ---------------------------------------------------------------------------------------------- edits
+
+
+async def test_edit_sends_multipart_with_the_image(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """EDIT with a reference → POST /images/edits as multipart with image, prompt, model, n, size."""
+    reference = make_image(32, 32)
+    [image] = await generate(
+        provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(reference,)
+    )
+    [request] = fake.requests
+    assert request.path == "/v1/images/edits"
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    [part] = request.files("image")
+    assert (part.data, part.content_type, part.filename) == (reference, "image/png", "image.png")
+    fields = {name: request.field(name) for name in ("prompt", "model", "n", "size", "response_format")}
+    assert fields == {
+        "prompt": "make it warmer",
+        "model": "gpt-image-1",
+        "n": "1",
+        "size": "1024x1024",
+        "response_format": "b64_json",
+    }
+    assert image.mime == "image/png"
+
+
+async def test_edit_sends_the_mask(fake: FakeOpenAIImages, provider: OpenAICompatibleProvider) -> None:
+    """A mask goes along as its own file part."""
+    reference, mask = make_image(32, 32), make_image(32, 32, colour=(0, 0, 0))
+    await generate(provider, "add a moon", kind=GenerationKind.EDIT, reference_images=(reference,), mask=mask)
+    [part] = fake.requests[0].files("mask")
+    assert part.data == mask
+
+
+async def test_vary_uses_the_edits_endpoint(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """VARY of a reference image is an edit with the source prompt."""
+    await generate(provider, "a lighthouse", kind=GenerationKind.VARY, reference_images=(make_image(8, 8),))
+    assert fake.requests[0].path == "/v1/images/edits"
+
+
+async def test_edit_without_reference_is_invalid(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """EDIT with nothing to edit fails before any request."""
+    with pytest.raises(InvalidRequest):
+        await generate(provider, "warmer", kind=GenerationKind.EDIT)
+    assert fake.requests == []
+
+
+async def test_reference_that_is_not_an_image_is_invalid(provider: OpenAICompatibleProvider) -> None:
+    """Bytes that are no image are refused locally."""
+    with pytest.raises(InvalidRequest):
+        await generate(provider, "warmer", kind=GenerationKind.EDIT, reference_images=(b"nope",))
+
+
+# ----------------------------------------------------------------------------------------------- auth
+
+
+async def test_bearer_header_is_sent_with_a_key(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """With api_key set, requests carry Authorization: Bearer <key>."""
+    await generate(provider)
+    assert fake.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+async def test_no_authorization_header_without_a_key(make_provider: MakeProvider) -> None:
+    """Without api_key, no Authorization header is sent at all."""
+    async with FakeOpenAIImages() as open_fake:
+        await generate(make_provider(base_url=open_fake.base_url, api_key=None))
+        assert "authorization" not in open_fake.requests[0].headers
+
+
+async def test_wrong_key_is_misconfigured(make_provider: MakeProvider) -> None:
+    """401 → Misconfigured; the key is in neither message."""
+    with pytest.raises(Misconfigured) as info:
+        await generate(make_provider(api_key=SecretStr("sk-wrong-key-123456")))
+    assert "API key was rejected" in str(info.value)
+    assert "wrong-key" not in str(info.value) and "123456" not in info.value.user_message
+
+
+# ------------------------------------------------------------------------------------------- failures
+
+
+async def test_rate_limit_carries_retry_after(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """429 with Retry-After: 7 → RateLimited(retry_after=7)."""
+    fake.rate_limit_next(retry_after="7")
+    with pytest.raises(RateLimited) as info:
+        await generate(provider)
+    assert info.value.retry_after == 7.0 and "about 7 s" in info.value.user_message
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_server_errors_are_unavailable(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider, status: int
+) -> None:
+    """500 and 503 → Unavailable."""
+    fake.fail_next(status)
+    with pytest.raises(Unavailable, match=f"HTTP {status}"):
+        await generate(provider)
+
+
+@pytest.mark.parametrize("code", ["moderation_blocked", "content_policy_violation"])
+async def test_content_policy_is_refused(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider, code: str
+) -> None:
+    """The GPT-image and dall-e refusal envelopes → Refused with the friendly text."""
+    fake.refuse_next(code)
+    with pytest.raises(Refused) as info:
+        await generate(provider)
+    assert info.value.user_message == "The image service refused this prompt (content policy)."
+
+
+async def test_http_200_with_empty_data_is_refused(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """An HTTP 200 whose data is empty is a silent moderation refusal."""
+    fake.empty_next()
+    with pytest.raises(Refused, match="HTTP 200 without images"):
+        await generate(provider)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"created": 1}, InvalidRequest),
+        ({"data": [{"respect_moderation": False}]}, Refused),
+        ({"error": {"message": "rejected by the safety system", "code": "moderation_blocked"}}, Refused),
+        ({"error": {"message": "bad field", "code": None}}, InvalidRequest),
+    ],
+)
+async def test_http_200_without_images_is_classified(
+    make_provider: MakeProvider, body: dict[str, Any], error: type[Exception]
+) -> None:
+    """Missing data, moderated items and error envelopes inside a 200 are not successes."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    with pytest.raises(error):
+        await generate(make_provider(base_url="http://server.local/v1", transport=transport))
+
+
+async def test_non_json_200_is_unavailable(make_provider: MakeProvider) -> None:
+    """A 200 that is not JSON comes from something broken in between: Unavailable."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>proxy</html>"))
+    with pytest.raises(Unavailable, match="not JSON"):
+        await generate(make_provider(base_url="http://server.local/v1", transport=transport))
+
+
+async def test_slow_server_is_a_timeout(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """No answer within timeout_s → ProviderTimeout."""
+    fake.delay_s = 5.0
+    with pytest.raises(ProviderTimeout):
+        await generate(make_provider(timeout_s=0.05))
+
+
+async def test_connection_refused_is_unavailable(make_provider: MakeProvider) -> None:
+    """Nobody listening → Unavailable saying connection refused."""
+    with pytest.raises(Unavailable, match="connection refused"):
+        await generate(make_provider(base_url=dead_url()))
+
+
+async def test_dropped_connection_is_unavailable(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """The server hangs up without answering → Unavailable."""
+    fake.drop_next()
+    with pytest.raises(Unavailable, match="connection dropped"):
+        await generate(provider)
+
+
+# ------------------------------------------------------------------------------------------- backends
+
+
+async def test_fails_over_to_the_second_backend(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """base_url list: the first backend refuses connections, the same call succeeds on the second."""
+    dead = dead_url()
+    provider = make_provider(base_url=[dead, fake.base_url])
+    [image] = await generate(provider)
+    assert image.mime == "image/png" and len(fake.requests) == 1
+    assert [(s.url, s.healthy) for s in provider.pool.status()] == [(dead, False), (fake.base_url, True)]
+
+
+async def test_a_refusal_does_not_fail_over(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """Refused on one backend is the answer: the other backend is not asked."""
+    async with FakeOpenAIImages(api_key=KEY) as second:
+        fake.refuse_next()
+        second.refuse_next()
+        provider = make_provider(base_url=[fake.base_url, second.base_url])
+        with pytest.raises(Refused):
+            await generate(provider)
+        assert len(fake.requests) + len(second.requests) == 1
+
+
+async def test_max_concurrency_is_per_backend(make_provider: MakeProvider) -> None:
+    """max_concurrency sets the pool's per-backend cap (default 1 for a local server)."""
+    assert make_provider().pool.max_per_backend == 1
+    assert make_provider(max_concurrency=3).pool.max_per_backend == 3
+
+
+async def test_check_reports_every_backend(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """check(): GET /models on each backend; ok when any is up; detail names each one."""
+    dead = dead_url()
+    health = await make_provider(base_url=[fake.base_url, dead]).check()
+    assert health.ok
+    assert health.detail == f"{fake.base_url}: ok; {dead}: connection refused"
+    assert fake.requests[0].path == "/v1/models"
+
+
+async def test_check_fails_when_no_backend_answers(make_provider: MakeProvider) -> None:
+    """Every backend down → ok False."""
+    assert not (await make_provider(base_url=[dead_url(), dead_url()]).check()).ok
+
+
+async def test_check_reports_a_rejected_key(make_provider: MakeProvider) -> None:
+    """A backend that rejects the key is not ok, and says why."""
+    health = await make_provider(api_key=SecretStr("sk-wrong-key-123456")).check()
+    assert not health.ok and "API key was rejected" in health.detail
+
+
+# ----------------------------------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("base_url", [None, "localhost:8080/v1", "ftp://host/v1"])
+def test_unusable_base_url_is_misconfigured(base_url: str | None) -> None:
+    """No base_url, or one that is not http(s), is refused at construction."""
+    with pytest.raises(Misconfigured):
+        OpenAICompatibleProvider(
+            ProviderSettings(base_url=base_url, api_key=SecretStr(KEY)), default_timeout_s=5
+        )
+
+
+async def test_registry_builds_it_when_configured() -> None:
+    """auto picks openai-compatible when its base_url is set, and build() makes it."""
+    env = {"EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL": "http://127.0.0.1:9/v1"}
+    settings = load_settings(None, environ=env)
+    selection = registry.select(settings.generation, settings.providers)
+    assert selection.chain == ("openai-compatible",)
+    [built] = registry.build(selection, settings.providers)
+    assert isinstance(built, OpenAICompatibleProvider)
+    await built.aclose()
+
+
+# ----------------------------------------------------------------------------------------- the fake
+
+
+async def test_fake_enforces_openai_limits(fake: FakeOpenAIImages) -> None:
+    """The fake rejects what OpenAI rejects: non-JSON bodies, n out of 1..10, prompts over 32 000 chars."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    url = f"{fake.base_url}/images/generations"
+    async with httpx.AsyncClient(headers=headers) as client:
+        cases: list[Callable[[], Awaitable[httpx.Response]]] = [
+            lambda: client.post(url, content=b"prompt=x", headers={"content-type": "text/plain"}),
+            lambda: client.post(url, json={"prompt": "x", "n": 11}),
+            lambda: client.post(url, json={"prompt": "x" * 32_001}),
+            lambda: client.post(url, json={"n": 1}),
+        ]
+        for send in cases:
+            resp = await send()
+            assert resp.status_code == 400
+            assert set(resp.json()["error"]) == {"message", "type", "param", "code"}
+        ok = await client.post(url, json={"prompt": "x" * 32_000, "n": 10, "size": "auto"})
+        assert ok.status_code == 200 and len(ok.json()["data"]) == 10
+
+
+def test_fake_runs_as_a_separate_process() -> None:
+    """python -m tests.fakes.openai_images prints LISTENING <base_url> and serves until terminated."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "tests.fakes.openai_images", "--port", "0", "--delay", "0"]
+    with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            with selectors.DefaultSelector() as selector:
+                selector.register(proc.stdout, selectors.EVENT_READ)
+                assert selector.select(timeout=15), "no LISTENING line within 15 s"
+            word, base_url = proc.stdout.readline().split()
+            assert word == "LISTENING" and base_url.startswith("http://127.0.0.1:")
+            models = httpx.get(f"{base_url}/models", timeout=5)
+            assert models.status_code == 200 and json.loads(models.text)["object"] == "list"
+        finally:
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0

@@ -72,7 +72,7 @@ async def open_easel(
         history = SqlHistoryStore(engine)
         jobs = SqlJobStore(engine)
         artifacts = FileArtifactStore(settings.media_dir)
-        providers = providers_override or registry.build(selection, settings.providers)
+        providers = providers_override or registry.build(selection, settings.providers, settings.generation)
         generation = settings.generation
         defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
         chain = ProviderChain(

@@ -39,5 +39,7 @@ def test_fallbacks_follow_the_primary_without_duplicates() -> None:
 def test_build_makes_the_selected_providers() -> None:
     """build() returns provider objects in chain order."""
     settings = load_settings(None, environ={})
-    providers = registry.build(registry.select(settings.generation, settings.providers), settings.providers)
+    providers = registry.build(
+        registry.select(settings.generation, settings.providers), settings.providers, settings.generation
+    )
     assert [p.name for p in providers] == ["builtin"]

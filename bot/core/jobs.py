@@ -54,6 +54,9 @@ class JobQueue:
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
         self._average_s = typical_job_s
+        self._served: dict[int, int] = {}
+        """When each user was last served (a tick); the least recently served goes first."""
+        self._tick = 0
 
     # ------------------------------------------------------------------------------------ lifecycle
 
@@ -106,7 +109,7 @@ class JobQueue:
         """1-based place in the order the workers will take queued jobs (ignoring dependencies)."""
         if job_id not in self._queued:
             return None
-        lanes = [list(lane) for lane in self._by_user.values()]
+        lanes = [list(self._by_user[user]) for user in self._fair_order()]
         place = 0
         while any(lanes):
             for lane in lanes:
@@ -115,6 +118,11 @@ class JobQueue:
                     if lane.pop(0).id == job_id:
                         return place
         return None
+
+    def _fair_order(self) -> list[int]:
+        """Users with waiting jobs, least recently served first (never served before anyone)."""
+        arrival = {user: index for index, user in enumerate(self._by_user)}
+        return sorted(self._by_user, key=lambda user: (self._served.get(user, -1), arrival[user]))
 
     # ------------------------------------------------------------------------------------- control
 
@@ -162,18 +170,19 @@ class JobQueue:
             asyncio.get_running_loop().create_task(notify())
 
     def _take(self) -> QueuedJob | None:
-        """The next job, round-robin over users; a job waiting on an unfinished one is skipped."""
-        for user_id, lane in self._by_user.items():
+        """The next job: the least recently served user's oldest job that is not waiting on another."""
+        for user_id in self._fair_order():
+            lane = self._by_user[user_id]
             for job in lane:
                 if job.after_job_id is None or (
                     job.after_job_id not in self._queued and job.after_job_id not in self._running
                 ):
                     lane.remove(job)
-                    if lane:
-                        self._by_user.move_to_end(user_id)
-                    else:
+                    if not lane:
                         del self._by_user[user_id]
                     del self._queued[job.id]
+                    self._tick += 1
+                    self._served[user_id] = self._tick
                     return job
         return None
 

@@ -13,7 +13,7 @@ from bot.core.errors import ConfigError
 from bot.core.ports import Provider
 from bot.providers.builtin import BuiltinProvider
 from bot.providers.openai_compatible import OpenAICompatibleProvider
-from bot.settings import GenerationSettings, ProvidersSettings
+from bot.settings import GenerationSettings, ProviderSettings, ProvidersSettings
 
 LOCAL_ORDER = ("sdwebui", "comfyui", "openai-compatible")
 CLOUD_ORDER = (
@@ -28,13 +28,13 @@ CLOUD_ORDER = (
     "openrouter",
 )
 
-Factory = Callable[[ProvidersSettings], Provider]
+Factory = Callable[[ProvidersSettings, GenerationSettings], Provider]
+"""Builds one provider from its settings section; ``generation`` supplies shared defaults."""
 
 FACTORIES: dict[str, Factory] = {
-    "builtin": lambda settings: BuiltinProvider(long_side=settings.builtin.long_side),
-    # default_timeout_s: placeholder until the app passes generation.attempt_timeout_s here.
-    "openai-compatible": lambda settings: OpenAICompatibleProvider(
-        settings.openai_compatible, default_timeout_s=120.0
+    "builtin": lambda providers, generation: BuiltinProvider(long_side=providers.builtin.long_side),
+    "openai-compatible": lambda providers, generation: OpenAICompatibleProvider(
+        providers.openai_compatible, default_timeout_s=generation.attempt_timeout_s
     ),
 }
 
@@ -51,7 +51,11 @@ def is_configured(name: str, providers: ProvidersSettings) -> bool:
     if name == "builtin":
         return True
     section = providers.get(name)
-    return bool(getattr(section, "configured", False))
+    if not isinstance(section, ProviderSettings):
+        return False
+    if name in LOCAL_ORDER:  # local servers are found by URL; a key alone says nothing
+        return bool(section.base_url)
+    return section.configured
 
 
 def select(generation: GenerationSettings, providers: ProvidersSettings) -> Selection:
@@ -76,13 +80,18 @@ def select(generation: GenerationSettings, providers: ProvidersSettings) -> Sele
     return Selection(chain=tuple(chain), skipped=tuple(skipped))
 
 
-def build(selection: Selection, providers: ProvidersSettings) -> list[Provider]:
-    return [FACTORIES[name](providers) for name in selection.chain]
+def build(
+    selection: Selection, providers: ProvidersSettings, generation: GenerationSettings
+) -> list[Provider]:
+    return [FACTORIES[name](providers, generation) for name in selection.chain]
 
 
 def _usable(name: str, providers: ProvidersSettings, *, key: str) -> str:
     if name not in FACTORIES:
-        raise ConfigError(f"{key}: {name!r} is not available in this version of Easel (available: builtin).")
+        available = ", ".join(sorted(FACTORIES))
+        raise ConfigError(
+            f"{key}: {name!r} is not available in this version of Easel (available: {available})."
+        )
     if not is_configured(name, providers):
         raise ConfigError(f"{key}: {name!r} is selected but providers.{name} has no base_url or api_key.")
     return name

@@ -487,7 +487,7 @@ async def test_registry_builds_it_when_configured() -> None:
     settings = load_settings(None, environ=env)
     selection = registry.select(settings.generation, settings.providers)
     assert selection.chain == ("openai-compatible",)
-    [built] = registry.build(selection, settings.providers)
+    [built] = registry.build(selection, settings.providers, settings.generation)
     assert isinstance(built, OpenAICompatibleProvider)
     await built.aclose()
 

@@ -61,7 +61,7 @@ class ScriptedProvider:
         )
         self._errors = list(errors)
         self._delay_s = delay_s
-        self._gate = gate
+        self.gate = gate
         self.requests: list[ImageRequest] = []
         self.closed = False
         self.in_flight = 0
@@ -79,8 +79,8 @@ class ScriptedProvider:
     async def _run(self, request: ImageRequest, on_progress: ProgressCallback) -> list[Image]:
         if self._delay_s:
             await asyncio.sleep(self._delay_s)
-        if self._gate is not None:
-            await self._gate.wait()
+        if self.gate is not None:
+            await self.gate.wait()
         if self._errors:
             raise self._errors.pop(0)
         await on_progress(1.0, None)

@@ -1,0 +1,283 @@
+"""The durable job pipeline: fairness, limits and quotas, idempotency, cancellation, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_easel
+from bot.core.execution import ProgressThrottle
+from bot.core.jobs import JobQueue, QueuedJob
+from bot.core.ports import Provider
+from bot.core.types import Done, Failed, Incoming, JobStatus, Progress, Queued, Started
+from tests.core.conftest import Harness, easel_settings
+from tests.fakes.clock import FixedClock
+from tests.fakes.platform import RecordingPlatform
+from tests.fakes.providers import ScriptedProvider
+
+
+def gated() -> Sequence[Provider]:
+    return [ScriptedProvider("gated", gate=asyncio.Event())]
+
+
+def gate_of(harness: Harness) -> asyncio.Event:
+    provider = harness.providers[0]
+    assert isinstance(provider, ScriptedProvider) and provider.gate is not None
+    return provider.gate
+
+
+# ------------------------------------------------------------------------------------------ fairness
+
+
+@pytest.mark.easel(env={"EASEL__GENERATION__WORKERS": "1"}, providers=gated)
+async def test_one_users_batch_does_not_starve_another(harness: Harness) -> None:
+    """A submits 10 jobs, then B submits 1: B's job finishes among the first two."""
+    service = harness.easel.service
+    a_jobs = [await service.handle(harness.message(f"/imagine a{i}", user="A", chat="A")) for i in range(10)]
+    b_job = await service.handle(harness.message("/imagine b", user="B", chat="B"))
+    gate_of(harness).set()
+    await harness.easel.queue.drain()
+    finished = [job_id for job_id, event in harness.platform.events if isinstance(event, Done)]
+    assert len(finished) == 11 and set(finished) == {*a_jobs, b_job}
+    assert b_job in finished[:2]
+
+
+@pytest.mark.easel(env={"EASEL__GENERATION__WORKERS": "1"}, providers=gated)
+async def test_queued_position_is_reported(harness: Harness) -> None:
+    """Queued jobs are told their place; a newcomer goes ahead of a user already being served."""
+    service = harness.easel.service
+    await service.handle(harness.message("/imagine a0", user="A"))
+    second = await service.handle(harness.message("/imagine a1", user="A"))
+    third = await service.handle(harness.message("/imagine b0", user="B"))
+    assert second is not None and third is not None
+    positions = {
+        job_id: event.position for job_id, event in harness.platform.events if isinstance(event, Queued)
+    }
+    assert positions[second] == 1 and positions[third] == 1
+    assert harness.easel.queue.position(second) == 2
+    gate_of(harness).set()
+
+
+# ---------------------------------------------------------------------------------- limits, quotas
+
+
+@pytest.mark.easel(env={"EASEL__LIMITS__DAILY_IMAGES_PER_USER": "5"})
+async def test_quota_race_accepts_exactly_the_quota(harness: Harness) -> None:
+    """20 concurrent requests against a quota of 5: exactly 5 are queued, 15 told when to retry."""
+    service = harness.easel.service
+    messages = [harness.message(f"/imagine fox {i}", message_id=str(i)) for i in range(20)]
+    job_ids = await asyncio.gather(*(service.handle(message) for message in messages))
+    accepted = [job_id for job_id in job_ids if job_id is not None]
+    refusals = [reply for reply in harness.platform.replies if reply.is_error]
+    assert len(accepted) == 5 and len(refusals) == 15
+    assert all("quota resets in about" in reply.text for reply in refusals)
+    await harness.easel.queue.drain()
+    usage = await harness.easel.history.usage(user_id=1, day=harness.clock.now().date())
+    assert usage.images_today == 5
+
+
+@pytest.mark.easel(env={"EASEL__LIMITS__USER_RATE": "2/minute"})
+async def test_rate_limit_says_when_to_retry(harness: Harness) -> None:
+    """The third request within a minute is refused with a wait time."""
+    await harness.say("/imagine one")
+    await harness.say("/imagine two")
+    reply = await harness.last("/imagine three")
+    assert reply.is_error and "Try again in about" in reply.text
+
+
+@pytest.mark.easel(env={"EASEL__LIMITS__USER_RATE": "1/minute", "EASEL__LIMITS__ADMINS": '["test:boss"]'})
+async def test_admins_are_exempt_from_rates(harness: Harness) -> None:
+    """A configured admin is not rate limited."""
+    await harness.say("/imagine one", user="boss")
+    reply = await harness.last("/imagine two", user="boss")
+    assert not reply.is_error
+
+
+@pytest.mark.easel(env={"EASEL__LIMITS__MAX_QUEUE": "1", "EASEL__GENERATION__WORKERS": "1"}, providers=gated)
+async def test_full_queue_answers_busy(harness: Harness) -> None:
+    """Beyond max_queue waiting jobs a request is told to come back later."""
+    service = harness.easel.service
+    await service.handle(harness.message("/imagine running", user="A"))
+    await harness.platform.wait_for_event(Started, 1)
+    await service.handle(harness.message("/imagine waiting", user="B"))
+    reply = await harness.last("/imagine one too many", user="C")
+    gate_of(harness).set()
+    assert reply.is_error and "busy" in reply.text and "try again in about" in reply.text
+
+
+@pytest.mark.easel(
+    env={"EASEL__LIMITS__PRICES": '{"builtin": 0.5}', "EASEL__LIMITS__CONFIRM_OVER": "0.4"},
+)
+async def test_costly_request_waits_for_confirmation(harness: Harness) -> None:
+    """A request over confirm_over is held until /confirm, and its spend shows in /status."""
+    held = await harness.last("/imagine an expensive fox")
+    assert "cost about $0.50" in held.text and not held.images
+    done = await harness.last("/confirm")
+    assert done.images
+    status = (await harness.last("/status")).text
+    assert "Estimated spend: $0.50 today" in status
+
+
+async def test_confirm_without_pending_request_explains(harness: Harness) -> None:
+    """/confirm with nothing held back says so."""
+    reply = await harness.last("/confirm")
+    assert reply.is_error and "nothing waiting" in reply.text
+
+
+# ------------------------------------------------------------------------------- idempotency, cancel
+
+
+async def test_same_update_twice_creates_one_job(harness: Harness) -> None:
+    """A platform update delivered twice (same chat and message id) makes one job and one image."""
+    first = await harness.easel.service.handle(harness.message("/imagine a fox", message_id="42"))
+    second = await harness.easel.service.handle(harness.message("/imagine a fox", message_id="42"))
+    await harness.easel.queue.drain()
+    assert first == second
+    results = [reply for reply in harness.platform.replies if reply.images]
+    assert len(results) == 1
+
+
+@pytest.mark.easel(env={"EASEL__GENERATION__WORKERS": "1"}, providers=gated)
+async def test_cancel_removes_queued_jobs_and_refunds_quota(harness: Harness) -> None:
+    """/cancel drops the user's waiting jobs, marks them cancelled and gives the images back."""
+    service = harness.easel.service
+    running = await service.handle(harness.message("/imagine first"))
+    waiting = await service.handle(harness.message("/imagine second --n 3"))
+    assert running is not None and waiting is not None
+    await harness.platform.wait_for_event(Started, running)
+    reply = await harness.last("/cancel")
+    await harness.easel.queue.drain()
+    job = await harness.easel.jobs.get_job(job_id=waiting)
+    usage = await harness.easel.history.usage(user_id=1, day=harness.clock.now().date())
+    assert "Cancelled 2" in reply.text
+    assert job is not None and job.status == JobStatus.CANCELLED
+    assert usage.images_today == 0
+
+
+# ---------------------------------------------------------------------------------------- recovery
+
+
+async def test_undelivered_images_are_delivered_without_generating_again(harness: Harness) -> None:
+    """A job whose images were saved but whose send failed is delivered from the files later."""
+    harness.platform.fail_sends = 1
+    job_id = await harness.easel.service.handle(harness.message("/imagine a harbour"))
+    assert job_id is not None
+    await harness.easel.queue.wait_for(job_id)
+    job = await harness.easel.jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.GENERATED
+    generations_before = await harness.easel.history.list_generations()
+    assert await harness.easel.service.recover() == 1
+    await harness.easel.queue.drain()
+    job = await harness.easel.jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.DONE
+    assert [r.images for r in harness.platform.replies if r.images]
+    assert len(await harness.easel.history.list_generations()) == len(generations_before)
+
+
+async def test_interrupted_job_resumes_after_restart(db_url: str, tmp_path: Path) -> None:
+    """A job running when Easel stopped is resumed at the next start and delivered, attempt 2."""
+    settings = easel_settings(db_url, tmp_path / "media")
+    platform = RecordingPlatform()
+    stuck = ScriptedProvider("p", gate=asyncio.Event())
+    async with open_easel(settings, platforms={"test": platform}, providers_override=[stuck]) as easel:
+        message = platform_message("/imagine a lighthouse")
+        job_id = await easel.service.handle(message)
+        assert job_id is not None
+        await platform.wait_for_event(Started, job_id)
+    # the first process has stopped with the job mid-generation
+    async with open_easel(
+        settings, platforms={"test": platform}, providers_override=[ScriptedProvider("p")]
+    ) as easel:
+        await easel.queue.wait_for(job_id)
+        job = await easel.jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.DONE and job.attempts == 2
+    assert len([reply for reply in platform.replies if reply.images]) == 1
+
+
+async def test_job_past_attempt_limit_fails_with_message(db_url: str, tmp_path: Path) -> None:
+    """A job interrupted more often than max_job_attempts is failed and the user is told."""
+    settings = easel_settings(db_url, tmp_path / "media", {"EASEL__GENERATION__MAX_JOB_ATTEMPTS": "1"})
+    platform = RecordingPlatform()
+    async with open_easel(
+        settings,
+        platforms={"test": platform},
+        providers_override=[ScriptedProvider("p", gate=asyncio.Event())],
+    ) as easel:
+        job_id = await easel.service.handle(platform_message("/imagine a lighthouse"))
+        assert job_id is not None
+        await platform.wait_for_event(Started, job_id)
+    async with open_easel(
+        settings, platforms={"test": platform}, providers_override=[ScriptedProvider("p")]
+    ) as easel:
+        await easel.queue.wait_for(job_id)
+        job = await easel.jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.FAILED and job.notified
+    assert "given up" in platform.replies[-1].text
+
+
+async def test_jobs_for_platforms_not_running_are_kept(db_url: str, tmp_path: Path) -> None:
+    """A job for a platform that is not running now is left open, not dropped."""
+    settings = easel_settings(db_url, tmp_path / "media")
+    platform = RecordingPlatform()
+    async with open_easel(
+        settings,
+        platforms={"test": platform},
+        providers_override=[ScriptedProvider("p", gate=asyncio.Event())],
+    ) as easel:
+        job_id = await easel.service.handle(platform_message("/imagine a lighthouse"))
+        assert job_id is not None
+        await platform.wait_for_event(Started, job_id)
+    async with open_easel(settings, platforms={}, providers_override=[ScriptedProvider("p")]) as easel:
+        assert await easel.service.recover() == 0
+        job = await easel.jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.RUNNING
+
+
+def platform_message(text: str) -> Incoming:
+    return Incoming(platform="test", chat_id="c1", user_id="u1", display_name="u1", text=text)
+
+
+# ------------------------------------------------------------------------------------------- units
+
+
+def test_progress_updates_are_throttled_to_one_per_interval() -> None:
+    """Progress passes at most once per 2 s per job; other events always pass."""
+    now = [0.0]
+    throttle = ProgressThrottle(2.0, clock=lambda: now[0])
+    assert throttle.allow(1, Progress(0.1))
+    now[0] = 1.0
+    assert not throttle.allow(1, Progress(0.2))
+    assert throttle.allow(2, Progress(0.2))
+    assert throttle.allow(1, Started("p"))
+    now[0] = 2.5
+    assert throttle.allow(1, Progress(0.3))
+    assert throttle.allow(1, Failed("x"))
+
+
+async def test_job_waiting_on_another_runs_after_it() -> None:
+    """A job with after_job_id does not start before that job has finished."""
+    order: list[int] = []
+    release = asyncio.Event()
+
+    async def runner(job_id: int) -> None:
+        if job_id == 1:
+            await release.wait()
+        order.append(job_id)
+
+    queue = JobQueue(runner=runner, workers=2, max_queue=10)
+    await queue.start()
+    queue.submit(QueuedJob(1, user_id=1, chat_id=1))
+    queue.submit(QueuedJob(2, user_id=1, chat_id=1, after_job_id=1))
+    await asyncio.sleep(0)
+    release.set()
+    await queue.drain()
+    await queue.stop()
+    assert order == [1, 2]
+
+
+def test_fixed_clock_is_used_for_usage_days() -> None:
+    """The harness clock is timezone-aware UTC (usage days are UTC dates)."""
+    assert FixedClock().now().utcoffset() is not None

@@ -304,8 +304,13 @@ class EaselService:
             if quota and not self._limiter.is_exempt(conv.message.platform, conv.message.user_id)
             else ""
         )
+        health = self._chain.health()
+        chain = [
+            name if health.get(name, "closed") == "closed" else f"{name} (paused)"
+            for name in self._chain.names
+        ]
         lines = [
-            f"Provider: {' → '.join(self._chain.names)}",
+            f"Provider: {' → '.join(chain)}",
             f"Your images today: {usage.images_today}{quota_text} (all time: {usage.images_total})",
             f"Running in this chat: {len(running)}",
             f"Your queued requests: {len(mine)}" + (f" (positions {', '.join(positions)})" if mine else ""),

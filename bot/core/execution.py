@@ -15,6 +15,7 @@ platform's answer and one small INSERT.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,8 @@ from bot.core.types import (
     Action,
     Done,
     Failed,
+    GenerationRecord,
+    GenerationStatus,
     JobEvent,
     JobRecord,
     JobStatus,
@@ -125,16 +128,18 @@ class JobRunner:
             if not job.notified:
                 await self._notify_failure(job, platform)
             return
-        if job.status == JobStatus.QUEUED or job.status == JobStatus.RUNNING:
-            if not await self._generate(job, platform):
-                return
-            job = await self._jobs.get_job(job_id=job_id) or job
-        if job.status == JobStatus.GENERATED:
-            await self._deliver(job, platform)
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            record = await self._generate(job, platform)
+            if record is not None:
+                job = dataclasses.replace(job, status=JobStatus.GENERATED, generation_id=record.id)
+                await self._send_result(job, platform, record)
+        elif job.status == JobStatus.GENERATED:
+            await self._deliver_saved(job, platform)
 
     # ----------------------------------------------------------------------------------- generating
 
-    async def _generate(self, job: JobRecord, platform: Platform) -> bool:
+    async def _generate(self, job: JobRecord, platform: Platform) -> GenerationRecord | None:
+        """Make and save the images; None when the job failed (and the user has been told)."""
         attempts = await self._jobs.start_job(job_id=job.id, now=self._clock.now())
         if attempts > self._max_attempts:
             await self._fail(
@@ -144,23 +149,22 @@ class JobRunner:
                 user_message="Easel was interrupted several times while making this image and has given up. "
                 "Please ask again.",
             )
-            return False
+            return None
         if job.generation_id is not None:  # an earlier attempt died mid-way: close its row honestly
             await self._history.fail_generation(
                 generation_id=job.generation_id, error="interrupted by a restart", now=self._clock.now()
             )
         try:
-            await self._produce(job, platform)
+            return await self._produce(job, platform)
         except EaselError as exc:
             await self._fail(job, platform, error=repr(exc), user_message=exc.user_message)
-            return False
+            return None
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job.id)
             await self._fail(job, platform, error=repr(exc), user_message=UNEXPECTED)
-            return False
-        return True
+            return None
 
-    async def _produce(self, job: JobRecord, platform: Platform) -> None:
+    async def _produce(self, job: JobRecord, platform: Platform) -> GenerationRecord:
         payload = job.payload
         upload = stored_image_from_json(payload["upload"]) if payload.get("upload") else None
         chat_settings = await self._history.get_chat_settings(chat_id=job.chat_id)
@@ -229,52 +233,68 @@ class JobRunner:
             await self._history.add_usage(
                 user_id=job.user_id, day=job.usage_day, images=len(stored) - job.images_reserved
             )
-        await self._jobs.finish_job(job_id=job.id, status=JobStatus.GENERATED, now=self._clock.now())
+        finished = self._clock.now()
+        await self._jobs.finish_job(job_id=job.id, status=JobStatus.GENERATED, now=finished)
+        return GenerationRecord(
+            id=generation_id,
+            chat_id=job.chat_id,
+            user_id=job.user_id,
+            kind=request.kind,
+            status=GenerationStatus.DONE,
+            prompt=request.prompt,
+            negative=request.negative,
+            params={**params_of(request), "notes": notes},
+            provider=result.provider,
+            model=result.model,
+            parent_id=resolved.parent_id,
+            error=None,
+            created_at=finished,
+            finished_at=finished,
+            images=tuple(stored),
+        )
 
     # ------------------------------------------------------------------------------------ delivering
 
-    async def _deliver(self, job: JobRecord, platform: Platform) -> None:
-        if not await self._jobs.delivered(job_id=job.id, kind=RESULT):
-            record = (
-                await self._history.get_generation(generation_id=job.generation_id)
-                if job.generation_id is not None
-                else None
-            )
-            if record is None or not record.images:
-                await self._fail(job, platform, error="generated images missing", user_message=UNEXPECTED)
+    async def _deliver_saved(self, job: JobRecord, platform: Platform) -> None:
+        """Deliver images a previous run saved (after a crash or a failed send)."""
+        if await self._jobs.delivered(job_id=job.id, kind=RESULT):
+            await self._jobs.finish_job(job_id=job.id, status=JobStatus.DONE, now=self._clock.now())
+            return
+        record = (
+            await self._history.get_generation(generation_id=job.generation_id)
+            if job.generation_id is not None
+            else None
+        )
+        if record is None or not record.images:
+            await self._fail(job, platform, error="generated images missing", user_message=UNEXPECTED)
+            return
+        await self._send_result(job, platform, record)
+
+    async def _send_result(self, job: JobRecord, platform: Platform, record: GenerationRecord) -> None:
+        reply = Reply(
+            text=caption(record),
+            images=record.images,
+            generation_id=record.id,
+            actions=RESULT_ACTIONS,
+            notes=tuple(record.params.get("notes") or ()),
+        )
+        try:
+            message_ids = await platform.send(job.target, reply)
+        except DeliveryFailed as exc:
+            if not exc.permanent:
+                log.warning("delivery of job %s failed; will retry at the next start: %s", job.id, exc)
                 return
-            reply = Reply(
-                text=caption(record),
-                images=record.images,
-                generation_id=record.id,
-                actions=RESULT_ACTIONS,
-                notes=tuple(record.params.get("notes") or ()),
+            log.warning("delivery of job %s failed for good: %s", job.id, exc)
+            await self._jobs.finish_job(
+                job_id=job.id, status=JobStatus.FAILED, now=self._clock.now(), error=repr(exc), notified=True
             )
-            try:
-                message_ids = await platform.send(job.target, reply)
-            except DeliveryFailed as exc:
-                if not exc.permanent:
-                    log.warning("delivery of job %s failed; will retry at the next start: %s", job.id, exc)
-                    return
-                log.warning("delivery of job %s failed for good: %s", job.id, exc)
-                await self._jobs.finish_job(
-                    job_id=job.id,
-                    status=JobStatus.FAILED,
-                    now=self._clock.now(),
-                    error=repr(exc),
-                    notified=True,
-                )
-                return
-            # A crash right here sends this reply again at the next start (documented above).
-            await self._jobs.record_delivery(
-                job_id=job.id,
-                kind=RESULT,
-                platform=platform.name,
-                message_ids=message_ids,
-                now=self._clock.now(),
-            )
+            return
+        # A crash right here sends this reply again at the next start (documented above).
+        await self._jobs.record_delivery(
+            job_id=job.id, kind=RESULT, platform=platform.name, message_ids=message_ids, now=self._clock.now()
+        )
         await self._jobs.finish_job(job_id=job.id, status=JobStatus.DONE, now=self._clock.now())
-        await self._emit(platform, job, Done(generation_id=job.generation_id or 0))
+        await self._emit(platform, job, Done(generation_id=record.id))
 
     async def _fail(
         self, job: JobRecord, platform: Platform, *, error: str, user_message: str, cancelled: bool = False
@@ -293,9 +313,11 @@ class JobRunner:
                 user_id=job.user_id, day=job.usage_day, images=-job.images_reserved, est_cost=-job.est_cost
             )
         await self._emit(platform, job, Failed(reason=user_message))
-        if not cancelled:
+        if not cancelled:  # re-read: the failed attempt may have created a generation meanwhile
             refreshed = await self._jobs.get_job(job_id=job.id)
-            await self._notify_failure(refreshed or job, platform)
+            await self._notify_failure(
+                refreshed or dataclasses.replace(job, user_message=user_message), platform
+            )
 
     async def _notify_failure(self, job: JobRecord, platform: Platform) -> None:
         reply = Reply(text=job.user_message or UNEXPECTED, generation_id=job.generation_id, is_error=True)

@@ -43,3 +43,17 @@ def test_build_makes_the_selected_providers() -> None:
         registry.select(settings.generation, settings.providers), settings.providers, settings.generation
     )
     assert [p.name for p in providers] == ["builtin"]
+
+
+def test_auto_prefers_a_configured_local_server() -> None:
+    """auto picks openai-compatible when its base_url is set."""
+    settings = load_settings(
+        None, environ={"EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL": "http://127.0.0.1:9/v1"}
+    )
+    assert registry.select(settings.generation, settings.providers).chain == ("openai-compatible",)
+
+
+def test_local_server_with_only_a_key_is_not_configured() -> None:
+    """A key without a URL does not make a local server usable."""
+    settings = load_settings(None, environ={"EASEL__PROVIDERS__OPENAI_COMPATIBLE__API_KEY": "k"})
+    assert not registry.is_configured("openai-compatible", settings.providers)

@@ -17,7 +17,8 @@ Easel turns words into pictures.
 /history [page] - what this chat has made
 /status - provider, your usage today
 /settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality
-/cancel - stop what is running
+/cancel - stop what is waiting or running
+/confirm - go ahead with a request held back for its cost
 /help - this text
 
 Flags: --ar 16:9 (or --aspect, square, portrait, landscape, wide), --n 2, --seed 7,

@@ -18,9 +18,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="benchmark this database instead of a temporary SQLite file")
     args = parser.parse_args()
     console = Console()
-    console.print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    machine = platform.processor() or platform.machine()
+    console.print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for title, rows in pipeline.run(args.quick, args.database_url):
         table = Table(title=title)
         table.add_column("measure")

@@ -293,7 +293,6 @@ class JobRunner:
         await self._jobs.record_delivery(
             job_id=job.id, kind=RESULT, platform=platform.name, message_ids=message_ids, now=self._clock.now()
         )
-        await self._jobs.finish_job(job_id=job.id, status=JobStatus.DONE, now=self._clock.now())
         await self._emit(platform, job, Done(generation_id=record.id))
 
     async def _fail(

@@ -186,7 +186,8 @@ class JobStore(Protocol):
     async def record_delivery(
         self, *, job_id: int, kind: str, platform: str, message_ids: Sequence[str], now: datetime
     ) -> None:
-        """Remember a send; for a failure notice this also marks the job as told."""
+        """Remember a send, in the same transaction marking the job done (a result) or told (a
+        failure notice)."""
         ...
 
     async def delivered(self, *, job_id: int, kind: str) -> bool: ...

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 HISTORY_PAGE = 10
 UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
 CONFIRM_TTL = timedelta(minutes=5)
+CACHE_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,10 @@ class EaselService:
         self._policy = policy
         self._rng = rng or random.Random()
         self._pending: dict[tuple[int, int], _Pending] = {}
+        # Ids never change and one process owns the database, so these save three queries a message.
+        self._users: dict[tuple[str, str], tuple[int, str]] = {}
+        self._chats: dict[tuple[str, str], int] = {}
+        self._chat_settings: dict[int, dict[str, Any]] = {}
 
     async def handle(self, message: Incoming, *, addressed: bool = True) -> int | None:
         """Answer one message; return the id of the job it queued, if any. Never raises for the user's
@@ -163,11 +168,7 @@ class EaselService:
         if isinstance(intent, Help):
             await platform.send(target, Reply(text=texts.HELP))
             return None
-        user_id = await self._history.upsert_user(
-            platform=message.platform, external_id=message.user_id, display_name=message.display_name
-        )
-        chat_id = await self._history.upsert_chat(platform=message.platform, external_id=message.chat_id)
-        settings = await self._history.get_chat_settings(chat_id=chat_id)
+        user_id, chat_id, settings = await self._identify(message)
         conv = Conversation(message, platform, target, user_id, chat_id, settings)
         match intent:
             case Generate() | Edit() | Reroll() | Vary():
@@ -186,6 +187,32 @@ class EaselService:
             case Cancel():
                 await self._cancel(conv)
         return None
+
+    async def _identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
+        """The user's and chat's ids and the chat's settings, from memory when seen before."""
+        if len(self._users) > CACHE_LIMIT or len(self._chats) > CACHE_LIMIT:
+            self._users.clear()
+            self._chats.clear()
+            self._chat_settings.clear()
+        user_key = (message.platform, message.user_id)
+        known = self._users.get(user_key)
+        if known is None or known[1] != message.display_name:
+            user_id = await self._history.upsert_user(
+                platform=message.platform, external_id=message.user_id, display_name=message.display_name
+            )
+            self._users[user_key] = (user_id, message.display_name)
+        else:
+            user_id = known[0]
+        chat_key = (message.platform, message.chat_id)
+        chat_id = self._chats.get(chat_key)
+        if chat_id is None:
+            chat_id = await self._history.upsert_chat(platform=message.platform, external_id=message.chat_id)
+            self._chats[chat_key] = chat_id
+        settings = self._chat_settings.get(chat_id)
+        if settings is None:
+            settings = await self._history.get_chat_settings(chat_id=chat_id)
+            self._chat_settings[chat_id] = settings
+        return user_id, chat_id, dict(settings)
 
     # ------------------------------------------------------------------------------------ submitting
 
@@ -329,6 +356,7 @@ class EaselService:
             settings[intent.key] = validate_chat_setting(intent.key, intent.value, self._defaults)
         if intent.key is not None:
             await self._history.set_chat_settings(chat_id=conv.chat_id, settings=settings)
+            self._chat_settings[conv.chat_id] = settings
         await self._say(conv, texts.settings_lines(settings))
 
     async def _cancel(self, conv: Conversation) -> None:

@@ -195,8 +195,9 @@ class SqlJobStore:
             try:
                 async with self._sessions.begin() as session:
                     session.add(row)
-                    if kind == FAILURE:
-                        await session.execute(update(JobRow).where(JobRow.id == job_id).values(notified=True))
+                    done = {"status": JobStatus.DONE.value, "finished_at": now, "updated_at": now}
+                    values = {"notified": True} if kind == FAILURE else done
+                    await session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
             except IntegrityError:
                 return  # already recorded: the send happened twice (the documented crash window)
 

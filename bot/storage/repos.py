@@ -302,18 +302,8 @@ class SqlHistoryStore:
     # ------------------------------------------------------------------------------------- usage
 
     async def add_usage(self, *, user_id: int, day: date, images: int, est_cost: float = 0.0) -> None:
-        if images == 0 and est_cost == 0:
-            return
-        key = (UsageRow.user_id == user_id, UsageRow.day == day)
-        increment = (
-            update(UsageRow)
-            .where(*key)
-            .values(images=UsageRow.images + images, est_cost=UsageRow.est_cost + est_cost)
-        )
-        with _storage_errors("count the usage"):
-            await self._ensure_usage_row(user_id, day)
-            async with self._sessions.begin() as session:
-                await session.execute(increment)
+        if images or est_cost:
+            await self.reserve_usage(user_id=user_id, day=day, images=images, est_cost=est_cost, quota=None)
 
     async def reserve_usage(
         self, *, user_id: int, day: date, images: int, est_cost: float, quota: int | None

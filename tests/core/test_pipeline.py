@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,17 +178,21 @@ async def test_undelivered_images_are_delivered_without_generating_again(harness
     assert len(await harness.easel.history.list_generations()) == len(generations_before)
 
 
+async def interrupted_job(settings: Any, platform: RecordingPlatform) -> int:
+    """Start a job on a provider that never answers, then stop Easel with the job mid-generation."""
+    stuck = ScriptedProvider("p", gate=asyncio.Event())
+    async with open_easel(settings, platforms={"test": platform}, providers_override=[stuck]) as easel:
+        job_id = await easel.service.handle(platform_message("/imagine a lighthouse"))
+        assert job_id is not None
+        await platform.wait_for_event(Started, job_id)
+    return job_id
+
+
 async def test_interrupted_job_resumes_after_restart(db_url: str, tmp_path: Path) -> None:
     """A job running when Easel stopped is resumed at the next start and delivered, attempt 2."""
     settings = easel_settings(db_url, tmp_path / "media")
     platform = RecordingPlatform()
-    stuck = ScriptedProvider("p", gate=asyncio.Event())
-    async with open_easel(settings, platforms={"test": platform}, providers_override=[stuck]) as easel:
-        message = platform_message("/imagine a lighthouse")
-        job_id = await easel.service.handle(message)
-        assert job_id is not None
-        await platform.wait_for_event(Started, job_id)
-    # the first process has stopped with the job mid-generation
+    job_id = await interrupted_job(settings, platform)
     async with open_easel(
         settings, platforms={"test": platform}, providers_override=[ScriptedProvider("p")]
     ) as easel:
@@ -201,14 +206,7 @@ async def test_job_past_attempt_limit_fails_with_message(db_url: str, tmp_path: 
     """A job interrupted more often than max_job_attempts is failed and the user is told."""
     settings = easel_settings(db_url, tmp_path / "media", {"EASEL__GENERATION__MAX_JOB_ATTEMPTS": "1"})
     platform = RecordingPlatform()
-    async with open_easel(
-        settings,
-        platforms={"test": platform},
-        providers_override=[ScriptedProvider("p", gate=asyncio.Event())],
-    ) as easel:
-        job_id = await easel.service.handle(platform_message("/imagine a lighthouse"))
-        assert job_id is not None
-        await platform.wait_for_event(Started, job_id)
+    job_id = await interrupted_job(settings, platform)
     async with open_easel(
         settings, platforms={"test": platform}, providers_override=[ScriptedProvider("p")]
     ) as easel:
@@ -222,14 +220,7 @@ async def test_jobs_for_platforms_not_running_are_kept(db_url: str, tmp_path: Pa
     """A job for a platform that is not running now is left open, not dropped."""
     settings = easel_settings(db_url, tmp_path / "media")
     platform = RecordingPlatform()
-    async with open_easel(
-        settings,
-        platforms={"test": platform},
-        providers_override=[ScriptedProvider("p", gate=asyncio.Event())],
-    ) as easel:
-        job_id = await easel.service.handle(platform_message("/imagine a lighthouse"))
-        assert job_id is not None
-        await platform.wait_for_event(Started, job_id)
+    job_id = await interrupted_job(settings, platform)
     async with open_easel(settings, platforms={}, providers_override=[ScriptedProvider("p")]) as easel:
         assert await easel.service.recover() == 0
         job = await easel.jobs.get_job(job_id=job_id)

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
+
 from bot.core.chain import ProviderChain
 from bot.core.clock import SystemClock
 from bot.core.execution import JobRunner
@@ -20,6 +22,7 @@ from bot.core.resolve import RequestResolver
 from bot.core.router import Router, RouterConfig
 from bot.core.service import EaselService, Policy
 from bot.providers import registry
+from bot.providers.http import make_client
 from bot.settings import AppSettings, BuiltinSettings, ProviderSettings
 from bot.storage.artifacts import FileArtifactStore
 from bot.storage.db import check_connection, make_engine
@@ -63,6 +66,7 @@ async def open_easel(
     selection = registry.select(settings.generation, settings.providers)
     engine = make_engine(settings.database_url)
     providers: list[Provider] = []
+    clients: dict[str, httpx.AsyncClient] = {}
     queue: JobQueue | None = None
     clock = clock or SystemClock()
     try:
@@ -72,7 +76,11 @@ async def open_easel(
         history = SqlHistoryStore(engine)
         jobs = SqlJobStore(engine)
         artifacts = FileArtifactStore(settings.media_dir)
-        providers = providers_override or registry.build(selection, settings.providers, settings.generation)
+        for name in selection.chain:
+            section = settings.providers.get(name)
+            if isinstance(section, ProviderSettings):
+                clients[name] = make_client(section, default_timeout_s=settings.generation.attempt_timeout_s)
+        providers = providers_override or registry.build(selection, settings.providers, clients)
         generation = settings.generation
         defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
         chain = ProviderChain(
@@ -84,7 +92,7 @@ async def open_easel(
             concurrency={
                 p.name: _concurrency(p.name, settings.providers.get(p.name))
                 for p in providers
-                if p.name in registry.FACTORIES
+                if registry.has_client(p.name)
             },
         )
         runner = JobRunner(
@@ -133,6 +141,8 @@ async def open_easel(
             await queue.stop()
         for provider in providers:
             await provider.aclose()
+        for client in clients.values():
+            await client.aclose()
         await engine.dispose()
 
 

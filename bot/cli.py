@@ -311,12 +311,11 @@ def providers(ctx: typer.Context) -> None:
     settings = _settings(ctx)
     selection = registry.select(settings.generation, settings.providers)
     for name in ProvidersSettings.names():
-        configured = registry.is_configured(name, settings.providers)
+        need = registry.missing(name, settings.providers)
+        configured = "configured" if need is None else f"not configured (needs {need})"
         used = f"used (#{selection.chain.index(name) + 1})" if name in selection.chain else ""
-        available = "" if name in registry.FACTORIES else "not in this version"
-        state = ", ".join(
-            part for part in ("configured" if configured else "not configured", used, available) if part
-        )
+        available = "" if registry.has_client(name) else "no client in this version"
+        state = ", ".join(part for part in (configured, used, available) if part)
         typer.echo(f"{name:18} {state}")
 
 

@@ -59,6 +59,22 @@ class ProviderSettings(Section):
     """Seconds for one attempt (default: ``generation.attempt_timeout_s``)."""
     max_concurrency: int | None = Field(default=None, ge=1, le=64)
     """Requests in flight at once, per backend URL (default: 1 for local servers, 4 for clouds)."""
+    region: str | None = None
+    """AWS region (bedrock)."""
+    workflow: Path | None = None
+    """ComfyUI: an API-format workflow JSON with placeholders ({{prompt}}, {{negative}}, {{seed}},
+    {{width}}, {{height}}, {{steps}}); a built-in SDXL-style template when unset."""
+    steps: int | None = Field(default=None, ge=1, le=200)
+    """Sampling steps for local diffusion servers."""
+    sampler: str | None = None
+    """Sampler name (sdwebui)."""
+    cfg_scale: float | None = Field(default=None, ge=0, le=50)
+    denoising_strength: float | None = Field(default=None, ge=0, le=1)
+    """How far edits may move from the reference image (sdwebui img2img, stability)."""
+    models: list[str] = []
+    """Extra model names to list in `easel providers` (next to the built-in catalogue)."""
+    options: dict[str, Any] = {}
+    """Extra request fields passed through as they are (for API features Easel has no key for)."""
 
     @property
     def configured(self) -> bool:

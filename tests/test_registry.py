@@ -40,7 +40,7 @@ def test_build_makes_the_selected_providers() -> None:
     """build() returns provider objects in chain order."""
     settings = load_settings(None, environ={})
     providers = registry.build(
-        registry.select(settings.generation, settings.providers), settings.providers, settings.generation
+        registry.select(settings.generation, settings.providers), settings.providers, {}
     )
     assert [p.name for p in providers] == ["builtin"]
 

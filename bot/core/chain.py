@@ -111,7 +111,7 @@ class ProviderChain:
                     current = provider.name
                     fitted, fit_notes = fit_to_capabilities(request, provider)
                     try:
-                        images = await self._call(provider, breaker, fitted, on_progress, deadline)
+                        images = await self._call_in_batches(provider, breaker, fitted, on_progress, deadline)
                     except TransientProviderError as exc:
                         last_error = exc
                         failed.append(provider.name)
@@ -136,6 +136,26 @@ class ProviderChain:
         if isinstance(last_error, RateLimited):
             _explain_rate_limit(last_error)
         raise last_error
+
+    async def _call_in_batches(
+        self,
+        provider: Provider,
+        breaker: CircuitBreaker,
+        request: ImageRequest,
+        on_progress: ProgressCallback,
+        deadline: float,
+    ) -> list[Image]:
+        """More images than the provider makes per call become several calls (seeds kept apart)."""
+        per_call = max(1, provider.capabilities.max_n)
+        if request.n <= per_call:
+            return await self._call(provider, breaker, request, on_progress, deadline)
+        images: list[Image] = []
+        while len(images) < request.n:
+            count = min(per_call, request.n - len(images))
+            seed = request.seed + len(images) if request.seed is not None else None
+            batch = dataclasses.replace(request, n=count, seed=seed)
+            images += await self._call(provider, breaker, batch, on_progress, deadline)
+        return images[: request.n]
 
     async def _call(
         self,
@@ -226,9 +246,6 @@ def fit_to_capabilities(request: ImageRequest, provider: Provider) -> tuple[Imag
     caps = provider.capabilities
     notes: list[str] = []
     changes: dict[str, object] = {}
-    if request.n > caps.max_n:
-        changes["n"] = caps.max_n
-        notes.append(f"{provider.name} makes at most {caps.max_n} image(s) per request.")
     if request.negative and not caps.negative_prompt:
         changes["negative"] = None
         notes.append(f"{provider.name} has no negative prompt; --no was ignored.")

@@ -55,8 +55,9 @@ class OpenAICompatibleProvider:
         self,
         settings: ProviderSettings,
         *,
-        default_timeout_s: float,
+        default_timeout_s: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         urls = _base_urls(settings.base_url)
         if not urls:
@@ -73,7 +74,7 @@ class OpenAICompatibleProvider:
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
         key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
         self._auth: dict[str, str] = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.AsyncClient(
+        self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout_s or default_timeout_s, connect=CONNECT_TIMEOUT_S),
             transport=transport,
             headers={"User-Agent": "easel-bot"},
@@ -282,3 +283,8 @@ def _file_part(field: str, data: bytes, *, provider: str) -> tuple[str, tuple[st
             user_message=exc.user_message,
         ) from exc
     return field, (f"{field}.{_EXTENSIONS[mime]}", data, mime)
+
+
+def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> OpenAICompatibleProvider:
+    """The registry's entry point: build the provider on the client the app made for it."""
+    return OpenAICompatibleProvider(settings, client=client)

@@ -112,12 +112,20 @@ async def test_edit_skips_providers_that_cannot_edit() -> None:
     assert result.provider == "b" and no_edit.requests == []
 
 
-def test_fit_clamps_n_and_drops_negative_with_notes() -> None:
-    """Asking for more than max_n or a negative prompt the provider lacks is adjusted and noted."""
+def test_fit_drops_negative_the_provider_lacks_with_a_note() -> None:
+    """A negative prompt the provider cannot take is dropped and the user told."""
     provider = ScriptedProvider("p", capabilities=Capabilities(max_n=1, negative_prompt=False))
     fitted, notes = fit_to_capabilities(ImageRequest("x", n=3, negative="text"), provider)
-    assert fitted.n == 1 and fitted.negative is None
-    assert len(notes) == 2
+    assert fitted.negative is None and fitted.n == 3
+    assert notes == ["p has no negative prompt; --no was ignored."]
+
+
+async def test_more_images_than_a_call_allows_are_split_into_calls() -> None:
+    """n=3 on a provider making one image per call becomes three calls with consecutive seeds."""
+    provider = ScriptedProvider("p", capabilities=Capabilities(max_n=1))
+    result = await make_chain([provider]).generate(ImageRequest("x", n=3, seed=10), on_progress=no_progress)
+    assert [request.n for request in provider.requests] == [1, 1, 1]
+    assert [image.seed for image in result.images] == [10, 11, 12]
 
 
 def test_fit_picks_nearest_supported_aspect() -> None:

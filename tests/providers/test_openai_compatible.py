@@ -487,9 +487,9 @@ async def test_registry_builds_it_when_configured() -> None:
     settings = load_settings(None, environ=env)
     selection = registry.select(settings.generation, settings.providers)
     assert selection.chain == ("openai-compatible",)
-    [built] = registry.build(selection, settings.providers, settings.generation)
-    assert isinstance(built, OpenAICompatibleProvider)
-    await built.aclose()
+    async with httpx.AsyncClient() as client:
+        [built] = registry.build(selection, settings.providers, {"openai-compatible": client})
+        assert isinstance(built, OpenAICompatibleProvider)
 
 
 # ----------------------------------------------------------------------------------------- the fake

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.core.types import JobStatus
 from bot.storage.db import make_engine
 from bot.storage.tables import JobRow
-from tests.fakes.openai_images import FakeOpenAIImages
+from tests.fakes.providers.openai_images import FakeOpenAIImages
 
 JOBS = 30
 WORKERS = 4

@@ -12,7 +12,7 @@ from bot.core.errors import InvalidInput, ProviderTimeout, RateLimited, Refused,
 from bot.core.ports import Provider
 from bot.core.resilience import BreakerState, RetryPolicy
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
-from tests.fakes.providers import FakeTimer, ScriptedProvider
+from tests.fakes.scripted import FakeTimer, ScriptedProvider
 
 NO_RETRIES = RetryPolicy(retries=0)
 

@@ -17,7 +17,7 @@ from bot.core.types import Done, Failed, Incoming, JobStatus, Progress, Queued, 
 from tests.core.conftest import Harness, easel_settings
 from tests.fakes.clock import FixedClock
 from tests.fakes.platform import RecordingPlatform
-from tests.fakes.providers import ScriptedProvider
+from tests.fakes.scripted import ScriptedProvider
 
 
 def gated() -> Sequence[Provider]:

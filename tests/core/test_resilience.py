@@ -19,7 +19,7 @@ from bot.core.errors import (
     Unavailable,
 )
 from bot.core.resilience import BreakerState, CircuitBreaker, RetryPolicy, call_with_retries
-from tests.fakes.providers import FakeTimer
+from tests.fakes.scripted import FakeTimer
 
 
 class Highest(random.Random):

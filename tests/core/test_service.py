@@ -13,7 +13,7 @@ from bot.core.errors import Refused
 from bot.core.service import UNEXPECTED
 from bot.core.types import Attachment, Failed, GenerationKind, GenerationStatus, Started
 from tests.core.conftest import Harness
-from tests.fakes.providers import ScriptedProvider
+from tests.fakes.scripted import ScriptedProvider
 
 
 def red_blue_ratio(path: Path) -> float:

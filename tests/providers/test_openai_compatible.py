@@ -23,7 +23,7 @@ from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageReq
 from bot.providers import registry
 from bot.providers.openai_compatible import OpenAICompatibleProvider
 from bot.settings import ProviderSettings, load_settings
-from tests.fakes.openai_images import FakeOpenAIImages, make_image
+from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-0123456789abcdef"
@@ -515,9 +515,9 @@ async def test_fake_enforces_openai_limits(fake: FakeOpenAIImages) -> None:
 
 
 def test_fake_runs_as_a_separate_process() -> None:
-    """python -m tests.fakes.openai_images prints LISTENING <base_url> and serves until terminated."""
+    """The fake runs as its own process: prints LISTENING <base_url> and serves until terminated."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "tests.fakes.openai_images", "--port", "0", "--delay", "0"]
+    cmd = [sys.executable, "-m", "tests.fakes.providers.openai_images", "--port", "0", "--delay", "0"]
     with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None

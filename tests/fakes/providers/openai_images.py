@@ -8,7 +8,7 @@ envelopes (``{"error": {"message", "type", "param", "code"}}``) and can be scrip
         fake.rate_limit_next(retry_after="7")        # then refuse_next(), fail_next(503), empty_next(),
         ...                                          # drop_next(); fake.delay_s = 0.5; fake.requests
 
-From another process: ``python -m tests.fakes.openai_images --port 0 --delay 2`` prints
+From another process: ``python -m tests.fakes.providers.openai_images --port 0 --delay 2`` prints
 ``LISTENING http://127.0.0.1:<port>/v1`` (the base_url to configure) and serves until killed.
 """
 

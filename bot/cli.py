@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,12 +17,13 @@ import typer
 import yaml
 from rich.console import Console
 
+from bot import diagnostics
 from bot.app import open_easel
 from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
 from bot.platforms.console import ConsolePlatform, run_console
 from bot.providers import registry
-from bot.settings import AppSettings, ProvidersSettings, load_settings, redact_url, redacted
+from bot.settings import AppSettings, load_settings, redact_url, redacted
 from bot.storage import migrate
 from bot.storage.db import check_connection, make_engine
 
@@ -306,23 +309,35 @@ async def _checked(url: str, work: Coroutine[Any, Any, T]) -> T:
 
 @app.command()
 @_friendly
-def providers(ctx: typer.Context) -> None:
-    """List every provider, whether it is configured and whether it is used."""
+def providers(
+    ctx: typer.Context,
+    live: Annotated[
+        bool, typer.Option("--live/--no-live", help="Ask configured providers for their models.")
+    ] = True,
+) -> None:
+    """List every provider: configured or not (and what is missing), whether it is used, its models."""
     settings = _settings(ctx)
-    selection = registry.select(settings.generation, settings.providers)
-    for name in ProvidersSettings.names():
-        need = registry.missing(name, settings.providers)
-        configured = "configured" if need is None else f"not configured (needs {need})"
-        used = f"used (#{selection.chain.index(name) + 1})" if name in selection.chain else ""
-        available = "" if registry.has_client(name) else "no client in this version"
+    for item in _run(diagnostics.report(settings, probe=False, list_models=live)):
+        configured = "configured" if item.needs is None else f"not configured (needs {item.needs})"
+        used = f"used (#{item.position})" if item.position else ""
+        available = "" if item.has_client else "no client in this version"
         state = ", ".join(part for part in (configured, used, available) if part)
-        typer.echo(f"{name:18} {state}")
+        typer.echo(f"{item.name:18} {state}")
+        if item.models:
+            source = "models (live)" if item.live_models else "models"
+            typer.echo(
+                f"{'':18} {source}: {', '.join(item.models[:12])}{' …' if len(item.models) > 12 else ''}"
+            )
+        for note in item.notes:
+            typer.echo(f"{'':18} {note}")
+        if item.detail:
+            typer.echo(f"{'':18} {item.detail}")
 
 
 @app.command()
 @_friendly
 def doctor(ctx: typer.Context) -> None:
-    """Check the database, the media directory and every provider in use."""
+    """Check the database, the media directory, every configured provider and platform."""
     settings = _settings(ctx)
     ok = _run(_doctor(settings))
     if not ok:
@@ -331,14 +346,40 @@ def doctor(ctx: typer.Context) -> None:
 
 async def _doctor(settings: AppSettings) -> bool:
     ok = True
-    async with open_easel(settings, platforms={}, recover=False) as easel:
-        typer.echo(f"database   ok  {redact_url(settings.database_url)}")
-        media = settings.media_dir.resolve()
-        writable = media.is_dir() or not media.exists()
-        typer.echo(f"media dir  {'ok ' if writable else 'BAD'} {media}")
-        ok &= writable
-        for provider in easel.providers:
-            health = await provider.check()
-            typer.echo(f"{provider.name:10} {'ok ' if health.ok else 'BAD'} {health.detail}")
-            ok &= health.ok
+    engine = make_engine(settings.database_url)
+    started = time.perf_counter()
+    try:
+        await check_connection(engine)
+        typer.echo(f"database    ok  {_ms(started)}  {redact_url(settings.database_url)}")
+    except EaselError as exc:
+        typer.echo(f"database    BAD {exc}")
+        ok = False
+    finally:
+        await engine.dispose()
+    media = settings.media_dir.resolve()
+    writable = _writable(media)
+    typer.echo(f"media dir   {'ok ' if writable else 'BAD'} {media}")
+    ok &= writable
+    for item in await diagnostics.report(settings, probe=True, list_models=False):
+        if item.needs is not None or not item.has_client:
+            continue
+        latency = f"{item.latency_ms:.0f} ms" if item.latency_ms is not None else "-"
+        state = "ok " if item.healthy else "BAD"
+        typer.echo(f"{item.name:11} {state} {latency}  {item.detail}")
+        ok &= bool(item.healthy)
+    for name in ("telegram", "discord"):
+        configured = getattr(settings, name).token is not None
+        typer.echo(f"{name:11} {'no adapter in this version' if configured else 'not configured'}")
     return ok
+
+
+def _ms(started: float) -> str:
+    return f"{(time.perf_counter() - started) * 1000:.0f} ms"
+
+
+def _writable(path: Path) -> bool:
+    """The media directory exists and takes files, or could be created."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK)

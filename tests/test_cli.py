@@ -159,7 +159,20 @@ def test_providers_lists_every_provider(env: dict[str, str]) -> None:
 def test_doctor_checks_database_and_providers(env: dict[str, str]) -> None:
     """doctor reports the database and the builtin provider as ok."""
     code, out, _ = easel(env, "doctor")
-    assert code == 0 and "database   ok" in out and "builtin" in out
+    assert code == 0 and "database    ok" in out and "builtin     ok" in out
+
+
+def test_doctor_reports_a_dead_provider_and_fails(env: dict[str, str]) -> None:
+    """A configured provider that does not answer is reported BAD and doctor exits 1."""
+    env = env | {"EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL": "http://127.0.0.1:9/v1"}
+    code, out, _ = easel(env, "doctor")
+    assert code == 1 and "openai-compatible BAD" in out and "connection refused" in out
+
+
+def test_providers_names_the_missing_key(env: dict[str, str]) -> None:
+    """providers says which setting an unconfigured provider needs."""
+    code, out, _ = easel(env, "providers", "--no-live")
+    assert code == 0 and "needs providers.openai.api_key" in out
 
 
 def test_python_dash_m_bot_runs_like_easel(env: dict[str, str]) -> None:

@@ -1,0 +1,108 @@
+"""What `easel providers` and `easel doctor` report: each provider's state, catalogue and health."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from bot.core.errors import EaselError
+from bot.core.ports import Provider
+from bot.providers import registry
+from bot.providers.http import make_client
+from bot.settings import AppSettings, ProviderSettings, ProvidersSettings
+
+PROBE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class ProviderReport:
+    name: str
+    needs: str | None
+    """The missing setting, or None when configured."""
+    position: int | None
+    """1-based place in the provider chain, or None when not used."""
+    has_client: bool
+    models: tuple[str, ...] = ()
+    live_models: bool = False
+    """Whether ``models`` came from the provider's own listing."""
+    healthy: bool | None = None
+    latency_ms: float | None = None
+    detail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+async def report(settings: AppSettings, *, probe: bool, list_models: bool) -> list[ProviderReport]:
+    """Every known provider; configured ones with a client are built, probed and/or asked for models."""
+    selection = registry.select(settings.generation, settings.providers)
+    names = ProvidersSettings.names()
+    return list(
+        await asyncio.gather(*(_one(name, settings, selection, probe, list_models) for name in names))
+    )
+
+
+async def _one(
+    name: str, settings: AppSettings, selection: registry.Selection, probe: bool, list_models: bool
+) -> ProviderReport:
+    needs = registry.missing(name, settings.providers)
+    position = selection.chain.index(name) + 1 if name in selection.chain else None
+    base = ProviderReport(name, needs, position, registry.has_client(name))
+    if needs is not None or not base.has_client:
+        return base
+    section = settings.providers.get(name)
+    client = (
+        make_client(section, default_timeout_s=PROBE_TIMEOUT_S)
+        if isinstance(section, ProviderSettings)
+        else None
+    )
+    try:
+        built = registry.build(
+            registry.Selection(chain=(name,)), settings.providers, {name: client} if client else {}
+        )
+        provider = built[0]
+        catalog = tuple(getattr(provider, "catalog", ())) + _extra_models(section)
+        result = ProviderReport(name, needs, position, True, models=catalog)
+        if probe:
+            result = await _probe(provider, result)
+        if list_models:
+            result = await _live_models(provider, result)
+        await provider.aclose()
+        return result
+    except EaselError as exc:
+        return ProviderReport(name, needs, position, True, healthy=False, detail=exc.user_message)
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+def _extra_models(section: ProviderSettings | object) -> tuple[str, ...]:
+    if isinstance(section, ProviderSettings):
+        return tuple(section.models) + ((section.model,) if section.model else ())
+    return ()
+
+
+async def _probe(provider: Provider, report_: ProviderReport) -> ProviderReport:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            health = await provider.check()
+    except TimeoutError:
+        return replace(report_, healthy=False, detail=f"no answer within {PROBE_TIMEOUT_S:.0f} s")
+    except EaselError as exc:
+        return replace(report_, healthy=False, detail=exc.user_message)
+    latency = (time.perf_counter() - started) * 1000
+    return replace(report_, healthy=health.ok, latency_ms=latency, detail=health.detail)
+
+
+async def _live_models(provider: Provider, report_: ProviderReport) -> ProviderReport:
+    lister = getattr(provider, "list_models", None)
+    if lister is None:
+        return report_
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            live: Sequence[str] = await lister()
+    except (TimeoutError, EaselError) as exc:
+        return replace(report_, notes=[*report_.notes, f"live model list unavailable: {exc}"])
+    merged = tuple(dict.fromkeys([*live, *report_.models]))
+    return replace(report_, models=merged, live_models=True)

@@ -15,7 +15,6 @@ from bot.core.jobs import JobQueue, QueuedJob
 from bot.core.ports import Provider
 from bot.core.types import Done, Failed, Incoming, JobStatus, Progress, Queued, Started
 from tests.core.conftest import Harness, easel_settings
-from tests.fakes.clock import FixedClock
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.scripted import ScriptedProvider
 
@@ -267,8 +266,3 @@ async def test_job_waiting_on_another_runs_after_it() -> None:
     await queue.drain()
     await queue.stop()
     assert order == [1, 2]
-
-
-def test_fixed_clock_is_used_for_usage_days() -> None:
-    """The harness clock is timezone-aware UTC (usage days are UTC dates)."""
-    assert FixedClock().now().utcoffset() is not None

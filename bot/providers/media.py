@@ -135,6 +135,13 @@ async def download(
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue
+                if response.status_code in (403, 404, 410):
+                    raise Unavailable(
+                        f"{provider} result URL answered {response.status_code}",
+                        provider=provider,
+                        user_message="The finished image could no longer be fetched (its link expired). "
+                        "Please try again.",
+                    )
                 if response.status_code >= 400:
                     await response.aread()
                     raise_for_response(response, provider=provider)

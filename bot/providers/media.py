@@ -130,7 +130,8 @@ async def download(
                 provider=provider,
                 user_message=NOT_AN_IMAGE,
             )
-        with transport_errors(provider=provider, url=url):
+        shown = str(httpx.URL(url).copy_with(query=None, fragment=None))  # signed URLs carry tokens
+        with transport_errors(provider=provider, url=shown):
             async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])

@@ -131,7 +131,7 @@ def test_config_check_reports_provider_and_hides_secrets(env: dict[str, str]) ->
     """config check validates, names the provider chain, and never prints a secret."""
     env = env | {"EASEL__PROVIDERS__OPENAI__API_KEY": "sk-super-secret"}
     code, out, _ = easel(env, "config", "check")
-    assert code == 0 and "providers: builtin" in out and "sk-super-secret" not in out
+    assert code == 0 and "providers: openai" in out and "sk-super-secret" not in out
 
 
 def test_config_show_redacts_secrets(env: dict[str, str]) -> None:

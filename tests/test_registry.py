@@ -15,8 +15,9 @@ def test_auto_with_nothing_configured_is_builtin() -> None:
     assert registry.select(settings.generation, settings.providers).chain == ("builtin",)
 
 
-def test_auto_reports_configured_providers_it_cannot_use() -> None:
-    """A configured provider without a client in this version is listed as skipped, not silently dropped."""
+def test_auto_reports_configured_providers_it_cannot_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configured provider whose module is missing is listed as skipped, not silently dropped."""
+    monkeypatch.setattr(registry, "has_client", lambda name: name != "sdwebui")
     settings = load_settings(None, environ={"EASEL__PROVIDERS__SDWEBUI__BASE_URL": "http://127.0.0.1:7860"})
     selection = registry.select(settings.generation, settings.providers)
     assert selection.chain == ("builtin",)

@@ -3,66 +3,47 @@
 ``base_url`` includes the version prefix (``http://127.0.0.1:8080/v1``) and may be a list of identical
 servers, shared by a :class:`~bot.providers.backends.BackendPool`. Generations are
 ``POST {base_url}/images/generations`` (JSON); edits and variations of a reference image are
-``POST {base_url}/images/edits`` (multipart). Results come back as base64 or as URLs, which are
-downloaded at once (they expire). An HTTP 200 without images is a silent moderation refusal.
+``POST {base_url}/images/edits`` (multipart, the reference as one ``image`` part). Results come back as
+base64 or as URLs, which are downloaded at once (they expire). An HTTP 200 without images is a silent
+moderation refusal. The wire shapes live in :mod:`bot.providers.images_api`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from bot.core.errors import ImageError, InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
-from bot.core.imaging import image_size, sniff
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.providers import images_api
 from bot.providers.backends import BackendPool
-from bot.providers.http_errors import (
-    REFUSED_TEXT,
-    UNAVAILABLE_TEXT,
-    error_info_from,
-    raise_for_response,
-    refused,
-    transport_errors,
-)
+from bot.providers.media import base_is_local
 from bot.settings import ProviderSettings
 
-__all__ = ["OpenAICompatibleProvider"]
+__all__ = ["OpenAICompatibleProvider", "create"]
 
 LONG_SIDE = 1024
 SIZE_MULTIPLE = 64
-CONNECT_TIMEOUT_S = 10.0
-CHECK_TIMEOUT_S = 10.0
-MAX_DOWNLOAD_BYTES = 50_000_000
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 class OpenAICompatibleProvider:
     """The OpenAI Images API over httpx, implementing :class:`bot.core.ports.Provider`."""
 
     name = "openai-compatible"
+    catalog: tuple[str, ...] = ()
+    """A local server's models are its own: see :meth:`list_models`."""
     capabilities = Capabilities(
         edit=True, max_n=4, aspects=None, negative_prompt=False, seed=False, max_reference_images=1
     )
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        *,
-        default_timeout_s: float = 120.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
+    def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
         urls = _base_urls(settings.base_url)
         if not urls:
             raise Misconfigured(
-                "providers.openai-compatible needs base_url (for example http://127.0.0.1:8080/v1)",
+                "providers.openai-compatible.base_url is not set (for example http://127.0.0.1:8080/v1)",
                 provider=self.name,
             )
         for url in urls:
@@ -74,11 +55,9 @@ class OpenAICompatibleProvider:
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
         key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
         self._auth: dict[str, str] = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout_s or default_timeout_s, connect=CONNECT_TIMEOUT_S),
-            transport=transport,
-            headers={"User-Agent": "easel-bot"},
-        )
+        self._options = dict(settings.options)
+        self._allow_private = base_is_local(urls)
+        self._client = client
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Generate, or edit the first reference image for EDIT/VARY; fail over between backends."""
@@ -101,8 +80,14 @@ class OpenAICompatibleProvider:
         )
         return ProviderHealth(ok=any(ok for ok, _ in results), detail=detail)
 
+    async def list_models(self) -> list[str]:
+        """What ``GET {base_url}/models`` lists on a backend that answers."""
+        return await self.pool.call(
+            lambda base: images_api.model_ids(self._client, base, provider=self.name, headers=self._auth)
+        )
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        """Nothing of its own to close: the client belongs to the app."""
 
     # ------------------------------------------------------------------------------------ one backend
 
@@ -110,6 +95,7 @@ class OpenAICompatibleProvider:
         model = request.model or self.model
         width, height = request.aspect.size_for(LONG_SIDE, multiple=SIZE_MULTIPLE)
         fields: dict[str, Any] = {
+            **self._options,
             "prompt": request.prompt,
             "n": max(1, min(request.n, self.capabilities.max_n)),
             "size": f"{width}x{height}",
@@ -117,137 +103,33 @@ class OpenAICompatibleProvider:
         }
         if model:
             fields["model"] = model
+        send: dict[str, Any]
         if edit:
-            files = [_file_part("image", request.reference_images[0], provider=self.name)]
+            files = [images_api.file_part("image", request.reference_images[0], provider=self.name)]
             if request.mask is not None:
-                files.append(_file_part("mask", request.mask, provider=self.name))
-            data = {key: str(value) for key, value in fields.items()}
-            response = await self._post(f"{base}/images/edits", data=data, files=files)
+                files.append(images_api.file_part("mask", request.mask, provider=self.name))
+            url, send = f"{base}/images/edits", {"data": images_api.form_fields(fields), "files": files}
         else:
-            response = await self._post(f"{base}/images/generations", json=fields)
-        raise_for_response(response, provider=self.name)
-        items = self._items(_json(response, provider=self.name))
-        return [await self._image(base, item, model) for item in items]
-
-    async def _post(self, url: str, **kwargs: Any) -> httpx.Response:
-        with transport_errors(provider=self.name, url=url):
-            return await self._client.post(url, headers=self._auth, **kwargs)
-
-    def _items(self, payload: Any) -> list[Mapping[str, Any]]:
-        """The result items that carry an image; Refused/InvalidRequest for an HTTP-200 without any."""
-        if not isinstance(payload, dict):
-            raise Unavailable(
-                f"{self.name}: answer is not a JSON object", provider=self.name, user_message=UNAVAILABLE_TEXT
-            )
-        if payload.get("error"):
-            info = error_info_from(payload)
-            if refused(info):
-                raise Refused(
-                    f"{self.name}: refused: {info.message}", provider=self.name, user_message=REFUSED_TEXT
-                )
-            raise InvalidRequest(
-                f"{self.name}: error in an HTTP 200: {info.message}",
-                provider=self.name,
-                user_message="The image service could not do that.",
-            )
-        data = payload.get("data")
-        if not isinstance(data, list):
-            raise InvalidRequest(
-                f"{self.name}: answer has no data list",
-                provider=self.name,
-                user_message="The image service answered without any image.",
-            )
-        items: list[Mapping[str, Any]] = [
-            item
-            for item in data
-            if isinstance(item, dict)
-            and (item.get("b64_json") or item.get("url"))
-            and item.get("respect_moderation") is not False
-        ]
-        if not items:  # an empty data list or moderated items: silent refusal (xAI and friends)
-            raise Refused(
-                f"{self.name}: HTTP 200 without images ({len(data)} item(s) withheld)",
-                provider=self.name,
-                user_message=REFUSED_TEXT,
-            )
-        return items
-
-    async def _image(self, base: str, item: Mapping[str, Any], model: str | None) -> Image:
-        b64 = item.get("b64_json")
-        url = item.get("url")
-        if isinstance(b64, str) and b64:
-            data = self._decode(b64)
-        elif isinstance(url, str) and url.startswith("data:"):
-            data = self._decode(url)
-        else:
-            data = await self._download(base, str(url))
-        try:
-            mime = sniff(data)
-            width, height = image_size(data)
-        except ImageError as exc:
-            raise Unavailable(
-                f"{self.name}: returned bytes that are not an image ({exc})",
-                provider=self.name,
-                user_message=UNAVAILABLE_TEXT,
-            ) from exc
-        revised = item.get("revised_prompt")
-        return Image(
-            data=data,
-            mime=mime,
-            width=width,
-            height=height,
+            url, send = f"{base}/images/generations", {"json": fields}
+        payload = await images_api.send(
+            self._client, "POST", url, provider=self.name, headers=self._auth, **send
+        )
+        items = images_api.result_items(payload, provider=self.name)
+        return await images_api.to_images(
+            self._client,
+            items,
             provider=self.name,
             model=model,
-            revised_prompt=revised if isinstance(revised, str) and revised else None,
+            base=base,
+            headers=self._auth,
+            allow_private=self._allow_private,
         )
-
-    def _decode(self, text: str) -> bytes:
-        """Bare base64 or a ``data:image/...;base64,`` URL."""
-        if text.startswith("data:"):
-            text = text.partition(",")[2]
-        try:
-            return base64.b64decode(text, validate=False)
-        except (binascii.Error, ValueError) as exc:
-            raise Unavailable(
-                f"{self.name}: b64_json is not base64", provider=self.name, user_message=UNAVAILABLE_TEXT
-            ) from exc
-
-    async def _download(self, base: str, url: str) -> bytes:
-        """Fetch a result URL now; the key goes only to the backend's own origin."""
-        target = httpx.URL(base + "/").join(url)
-        shown = str(target.copy_with(query=None, fragment=None))  # signed URLs carry tokens
-        if target.scheme not in ("http", "https"):
-            raise Unavailable(f"{self.name}: unusable result URL {shown}", provider=self.name)
-        headers = self._auth if _origin(target) == _origin(httpx.URL(base)) else {}
-        with transport_errors(provider=self.name, url=shown):
-            async with self._client.stream("GET", target, headers=headers, follow_redirects=True) as response:
-                if response.status_code >= 400:
-                    raise Unavailable(
-                        f"{self.name}: downloading {shown}: HTTP {response.status_code}",
-                        provider=self.name,
-                        user_message=UNAVAILABLE_TEXT,
-                    )
-                chunks: list[bytes] = []
-                total = 0
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > MAX_DOWNLOAD_BYTES:
-                        raise Unavailable(
-                            f"{self.name}: {shown} is larger than {MAX_DOWNLOAD_BYTES} bytes",
-                            provider=self.name,
-                        )
-                    chunks.append(chunk)
-        return b"".join(chunks)
 
     async def _check_one(self, base: str) -> tuple[bool, str]:
         try:
-            with transport_errors(provider=self.name):
-                response = await self._client.get(
-                    f"{base}/models", headers=self._auth, timeout=CHECK_TIMEOUT_S
-                )
-            raise_for_response(response, provider=self.name)
+            await images_api.probe(self._client, base, provider=self.name, headers=self._auth)
         except ProviderError as exc:
-            return False, str(exc).removeprefix(f"{self.name}: ")
+            return False, str(exc).removeprefix(f"{self.name}: ").removeprefix(f"{base}/models: ")
         return True, "ok"
 
 
@@ -256,33 +138,6 @@ def _base_urls(value: str | list[str] | None) -> list[str]:
         return []
     urls = [value] if isinstance(value, str) else value
     return [url.strip().rstrip("/") for url in urls if url.strip()]
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port
-
-
-def _json(response: httpx.Response, *, provider: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Unavailable(
-            f"{provider}: HTTP {response.status_code} answer is not JSON",
-            provider=provider,
-            user_message=UNAVAILABLE_TEXT,
-        ) from exc
-
-
-def _file_part(field: str, data: bytes, *, provider: str) -> tuple[str, tuple[str, bytes, str]]:
-    try:
-        mime = sniff(data)
-    except ImageError as exc:
-        raise InvalidRequest(
-            f"{provider}: the {field} is not a PNG, JPEG, WebP or GIF",
-            provider=provider,
-            user_message=exc.user_message,
-        ) from exc
-    return field, (f"{field}.{_EXTENSIONS[mime]}", data, mime)
 
 
 def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> OpenAICompatibleProvider:

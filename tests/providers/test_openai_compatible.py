@@ -21,7 +21,8 @@ from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Rate
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
 from bot.providers import registry
-from bot.providers.openai_compatible import OpenAICompatibleProvider
+from bot.providers.http import make_client
+from bot.providers.openai_compatible import OpenAICompatibleProvider, create
 from bot.settings import ProviderSettings, load_settings
 from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
 
@@ -46,8 +47,9 @@ async def fake() -> AsyncIterator[FakeOpenAIImages]:
 
 @pytest.fixture
 async def make_provider(fake: FakeOpenAIImages) -> AsyncIterator[MakeProvider]:
-    """Build providers (default: the fake's URL, the right key, model gpt-image-1); all closed after."""
-    made: list[OpenAICompatibleProvider] = []
+    """Build providers (default: the fake's URL, the right key, model gpt-image-1), each on a client made
+    the way the app makes it; the clients are closed after the test, as the app closes them."""
+    clients: list[httpx.AsyncClient] = []
 
     def build(**overrides: Any) -> OpenAICompatibleProvider:
         fields: dict[str, Any] = {
@@ -57,16 +59,14 @@ async def make_provider(fake: FakeOpenAIImages) -> AsyncIterator[MakeProvider]:
         }
         fields.update(overrides)
         transport = fields.pop("transport", None)
-        default_timeout_s = fields.pop("default_timeout_s", 5.0)
-        provider = OpenAICompatibleProvider(
-            ProviderSettings(**fields), default_timeout_s=default_timeout_s, transport=transport
-        )
-        made.append(provider)
-        return provider
+        settings = ProviderSettings(**fields)
+        client = make_client(settings, default_timeout_s=5.0, transport=transport)
+        clients.append(client)
+        return create(settings, client=client)
 
     yield build
-    for provider in made:
-        await provider.aclose()
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -190,11 +190,46 @@ async def test_key_is_not_sent_to_a_foreign_download_host(make_provider: MakePro
             200, json={"created": 1, "data": [{"url": "https://cdn.example/x.png?sig=s3cr3t"}]}
         )
 
-    provider = make_provider(base_url="http://server.local/v1", transport=httpx.MockTransport(handler))
+    provider = make_provider(base_url="http://10.0.0.7/v1", transport=httpx.MockTransport(handler))
     [image] = await generate(provider)
     assert (image.width, image.height) == (16, 8)
-    assert seen["server.local"]["authorization"] == f"Bearer {KEY}"
+    assert seen["10.0.0.7"]["authorization"] == f"Bearer {KEY}"
     assert "authorization" not in seen["cdn.example"]
+
+
+async def test_remote_server_cannot_point_downloads_at_private_addresses(make_provider: MakeProvider) -> None:
+    """A server on a public address handing out a loopback URL: not fetched (SSRF guard), Unavailable."""
+    fetched: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        fetched.append(str(request.url))
+        return httpx.Response(200, json={"created": 1, "data": [{"url": "http://127.0.0.1:9/secret.png"}]})
+
+    provider = make_provider(base_url="http://93.184.216.34/v1", transport=httpx.MockTransport(handler))
+    with pytest.raises(Unavailable, match="private address"):
+        await generate(provider)
+    assert fetched == ["http://93.184.216.34/v1/images/generations"]
+
+
+@pytest.mark.parametrize("status", [403, 404])
+async def test_expired_result_url_is_unavailable(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider, status: int
+) -> None:
+    """A result URL that has expired (403/404) → Unavailable with a try-again message."""
+    fake.response_format = "url"
+    fake.expire_next_download(status)
+    with pytest.raises(Unavailable, match=f"answered {status}") as info:
+        await generate(provider)
+    assert "link expired" in info.value.user_message
+
+
+async def test_downloaded_bytes_are_the_served_ones(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """URL results are byte-identical to what the server stored."""
+    fake.response_format = "url"
+    images = await generate(provider, n=2)
+    assert [image.data for image in images] == fake.served
 
 
 async def test_data_url_results_are_decoded(make_provider: MakeProvider) -> None:
@@ -398,6 +433,25 @@ async def test_non_json_200_is_unavailable(make_provider: MakeProvider) -> None:
         await generate(make_provider(base_url="http://server.local/v1", transport=transport))
 
 
+async def test_insufficient_quota_is_misconfigured(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """429 insufficient_quota → Misconfigured (waiting will not help)."""
+    fake.quota_next()
+    with pytest.raises(Misconfigured) as info:
+        await generate(provider)
+    assert "out of credit or quota" in info.value.user_message
+
+
+async def test_malformed_json_from_the_server_is_unavailable(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """A truncated JSON body in a 200 → Unavailable."""
+    fake.malformed_next()
+    with pytest.raises(Unavailable, match="not JSON"):
+        await generate(provider)
+
+
 async def test_slow_server_is_a_timeout(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
     """No answer within timeout_s → ProviderTimeout."""
     fake.delay_s = 5.0
@@ -469,16 +523,32 @@ async def test_check_reports_a_rejected_key(make_provider: MakeProvider) -> None
     assert not health.ok and "API key was rejected" in health.detail
 
 
+async def test_list_models_lists_what_the_server_has(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """list_models(): every id GET /models returns (a local server lists only its own)."""
+    fake.models = ("sdxl-turbo", "flux-schnell")
+    assert await provider.list_models() == ["flux-schnell", "sdxl-turbo"]
+
+
+async def test_aclose_leaves_the_client_open(fake: FakeOpenAIImages) -> None:
+    """The client given to create() belongs to the app: aclose() does not close it."""
+    async with httpx.AsyncClient() as client:
+        provider = create(ProviderSettings(base_url=fake.base_url, api_key=SecretStr(KEY)), client=client)
+        await provider.aclose()
+        assert not client.is_closed
+        await generate(provider)
+
+
 # ----------------------------------------------------------------------------------------- settings
 
 
 @pytest.mark.parametrize("base_url", [None, "localhost:8080/v1", "ftp://host/v1"])
-def test_unusable_base_url_is_misconfigured(base_url: str | None) -> None:
+async def test_unusable_base_url_is_misconfigured(base_url: str | None) -> None:
     """No base_url, or one that is not http(s), is refused at construction."""
-    with pytest.raises(Misconfigured):
-        OpenAICompatibleProvider(
-            ProviderSettings(base_url=base_url, api_key=SecretStr(KEY)), default_timeout_s=5
-        )
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(Misconfigured):
+            create(ProviderSettings(base_url=base_url, api_key=SecretStr(KEY)), client=client)
 
 
 async def test_registry_builds_it_when_configured() -> None:

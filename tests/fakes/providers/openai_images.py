@@ -6,7 +6,14 @@ envelopes (``{"error": {"message", "type", "param", "code"}}``) and can be scrip
 
     async with FakeOpenAIImages(api_key="sk-test") as fake:
         fake.rate_limit_next(retry_after="7")        # then refuse_next(), fail_next(503), empty_next(),
-        ...                                          # drop_next(); fake.delay_s = 0.5; fake.requests
+        ...                                          # drop_next(), quota_next(), malformed_next(),
+                                                     # expire_next_download(); fake.delay_s = 0.5
+
+``strict=True`` is OpenAI itself (the ``openai`` provider's fake): the model is required in effect
+(without it the API picks the retired dall-e-2), must be a known, live model, and the model's rules in
+:mod:`tests.fakes.providers.openai_rules` apply (sizes, quality words, no ``response_format`` or
+``style`` for GPT models, unknown fields rejected). Without it the fake is a lenient
+OpenAI-compatible server (any model, ``allowed_sizes``, ``response_format`` honoured).
 
 From another process: ``python -m tests.fakes.providers.openai_images --port 0 --delay 2`` prints
 ``LISTENING http://127.0.0.1:<port>/v1`` (the base_url to configure) and serves until killed.
@@ -29,6 +36,8 @@ from typing import Any, Literal
 from PIL import Image as PILImage
 
 from bot.core.imaging import sniff
+from tests.fakes.providers import openai_rules
+from tests.fakes.providers.openai_rules import error_body
 
 DEFAULT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 MAX_PROMPT_CHARS = 32_000
@@ -77,7 +86,7 @@ class RecordedRequest:
 class Fault:
     """What the next API request gets instead of a normal answer."""
 
-    kind: Literal["status", "drop", "empty"]
+    kind: Literal["status", "drop", "empty", "malformed"]
     status: int = 500
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -93,13 +102,6 @@ class _Response:
 
 class _Drop(Exception):
     """Close the connection without answering."""
-
-
-def error_body(
-    message: str, *, type: str = "invalid_request_error", param: str | None = None, code: str | None = None
-) -> dict[str, Any]:
-    """OpenAI's error envelope."""
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
 def make_image(
@@ -124,6 +126,8 @@ class FakeOpenAIImages:
         revised_prompt: str | None = None,
         delay_s: float = 0.0,
         models: tuple[str, ...] = ("gpt-image-1",),
+        strict: bool = False,
+        retired_models: tuple[str, ...] = openai_rules.RETIRED,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -137,8 +141,15 @@ class FakeOpenAIImages:
         self.revised_prompt = revised_prompt
         self.delay_s = delay_s
         self.models = models
+        """What GET /models lists."""
+        self.strict = strict
+        self.retired_models = retired_models
+        self.expired_downloads: list[int] = []
+        """Statuses the next result-URL downloads get (a signed URL that has expired)."""
         self.requests: list[RecordedRequest] = []
         """API requests (under /v1), in arrival order."""
+        self.served: list[bytes] = []
+        """Every image made, in order (byte-for-byte what was sent or stored for download)."""
         self.downloads: list[RecordedRequest] = []
         """Requests for result URLs (under /files)."""
         self.faults: list[Fault] = []
@@ -223,6 +234,23 @@ class FakeOpenAIImages:
             )
         self._script(Fault("status", 400, body), times)
 
+    def quota_next(self) -> None:
+        """A 429 that waiting will not cure: ``insufficient_quota``."""
+        body = error_body(
+            "You exceeded your current quota, please check your plan and billing details.",
+            type="insufficient_quota",
+            code="insufficient_quota",
+        )
+        self._script(Fault("status", 429, body), 1)
+
+    def malformed_next(self) -> None:
+        """An HTTP 200 whose body is not JSON (a broken proxy in between)."""
+        self._script(Fault("malformed"), 1)
+
+    def expire_next_download(self, status: int = 403) -> None:
+        """The next result-URL download gets ``status`` (an expired signed URL)."""
+        self.expired_downloads.append(status)
+
     def empty_next(self, *, times: int = 1) -> None:
         """An HTTP 200 whose ``data`` is empty (silent moderation)."""
         self._script(Fault("empty"), times)
@@ -268,6 +296,11 @@ class FakeOpenAIImages:
         if path.startswith("/files/"):
             self.downloads.append(request)
             stored = self._files.get(path.removeprefix("/files/"))
+            if self.expired_downloads:
+                status = self.expired_downloads.pop(0)
+                return _Response(
+                    status, b"<Error><Code>AuthenticationFailed</Code></Error>", "application/xml"
+                )
             if stored is None:
                 return _json(404, error_body("File not found."))
             return _Response(200, stored[0], stored[1])
@@ -284,6 +317,8 @@ class FakeOpenAIImages:
                 raise _Drop
             if fault.kind == "status":
                 return _json(fault.status, fault.body or {}, fault.headers)
+            if fault.kind == "malformed":
+                return _Response(200, b'{"created": 1, "data": [{"b64_json": "iVBO', "application/json")
             return _json(200, {"created": int(time.time()), "data": []})
         routes = {
             ("POST", "/v1/images/generations"): self._generations,
@@ -324,7 +359,7 @@ class FakeOpenAIImages:
             return _json(400, error_body("Invalid Content-Type header, expected application/json."))
         if not isinstance(request.json, dict):
             return _json(400, error_body("We could not parse the JSON body of your request."))
-        return self._answer(request.json)
+        return self._answer(request.json, edit=False)
 
     def _edits(self, request: RecordedRequest) -> _Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -343,19 +378,24 @@ class FakeOpenAIImages:
         if len(images) > 16:
             return _json(400, error_body("Too many images: at most 16.", param="image"))
         fields: dict[str, Any] = {p.name: p.data.decode() for p in request.form if p.filename is None}
-        if "n" in fields:
-            try:
-                fields["n"] = int(fields["n"])
-            except ValueError:
-                return _json(400, error_body("Invalid 'n': expected an integer.", param="n"))
+        for key in ("n", "output_compression", "partial_images"):
+            if key in fields:
+                try:
+                    fields[key] = int(fields[key])
+                except ValueError:
+                    return _json(400, error_body(f"Invalid '{key}': expected an integer.", param=key))
         masks = request.files("mask")
         if masks and _png_size(masks[0].data) != _png_size(images[0].data):
             return _json(
                 400, error_body("Invalid mask: must be a PNG of the same size as the image.", param="mask")
             )
-        return self._answer(fields)
+        if self.strict and len(request.files("image")) > 1:
+            return _json(
+                400, error_body("Duplicate parameter: 'image'. Send an array as 'image[]'.", param="image")
+            )
+        return self._answer(fields, edit=True)
 
-    def _answer(self, body: dict[str, Any]) -> _Response:
+    def _answer(self, body: dict[str, Any], *, edit: bool) -> _Response:
         prompt = body.get("prompt")
         if not isinstance(prompt, str) or not prompt:
             return _json(400, error_body("Missing required parameter: 'prompt'.", param="prompt"))
@@ -369,19 +409,29 @@ class FakeOpenAIImages:
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 10:
             return _json(400, error_body(f"Invalid 'n': {n!r}. Expected an integer from 1 to 10.", param="n"))
         size = body.get("size", "auto")
-        if size not in self.allowed_sizes:
+        shape = self.response_format or body.get("response_format") or "b64_json"
+        if self.strict:
+            problem = openai_rules.check_images_body(body, edit=edit, retired=self.retired_models)
+            if problem is not None:
+                return _json(*problem)
+            if str(body.get("model", "")).startswith("dall-e"):
+                size = body.get("size", "1024x1024")
+                shape = self.response_format or body.get("response_format", "url")
+            else:
+                shape = "b64_json"  # GPT image models always answer base64
+        elif size not in self.allowed_sizes:
             supported = ", ".join(f"'{s}'" for s in self.allowed_sizes)
             message = f"Invalid value: '{size}'. Supported values are: {supported}."
             return _json(400, error_body(message, param="size"))
-        width, height = (1024, 1024) if size == "auto" else (int(v) for v in str(size).split("x"))
+        width, height = openai_rules.size_pixels(size)
         width, height = max(1, round(width * self.image_scale)), max(1, round(height * self.image_scale))
         fmt = body.get("output_format") or self.output_format
         if fmt not in _FORMATS:
             return _json(400, error_body(f"Invalid value: '{fmt}'.", param="output_format"))
-        shape = self.response_format or body.get("response_format") or "b64_json"
         data = []
         for index in range(n):
             image = make_image(width, height, fmt, colour=(60 + 20 * index, 120, 190))
+            self.served.append(image)
             item: dict[str, Any]
             if shape == "url":
                 name = f"img-{next(self._ids)}.{fmt}"

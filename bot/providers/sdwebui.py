@@ -1,0 +1,405 @@
+"""``sdwebui``: AUTOMATIC1111 / Forge / SD.Next through their ``/sdapi/v1`` API (start them with ``--api``).
+
+``base_url`` is the server root (``http://127.0.0.1:7860``) or a list of identical servers; each runs
+one job at a time (a global queue lock), so by default one request per backend is in flight.
+``api_key`` is ``user:pass`` when the server runs with ``--api-auth user:pass`` (HTTP Basic auth).
+
+Generations are ``POST txt2img``; edits and variations are ``POST img2img`` with the reference as
+``init_images`` (and ``mask`` when given). The POST blocks until the images are done, so progress
+comes from polling ``GET progress`` on a second request. The seed the server reports (``info``) is
+recorded on each image. A cancelled or timed-out generation interrupts the backend so the GPU stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot.core.errors import ImageError, InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
+from bot.core.imaging import sniff
+from bot.core.ports import ProgressCallback
+from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.providers.backends import BackendPool
+from bot.providers.http_errors import (
+    error_info,
+    raise_for_response,
+    scrub,
+    transport_errors,
+)
+from bot.providers.local_servers import (
+    canvas_for,
+    check_all,
+    diffusion_prompt,
+    needs_reference,
+    read_json,
+    server_urls,
+)
+from bot.providers.media import decode_base64, to_image
+from bot.settings import ProviderSettings
+
+__all__ = ["SDWebUIProvider", "create"]
+
+log = logging.getLogger(__name__)
+
+API = "/sdapi/v1"
+DEFAULT_STEPS = 25
+"""The API's own default is 50 steps (the UI's is 20); 25 is a reasonable middle."""
+EDIT_DENOISE = 0.55
+VARY_DENOISE = 0.35
+PROGRESS_INTERVAL_S = 1.0
+SIDE_CALL_TIMEOUT_S = 10.0
+"""Progress polls, interrupts and health checks: short, whatever the generation timeout is."""
+CANCELLED_TEXT = "The image was cancelled before it was finished."
+
+
+@dataclass(eq=False)
+class _Job:
+    base: str
+    interrupted: bool = False
+
+
+class SDWebUIProvider:
+    """The A1111 ``/sdapi/v1`` API over httpx, implementing :class:`bot.core.ports.Provider`."""
+
+    name = "sdwebui"
+    capabilities = Capabilities(
+        edit=True, max_n=4, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+    )
+    catalog: tuple[str, ...] = ("sd_xl_base_1.0.safetensors", "v1-5-pruned-emaonly.safetensors")
+    """Common checkpoint file names; the installed ones come from :meth:`list_models`."""
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        *,
+        client: httpx.AsyncClient,
+        poll_interval_s: float = PROGRESS_INTERVAL_S,
+    ) -> None:
+        urls = server_urls(settings.base_url, provider=self.name, example="http://127.0.0.1:7860")
+        self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
+        self.model = settings.model
+        self._settings = settings
+        self._auth = _basic_auth(settings)
+        self._client = client
+        self._poll_s = poll_interval_s
+        self._jobs: set[_Job] = set()
+
+    # ------------------------------------------------------------------------------------ the protocol
+
+    async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
+        """txt2img, or img2img of the first reference image for EDIT/VARY; fail over between backends."""
+        edit = needs_reference(request, provider=self.name)
+        body = self._body(request, edit=edit)
+        route = "img2img" if edit else "txt2img"
+        images = await self.pool.call(lambda base: self._run(base, route, body, request, on_progress))
+        await on_progress(1.0, None)
+        return images
+
+    async def check(self) -> ProviderHealth:
+        """GET ``sd-models`` on every backend (this also proves the login): ok when any answers."""
+
+        async def probe(base: str) -> str:
+            return f"ok ({len(await self._models(base))} checkpoints)"
+
+        return await check_all(self.pool.urls, probe, provider=self.name)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the HTTP client belongs to the app."""
+
+    async def list_models(self) -> list[str]:
+        """The installed checkpoints' titles, from the first backend that answers."""
+        last: Exception | None = None
+        for base in self.pool.urls:
+            try:
+                return await self._models(base)
+            except Unavailable as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def interrupt(self) -> None:
+        """Stop the jobs this provider is running (``POST interrupt`` on their backends)."""
+        jobs = list(self._jobs)
+        for job in jobs:
+            job.interrupted = True
+        await asyncio.gather(*(self._interrupt(base) for base in {job.base for job in jobs}))
+
+    # ------------------------------------------------------------------------------------ one backend
+
+    def _body(self, request: ImageRequest, *, edit: bool) -> dict[str, Any]:
+        settings = self._settings
+        model = request.model or self.model
+        options = dict(settings.options)
+        width, height = canvas_for(request.aspect, model, options)
+        options.pop("long_side", None)
+        override = options.pop("override_settings", None)
+        override = dict(override) if isinstance(override, dict) else {}
+        body: dict[str, Any] = {
+            **options,
+            "prompt": diffusion_prompt(request),
+            "seed": request.seed if request.seed is not None else -1,
+            "batch_size": max(1, min(request.n, self.capabilities.max_n)),
+            "n_iter": 1,
+            "width": width,
+            "height": height,
+            "steps": settings.steps or DEFAULT_STEPS,
+        }
+        if request.negative:
+            body["negative_prompt"] = request.negative
+        if settings.sampler:
+            body["sampler_name"] = settings.sampler
+        if settings.cfg_scale is not None:
+            body["cfg_scale"] = settings.cfg_scale
+        if model:
+            override["sd_model_checkpoint"] = model
+        if override:
+            body["override_settings"] = override
+        if edit:
+            body["init_images"] = [self._b64(request.reference_images[0], "reference image")]
+            default = EDIT_DENOISE if request.kind is GenerationKind.EDIT else VARY_DENOISE
+            strength = settings.denoising_strength
+            body["denoising_strength"] = strength if strength is not None else default
+            if request.mask is not None:
+                body["mask"] = self._b64(request.mask, "mask")
+        return body
+
+    async def _run(
+        self,
+        base: str,
+        route: str,
+        body: dict[str, Any],
+        request: ImageRequest,
+        on_progress: ProgressCallback,
+    ) -> list[Image]:
+        job = _Job(base)
+        self._jobs.add(job)
+        watcher = asyncio.create_task(self._watch_progress(base, on_progress))
+        try:
+            url = f"{base}{API}/{route}"
+            with transport_errors(provider=self.name, url=url):
+                response = await self._client.post(url, json=body, headers=self._auth)
+        except (asyncio.CancelledError, ProviderTimeout):
+            await asyncio.shield(self._interrupt(base))  # the server would go on drawing for nobody
+            raise
+        finally:
+            self._jobs.discard(job)
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        if job.interrupted:
+            raise InvalidRequest(
+                f"{self.name}: the job was interrupted", provider=self.name, user_message=CANCELLED_TEXT
+            )
+        self._raise_for(response)
+        return self._images(read_json(response, provider=self.name), request)
+
+    async def _watch_progress(self, base: str, on_progress: ProgressCallback) -> None:
+        """Poll ``GET progress`` while the POST blocks; report new fractions and previews."""
+        last: tuple[float, bytes | None] = (0.0, None)
+        while True:
+            await asyncio.sleep(self._poll_s)
+            try:
+                with transport_errors(provider=self.name):
+                    response = await self._client.get(
+                        f"{base}{API}/progress",
+                        params={"skip_current_image": "false"},
+                        headers=self._auth,
+                        timeout=SIDE_CALL_TIMEOUT_S,
+                    )
+                state = response.json() if response.status_code == 200 else None
+            except (Unavailable, ProviderTimeout, ValueError):
+                continue
+            if not isinstance(state, dict):
+                continue
+            fraction = state.get("progress")
+            if not isinstance(fraction, int | float) or isinstance(fraction, bool) or fraction <= 0:
+                continue
+            preview = _preview(state.get("current_image"))
+            current = (min(float(fraction), 0.99), preview or last[1])
+            if current != last:
+                last = current
+                await on_progress(current[0], preview)
+
+    async def _interrupt(self, base: str) -> None:
+        """Best effort: a failure to interrupt is logged, never raised."""
+        try:
+            with transport_errors(provider=self.name):
+                response = await self._client.post(
+                    f"{base}{API}/interrupt", headers=self._auth, timeout=SIDE_CALL_TIMEOUT_S
+                )
+            if response.status_code >= 400:
+                log.warning("sdwebui: interrupt on %s answered HTTP %d", base, response.status_code)
+        except (Unavailable, ProviderTimeout, Misconfigured) as exc:
+            log.warning("sdwebui: could not interrupt %s: %s", base, exc)
+
+    async def _models(self, base: str) -> list[str]:
+        url = f"{base}{API}/sd-models"
+        with transport_errors(provider=self.name, url=url):
+            response = await self._client.get(url, headers=self._auth, timeout=SIDE_CALL_TIMEOUT_S)
+        self._raise_for(response)
+        payload = read_json(response, provider=self.name)
+        if not isinstance(payload, list):
+            raise Unavailable(f"{self.name}: sd-models is not a list", provider=self.name)
+        return [str(item["title"]) for item in payload if isinstance(item, dict) and item.get("title")]
+
+    # --------------------------------------------------------------------------------------- answers
+
+    def _images(self, payload: Any, request: ImageRequest) -> list[Image]:
+        raw = payload.get("images") if isinstance(payload, dict) else None
+        items = [item for item in raw if isinstance(item, str) and item] if isinstance(raw, list) else []
+        if not items:
+            raise Unavailable(
+                f"{self.name}: answer has no images",
+                provider=self.name,
+                user_message="The image service answered without any image.",
+            )
+        info = _info(payload.get("info"))
+        wanted = max(1, min(request.n, self.capabilities.max_n))
+        if len(items) > wanted > 1:
+            items = items[1:]  # the grid of the batch comes first (the return_grid option)
+        seeds = _seeds(info, request.seed, len(items[:wanted]))
+        model = request.model or self.model or _str(info.get("sd_model_name"))
+        images = []
+        for item, seed in zip(items[:wanted], seeds, strict=True):
+            data, mime = decode_base64(item, provider=self.name)
+            images.append(to_image(data, provider=self.name, model=model, seed=seed, mime=mime))
+        return images
+
+    def _raise_for(self, response: httpx.Response) -> None:
+        """A1111's statuses: 401 login, 404 unknown route or named thing, 422 validation, 500 crash."""
+        status = response.status_code
+        if status < 400:
+            return
+        info = error_info(response)
+        said = f": {info.message}" if info.message else ""
+        where = f"{self.name}: HTTP {status}"
+        if status == 401:
+            raise Misconfigured(
+                f"{where}: login rejected{said}",
+                provider=self.name,
+                user_message="The Stable Diffusion WebUI rejected the bot's login; an admin needs to set "
+                "providers.sdwebui.api_key to the server's --api-auth user:pass.",
+            )
+        if status == 404 and info.message not in ("", "Not Found"):  # "Sampler not found", ...
+            raise InvalidRequest(
+                f"{where}{said}",
+                provider=self.name,
+                user_message="The Stable Diffusion WebUI could not do that: "
+                f"{scrub(info.message, limit=160)} (check providers.sdwebui.sampler/model).",
+            )
+        if status == 404:
+            raise Misconfigured(
+                f"{where}: no such route (wrong base_url, or the server runs without --api){said}",
+                provider=self.name,
+                user_message="The Stable Diffusion WebUI has no API at that address; an admin needs to check "
+                "providers.sdwebui.base_url and start the server with --api.",
+            )
+        if status == 422:
+            detail = _validation_detail(response) or info.message
+            raise InvalidRequest(
+                f"{where}: request rejected: {detail}",
+                provider=self.name,
+                user_message=f"The Stable Diffusion WebUI rejected the request: {scrub(detail, limit=160)}.",
+            )
+        raise_for_response(response, provider=self.name)
+
+    def _b64(self, data: bytes, what: str) -> str:
+        try:
+            sniff(data)
+        except ImageError as exc:
+            raise InvalidRequest(
+                f"{self.name}: the {what} is not an image", provider=self.name, user_message=exc.user_message
+            ) from exc
+        return base64.b64encode(data).decode("ascii")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _basic_auth(settings: ProviderSettings) -> dict[str, str]:
+    """The ``Authorization: Basic`` header for ``user:pass`` (none without an api_key)."""
+    if settings.api_key is None:
+        return {}
+    user, colon, password = settings.api_key.get_secret_value().partition(":")
+    if not colon or not user:
+        raise Misconfigured(
+            "providers.sdwebui.api_key must be user:pass (the server's --api-auth value)",
+            provider="sdwebui",
+            user_message="providers.sdwebui.api_key must look like user:pass; an admin needs to fix it.",
+        )
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def _info(value: object) -> dict[str, Any]:
+    """``info`` is a JSON document inside a string; {} when it is missing or unreadable."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        return {}
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _seeds(info: dict[str, Any], requested: int | None, count: int) -> list[int | None]:
+    """Each image's seed: ``all_seeds``, else ``seed`` + i as reported, else the requested one + i."""
+    reported = info.get("all_seeds")
+    if isinstance(reported, list) and len(reported) >= count and all(_is_int(s) for s in reported[:count]):
+        return [int(s) for s in reported[:count]]
+    first = info.get("seed")
+    if isinstance(first, int) and not isinstance(first, bool) and first >= 0:
+        return [first + i for i in range(count)]
+    if requested is not None and requested >= 0:
+        return [requested + i for i in range(count)]
+    return [None] * count
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _preview(value: object) -> bytes | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        data, _ = decode_base64(value, provider="sdwebui")
+    except Unavailable:
+        return None
+    return data
+
+
+def _validation_detail(response: httpx.Response) -> str:
+    """FastAPI's 422 ``{"detail": [{"loc": [...], "msg": ...}]}`` as ``steps: value is not ...``."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(detail, list):
+        return ""
+    parts = []
+    for item in detail:
+        if isinstance(item, dict):
+            loc = (
+                [str(p) for p in item.get("loc", []) if p != "body"]
+                if isinstance(item.get("loc"), list)
+                else []
+            )
+            parts.append(f"{'.'.join(loc) or 'body'}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> SDWebUIProvider:
+    """The registry's entry point: build the provider on the client the app made for it."""
+    return SDWebUIProvider(settings, client=client)

@@ -1,0 +1,258 @@
+"""A loopback fake of the Black Forest Labs API: submit, poll the returned ``polling_url``, fetch a sample.
+
+``POST /v1/<model>`` (header ``x-key``) → ``{"id", "polling_url"}`` pointing back at this fake's
+``GET /v1/get_result?id=``, which answers ``Pending`` (with ``progress`` when ``report_progress``) for
+``pending_polls`` looks, then ``Ready`` with ``result.sample`` (a URL under ``/files`` that
+``expire_files()`` makes stale), ``result.seed`` and ``result.prompt``. Validation follows BFL: FLUX.2
+width/height in 16s (64 px up, at most 4 MP), flux-pro-1.1 width/height 256-1440 in 32s, Ultra and
+Kontext an ``aspect_ratio`` in range; FastAPI-style 422 ``{"detail": [{"loc", "msg", "type"}]}``.
+
+Scripting: :meth:`end_next` (``Request Moderated``, ``Content Moderated``, ``Error``, ``Failed``,
+``Task not found`` instead of Ready), :meth:`fault` from the base (402, 429, 5xx, malformed JSON), and
+``delay_s``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.core.imaging import image_size
+from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
+
+FLUX2 = ("flux-2-pro", "flux-2-max", "flux-2-flex", "flux-2-klein-4b", "flux-2-klein-9b")
+PRO = ("flux-pro-1.1",)
+ASPECT_MODELS = {
+    "flux-pro-1.1-ultra": (9 / 21, 21 / 9),
+    "flux-kontext-pro": (3 / 7, 7 / 3),
+    "flux-kontext-max": (3 / 7, 7 / 3),
+}
+SCALE = 16
+"""Samples are served 1/16 of the asked size (tiny, real images)."""
+DEFAULT_SEED = 1234567
+
+
+@dataclass
+class _Task:
+    prompt: str
+    seed: int
+    width: int
+    height: int
+    fmt: str
+    end: str = "Ready"
+    polls: int = 0
+
+
+def _missing(field: str) -> dict[str, Any]:
+    return {"type": "missing", "loc": ["body", field], "msg": "Field required", "input": None}
+
+
+def _invalid(field: str, message: str, value: Any) -> dict[str, Any]:
+    return {"type": "value_error", "loc": ["body", field], "msg": message, "input": value}
+
+
+class FakeBFL(LoopbackFake):
+    """``base_url`` is the origin (BFL paths start with ``/v1``)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "bfl-test-key-0123456789",
+        pending_polls: int = 2,
+        report_progress: bool = True,
+        delay_s: float = 0.0,
+    ) -> None:
+        super().__init__(delay_s=delay_s)
+        self.api_key = api_key
+        self.pending_polls = pending_polls
+        self.report_progress = report_progress
+        self.polling_url: str | None = None
+        """When set, submits hand out this polling URL instead of the fake's own."""
+        self.tasks: dict[str, _Task] = {}
+        self.served: list[bytes] = []
+        self._ends: list[str] = []
+
+    @property
+    def base_url(self) -> str:
+        return self.origin
+
+    def _routes(self, app: web.Application) -> None:
+        for model in (*FLUX2, *PRO, *ASPECT_MODELS):
+            app.router.add_post(f"/v1/{model}", self._submit)
+        app.router.add_get("/v1/get_result", self._get_result)
+        app.router.add_get("/v1/credits", self._credits)
+
+    # -------------------------------------------------------------------------------------- scripting
+
+    def end_next(self, status: str) -> None:
+        """The next submitted task ends in ``status`` instead of Ready."""
+        self._ends.append(status)
+
+    def rate_limit_next(self, retry_after: str | None = "5") -> None:
+        headers = {"Retry-After": retry_after} if retry_after else {}
+        self.fault(429, {"detail": "You have exceeded the number of active tasks (24)."}, headers=headers)
+
+    # ----------------------------------------------------------------------------------------- routes
+
+    def _denied(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("x-key") != self.api_key:
+            return json_error(403, {"detail": "Not authenticated - Invalid Authentication"})
+        return None
+
+    async def _credits(self, request: web.Request) -> web.Response:
+        denied = self._denied(request)
+        return denied if denied is not None else web.json_response({"credits": 42.5})
+
+    async def _submit(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        try:
+            body = await request.json()
+        except ValueError:
+            return json_error(
+                422, {"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}]}
+            )
+        if not isinstance(body, dict):
+            return json_error(
+                422,
+                {
+                    "detail": [
+                        {"type": "model_attributes_type", "loc": ["body"], "msg": "Input should be an object"}
+                    ]
+                },
+            )
+        model = request.path.removeprefix("/v1/")
+        problems = _validate(model, body)
+        if problems:
+            return json_error(422, {"detail": problems})
+        width, height = self._size(model, body)
+        task_id = self.next_id("task-")
+        seed = body.get("seed", DEFAULT_SEED)
+        end = self._ends.pop(0) if self._ends else "Ready"
+        self.tasks[task_id] = _Task(
+            body["prompt"], seed, width, height, body.get("output_format", "jpeg"), end
+        )
+        polling_url = self.polling_url or f"{self.origin}/v1/get_result?id={task_id}"
+        return web.json_response({"id": task_id, "polling_url": polling_url, "cost": 3.0})
+
+    async def _get_result(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        task_id = request.query.get("id", "")
+        task = self.tasks.get(task_id)
+        if task is None or task.end == "Task not found":
+            return web.json_response({"id": task_id, "status": "Task not found"})
+        task.polls += 1
+        if task.polls <= self.pending_polls:
+            progress = round(task.polls / (self.pending_polls + 1), 3) if self.report_progress else None
+            return web.json_response(
+                {"id": task_id, "status": "Pending", "result": None, "progress": progress}
+            )
+        if task.end != "Ready":
+            details = {"Moderation Reasons": ["Derivative Works Filter"]} if "Moderated" in task.end else None
+            return web.json_response({"id": task_id, "status": task.end, "result": None, "details": details})
+        image = make_image(max(1, task.width // SCALE), max(1, task.height // SCALE), task.fmt)
+        self.served.append(image)
+        url = self.add_file(image, f"image/{task.fmt}")
+        result = {
+            "sample": url,
+            "prompt": task.prompt,
+            "seed": task.seed,
+            "start_time": 1.0,
+            "end_time": 5.0,
+            "duration": 4.0,
+        }
+        return web.json_response({"id": task_id, "status": "Ready", "result": result, "progress": None})
+
+    def _size(self, model: str, body: dict[str, Any]) -> tuple[int, int]:
+        if "input_image" in body and model not in (*PRO, "flux-pro-1.1-ultra"):
+            return _reference_size(body["input_image"])
+        if model in ASPECT_MODELS:
+            w, h = (
+                int(x)
+                for x in str(body.get("aspect_ratio", "16:9" if model.endswith("ultra") else "1:1")).split(
+                    ":"
+                )
+            )
+            return (1024, round(1024 * h / w)) if w >= h else (round(1024 * w / h), 1024)
+        default = (1024, 768) if model in PRO else (1024, 1024)
+        return int(body.get("width", default[0])), int(body.get("height", default[1]))
+
+
+def _validate(model: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    problems: list[dict[str, Any]] = []
+    if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+        problems.append(_missing("prompt"))
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        problems.append(_invalid("seed", "Input should be a valid non-negative integer", seed))
+    if body.get("output_format", "jpeg") not in ("jpeg", "png"):
+        problems.append(_invalid("output_format", "Input should be 'jpeg' or 'png'", body["output_format"]))
+    tolerance = body.get("safety_tolerance", 2)
+    if not isinstance(tolerance, int) or not 0 <= tolerance <= 6:
+        problems.append(_invalid("safety_tolerance", "Input should be between 0 and 6", tolerance))
+    if model in FLUX2:
+        problems += _check_size(body, multiple=16, low=64, high=4096, max_pixels=4 * 1024 * 1024)
+        references = ["input_image", *(f"input_image_{i}" for i in range(2, 9))]
+        for field in references:
+            if field in body and not _image_ok(body[field]):
+                problems.append(_invalid(field, "Input should be a base64 image or an https URL", "..."))
+    elif model in PRO:
+        problems += _check_size(body, multiple=32, low=256, high=1440, max_pixels=None)
+    else:
+        low, high = ASPECT_MODELS[model]
+        ratio = body.get("aspect_ratio")
+        if ratio is not None and not _ratio_ok(ratio, low, high):
+            problems.append(_invalid("aspect_ratio", "Aspect ratio must be between the allowed range", ratio))
+        if "input_image" in body and not _image_ok(body["input_image"]):
+            problems.append(_invalid("input_image", "Input should be a base64 image or an https URL", "..."))
+    return problems
+
+
+def _check_size(
+    body: dict[str, Any], *, multiple: int, low: int, high: int, max_pixels: int | None
+) -> list[dict[str, Any]]:
+    problems = []
+    for field in ("width", "height"):
+        value = body.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, int) or value % multiple or not low <= value <= high:
+            message = f"Input should be a multiple of {multiple} between {low} and {high}"
+            problems.append(_invalid(field, message, value))
+    width, height = body.get("width"), body.get("height")
+    if max_pixels and isinstance(width, int) and isinstance(height, int) and width * height > max_pixels:
+        problems.append(_invalid("width", "Image must be at most 4 megapixels", width))
+    return problems
+
+
+def _ratio_ok(value: Any, low: float, high: float) -> bool:
+    try:
+        w, h = (int(x) for x in str(value).split(":"))
+    except ValueError:
+        return False
+    return w > 0 and h > 0 and low - 1e-9 <= w / h <= high + 1e-9
+
+
+def _image_ok(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value.startswith("https://"):
+        return True
+    try:
+        image_size(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, Exception):
+        return False
+    return True
+
+
+def _reference_size(value: str) -> tuple[int, int]:
+    try:
+        width, height = image_size(base64.b64decode(value))
+    except Exception:
+        return 1024, 1024
+    return width * SCALE, height * SCALE

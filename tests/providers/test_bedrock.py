@@ -1,0 +1,537 @@
+"""bedrock against the loopback Bedrock fake: SigV4 (verified by botocore), bodies per model, errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from PIL import Image as PILImage
+from pydantic import SecretStr
+
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.ports import Provider
+from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
+from bot.providers import http_errors
+from bot.providers.bedrock import ACCESS_DENIED_TEXT, BedrockProvider, create
+from bot.settings import ProviderSettings
+from tests.fakes.providers.bedrock import (
+    ACCESS_KEY,
+    CORE,
+    NOVA,
+    SD35,
+    SECRET_KEY,
+    TITAN,
+    FakeBedrock,
+    make_image,
+)
+
+Make = Callable[..., BedrockProvider]
+REGION = "us-east-1"
+_AWS_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, fraction: float, preview: bytes | None) -> None:
+        self.calls.append(fraction)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """The test credentials in the environment; no profile files, no instance metadata lookups."""
+    for name in _AWS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    return monkeypatch
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBedrock]:
+    async with FakeBedrock(region=REGION, api_key="bedrock-api-key-test") as server:
+        yield server
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as made:
+        yield made
+
+
+@pytest.fixture
+def make(fake: FakeBedrock, client: httpx.AsyncClient) -> Make:
+    def build(**overrides: Any) -> BedrockProvider:
+        chosen = overrides.pop("client", client)
+        fields: dict[str, Any] = {"base_url": fake.base_url, "region": REGION}
+        fields.update(overrides)
+        return create(ProviderSettings(**fields), client=chosen)
+
+    return build
+
+
+async def generate(provider: BedrockProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
+    return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
+
+
+def dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def edit(prompt: str = "make it warmer", *, reference: bytes | None = None, **fields: Any) -> ImageRequest:
+    return ImageRequest(
+        prompt,
+        kind=fields.pop("kind", GenerationKind.EDIT),
+        reference_images=(reference or make_image(64, 64),),
+        source_prompt=fields.pop("source_prompt", "a lighthouse at dusk"),
+        **fields,
+    )
+
+
+# ------------------------------------------------------------------------------------- capabilities
+
+
+def test_capabilities_follow_the_model(make: Make) -> None:
+    """Nova: n 5, negative, seed, 5 references; Titan: fixed sizes; SD3.5: n 1, edits; Core: no edits."""
+    nova, titan, sd35, core = make(), make(model=TITAN), make(model=SD35), make(model=CORE)
+    assert isinstance(nova, Provider)
+    caps = nova.capabilities
+    assert (caps.edit, caps.max_n, caps.negative_prompt, caps.seed, caps.max_reference_images) == (
+        True,
+        5,
+        True,
+        True,
+        5,
+    )
+    assert caps.aspects is not None and Aspect(16, 9) in caps.aspects
+    assert titan.capabilities.aspects is not None and Aspect(16, 9) not in titan.capabilities.aspects
+    assert (sd35.capabilities.max_n, sd35.capabilities.edit) == (1, True)
+    assert (core.capabilities.edit, core.capabilities.max_reference_images) == (False, 0)
+    assert NOVA in nova.catalog and SD35 in nova.catalog
+
+
+# ---------------------------------------------------------------------------------------- signing
+
+
+async def test_nova_generate_returns_the_served_bytes(fake: FakeBedrock, make: Make) -> None:
+    """The image is byte-identical to the fake's, with its real size, provider and model."""
+    [image] = await generate(make())
+    assert image.data == fake.served[0]
+    assert (image.mime, image.width, image.height) == ("image/png", 1024, 1024)
+    assert (image.provider, image.model) == ("bedrock", NOVA)
+
+
+async def test_request_is_sigv4_signed_and_verified(fake: FakeBedrock, make: Make) -> None:
+    """The fake recomputes the signature with botocore; the header has the right scope and headers."""
+    await generate(make())
+    [request] = fake.requests
+    assert fake.verified_signatures == 1
+    authorization = request.headers["authorization"]
+    date = request.headers["x-amz-date"][:8]
+    assert authorization.startswith(
+        f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{date}/{REGION}/bedrock/aws4_request, "
+    )
+    signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert {"host", "x-amz-date", "content-type", "accept"} <= set(signed)
+    assert "x-amz-security-token" not in request.headers
+
+
+async def test_model_id_colon_is_percent_encoded(fake: FakeBedrock, make: Make) -> None:
+    """The URL carries amazon.nova-canvas-v1%3A0 (and the signature over it still verifies)."""
+    await generate(make())
+    assert fake.requests[0].raw_path == "/model/amazon.nova-canvas-v1%3A0/invoke"
+
+
+async def test_fake_rejects_a_single_encoded_canonical_path(
+    fake: FakeBedrock, client: httpx.AsyncClient
+) -> None:
+    """Signing the path with ':' but sending %3A is the known 403 SignatureDoesNotMatch gotcha."""
+    body = json.dumps({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}}).encode()
+    host = fake.base_url.removeprefix("http://")
+    wrong = AWSRequest(
+        method="POST",
+        url=f"http://{host}/model/{NOVA}/invoke",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "bedrock", REGION).add_auth(wrong)
+    response = await client.post(
+        f"{fake.base_url}/model/amazon.nova-canvas-v1%3A0/invoke",
+        content=body,
+        headers=dict(wrong.headers.items()),
+    )
+    assert response.status_code == 403
+    assert response.headers["x-amzn-errortype"].startswith("InvalidSignatureException")
+
+
+async def test_temporary_credentials_send_the_security_token(aws_env: pytest.MonkeyPatch) -> None:
+    """AWS_SESSION_TOKEN goes out as X-Amz-Security-Token and is signed."""
+    aws_env.setenv("AWS_SESSION_TOKEN", "session-token-123")
+    async with (
+        FakeBedrock(region=REGION, session_token="session-token-123") as fake,
+        httpx.AsyncClient() as http,
+    ):
+        provider = create(ProviderSettings(base_url=fake.base_url, region=REGION), client=http)
+        await generate(provider)
+    assert fake.requests[0].headers["x-amz-security-token"] == "session-token-123"
+    assert (
+        "x-amz-security-token" in fake.requests[0].headers["authorization"] and fake.verified_signatures == 1
+    )
+
+
+async def test_api_key_is_sent_as_bearer(fake: FakeBedrock, make: Make, aws_env: pytest.MonkeyPatch) -> None:
+    """With providers.bedrock.api_key the request carries Bearer and is not signed."""
+    aws_env.delenv("AWS_ACCESS_KEY_ID")
+    [image] = await generate(make(api_key=SecretStr("bedrock-api-key-test")))
+    headers = fake.requests[0].headers
+    assert headers["authorization"] == "Bearer bedrock-api-key-test" and "x-amz-date" not in headers
+    assert image.data == fake.served[0]
+
+
+async def test_wrong_secret_is_misconfigured(
+    fake: FakeBedrock, make: Make, aws_env: pytest.MonkeyPatch
+) -> None:
+    """A signature the server cannot verify (wrong secret) → Misconfigured, secret not in messages."""
+    aws_env.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-at-all")
+    with pytest.raises(Misconfigured) as info:
+        await generate(make())
+    assert "InvalidSignatureException" in str(info.value)
+    assert info.value.user_message == http_errors.KEY_REJECTED_TEXT
+    assert "not-the-secret" not in str(info.value)
+
+
+async def test_unknown_access_key_is_misconfigured(make: Make, aws_env: pytest.MonkeyPatch) -> None:
+    """UnrecognizedClientException → Misconfigured."""
+    aws_env.setenv("AWS_ACCESS_KEY_ID", "AKIDSOMEBODYELSE0000")
+    with pytest.raises(Misconfigured, match="UnrecognizedClientException"):
+        await generate(make())
+
+
+# ------------------------------------------------------------------------------------ amazon bodies
+
+
+async def test_nova_text_image_body(fake: FakeBedrock, make: Make) -> None:
+    """TEXT_IMAGE with text, negativeText and imageGenerationConfig (size for 16:9, seed, cfg, n)."""
+    images = await generate(
+        make(cfg_scale=7), "a red fox", aspect=Aspect(16, 9), n=2, seed=42, negative="blur"
+    )
+    body = fake.requests[0].json
+    assert body == {
+        "taskType": "TEXT_IMAGE",
+        "textToImageParams": {"text": "a red fox", "negativeText": "blur"},
+        "imageGenerationConfig": {
+            "numberOfImages": 2,
+            "width": 1360,
+            "height": 768,
+            "quality": "standard",
+            "cfgScale": 7.0,
+            "seed": 42,
+        },
+    }
+    assert [i.data for i in images] == fake.served and [i.seed for i in images] == [None, None]
+    assert fake.requests[0].headers["content-type"] == "application/json"
+
+
+async def test_negative_text_is_omitted_not_null(fake: FakeBedrock, make: Make) -> None:
+    """No negative prompt → no negativeText key at all (null is rejected)."""
+    await generate(make())
+    assert "negativeText" not in fake.requests[0].json["textToImageParams"]
+
+
+async def test_single_image_records_the_sent_seed(fake: FakeBedrock, make: Make) -> None:
+    """Nova reports no seed; for one image the (range-folded) seed sent is recorded."""
+    [image] = await generate(make(), seed=858_993_460 + 7, quality="hd")
+    config = fake.requests[0].json["imageGenerationConfig"]
+    assert config["seed"] == 7 and config["quality"] == "premium" and image.seed == 7
+
+
+async def test_titan_uses_its_fixed_sizes(fake: FakeBedrock, make: Make) -> None:
+    """Titan maps 3:2 to 1152x768 and an unlisted 16:9 to the nearest listed size."""
+    provider = make(model=TITAN)
+    [image] = await generate(provider, aspect=Aspect(3, 2))
+    await generate(provider, aspect=Aspect(16, 9))
+    sizes = [
+        (r.json["imageGenerationConfig"]["width"], r.json["imageGenerationConfig"]["height"])
+        for r in fake.requests
+    ]
+    assert sizes == [(1152, 768), (1152, 640)] and (image.width, image.height) == (1152, 768)
+    assert fake.requests[0].raw_path == "/model/amazon.titan-image-generator-v2%3A0/invoke"
+
+
+async def test_options_pass_through(fake: FakeBedrock, make: Make) -> None:
+    """options: style lands in textToImageParams, quality in imageGenerationConfig."""
+    await generate(make(options={"style": "PHOTOREALISM", "quality": "premium"}))
+    body = fake.requests[0].json
+    assert body["textToImageParams"]["style"] == "PHOTOREALISM"
+    assert body["imageGenerationConfig"]["quality"] == "premium"
+
+
+async def test_nova_edit_is_an_image_variation(fake: FakeBedrock, make: Make) -> None:
+    """EDIT → IMAGE_VARIATION with the reference, similarityStrength 1 - strength, and combined text."""
+    reference = make_image(64, 64, (200, 100, 50))
+    [image] = await make(denoising_strength=0.3).generate(edit(reference=reference), on_progress=Progress())
+    body = fake.requests[0].json
+    params = body["imageVariationParams"]
+    assert body["taskType"] == "IMAGE_VARIATION" and "textToImageParams" not in body
+    assert params["images"] == [base64.b64encode(reference).decode()]
+    assert params["similarityStrength"] == 0.7
+    assert params["text"] == "a lighthouse at dusk. make it warmer"
+    assert image.data == fake.served[0]
+
+
+async def test_webp_reference_is_converted_to_png(fake: FakeBedrock, make: Make) -> None:
+    """Nova takes PNG/JPEG only: a WebP reference is re-encoded as PNG for a VARY."""
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (32, 32), (1, 2, 3)).save(buffer, format="WEBP")
+    await make().generate(
+        edit("x", reference=buffer.getvalue(), kind=GenerationKind.VARY), on_progress=Progress()
+    )
+    params = fake.requests[0].json["imageVariationParams"]
+    assert base64.b64decode(params["images"][0]).startswith(b"\x89PNG")
+    assert params["text"] == "a lighthouse at dusk"
+
+
+# --------------------------------------------------------------------------------- stability bodies
+
+
+async def test_sd35_body_and_server_seed(fake: FakeBedrock, make: Make) -> None:
+    """Stability body: prompt, negative_prompt, aspect_ratio, output_format; the server's seed is kept."""
+    fake.next_seed = 31337
+    [image] = await generate(make(model=SD35), "a castle", aspect=Aspect(16, 9), negative="fog")
+    assert fake.requests[0].json == {
+        "prompt": "a castle",
+        "negative_prompt": "fog",
+        "aspect_ratio": "16:9",
+        "output_format": "png",
+    }
+    assert image.seed == 31337 and image.data == fake.served[0] and (image.width, image.height) == (1344, 768)
+    assert fake.requests[0].raw_path == "/model/stability.sd3-5-large-v1%3A0/invoke"
+
+
+async def test_sd35_edit_is_image_to_image(fake: FakeBedrock, make: Make) -> None:
+    """EDIT on SD3.5: mode image-to-image, image, strength, no aspect_ratio."""
+    reference = make_image(48, 32)
+    [image] = await make(model=SD35).generate(edit(reference=reference, seed=5), on_progress=Progress())
+    body = fake.requests[0].json
+    assert (body["mode"], body["strength"], body["seed"]) == ("image-to-image", 0.6, 5)
+    assert body["image"] == base64.b64encode(reference).decode() and "aspect_ratio" not in body
+    assert (image.width, image.height, image.seed) == (48, 32, 5)
+
+
+async def test_core_cannot_edit(make: Make) -> None:
+    """Stable Image Core has no image input: an edit is InvalidRequest."""
+    with pytest.raises(InvalidRequest):
+        await make(model=CORE).generate(edit(), on_progress=Progress())
+
+
+async def test_progress_reports_completion(make: Make) -> None:
+    """on_progress(1.0, None) when the images are in."""
+    progress = Progress()
+    await make().generate(ImageRequest("x"), on_progress=progress)
+    assert progress.calls == [1.0]
+
+
+# ------------------------------------------------------------------------------------------- faults
+
+
+async def test_stability_filter_reason_is_refused(fake: FakeBedrock, make: Make) -> None:
+    """HTTP 200 with finish_reasons ["Filter reason: prompt"] → Refused."""
+    fake.filter_next()
+    with pytest.raises(Refused) as info:
+        await generate(make(model=SD35))
+    assert info.value.user_message == http_errors.REFUSED_TEXT
+
+
+async def test_stability_inference_error_is_unavailable(fake: FakeBedrock, make: Make) -> None:
+    """HTTP 200 with finish_reasons ["Inference error"] → Unavailable."""
+    fake.filter_next("Inference error")
+    with pytest.raises(Unavailable, match="Inference error"):
+        await generate(make(model=SD35))
+
+
+async def test_content_filter_validation_error_is_refused(fake: FakeBedrock, make: Make) -> None:
+    """Nova's 400 ValidationException 'blocked by our content filters' → Refused."""
+    fake.refuse_next()
+    with pytest.raises(Refused) as info:
+        await generate(make())
+    assert info.value.user_message == http_errors.REFUSED_TEXT
+
+
+async def test_amazon_200_error_without_images_is_refused(fake: FakeBedrock, make: Make) -> None:
+    """An HTTP 200 with no images and a content-filter error → Refused."""
+    fake.filter_next()
+    with pytest.raises(Refused):
+        await generate(make())
+
+
+async def test_throttling_is_rate_limited(fake: FakeBedrock, make: Make) -> None:
+    """429 ThrottlingException → RateLimited (retry_after from Retry-After when present)."""
+    fake.throttle_next(retry_after="2")
+    with pytest.raises(RateLimited) as info:
+        await generate(make())
+    assert info.value.retry_after == 2.0 and "about 2 s" in info.value.user_message
+
+
+async def test_throttling_without_retry_after(fake: FakeBedrock, make: Make) -> None:
+    """429 with no hint → RateLimited(retry_after=None) and a generic busy message."""
+    fake.throttle_next()
+    with pytest.raises(RateLimited) as info:
+        await generate(make())
+    assert info.value.retry_after is None and "busy" in info.value.user_message
+
+
+async def test_access_denied_is_misconfigured(fake: FakeBedrock, make: Make) -> None:
+    """403 AccessDeniedException → Misconfigured telling the admin to enable model access."""
+    fake.fail_next(
+        403, "AccessDeniedException", "You don't have access to the model with the specified model ID."
+    )
+    with pytest.raises(Misconfigured) as info:
+        await generate(make())
+    assert info.value.user_message == ACCESS_DENIED_TEXT
+
+
+async def test_model_timeout_is_provider_timeout(fake: FakeBedrock, make: Make) -> None:
+    """408 ModelTimeoutException → ProviderTimeout."""
+    fake.fail_next(408, "ModelTimeoutException", "Model has timed out in processing the request.")
+    with pytest.raises(ProviderTimeout):
+        await generate(make())
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (503, "ServiceUnavailableException"),
+        (429, "ModelNotReadyException"),
+        (500, "InternalServerException"),
+        (424, "ModelErrorException"),
+    ],
+)
+async def test_server_side_failures_are_unavailable(
+    fake: FakeBedrock, make: Make, status: int, kind: str
+) -> None:
+    """ServiceUnavailable, ModelNotReady, InternalServer, ModelError → Unavailable."""
+    fake.fail_next(status, kind)
+    with pytest.raises(Unavailable) as info:
+        await generate(make())
+    assert info.value.user_message == http_errors.UNAVAILABLE_TEXT
+
+
+async def test_validation_error_is_invalid_request(make: Make) -> None:
+    """A ValidationException the model explains (an extraneous key) → InvalidRequest showing why."""
+    with pytest.raises(InvalidRequest) as info:
+        await generate(make(options={"bogus": 1}))
+    assert "extraneous key [bogus]" in info.value.user_message
+
+
+async def test_malformed_json_is_unavailable(fake: FakeBedrock, make: Make) -> None:
+    """A 200 that is not JSON → Unavailable."""
+    fake.malformed_next()
+    with pytest.raises(Unavailable, match="not JSON"):
+        await generate(make())
+
+
+async def test_empty_result_is_unavailable(fake: FakeBedrock, make: Make) -> None:
+    """A 200 with no images and no reason → Unavailable."""
+    fake.empty_next()
+    with pytest.raises(Unavailable, match="without images"):
+        await generate(make())
+
+
+async def test_slow_answer_is_a_timeout(fake: FakeBedrock, make: Make) -> None:
+    """No answer within the client's timeout → ProviderTimeout."""
+    fake.delay_s = 0.3
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.05)) as impatient:
+        with pytest.raises(ProviderTimeout):
+            await generate(make(client=impatient))
+
+
+async def test_closed_port_is_unavailable(make: Make) -> None:
+    """Connection refused → Unavailable."""
+    with pytest.raises(Unavailable, match="connection refused"):
+        await generate(make(base_url=dead_url()))
+
+
+# ------------------------------------------------------------------------------------ configuration
+
+
+def test_missing_credentials_are_misconfigured(
+    client: httpx.AsyncClient, aws_env: pytest.MonkeyPatch
+) -> None:
+    """No credentials and no api_key → Misconfigured naming what to set."""
+    aws_env.delenv("AWS_ACCESS_KEY_ID")
+    aws_env.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(Misconfigured, match=r"AWS_ACCESS_KEY_ID.*providers\.bedrock\.api_key"):
+        create(ProviderSettings(region=REGION), client=client)
+
+
+def test_missing_region_is_misconfigured(client: httpx.AsyncClient) -> None:
+    """Signing needs a region: none configured anywhere → Misconfigured naming providers.bedrock.region."""
+    with pytest.raises(Misconfigured, match=r"providers\.bedrock\.region"):
+        create(ProviderSettings(), client=client)
+
+
+def test_region_comes_from_the_environment(client: httpx.AsyncClient, aws_env: pytest.MonkeyPatch) -> None:
+    """AWS_REGION is used when providers.bedrock.region is unset; endpoints follow the region."""
+    aws_env.setenv("AWS_REGION", "eu-west-1")
+    provider = create(ProviderSettings(), client=client)
+    assert provider.runtime_url == "https://bedrock-runtime.eu-west-1.amazonaws.com"
+    assert provider.control_url == "https://bedrock.eu-west-1.amazonaws.com"
+
+
+def test_unknown_model_is_misconfigured(make: Make) -> None:
+    """A model id that is not an image model Easel knows → Misconfigured."""
+    with pytest.raises(Misconfigured, match="anthropic"):
+        make(model="anthropic.claude-3-haiku-20240307-v1:0")
+
+
+# ------------------------------------------------------------------------------------------- health
+
+
+async def test_list_models_returns_image_models(fake: FakeBedrock, make: Make) -> None:
+    """ListFoundationModels filtered to IMAGE output, signed like everything else."""
+    models = await make().list_models()
+    assert models == sorted(fake.models)
+    assert fake.requests[0].raw_path == "/foundation-models?byOutputModality=IMAGE"
+    assert fake.verified_signatures == 1
+
+
+async def test_check_ok_against_the_fake(make: Make) -> None:
+    """check() lists the models and finds the configured one."""
+    health = await make().check()
+    assert health.ok and health.detail == "ok, 5 image models"
+
+
+async def test_check_not_ok_on_a_closed_port(make: Make) -> None:
+    """check() against nothing is not ok and says why."""
+    health = await make(base_url=dead_url()).check()
+    assert not health.ok and "connection refused" in health.detail

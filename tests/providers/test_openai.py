@@ -1,0 +1,435 @@
+"""openai (Images API, GPT image models) against the strict loopback OpenAI Images fake."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.core.chain import fit_to_capabilities
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.ports import Provider
+from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
+from bot.providers import registry
+from bot.providers.http import make_client
+from bot.providers.openai import OpenAIProvider, create
+from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
+
+KEY = "sk-test-0123456789abcdef"
+MakeProvider = Callable[..., OpenAIProvider]
+GPT_ASPECTS = (Aspect(1, 1), Aspect(3, 2), Aspect(2, 3))
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, fraction: float, preview: bytes | None) -> None:
+        self.calls.append(fraction)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAIImages]:
+    async with FakeOpenAIImages(api_key=KEY, strict=True, image_scale=1 / 16) as server:
+        yield server
+
+
+@pytest.fixture
+async def make_provider(fake: FakeOpenAIImages) -> AsyncIterator[MakeProvider]:
+    """Providers on clients made as the app makes them (closed after the test, as the app does)."""
+    clients: list[httpx.AsyncClient] = []
+
+    def build(**overrides: Any) -> OpenAIProvider:
+        fields: dict[str, Any] = {"base_url": fake.base_url, "api_key": SecretStr(KEY)} | overrides
+        settings = ProviderSettings(**fields)
+        client = make_client(settings, default_timeout_s=5.0)
+        clients.append(client)
+        return create(settings, client=client)
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def provider(make_provider: MakeProvider) -> OpenAIProvider:
+    return make_provider()
+
+
+async def generate(provider: OpenAIProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
+    return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
+
+
+def dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+# --------------------------------------------------------------------------------------- capabilities
+
+
+def test_implements_the_provider_protocol(provider: OpenAIProvider) -> None:
+    """A Provider with the GPT image capabilities: edits, n up to 10, three aspects, no seed/negative."""
+    assert isinstance(provider, Provider) and provider.name == "openai"
+    assert provider.model == "gpt-image-1.5"
+    assert provider.capabilities == Capabilities(
+        edit=True, max_n=10, aspects=GPT_ASPECTS, negative_prompt=False, seed=False, max_reference_images=16
+    )
+    assert "gpt-image-1" in provider.catalog and "dall-e-3" not in provider.catalog
+
+
+def test_gpt_image_2_takes_many_aspects(make_provider: MakeProvider) -> None:
+    """gpt-image-2 accepts any WxH, so it declares 16:9, 9:16, 21:9 ... as well."""
+    aspects = make_provider(model="gpt-image-2").capabilities.aspects or ()
+    assert {Aspect(16, 9), Aspect(9, 16), Aspect(21, 9), Aspect(1, 1)} <= set(aspects)
+
+
+def test_chain_moves_16_9_to_3_2_and_says_so(provider: OpenAIProvider) -> None:
+    """The chain fits 16:9 to the nearest declared aspect (3:2) and tells the user."""
+    fitted, notes = fit_to_capabilities(ImageRequest("x", aspect=Aspect(16, 9)), provider)
+    assert fitted.aspect == Aspect(3, 2) and notes == ["openai has no 16:9; used the nearest, 3:2."]
+
+
+# ----------------------------------------------------------------------------------------- generation
+
+
+async def test_generation_returns_the_served_bytes(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """b64_json results decode to exactly the bytes the server made, with mime, size, provider, model."""
+    images = await generate(provider, n=2)
+    assert [image.data for image in images] == fake.served
+    assert [(i.mime, i.width, i.height) for i in images] == [("image/png", 64, 64)] * 2
+    assert {(i.provider, i.model, i.seed) for i in images} == {("openai", "gpt-image-1.5", None)}
+
+
+async def test_generation_request_shape(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """POST /images/generations, Bearer key, JSON with model, prompt, n, size and no response_format."""
+    await generate(provider, "a red fox", n=3)
+    [request] = fake.requests
+    assert (request.method, request.path) == ("POST", "/v1/images/generations")
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert request.json == {"model": "gpt-image-1.5", "prompt": "a red fox", "n": 3, "size": "1024x1024"}
+
+
+@pytest.mark.parametrize(
+    ("aspect", "size"),
+    [
+        (Aspect(1, 1), "1024x1024"),
+        (Aspect(3, 2), "1536x1024"),
+        (Aspect(2, 3), "1024x1536"),
+        (Aspect(16, 9), "1536x1024"),
+        (Aspect(9, 16), "1024x1536"),
+    ],
+)
+async def test_aspect_maps_to_a_gpt_size(
+    fake: FakeOpenAIImages, provider: OpenAIProvider, aspect: Aspect, size: str
+) -> None:
+    """Each aspect becomes the nearest of the three GPT sizes."""
+    await generate(provider, aspect=aspect)
+    assert fake.requests[0].json["size"] == size
+
+
+async def test_gpt_image_2_gets_an_exact_size(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """On gpt-image-2, 16:9 is sent as 1536x864 (sides multiples of 16) and accepted."""
+    [image] = await generate(make_provider(model="gpt-image-2"), aspect=Aspect(16, 9))
+    assert fake.requests[0].json["size"] == "1536x864" and (image.width, image.height) == (96, 54)
+
+
+@pytest.mark.parametrize(
+    ("quality", "sent"), [("high", "high"), ("low", "low"), ("hd", "high"), ("standard", "medium")]
+)
+async def test_quality_is_translated(
+    fake: FakeOpenAIImages, provider: OpenAIProvider, quality: str, sent: str
+) -> None:
+    """Easel's quality words become the GPT ones (hd → high, standard → medium)."""
+    await generate(provider, quality=quality)
+    assert fake.requests[0].json["quality"] == sent
+
+
+async def test_request_model_overrides_the_configured_one(
+    fake: FakeOpenAIImages, provider: OpenAIProvider
+) -> None:
+    """--model wins over providers.openai.model and is reported on the image."""
+    [image] = await generate(provider, model="gpt-image-1-mini")
+    assert fake.requests[0].json["model"] == "gpt-image-1-mini" and image.model == "gpt-image-1-mini"
+
+
+async def test_options_pass_through_without_response_format(
+    fake: FakeOpenAIImages, make_provider: MakeProvider
+) -> None:
+    """options reach the body (output_format jpeg → a JPEG); response_format, rejected by GPT, is dropped."""
+    options = {"output_format": "jpeg", "moderation": "low", "response_format": "url"}
+    [image] = await generate(make_provider(options=options))
+    body = fake.requests[0].json
+    assert (body["output_format"], body["moderation"]) == ("jpeg", "low") and "response_format" not in body
+    assert image.mime == "image/jpeg" and image.data == fake.served[0]
+
+
+async def test_on_progress_reports_completion(provider: OpenAIProvider) -> None:
+    """on_progress(1.0, None) once the images are in."""
+    progress = Progress()
+    await provider.generate(ImageRequest("x"), on_progress=progress)
+    assert progress.calls == [1.0]
+
+
+async def test_revised_prompt_is_kept(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """A revised_prompt in data[] is carried on the Image."""
+    fake.revised_prompt = "a lighthouse at dusk"
+    [image] = await generate(provider)
+    assert image.revised_prompt == "a lighthouse at dusk"
+
+
+async def test_legacy_dall_e_3_gets_its_own_rules(
+    fake: FakeOpenAIImages, make_provider: MakeProvider
+) -> None:
+    """Where dall-e-3 still answers (a proxy): its sizes, n=1, quality hd and response_format b64_json."""
+    fake.retired_models = ()
+    await generate(make_provider(model="dall-e-3"), aspect=Aspect(16, 9), quality="high", n=3)
+    body = fake.requests[0].json
+    assert (body["size"], body["n"], body["quality"], body["response_format"]) == (
+        "1792x1024",
+        1,
+        "hd",
+        "b64_json",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- edits
+
+
+async def test_edit_sends_image_array_and_mask(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """EDIT → multipart /images/edits: each reference as image[], the mask, prompt, model, n, size."""
+    first, second, mask = make_image(32, 32), make_image(32, 32, "webp"), make_image(32, 32, colour=(0, 0, 0))
+    [image] = await generate(
+        provider, "add a moon", kind=GenerationKind.EDIT, reference_images=(first, second), mask=mask
+    )
+    [request] = fake.requests
+    assert request.path == "/v1/images/edits"
+    assert [(p.data, p.content_type) for p in request.files("image[]")] == [
+        (first, "image/png"),
+        (second, "image/webp"),
+    ]
+    assert request.files("mask")[0].data == mask
+    fields = {name: request.field(name) for name in ("prompt", "model", "n", "size", "response_format")}
+    assert fields == {
+        "prompt": "add a moon",
+        "model": "gpt-image-1.5",
+        "n": "1",
+        "size": "1024x1024",
+        "response_format": None,
+    }
+    assert image.data == fake.served[0]
+
+
+async def test_vary_asks_for_a_variation(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """VARY is an edit of the reference whose prompt asks for a variation of the source prompt."""
+    await generate(
+        provider,
+        "a lighthouse",
+        kind=GenerationKind.VARY,
+        reference_images=(make_image(8, 8),),
+        source_prompt="a lighthouse",
+    )
+    prompt = fake.requests[0].field("prompt") or ""
+    assert fake.requests[0].path == "/v1/images/edits" and "variation" in prompt and "a lighthouse" in prompt
+
+
+async def test_edit_without_reference_is_invalid(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """EDIT with nothing to edit fails before any request."""
+    with pytest.raises(InvalidRequest):
+        await generate(provider, "warmer", kind=GenerationKind.EDIT)
+    assert fake.requests == []
+
+
+# ------------------------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("code", ["moderation_blocked", "content_policy_violation"])
+async def test_content_policy_is_refused(fake: FakeOpenAIImages, provider: OpenAIProvider, code: str) -> None:
+    """The GPT-image and dall-e refusal envelopes → Refused with the friendly text."""
+    fake.refuse_next(code)
+    with pytest.raises(Refused) as info:
+        await generate(provider)
+    assert info.value.user_message == "The image service refused this prompt (content policy)."
+
+
+async def test_rate_limit_carries_retry_after(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """429 with Retry-After: 7 → RateLimited(retry_after=7) and a message saying when."""
+    fake.rate_limit_next(retry_after="7")
+    with pytest.raises(RateLimited) as info:
+        await generate(provider)
+    assert info.value.retry_after == 7.0 and "about 7 s" in info.value.user_message
+
+
+async def test_retry_after_ms_wins(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """retry-after-ms is read before Retry-After."""
+    fake.rate_limit_next(retry_after="7", retry_after_ms="1500")
+    with pytest.raises(RateLimited) as info:
+        await generate(provider)
+    assert info.value.retry_after == 1.5
+
+
+async def test_insufficient_quota_is_misconfigured(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """429 insufficient_quota will not pass by waiting: Misconfigured, telling an admin."""
+    fake.quota_next()
+    with pytest.raises(Misconfigured) as info:
+        await generate(provider)
+    assert "out of credit or quota" in info.value.user_message
+
+
+async def test_wrong_key_is_misconfigured(make_provider: MakeProvider) -> None:
+    """401 → Misconfigured; the key appears in neither message."""
+    with pytest.raises(Misconfigured) as info:
+        await generate(make_provider(api_key=SecretStr("sk-wrong-key-123456")))
+    assert "rejected the bot's API key" in info.value.user_message
+    assert "123456" not in str(info.value) and "123456" not in info.value.user_message
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_server_errors_are_unavailable(
+    fake: FakeOpenAIImages, provider: OpenAIProvider, status: int
+) -> None:
+    """500 and 503 → Unavailable."""
+    fake.fail_next(status)
+    with pytest.raises(Unavailable, match=f"HTTP {status}") as info:
+        await generate(provider)
+    assert "unavailable right now" in info.value.user_message
+
+
+async def test_http_200_with_empty_data_is_refused(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """An HTTP 200 whose data is empty is a silent refusal."""
+    fake.empty_next()
+    with pytest.raises(Refused, match="HTTP 200 without images"):
+        await generate(provider)
+
+
+async def test_malformed_json_is_unavailable(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """A 200 that is not JSON → Unavailable."""
+    fake.malformed_next()
+    with pytest.raises(Unavailable, match="not JSON"):
+        await generate(provider)
+
+
+async def test_slow_server_is_a_timeout(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """No answer within timeout_s → ProviderTimeout."""
+    fake.delay_s = 5.0
+    with pytest.raises(ProviderTimeout) as info:
+        await generate(make_provider(timeout_s=0.05))
+    assert "took too long" in info.value.user_message
+
+
+async def test_dropped_connection_is_unavailable(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """The server hangs up without answering → Unavailable."""
+    fake.drop_next()
+    with pytest.raises(Unavailable, match="connection dropped"):
+        await generate(provider)
+
+
+async def test_retired_model_is_misconfigured(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """dall-e-3 is shut down: model_not_found → Misconfigured naming the setting."""
+    with pytest.raises(Misconfigured, match="model not found") as info:
+        await generate(make_provider(model="dall-e-3"))
+    assert "providers.openai.model" in info.value.user_message
+
+
+async def test_expired_result_url_is_unavailable(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """A URL result (dall-e through a proxy) that has expired (403) → Unavailable, not a config error."""
+    fake.retired_models, fake.response_format = (), "url"
+    fake.expire_next_download(403)
+    with pytest.raises(Unavailable) as info:
+        await generate(make_provider(model="dall-e-2"))
+    assert "link expired" in info.value.user_message and len(fake.downloads) == 1
+
+
+# ------------------------------------------------------------------------------------ settings, health
+
+
+async def test_missing_key_is_misconfigured() -> None:
+    """No api_key → Misconfigured naming providers.openai.api_key."""
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(Misconfigured, match=r"providers\.openai\.api_key is not set"):
+            create(ProviderSettings(), client=client)
+
+
+async def test_base_url_list_is_misconfigured() -> None:
+    """openai talks to one base URL; a list is a configuration mistake."""
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(Misconfigured, match="one URL"):
+            create(
+                ProviderSettings(api_key=SecretStr(KEY), base_url=["http://a/v1", "http://b/v1"]),
+                client=client,
+            )
+
+
+async def test_default_base_url_is_openai() -> None:
+    """Without base_url the provider talks to https://api.openai.com/v1."""
+    async with httpx.AsyncClient() as client:
+        provider = create(ProviderSettings(api_key=SecretStr(KEY)), client=client)
+    assert provider.base_url == "https://api.openai.com/v1"
+
+
+async def test_check_is_ok_against_the_fake(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """check(): GET /models with the key answers → ok."""
+    health = await provider.check()
+    assert health.ok and fake.requests[0].path == "/v1/models"
+
+
+async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
+    """Nobody listening → not ok, with a readable reason."""
+    health = await make_provider(base_url=dead_url()).check()
+    assert not health.ok and "unavailable" in health.detail
+
+
+async def test_list_models_keeps_image_models(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """list_models(): GET /models filtered to gpt-image*, chatgpt-image* and dall-e*."""
+    fake.models = ("gpt-4.1", "gpt-image-1", "whisper-1", "dall-e-3", "chatgpt-image-latest")
+    assert await provider.list_models() == ["chatgpt-image-latest", "dall-e-3", "gpt-image-1"]
+
+
+async def test_aclose_leaves_the_client_open(fake: FakeOpenAIImages) -> None:
+    """The client belongs to the app: aclose() does not close it."""
+    async with httpx.AsyncClient() as client:
+        provider = create(ProviderSettings(base_url=fake.base_url, api_key=SecretStr(KEY)), client=client)
+        await provider.aclose()
+        assert not client.is_closed
+
+
+async def test_registry_builds_it_when_selected() -> None:
+    """generation.provider=openai with a key → registry.build makes an OpenAIProvider."""
+    env = {"EASEL__GENERATION__PROVIDER": "openai", "EASEL__PROVIDERS__OPENAI__API_KEY": KEY}
+    settings = load_settings(None, environ=env)
+    selection = registry.select(settings.generation, settings.providers)
+    async with httpx.AsyncClient() as client:
+        [built] = registry.build(selection, settings.providers, {"openai": client})
+    assert isinstance(built, OpenAIProvider)
+
+
+# ------------------------------------------------------------------------------------------- the fake
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "gpt-image-1", "prompt": "x", "response_format": "b64_json"}, "response_format"),
+        ({"model": "gpt-image-1", "prompt": "x", "size": "1792x1024"}, "size"),
+        ({"model": "gpt-image-1", "prompt": "x", "quality": "hd"}, "quality"),
+        ({"model": "gpt-image-1", "prompt": "x", "style": "vivid"}, "style"),
+        ({"model": "gpt-image-1", "prompt": "x", "negative_prompt": "y"}, "negative_prompt"),
+        ({"prompt": "x"}, "model"),
+    ],
+)
+async def test_fake_enforces_gpt_image_rules(
+    fake: FakeOpenAIImages, body: dict[str, Any], param: str
+) -> None:
+    """The strict fake rejects what OpenAI rejects for GPT image models (and the retired default model)."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{fake.base_url}/images/generations", json=body, headers={"Authorization": f"Bearer {KEY}"}
+        )
+    assert response.status_code in (400, 404) and response.json()["error"]["param"] == param

@@ -1,0 +1,429 @@
+"""openai-responses (Responses API image_generation tool) against the loopback Responses fake."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.ports import Provider
+from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
+from bot.providers import registry
+from bot.providers.http import make_client
+from bot.providers.openai_responses import OpenAIResponsesProvider, create
+from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.openai_images import make_image
+from tests.fakes.providers.openai_responses import FakeOpenAIResponses, Kind
+
+KEY = "sk-test-0123456789abcdef"
+MakeProvider = Callable[..., OpenAIResponsesProvider]
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, fraction: float, preview: bytes | None) -> None:
+        self.calls.append(fraction)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAIResponses]:
+    async with FakeOpenAIResponses(api_key=KEY) as server:
+        yield server
+
+
+@pytest.fixture
+async def make_provider(fake: FakeOpenAIResponses) -> AsyncIterator[MakeProvider]:
+    """Providers on clients made as the app makes them (closed after the test, as the app does)."""
+    clients: list[httpx.AsyncClient] = []
+
+    def build(**overrides: Any) -> OpenAIResponsesProvider:
+        fields: dict[str, Any] = {"base_url": fake.base_url, "api_key": SecretStr(KEY)} | overrides
+        settings = ProviderSettings(**fields)
+        client = make_client(settings, default_timeout_s=5.0)
+        clients.append(client)
+        return create(settings, client=client)
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def provider(make_provider: MakeProvider) -> OpenAIResponsesProvider:
+    return make_provider()
+
+
+async def generate(
+    provider: OpenAIResponsesProvider, prompt: str = "a lighthouse", **fields: Any
+) -> list[Image]:
+    return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
+
+
+def body(fake: FakeOpenAIResponses) -> dict[str, Any]:
+    [request] = fake.requests
+    assert isinstance(request.json, dict)
+    return request.json
+
+
+def dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def data_url(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+# --------------------------------------------------------------------------------------- capabilities
+
+
+def test_implements_the_provider_protocol(provider: OpenAIResponsesProvider) -> None:
+    """A Provider making one image per call, editing from up to 16 images, three GPT aspects."""
+    assert isinstance(provider, Provider) and provider.name == "openai-responses"
+    assert (provider.mainline_model, provider.image_model) == ("gpt-4.1", "gpt-image-1.5")
+    assert provider.capabilities == Capabilities(
+        edit=True,
+        max_n=1,
+        aspects=(Aspect(1, 1), Aspect(3, 2), Aspect(2, 3)),
+        negative_prompt=False,
+        seed=False,
+        max_reference_images=16,
+    )
+    assert "gpt-image-1" in provider.catalog
+
+
+@pytest.mark.parametrize(
+    ("model", "mainline", "image_model"),
+    [("gpt-5", "gpt-5", "gpt-image-1.5"), ("gpt-image-1-mini", "gpt-4.1", "gpt-image-1-mini")],
+)
+def test_model_setting_names_either_model(
+    make_provider: MakeProvider, model: str, mainline: str, image_model: str
+) -> None:
+    """providers.openai-responses.model sets the image model when it is gpt-image*, else the mainline one."""
+    provider = make_provider(model=model)
+    assert (provider.mainline_model, provider.image_model) == (mainline, image_model)
+
+
+# ----------------------------------------------------------------------------------------- generation
+
+
+async def test_generation_returns_the_served_bytes(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """The call's base64 result decodes to the exact bytes served, with mime, size and revised prompt."""
+    [image] = await generate(provider)
+    assert image.data == fake.served[0]
+    assert (image.mime, image.width, image.height) == ("image/png", 64, 64)
+    assert (image.provider, image.model, image.seed) == ("openai-responses", "gpt-image-1.5", None)
+    assert image.revised_prompt == "A revised prompt."
+
+
+async def test_generation_request_shape(fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider) -> None:
+    """POST /responses with the Bearer key, the prompt as input_text and the forced image_generation tool."""
+    await generate(provider, "a red fox", aspect=Aspect(2, 3), quality="high")
+    [request] = fake.requests
+    assert (request.method, request.path) == ("POST", "/v1/responses")
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert body(fake) == {
+        "model": "gpt-4.1",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "a red fox"}]}],
+        "tools": [
+            {"type": "image_generation", "model": "gpt-image-1.5", "size": "1024x1536", "quality": "high"}
+        ],
+        "tool_choice": {"type": "image_generation"},
+    }
+
+
+@pytest.mark.parametrize(("aspect", "size"), [(Aspect(1, 1), "1024x1024"), (Aspect(16, 9), "1536x1024")])
+async def test_aspect_maps_to_a_tool_size(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider, aspect: Aspect, size: str
+) -> None:
+    """The aspect becomes the nearest size the image model takes."""
+    await generate(provider, aspect=aspect)
+    assert body(fake)["tools"][0]["size"] == size
+
+
+async def test_request_model_switches_the_image_model(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """--model gpt-image-1 goes into the tool; the mainline model stays."""
+    [image] = await generate(provider, model="gpt-image-1")
+    assert body(fake)["tools"][0]["model"] == "gpt-image-1" and body(fake)["model"] == "gpt-4.1"
+    assert image.model == "gpt-image-1"
+
+
+async def test_options_split_between_tool_and_body(
+    fake: FakeOpenAIResponses, make_provider: MakeProvider
+) -> None:
+    """Tool fields in options go into the tool (output_format jpeg → JPEG); others into the body."""
+    [image] = await generate(make_provider(options={"output_format": "jpeg", "store": False}))
+    assert body(fake)["tools"][0]["output_format"] == "jpeg" and body(fake)["store"] is False
+    assert image.mime == "image/jpeg" and image.data == fake.served[0]
+
+
+async def test_on_progress_reports_completion(provider: OpenAIResponsesProvider) -> None:
+    """on_progress(1.0, None) once the image is in."""
+    progress = Progress()
+    await provider.generate(ImageRequest("x"), on_progress=progress)
+    assert progress.calls == [1.0]
+
+
+# ---------------------------------------------------------------------------------------------- edits
+
+
+async def test_edit_sends_input_images_and_mask(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """EDIT: the instruction plus each reference as an input_image data URL; the mask in the tool."""
+    reference, mask = make_image(16, 16, "jpeg"), make_image(16, 16, colour=(0, 0, 0))
+    [image] = await generate(
+        provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(reference,), mask=mask
+    )
+    [message] = body(fake)["input"]
+    assert message["content"] == [
+        {"type": "input_text", "text": "make it warmer"},
+        {"type": "input_image", "image_url": data_url(reference, "image/jpeg")},
+    ]
+    assert body(fake)["tools"][0]["input_image_mask"] == {"image_url": data_url(mask)}
+    assert "previous_response_id" not in body(fake)
+    assert image.data == fake.served[0]
+
+
+async def test_vary_asks_for_a_variation(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """VARY sends the reference with a request for a variation of the source prompt."""
+    await generate(
+        provider,
+        "a fox",
+        kind=GenerationKind.VARY,
+        reference_images=(make_image(8, 8),),
+        source_prompt="a fox",
+    )
+    text = body(fake)["input"][0]["content"][0]["text"]
+    assert "variation" in text and "a fox" in text
+
+
+async def test_edit_without_reference_is_invalid(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """EDIT with nothing to edit fails before any request."""
+    with pytest.raises(InvalidRequest):
+        await generate(provider, "warmer", kind=GenerationKind.EDIT)
+    assert fake.requests == []
+
+
+async def test_reference_that_is_not_an_image_is_invalid(provider: OpenAIResponsesProvider) -> None:
+    """Bytes that are no image are refused locally."""
+    with pytest.raises(InvalidRequest):
+        await generate(provider, "warmer", kind=GenerationKind.EDIT, reference_images=(b"nope",))
+
+
+# ------------------------------------------------------------------------------------------- failures
+
+
+async def test_moderation_blocked_is_refused(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """400 moderation_blocked → Refused with the friendly text."""
+    fake.refuse_next()
+    with pytest.raises(Refused) as info:
+        await generate(provider)
+    assert info.value.user_message == "The image service refused this prompt (content policy)."
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "said"),
+    [
+        ("failed_call", Refused, "declined to make this image"),
+        ("refusal", Refused, "content policy"),
+        ("content_filter", Refused, "content policy"),
+        ("text", InvalidRequest, "which style"),
+        ("max_output_tokens", InvalidRequest, "max_output_tokens"),
+        ("failed", Unavailable, "unavailable"),
+    ],
+)
+async def test_http_200_without_an_image_is_classified(
+    fake: FakeOpenAIResponses,
+    provider: OpenAIResponsesProvider,
+    kind: Kind,
+    error: type[Exception],
+    said: str,
+) -> None:
+    """A 200 with no image: failed call, refusal part, content_filter → Refused; text → InvalidRequest."""
+    fake.answer_next(kind)
+    with pytest.raises(error) as info:
+        await generate(provider)
+    assert said in getattr(info.value, "user_message", "")
+
+
+async def test_empty_output_is_refused(fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider) -> None:
+    """A completed response with no output at all is a silent refusal."""
+    fake.empty_next()
+    with pytest.raises(Refused, match="HTTP 200 without an image"):
+        await generate(provider)
+
+
+async def test_rate_limit_carries_retry_after_ms(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """429 with retry-after-ms: 1500 → RateLimited(retry_after=1.5)."""
+    fake.rate_limit_next(retry_after="9", retry_after_ms="1500")
+    with pytest.raises(RateLimited) as info:
+        await generate(provider)
+    assert info.value.retry_after == 1.5 and "try again" in info.value.user_message
+
+
+async def test_insufficient_quota_is_misconfigured(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """429 insufficient_quota → Misconfigured."""
+    fake.quota_next()
+    with pytest.raises(Misconfigured, match="out of quota"):
+        await generate(provider)
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_server_errors_are_unavailable(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider, status: int
+) -> None:
+    """500 and 503 → Unavailable."""
+    fake.fail_next(status)
+    with pytest.raises(Unavailable, match=f"HTTP {status}"):
+        await generate(provider)
+
+
+async def test_malformed_json_is_unavailable(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """A truncated JSON body → Unavailable."""
+    fake.malformed_next()
+    with pytest.raises(Unavailable, match="not JSON"):
+        await generate(provider)
+
+
+async def test_wrong_key_is_misconfigured(make_provider: MakeProvider) -> None:
+    """401 → Misconfigured without the key in the message."""
+    with pytest.raises(Misconfigured) as info:
+        await generate(make_provider(api_key=SecretStr("sk-wrong-key-123456")))
+    assert "123456" not in str(info.value) and "API key" in info.value.user_message
+
+
+async def test_slow_server_is_a_timeout(fake: FakeOpenAIResponses, make_provider: MakeProvider) -> None:
+    """No answer within timeout_s → ProviderTimeout."""
+    fake.delay_s = 2.0
+    with pytest.raises(ProviderTimeout):
+        await generate(make_provider(timeout_s=0.05))
+
+
+# ------------------------------------------------------------------------------------ settings, health
+
+
+async def test_missing_key_is_misconfigured() -> None:
+    """No api_key → Misconfigured naming providers.openai-responses.api_key."""
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(Misconfigured, match=r"providers\.openai-responses\.api_key is not set"):
+            create(ProviderSettings(), client=client)
+
+
+async def test_check_is_ok_against_the_fake(provider: OpenAIResponsesProvider) -> None:
+    """check(): GET /models with the key answers → ok."""
+    assert (await provider.check()).ok
+
+
+async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
+    """Nobody listening → not ok."""
+    assert not (await make_provider(base_url=dead_url()).check()).ok
+
+
+async def test_list_models_keeps_gpt_image_models(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """list_models(): the GPT image models the key can use in the tool."""
+    assert await provider.list_models() == ["gpt-image-1", "gpt-image-1.5"]
+
+
+async def test_aclose_leaves_the_client_open(fake: FakeOpenAIResponses) -> None:
+    """The client belongs to the app: aclose() does not close it."""
+    async with httpx.AsyncClient() as client:
+        provider = create(ProviderSettings(base_url=fake.base_url, api_key=SecretStr(KEY)), client=client)
+        await provider.aclose()
+        assert not client.is_closed
+
+
+async def test_registry_builds_it_when_selected() -> None:
+    """generation.provider=openai-responses with a key → registry.build makes the provider."""
+    env = {
+        "EASEL__GENERATION__PROVIDER": "openai-responses",
+        "EASEL__PROVIDERS__OPENAI_RESPONSES__API_KEY": KEY,
+    }
+    settings = load_settings(None, environ=env)
+    selection = registry.select(settings.generation, settings.providers)
+    async with httpx.AsyncClient() as client:
+        [built] = registry.build(selection, settings.providers, {"openai-responses": client})
+    assert isinstance(built, OpenAIResponsesProvider)
+
+
+# ------------------------------------------------------------------------------------------- the fake
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"model": "gpt-4.1", "input": "x", "tools": [{"type": "image_generation", "n": 2}]},
+        {"model": "gpt-4.1", "input": "x", "tools": [{"type": "image_generation", "size": "1792x1024"}]},
+        {"model": "gpt-4.1", "input": "x", "tools": [{"type": "image_generation", "quality": "hd"}]},
+        {
+            "model": "gpt-4.1",
+            "input": [
+                {
+                    "role": "user",
+                    "content": [{"type": "input_image", "image_url": "data:image/png;base64,AAAA"}],
+                }
+            ],
+            "tools": [{"type": "image_generation"}],
+        },
+        {
+            "model": "gpt-4.1",
+            "input": "x",
+            "tools": [{"type": "image_generation"}],
+            "previous_response_id": "resp_nope",
+        },
+        {"input": "x", "tools": [{"type": "image_generation"}]},
+    ],
+)
+async def test_fake_rejects_what_the_api_rejects(
+    fake: FakeOpenAIResponses, request_body: dict[str, Any]
+) -> None:
+    """The fake answers 400 with the OpenAI envelope for bad tool fields, images, ids and missing fields."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{fake.base_url}/responses", json=request_body, headers={"Authorization": f"Bearer {KEY}"}
+        )
+    assert response.status_code == 400 and set(response.json()["error"]) == {
+        "message",
+        "type",
+        "param",
+        "code",
+    }
+
+
+async def test_fake_accepts_a_chained_previous_response(fake: FakeOpenAIResponses) -> None:
+    """previous_response_id naming an earlier response is accepted (a chained edit)."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    first = {"model": "gpt-4.1", "input": "a fox", "tools": [{"type": "image_generation"}]}
+    async with httpx.AsyncClient(headers=headers) as client:
+        earlier = (await client.post(f"{fake.base_url}/responses", json=first)).json()
+        chained = first | {"input": "make it blue", "previous_response_id": earlier["id"]}
+        response = await client.post(f"{fake.base_url}/responses", json=chained)
+    assert response.status_code == 200 and response.json()["previous_response_id"] == earlier["id"]

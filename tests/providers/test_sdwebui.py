@@ -1,0 +1,472 @@
+"""sdwebui against the loopback A1111 fake: request shapes, seeds, progress, interrupts, errors, health."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Unavailable
+from bot.core.ports import Provider
+from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
+from bot.providers import registry
+from bot.providers.sdwebui import SDWebUIProvider, create
+from bot.settings import ProviderSettings
+from tests.fakes.providers.sdwebui import FakeSDWebUI, make_image
+
+MakeProvider = Callable[..., SDWebUIProvider]
+REFERENCE = make_image(96, 64, (10, 200, 30))
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, bytes | None]] = []
+
+    async def __call__(self, fraction: float, preview: bytes | None) -> None:
+        self.calls.append((fraction, preview))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSDWebUI]:
+    async with FakeSDWebUI() as server:
+        yield server
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
+        yield http
+
+
+@pytest.fixture
+def make_provider(fake: FakeSDWebUI, client: httpx.AsyncClient) -> MakeProvider:
+    def build(*, http: httpx.AsyncClient | None = None, **fields: Any) -> SDWebUIProvider:
+        fields.setdefault("base_url", fake.base_url)
+        return SDWebUIProvider(ProviderSettings(**fields), client=http or client, poll_interval_s=0.01)
+
+    return build
+
+
+@pytest.fixture
+def provider(make_provider: MakeProvider) -> SDWebUIProvider:
+    return make_provider()
+
+
+async def generate(provider: SDWebUIProvider, prompt: str = "a red fox", **fields: Any) -> list[Image]:
+    return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
+
+
+def dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def edit_request(**fields: Any) -> ImageRequest:
+    fields.setdefault("kind", GenerationKind.EDIT)
+    return ImageRequest("make it warmer", reference_images=(REFERENCE,), source_prompt="a red fox", **fields)
+
+
+async def wait_for_job(fake: FakeSDWebUI) -> None:
+    for _ in range(500):
+        if fake.jobs:
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("the job never reached the fake")
+
+
+# ----------------------------------------------------------------------------------------- generation
+
+
+def test_implements_the_provider_protocol(provider: SDWebUIProvider) -> None:
+    """The provider satisfies the Provider protocol and declares what A1111 can do."""
+    assert isinstance(provider, Provider)
+    assert provider.capabilities == Capabilities(
+        edit=True, max_n=4, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+    )
+    assert "sd_xl_base_1.0.safetensors" in provider.catalog
+
+
+def test_registry_finds_the_module(client: httpx.AsyncClient) -> None:
+    """registry.has_client sees bot/providers/sdwebui.py and create() builds the provider."""
+    assert registry.has_client("sdwebui")
+    built = create(ProviderSettings(base_url="http://127.0.0.1:7860"), client=client)
+    assert isinstance(built, SDWebUIProvider)
+
+
+async def test_images_are_byte_identical_to_what_the_server_sent(
+    fake: FakeSDWebUI, provider: SDWebUIProvider
+) -> None:
+    """Decoded base64 images equal the fake's bytes, with real size, mime, provider and model."""
+    images = await generate(provider, n=2, aspect=Aspect(16, 9), seed=7)
+    assert [image.data for image in images] == fake.served
+    for image in images:
+        assert (image.mime, image.width, image.height) == ("image/png", 1024, 576)
+        assert (image.provider, image.model) == ("sdwebui", "sd_xl_base_1.0")
+
+
+async def test_txt2img_request_shape(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """POST txt2img with prompt, seed, batch_size, size from the aspect and default steps."""
+    await generate(provider, n=3, aspect=Aspect(2, 3), seed=11)
+    [job] = fake.jobs
+    assert (job.method, job.path) == ("POST", "/sdapi/v1/txt2img")
+    assert job.json == {
+        "prompt": "a red fox",
+        "seed": 11,
+        "batch_size": 3,
+        "n_iter": 1,
+        "width": 704,
+        "height": 1024,
+        "steps": 25,
+    }
+
+
+async def test_settings_negative_and_model_reach_the_request(
+    fake: FakeSDWebUI, make_provider: MakeProvider
+) -> None:
+    """negative_prompt, sampler, cfg, steps, options and the checkpoint override are sent."""
+    provider = make_provider(
+        model="sd_xl_base_1.0",
+        sampler="DPM++ 2M",
+        cfg_scale=5.5,
+        steps=30,
+        options={"enable_hr": False, "override_settings": {"CLIP_stop_at_last_layers": 2}},
+    )
+    await generate(provider, negative="blurry, text", seed=1)
+    body = fake.jobs[0].json
+    assert body["negative_prompt"] == "blurry, text"
+    assert (body["sampler_name"], body["cfg_scale"], body["steps"], body["enable_hr"]) == (
+        "DPM++ 2M",
+        5.5,
+        30,
+        False,
+    )
+    assert body["override_settings"] == {
+        "CLIP_stop_at_last_layers": 2,
+        "sd_model_checkpoint": "sd_xl_base_1.0",
+    }
+
+
+async def test_request_model_wins_and_is_reported(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """--model overrides providers.sdwebui.model and is the image's model."""
+    [image] = await generate(make_provider(model="sd_xl_base_1.0"), model="v1-5-pruned-emaonly")
+    assert fake.jobs[0].json["override_settings"] == {"sd_model_checkpoint": "v1-5-pruned-emaonly"}
+    assert image.model == "v1-5-pruned-emaonly"
+
+
+async def test_sd15_model_gets_a_512_canvas(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """A checkpoint named like SD 1.5 draws at 512 on the long side; options.long_side overrides."""
+    await generate(make_provider(model="v1-5-pruned-emaonly"), aspect=Aspect(16, 9))
+    await generate(make_provider(options={"long_side": 768}), aspect=Aspect(1, 1))
+    assert (fake.jobs[0].json["width"], fake.jobs[0].json["height"]) == (512, 288)
+    assert (fake.jobs[1].json["width"], fake.jobs[1].json["height"]) == (768, 768)
+    assert "long_side" not in fake.jobs[1].json
+
+
+async def test_seed_reported_by_the_server_is_recorded(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """Each image carries all_seeds from the answer's info, even when the server changed the seed."""
+    fake.seed_override = 424242
+    images = await generate(provider, n=2, seed=7)
+    info = json.loads(fake.responses[0]["info"])
+    assert [image.seed for image in images] == info["all_seeds"] == [424242, 424243]
+
+
+async def test_random_seed_chosen_by_the_server_is_recorded(
+    fake: FakeSDWebUI, provider: SDWebUIProvider
+) -> None:
+    """Without a seed the request sends -1 and the images carry the server's choice."""
+    [image] = await generate(provider)
+    assert fake.jobs[0].json["seed"] == -1
+    assert image.seed == json.loads(fake.responses[0]["info"])["seed"]
+
+
+async def test_batch_grid_is_dropped(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """With return_grid the grid image that comes first is not returned."""
+    fake.return_grid = True
+    images = await generate(provider, n=2, seed=3)
+    assert [image.data for image in images] == fake.served
+    assert [image.seed for image in images] == [3, 4]
+
+
+async def test_jpeg_output_is_sniffed(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """samples_format jpg gives image/jpeg."""
+    fake.image_format = "jpeg"
+    [image] = await generate(provider)
+    assert image.mime == "image/jpeg" and image.data == fake.served[0]
+
+
+# ---------------------------------------------------------------------------------------------- edits
+
+
+async def test_edit_uses_img2img(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """EDIT posts img2img with the reference as init_images, denoising 0.55 and a combined prompt."""
+    [image] = await provider.generate(edit_request(seed=5), on_progress=Progress())
+    job = fake.jobs[0]
+    assert job.path == "/sdapi/v1/img2img"
+    assert base64.b64decode(job.json["init_images"][0]) == REFERENCE
+    assert job.json["denoising_strength"] == 0.55
+    assert job.json["prompt"] == "a red fox, make it warmer"
+    assert "mask" not in job.json
+    assert image.data == fake.served[0] and image.seed == 5
+
+
+async def test_variation_moves_less(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """VARY uses denoising 0.35 and the source prompt."""
+    request = ImageRequest(
+        "a red fox", kind=GenerationKind.VARY, reference_images=(REFERENCE,), source_prompt="a red fox"
+    )
+    await provider.generate(request, on_progress=Progress())
+    assert fake.jobs[0].json["denoising_strength"] == 0.35
+    assert fake.jobs[0].json["prompt"] == "a red fox"
+
+
+async def test_configured_denoising_and_mask_are_sent(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """settings.denoising_strength wins; a mask goes as base64 in mask."""
+    mask = make_image(96, 64, (255, 255, 255))
+    await make_provider(denoising_strength=0.8).generate(edit_request(mask=mask), on_progress=Progress())
+    assert fake.jobs[0].json["denoising_strength"] == 0.8
+    assert base64.b64decode(fake.jobs[0].json["mask"]) == mask
+
+
+async def test_edit_without_reference_is_invalid(provider: SDWebUIProvider) -> None:
+    """An EDIT with no image is refused before any request."""
+    with pytest.raises(InvalidRequest):
+        await provider.generate(ImageRequest("warmer", kind=GenerationKind.EDIT), on_progress=Progress())
+
+
+async def test_edit_of_non_image_is_invalid(provider: SDWebUIProvider) -> None:
+    """Reference bytes that are not an image are rejected as InvalidRequest."""
+    with pytest.raises(InvalidRequest):
+        await provider.generate(
+            ImageRequest("warmer", kind=GenerationKind.EDIT, reference_images=(b"nope",)),
+            on_progress=Progress(),
+        )
+
+
+# ------------------------------------------------------------------------------------------- progress
+
+
+async def test_progress_rises_with_previews_and_ends_at_one(
+    fake: FakeSDWebUI, provider: SDWebUIProvider
+) -> None:
+    """GET progress is polled while the POST blocks: rising fractions, JPEG previews, then 1.0."""
+    fake.job_s = 0.15
+    progress = Progress()
+    await provider.generate(ImageRequest("a fox"), on_progress=progress)
+    fractions = [fraction for fraction, _ in progress.calls]
+    assert len(fractions) >= 3 and fractions[-1] == 1.0
+    assert fractions[:-1] == sorted(fractions[:-1]) and all(0 < f < 1 for f in fractions[:-1])
+    assert any(preview and preview.startswith(b"\xff\xd8\xff") for _, preview in progress.calls)
+    assert any(
+        r.path == "/sdapi/v1/progress" and r.query == {"skip_current_image": "false"} for r in fake.requests
+    )
+
+
+async def test_polling_stops_when_the_job_is_done(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """No progress request is made after generate() returns."""
+    fake.job_s = 0.05
+    await generate(provider)
+    polls = sum(r.path == "/sdapi/v1/progress" for r in fake.requests)
+    await asyncio.sleep(0.05)
+    assert sum(r.path == "/sdapi/v1/progress" for r in fake.requests) == polls
+
+
+async def test_interrupt_stops_the_running_job(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """interrupt() posts /interrupt; the early return is reported as cancelled, not as images."""
+    fake.job_s = 5.0
+    task = asyncio.create_task(generate(provider))
+    await wait_for_job(fake)
+    await provider.interrupt()
+    with pytest.raises(InvalidRequest) as caught:
+        await asyncio.wait_for(task, 2.0)
+    assert fake.interrupts == 1
+    assert "cancelled" in caught.value.user_message
+
+
+async def test_cancelling_generate_interrupts_the_server(
+    fake: FakeSDWebUI, provider: SDWebUIProvider
+) -> None:
+    """A cancelled generate() tells the backend to stop drawing."""
+    fake.job_s = 5.0
+    task = asyncio.create_task(generate(provider))
+    await wait_for_job(fake)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert fake.interrupts == 1
+
+
+async def test_read_timeout_is_provider_timeout_and_interrupts(
+    fake: FakeSDWebUI, make_provider: MakeProvider
+) -> None:
+    """A POST that outlives the client's read timeout is ProviderTimeout and the job is interrupted."""
+    fake.job_s = 5.0
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as short:
+        with pytest.raises(ProviderTimeout):
+            await generate(make_provider(http=short))
+    assert fake.interrupts == 1
+
+
+# ----------------------------------------------------------------------------------------------- auth
+
+
+async def test_basic_auth_from_user_pass(make_provider: MakeProvider) -> None:
+    """api_key user:pass is sent as HTTP Basic auth and accepted."""
+    async with FakeSDWebUI(auth="easel:s3cret") as secured:
+        provider = make_provider(base_url=secured.base_url, api_key=SecretStr("easel:s3cret"))
+        await generate(provider)
+        expected = "Basic " + base64.b64encode(b"easel:s3cret").decode()
+        assert secured.jobs[0].headers["authorization"] == expected
+
+
+async def test_wrong_login_is_misconfigured(make_provider: MakeProvider) -> None:
+    """A 401 names the api_key setting and never shows the password."""
+    async with FakeSDWebUI(auth="easel:s3cret") as secured:
+        provider = make_provider(base_url=secured.base_url, api_key=SecretStr("easel:wrong"))
+        with pytest.raises(Misconfigured) as caught:
+            await generate(provider)
+    assert "api_key" in caught.value.user_message
+    assert "wrong" not in str(caught.value) and "wrong" not in caught.value.user_message
+
+
+def test_api_key_without_colon_is_misconfigured(fake: FakeSDWebUI, client: httpx.AsyncClient) -> None:
+    """api_key must be user:pass."""
+    with pytest.raises(Misconfigured, match="user:pass"):
+        SDWebUIProvider(ProviderSettings(base_url=fake.base_url, api_key=SecretStr("token")), client=client)
+
+
+def test_missing_base_url_is_misconfigured(client: httpx.AsyncClient) -> None:
+    """No base_url → Misconfigured naming the key."""
+    with pytest.raises(Misconfigured, match=r"providers\.sdwebui\.base_url"):
+        SDWebUIProvider(ProviderSettings(), client=client)
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+async def test_server_error_is_unavailable(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """HTTP 500 (an exception in the WebUI) → Unavailable with a friendly message."""
+    fake.fail_next(500)
+    with pytest.raises(Unavailable) as caught:
+        await generate(provider)
+    assert "unavailable" in caught.value.user_message
+
+
+async def test_proxy_rate_limit_carries_retry_after(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """A 429 from a proxy in front → RateLimited with retry_after."""
+    fake.fail_next(429, retry_after="7")
+    with pytest.raises(RateLimited) as caught:
+        await generate(provider)
+    assert caught.value.retry_after == 7.0 and "7 s" in caught.value.user_message
+
+
+async def test_unknown_sampler_is_invalid_request(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """404 "Sampler not found" → InvalidRequest that says so."""
+    with pytest.raises(InvalidRequest) as caught:
+        await generate(make_provider(sampler="Nonexistent"))
+    assert "Sampler not found" in caught.value.user_message
+
+
+async def test_validation_error_is_readable(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """422 from FastAPI → InvalidRequest naming the field."""
+    with pytest.raises(InvalidRequest) as caught:
+        await generate(make_provider(options={"subseed": "abc"}))
+    assert "subseed: value is not a valid integer" in caught.value.user_message
+
+
+async def test_bad_base_url_path_is_misconfigured(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """A route the server does not have (no --api, wrong prefix) → Misconfigured."""
+    with pytest.raises(Misconfigured) as caught:
+        await generate(make_provider(base_url=fake.base_url + "/nope"))
+    assert "--api" in caught.value.user_message
+
+
+async def test_malformed_answer_is_unavailable(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """A 200 that is not JSON → Unavailable."""
+    fake.malformed_next()
+    with pytest.raises(Unavailable):
+        await generate(provider)
+
+
+async def test_empty_answer_is_unavailable(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """A 200 without images → Unavailable that says no image came back."""
+    fake.empty_next()
+    with pytest.raises(Unavailable) as caught:
+        await generate(provider)
+    assert "without any image" in caught.value.user_message
+
+
+async def test_connection_refused_is_unavailable(make_provider: MakeProvider) -> None:
+    """Nobody listening → Unavailable."""
+    with pytest.raises(Unavailable):
+        await generate(make_provider(base_url=dead_url()))
+
+
+async def test_pool_fails_over_to_a_live_backend(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """With two base URLs, a dead one is skipped and the live one answers."""
+    provider = make_provider(base_url=[dead_url(), fake.base_url])
+    [image] = await generate(provider)
+    assert image.data == fake.served[0]
+
+
+# --------------------------------------------------------------------------------------------- health
+
+
+async def test_check_is_ok_against_the_fake(provider: SDWebUIProvider) -> None:
+    """check() lists sd-models and reports ok."""
+    health = await provider.check()
+    assert health.ok and "2 checkpoints" in health.detail
+
+
+async def test_check_is_not_ok_against_a_closed_port(make_provider: MakeProvider) -> None:
+    """check() against nobody reports not ok with the reason."""
+    health = await make_provider(base_url=dead_url()).check()
+    assert not health.ok and "connection refused" in health.detail
+
+
+async def test_list_models_returns_titles(provider: SDWebUIProvider) -> None:
+    """list_models() gives the sd-models titles."""
+    assert await provider.list_models() == [
+        "sd_xl_base_1.0.safetensors [31e35c80fc]",
+        "v1-5-pruned-emaonly.safetensors [6ce0161689]",
+    ]
+
+
+# ------------------------------------------------------------------------------------------ end to end
+
+
+async def test_cli_gen_end_to_end(fake: FakeSDWebUI, tmp_path: Path) -> None:
+    """`easel gen "a red fox" --provider sdwebui --aspect 16:9 --seed 7` saves the server's bytes and seed."""
+    env = {
+        "EASEL__PROVIDERS__SDWEBUI__BASE_URL": fake.base_url,
+        "EASEL__DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/e.db",
+        "EASEL__MEDIA_DIR": str(tmp_path / "media"),
+    }
+    args = ["gen", "a red fox", "--provider", "sdwebui", "--aspect", "16:9", "--seed", "7"]
+    result = await asyncio.to_thread(CliRunner().invoke, app, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.strip()]
+    saved = Path(line)
+    assert await asyncio.to_thread(saved.read_bytes) == fake.served[0]
+    [job] = fake.jobs
+    assert (job.json["prompt"], job.json["seed"], job.json["width"], job.json["height"]) == (
+        "a red fox",
+        7,
+        1024,
+        576,
+    )
+    reported = json.loads(fake.responses[0]["info"])["seed"]
+    sidecar = json.loads(await asyncio.to_thread(saved.with_suffix(".json").read_text))
+    assert sidecar["seed"] == reported == 7
+    assert sidecar["params"]["seed"] == 7 and sidecar["provider"] == "sdwebui"

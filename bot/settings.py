@@ -63,7 +63,8 @@ class ProviderSettings(Section):
     """AWS region (bedrock)."""
     workflow: Path | None = None
     """ComfyUI: an API-format workflow JSON with placeholders ({{prompt}}, {{negative}}, {{seed}},
-    {{width}}, {{height}}, {{steps}}); a built-in SDXL-style template when unset."""
+    {{width}}, {{height}}, {{steps}}, {{image}}, {{cfg}}, {{sampler}}, {{denoise}}, {{model}}); a
+    built-in SDXL-style template when unset."""
     steps: int | None = Field(default=None, ge=1, le=200)
     """Sampling steps for local diffusion servers."""
     sampler: str | None = None

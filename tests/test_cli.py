@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from PIL import Image as PILImage
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.fakes.providers.openai_images import FakeOpenAIImages
 
 
 @pytest.fixture
@@ -187,3 +189,12 @@ def test_python_dash_m_bot_runs_like_easel(env: dict[str, str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()).is_file()
+
+
+async def test_doctor_reports_a_live_provider_with_latency(env: dict[str, str]) -> None:
+    """A configured provider that answers is reported ok with its latency."""
+    async with FakeOpenAIImages() as fake:
+        env = env | {"EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL": fake.base_url}
+        code, out, _ = await asyncio.to_thread(easel, env, "doctor")
+    line = next(line for line in out.splitlines() if line.startswith("openai-compatible"))
+    assert code == 0 and " ok " in line and " ms " in line

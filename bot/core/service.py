@@ -256,7 +256,7 @@ class EaselService:
             raise self._quota_exceeded(now, quota)
         implicit = isinstance(intent, Edit | Reroll | Vary) and intent.generation_id is None
         after = await self._jobs.latest_open_job(chat_id=conv.chat_id) if implicit else None
-        seed = (options.seed if options and options.seed is not None else None) or new_seed(self._rng)
+        seed = options.seed if options is not None and options.seed is not None else new_seed(self._rng)
         payload: dict[str, Any] = {"intent": intent_to_json(intent), "seed": seed}
         if upload is not None:
             payload["upload"] = upload

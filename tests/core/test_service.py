@@ -202,3 +202,9 @@ async def test_help_lists_commands(harness: Harness) -> None:
     """/help answers with the command list."""
     text = (await harness.last("/help")).text
     assert "/imagine" in text and "/edit" in text and "--ar" in text
+
+
+async def test_seed_zero_is_kept(harness: Harness) -> None:
+    """--seed 0 is a real seed, not "no seed"."""
+    reply = await harness.last("/imagine a fox --seed 0")
+    assert reply.images[0].seed == 0

@@ -27,7 +27,7 @@ from bot.core.errors import (
     Unavailable,
 )
 from bot.core.ports import ProgressCallback
-from bot.core.types import GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.core.types import Image, ImageRequest, ProviderHealth
 from bot.providers import media
 from bot.providers.aws_signing import AwsSigner, CredentialsUnavailable, default_region, find_credentials
 from bot.providers.bedrock_models import (
@@ -38,6 +38,7 @@ from bot.providers.bedrock_models import (
     read_images,
     spec_for,
 )
+from bot.providers.common import base_url, is_edit, read_json
 from bot.providers.http_errors import (
     KEY_REJECTED_TEXT,
     NOT_FOUND_TEXT,
@@ -121,8 +122,7 @@ class BedrockProvider:
                 raise Misconfigured(f"{NO_CREDENTIALS} ({exc})", provider=self.name) from exc
             self._signer = AwsSigner(found, service="bedrock", region=region)
         self.region = region
-        base = settings.base_url[0] if isinstance(settings.base_url, list) else settings.base_url
-        base = base.strip().rstrip("/") if base else None
+        base = base_url(settings, provider=self.name, default=None)
         self.runtime_url = base or f"https://bedrock-runtime.{region}.amazonaws.com"
         self.control_url = base or f"https://bedrock.{region}.amazonaws.com"
         self._client = client
@@ -138,11 +138,9 @@ class BedrockProvider:
                 provider=self.name,
                 user_message=f"Bedrock has no image model called {model!r} that I know.",
             ) from None
-        if request.kind in (GenerationKind.EDIT, GenerationKind.VARY) and (
-            not spec.capabilities.edit or not request.reference_images
-        ):
+        if is_edit(request, provider=self.name) and not spec.capabilities.edit:
             raise InvalidRequest(
-                f"{self.name}: {request.kind} needs a reference image and a model that takes one",
+                f"{self.name}: {request.kind} needs a model that takes a reference image",
                 provider=self.name,
                 user_message="This Bedrock model cannot edit images (try Nova Canvas or SD3.5 Large).",
             )
@@ -150,7 +148,7 @@ class BedrockProvider:
         url = f"{self.runtime_url}/model/{quote(model, safe='')}/invoke"
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         response = await self._send("POST", url, body=body, headers=headers)
-        results = read_images(spec, _json(response, provider=self.name), provider=self.name)
+        results = read_images(spec, read_json(response, provider=self.name), provider=self.name)
         sent_seed = request.seed % (spec.max_seed + 1) if request.seed is not None else None
         images = []
         for b64, seed in results:
@@ -167,7 +165,7 @@ class BedrockProvider:
         response = await self._send(
             "GET", url, headers={"Accept": "application/json"}, time_limit_s=CHECK_TIMEOUT_S
         )
-        payload = _json(response, provider=self.name)
+        payload = read_json(response, provider=self.name)
         summaries = payload.get("modelSummaries") if isinstance(payload, dict) else None
         return sorted(
             str(item["modelId"]) for item in summaries or [] if isinstance(item, dict) and item.get("modelId")
@@ -261,17 +259,6 @@ def _error_parts(response: httpx.Response) -> tuple[str, str]:
     if not message and "html" not in response.headers.get("content-type", ""):
         message = response.text
     return kind, scrub(message)
-
-
-def _json(response: httpx.Response, *, provider: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Unavailable(
-            f"{provider}: HTTP {response.status_code} answer is not JSON",
-            provider=provider,
-            user_message=UNAVAILABLE_TEXT,
-        ) from exc
 
 
 def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> BedrockProvider:

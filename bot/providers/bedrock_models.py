@@ -25,9 +25,10 @@ from typing import Any
 from bot.core.errors import ImageError, InvalidRequest, Refused, Unavailable
 from bot.core.imaging import encode_png, open_image, sniff
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
+from bot.providers.common import diffusion_prompt, merge_options
 from bot.providers.http_errors import REFUSED_TEXT, UNAVAILABLE_TEXT, scrub
 from bot.providers.stable_image import ASPECTS as STABILITY_ASPECTS
-from bot.providers.stable_image import aspect_ratio, img2img_prompt, img2img_strength, wire_seed
+from bot.providers.stable_image import aspect_ratio, img2img_strength, wire_seed
 from bot.settings import ProviderSettings
 
 __all__ = ["CATALOG", "Family", "ModelSpec", "build_body", "is_filter_message", "read_images", "spec_for"]
@@ -193,12 +194,12 @@ def _amazon_body(
         params["images"] = [_b64_png_or_jpeg(data, provider=provider) for data in references]
         strength = img2img_strength(request, settings.denoising_strength)
         params["similarityStrength"] = round(min(1.0, max(0.2, 1.0 - strength)), 3)
-        params["text"] = img2img_prompt(request)[:MAX_TEXT]
+        params["text"] = diffusion_prompt(request)[:MAX_TEXT]
     else:
         params["text"] = request.prompt[:MAX_TEXT]
     if request.negative:
         params["negativeText"] = request.negative[:MAX_TEXT]
-    params.update(options)
+    params = merge_options(params, options)
     task = "IMAGE_VARIATION" if img2img else "TEXT_IMAGE"
     key = "imageVariationParams" if img2img else "textToImageParams"
     return {"taskType": task, key: params, "imageGenerationConfig": config}
@@ -208,7 +209,7 @@ def _stability_body(
     request: ImageRequest, settings: ProviderSettings, *, img2img: bool, provider: str
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "prompt": img2img_prompt(request) if img2img else request.prompt,
+        "prompt": diffusion_prompt(request),
         "output_format": "png",
     }
     if request.negative:
@@ -222,8 +223,7 @@ def _stability_body(
         body["strength"] = img2img_strength(request, settings.denoising_strength)
     else:
         body["aspect_ratio"] = aspect_ratio(request.aspect)
-    body.update(settings.options)
-    return body
+    return merge_options(body, settings.options)
 
 
 def _nearest(aspect: Aspect, sizes: Mapping[Aspect, tuple[int, int]]) -> Aspect:

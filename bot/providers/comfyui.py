@@ -28,23 +28,16 @@ from urllib.parse import urlencode
 import aiohttp
 import httpx
 
-from bot.core.errors import ImageError, InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
-from bot.core.imaging import sniff
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers.backends import BackendPool
 from bot.providers.comfyui_events import CANCELLED_TEXT, describe_rejection, follow, history_failure
 from bot.providers.comfyui_workflow import IMG2IMG, TXT2IMG, fill, load_workflow, placeholders
+from bot.providers.common import base_urls, diffusion_prompt, is_edit, read_json, reference_mime
 from bot.providers.http import USER_AGENT
 from bot.providers.http_errors import raise_for_response, scrub, transport_errors
-from bot.providers.local_servers import (
-    canvas_for,
-    check_all,
-    diffusion_prompt,
-    needs_reference,
-    read_json,
-    server_urls,
-)
+from bot.providers.local_servers import canvas_for, check_all
 from bot.providers.media import base_is_local, download, to_image
 from bot.settings import ProviderSettings
 
@@ -79,7 +72,7 @@ class ComfyUIProvider:
         client: httpx.AsyncClient,
         poll_interval_s: float = POLL_INTERVAL_S,
     ) -> None:
-        urls = server_urls(settings.base_url, provider=self.name, example="http://127.0.0.1:8188")
+        urls = base_urls(settings, provider=self.name, example="http://127.0.0.1:8188")
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
         self.model = settings.model
         self._settings = settings
@@ -106,7 +99,7 @@ class ComfyUIProvider:
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One workflow run (the chain splits n); fails over between backends on Unavailable."""
-        edit = needs_reference(request, provider=self.name)
+        edit = is_edit(request, provider=self.name)
         if edit and not self.capabilities.edit:
             raise InvalidRequest(
                 f"{self.name}: the configured workflow has no {{{{image}}}} placeholder",
@@ -232,14 +225,7 @@ class ComfyUIProvider:
 
     async def _upload(self, base: str, data: bytes) -> str:
         """POST /upload/image (multipart); the name to put in a LoadImage node."""
-        try:
-            mime = sniff(data)
-        except ImageError as exc:
-            raise InvalidRequest(
-                f"{self.name}: the reference is not an image",
-                provider=self.name,
-                user_message=exc.user_message,
-            ) from exc
+        mime = reference_mime(data, provider=self.name)
         filename = f"easel-{hashlib.sha256(data).hexdigest()[:20]}.{_EXTENSIONS[mime]}"
         url = f"{base}/upload/image"
         with transport_errors(provider=self.name, url=url):

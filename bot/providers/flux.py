@@ -26,15 +26,16 @@ from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refuse
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers import media
-from bot.providers.cloud import (
+from bot.providers.cloud import fetch_result
+from bot.providers.common import (
     api_key,
-    edit_prompt,
+    base_url,
     encode_reference,
-    fetch_result,
+    instruction_prompt,
     is_edit,
-    json_object,
+    merge_options,
+    read_object,
     reduced,
-    single_base_url,
 )
 from bot.providers.http_errors import (
     KEY_REJECTED_TEXT,
@@ -113,7 +114,7 @@ class FluxProvider:
         poll_interval_s: float = 1.0,
     ) -> None:
         self._key = api_key(settings, provider=self.name)
-        self.base_url = single_base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
+        self.base_url = base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = settings.model or DEFAULT_MODEL
         if not _MODEL_NAME.fullmatch(self.model):
             raise Misconfigured(
@@ -177,7 +178,7 @@ class FluxProvider:
         if status >= 400:
             return ProviderHealth(ok=True, detail=f"reachable (HTTP {status} on /v1/credits)")
         try:
-            credits = json_object(response, provider=self.name).get("credits")
+            credits = read_object(response, provider=self.name).get("credits")
         except ProviderError:
             credits = None
         return ProviderHealth(ok=True, detail="ok" if credits is None else f"ok ({credits} credits)")
@@ -199,7 +200,7 @@ class FluxProvider:
             )
 
     def _body(self, request: ImageRequest, spec: FluxModel, *, edit: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {"prompt": edit_prompt(request) if edit else request.prompt}
+        body: dict[str, Any] = {"prompt": instruction_prompt(request)}
         if request.seed is not None:
             body["seed"] = request.seed
         if edit:  # the output follows the input image's size
@@ -210,8 +211,7 @@ class FluxProvider:
             body["aspect_ratio"] = str(reduced(request.aspect))
         else:
             body["width"], body["height"] = _size(request.aspect, spec)
-        body.update(self.options)
-        return body
+        return merge_options(body, self.options)
 
     async def _submit(self, model: str, body: dict[str, Any]) -> str:
         """Start the task; the URL to poll."""
@@ -219,7 +219,7 @@ class FluxProvider:
         with transport_errors(provider=self.name):
             response = await self._client.post(url, json=body, headers=self._headers())
         _raise_for_status(response, provider=self.name)
-        answer = json_object(response, provider=self.name)
+        answer = read_object(response, provider=self.name)
         task_id = answer.get("id")
         if not isinstance(task_id, str) or not task_id:
             _raise_for_poll_status(answer, provider=self.name)
@@ -240,7 +240,7 @@ class FluxProvider:
         with transport_errors(provider=self.name):
             response = await self._client.get(polling_url, headers=self._headers())
         _raise_for_status(response, provider=self.name)
-        answer = json_object(response, provider=self.name)
+        answer = read_object(response, provider=self.name)
         if answer.get("status") == "Ready":
             result = answer.get("result")
             if not isinstance(result, dict) or not isinstance(result.get("sample"), str):

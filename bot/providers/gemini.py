@@ -17,10 +17,19 @@ from typing import Any
 
 import httpx
 
-from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused
+from bot.core.errors import InvalidRequest, ProviderError, Refused
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers.backends import BackendPool
+from bot.providers.common import (
+    api_key,
+    base_urls,
+    instruction_prompt,
+    is_edit,
+    merge_options,
+    read_object,
+    reference_mime,
+)
 from bot.providers.google_errors import raise_for_google
 from bot.providers.http_errors import REFUSED_TEXT, transport_errors
 from bot.providers.media import decode_base64, to_image
@@ -28,13 +37,7 @@ from bot.providers.multimodal import (
     NO_IMAGE_TEXT,
     RECITATION_TEXT,
     aspect_label,
-    base_urls,
     image_size_for,
-    instruction,
-    is_edit,
-    merge_options,
-    read_json,
-    reference_mime,
     text_only_text,
 )
 from bot.settings import ProviderSettings
@@ -75,13 +78,8 @@ class GeminiProvider:
     catalog = CATALOG
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        if settings.api_key is None or not settings.api_key.get_secret_value():
-            raise Misconfigured(
-                "providers.gemini.api_key is not set",
-                provider=self.name,
-                user_message="Gemini needs an API key (providers.gemini.api_key); an admin needs to set it.",
-            )
-        urls = base_urls(settings.base_url, default=DEFAULT_BASE_URL)
+        key = api_key(settings, provider=self.name)
+        urls = base_urls(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = _bare_model(settings.model or DEFAULT_MODEL)
         self.options = dict(settings.options)
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 4)
@@ -93,7 +91,7 @@ class GeminiProvider:
             seed=False,
             max_reference_images=MAX_REFERENCE_IMAGES,
         )
-        self._headers = {"x-goog-api-key": settings.api_key.get_secret_value()}
+        self._headers = {"x-goog-api-key": key}
         self._client = client
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
@@ -124,7 +122,7 @@ class GeminiProvider:
             with transport_errors(provider=self.name, url=f"{base}/models"):
                 response = await self._client.get(f"{base}/models", params=params, headers=self._headers)
             raise_for_google(response, provider=self.name)
-            body = read_json(response, provider=self.name)
+            body = read_object(response, provider=self.name)
             for model in body.get("models") or []:
                 if not isinstance(model, dict):
                     continue
@@ -143,7 +141,7 @@ class GeminiProvider:
     # ---------------------------------------------------------------------------------------- request
 
     def _body(self, request: ImageRequest, model: str, *, edit: bool) -> dict[str, Any]:
-        parts: list[dict[str, Any]] = [{"text": instruction(request, edit=edit)}]
+        parts: list[dict[str, Any]] = [{"text": instruction_prompt(request)}]
         if edit:
             for data in request.reference_images[:MAX_REFERENCE_IMAGES]:
                 mime = reference_mime(data, provider=self.name)
@@ -162,7 +160,7 @@ class GeminiProvider:
         with transport_errors(provider=self.name, url=url):
             response = await self._client.post(url, json=body, headers=self._headers)
         raise_for_google(response, provider=self.name)
-        return read_json(response, provider=self.name)
+        return read_object(response, provider=self.name)
 
     # --------------------------------------------------------------------------------------- response
 

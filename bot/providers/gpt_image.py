@@ -3,8 +3,8 @@
 The rules that depend on the model: which sizes it accepts (the GPT standard sizes, any ``WxH`` on
 gpt-image-2, the old dall-e sizes), how many images one call makes, which quality words it takes,
 how many images an edit may start from and whether ``response_format`` may be sent (dall-e only; GPT
-models always answer base64 and reject the field). Also the settings both providers read the same way:
-the base URL (default ``https://api.openai.com/v1``) and the Bearer key.
+models always answer base64 and reject the field). Also the defaults both providers share (base URL
+``https://api.openai.com/v1``, the image model and the catalogue).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.chain import nearest_aspect
-from bot.core.errors import Misconfigured
-from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
-from bot.settings import ProviderSettings
+from bot.core.types import Aspect, Capabilities
 
 __all__ = [
     "CATALOG",
@@ -24,10 +22,6 @@ __all__ = [
     "GPT_IMAGE_PREFIXES",
     "IMAGE_MODEL_PREFIXES",
     "ModelRules",
-    "api_base",
-    "bearer",
-    "edit_text",
-    "is_edit",
     "is_image_model",
     "rules_for",
 ]
@@ -144,41 +138,3 @@ def rules_for(model: str) -> ModelRules:
 
 def is_image_model(model: str) -> bool:
     return model.lower().startswith(IMAGE_MODEL_PREFIXES)
-
-
-def is_edit(request: ImageRequest) -> bool:
-    return request.kind in (GenerationKind.EDIT, GenerationKind.VARY)
-
-
-def edit_text(request: ImageRequest) -> str:
-    """The instruction sent with a reference image: the edit itself, or a variation of the source."""
-    if request.kind == GenerationKind.VARY:
-        source = request.source_prompt or request.prompt
-        return f"Make a new variation of this image, keeping its subject and style. It shows: {source}"
-    return request.prompt
-
-
-def api_base(settings: ProviderSettings, *, provider: str) -> str:
-    """``settings.base_url`` (one URL) or OpenAI's, without a trailing slash."""
-    value = settings.base_url
-    urls = [value] if isinstance(value, str) else list(value or [])
-    urls = [url.strip().rstrip("/") for url in urls if url.strip()]
-    if len(urls) > 1:
-        raise Misconfigured(f"providers.{provider}.base_url takes one URL, not a list", provider=provider)
-    url = urls[0] if urls else DEFAULT_BASE_URL
-    if not url.startswith(("http://", "https://")):
-        raise Misconfigured(f"providers.{provider}.base_url {url!r} is not an http(s) URL", provider=provider)
-    return url
-
-
-def bearer(settings: ProviderSettings, *, provider: str) -> dict[str, str]:
-    """The Authorization header; Misconfigured naming the setting when there is no key."""
-    key = settings.api_key.get_secret_value().strip() if settings.api_key is not None else ""
-    if not key:
-        raise Misconfigured(
-            f"providers.{provider}.api_key is not set",
-            provider=provider,
-            user_message=f"The {provider} image service has no API key; an admin needs to set "
-            f"providers.{provider}.api_key.",
-        )
-    return {"Authorization": f"Bearer {key}"}

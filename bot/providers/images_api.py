@@ -10,23 +10,16 @@ refusal. ``GET {base}/models`` serves ``check()`` and ``list_models()``. Also us
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from bot.core.errors import (
-    ImageError,
-    InvalidRequest,
-    Misconfigured,
-    Refused,
-    Unavailable,
-)
-from bot.core.imaging import sniff
+from bot.core.errors import InvalidRequest, Misconfigured, Refused, Unavailable
 from bot.core.types import Image
 from bot.providers import media
+from bot.providers.common import encode_reference, read_json, reference_mime
 from bot.providers.http_errors import (
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
@@ -45,7 +38,6 @@ __all__ = [
     "form_fields",
     "model_ids",
     "probe",
-    "read_json",
     "result_items",
     "send",
     "to_images",
@@ -62,14 +54,13 @@ FilePart = tuple[str, tuple[str, bytes, str]]
 
 def file_part(field: str, data: bytes, *, provider: str, stem: str | None = None) -> FilePart:
     """A multipart file part with the image's real type and a matching file name."""
-    mime = _reference_mime(data, field=field, provider=provider)
+    mime = reference_mime(data, provider=provider, what=field)
     return field, (f"{stem or field.strip('[]')}.{_EXTENSIONS[mime]}", data, mime)
 
 
 def data_url(data: bytes, *, provider: str, field: str = "image") -> str:
     """``data:image/...;base64,...`` for an image sent inline (Responses input images, masks)."""
-    mime = _reference_mime(data, field=field, provider=provider)
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    return encode_reference(data, provider=provider, data_url=True, what=field)
 
 
 def form_fields(body: Mapping[str, Any]) -> dict[str, str]:
@@ -127,17 +118,6 @@ async def model_ids(
     data = payload.get("data") if isinstance(payload, dict) else None
     ids = [str(item["id"]) for item in data or [] if isinstance(item, dict) and item.get("id")]
     return sorted(i for i in ids if not prefixes or i.lower().startswith(prefixes))
-
-
-def read_json(response: httpx.Response, *, provider: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Unavailable(
-            f"{provider}: HTTP {response.status_code} answer is not JSON",
-            provider=provider,
-            user_message=UNAVAILABLE_TEXT,
-        ) from exc
 
 
 # ------------------------------------------------------------------------------------------- answers
@@ -238,17 +218,6 @@ async def _fetch(
 def _origin(url: str) -> tuple[str, str, int | None]:
     parsed = httpx.URL(url)
     return parsed.scheme, parsed.host, parsed.port
-
-
-def _reference_mime(data: bytes, *, field: str, provider: str) -> str:
-    try:
-        return sniff(data)
-    except ImageError as exc:
-        raise InvalidRequest(
-            f"{provider}: the {field} is not a PNG, JPEG, WebP or GIF",
-            provider=provider,
-            user_message=exc.user_message,
-        ) from exc
 
 
 def _raise_model_not_found(response: httpx.Response, *, provider: str) -> None:

@@ -19,6 +19,7 @@ from bot.core.errors import InvalidRequest, ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
 from bot.providers import gpt_image, images_api
+from bot.providers.common import base_url, bearer, instruction_prompt, is_edit
 from bot.providers.media import base_is_local
 from bot.settings import ProviderSettings
 
@@ -32,8 +33,8 @@ class OpenAIProvider:
     catalog = gpt_image.CATALOG
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        self._auth = gpt_image.bearer(settings, provider=self.name)
-        self.base_url = gpt_image.api_base(settings, provider=self.name)
+        self._auth = bearer(settings, provider=self.name)
+        self.base_url = base_url(settings, provider=self.name, default=gpt_image.DEFAULT_BASE_URL)
         self.model = settings.model or gpt_image.DEFAULT_IMAGE_MODEL
         self.capabilities = gpt_image.rules_for(self.model).capabilities()
         self._options = dict(settings.options)
@@ -44,13 +45,7 @@ class OpenAIProvider:
         """One call to /images/generations, or /images/edits for EDIT and VARY."""
         model = request.model or self.model
         rules = gpt_image.rules_for(model)
-        edit = gpt_image.is_edit(request)
-        if edit and not request.reference_images:
-            raise InvalidRequest(
-                f"{request.kind} needs a reference image",
-                provider=self.name,
-                user_message="I need an image to work from for that.",
-            )
+        edit = is_edit(request, provider=self.name)
         if edit and not rules.max_references:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
@@ -109,7 +104,7 @@ class OpenAIProvider:
         fields: dict[str, Any] = dict(self._options)
         fields.update(
             model=model,
-            prompt=gpt_image.edit_text(request) if edit else request.prompt,
+            prompt=instruction_prompt(request),
             n=max(1, min(request.n, rules.max_n)),
             size=rules.size(request.aspect),
         )

@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx
 
-from bot.core.errors import InvalidRequest, Misconfigured, ProviderError
+from bot.core.errors import ProviderError
 from bot.core.ports import ProgressCallback
-from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers import images_api
 from bot.providers.backends import BackendPool
+from bot.providers.common import base_urls, is_edit
 from bot.providers.media import base_is_local
 from bot.settings import ProviderSettings
 
@@ -40,17 +41,7 @@ class OpenAICompatibleProvider:
     )
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        urls = _base_urls(settings.base_url)
-        if not urls:
-            raise Misconfigured(
-                "providers.openai-compatible.base_url is not set (for example http://127.0.0.1:8080/v1)",
-                provider=self.name,
-            )
-        for url in urls:
-            if httpx.URL(url).scheme not in ("http", "https"):
-                raise Misconfigured(
-                    f"providers.openai-compatible.base_url {url!r} is not an http(s) URL", provider=self.name
-                )
+        urls = base_urls(settings, provider=self.name, example="http://127.0.0.1:8080/v1")
         self.model = settings.model
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
         key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
@@ -61,13 +52,7 @@ class OpenAICompatibleProvider:
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Generate, or edit the first reference image for EDIT/VARY; fail over between backends."""
-        edit = request.kind in (GenerationKind.EDIT, GenerationKind.VARY)
-        if edit and not request.reference_images:
-            raise InvalidRequest(
-                f"{request.kind} needs a reference image",
-                provider=self.name,
-                user_message="I need an image to work from for that.",
-            )
+        edit = is_edit(request, provider=self.name)
         images = await self.pool.call(lambda base: self._generate_on(base, request, edit=edit))
         await on_progress(1.0, None)
         return images
@@ -131,13 +116,6 @@ class OpenAICompatibleProvider:
         except ProviderError as exc:
             return False, str(exc).removeprefix(f"{self.name}: ").removeprefix(f"{base}/models: ")
         return True, "ok"
-
-
-def _base_urls(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    urls = [value] if isinstance(value, str) else value
-    return [url.strip().rstrip("/") for url in urls if url.strip()]
 
 
 def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> OpenAICompatibleProvider:

@@ -29,6 +29,7 @@ from bot.core.errors import InvalidRequest, ProviderError, RateLimited, Refused,
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
 from bot.providers import gpt_image, images_api, media
+from bot.providers.common import base_url, bearer, instruction_prompt, is_edit
 from bot.providers.http_errors import (
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
@@ -67,8 +68,8 @@ class OpenAIResponsesProvider:
     catalog = gpt_image.CATALOG
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        self._auth = gpt_image.bearer(settings, provider=self.name)
-        self.base_url = gpt_image.api_base(settings, provider=self.name)
+        self._auth = bearer(settings, provider=self.name)
+        self.base_url = base_url(settings, provider=self.name, default=gpt_image.DEFAULT_BASE_URL)
         self.mainline_model, self.image_model = _split_models(
             settings.model, DEFAULT_MAINLINE_MODEL, gpt_image.DEFAULT_IMAGE_MODEL
         )
@@ -81,13 +82,7 @@ class OpenAIResponsesProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One ``POST /responses``; the image_generation_call results become the images."""
         mainline, image_model = _split_models(request.model, self.mainline_model, self.image_model)
-        edit = gpt_image.is_edit(request)
-        if edit and not request.reference_images:
-            raise InvalidRequest(
-                f"{request.kind} needs a reference image",
-                provider=self.name,
-                user_message="I need an image to work from for that.",
-            )
+        edit = is_edit(request, provider=self.name)
         body = self._body(request, mainline, image_model, edit=edit)
         payload = await images_api.send(
             self._client,
@@ -135,9 +130,7 @@ class OpenAIResponsesProvider:
         quality = rules.quality(request.quality)
         if quality is not None:
             tool["quality"] = quality
-        content: list[dict[str, Any]] = [
-            {"type": "input_text", "text": gpt_image.edit_text(request) if edit else request.prompt}
-        ]
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": instruction_prompt(request)}]
         if edit:
             for data in request.reference_images[: rules.max_references]:
                 url = images_api.data_url(data, provider=self.name)

@@ -13,7 +13,6 @@ invalid request, never a success. ``options`` are merged into the body, except `
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from typing import Any
 
@@ -23,19 +22,22 @@ from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, RateLi
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers.backends import BackendPool
+from bot.providers.common import (
+    base_urls,
+    bearer,
+    encode_reference,
+    instruction_prompt,
+    is_edit,
+    merge_options,
+    read_object,
+)
 from bot.providers.http_errors import REFUSED_TEXT, busy_text, raise_for_response, scrub, transport_errors
 from bot.providers.media import base_is_local, download, to_image
 from bot.providers.multimodal import (
     NO_IMAGE_TEXT,
     RECITATION_TEXT,
     aspect_label,
-    base_urls,
     image_size_for,
-    instruction,
-    is_edit,
-    merge_options,
-    read_json,
-    reference_mime,
     text_only_text,
 )
 from bot.settings import ProviderSettings
@@ -73,14 +75,8 @@ class OpenRouterProvider:
     catalog = CATALOG
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        if settings.api_key is None or not settings.api_key.get_secret_value():
-            raise Misconfigured(
-                "providers.openrouter.api_key is not set",
-                provider=self.name,
-                user_message="OpenRouter needs an API key (providers.openrouter.api_key); "
-                "an admin needs to set it.",
-            )
-        urls = base_urls(settings.base_url, default=DEFAULT_BASE_URL)
+        auth = bearer(settings, provider=self.name)
+        urls = base_urls(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = settings.model or DEFAULT_MODEL
         options = dict(settings.options)
         referer = options.pop("http_referer", None)
@@ -95,7 +91,7 @@ class OpenRouterProvider:
             seed=False,
             max_reference_images=MAX_REFERENCE_IMAGES,
         )
-        self._headers = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
+        self._headers = auth
         if referer:
             self._headers["HTTP-Referer"] = str(referer)
         if title:
@@ -126,7 +122,7 @@ class OpenRouterProvider:
             )
         raise_for_openrouter(response, provider=self.name)
         names: list[str] = []
-        for model in read_json(response, provider=self.name).get("data") or []:
+        for model in read_object(response, provider=self.name).get("data") or []:
             if not isinstance(model, dict) or not isinstance(model.get("id"), str):
                 continue
             architecture = model.get("architecture")
@@ -141,11 +137,10 @@ class OpenRouterProvider:
     # ---------------------------------------------------------------------------------------- request
 
     def _body(self, request: ImageRequest, model: str, *, edit: bool) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [{"type": "text", "text": instruction(request, edit=edit)}]
+        content: list[dict[str, Any]] = [{"type": "text", "text": instruction_prompt(request)}]
         if edit:
             for data in request.reference_images[:MAX_REFERENCE_IMAGES]:
-                mime = reference_mime(data, provider=self.name)
-                url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+                url = encode_reference(data, provider=self.name, data_url=True)
                 content.append({"type": "image_url", "image_url": {"url": url}})
         image_config: dict[str, Any] = {"aspect_ratio": aspect_label(request.aspect, ASPECTS)}
         size = image_size_for(request.quality)
@@ -166,7 +161,7 @@ class OpenRouterProvider:
         with transport_errors(provider=self.name, url=url):
             response = await self._client.post(url, json=body, headers=self._headers)
         raise_for_openrouter(response, provider=self.name)
-        payload = read_json(response, provider=self.name)
+        payload = read_object(response, provider=self.name)
         if isinstance(payload.get("error"), dict):  # an error reported inside an HTTP 200
             raise _error_from(payload["error"], response, provider=self.name)
         choices = [c for c in payload.get("choices") or [] if isinstance(c, dict)]
@@ -214,7 +209,7 @@ class OpenRouterProvider:
             with transport_errors(provider=self.name, url=url):
                 response = await self._client.get(url, headers=self._headers, timeout=CHECK_TIMEOUT_S)
             raise_for_openrouter(response, provider=self.name)
-            data = read_json(response, provider=self.name).get("data")
+            data = read_object(response, provider=self.name).get("data")
         except ProviderError as exc:
             return False, str(exc).removeprefix(f"{self.name}: ")
         left = data.get("limit_remaining") if isinstance(data, dict) else None

@@ -31,15 +31,16 @@ from bot.core.errors import (
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers import media
-from bot.providers.cloud import (
-    api_key,
-    edit_prompt,
+from bot.providers.cloud import fetch_result
+from bot.providers.common import (
+    base_url,
+    bearer,
     encode_reference,
-    fetch_result,
+    instruction_prompt,
     is_edit,
-    json_object,
+    merge_options,
+    read_object,
     reduced,
-    single_base_url,
 )
 from bot.providers.http_errors import (
     REFUSED_TEXT,
@@ -123,8 +124,8 @@ class ReplicateProvider:
         sleep: Sleep = asyncio.sleep,
         poll_interval_s: float = 1.0,
     ) -> None:
-        key = api_key(settings, provider=self.name)
-        self.base_url = single_base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
+        self._auth = bearer(settings, provider=self.name)
+        self.base_url = base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = settings.model or DEFAULT_MODEL
         if not _MODEL_REF.fullmatch(self.model):
             raise Misconfigured(
@@ -133,7 +134,6 @@ class ReplicateProvider:
             )
         self.options = dict(settings.options)
         self._client = client
-        self._auth = {"Authorization": f"Bearer {key}"}
         self._allow_private = media.base_is_local(self.base_url)
         self._slots = asyncio.Semaphore(settings.max_concurrency or 4)
         self.timing = PollTiming(
@@ -185,7 +185,7 @@ class ReplicateProvider:
                     f"{self.base_url}/account", headers=self._auth, timeout=CHECK_TIMEOUT_S
                 )
             raise_for_response(response, provider=self.name)
-            account = json_object(response, provider=self.name)
+            account = read_object(response, provider=self.name)
         except ProviderError as exc:
             return ProviderHealth(ok=False, detail=str(exc).removeprefix(f"{self.name}: "))
         username = account.get("username")
@@ -199,7 +199,7 @@ class ReplicateProvider:
     def _body(
         self, request: ImageRequest, model: str, spec: ReplicateModel, *, n: int, edit: bool
     ) -> dict[str, Any]:
-        inputs: dict[str, Any] = {"prompt": edit_prompt(request) if edit else request.prompt}
+        inputs: dict[str, Any] = {"prompt": instruction_prompt(request)}
         inputs["aspect_ratio"] = _aspect_ratio(request.aspect, spec)
         if request.seed is not None:
             inputs["seed"] = request.seed
@@ -212,7 +212,7 @@ class ReplicateProvider:
                 request.reference_images[0], provider=self.name, data_url=True
             )
             inputs.update(spec.edit_inputs)
-        inputs.update(self.options)
+        inputs = merge_options(inputs, self.options)
         match = _MODEL_REF.fullmatch(model)
         assert match is not None
         version = match["version"] or match["bare"]
@@ -229,7 +229,7 @@ class ReplicateProvider:
         with transport_errors(provider=self.name):
             response = await self._client.post(url, json=body, headers=headers)
         _raise_for_status(response, provider=self.name)
-        prediction = json_object(response, provider=self.name)
+        prediction = read_object(response, provider=self.name)
         if not self._finished(prediction):
             get_url = self._get_url(prediction)
             try:
@@ -276,7 +276,7 @@ class ReplicateProvider:
         with transport_errors(provider=self.name):
             response = await self._client.get(url, headers=self._auth)
         _raise_for_status(response, provider=self.name)
-        prediction = json_object(response, provider=self.name)
+        prediction = read_object(response, provider=self.name)
         if self._finished(prediction):
             return prediction
         await progress.report(_logged_progress(prediction.get("logs")))

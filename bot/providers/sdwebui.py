@@ -21,25 +21,18 @@ from typing import Any
 
 import httpx
 
-from bot.core.errors import ImageError, InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
-from bot.core.imaging import sniff
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers.backends import BackendPool
+from bot.providers.common import base_urls, diffusion_prompt, encode_reference, is_edit, read_json
 from bot.providers.http_errors import (
     error_info,
     raise_for_response,
     scrub,
     transport_errors,
 )
-from bot.providers.local_servers import (
-    canvas_for,
-    check_all,
-    diffusion_prompt,
-    needs_reference,
-    read_json,
-    server_urls,
-)
+from bot.providers.local_servers import canvas_for, check_all
 from bot.providers.media import decode_base64, to_image
 from bot.settings import ProviderSettings
 
@@ -81,7 +74,7 @@ class SDWebUIProvider:
         client: httpx.AsyncClient,
         poll_interval_s: float = PROGRESS_INTERVAL_S,
     ) -> None:
-        urls = server_urls(settings.base_url, provider=self.name, example="http://127.0.0.1:7860")
+        urls = base_urls(settings, provider=self.name, example="http://127.0.0.1:7860")
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
         self.model = settings.model
         self._settings = settings
@@ -94,7 +87,7 @@ class SDWebUIProvider:
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """txt2img, or img2img of the first reference image for EDIT/VARY; fail over between backends."""
-        edit = needs_reference(request, provider=self.name)
+        edit = is_edit(request, provider=self.name)
         body = self._body(request, edit=edit)
         route = "img2img" if edit else "txt2img"
         images = await self.pool.call(lambda base: self._run(base, route, body, request, on_progress))
@@ -161,12 +154,13 @@ class SDWebUIProvider:
         if override:
             body["override_settings"] = override
         if edit:
-            body["init_images"] = [self._b64(request.reference_images[0], "reference image")]
+            reference = request.reference_images[0]
+            body["init_images"] = [encode_reference(reference, provider=self.name, data_url=False)]
             default = EDIT_DENOISE if request.kind is GenerationKind.EDIT else VARY_DENOISE
             strength = settings.denoising_strength
             body["denoising_strength"] = strength if strength is not None else default
             if request.mask is not None:
-                body["mask"] = self._b64(request.mask, "mask")
+                body["mask"] = encode_reference(request.mask, provider=self.name, data_url=False, what="mask")
         return body
 
     async def _run(
@@ -307,15 +301,6 @@ class SDWebUIProvider:
                 user_message=f"The Stable Diffusion WebUI rejected the request: {scrub(detail, limit=160)}.",
             )
         raise_for_response(response, provider=self.name)
-
-    def _b64(self, data: bytes, what: str) -> str:
-        try:
-            sniff(data)
-        except ImageError as exc:
-            raise InvalidRequest(
-                f"{self.name}: the {what} is not an image", provider=self.name, user_message=exc.user_message
-            ) from exc
-        return base64.b64encode(data).decode("ascii")
 
 
 # ------------------------------------------------------------------------------------------ helpers

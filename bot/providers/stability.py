@@ -20,16 +20,23 @@ import httpx
 from bot import __version__
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
 from bot.core.ports import ProgressCallback
-from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers import media
+from bot.providers.common import (
+    api_key,
+    base_url,
+    diffusion_prompt,
+    is_edit,
+    merge_options,
+    read_object,
+    reference_mime,
+)
 from bot.providers.http_errors import (
     REFUSED_TEXT,
-    UNAVAILABLE_TEXT,
     raise_for_response,
-    scrub,
     transport_errors,
 )
-from bot.providers.stable_image import ASPECTS, aspect_ratio, img2img_prompt, img2img_strength, wire_seed
+from bot.providers.stable_image import ASPECTS, aspect_ratio, img2img_strength, wire_seed
 from bot.settings import ProviderSettings
 
 __all__ = ["StabilityProvider", "create"]
@@ -60,11 +67,8 @@ class StabilityProvider:
     catalog: tuple[str, ...] = ("core", "ultra", "sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        key = settings.api_key.get_secret_value().strip() if settings.api_key is not None else ""
-        if not key:
-            raise Misconfigured("providers.stability.api_key is not set", provider=self.name)
-        base = settings.base_url[0] if isinstance(settings.base_url, list) else settings.base_url
-        self.base_url = (base or DEFAULT_BASE_URL).strip().rstrip("/")
+        key = api_key(settings, provider=self.name)
+        self.base_url = base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = settings.model or DEFAULT_MODEL
         try:
             endpoint, _ = endpoint_for(self.model)
@@ -102,10 +106,10 @@ class StabilityProvider:
                 provider=self.name,
                 user_message=f"Stability AI has no model called {model!r} (try core, ultra or sd3.5-large).",
             ) from None
-        img2img = request.kind in (GenerationKind.EDIT, GenerationKind.VARY)
-        if img2img and (endpoint == "core" or not request.reference_images):
+        img2img = is_edit(request, provider=self.name)
+        if img2img and endpoint == "core":
             raise InvalidRequest(
-                f"{self.name}: {request.kind} needs a reference image and the ultra or an sd3 model",
+                f"{self.name}: {request.kind} needs the ultra or an sd3 model",
                 provider=self.name,
                 user_message="Stability AI can only edit an image with the ultra or sd3 models.",
             )
@@ -115,7 +119,7 @@ class StabilityProvider:
         ]
         if img2img:
             reference = request.reference_images[0]
-            mime = media.sniffed(reference, provider=self.name)
+            mime = reference_mime(reference, provider=self.name)
             files.append(("image", (f"image.{mime.split('/')[1]}", reference, mime)))
         url = self.base_url + GENERATE_PATH + endpoint
         with transport_errors(provider=self.name, url=url):
@@ -149,7 +153,7 @@ class StabilityProvider:
         self, request: ImageRequest, model: str, *, endpoint: str, sd3_model: str | None, img2img: bool
     ) -> dict[str, str]:
         fields: dict[str, Any] = {
-            "prompt": img2img_prompt(request) if img2img else request.prompt,
+            "prompt": diffusion_prompt(request),
             "output_format": "png",
         }
         if request.negative and "turbo" not in model.lower():
@@ -166,7 +170,7 @@ class StabilityProvider:
             fields["mode"] = "image-to-image" if img2img else "text-to-image"
             if self.settings.cfg_scale is not None:
                 fields["cfg_scale"] = self.settings.cfg_scale
-        fields.update(self.settings.options)
+        fields = merge_options(fields, self.settings.options)
         return {name: str(value) for name, value in fields.items() if value is not None}
 
     def _image(self, response: httpx.Response, *, model: str, sent_seed: int | None) -> Image:
@@ -181,7 +185,7 @@ class StabilityProvider:
             finish = response.headers.get("finish-reason", "SUCCESS")
             seed: object = response.headers.get("seed")
         else:
-            body = _json_object(response, provider=self.name)
+            body = read_object(response, provider=self.name)
             finish = str(body.get("finish_reason") or "SUCCESS")
             seed = body.get("seed")
             data = self._decode(body.get("image"))
@@ -206,22 +210,6 @@ class StabilityProvider:
             raise Unavailable(
                 f"{self.name}: image is not base64", provider=self.name, user_message=media.NOT_AN_IMAGE
             ) from exc
-
-
-def _json_object(response: httpx.Response, *, provider: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Unavailable(
-            f"{provider}: HTTP {response.status_code} answer is not JSON: {scrub(response.text, limit=80)}",
-            provider=provider,
-            user_message=UNAVAILABLE_TEXT,
-        ) from exc
-    if not isinstance(body, dict):
-        raise Unavailable(
-            f"{provider}: answer is not a JSON object", provider=provider, user_message=UNAVAILABLE_TEXT
-        )
-    return body
 
 
 def _int_or(value: object, default: int | None) -> int | None:

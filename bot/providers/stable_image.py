@@ -1,23 +1,17 @@
 """Stability AI's image models, as both the ``stability`` REST provider and Bedrock's Stability models
-see them: the aspect ratios they take, the seed range, and how an edit becomes image-to-image.
+see them: the aspect ratios they take, the seed range, and how strongly an edit may move away from
+its reference image.
 
 Diffusion img2img has no "instruction" input: an edit is the reference image plus a prompt describing
-the result, so the source prompt and the user's instruction are joined; ``strength`` (how far the
-result may move from the reference) comes from ``providers.<name>.denoising_strength``.
+the result (:func:`bot.providers.common.diffusion_prompt`); ``strength`` (how far the result may move
+from the reference) comes from ``providers.<name>.denoising_strength``.
 """
 
 from __future__ import annotations
 
 from bot.core.types import Aspect, GenerationKind, ImageRequest
 
-__all__ = [
-    "ASPECTS",
-    "MAX_SEED",
-    "aspect_ratio",
-    "img2img_prompt",
-    "img2img_strength",
-    "wire_seed",
-]
+__all__ = ["ASPECTS", "MAX_SEED", "aspect_ratio", "img2img_strength", "wire_seed"]
 
 ASPECTS: tuple[Aspect, ...] = (
     Aspect(1, 1),
@@ -50,16 +44,6 @@ def aspect_ratio(aspect: Aspect) -> str:
 def wire_seed(seed: int | None) -> int | None:
     """``seed`` folded into 0..MAX_SEED (None stays None: the server picks and reports one)."""
     return None if seed is None else seed % (MAX_SEED + 1)
-
-
-def img2img_prompt(request: ImageRequest) -> str:
-    """What the result should show: for a variation the source prompt, for an edit source + instruction."""
-    source = (request.source_prompt or "").strip()
-    if request.kind is GenerationKind.VARY:
-        return source or request.prompt
-    if source and source.lower() != request.prompt.strip().lower():
-        return f"{source}. {request.prompt}"
-    return request.prompt
 
 
 def img2img_strength(request: ImageRequest, configured: float | None) -> float:

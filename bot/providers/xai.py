@@ -19,15 +19,8 @@ from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refuse
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers import media
-from bot.providers.cloud import (
-    api_key,
-    edit_prompt,
-    encode_reference,
-    fetch_result,
-    is_edit,
-    json_object,
-    single_base_url,
-)
+from bot.providers.cloud import fetch_result
+from bot.providers.common import base_url, bearer, encode_reference, instruction_prompt, is_edit, read_object
 from bot.providers.http_errors import (
     KEY_REJECTED_TEXT,
     REFUSED_TEXT,
@@ -81,12 +74,11 @@ class XAIProvider:
     )
 
     def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
-        key = api_key(settings, provider=self.name)
-        self.base_url = single_base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
+        self._auth = bearer(settings, provider=self.name)
+        self.base_url = base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = settings.model or DEFAULT_MODEL
         self.options = dict(settings.options)
         self._client = client
-        self._auth = {"Authorization": f"Bearer {key}"}
         self._allow_private = media.base_is_local(self.base_url)
         self._slots = asyncio.Semaphore(settings.max_concurrency or 4)
 
@@ -100,7 +92,7 @@ class XAIProvider:
             with transport_errors(provider=self.name):
                 response = await self._client.post(url, json=body, headers=self._auth)
             _raise_for_status(response, provider=self.name)
-            items = self._items(json_object(response, provider=self.name))
+            items = self._items(read_object(response, provider=self.name))
             images = [await self._image(item, model) for item in items]
         await on_progress(1.0, None)
         return images
@@ -112,7 +104,7 @@ class XAIProvider:
                 f"{self.base_url}/image-generation-models", headers=self._auth, timeout=CHECK_TIMEOUT_S
             )
         raise_for_response(response, provider=self.name)
-        body = json_object(response, provider=self.name)
+        body = read_object(response, provider=self.name)
         entries = body.get("models") or body.get("data") or []
         return [str(e["id"]) for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str)]
 
@@ -134,7 +126,7 @@ class XAIProvider:
     def _body(self, request: ImageRequest, model: str, *, edit: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
-            "prompt": edit_prompt(request) if edit else request.prompt,
+            "prompt": instruction_prompt(request),
             "n": max(1, min(request.n, MAX_N)),
             "response_format": "b64_json",
         }

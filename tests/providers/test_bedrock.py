@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from tests.fakes.providers.bedrock import (
     FakeBedrock,
     make_image,
 )
+from tests.fakes.providers.harness import Progress, dead_url
 
 Make = Callable[..., BedrockProvider]
 REGION = "us-east-1"
@@ -51,14 +51,6 @@ _AWS_VARS = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 )
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture(autouse=True)
@@ -99,13 +91,6 @@ def make(fake: FakeBedrock, client: httpx.AsyncClient) -> Make:
 
 async def generate(provider: BedrockProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def edit(prompt: str = "make it warmer", *, reference: bytes | None = None, **fields: Any) -> ImageRequest:
@@ -305,7 +290,7 @@ async def test_nova_edit_is_an_image_variation(fake: FakeBedrock, make: Make) ->
     assert body["taskType"] == "IMAGE_VARIATION" and "textToImageParams" not in body
     assert params["images"] == [base64.b64encode(reference).decode()]
     assert params["similarityStrength"] == 0.7
-    assert params["text"] == "a lighthouse at dusk. make it warmer"
+    assert params["text"] == "a lighthouse at dusk, make it warmer"
     assert image.data == fake.served[0]
 
 

@@ -16,18 +16,9 @@ from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers import builtin
 from bot.providers.builtin import BuiltinProvider
 from bot.providers.builtin_render import render_scene, stamp_preview
+from tests.fakes.providers.harness import Progress
 
 SOURCE_PROMPT = "mountains at dawn"
-
-
-class Progress:
-    """Records on_progress calls."""
-
-    def __init__(self) -> None:
-        self.fractions: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.fractions.append(fraction)
 
 
 @pytest.fixture
@@ -196,9 +187,9 @@ async def test_progress_fractions_rise_to_one(provider: BuiltinProvider) -> None
     """on_progress is called with increasing fractions, ending at exactly 1.0."""
     progress = Progress()
     await provider.generate(ImageRequest("a red sunset", n=3, seed=1), on_progress=progress)
-    assert progress.fractions == sorted(progress.fractions)
-    assert len(progress.fractions) >= 3
-    assert progress.fractions[-1] == 1.0
+    assert progress.calls == sorted(progress.calls)
+    assert len(progress.calls) >= 3
+    assert progress.calls[-1] == 1.0
 
 
 async def test_rendering_runs_off_the_event_loop_thread(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,10 @@ from bot.providers.comfyui import ComfyUIProvider, create
 from bot.providers.comfyui_workflow import TXT2IMG, fill
 from bot.settings import ProviderSettings
 from tests.fakes.providers.comfyui import FakeComfyUI, make_png
+from tests.fakes.providers.harness import Progress, dead_url
 
 MakeProvider = Callable[..., ComfyUIProvider]
 REFERENCE = make_png(96, 64, (10, 200, 30))
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[tuple[float, bytes | None]] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append((fraction, preview))
 
 
 @pytest.fixture
@@ -67,13 +59,6 @@ async def generate(provider: ComfyUIProvider, prompt: str = "a red fox", **field
 def workflow_of(fake: FakeComfyUI, index: int = 0) -> dict[str, Any]:
     prompt: dict[str, Any] = fake.prompts[index]["prompt"]
     return prompt
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
@@ -283,10 +268,10 @@ async def test_progress_and_previews_from_the_websocket(fake: FakeComfyUI, provi
     """progress events give rising fractions, binary frames give JPEG previews, the end gives 1.0."""
     progress = Progress()
     await provider.generate(ImageRequest("a fox"), on_progress=progress)
-    fractions = [fraction for fraction, _ in progress.calls]
+    fractions = progress.calls
     assert fractions[-1] == 1.0 and 0.25 in fractions
     assert fractions == sorted(fractions)
-    assert any(preview and preview.startswith(b"\xff\xd8\xff") for _, preview in progress.calls)
+    assert any(preview and preview.startswith(b"\xff\xd8\xff") for preview in progress.previews)
 
 
 async def test_history_polling_when_the_websocket_is_unavailable(

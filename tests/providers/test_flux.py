@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,18 +17,11 @@ from bot.providers import registry
 from bot.providers.flux import FluxProvider, create
 from bot.settings import ProviderSettings, load_settings
 from tests.fakes.providers.flux import FakeBFL
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.loopback import make_image
 
 KEY = "bfl-test-key-0123456789"
 MakeProvider = Callable[..., FluxProvider]
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 class Sleeps:
@@ -76,13 +68,6 @@ def provider(make_provider: MakeProvider) -> FluxProvider:
 
 async def generate(provider: FluxProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # ----------------------------------------------------------------------------------------- generation
@@ -211,7 +196,10 @@ async def test_kontext_edit_sends_input_image(fake: FakeBFL, make_provider: Make
         provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(reference,)
     )
     body = fake.requests[0].json
-    assert body == {"prompt": "make it warmer", "input_image": base64.b64encode(reference).decode()}
+    assert body == {
+        "prompt": "Edit the attached image: make it warmer",
+        "input_image": base64.b64encode(reference).decode(),
+    }
     assert (image.width, image.height) == (16, 12)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,19 +17,12 @@ from bot.providers import registry
 from bot.providers.http import make_client
 from bot.providers.openai import OpenAIProvider, create
 from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
 
 KEY = "sk-test-0123456789abcdef"
 MakeProvider = Callable[..., OpenAIProvider]
 GPT_ASPECTS = (Aspect(1, 1), Aspect(3, 2), Aspect(2, 3))
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture
@@ -63,13 +55,6 @@ def provider(make_provider: MakeProvider) -> OpenAIProvider:
 
 async def generate(provider: OpenAIProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 # --------------------------------------------------------------------------------------- capabilities
@@ -218,7 +203,7 @@ async def test_edit_sends_image_array_and_mask(fake: FakeOpenAIImages, provider:
     assert request.files("mask")[0].data == mask
     fields = {name: request.field(name) for name in ("prompt", "model", "n", "size", "response_format")}
     assert fields == {
-        "prompt": "add a moon",
+        "prompt": "Edit the attached image: add a moon",
         "model": "gpt-image-1.5",
         "n": "1",
         "size": "1024x1024",
@@ -382,7 +367,7 @@ async def test_check_is_ok_against_the_fake(fake: FakeOpenAIImages, provider: Op
 
 async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
     """Nobody listening → not ok, with a readable reason."""
-    health = await make_provider(base_url=dead_url()).check()
+    health = await make_provider(base_url=dead_url("/v1")).check()
     assert not health.ok and "unavailable" in health.detail
 
 

@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import selectors
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,19 +23,12 @@ from bot.providers import registry
 from bot.providers.http import make_client
 from bot.providers.openai_compatible import OpenAICompatibleProvider, create
 from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-0123456789abcdef"
 MakeProvider = Callable[..., OpenAICompatibleProvider]
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture
@@ -78,18 +70,6 @@ async def generate(
     provider: OpenAICompatibleProvider, prompt: str = "a lighthouse", **fields: Any
 ) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def free_port() -> int:
-    """A port nobody listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def dead_url() -> str:
-    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 # ----------------------------------------------------------------------------------------- generation
@@ -462,7 +442,7 @@ async def test_slow_server_is_a_timeout(fake: FakeOpenAIImages, make_provider: M
 async def test_connection_refused_is_unavailable(make_provider: MakeProvider) -> None:
     """Nobody listening → Unavailable saying connection refused."""
     with pytest.raises(Unavailable, match="connection refused"):
-        await generate(make_provider(base_url=dead_url()))
+        await generate(make_provider(base_url=dead_url("/v1")))
 
 
 async def test_dropped_connection_is_unavailable(
@@ -479,7 +459,7 @@ async def test_dropped_connection_is_unavailable(
 
 async def test_fails_over_to_the_second_backend(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
     """base_url list: the first backend refuses connections, the same call succeeds on the second."""
-    dead = dead_url()
+    dead = dead_url("/v1")
     provider = make_provider(base_url=[dead, fake.base_url])
     [image] = await generate(provider)
     assert image.mime == "image/png" and len(fake.requests) == 1
@@ -505,7 +485,7 @@ async def test_max_concurrency_is_per_backend(make_provider: MakeProvider) -> No
 
 async def test_check_reports_every_backend(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
     """check(): GET /models on each backend; ok when any is up; detail names each one."""
-    dead = dead_url()
+    dead = dead_url("/v1")
     health = await make_provider(base_url=[fake.base_url, dead]).check()
     assert health.ok
     assert health.detail == f"{fake.base_url}: ok; {dead}: connection refused"
@@ -514,7 +494,7 @@ async def test_check_reports_every_backend(fake: FakeOpenAIImages, make_provider
 
 async def test_check_fails_when_no_backend_answers(make_provider: MakeProvider) -> None:
     """Every backend down → ok False."""
-    assert not (await make_provider(base_url=[dead_url(), dead_url()]).check()).ok
+    assert not (await make_provider(base_url=[dead_url("/v1"), dead_url("/v1")]).check()).ok
 
 
 async def test_check_reports_a_rejected_key(make_provider: MakeProvider) -> None:

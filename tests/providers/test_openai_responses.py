@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,19 +17,12 @@ from bot.providers import registry
 from bot.providers.http import make_client
 from bot.providers.openai_responses import OpenAIResponsesProvider, create
 from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.openai_images import make_image
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses, Kind
 
 KEY = "sk-test-0123456789abcdef"
 MakeProvider = Callable[..., OpenAIResponsesProvider]
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture
@@ -71,13 +63,6 @@ def body(fake: FakeOpenAIResponses) -> dict[str, Any]:
     [request] = fake.requests
     assert isinstance(request.json, dict)
     return request.json
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def data_url(data: bytes, mime: str = "image/png") -> str:
@@ -191,7 +176,7 @@ async def test_edit_sends_input_images_and_mask(
     )
     [message] = body(fake)["input"]
     assert message["content"] == [
-        {"type": "input_text", "text": "make it warmer"},
+        {"type": "input_text", "text": "Edit the attached image: make it warmer"},
         {"type": "input_image", "image_url": data_url(reference, "image/jpeg")},
     ]
     assert body(fake)["tools"][0]["input_image_mask"] == {"image_url": data_url(mask)}
@@ -343,7 +328,7 @@ async def test_check_is_ok_against_the_fake(provider: OpenAIResponsesProvider) -
 
 async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
     """Nobody listening → not ok."""
-    assert not (await make_provider(base_url=dead_url()).check()).ok
+    assert not (await make_provider(base_url=dead_url("/v1")).check()).ok
 
 
 async def test_list_models_keeps_gpt_image_models(

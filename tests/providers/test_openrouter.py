@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
-import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,20 +20,11 @@ from bot.providers.multimodal import NO_IMAGE_TEXT, RECITATION_TEXT
 from bot.providers.openrouter import ASPECTS, DEFAULT_BASE_URL, DEFAULT_MODEL, OpenRouterProvider, create
 from bot.settings import ProviderSettings, load_settings
 from tests.fakes.providers.chat_image_base import make_image
+from tests.fakes.providers.harness import TLS, Progress, dead_url
 from tests.fakes.providers.openrouter import FakeOpenRouter
 
 KEY = "sk-or-v1-test-0123456789"
 MakeProvider = Callable[..., OpenRouterProvider]
-TLS = ssl.create_default_context()
-"""One TLS context for every client (building one per client costs ~50 ms; the fakes are plain HTTP)."""
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture
@@ -69,13 +58,6 @@ def provider(make_provider: MakeProvider) -> OpenRouterProvider:
 
 async def generate(provider: OpenRouterProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/v1"
 
 
 # ----------------------------------------------------------------------------------------- generation
@@ -346,7 +328,7 @@ async def test_slow_server_is_a_timeout(fake: FakeOpenRouter, make_provider: Mak
 async def test_connection_refused_is_unavailable(make_provider: MakeProvider) -> None:
     """Nobody listening → Unavailable."""
     with pytest.raises(Unavailable, match="connection refused"):
-        await generate(make_provider(base_url=dead_url()))
+        await generate(make_provider(base_url=dead_url("/api/v1")))
 
 
 async def test_missing_key_is_misconfigured() -> None:
@@ -375,7 +357,7 @@ async def test_check_is_ok_against_the_fake(fake: FakeOpenRouter, provider: Open
 
 async def test_check_is_not_ok_on_a_closed_port(make_provider: MakeProvider) -> None:
     """Nothing listening → not ok, saying why."""
-    health = await make_provider(base_url=dead_url()).check()
+    health = await make_provider(base_url=dead_url("/api/v1")).check()
     assert not health.ok and "connection refused" in health.detail
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from bot.core.errors import ProviderTimeout, Unavailable
 from bot.core.types import Aspect, GenerationKind, ImageRequest
-from bot.providers.cloud import edit_prompt, fetch_result, reduced
+from bot.providers.cloud import fetch_result
+from bot.providers.common import instruction_prompt, reduced
 from bot.providers.polling import PollTiming, ProgressReporter, as_fraction, estimate, poll, trusted_url
 from tests.fakes.providers.loopback import make_image
 
@@ -117,11 +118,11 @@ def test_trusted_url_with_a_local_base() -> None:
     assert not trusted_url("ftp://127.0.0.1/x", base="http://127.0.0.1:8/v1", hosts=())
 
 
-def test_reduced_and_edit_prompt() -> None:
-    """32:18 reduces to 16:9; VARY asks for a variation of the source prompt, EDIT keeps the instruction."""
+def test_reduced_and_instruction_prompt() -> None:
+    """32:18 reduces to 16:9; VARY asks for a variation of the source prompt; a generation is the prompt."""
     assert reduced(Aspect(32, 18)) == Aspect(16, 9)
     vary = ImageRequest("p", kind=GenerationKind.VARY, source_prompt="a red fox")
-    assert "a red fox" in edit_prompt(vary) and edit_prompt(ImageRequest("warmer")) == "warmer"
+    assert "a red fox" in instruction_prompt(vary) and instruction_prompt(ImageRequest("warmer")) == "warmer"
 
 
 async def test_fetch_result_keeps_signatures_out_of_messages() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,19 +15,12 @@ from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers import registry
 from bot.providers.replicate import ReplicateProvider, create
 from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.replicate import VERSION, FakeReplicate
 
 KEY = "r8_test_token_0123456789"
 MakeProvider = Callable[..., ReplicateProvider]
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 class Sleeps:
@@ -73,13 +65,6 @@ def provider(make_provider: MakeProvider) -> ReplicateProvider:
 
 async def generate(provider: ReplicateProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 # ----------------------------------------------------------------------------------------- generation
@@ -228,7 +213,8 @@ async def test_kontext_edit_sends_input_image(fake: FakeReplicate, make_provider
     )
     inputs = fake.requests[0].json["input"]
     assert inputs["input_image"].startswith("data:image/png;base64,")
-    assert (inputs["aspect_ratio"], inputs["prompt"]) == ("match_input_image", "make it warmer")
+    assert inputs["aspect_ratio"] == "match_input_image"
+    assert inputs["prompt"] == "Edit the attached image: make it warmer"
     assert image.data == fake.served[0]
 
 
@@ -377,7 +363,7 @@ async def test_check_ok_against_the_fake(provider: ReplicateProvider) -> None:
 
 async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
     """check() is not ok when nothing listens."""
-    assert not (await make_provider(base_url=dead_url()).check()).ok
+    assert not (await make_provider(base_url=dead_url("/v1")).check()).ok
 
 
 async def test_registry_builds_it() -> None:

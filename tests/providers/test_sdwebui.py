@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,11 @@ from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageReq
 from bot.providers import registry
 from bot.providers.sdwebui import SDWebUIProvider, create
 from bot.settings import ProviderSettings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.sdwebui import FakeSDWebUI, make_image
 
 MakeProvider = Callable[..., SDWebUIProvider]
 REFERENCE = make_image(96, 64, (10, 200, 30))
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[tuple[float, bytes | None]] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append((fraction, preview))
 
 
 @pytest.fixture
@@ -64,13 +56,6 @@ def provider(make_provider: MakeProvider) -> SDWebUIProvider:
 
 async def generate(provider: SDWebUIProvider, prompt: str = "a red fox", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def edit_request(**fields: Any) -> ImageRequest:
@@ -264,10 +249,10 @@ async def test_progress_rises_with_previews_and_ends_at_one(
     fake.job_s = 0.15
     progress = Progress()
     await provider.generate(ImageRequest("a fox"), on_progress=progress)
-    fractions = [fraction for fraction, _ in progress.calls]
+    fractions = progress.calls
     assert len(fractions) >= 3 and fractions[-1] == 1.0
     assert fractions[:-1] == sorted(fractions[:-1]) and all(0 < f < 1 for f in fractions[:-1])
-    assert any(preview and preview.startswith(b"\xff\xd8\xff") for _, preview in progress.calls)
+    assert any(preview and preview.startswith(b"\xff\xd8\xff") for preview in progress.previews)
     assert any(
         r.path == "/sdapi/v1/progress" and r.query == {"skip_current_image": "false"} for r in fake.requests
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,18 +16,11 @@ from bot.providers import http_errors
 from bot.providers.stability import StabilityProvider, create
 from bot.providers.stable_image import ASPECTS
 from bot.settings import ProviderSettings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.stability import FakeStability, make_reference
 
 KEY = "sk-stab-0123456789abcdef"
 Make = Callable[..., StabilityProvider]
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture
@@ -56,13 +48,6 @@ def make(fake: FakeStability, client: httpx.AsyncClient) -> Make:
 
 async def generate(provider: StabilityProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # ----------------------------------------------------------------------------------------- generation
@@ -186,7 +171,7 @@ async def test_edit_is_image_to_image(fake: FakeStability, make: Make) -> None:
     [image] = await make(denoising_strength=0.35).generate(request, on_progress=Progress())
     [sent] = fake.requests
     assert sent.fields["mode"] == "image-to-image" and sent.fields["strength"] == "0.35"
-    assert sent.fields["prompt"] == "a lighthouse at dusk. make it warmer"
+    assert sent.fields["prompt"] == "a lighthouse at dusk, make it warmer"
     assert "aspect_ratio" not in sent.fields
     part = sent.file("image")
     assert part is not None and part.data == reference and part.content_type == "image/png"

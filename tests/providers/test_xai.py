@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,19 +16,12 @@ from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers import registry
 from bot.providers.xai import XAIProvider, aspect_ratio, create
 from bot.settings import ProviderSettings, load_settings
+from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.xai import FakeXAI
 
 KEY = "xai-test-key-0123456789"
 MakeProvider = Callable[..., XAIProvider]
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, fraction: float, preview: bytes | None) -> None:
-        self.calls.append(fraction)
 
 
 @pytest.fixture
@@ -61,13 +53,6 @@ def provider(make_provider: MakeProvider) -> XAIProvider:
 
 async def generate(provider: XAIProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:
     return await provider.generate(ImageRequest(prompt, **fields), on_progress=Progress())
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 # ----------------------------------------------------------------------------------------- generation
@@ -173,7 +158,8 @@ async def test_edit_is_json_with_a_data_url(fake: FakeXAI, provider: XAIProvider
         "url": "data:image/png;base64," + base64.b64encode(reference).decode(),
         "type": "image_url",
     }
-    assert body["prompt"] == "make it warmer" and "aspect_ratio" not in body and "images" not in body
+    assert body["prompt"] == "Edit the attached image: make it warmer"
+    assert "aspect_ratio" not in body and "images" not in body
     assert image.data == fake.served[0]
 
 
@@ -293,7 +279,7 @@ async def test_slow_server_is_a_timeout(
 async def test_connection_refused_is_unavailable(make_provider: MakeProvider) -> None:
     """Nobody listening → Unavailable."""
     with pytest.raises(Unavailable, match="connection refused"):
-        await generate(make_provider(base_url=dead_url()))
+        await generate(make_provider(base_url=dead_url("/v1")))
 
 
 # ------------------------------------------------------------------------------------ settings, health
@@ -323,7 +309,7 @@ async def test_check_ok_against_the_fake(provider: XAIProvider) -> None:
 
 async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
     """check() is not ok when nothing listens."""
-    health = await make_provider(base_url=dead_url()).check()
+    health = await make_provider(base_url=dead_url("/v1")).check()
     assert not health.ok and "connection refused" in health.detail
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+import signal
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -11,6 +14,7 @@ import httpx
 
 from bot.core.chain import ProviderChain
 from bot.core.clock import SystemClock
+from bot.core.errors import ConfigError
 from bot.core.execution import JobRunner
 from bot.core.flags import parse_aspect
 from bot.core.jobs import JobQueue
@@ -59,10 +63,12 @@ async def open_easel(
     migrate: bool = True,
     recover: bool = True,
     providers_override: list[Provider] | None = None,
+    bot_username: str | None = None,
 ) -> AsyncIterator[Easel]:
     """Connect, migrate, build providers, queue and service, resume unfinished jobs (for the given
     platforms) and start the workers; stop and close everything on exit. ``providers_override``
-    replaces the configured providers (tests use in-process fakes)."""
+    replaces the configured providers (tests use in-process fakes); ``bot_username`` lets the router
+    tell "/imagine@ThisBot" and "@ThisBot a fox" from messages for other bots."""
     selection = registry.select(settings.generation, settings.providers)
     engine = make_engine(settings.database_url)
     providers: list[Provider] = []
@@ -109,7 +115,11 @@ async def open_easel(
         limits = settings.limits
         service = EaselService(
             router=Router(
-                RouterConfig(max_prompt_chars=generation.max_prompt_chars, max_images=generation.max_images)
+                RouterConfig(
+                    max_prompt_chars=generation.max_prompt_chars,
+                    max_images=generation.max_images,
+                    bot_username=bot_username,
+                )
             ),
             history=history,
             jobs=jobs,
@@ -152,3 +162,55 @@ def _concurrency(name: str, section: ProviderSettings | BuiltinSettings) -> int:
     per_backend = section.max_concurrency or (1 if name in LOCAL_PROVIDERS else 4)
     backends = len(section.base_url) if isinstance(section.base_url, list) else 1
     return per_backend * backends
+
+
+async def serve(
+    settings: AppSettings,
+    *,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = False,
+    on_ready: Callable[[Easel], None] | None = None,
+    providers_override: list[Provider] | None = None,
+) -> None:
+    """Run the configured chat platforms until ``stop`` is set (or SIGINT/SIGTERM with
+    ``handle_signals``). Order: meet the platform (its username is the router's), open Easel with it
+    (unfinished jobs resume and are delivered through it), take updates; then the reverse."""
+    from bot.platforms.telegram import TelegramAdapter  # only `run` needs python-telegram-bot loaded
+
+    if settings.telegram.token is None:
+        raise ConfigError("No chat platform is configured (set telegram.token).")
+    stop = stop or asyncio.Event()
+    signals = _install_signal_handlers(stop) if handle_signals else []
+    adapter = TelegramAdapter(settings.telegram)
+    try:
+        await adapter.initialize()
+        async with open_easel(
+            settings,
+            platforms={adapter.name: adapter},
+            bot_username=adapter.username,
+            providers_override=providers_override,
+        ) as easel:
+            adapter.attach(easel.service, easel.history)
+            await adapter.start()
+            try:
+                if on_ready is not None:
+                    on_ready(easel)
+                await stop.wait()
+                log.info("stopping")
+            finally:
+                await adapter.stop()
+    finally:
+        await adapter.shutdown()
+        loop = asyncio.get_running_loop()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on this platform/thread
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    return installed

@@ -18,7 +18,7 @@ import yaml
 from rich.console import Console
 
 from bot import diagnostics
-from bot.app import open_easel
+from bot.app import open_easel, serve
 from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
 from bot.platforms.console import ConsolePlatform, run_console
@@ -220,11 +220,12 @@ def run(ctx: typer.Context) -> None:
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    unavailable = [name for name in ("telegram", "discord") if getattr(settings, name).token is not None]
-    if unavailable:
-        raise ConfigError(
-            f"{' and '.join(unavailable)} configured, but this version of Easel has no adapter for it yet."
-        )
+    if settings.telegram.token is not None:
+        err.print(f"Starting the Telegram bot ({settings.telegram.mode}); Ctrl-C stops it.")
+        _run(serve(settings, handle_signals=True))
+        return
+    if settings.discord.token is not None:
+        raise ConfigError("discord configured, but this version of Easel has no adapter for it yet.")
     if not sys.stdin.isatty():
         raise ConfigError(
             "No chat platform is configured and stdin is not a terminal, so there is nothing to run. "
@@ -367,9 +368,9 @@ async def _doctor(settings: AppSettings) -> bool:
         state = "ok " if item.healthy else "BAD"
         typer.echo(f"{item.name:11} {state} {latency}  {item.detail}")
         ok &= bool(item.healthy)
-    for name in ("telegram", "discord"):
-        configured = getattr(settings, name).token is not None
-        typer.echo(f"{name:11} {'no adapter in this version' if configured else 'not configured'}")
+    typer.echo(f"{'telegram':11} {'configured' if settings.telegram.token is not None else 'not configured'}")
+    discord = settings.discord.token is not None
+    typer.echo(f"{'discord':11} {'no adapter in this version' if discord else 'not configured'}")
     return ok
 
 

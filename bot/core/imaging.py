@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
 from bot.core.errors import ImageError
 
-__all__ = ["SUPPORTED_MIMES", "encode_png", "image_size", "open_image", "sniff"]
+__all__ = [
+    "SUPPORTED_MIMES",
+    "PhotoLimits",
+    "encode_png",
+    "fit_for_telegram_photo",
+    "fit_photo",
+    "image_size",
+    "open_image",
+    "sniff",
+]
 
 NOT_AN_IMAGE = "That file is not an image I can read (PNG, JPEG, WebP or GIF)."
 
@@ -113,6 +123,79 @@ def image_size(data: bytes) -> tuple[int, int]:
     if orientation in _SWAPPING_ORIENTATIONS:
         return height, width
     return width, height
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoLimits:
+    """What a platform accepts as a photo (Telegram's sendPhoto limits by default)."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_side_sum: int = 10_000
+    max_ratio: float = 20.0
+    mimes: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+
+
+TELEGRAM_PHOTO = PhotoLimits()
+_JPEG_QUALITIES = (90, 82, 72)
+
+
+def fit_photo(data: bytes, limits: PhotoLimits = TELEGRAM_PHOTO) -> bytes:
+    """``data`` unchanged when it meets ``limits``, else a re-encoded copy that does.
+
+    Too extreme a ratio is padded (nothing cropped), too many pixels scaled down, too many bytes
+    re-encoded as JPEG at falling quality and then size. CPU-bound: call it in a thread.
+    """
+    mime = sniff(data)
+    width, height = image_size(data)
+    if (
+        mime in limits.mimes
+        and len(data) <= limits.max_bytes
+        and width + height <= limits.max_side_sum
+        and max(width, height) / min(width, height) <= limits.max_ratio
+    ):
+        return data
+    img = open_image(data, max_bytes=max(len(data), 20_000_000), max_pixels=200_000_000)
+    img = _pad_to_ratio(img, limits.max_ratio)
+    if img.width + img.height > limits.max_side_sum:
+        scale = limits.max_side_sum / (img.width + img.height)
+        img = img.resize(
+            (max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.Resampling.LANCZOS
+        )
+    if img.mode == "RGBA":
+        out = encode_png(img)
+        if len(out) <= limits.max_bytes:
+            return out
+        img = _flatten(img)
+    while True:
+        for quality in _JPEG_QUALITIES:
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=quality, optimize=True)
+            if buf.tell() <= limits.max_bytes:
+                return buf.getvalue()
+        img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)
+
+
+def fit_for_telegram_photo(data: bytes) -> bytes:
+    """:func:`fit_photo` with Telegram's sendPhoto limits (10 MB, width + height <= 10000, ratio <= 20)."""
+    return fit_photo(data, TELEGRAM_PHOTO)
+
+
+def _pad_to_ratio(img: Image.Image, max_ratio: float) -> Image.Image:
+    long_side, short_side = max(img.size), min(img.size)
+    if long_side / short_side <= max_ratio:
+        return img
+    needed = -(-long_side // int(max_ratio))  # ceil: the short side that brings the ratio to the limit
+    size = (img.width, needed) if img.width >= img.height else (needed, img.height)
+    fill = (0, 0, 0, 0) if img.mode == "RGBA" else (0, 0, 0)
+    canvas = Image.new(img.mode, size, fill)
+    canvas.paste(img, ((size[0] - img.width) // 2, (size[1] - img.height) // 2))
+    return canvas
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    background = Image.new("RGB", img.size, (255, 255, 255))
+    background.paste(img, mask=img.getchannel("A"))
+    return background
 
 
 def _has_alpha(img: Image.Image) -> bool:

@@ -82,6 +82,7 @@ def target_of(message: Incoming) -> Target:
         chat_id=message.chat_id,
         user_id=message.user_id,
         reply_to_message_id=message.message_id,
+        extra=dict(message.extra),
     )
 
 

@@ -78,6 +78,8 @@ class Incoming:
     attachments: tuple[Attachment, ...] = ()
     is_admin: bool = False
     locale: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Platform details every answer needs back (e.g. Telegram's forum topic); copied to ``Target.extra``."""
 
 
 # --------------------------------------------------------------------------------------------- intents

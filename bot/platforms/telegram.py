@@ -1,0 +1,341 @@
+"""The Telegram adapter: python-telegram-bot's Application, its handlers, and the Platform for replies.
+
+Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (getMe: the bot's id and username) →
+``attach(service, history)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
+``shutdown()``. One handler per concern: messages, button presses, errors. Translation of updates lives
+in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`, sending in :mod:`.telegram_delivery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.core.errors import ConfigError, DeliveryFailed
+from bot.core.ports import HistoryStore
+from bot.core.service import EaselService, target_of
+from bot.core.types import Action, Attachment, Incoming, JobEvent, Reply, Target
+from bot.platforms import telegram_render as render
+from bot.platforms.telegram_delivery import TelegramDelivery
+from bot.platforms.telegram_updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
+from bot.platforms.telegram_webhook import WebhookServer
+from bot.settings import TelegramSettings
+
+log = logging.getLogger(__name__)
+# Opt in to PTB's coming behaviour (durations such as RetryAfter.retry_after as timedelta); without it
+# PTB warns on every flood-control answer. Easel reads none of those attributes as numbers.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+COMMANDS = (
+    ("imagine", "Make an image: /imagine a red fox --ar 16:9"),
+    ("img", "Same as /imagine"),
+    ("draw", "Same as /imagine"),
+    ("edit", "Change an image: reply to it with /edit make it warmer"),
+    ("reroll", "The same prompt with a new seed"),
+    ("vary", "A close variation of the last image"),
+    ("history", "What this chat has made"),
+    ("status", "Provider and your usage today"),
+    ("settings", "This chat's defaults (aspect, n, ...)"),
+    ("cancel", "Stop what is waiting or running"),
+    ("help", "How to use Easel"),
+    ("start", "Say hello"),
+)
+ALLOWED_UPDATES = ["message", "callback_query"]
+UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
+NOT_ALLOWED = "Sorry, this bot is private."
+ADMINS_ONLY = "Only the chat's administrators can change its settings."
+_SETTINGS_CHANGE = re.compile(r"^/settings(?:@\w+)?\s+\S", re.IGNORECASE)
+_ADMIN_STATUSES = frozenset({"administrator", "creator"})
+
+
+class TelegramAdapter:
+    """The ``telegram`` platform. It is the :class:`bot.core.ports.Platform` the core sends through."""
+
+    name = PLATFORM
+
+    def __init__(self, settings: TelegramSettings, *, rate_limit_retries: int = 3) -> None:
+        if settings.token is None:
+            raise ConfigError("telegram.token is not set")
+        self._settings = settings
+        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
+        builder = (
+            Application.builder()
+            .token(settings.token.get_secret_value())
+            .base_url(settings.base_url)
+            .base_file_url(settings.base_file_url)
+            .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+        )
+        if settings.mode == "webhook":
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.delivery = TelegramDelivery(self.application.bot)
+        self.username = ""
+        self.bot_id = 0
+        self._service: EaselService | None = None
+        self._history: HistoryStore | None = None
+        self._webhook: WebhookServer | None = None
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
+        self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_error_handler(self._on_error)
+
+    # ---------------------------------------------------------------------------------- lifecycle
+
+    async def initialize(self) -> None:
+        """Meet the Bot API (getMe): raises ConfigError for a rejected token or an unreachable server."""
+        try:
+            await self.application.initialize()
+        except InvalidToken as exc:
+            raise ConfigError(f"Telegram rejected telegram.token ({exc.message})") from exc
+        except NetworkError as exc:
+            raise ConfigError(
+                f"Cannot reach the Telegram Bot API at {self._settings.base_url}: {exc}"
+            ) from exc
+        self.username = self.application.bot.username
+        self.bot_id = self.application.bot.id
+
+    def attach(self, service: EaselService, history: HistoryStore) -> None:
+        self._service, self._history = service, history
+
+    async def start(self) -> None:
+        """Register the commands, then take updates (polling or webhook)."""
+        try:
+            await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+        except TelegramError as exc:
+            log.warning("could not register the bot's commands: %s", exc)
+        await self.application.start()
+        if self._settings.mode == "webhook":
+            await self._start_webhook()
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        log.info("telegram: @%s is %s", self.username, self._settings.mode)
+
+    async def _start_webhook(self) -> None:
+        settings = self._settings
+        assert settings.webhook_url is not None and settings.secret_token is not None
+        secret = settings.secret_token.get_secret_value()
+        self._webhook = WebhookServer(
+            listen=settings.listen,
+            port=settings.port,
+            path=urlparse(settings.webhook_url).path,
+            secret_token=secret,
+            on_update=self._queue_update,
+        )
+        await self._webhook.start()
+        await self.application.bot.set_webhook(
+            settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def _queue_update(self, data: dict[str, Any]) -> None:
+        update = Update.de_json(data, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
+        if self.application.running:
+            await self.application.stop()
+
+    async def shutdown(self) -> None:
+        await self.application.shutdown()
+
+    @property
+    def webhook_port(self) -> int | None:
+        return self._webhook.port if self._webhook is not None else None
+
+    # ----------------------------------------------------------------------------------- Platform
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        return await self.delivery.send(target, reply)
+
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        """Progress is best effort: a status message that cannot be shown never stops the job."""
+        try:
+            await self.delivery.event(target, job_id, event)
+        except DeliveryFailed as exc:
+            log.info("telegram: progress of job %s not shown: %s", job_id, exc)
+
+    # ----------------------------------------------------------------------------------- handlers
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None or message.from_user is None or self._service is None:
+            return
+        if not self._allowed(message.chat.id, message.from_user.id):
+            if message.chat.type == "private":
+                await message.reply_text(NOT_ALLOWED)
+            return
+        self.delivery.unblock(message.chat.id)
+        inbound = translate(message, bot_id=self.bot_id, bot_username=self.username)
+        if inbound is None:
+            return
+        incoming = inbound.incoming
+        if message.chat.type != "private" and _SETTINGS_CHANGE.match(incoming.text.lstrip()):
+            if not await self._is_admin(message.chat.id, message.from_user.id):
+                await self._tell(incoming, ADMINS_ONLY)
+                return
+            incoming = dataclasses.replace(incoming, is_admin=True)
+        if inbound.image is not None:
+            data = await self._download(inbound.image, incoming)
+            if data is None:
+                return
+            attachment = Attachment(data=data, mime=inbound.image.mime)
+            incoming = dataclasses.replace(incoming, attachments=(attachment,))
+        try:
+            await self._service.handle(incoming, addressed=inbound.addressed)
+        except DeliveryFailed as exc:  # the answer could not be sent (e.g. the bot was blocked meanwhile)
+            log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or self._service is None:
+            return
+        button = render.decode(query.data)
+        message = query.message
+        if button is None or not isinstance(message, Message):
+            await query.answer("This button no longer works.")
+            return
+        if not self._allowed(message.chat.id, query.from_user.id):
+            await query.answer(NOT_ALLOWED, show_alert=True)
+            return
+        thread_id = message.message_thread_id if message.is_topic_message else None
+        extra: dict[str, int] = {"reply_to": message.message_id}
+        if thread_id is not None:
+            extra["thread_id"] = thread_id
+        incoming = Incoming(
+            platform=PLATFORM,
+            chat_id=chat_key(message.chat.id, thread_id),
+            user_id=str(query.from_user.id),
+            display_name=query.from_user.full_name,
+            text=f"/{button.action.value} #{button.generation_id}",
+            message_id=f"cb{query.id}",  # the idempotency key: one job per press
+            reply_to_message_id=str(message.message_id),
+            locale=query.from_user.language_code,
+            extra=extra,
+        )
+        match button.action:
+            case Action.REROLL | Action.VARY:
+                await query.answer()
+                try:
+                    await self._service.handle(incoming)
+                except DeliveryFailed as exc:
+                    log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
+            case Action.EDIT:
+                await query.answer()
+                await message.reply_text(
+                    render.edit_prompt(button.generation_id),
+                    reply_markup=ForceReply(input_field_placeholder="make it warmer"),
+                    reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+                )
+            case Action.ORIGINAL:
+                await self._send_original(query, message, incoming, button.generation_id)
+            case Action.DELETE:
+                await self._delete(query, message, button)
+
+    async def _send_original(
+        self, query: CallbackQuery, message: Message, incoming: Incoming, generation_id: int
+    ) -> None:
+        assert self._history is not None
+        record = await self._history.get_generation(generation_id=generation_id)
+        chat = await self._history.upsert_chat(platform=PLATFORM, external_id=incoming.chat_id)
+        if record is None or record.chat_id != chat or not record.images:
+            await query.answer("That image is gone.", show_alert=True)
+            return
+        await query.answer("Sending the original file…")
+        for index, image in enumerate(record.images, start=1):
+            data = await asyncio.to_thread(image.path.read_bytes)
+            await message.reply_document(
+                data,
+                filename=f"easel-{generation_id}-{index}{image.path.suffix}",
+                reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+            )
+
+    async def _delete(self, query: CallbackQuery, message: Message, button: render.Button) -> None:
+        user_id = query.from_user.id
+        if user_id != button.requester and not await self._is_admin(message.chat.id, user_id):
+            await query.answer(
+                "Only the person who asked for it or an admin can delete this.", show_alert=True
+            )
+            return
+        await query.answer("Deleted.")
+        ids = [message.message_id]
+        first = message.reply_to_message
+        if button.count > 1 and first is not None:  # an album, then this message with the buttons
+            ids = [first.message_id + i for i in range(button.count - 1)] + ids
+        for message_id in ids:
+            try:
+                await self.application.bot.delete_message(message.chat.id, message_id)
+            except TelegramError as exc:
+                log.info("could not delete message %s in %s: %s", message_id, message.chat.id, exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log first (with the traceback), then tell the user something went wrong."""
+        log.error("telegram update failed: %r", update, exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(UNEXPECTED, show_alert=True)
+            else:
+                await context.bot.send_message(update.effective_chat.id, UNEXPECTED)
+        except TelegramError as exc:
+            log.info("could not tell the user about the error: %s", exc)
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def _allowed(self, chat_id: int, user_id: int) -> bool:
+        users, chats = self._settings.allowed_users, self._settings.allowed_chats
+        return (not users or user_id in users) and (not chats or chat_id in chats)
+
+    async def _is_admin(self, chat_id: int, user_id: int) -> bool:
+        if user_id in self._settings.admin_ids:
+            return True
+        try:
+            member = await self.application.bot.get_chat_member(chat_id, user_id)
+        except TelegramError as exc:
+            log.info("getChatMember failed for %s in %s: %s", user_id, chat_id, exc)
+            return False
+        return member.status in _ADMIN_STATUSES
+
+    async def _download(self, ref: FileRef, incoming: Incoming) -> bytes | None:
+        """The image's bytes, or None after telling the user why not."""
+        if ref.size is not None and ref.size > MAX_DOWNLOAD_BYTES:
+            await self._tell(incoming, "That image is too large for me to download (20 MB at most).")
+            return None
+        try:
+            file = await self.application.bot.get_file(ref.file_id)
+            if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
+                await self._tell(incoming, "That image is too large for me to download (20 MB at most).")
+                return None
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("downloading %s failed: %s", ref.file_id, exc)
+            await self._tell(incoming, "I couldn't download that image from Telegram; please send it again.")
+            return None
+
+    async def _tell(self, incoming: Incoming, text: str) -> None:
+        try:
+            await self.delivery.send(target_of(incoming), Reply(text=text, is_error=True))
+        except DeliveryFailed as exc:
+            log.info("could not answer in %s: %s", incoming.chat_id, exc)

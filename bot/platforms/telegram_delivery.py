@@ -1,0 +1,237 @@
+"""The ``telegram`` Platform: replies and job progress out through PTB's bot.
+
+Telegram's errors are converted here (``raise DeliveryFailed(...) from exc``): ``Forbidden`` (blocked,
+kicked) is permanent and marks the chat so nothing more is sent there until its user writes again;
+``RetryAfter`` left over after the rate limiter's retries, time-outs and other network errors are
+transient (the job runner delivers later); other ``BadRequest`` answers are permanent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from telegram import Bot, InputMediaPhoto, Message, ReplyParameters
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.core import imaging
+from bot.core.errors import DeliveryFailed
+from bot.core.types import Done, Failed, JobEvent, Progress, Reply, Started, StoredImage, Target
+from bot.platforms import telegram_render as render
+from bot.platforms.telegram_updates import PLATFORM, split_chat_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+NETWORK_RETRIES = 2
+NETWORK_BACKOFF_S = 0.5
+
+
+@dataclass
+class _Status:
+    chat_id: int
+    message_id: int
+    text: str
+    reply_to: str | None
+
+
+class TelegramDelivery:
+    """Implements :class:`bot.core.ports.Platform` for one bot."""
+
+    name = PLATFORM
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+        self._blocked: set[int] = set()
+        self._status: dict[int, _Status] = {}
+        """Job id → its status message ("Queued (#2)", "Generating… 40%")."""
+        self._failed_status: dict[tuple[int, str | None], _Status] = {}
+        """(chat, replied message) → a status message already showing a failure reason."""
+
+    def unblock(self, chat_id: int) -> None:
+        """The chat's user wrote again: sending there works again."""
+        self._blocked.discard(chat_id)
+
+    def is_blocked(self, chat_id: int) -> bool:
+        return chat_id in self._blocked
+
+    # --------------------------------------------------------------------------------------- send
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        chat_id, thread_id = self._where(target)
+        try:
+            return await self._send(chat_id, thread_id, target, reply)
+        except DeliveryFailed as exc:
+            self._note_block(chat_id, exc)
+            raise
+
+    async def _send(self, chat_id: int, thread_id: int | None, target: Target, reply: Reply) -> list[str]:
+        if reply.is_error:
+            shown = self._failed_status.pop((chat_id, target.reply_to_message_id), None)
+            if shown is not None:  # the status message already says why: do not say it twice
+                if shown.text != render.status_text(Failed(reason=reply.text)):
+                    await self._try(lambda: self._edit_status(shown, render.caption(reply, render.MAX_TEXT)))
+                return [str(shown.message_id)]
+        common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread_id}
+        reply_to = _reply_id(target)
+        if reply_to is not None:
+            common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+        requester = int(target.user_id) if target.user_id.isdigit() else None
+        if not reply.images:
+            ids: list[str] = []
+            for piece in render.split_text(render.caption(reply, render.MAX_TEXT * 4)):
+                sent = await self._call(functools.partial(self._bot.send_message, text=piece, **common))
+                ids.append(str(sent.message_id))
+            return ids
+        photos = await asyncio.gather(*(asyncio.to_thread(_fitted, image) for image in reply.images))
+        await self._try(lambda: self._action(chat_id, thread_id))
+        if len(photos) == 1:
+            markup = render.keyboard(reply, requester=requester, count=1)
+            message = await self._call(
+                lambda: self._bot.send_photo(
+                    photo=photos[0], caption=render.caption(reply), reply_markup=markup, **common
+                )
+            )
+            return [str(message.message_id)]
+        return await self._send_album(reply, photos, common, requester)
+
+    async def _send_album(
+        self, reply: Reply, photos: list[bytes], common: dict[str, Any], requester: int | None
+    ) -> list[str]:
+        messages: list[Message] = []
+        total = len(photos)
+        for start in range(0, total, render.ALBUM_MAX):
+            chunk = photos[start : start + render.ALBUM_MAX]
+            if len(chunk) == 1:  # an album needs two: a lone eleventh photo goes on its own
+                lone = render.album_caption(reply, start, total)
+                messages.append(
+                    await self._call(
+                        functools.partial(self._bot.send_photo, photo=chunk[0], caption=lone, **common)
+                    )
+                )
+                continue
+            media = [
+                InputMediaPhoto(data, caption=render.album_caption(reply, start + i, total))
+                for i, data in enumerate(chunk)
+            ]
+            messages.extend(
+                await self._call(functools.partial(self._bot.send_media_group, media=media, **common))
+            )
+        ids = [str(m.message_id) for m in messages]
+        markup = render.keyboard(reply, requester=requester, count=len(messages) + 1)
+        if markup is not None:
+            under = dict(common, reply_parameters=ReplyParameters(messages[0].message_id))
+            text = render.keyboard_text(reply, total)
+            keys = await self._call(lambda: self._bot.send_message(text=text, reply_markup=markup, **under))
+            ids.append(str(keys.message_id))
+        return ids
+
+    # -------------------------------------------------------------------------------------- event
+
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        chat_id, thread_id = self._where(target)
+        try:
+            await self._event(chat_id, thread_id, target, job_id, event)
+        except DeliveryFailed as exc:
+            self._note_block(chat_id, exc)
+            raise
+
+    async def _event(
+        self, chat_id: int, thread_id: int | None, target: Target, job_id: int, event: JobEvent
+    ) -> None:
+        status = self._status.get(job_id)
+        text = render.status_text(event)
+        if isinstance(event, Started | Progress):
+            await self._try(lambda: self._action(chat_id, thread_id))
+        if text is None:  # done: the result speaks for itself
+            if status is not None and isinstance(event, Done):
+                del self._status[job_id]
+                await self._try(
+                    functools.partial(self._bot.delete_message, status.chat_id, status.message_id)
+                )
+            return
+        if status is None:
+            reply_to = _reply_id(target)
+            reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+            message = await self._call(
+                lambda: self._bot.send_message(
+                    chat_id, text, message_thread_id=thread_id, reply_parameters=reply
+                )
+            )
+            status = _Status(chat_id, message.message_id, text, target.reply_to_message_id)
+            self._status[job_id] = status
+        elif text != status.text:
+            await self._edit_status(status, text)
+        if isinstance(event, Failed):
+            self._status.pop(job_id, None)
+            self._failed_status[(chat_id, status.reply_to)] = status
+
+    async def _edit_status(self, status: _Status, text: str) -> None:
+        try:
+            await self._call(lambda: self._bot.edit_message_text(text, status.chat_id, status.message_id))
+        except DeliveryFailed as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        status.text = text
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def _where(self, target: Target) -> tuple[int, int | None]:
+        chat_id, thread_id = split_chat_key(target.chat_id)
+        thread = target.extra.get("thread_id", thread_id)
+        if chat_id in self._blocked:
+            raise DeliveryFailed(f"telegram chat {chat_id} has blocked the bot", permanent=True)
+        return chat_id, int(thread) if thread is not None else None
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """One Bot API call with Telegram's errors turned into ``DeliveryFailed``."""
+        for attempt in range(NETWORK_RETRIES + 1):
+            try:
+                return await make()
+            except Forbidden as exc:
+                raise DeliveryFailed(f"telegram forbids sending: {exc.message}", permanent=True) from exc
+            except ChatMigrated as exc:
+                raise DeliveryFailed(f"chat moved to {exc.new_chat_id}", permanent=True) from exc
+            except RetryAfter as exc:
+                raise DeliveryFailed(f"flood control: {exc}", permanent=False) from exc
+            except BadRequest as exc:
+                raise DeliveryFailed(f"telegram refused: {exc.message}", permanent=True) from exc
+            except NetworkError as exc:  # time-outs, 5xx, connection errors
+                if attempt == NETWORK_RETRIES:
+                    raise DeliveryFailed(f"telegram unreachable: {exc}", permanent=False) from exc
+                log.info("telegram call failed (%s); retrying", exc)
+                await asyncio.sleep(NETWORK_BACKOFF_S * 2**attempt)
+            except TelegramError as exc:
+                raise DeliveryFailed(f"telegram error: {exc}", permanent=False) from exc
+        raise AssertionError("unreachable")
+
+    async def _try(self, make: Callable[[], Awaitable[Any]]) -> None:
+        """Best-effort calls (chat actions, cleaning up status messages): failures are only logged."""
+        try:
+            await self._call(make)
+        except DeliveryFailed as exc:
+            if isinstance(exc.__cause__, Forbidden):
+                raise
+            log.info("telegram best-effort call failed: %s", exc)
+
+    def _note_block(self, chat_id: int, exc: DeliveryFailed) -> None:
+        if isinstance(exc.__cause__, Forbidden) and chat_id not in self._blocked:
+            log.warning("telegram chat %s: %s; not sending there any more", chat_id, exc)
+            self._blocked.add(chat_id)
+
+    async def _action(self, chat_id: int, thread_id: int | None) -> bool:
+        return await self._bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=thread_id)
+
+
+def _reply_id(target: Target) -> int | None:
+    """The message to answer: ``extra["reply_to"]`` (a pressed button's message), else the request."""
+    value = target.extra.get("reply_to", target.reply_to_message_id)
+    return int(value) if value is not None and str(value).isdigit() else None
+
+
+def _fitted(image: StoredImage) -> bytes:
+    return imaging.fit_for_telegram_photo(image.path.read_bytes())

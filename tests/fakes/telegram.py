@@ -1,0 +1,644 @@
+"""A strict loopback fake of the Telegram Bot API, spoken to by the real python-telegram-bot.
+
+It answers ``POST /bot<token>/<method>`` with Telegram's envelope and real status codes, enforces the
+limits PTB does not (photo 10 MB, width + height <= 10000, ratio <= 20, caption 1024, text 4096, albums
+of 2-10, callback data <= 64 bytes, "message is not modified", downloads <= 20 MB), long-polls
+``getUpdates`` (offset, limit, timeout; parked polls are released on shutdown) and serves files under
+``/file/bot<token>/<path>``::
+
+    async with FakeTelegram() as tg:            # tg.base_url / tg.base_file_url for PTB
+        tg.say(42, 42, "/imagine a fox")        # a user writes to the bot (an Update is queued)
+        await tg.wait_for(lambda: tg.photos(42))
+        tg.fail_next("sendPhoto", 429, retry_after=1)   # or 403, 502, delay_s=...
+        tg.press(42, message_id, 42, "r:1")     # a button press
+
+State (chats, messages, files, updates) lives in :class:`tests.fakes.telegram_world.World`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import aiohttp
+from aiohttp import web
+
+from tests.fakes.telegram_world import (
+    BOT_ID,
+    BOT_USER,
+    BOT_USERNAME,
+    MAX_DOWNLOAD_BYTES,
+    World,
+    image_size,
+    user_json,
+)
+
+TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_CAPTION = 1024
+MAX_TEXT = 4096
+_JSON_FIELDS = frozenset(
+    {"reply_markup", "reply_parameters", "media", "commands", "allowed_updates", "scope"}
+)
+_INT_FIELDS = frozenset(
+    {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "message_thread_id", "max_connections"}
+)
+_ADMIN_RIGHTS = (
+    "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+    "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+    "can_post_stories", "can_edit_stories", "can_delete_stories",
+)  # fmt: skip
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+def bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {description}")
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes]
+    content_type: str
+
+
+@dataclass
+class Fault:
+    method: str | None
+    status: int = 0
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+    delay_s: float = 0.0
+
+
+@dataclass
+class Webhook:
+    url: str
+    secret_token: str | None
+    statuses: list[int] = field(default_factory=list)
+
+
+class FakeTelegram:
+    """Start with ``async with``; see the module docstring."""
+
+    def __init__(self, *, token: str = TOKEN) -> None:
+        self.token = token
+        self.world = World()
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.commands: list[dict[str, Any]] = []
+        self.webhook: Webhook | None = None
+        self.sent: list[dict[str, Any]] = []
+        """Every message the bot sent (or re-sent by editing media), in order."""
+        self.answered: dict[str, dict[str, Any]] = {}
+        """Callback query id → answerCallbackQuery parameters."""
+        self._changed = asyncio.Condition()
+        self._closing = False
+        self._poll_generation = 0
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._session: aiohttp.ClientSession | None = None
+
+    # ---------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.origin}/file/bot"
+
+    async def __aenter__(self) -> Self:
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._api)
+        app.router.add_get("/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.Server)
+        self._port = server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -------------------------------------------------------------------------------- test driving
+
+    def say(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user sends text (entities for /commands and @mentions included)."""
+        message = self.world.user_message(chat_id, user_id, text=text, reply_to=reply_to, thread_id=thread_id)
+        self._updated()
+        return message
+
+    def send_photo_from_user(
+        self,
+        chat_id: int,
+        user_id: int,
+        photo: bytes,
+        caption: str | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        message = self.world.user_message(chat_id, user_id, photo=photo, caption=caption, reply_to=reply_to)
+        self._updated()
+        return message
+
+    def press(self, chat_id: int, message_id: int, user_id: int, data: str) -> str:
+        """A user presses an inline button; returns the callback query id."""
+        query_id = self.world.callback(chat_id, message_id, user_id, data)
+        self._updated()
+        return query_id
+
+    def group(self, chat_id: int, *, admins: tuple[int, ...] = (), forum: bool = False) -> None:
+        chat = self.world.chat(chat_id)
+        chat.type, chat.is_forum, chat.admins = "supergroup", forum, set(admins)
+
+    def block(self, chat_id: int) -> None:
+        """The user of a private chat blocks the bot: every send there answers 403."""
+        self.world.chat(chat_id).blocked = True
+
+    def fail_next(
+        self,
+        method: str | None,
+        status: int,
+        description: str | None = None,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next call(s) of ``method`` (None: any but getUpdates) fail with Telegram's error body."""
+        parameters = {"retry_after": retry_after} if retry_after is not None else None
+        if description is None:
+            description = {
+                429: f"Too Many Requests: retry after {retry_after}",
+                403: "Forbidden: bot was blocked by the user",
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+            }.get(status, "Bad Request: something is wrong")
+        for _ in range(times):
+            self.faults.append(Fault(method, status, description, parameters))
+
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next call of ``method`` is answered (normally) after ``seconds``."""
+        self.faults.append(Fault(method, delay_s=seconds))
+
+    async def wait_for(self, predicate: Callable[[], object], within_s: float = 15.0) -> None:
+        """Until ``predicate()`` is true (checked after every call the bot makes and every injection)."""
+
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(predicate()))
+
+        await asyncio.wait_for(waiting(), within_s)
+
+    async def push_webhook(self, update: dict[str, Any], *, secret: str | None = None) -> int:
+        """POST one update to the registered webhook as Telegram does; return the HTTP status."""
+        assert self.webhook is not None, "no webhook set"
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        headers = {"Content-Type": "application/json"}
+        token = secret if secret is not None else self.webhook.secret_token
+        if token is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = token
+        async with self._session.post(self.webhook.url, data=json.dumps(update), headers=headers) as resp:
+            self.webhook.statuses.append(resp.status)
+            return resp.status
+
+    # ---------------------------------------------------------------------------------- inspection
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["chat"]["id"] == chat_id]
+
+    def photos(self, chat_id: int) -> list[dict[str, Any]]:
+        """Photo messages the bot sent to the chat that still exist."""
+        return [
+            m
+            for m in self.sent_to(chat_id)
+            if "photo" in m and self.world.get_message(chat_id, m["message_id"]) is m
+        ]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m["text"] for m in self.sent_to(chat_id) if "text" in m]
+
+    def file_bytes(self, message: dict[str, Any]) -> bytes:
+        """The bytes of a message's photo (largest size) or document."""
+        file_id = message["photo"][-1]["file_id"] if "photo" in message else message["document"]["file_id"]
+        return self.world.files[file_id].data
+
+    def current(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """A message as it is now (after edits), or None when deleted."""
+        return self.world.get_message(chat_id, message_id)
+
+    # ------------------------------------------------------------------------------------- serving
+
+    def _updated(self) -> None:
+        asyncio.get_running_loop().create_task(self._notify())
+        if self.webhook is not None:
+            update = self.world.updates.pop()
+            asyncio.get_running_loop().create_task(self.push_webhook(update))
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        try:
+            params, files = await _read_params(request)
+            self.calls.append(Call(method, params, files, request.content_type))
+            await self._notify()
+            fault = self._take_fault(method)
+            if fault is not None and fault.delay_s:
+                await asyncio.sleep(fault.delay_s)
+            if fault is not None and fault.status:
+                raise ApiError(fault.status, fault.description, fault.parameters)
+            handler = getattr(self, f"_m_{method}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            result = await handler(params, files)
+        except ApiError as exc:
+            return _error(exc)
+        finally:
+            await self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method or (fault.method is None and method != "getUpdates"):
+                self.faults.remove(fault)
+                return fault
+        return None
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        stored = self.world.files_by_path.get(request.match_info["path"])
+        if stored is None:
+            return _error(ApiError(404, "Not Found"))
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
+    # ------------------------------------------------------------------------------------- methods
+
+    async def _m_getMe(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        return BOT_USER | {"can_join_groups": True, "can_read_all_group_messages": False}
+
+    async def _m_deleteWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self.webhook = None
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self.world.updates.clear()
+        return True
+
+    async def _m_setWebhook(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        url = str(params.get("url") or "")
+        if not url.startswith(("https://", "http://127.0.0.1")):
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        self.webhook = Webhook(url, str(secret) if secret is not None else None)
+        return True
+
+    async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset, limit, timeout = (
+            int(params.get("offset", 0)),
+            int(params.get("limit", 100)),
+            params.get("timeout"),
+        )
+        if not 1 <= limit <= 100:
+            limit = 100
+        if offset:
+            self.world.updates[:] = [u for u in self.world.updates if u["update_id"] >= offset]
+        self._poll_generation += 1
+        mine = self._poll_generation
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(
+                        lambda: bool(self.world.updates) or self._closing or self._poll_generation != mine
+                    ),
+                    float(timeout or 0),
+                )
+        if self._poll_generation != mine:
+            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one "
+                           "bot instance is running")  # fmt: skip
+        return self.world.updates[:limit]
+
+    async def _m_setMyCommands(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad("BOT_COMMANDS_TOO_MUCH")
+        for command in commands:
+            name, description = str(command.get("command", "")), str(command.get("description", ""))
+            if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()):
+                raise bad("BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= 256:
+                raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands = commands
+        return True
+
+    async def _m_getChatMember(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params)
+        user_id = int(params["user_id"])
+        user = user_json(user_id)
+        if chat.type == "private":
+            return {"status": "member", "user": user}
+        if user_id in chat.admins:
+            return {"status": "administrator", "user": user} | dict.fromkeys(_ADMIN_RIGHTS, False)
+        return {"status": "member", "user": user}
+
+    async def _m_sendChatAction(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        self._writable_chat(params)
+        if params.get("action") not in {"typing", "upload_photo", "upload_document", "record_video"}:
+            raise bad("wrong parameter action in request")
+        return True
+
+    async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._writable_chat(params)
+        text = str(params.get("text", ""))
+        _check_text(text)
+        return self._bot_message(chat.id, params, text=text)
+
+    async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._writable_chat(params)
+        caption = _caption(params)
+        photo = self._photo_sizes(params.get("photo"), files)
+        return self._bot_message(chat.id, params, photo=photo, caption=caption)
+
+    async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._writable_chat(params)
+        caption = _caption(params)
+        data = files.get("document")
+        if data is None:
+            raise bad("there is no document in the request")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        name = str(params.get("__filename_document") or "file")
+        document = self.world.document(data, name, "application/octet-stream")
+        return self._bot_message(chat.id, params, document=document, caption=caption)
+
+    async def _m_sendMediaGroup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._writable_chat(params)
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad("wrong number of media in the album: must be between 2 and 10")
+        prepared = []
+        for item in media:
+            if item.get("type") != "photo":
+                raise bad("MEDIA_INVALID")
+            caption = item.get("caption")
+            if caption is not None and len(caption) > MAX_CAPTION:
+                raise bad("message caption is too long")
+            prepared.append((self._photo_sizes(item.get("media"), files), caption))
+        group_id = self.world.media_group_id()
+        return [
+            self._bot_message(chat.id, params, photo=photo, caption=caption, media_group_id=group_id)
+            for photo, caption in prepared
+        ]
+
+    async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        message = self._own_message(params)
+        text = str(params.get("text", ""))
+        _check_text(text)
+        if "text" not in message:
+            raise bad("there is no text in the message to edit")
+        markup = params.get("reply_markup")
+        if message["text"] == text and message.get("reply_markup") == markup:
+            raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
+        return self._edit(message, text=text, reply_markup=markup)
+
+    async def _m_editMessageCaption(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        message = self._own_message(params)
+        caption = _caption(params)
+        markup = params.get("reply_markup")
+        if message.get("caption") == caption and message.get("reply_markup") == markup:
+            raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
+        return self._edit(message, caption=caption, reply_markup=markup)
+
+    async def _m_editMessageMedia(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        message = self._own_message(params)
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise bad("MEDIA_INVALID")
+        caption = media.get("caption")
+        if caption is not None and len(caption) > MAX_CAPTION:
+            raise bad("message caption is too long")
+        photo = self._photo_sizes(media.get("media"), files)
+        return self._edit(message, photo=photo, caption=caption, reply_markup=params.get("reply_markup"))
+
+    async def _m_deleteMessage(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params)
+        key = (chat.id, int(params["message_id"]))
+        if key not in self.world.messages:
+            raise bad("message to delete not found")
+        del self.world.messages[key]
+        return True
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        query_id = str(params.get("callback_query_id"))
+        if query_id not in self.world.callback_ids or query_id in self.answered:
+            raise bad("query is too old and response timeout expired or query ID is invalid")
+        if len(str(params.get("text") or "")) > 200:
+            raise bad("MESSAGE_TOO_LONG")
+        self.answered[query_id] = params
+        return True
+
+    async def _m_getFile(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        stored = self.world.files.get(str(params.get("file_id")))
+        if stored is None:
+            raise bad("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise bad("file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.path,
+        }
+
+    # ------------------------------------------------------------------------------------- helpers
+
+    def _chat(self, params: dict[str, Any]) -> Any:
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int):
+            raise bad("chat not found")
+        if chat_id not in self.world.chats:
+            raise bad("chat not found")
+        return self.world.chats[chat_id]
+
+    def _writable_chat(self, params: dict[str, Any]) -> Any:
+        chat = self._chat(params)
+        if chat.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict):
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    data = button.get("callback_data")
+                    if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                        raise bad("BUTTON_DATA_INVALID")
+        return chat
+
+    def _own_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._writable_chat(params)
+        message = self.world.get_message(chat.id, int(params.get("message_id", 0)))
+        if message is None:
+            raise bad("message to edit not found")
+        if message["from"]["id"] != BOT_ID:
+            raise bad("message can't be edited")
+        return message
+
+    def _photo_sizes(self, media: Any, files: dict[str, bytes]) -> list[dict[str, Any]]:
+        if isinstance(media, str) and media.startswith("attach://"):
+            data = files.get(media.removeprefix("attach://"))
+        elif isinstance(media, str) and media in self.world.files:
+            data = self.world.files[media].data
+        elif media is None:
+            data = files.get("photo")
+        else:
+            raise bad("wrong file identifier/HTTP URL specified")
+        if data is None:
+            raise bad("there is no photo in the request")
+        if len(data) > MAX_PHOTO_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        size = image_size(data)
+        if size is None:
+            raise bad("IMAGE_PROCESS_FAILED")
+        width, height = size
+        if width + height > 10_000 or max(width, height) / max(1, min(width, height)) > 20:
+            raise bad("PHOTO_INVALID_DIMENSIONS")
+        return self.world.photo_sizes(data)
+
+    def _bot_message(self, chat_id: int, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat = self.world.chat(chat_id)
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict):
+            replied = self.world.get_message(chat_id, int(reply.get("message_id", 0)))
+            if replied is None and not reply.get("allow_sending_without_reply"):
+                raise bad("message to be replied not found")
+            if replied is not None:
+                content["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            content["reply_markup"] = markup
+        message = self.world.new_message(
+            chat, dict(BOT_USER), thread_id=params.get("message_thread_id"), **content
+        )
+        self.sent.append(message)
+        return message
+
+    def _edit(self, message: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        for key, value in changes.items():
+            if value is None:
+                message.pop(key, None)
+            else:
+                message[key] = value
+        message["edit_date"] = message["date"]
+        if "photo" in changes:
+            self.sent.append(message)
+        return message
+
+
+def _check_text(text: str) -> None:
+    if not text.strip():
+        raise bad("message text is empty")
+    if len(text) > MAX_TEXT:
+        raise bad("message is too long")
+
+
+def _caption(params: dict[str, Any]) -> str | None:
+    caption = params.get("caption")
+    if caption is not None and len(str(caption)) > MAX_CAPTION:
+        raise bad("message caption is too long")
+    return None if caption is None else str(caption)
+
+
+def _error(exc: ApiError) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": exc.status, "description": exc.description}
+    if exc.parameters:
+        body["parameters"] = exc.parameters
+    return web.json_response(body, status=exc.status)
+
+
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Form fields (urlencoded or multipart, as PTB sends them) decoded; file parts as bytes."""
+    params: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            params = dict(await request.json())
+        else:
+            form = await request.post()
+            for name, value in form.items():
+                if isinstance(value, web.FileField):
+                    files[name] = value.file.read()
+                    params[f"__filename_{name}"] = value.filename
+                else:
+                    params[name] = _decode(name, str(value))
+    return params, files
+
+
+def _decode(name: str, value: str) -> Any:
+    if name in _JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise bad(f"can't parse {name} JSON object") from exc
+    if name in _INT_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+__all__ = ["BOT_ID", "BOT_USERNAME", "TOKEN", "Call", "FakeTelegram"]

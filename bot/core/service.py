@@ -230,7 +230,7 @@ class EaselService:
                 user_message=f"I'm busy right now; try again in about {humanize_seconds(wait)}.",
             )
         exempt = self._limiter.is_exempt(message.platform, message.user_id)
-        images = self._requested_images(intent, conv.chat_settings)
+        images = await self._requested_images(intent, conv)
         options = intent.options if isinstance(intent, Generate | Edit) else None
         provider = (options.provider if options else None) or self._chain.primary.name
         cost = estimate_cost(self._policy.prices or {}, provider, options.model if options else None, images)
@@ -294,10 +294,19 @@ class EaselService:
         )
         return await self._submit(original, pending.intent, confirmed=True)
 
-    def _requested_images(self, intent: JobIntent, chat_settings: Mapping[str, Any]) -> int:
+    async def _requested_images(self, intent: JobIntent, conv: Conversation) -> int:
+        """How many images the job will make, for the quota: a reroll or variation repeats its source's n."""
         if isinstance(intent, Generate | Edit) and intent.options.n is not None:
             return intent.options.n
-        return int(chat_settings.get("n") or 1)
+        if isinstance(intent, Reroll | Vary):
+            source = (
+                await self._history.get_generation(generation_id=intent.generation_id)
+                if intent.generation_id is not None
+                else await self._history.last_generation(chat_id=conv.chat_id)
+            )
+            if source is not None and source.chat_id == conv.chat_id:
+                return int(source.params.get("n") or 1)
+        return int(conv.chat_settings.get("n") or 1)
 
     async def _save_upload(self, intent: Edit) -> dict[str, Any]:
         """Check and keep an uploaded photo so the job can use it after a restart."""

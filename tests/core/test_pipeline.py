@@ -266,3 +266,13 @@ async def test_job_waiting_on_another_runs_after_it() -> None:
     await queue.drain()
     await queue.stop()
     assert order == [1, 2]
+
+
+@pytest.mark.easel(env={"EASEL__LIMITS__DAILY_IMAGES_PER_USER": "5"})
+async def test_reroll_counts_its_sources_image_count_against_the_quota(harness: Harness) -> None:
+    """A reroll of a 3-image request needs room for 3 images, so it cannot overshoot the quota."""
+    await harness.say("/imagine a fox --n 3")
+    reply = await harness.last("/reroll")
+    usage = await harness.easel.history.usage(user_id=1, day=harness.clock.now().date())
+    assert reply.is_error and "quota" in reply.text
+    assert usage.images_today == 3

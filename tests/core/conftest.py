@@ -47,6 +47,9 @@ class Harness:
         assert replies, f"no reply to {text!r}"
         return replies[-1]
 
+    async def user_id(self, user: str = "u1") -> int:
+        return await self.easel.history.upsert_user(platform="test", external_id=user, display_name=user)
+
     async def chat_id(self, chat: str = "c1") -> int:
         return await self.easel.history.upsert_chat(platform="test", external_id=chat)
 

@@ -75,7 +75,7 @@ async def test_quota_race_accepts_exactly_the_quota(harness: Harness) -> None:
     assert len(accepted) == 5 and len(refusals) == 15
     assert all("quota resets in about" in reply.text for reply in refusals)
     await harness.easel.queue.drain()
-    usage = await harness.easel.history.usage(user_id=1, day=harness.clock.now().date())
+    usage = await harness.easel.history.usage(user_id=await harness.user_id(), day=harness.clock.now().date())
     assert usage.images_today == 5
 
 
@@ -151,7 +151,7 @@ async def test_cancel_removes_queued_jobs_and_refunds_quota(harness: Harness) ->
     reply = await harness.last("/cancel")
     await harness.easel.queue.drain()
     job = await harness.easel.jobs.get_job(job_id=waiting)
-    usage = await harness.easel.history.usage(user_id=1, day=harness.clock.now().date())
+    usage = await harness.easel.history.usage(user_id=await harness.user_id(), day=harness.clock.now().date())
     assert "Cancelled 2" in reply.text
     assert job is not None and job.status == JobStatus.CANCELLED
     assert usage.images_today == 0
@@ -273,6 +273,6 @@ async def test_reroll_counts_its_sources_image_count_against_the_quota(harness: 
     """A reroll of a 3-image request needs room for 3 images, so it cannot overshoot the quota."""
     await harness.say("/imagine a fox --n 3")
     reply = await harness.last("/reroll")
-    usage = await harness.easel.history.usage(user_id=1, day=harness.clock.now().date())
+    usage = await harness.easel.history.usage(user_id=await harness.user_id(), day=harness.clock.now().date())
     assert reply.is_error and "quota" in reply.text
     assert usage.images_today == 3

@@ -12,12 +12,11 @@ from bot.core.types import (
     Edit,
     Generate,
     GenerationOptions,
+    JobIntent,
     Reroll,
     StoredImage,
     Vary,
 )
-
-JobIntent = Generate | Edit | Reroll | Vary
 
 
 class PayloadError(EaselError):

@@ -28,7 +28,7 @@ from bot.core.jobs import USER_CANCEL
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
 from bot.core.requests import params_of
 from bot.core.resolve import RequestResolver
-from bot.core.texts import caption
+from bot.core.texts import UNEXPECTED, caption
 from bot.core.types import (
     Action,
     Done,
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 RESULT = "result"
 FAILURE = "failure"
 RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.EDIT, Action.ORIGINAL, Action.DELETE)
-UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
 PROGRESS_INTERVAL_S = 2.0
 
 

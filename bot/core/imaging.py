@@ -18,7 +18,6 @@ __all__ = [
     "SUPPORTED_MIMES",
     "PhotoLimits",
     "encode_png",
-    "fit_for_telegram_photo",
     "fit_photo",
     "image_size",
     "open_image",
@@ -173,11 +172,6 @@ def fit_photo(data: bytes, limits: PhotoLimits = TELEGRAM_PHOTO) -> bytes:
             if buf.tell() <= limits.max_bytes:
                 return buf.getvalue()
         img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)
-
-
-def fit_for_telegram_photo(data: bytes) -> bytes:
-    """:func:`fit_photo` with Telegram's sendPhoto limits (10 MB, width + height <= 10000, ratio <= 20)."""
-    return fit_photo(data, TELEGRAM_PHOTO)
 
 
 def _pad_to_ratio(img: Image.Image, max_ratio: float) -> Image.Image:

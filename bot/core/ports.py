@@ -46,16 +46,6 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
-class Responder(Protocol):
-    """The way back to the user who sent a message (one conversation on one platform)."""
-
-    async def send(self, reply: Reply) -> None: ...
-
-    async def event(self, event: JobEvent) -> None:
-        """Progress of the request being worked on (queued, started, progress, done, failed)."""
-        ...
-
-
 class HistoryStore(Protocol):
     """Users, chats, generations and their images, usage counters. All methods are keyword-only."""
 

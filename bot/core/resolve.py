@@ -20,12 +20,11 @@ from bot.core.types import (
     GenerationOptions,
     GenerationRecord,
     ImageRequest,
+    JobIntent,
     Reroll,
     StoredImage,
     Vary,
 )
-
-JobIntent = Generate | Edit | Reroll | Vary
 
 
 @dataclass(frozen=True, slots=True)

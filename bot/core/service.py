@@ -13,13 +13,14 @@ from typing import Any
 
 from bot.core import imaging, texts
 from bot.core.chain import ProviderChain
-from bot.core.codec import JobIntent, intent_to_json, stored_image_to_json
+from bot.core.codec import intent_to_json, stored_image_to_json
 from bot.core.errors import EaselError, InvalidInput
 from bot.core.jobs import JobQueue, QueuedJob
 from bot.core.limits import LimitExceeded, RateLimiter, estimate_cost, humanize_seconds
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
 from bot.core.requests import Defaults, new_seed, validate_chat_setting
 from bot.core.router import Router
+from bot.core.texts import UNEXPECTED
 from bot.core.types import (
     Cancel,
     Confirm,
@@ -31,6 +32,7 @@ from bot.core.types import (
     Image,
     Incoming,
     Intent,
+    JobIntent,
     JobStatus,
     Queued,
     Reply,
@@ -44,7 +46,6 @@ from bot.core.types import (
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE = 10
-UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
 CONFIRM_TTL = timedelta(minutes=5)
 CACHE_LIMIT = 100_000
 

@@ -26,6 +26,9 @@ Flags: --ar 16:9 (or --aspect, square, portrait, landscape, wide), --n 2, --seed
 
 Or just talk: "a watercolor fox at dawn" makes a new image; "make it warmer" edits the last one."""
 
+UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
+"""What a user hears when a bug (not their request) stopped the work."""
+
 _KIND_LABEL = {
     GenerationKind.GENERATE: "",
     GenerationKind.EDIT: "edit",

@@ -167,6 +167,8 @@ class Ignore:
 
 
 Intent = Generate | Edit | Reroll | Vary | Status | History | Help | Settings | Cancel | Confirm | Ignore
+JobIntent = Generate | Edit | Reroll | Vary
+"""The intents that become durable jobs."""
 
 
 # ------------------------------------------------------------------------------------- generation

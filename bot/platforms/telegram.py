@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot.core.errors import ConfigError, DeliveryFailed
 from bot.core.ports import HistoryStore
 from bot.core.service import EaselService, target_of
+from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, Attachment, Incoming, JobEvent, Reply, Target
 from bot.platforms import telegram_render as render
 from bot.platforms.telegram_delivery import TelegramDelivery
@@ -57,7 +58,6 @@ COMMANDS = (
     ("start", "Say hello"),
 )
 ALLOWED_UPDATES = ["message", "callback_query"]
-UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
 NOT_ALLOWED = "Sorry, this bot is private."
 ADMINS_ONLY = "Only the chat's administrators can change its settings."
 _SETTINGS_CHANGE = re.compile(r"^/settings(?:@\w+)?\s+\S", re.IGNORECASE)

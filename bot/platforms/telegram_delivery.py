@@ -234,4 +234,4 @@ def _reply_id(target: Target) -> int | None:
 
 
 def _fitted(image: StoredImage) -> bytes:
-    return imaging.fit_for_telegram_photo(image.path.read_bytes())
+    return imaging.fit_photo(image.path.read_bytes())

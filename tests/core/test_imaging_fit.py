@@ -1,4 +1,4 @@
-"""fit_for_telegram_photo: unchanged when within the photo limits, re-encoded to fit otherwise."""
+"""fit_photo: unchanged when within the photo limits, re-encoded to fit otherwise."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 from PIL import Image as PILImage
 
-from bot.core.imaging import PhotoLimits, fit_for_telegram_photo, fit_photo, image_size
+from bot.core.imaging import PhotoLimits, fit_photo, image_size
 
 
 def encoded(img: PILImage.Image, fmt: str = "PNG") -> bytes:
@@ -19,18 +19,18 @@ def encoded(img: PILImage.Image, fmt: str = "PNG") -> bytes:
 def test_image_within_limits_is_returned_unchanged() -> None:
     """A small PNG is sent as it is (same bytes)."""
     data = encoded(PILImage.new("RGB", (640, 360), (1, 2, 3)))
-    assert fit_for_telegram_photo(data) is data
+    assert fit_photo(data) is data
 
 
 def test_too_wide_ratio_is_padded_to_twenty() -> None:
     """A 2100x100 image (ratio 21) is padded, not cropped, to a ratio of at most 20."""
-    width, height = image_size(fit_for_telegram_photo(encoded(PILImage.new("RGB", (2100, 100)))))
+    width, height = image_size(fit_photo(encoded(PILImage.new("RGB", (2100, 100)))))
     assert width == 2100 and width / height <= 20
 
 
 def test_too_many_pixels_is_scaled_to_the_side_sum() -> None:
     """9000x1500 (sum 10500) is scaled down to a width + height of at most 10000, same shape."""
-    width, height = image_size(fit_for_telegram_photo(encoded(PILImage.new("RGB", (9000, 1500)))))
+    width, height = image_size(fit_photo(encoded(PILImage.new("RGB", (9000, 1500)))))
     assert width + height <= 10_000 and abs(width / height - 6) < 0.01
 
 
@@ -45,5 +45,5 @@ def test_too_many_bytes_is_reencoded_under_the_limit() -> None:
 
 def test_gif_is_reencoded_as_a_photo_format() -> None:
     """A GIF is not a photo format: it comes back as PNG or JPEG."""
-    out = fit_for_telegram_photo(encoded(PILImage.new("RGB", (50, 50)), "GIF"))
+    out = fit_photo(encoded(PILImage.new("RGB", (50, 50)), "GIF"))
     assert out.startswith((b"\x89PNG", b"\xff\xd8"))

@@ -9,6 +9,7 @@ A subclass adds its routes in ``routes()`` and answers scripted faults in ``faul
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import io
 import json
@@ -67,7 +68,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-class LoopbackFake:
+class LoopbackFake(abc.ABC):
     """The server's lifecycle and bookkeeping; subclasses are the APIs."""
 
     api_prefix = "/"
@@ -112,8 +113,9 @@ class LoopbackFake:
 
     # -------------------------------------------------------------------------------------- for subclasses
 
+    @abc.abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add the API's routes (each fake defines its own)."""
 
     def fault_response(self, fault: Fault, request: Recorded) -> web.StreamResponse:
         """The answer for a scripted fault; the default handles ``status`` and ``malformed``."""

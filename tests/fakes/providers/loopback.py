@@ -13,6 +13,7 @@ files under ``/files/<name>`` (which can be made to expire), applies ``delay_s``
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import io
 import itertools
@@ -59,7 +60,7 @@ class Fault:
     path: str | None = None
 
 
-class LoopbackFake:
+class LoopbackFake(abc.ABC):
     """Start with ``async with``; ``origin`` is ``http://127.0.0.1:<port>``."""
 
     def __init__(self, *, delay_s: float = 0.0) -> None:
@@ -106,8 +107,9 @@ class LoopbackFake:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    @abc.abstractmethod
     def _routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add the API's routes (each fake defines its own)."""
 
     # -------------------------------------------------------------------------------------- scripting
 

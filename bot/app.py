@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -14,17 +14,17 @@ import httpx
 
 from bot.core.chain import ProviderChain
 from bot.core.clock import SystemClock
-from bot.core.errors import ConfigError
 from bot.core.execution import JobRunner
 from bot.core.flags import parse_aspect
 from bot.core.jobs import JobQueue
 from bot.core.limits import RateLimiter, Rates
-from bot.core.ports import Clock, Platform, Provider
+from bot.core.ports import NO_METRICS, Clock, Metrics, Platform, Provider
 from bot.core.requests import Defaults
 from bot.core.resilience import RetryPolicy
 from bot.core.resolve import RequestResolver
 from bot.core.router import Router, RouterConfig
 from bot.core.service import EaselService, Policy
+from bot.platforms.base import Adapter
 from bot.providers import registry
 from bot.providers.http import make_client
 from bot.settings import AppSettings, BuiltinSettings, ProviderSettings
@@ -52,6 +52,7 @@ class Easel:
     providers: list[Provider]
     chain: ProviderChain
     selection: registry.Selection
+    metrics: Metrics = NO_METRICS
 
 
 @asynccontextmanager
@@ -64,6 +65,7 @@ async def open_easel(
     recover: bool = True,
     providers_override: list[Provider] | None = None,
     bot_username: str | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Easel]:
     """Connect, migrate, build providers, queue and service, resume unfinished jobs (for the given
     platforms) and start the workers; stop and close everything on exit. ``providers_override``
@@ -75,6 +77,7 @@ async def open_easel(
     clients: dict[str, httpx.AsyncClient] = {}
     queue: JobQueue | None = None
     clock = clock or SystemClock()
+    metrics = metrics or NO_METRICS
     try:
         await check_connection(engine)
         if migrate:
@@ -100,6 +103,7 @@ async def open_easel(
                 for p in providers
                 if registry.has_client(p.name)
             },
+            metrics=metrics,
         )
         runner = JobRunner(
             jobs=jobs,
@@ -110,8 +114,11 @@ async def open_easel(
             platforms=platforms,
             clock=clock,
             max_attempts=generation.max_job_attempts,
+            metrics=metrics,
         )
-        queue = JobQueue(runner=runner.run, workers=generation.workers, max_queue=settings.limits.max_queue)
+        queue = JobQueue(
+            runner=runner.run, workers=generation.workers, max_queue=settings.limits.max_queue, metrics=metrics
+        )
         limits = settings.limits
         service = EaselService(
             router=Router(
@@ -138,6 +145,7 @@ async def open_easel(
                 prices=limits.prices,
                 confirm_over=limits.confirm_over,
             ),
+            metrics=metrics,
         )
         if recover:
             resumed = await service.recover()
@@ -145,7 +153,9 @@ async def open_easel(
                 log.info("resuming %d unfinished job(s)", resumed)
         await queue.start()
         log.info("easel ready: providers %s", " -> ".join(selection.chain))
-        yield Easel(settings, service, queue, history, jobs, artifacts, providers, chain, selection)
+        yield Easel(
+            settings, service, queue, history, jobs, artifacts, providers, chain, selection, metrics=metrics
+        )
     finally:
         if queue is not None:
             await queue.stop()
@@ -164,6 +174,25 @@ def _concurrency(name: str, section: ProviderSettings | BuiltinSettings) -> int:
     return per_backend * backends
 
 
+def build_adapters(settings: AppSettings) -> list[Adapter]:
+    """The chat platforms ``settings`` configure: Telegram and Discord when they have a token, the web
+    chat when it is enabled, or alone when nothing else is configured."""
+    adapters: list[Adapter] = []
+    if settings.telegram.token is not None:
+        from bot.platforms.telegram import TelegramAdapter  # each library loads only when used
+
+        adapters.append(TelegramAdapter(settings.telegram))
+    if settings.discord.token is not None:
+        from bot.platforms.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings.discord))
+    if settings.web.enabled or not adapters:
+        from bot.platforms.web import WebAdapter
+
+        adapters.append(WebAdapter(settings.web))
+    return adapters
+
+
 async def serve(
     settings: AppSettings,
     *,
@@ -171,39 +200,55 @@ async def serve(
     handle_signals: bool = False,
     on_ready: Callable[[Easel], None] | None = None,
     providers_override: list[Provider] | None = None,
+    adapters: list[Adapter] | None = None,
 ) -> None:
-    """Run the configured chat platforms until ``stop`` is set (or SIGINT/SIGTERM with
-    ``handle_signals``). Order: meet the platform (its username is the router's), open Easel with it
-    (unfinished jobs resume and are delivered through it), take updates; then the reverse."""
-    from bot.platforms.telegram import TelegramAdapter  # only `run` needs python-telegram-bot loaded
-
-    if settings.telegram.token is None:
-        raise ConfigError("No chat platform is configured (set telegram.token).")
+    """Run the chat platforms (``build_adapters`` unless given) until ``stop`` is set (or SIGINT/SIGTERM
+    with ``handle_signals``). Order: meet every platform (Telegram's username is the router's), open
+    Easel with them (unfinished jobs resume and are delivered through them), take updates; then the
+    reverse. See ``bot.platforms.base`` for the adapter life cycle."""
     stop = stop or asyncio.Event()
     signals = _install_signal_handlers(stop) if handle_signals else []
-    adapter = TelegramAdapter(settings.telegram)
+    adapters = build_adapters(settings) if adapters is None else adapters
     try:
-        await adapter.initialize()
+        for adapter in adapters:
+            await adapter.initialize()
         async with open_easel(
             settings,
-            platforms={adapter.name: adapter},
-            bot_username=adapter.username,
+            platforms={adapter.name: adapter for adapter in adapters},
+            bot_username=next((a.username for a in adapters if a.username), None),
             providers_override=providers_override,
         ) as easel:
-            adapter.attach(easel.service, easel.history)
-            await adapter.start()
+            for adapter in adapters:
+                adapter.attach(easel)
+            started: list[Adapter] = []
             try:
+                for adapter in adapters:
+                    await adapter.start()
+                    started.append(adapter)
                 if on_ready is not None:
                     on_ready(easel)
                 await stop.wait()
                 log.info("stopping")
             finally:
-                await adapter.stop()
+                for adapter in reversed(started):
+                    with _logged(f"stopping {adapter.name}"):
+                        await adapter.stop()
     finally:
-        await adapter.shutdown()
+        for adapter in reversed(adapters):
+            with _logged(f"closing {adapter.name}"):
+                await adapter.shutdown()
         loop = asyncio.get_running_loop()
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+@contextlib.contextmanager
+def _logged(what: str) -> Iterator[None]:
+    """Shut-down steps go on after one fails: each failure is logged, not raised."""
+    try:
+        yield
+    except Exception:
+        log.exception("error while %s", what)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:

@@ -18,7 +18,7 @@ import yaml
 from rich.console import Console
 
 from bot import diagnostics
-from bot.app import open_easel, serve
+from bot.app import Easel, build_adapters, open_easel, serve
 from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
 from bot.platforms.console import ConsolePlatform, run_console
@@ -215,24 +215,21 @@ async def _chat(settings: AppSettings, *, wait: bool | None = None) -> None:
 @app.command()
 @_friendly
 def run(ctx: typer.Context) -> None:
-    """Run the bot on every configured platform (the terminal chat when none is configured)."""
+    """Run the bot on every configured platform (the local web chat when none is configured)."""
     settings = _settings(ctx)
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if settings.telegram.token is not None:
-        err.print(f"Starting the Telegram bot ({settings.telegram.mode}); Ctrl-C stops it.")
-        _run(serve(settings, handle_signals=True))
-        return
-    if settings.discord.token is not None:
-        raise ConfigError("discord configured, but this version of Easel has no adapter for it yet.")
-    if not sys.stdin.isatty():
-        raise ConfigError(
-            "No chat platform is configured and stdin is not a terminal, so there is nothing to run. "
-            "Use `easel chat` to pipe messages in, or `easel gen` for single images."
-        )
-    err.print("No chat platform is configured: starting the terminal chat.")
-    _run(_chat(settings))
+    adapters = build_adapters(settings)
+    err.print(f"Starting Easel on {', '.join(a.name for a in adapters)}; Ctrl-C stops it.")
+
+    def ready(_: Easel) -> None:
+        for adapter in adapters:
+            url = getattr(adapter, "url", None)
+            if url:
+                print(f"Easel {adapter.name} chat: {url}", flush=True)
+
+    _run(serve(settings, handle_signals=True, adapters=adapters, on_ready=ready))
 
 
 # --------------------------------------------------------------------------------------------- config

@@ -1,7 +1,7 @@
 """The Telegram adapter: python-telegram-bot's Application, its handlers, and the Platform for replies.
 
 Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (getMe: the bot's id and username) →
-``attach(service, history)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
+``attach(easel)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
 ``shutdown()``. One handler per concern: messages, button presses, errors. Translation of updates lives
 in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`, sending in :mod:`.telegram_delivery`.
 """
@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
@@ -37,6 +37,9 @@ from bot.platforms.telegram_delivery import TelegramDelivery
 from bot.platforms.telegram_updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
 from bot.platforms.telegram_webhook import WebhookServer
 from bot.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from bot.app import Easel
 
 log = logging.getLogger(__name__)
 # Opt in to PTB's coming behaviour (durations such as RetryAfter.retry_after as timedelta); without it
@@ -110,8 +113,8 @@ class TelegramAdapter:
         self.username = self.application.bot.username
         self.bot_id = self.application.bot.id
 
-    def attach(self, service: EaselService, history: HistoryStore) -> None:
-        self._service, self._history = service, history
+    def attach(self, easel: Easel) -> None:
+        self._service, self._history = easel.service, easel.history
 
     async def start(self) -> None:
         """Register the commands, then take updates (polling or webhook)."""

@@ -64,6 +64,7 @@ async def running(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -
             "EASEL__LIMITS__CHAT_RATE": "1000/minute",
             "EASEL__LIMITS__GLOBAL_RATE": "1000/minute",
             "EASEL__TELEGRAM__TOKEN": TOKEN,
+            "EASEL__WEB__ENABLED": "false",
             "EASEL__TELEGRAM__BASE_URL": tg.base_url,
             "EASEL__TELEGRAM__BASE_FILE_URL": tg.base_file_url,
         } | options.get("env", {})

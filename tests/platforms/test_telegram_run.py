@@ -20,6 +20,7 @@ async def test_easel_run_answers_imagine_and_stops_on_sigterm(tmp_path: Path, db
             "EASEL__MEDIA_DIR": str(tmp_path / "media"),
             "EASEL__PROVIDERS__BUILTIN__LONG_SIDE": "160",
             "EASEL__TELEGRAM__TOKEN": TOKEN,
+            "EASEL__WEB__ENABLED": "false",
             "EASEL__TELEGRAM__BASE_URL": tg.base_url,
             "EASEL__TELEGRAM__BASE_FILE_URL": tg.base_file_url,
         }

@@ -3,7 +3,8 @@
 Telegram's errors are converted here (``raise DeliveryFailed(...) from exc``): ``Forbidden`` (blocked,
 kicked) is permanent and marks the chat so nothing more is sent there until its user writes again;
 ``RetryAfter`` left over after the rate limiter's retries, time-outs and other network errors are
-transient (the job runner delivers later); other ``BadRequest`` answers are permanent.
+transient (the job runner delivers later); other ``BadRequest`` answers are permanent. A group that
+became a supergroup (``ChatMigrated``) is remembered and the send is made again at its new id.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class TelegramDelivery:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
         self._blocked: set[int] = set()
+        self._moved: dict[int, int] = {}
+        """Group id → the id of the supergroup it became."""
         self._status: dict[int, _Status] = {}
         """Job id → its status message ("Queued (#2)", "Generating… 40%")."""
         self._failed_status: dict[tuple[int, str | None], _Status] = {}
@@ -66,6 +69,8 @@ class TelegramDelivery:
         try:
             return await self._send(chat_id, thread_id, target, reply)
         except DeliveryFailed as exc:
+            if self._note_move(chat_id, exc):
+                return await self._send(self._moved[chat_id], thread_id, target, reply)
             self._note_block(chat_id, exc)
             raise
 
@@ -137,6 +142,9 @@ class TelegramDelivery:
         try:
             await self._event(chat_id, thread_id, target, job_id, event)
         except DeliveryFailed as exc:
+            if self._note_move(chat_id, exc):
+                await self._event(self._moved[chat_id], thread_id, target, job_id, event)
+                return
             self._note_block(chat_id, exc)
             raise
 
@@ -182,6 +190,7 @@ class TelegramDelivery:
 
     def _where(self, target: Target) -> tuple[int, int | None]:
         chat_id, thread_id = split_chat_key(target.chat_id)
+        chat_id = self._moved.get(chat_id, chat_id)
         thread = target.extra.get("thread_id", thread_id)
         if chat_id in self._blocked:
             raise DeliveryFailed(f"telegram chat {chat_id} has blocked the bot", permanent=True)
@@ -217,6 +226,14 @@ class TelegramDelivery:
             if isinstance(exc.__cause__, Forbidden):
                 raise
             log.info("telegram best-effort call failed: %s", exc)
+
+    def _note_move(self, chat_id: int, exc: DeliveryFailed) -> bool:
+        """True when ``exc`` says the chat became a supergroup (now remembered): send there instead."""
+        if not isinstance(exc.__cause__, ChatMigrated) or chat_id in self._moved:
+            return False
+        log.info("telegram chat %s became supergroup %s", chat_id, exc.__cause__.new_chat_id)
+        self._moved[chat_id] = int(exc.__cause__.new_chat_id)
+        return True
 
     def _note_block(self, chat_id: int, exc: DeliveryFailed) -> None:
         if isinstance(exc.__cause__, Forbidden) and chat_id not in self._blocked:

@@ -196,6 +196,13 @@ class FakeTelegram:
         """The user of a private chat blocks the bot: every send there answers 403."""
         self.world.chat(chat_id).blocked = True
 
+    def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group becomes a supergroup with a new id (sends to the old id answer 400 + the new id)."""
+        old = self.world.chat(old_chat_id)
+        old.migrated_to = new_chat_id
+        new = self.world.chat(new_chat_id)
+        new.admins |= old.admins
+
     def fail_next(
         self,
         method: str | None,
@@ -517,6 +524,12 @@ class FakeTelegram:
         chat = self._chat(params)
         if chat.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat.migrated_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
         markup = params.get("reply_markup")
         if isinstance(markup, dict):
             for row in markup.get("inline_keyboard", []):

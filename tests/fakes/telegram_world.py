@@ -36,6 +36,8 @@ class ChatState:
     admins: set[int] = field(default_factory=set)
     blocked: bool = False
     """A private chat whose user blocked the bot (403 on every send)."""
+    migrated_to: int | None = None
+    """A group upgraded to a supergroup: every call naming the old id answers 400 with the new id."""
     next_message_id: int = 1
 
     def as_json(self) -> dict[str, Any]:

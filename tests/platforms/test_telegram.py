@@ -214,6 +214,16 @@ async def test_server_error_is_retried(running: Running) -> None:
     assert len(running.tg.calls_to("sendPhoto")) == 2
 
 
+async def test_group_upgraded_to_supergroup_gets_the_photo_at_its_new_id(running: Running) -> None:
+    """A 400 'upgraded to a supergroup' (ChatMigrated) is followed: the photo arrives at the new id."""
+    tg, new_id = running.tg, -100999888
+    tg.world.chat(-5151).type = "group"
+    tg.say(-5151, USER, "/imagine a red fox")
+    tg.migrate(-5151, new_id)
+    await tg.wait_for(lambda: len(tg.photos(new_id)) == 1)
+    assert tg.photos(-5151) == []
+
+
 async def test_blocked_chat_stops_sending(running: Running) -> None:
     """After a 403 'bot was blocked' nothing more is sent to that chat and the job fails for good."""
     tg = running.tg

@@ -1,0 +1,1 @@
+"""Monitoring: the Prometheus implementation of the core's ``Metrics`` port."""

@@ -1,0 +1,170 @@
+"""The chat's HTTP API: the browser's session, messages (with an optional image to edit), button
+presses, one-off commands whose answers come back in the response, and the images themselves —
+always looked up by generation id and position (or a reply's image id), never by a path."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.core.types import Incoming
+from bot.platforms.web_security import Session, set_session_cookie
+from bot.platforms.web_thumbs import THUMB_MIME, ThumbnailCache
+from bot.platforms.web_uploads import http_error, read_submission
+from bot.storage.artifacts import EXTENSIONS
+
+if TYPE_CHECKING:
+    from bot.platforms.web import WebAdapter
+
+PLATFORM = "web"
+CHAT = "web"
+"""One shared conversation: every browser (and scheduled posts to ``web``) sees the same channel."""
+ACTIONS = frozenset({"reroll", "vary"})
+_IMAGE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def display_name(session: Session) -> str:
+    return f"Browser {session.user_id[-4:]}"
+
+
+class ChatRoutes:
+    def __init__(self, adapter: WebAdapter) -> None:
+        self._adapter = adapter
+        self._thumbnails = ThumbnailCache()
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_get("/api/session", self.session)
+        app.router.add_post("/api/messages", self.message)
+        app.router.add_post("/api/actions", self.action)
+        app.router.add_post("/api/command", self.command)
+        app.router.add_get("/api/events", self._adapter.hub.stream)
+        app.router.add_get(r"/images/{generation:\d{1,12}}/{index:\d{1,3}}", self.image)
+        app.router.add_get(r"/files/{image:[0-9a-f]{32}}", self.file)
+
+    def _incoming(self, session: Session, text: str, **extra: Any) -> Incoming:
+        return Incoming(
+            platform=PLATFORM,
+            chat_id=CHAT,
+            user_id=session.user_id,
+            display_name=display_name(session),
+            text=text,
+            message_id=f"w{uuid.uuid4().hex}",
+            is_admin=True,  # the operator's own console: loopback, or behind web.auth_token
+            **extra,
+        )
+
+    async def session(self, request: web.Request) -> web.Response:
+        session = self._adapter.guard.session(request)
+        response = web.json_response(
+            {"user_id": session.user_id, "name": display_name(session), "csrf": session.csrf, "chat": CHAT}
+        )
+        response.headers["Cache-Control"] = "no-store"
+        set_session_cookie(response, session)
+        return response
+
+    async def message(self, request: web.Request) -> web.Response:
+        easel = self._adapter.easel
+        session = self._adapter.guard.session(request)
+        submission = await read_submission(request, max_bytes=self._adapter.max_upload_bytes)
+        if not submission.text and submission.image is None:
+            raise http_error(web.HTTPBadRequest, "Type a prompt or add an image.")
+        incoming = self._incoming(
+            session,
+            submission.text,
+            reply_to_generation_id=submission.reply_to,
+            attachments=(submission.image,) if submission.image else (),
+        )
+        self._adapter.hub.publish(
+            {
+                "type": "message",
+                "chat": CHAT,
+                "message_id": incoming.message_id,
+                "user_id": session.user_id,
+                "user": incoming.display_name,
+                "text": submission.text,
+                "has_image": submission.image is not None,
+                "reply_to": submission.reply_to,
+            }
+        )
+        job_id = await easel.service.handle(incoming)
+        return web.json_response({"message_id": incoming.message_id, "job_id": job_id})
+
+    async def action(self, request: web.Request) -> web.Response:
+        """Reroll / Vary under an image: the same commands the Telegram buttons send."""
+        easel = self._adapter.easel
+        session = self._adapter.guard.session(request)
+        body = await _json_object(request)
+        action, generation = str(body.get("action", "")), str(body.get("generation_id", ""))
+        if action not in ACTIONS or not (generation.isdigit() and len(generation) <= 12):
+            raise http_error(web.HTTPBadRequest, "Unknown button.")
+        incoming = self._incoming(session, f"/{action} #{generation}")
+        self._adapter.hub.publish(
+            {
+                "type": "message",
+                "chat": CHAT,
+                "message_id": incoming.message_id,
+                "user_id": session.user_id,
+                "user": incoming.display_name,
+                "text": f"{action.capitalize()} #{generation}",
+                "has_image": False,
+                "reply_to": int(generation),
+            }
+        )
+        job_id = await easel.service.handle(incoming)
+        return web.json_response({"message_id": incoming.message_id, "job_id": job_id})
+
+    async def command(self, request: web.Request) -> web.Response:
+        """Run one command (``/status``, ``/schedule list`` …) and answer with its replies."""
+        easel = self._adapter.easel
+        session = self._adapter.guard.session(request)
+        text = str((await _json_object(request)).get("text", "")).strip()
+        if not text.startswith("/") or len(text) > 4000:
+            raise http_error(web.HTTPBadRequest, "Commands start with /.")
+        request_id = uuid.uuid4().hex
+        with self._adapter.collect(request_id) as replies:
+            job_id = await easel.service.handle(self._incoming(session, text, extra={"request": request_id}))
+        return web.json_response({"replies": replies, "job_id": job_id})
+
+    async def image(self, request: web.Request) -> web.Response:
+        easel = self._adapter.easel
+        generation_id, index = int(request.match_info["generation"]), int(request.match_info["index"])
+        record = await easel.history.get_generation(generation_id=generation_id)
+        if record is None or index >= len(record.images):
+            raise web.HTTPNotFound(text="No such image.")
+        stored = record.images[index]
+        if request.query.get("thumb"):
+            thumb = await self._thumbnails.get(stored.id, lambda: easel.artifacts.load(stored))
+            return _image_response(request, thumb, THUMB_MIME, f"easel-{generation_id}-{index + 1}.webp")
+        data = await easel.artifacts.load(stored)
+        name = f"easel-{generation_id}-{index + 1}.{EXTENSIONS.get(stored.mime, 'bin')}"
+        return _image_response(request, data, stored.mime, name)
+
+    async def file(self, request: web.Request) -> web.Response:
+        stored = self._adapter.reply_image(request.match_info["image"])
+        if stored is None:
+            raise web.HTTPNotFound(text="No such image.")
+        data = await self._adapter.easel.artifacts.load(stored)
+        return _image_response(
+            request, data, stored.mime, f"easel-{stored.id[:8]}.{EXTENSIONS.get(stored.mime, 'bin')}"
+        )
+
+
+def _image_response(request: web.Request, data: bytes, mime: str, filename: str) -> web.Response:
+    response = web.Response(body=data, content_type=mime)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    if request.query.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise http_error(web.HTTPBadRequest, "The request is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise http_error(web.HTTPBadRequest, "Expected a JSON object.")
+    return body

@@ -1,0 +1,207 @@
+"""The web chat's pages and read-only endpoints: static files (loaded once from the package, served
+by name from memory), the login form, the gallery and status APIs, ``/healthz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.core.errors import StorageError
+from bot.platforms.web_uploads import http_error
+from bot.storage.gallery_repo import GalleryItem
+
+if TYPE_CHECKING:
+    from bot.platforms.web import WebAdapter
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+PAGES = {
+    "/": "chat.html",
+    "/gallery": "gallery.html",
+    "/schedules": "schedules.html",
+    "/status": "status.html",
+    "/login": "login.html",
+}
+STATIC_TYPES = {".html", ".css", ".js", ".svg", ".png", ".ico"}
+
+
+def load_static(directory: Path = STATIC_DIR) -> dict[str, tuple[bytes, str]]:
+    """Every asset by file name. Requests pick from this table; their path never reaches the disk."""
+    files: dict[str, tuple[bytes, str]] = {}
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and path.suffix in STATIC_TYPES:
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            files[path.name] = (path.read_bytes(), kind)
+    return files
+
+
+def item_json(item: GalleryItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "status": item.status,
+        "prompt": item.prompt,
+        "negative": item.negative,
+        "params": item.params,
+        "provider": item.provider,
+        "model": item.model,
+        "parent_id": item.parent_id,
+        "created_at": item.created_at.isoformat(),
+        "chat": item.chat,
+        "user": item.user,
+        "images": [
+            {
+                "url": f"/images/{item.id}/{image.index}",
+                "thumb": f"/images/{item.id}/{image.index}?thumb=1",
+                "width": image.width,
+                "height": image.height,
+            }
+            for image in item.images
+        ],
+    }
+
+
+def _optional_int(query: Mapping[str, str], key: str) -> int | None:
+    value = query.get(key, "")
+    if not value:
+        return None
+    if not (value.isdigit() and len(value) <= 12):
+        raise http_error(web.HTTPBadRequest, f"{key} must be a number.")
+    return int(value)
+
+
+class PageRoutes:
+    def __init__(self, adapter: WebAdapter, static: dict[str, tuple[bytes, str]]) -> None:
+        self._adapter = adapter
+        self._static = static
+
+    def register(self, app: web.Application) -> None:
+        for path in PAGES:
+            app.router.add_get(path, self.page)
+        app.router.add_post("/login", self.login)
+        app.router.add_get(r"/static/{name:[a-z0-9_-]{1,40}\.[a-z]{2,4}}", self.asset)
+        app.router.add_get("/api/gallery", self.gallery)
+        app.router.add_get("/api/gallery/facets", self.facets)
+        app.router.add_get(r"/api/generations/{generation:\d{1,12}}", self.generation)
+        app.router.add_get("/api/status", self.status)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics)
+
+    def _file(self, name: str) -> web.Response:
+        found = self._static.get(name)
+        if found is None:
+            raise web.HTTPNotFound(text="Not found.")
+        body, kind = found
+        response = web.Response(body=body, content_type=kind)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    async def page(self, request: web.Request) -> web.Response:
+        return self._file(PAGES[request.path])
+
+    async def asset(self, request: web.Request) -> web.Response:
+        return self._file(request.match_info["name"])
+
+    async def login(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        token = str(form.get("token", ""))
+        if not self._adapter.guard.token_matches(token):
+            raise web.HTTPSeeOther(location="/login?failed=1")
+        response = web.HTTPSeeOther(location="/")
+        self._adapter.guard.remember_login(response)
+        raise response
+
+    async def gallery(self, request: web.Request) -> web.Response:
+        query = request.query
+        items = await self._adapter.gallery.browse(
+            chat_id=_optional_int(query, "chat"),
+            user_id=_optional_int(query, "user"),
+            provider=query.get("provider") or None,
+            before_id=_optional_int(query, "before"),
+            limit=_optional_int(query, "limit") or 30,
+        )
+        return web.json_response({"items": [item_json(item) for item in items]})
+
+    async def facets(self, request: web.Request) -> web.Response:
+        facets = await self._adapter.gallery.facets()
+        return web.json_response(
+            {
+                "chats": [{"id": i, "label": label} for i, label in facets.chats],
+                "users": [{"id": i, "label": label} for i, label in facets.users],
+                "providers": list(facets.providers),
+            }
+        )
+
+    async def generation(self, request: web.Request) -> web.Response:
+        lineage = await self._adapter.gallery.lineage(int(request.match_info["generation"]))
+        if lineage is None:
+            raise http_error(web.HTTPNotFound, "No such picture.")
+        return web.json_response(
+            {
+                **item_json(lineage.item),
+                "error": lineage.item.error,
+                "parent": item_json(lineage.parent) if lineage.parent else None,
+                "children": [item_json(child) for child in lineage.children],
+            }
+        )
+
+    async def status(self, request: web.Request) -> web.Response:
+        easel = self._adapter.easel
+        settings = easel.settings
+        health = easel.chain.health()
+        errors = await self._adapter.gallery.recent_errors(limit=10)
+        return web.json_response(
+            {
+                "providers": [
+                    {"name": name, "state": str(health.get(name, "closed"))} for name in easel.chain.names
+                ],
+                "queue": {
+                    "waiting": len(easel.queue.queued()),
+                    "running": len(easel.queue.running()),
+                    "max_waiting": settings.limits.max_queue,
+                    "workers": settings.generation.workers,
+                },
+                "limits": {
+                    "user_rate": settings.limits.user_rate,
+                    "chat_rate": settings.limits.chat_rate,
+                    "global_rate": settings.limits.global_rate,
+                    "daily_images_per_user": settings.limits.daily_images_per_user,
+                    "max_images": settings.generation.max_images,
+                    "timeout_s": settings.generation.timeout_s,
+                },
+                "scheduler": self._adapter.scheduler_state(),
+                "recent_errors": [
+                    {"job_id": e.job_id, "when": e.when.isoformat(), "platform": e.platform, "error": e.error}
+                    for e in errors
+                ],
+            }
+        )
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 when the database answers and the scheduler (if any) is alive, else 503."""
+        database = "ok"
+        try:
+            await self._adapter.gallery.ping()
+        except (StorageError, web.HTTPException) as exc:
+            database = "unavailable"
+            log.warning("health check: database unavailable: %s", exc)
+        scheduler = self._adapter.scheduler_state()
+        healthy = database == "ok" and scheduler != "stopped"
+        return web.json_response(
+            {"status": "ok" if healthy else "unhealthy", "database": database, "scheduler": scheduler},
+            status=200 if healthy else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        metrics = self._adapter.metrics
+        if metrics is None:
+            raise web.HTTPNotFound(text="Metrics are not enabled.")
+        response = web.Response(body=metrics.render())
+        response.headers["Content-Type"] = metrics.content_type
+        return response

@@ -1,0 +1,73 @@
+// Shared helpers for every Easel page: DOM building (text only, never HTML strings) and the API.
+"use strict";
+
+const Easel = (() => {
+  let sessionPromise = null;
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function session(refresh = false) {
+    if (!sessionPromise || refresh) {
+      sessionPromise = fetch("/api/session", { credentials: "same-origin" }).then((r) => {
+        if (r.status === 401) { location.href = "/login"; throw new Error("login needed"); }
+        return r.json();
+      });
+    }
+    return sessionPromise;
+  }
+
+  async function errorText(response) {
+    try {
+      const body = await response.clone().json();
+      if (body && body.error) return body.error;
+    } catch (_) { /* not JSON */ }
+    const text = (await response.text()).trim();
+    return text || `The server answered ${response.status}.`;
+  }
+
+  // fetch() with the session's CSRF token; returns parsed JSON or throws Error(user-facing message).
+  async function api(path, { method = "GET", json, form } = {}) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const s = await session(attempt > 0);
+      const headers = { "X-CSRF-Token": s.csrf };
+      let body;
+      if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
+      if (form !== undefined) body = form;
+      const response = await fetch(path, { method, headers, body, credentials: "same-origin" });
+      if (response.ok) return response.json();
+      if (response.status === 403 && attempt === 0) continue; // stale token after a restart: refresh once
+      if (response.status === 401) { location.href = "/login"; }
+      throw new Error(await errorText(response));
+    }
+    throw new Error("The page is out of date: reload it.");
+  }
+
+  function markCurrentNav() {
+    for (const link of document.querySelectorAll(".top nav a")) {
+      if (link.getAttribute("href") === location.pathname) link.setAttribute("aria-current", "page");
+    }
+  }
+
+  function when(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleString();
+  }
+
+  document.addEventListener("DOMContentLoaded", markCurrentNav);
+  return { el, api, session, when };
+})();

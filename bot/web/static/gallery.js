@@ -1,0 +1,106 @@
+// The gallery: history newest first, filters, and a detail view with parent and children.
+"use strict";
+
+(() => {
+  const { el, api, when } = Easel;
+  const grid = document.getElementById("grid");
+  const more = document.getElementById("more");
+  const empty = document.getElementById("gallery-empty");
+  const dialog = document.getElementById("detail");
+  const body = document.getElementById("detail-body");
+  const filters = {
+    chat: document.getElementById("f-chat"),
+    user: document.getElementById("f-user"),
+    provider: document.getElementById("f-provider"),
+  };
+  let oldest = null;
+
+  function query(extra = {}) {
+    const params = new URLSearchParams();
+    for (const [key, select] of Object.entries(filters)) if (select.value) params.set(key, select.value);
+    for (const [key, value] of Object.entries(extra)) params.set(key, value);
+    return params.toString();
+  }
+
+  function thumb(item) {
+    const image = item.images[0];
+    return el("img", { src: image ? image.thumb : "", alt: item.prompt, loading: "lazy" });
+  }
+
+  function card(item) {
+    return el("button", {
+      class: "card", type: "button", dataset: { generation: String(item.id) },
+      "aria-label": `Picture #${item.id}: ${item.prompt}`, onclick: () => openDetail(item.id),
+    },
+    thumb(item),
+    el("span", { class: "meta" },
+      el("span", { class: "prompt", text: item.prompt }),
+      el("span", { class: "sub" }, `#${item.id} · `, el("span", { class: "badge", text: item.kind }),
+        item.parent_id ? ` from #${item.parent_id}` : "", ` · ${item.provider || ""}`,
+        item.images.length > 1 ? ` · ${item.images.length} images` : "")));
+  }
+
+  async function load(reset) {
+    if (reset) { grid.replaceChildren(); oldest = null; }
+    const page = await api(`/api/gallery?${query(oldest ? { before: oldest } : {})}`);
+    grid.append(...page.items.map(card));
+    if (page.items.length) oldest = page.items[page.items.length - 1].id;
+    more.hidden = page.items.length < 30;
+    empty.hidden = grid.children.length > 0;
+  }
+
+  function lineageButton(item, label) {
+    return el("button", {
+      type: "button", title: `${label} #${item.id}: ${item.prompt}`, "aria-label": `${label} #${item.id}`,
+      dataset: { generation: String(item.id) }, onclick: () => openDetail(item.id),
+    }, thumb(item));
+  }
+
+  async function openDetail(id) {
+    let item;
+    try { item = await api(`/api/generations/${id}`); }
+    catch (error) { body.replaceChildren(el("p", { class: "bubble error", text: error.message })); dialog.showModal(); return; }
+    const params = Object.entries(item.params || {}).filter(([key, value]) => key !== "notes" && value !== null && value !== "");
+    body.replaceChildren(
+      el("div", {},
+        el("div", { class: `images${item.images.length === 1 ? " single" : ""}` },
+          item.images.map((image, i) => el("a", { href: image.url, target: "_blank", rel: "noopener" },
+            el("img", { src: image.url, width: image.width, height: image.height, alt: `${item.prompt} (${i + 1})` }))))),
+      el("div", {},
+        el("h2", { id: "detail-title", text: `#${item.id} · ${item.kind}` }),
+        el("p", { class: "prompt-text", text: item.prompt }),
+        el("dl", {},
+          el("dt", { text: "Provider" }), el("dd", { text: [item.provider, item.model].filter(Boolean).join(" / ") || "—" }),
+          el("dt", { text: "Chat" }), el("dd", { text: item.chat }),
+          el("dt", { text: "By" }), el("dd", { text: item.user }),
+          el("dt", { text: "Made" }), el("dd", { text: when(item.created_at) }),
+          item.negative ? [el("dt", { text: "Negative" }), el("dd", { text: item.negative })] : [],
+          params.map(([key, value]) => [el("dt", { text: key }), el("dd", { text: typeof value === "object" ? JSON.stringify(value) : String(value) })])),
+        el("h3", { text: "Made from" }),
+        el("div", { class: "lineage", id: "parent" },
+          item.parent ? lineageButton(item.parent, "Parent") : el("span", { class: "muted", text: "Nothing: an original prompt." })),
+        el("h3", { text: "Made from this" }),
+        el("div", { class: "lineage", id: "children" },
+          item.children.length ? item.children.map((c) => lineageButton(c, "Child")) : el("span", { class: "muted", text: "No edits or variations yet." })),
+        el("p", { class: "actions" },
+          item.images.map((image, i) => el("a", { class: "btn", href: `${image.url}?download=1`, download: "", text: item.images.length > 1 ? `Download ${i + 1}` : "Download" })))));
+    if (!dialog.open) dialog.showModal();
+    history.replaceState(null, "", `#${item.id}`);
+  }
+
+  dialog.addEventListener("close", () => history.replaceState(null, "", location.pathname));
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+  more.addEventListener("click", () => load(false));
+
+  async function init() {
+    const facets = await api("/api/gallery/facets");
+    filters.chat.append(...facets.chats.map((c) => el("option", { value: c.id, text: c.label })));
+    filters.user.append(...facets.users.map((u) => el("option", { value: u.id, text: u.label })));
+    filters.provider.append(...facets.providers.map((p) => el("option", { value: p, text: p })));
+    for (const select of Object.values(filters)) select.addEventListener("change", () => load(true));
+    await load(true);
+    const linked = location.hash.slice(1);
+    if (/^\d+$/.test(linked)) openDetail(Number(linked));
+  }
+  init().catch((error) => grid.replaceChildren(el("p", { class: "bubble error", text: error.message })));
+})();

@@ -1,0 +1,179 @@
+"""The Discord adapter: discord.py's client, its slash commands, buttons and modals, and the Platform
+for replies.
+
+Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (points discord.py at ``api_base_url`` /
+``gateway_url``, logs in over REST: the bot user and the application id) → ``attach(easel)`` →
+``start()`` (registers the persistent buttons, syncs the commands to ``guild_ids`` or globally, connects
+the gateway) → ``stop()`` → ``shutdown()``. Commands live in :mod:`.discord_commands`, what users do in
+:mod:`.discord_inbound`, buttons and the modal in :mod:`.discord_views`, rendering in
+:mod:`.discord_render`, sending in :mod:`.discord_delivery`, endpoints in :mod:`.discord_http`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.core.clock import SystemClock
+from bot.core.errors import ConfigError, DeliveryFailed
+from bot.core.ports import Clock
+from bot.core.types import JobEvent, Reply, Target
+from bot.platforms.discord_commands import build_tree
+from bot.platforms.discord_delivery import PLATFORM, DiscordDelivery
+from bot.platforms.discord_http import Endpoints
+from bot.platforms.discord_inbound import DEFER_AFTER_S, DiscordInbound
+from bot.platforms.discord_views import EaselClient, ResultButton, apologise
+from bot.settings import DiscordSettings
+
+if TYPE_CHECKING:
+    from bot.app import Easel
+
+log = logging.getLogger(__name__)
+
+
+class DiscordAdapter:
+    """The ``discord`` platform. It is the :class:`bot.core.ports.Platform` the core sends through."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        *,
+        clock: Clock | None = None,
+        guild_ready_timeout: float = 2.0,
+        ready_timeout_s: float = 30.0,
+        defer_after_s: float = DEFER_AFTER_S,
+    ) -> None:
+        if settings.token is None:
+            raise ConfigError("discord.token is not set")
+        self._settings = settings
+        self._ready_timeout_s = ready_timeout_s
+        # Easel never joins voice: no "PyNaCl/davey is not installed" warnings at every start
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.none()
+        intents.guilds = intents.guild_messages = intents.dm_messages = True
+        self.client = EaselClient(
+            intents=intents,
+            guild_ready_timeout=guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        clock = clock or SystemClock()
+        self.delivery = DiscordDelivery(self.client, clock=clock)
+        self.inbound = DiscordInbound(
+            settings, self.client, self.delivery, clock=clock, defer_after_s=defer_after_s
+        )
+        self.client.button_handler = self.inbound
+        self.client.message_handler = self.inbound.on_message
+        self.tree = build_tree(self.client, self.inbound)
+        self.tree.error(self._on_command_error)
+        self._endpoints = Endpoints(settings.api_base_url, settings.gateway_url)
+        self._gateway: asyncio.Task[None] | None = None
+
+    @property
+    def username(self) -> str | None:
+        """Discord commands are structured: the router needs no "@name" suffix."""
+        return None
+
+    # ---------------------------------------------------------------------------------- lifecycle
+
+    async def initialize(self) -> None:
+        """Log in over REST (the bot user, the application id); ConfigError for a bad token or URL."""
+        assert self._settings.token is not None
+        self._endpoints.apply()
+        try:
+            await self.client.login(self._settings.token.get_secret_value())
+        except discord.LoginFailure as exc:
+            raise ConfigError("Discord rejected discord.token (401 Unauthorized)") from exc
+        except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
+            raise ConfigError(
+                f"Cannot reach the Discord API at {self._settings.api_base_url}: {exc}"
+            ) from exc
+        log.info("discord: logged in as %s (application %s)", self.client.user, self.client.application_id)
+
+    def attach(self, easel: Easel) -> None:
+        self.inbound.easel = easel
+
+        async def record(generation_id: int) -> Any:
+            return await easel.history.get_generation(generation_id=generation_id)
+
+        self.delivery.record = record
+
+    async def start(self) -> None:
+        """Register the persistent buttons, sync the commands, connect the gateway (wait for READY)."""
+        self.client.add_dynamic_items(ResultButton)
+        await self._sync_commands()
+        self._gateway = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait({self._gateway, ready}, timeout=self._ready_timeout_s,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if self._gateway in done:
+            ready.cancel()
+            exc = self._gateway.exception()
+            raise ConfigError(f"Cannot connect to the Discord gateway at {self._settings.gateway_url}: {exc}")
+        if ready not in done:
+            ready.cancel()
+            log.warning("discord: the gateway is not ready after %.0f s; going on", self._ready_timeout_s)
+        log.info("discord: connected as %s", self.client.user)
+
+    async def _sync_commands(self) -> None:
+        try:
+            if self._settings.guild_ids:
+                for guild_id in self._settings.guild_ids:
+                    guild = discord.Object(id=guild_id)
+                    self.tree.copy_global_to(guild=guild)
+                    await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
+        except discord.Forbidden as exc:
+            log.warning("discord: cannot register slash commands (%s); invite the bot with the "
+                        "applications.commands scope", exc)  # fmt: skip
+        except discord.HTTPException as exc:
+            log.warning("discord: registering slash commands failed: %s", exc)
+
+    async def stop(self) -> None:
+        if not self.client.is_closed():
+            await self.client.close()
+        if self._gateway is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._gateway, 10)
+            self._gateway = None
+
+    async def shutdown(self) -> None:
+        try:
+            if not self.client.is_closed():
+                await self.client.close()
+        finally:
+            self._endpoints.restore()
+
+    # ----------------------------------------------------------------------------------- Platform
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        try:
+            return await self.delivery.send(target, reply)
+        except DeliveryFailed as exc:
+            await self.delivery.tell_forbidden(target, exc)
+            raise
+
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        """Progress is best effort: a status that cannot be shown never stops the job."""
+        try:
+            await self.delivery.event(target, job_id, event)
+        except DeliveryFailed as exc:
+            await self.delivery.tell_forbidden(target, exc)
+            log.info("discord: progress of job %s not shown: %s", job_id, exc)
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """Log with the traceback, then tell the user (ephemeral) something went wrong."""
+        log.error(
+            "discord command %s failed", interaction.command and interaction.command.name, exc_info=error
+        )
+        await apologise(interaction)

@@ -1,0 +1,185 @@
+"""Slash commands and the "Edit image" message command, translated into the text commands the core's
+router already understands (``/imagine a fox --ar 16:9 --n 3 --seed 5 --model m --provider p --no blur``).
+
+Typed options are checked by Discord (choices, ranges); what they cannot express (flag syntax inside a
+prompt) is left to the router, which answers mistakes with a friendly message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+
+from bot.core.types import Attachment
+
+ASPECTS = ("1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "21:9")
+MAX_COUNT = 4
+MAX_SEED = 2**32 - 1
+MAX_CHOICES = 25
+EDIT_IMAGE = "Edit image"
+SETTINGS_ADMINS_ONLY = "Only members with the Manage Server permission can change this server's settings."
+
+
+class Runner(Protocol):
+    """What the commands need from the adapter."""
+
+    async def run(
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        *,
+        ephemeral: bool = False,
+        attachment: Attachment | None = None,
+        is_admin: bool = False,
+    ) -> None: ...
+
+    async def download(
+        self, interaction: discord.Interaction[Any], file: discord.Attachment
+    ) -> Attachment | None: ...
+
+    async def edit_message_image(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None: ...
+
+    def provider_names(self) -> list[str]: ...
+
+    def model_names(self) -> list[str]: ...
+
+
+def imagine_text(
+    prompt: str,
+    *,
+    aspect: str | None = None,
+    count: int | None = None,
+    seed: int | None = None,
+    negative: str | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+) -> str:
+    """The router's text for ``/imagine``'s options; ``--no`` last, since it takes every word after it."""
+    parts = [f"/imagine {' '.join(prompt.split())}"]
+    if aspect:
+        parts.append(f"--ar {aspect}")
+    if count is not None:
+        parts.append(f"--n {count}")
+    if seed is not None:
+        parts.append(f"--seed {seed}")
+    if model:
+        parts.append(f"--model {''.join(model.split())}")
+    if provider:
+        parts.append(f"--provider {''.join(provider.split())}")
+    if negative and negative.strip():
+        parts.append(f"--no {' '.join(negative.split())}")
+    return " ".join(parts)
+
+
+def _choices(names: list[str], typed: str) -> list[app_commands.Choice[str]]:
+    typed = typed.lower()
+    found = [n for n in names if typed in n.lower()]
+    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in found[:MAX_CHOICES]]
+
+
+def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTree[Any]:
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
+
+    async def providers(interaction: discord.Interaction[Any], typed: str) -> list[app_commands.Choice[str]]:
+        return _choices(runner.provider_names(), typed)
+
+    async def models(interaction: discord.Interaction[Any], typed: str) -> list[app_commands.Choice[str]]:
+        return _choices(runner.model_names(), typed)
+
+    @tree.command(name="imagine", description="Make an image from a prompt")
+    @app_commands.describe(
+        prompt="What to draw",
+        aspect="Aspect ratio",
+        count="How many images (1-4)",
+        seed="Seed, for repeatable results",
+        negative="What to avoid",
+        model="Model (depends on the provider)",
+        provider="Image provider",
+    )
+    @app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECTS])
+    @app_commands.autocomplete(model=models, provider=providers)
+    async def imagine(
+        interaction: discord.Interaction[Any],
+        prompt: app_commands.Range[str, 1, 4000],
+        aspect: str | None = None,
+        count: app_commands.Range[int, 1, MAX_COUNT] | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        negative: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        text = imagine_text(
+            prompt, aspect=aspect, count=count, seed=seed, negative=negative, model=model, provider=provider
+        )
+        await runner.run(interaction, text)
+
+    @tree.command(name="edit", description="Change an image (yours, or the channel's last one)")
+    @app_commands.describe(prompt="How to change it, e.g. make it warmer", image="The image to edit")
+    async def edit(
+        interaction: discord.Interaction[Any],
+        prompt: app_commands.Range[str, 1, 4000],
+        image: discord.Attachment | None = None,
+    ) -> None:
+        attachment = None
+        if image is not None:
+            attachment = await runner.download(interaction, image)
+            if attachment is None:
+                return
+        await runner.run(interaction, f"/edit {' '.join(prompt.split())}", attachment=attachment)
+
+    @tree.command(name="status", description="Provider, queue and your usage today")
+    async def status(interaction: discord.Interaction[Any]) -> None:
+        await runner.run(interaction, "/status", ephemeral=True)
+
+    @tree.command(name="history", description="What this channel has made")
+    @app_commands.describe(page="Page (newest first)")
+    async def history(
+        interaction: discord.Interaction[Any], page: app_commands.Range[int, 1, 100000] = 1
+    ) -> None:
+        await runner.run(interaction, f"/history {page}", ephemeral=True)
+
+    @tree.command(name="settings", description="This channel's defaults (aspect, n, negative, model, ...)")
+    @app_commands.describe(key="Setting to change (empty: show them all; 'reset': clear)", value="New value")
+    @app_commands.default_permissions(manage_guild=True)
+    async def settings(
+        interaction: discord.Interaction[Any], key: str | None = None, value: str | None = None
+    ) -> None:
+        if interaction.guild_id is not None and not interaction.permissions.manage_guild:
+            await interaction.response.send_message(SETTINGS_ADMINS_ONLY, ephemeral=True)
+            return
+        text = " ".join(
+            p for p in ("/settings", key and "".join(key.split()), value and " ".join(value.split())) if p
+        )
+        await runner.run(interaction, text, ephemeral=True, is_admin=True)
+
+    @tree.command(name="cancel", description="Stop what you asked for that is waiting or running here")
+    async def cancel(interaction: discord.Interaction[Any]) -> None:
+        await runner.run(interaction, "/cancel", ephemeral=True)
+
+    @tree.command(name="confirm", description="Go ahead with a request held back for its cost")
+    async def confirm(interaction: discord.Interaction[Any]) -> None:
+        await runner.run(interaction, "/confirm")
+
+    @tree.command(name="help", description="How to use Easel")
+    async def help_(interaction: discord.Interaction[Any]) -> None:
+        await runner.run(interaction, "/help", ephemeral=True)
+
+    @tree.command(name="schedule", description="Scheduled posts: add, list, remove, pause, resume, run")
+    @app_commands.describe(args="e.g. add daily 09:00 a sunrise over the sea")
+    async def schedule(interaction: discord.Interaction[Any], args: str = "") -> None:
+        await runner.run(interaction, f"/schedule {' '.join(args.split())}".strip(), ephemeral=True)
+
+    @tree.command(name="birthday", description="Birthday pictures: set, list, remove")
+    @app_commands.describe(args="e.g. set 03-14")
+    async def birthday(interaction: discord.Interaction[Any], args: str = "") -> None:
+        await runner.run(interaction, f"/birthday {' '.join(args.split())}".strip(), ephemeral=True)
+
+    @tree.context_menu(name=EDIT_IMAGE)
+    async def edit_image(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        await runner.edit_message_image(interaction, message)
+
+    return tree

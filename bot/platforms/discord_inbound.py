@@ -1,0 +1,298 @@
+"""Discord → Easel: slash commands, buttons, the edit form and messages become ``Incoming`` text for the
+core's router, with everything a reply needs (interaction token, channel, upload limit) in ``extra``.
+
+Every interaction is answered within Discord's 3 s: by the service's first reply or event (which the
+delivery turns into the interaction response), or by a "thinking" deferral when the service takes
+longer than ``defer_after_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+
+from bot.core.errors import DeliveryFailed
+from bot.core.ports import Clock
+from bot.core.types import Action, Attachment, Incoming
+from bot.platforms import discord_render as render
+from bot.platforms.discord_delivery import DEFAULT_FILESIZE_LIMIT, PLATFORM, DiscordDelivery
+from bot.platforms.discord_errors import MISSING_PERMISSIONS
+from bot.platforms.discord_views import EditModal
+from bot.settings import DiscordSettings
+
+if TYPE_CHECKING:
+    from bot.app import Easel
+
+log = logging.getLogger(__name__)
+DEFER_AFTER_S = 1.5
+"""Acknowledge (thinking) when the service has not answered by then: Discord's deadline is 3 s."""
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+NOT_ALLOWED = "Sorry, this bot is private here."
+NOT_READY = "I'm still starting up; try again in a few seconds."
+DELETE_REFUSED = "Only the person who asked for it, or someone with Manage Messages, can delete this."
+NO_IMAGE = "That message has no image I can edit."
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class DiscordInbound:
+    """Implements :class:`bot.platforms.discord_commands.Runner` and handles button presses and messages.
+
+    ``Incoming.is_admin`` follows the adapters' convention: members with Manage Server, and anyone in a DM.
+    """
+
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        client: discord.Client,
+        delivery: DiscordDelivery,
+        *,
+        clock: Clock,
+        defer_after_s: float = DEFER_AFTER_S,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._delivery = delivery
+        self._clock = clock
+        self.defer_after_s = defer_after_s
+        self.easel: Easel | None = None
+
+    # --------------------------------------------------------------------------- interactions in
+
+    async def run(
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        *,
+        ephemeral: bool = False,
+        attachment: Attachment | None = None,
+        is_admin: bool = False,
+    ) -> None:
+        """Hand a command to the service as text; make sure Discord is answered within 3 s."""
+        if not await self._admit(interaction):
+            return
+        if not ephemeral and not self._can_post_images(interaction):
+            await interaction.response.send_message(MISSING_PERMISSIONS, ephemeral=True)
+            return
+        assert self.easel is not None
+        channel_id = interaction.channel_id or interaction.user.id
+        extra: dict[str, Any] = {
+            "token": interaction.token,
+            "interaction_id": str(interaction.id),
+            "channel_id": str(channel_id),
+            "issued_at": self._clock.now().timestamp(),
+            "filesize_limit": interaction.filesize_limit,
+        }
+        if interaction.guild_id is not None:
+            extra["guild_id"] = str(interaction.guild_id)
+        incoming = Incoming(
+            platform=PLATFORM,
+            chat_id=str(channel_id),
+            user_id=str(interaction.user.id),
+            text=text,
+            display_name=interaction.user.display_name,
+            message_id=f"i{interaction.id}",  # the idempotency key: one job per interaction
+            attachments=(attachment,) if attachment is not None else (),
+            is_admin=is_admin or interaction.guild_id is None or interaction.permissions.manage_guild,
+            locale=str(interaction.locale),
+            extra=extra,
+        )
+        self._delivery.track(interaction, ephemeral=ephemeral)
+        try:
+            handling = asyncio.create_task(self._handle(incoming))
+            done, _ = await asyncio.wait({handling}, timeout=self.defer_after_s)
+            if not done:
+                with contextlib.suppress(DeliveryFailed):
+                    await self._delivery.defer_if_silent(interaction.token)
+            await handling
+            with contextlib.suppress(DeliveryFailed):
+                await self._delivery.finish(interaction.token)
+        finally:
+            self._delivery.forget(interaction.token)
+
+    async def _handle(self, incoming: Incoming) -> None:
+        assert self.easel is not None
+        try:
+            await self.easel.service.handle(incoming)
+        except DeliveryFailed as exc:  # the answer itself could not be sent
+            log.info("discord: could not answer in %s: %s", incoming.chat_id, exc)
+
+    async def _admit(self, interaction: discord.Interaction[Any]) -> bool:
+        if self.easel is None:
+            await interaction.response.send_message(NOT_READY, ephemeral=True)
+            return False
+        if not self._allowed(interaction.guild_id, interaction.channel_id, interaction.user.id):
+            await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
+            return False
+        return True
+
+    async def download(
+        self, interaction: discord.Interaction[Any], file: discord.Attachment
+    ) -> Attachment | None:
+        """An attachment's bytes, or None after telling the user why not (ephemeral)."""
+        problem = None
+        if file.size > MAX_DOWNLOAD_BYTES:
+            problem = "That image is too large for me (20 MB at most)."
+        elif file.content_type is not None and not file.content_type.startswith("image/"):
+            problem = "That file is not an image (PNG, JPEG, WebP or GIF)."
+        if problem is None:
+            try:
+                return Attachment(data=await file.read(), filename=file.filename, mime=file.content_type)
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                log.warning("discord: downloading %s failed: %s", file.url, exc)
+                problem = "I couldn't download that image from Discord; please try again."
+        await interaction.response.send_message(problem, ephemeral=True)
+        return None
+
+    async def on_button(self, interaction: discord.Interaction[Any], button: render.Button) -> None:
+        if not await self._admit(interaction):
+            return
+        generation = button.generation_id
+        match button.action:
+            case Action.REROLL | Action.VARY:
+                await self.run(interaction, f"/{button.action.value} #{generation}")
+            case Action.EDIT:
+
+                async def submit(modal_interaction: discord.Interaction[Any], instruction: str) -> None:
+                    await self.run(modal_interaction, f"/edit #{generation} {' '.join(instruction.split())}")
+
+                await interaction.response.send_modal(
+                    EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
+                )
+            case Action.DELETE:
+                await self._delete(interaction, button)
+
+    async def _delete(self, interaction: discord.Interaction[Any], button: render.Button) -> None:
+        may = interaction.user.id == button.requester or interaction.permissions.manage_messages
+        if not may:
+            await interaction.response.send_message(DELETE_REFUSED, ephemeral=True)
+            return
+        await interaction.response.defer()  # for a button, the "original response" is its message
+        try:
+            await interaction.delete_original_response()
+            return
+        except discord.HTTPException as exc:
+            log.info("discord: deleting through the interaction failed (%s); trying the channel", exc)
+        try:
+            if interaction.message is None:
+                raise discord.ClientException("the interaction carries no message")
+            await interaction.message.delete()
+        except (discord.HTTPException, discord.ClientException) as exc:
+            log.info("discord: could not delete %s: %s", interaction.message, exc)
+            await interaction.followup.send("I couldn't delete that message.", ephemeral=True)
+
+    async def edit_message_image(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        """The "Edit image" message command: ask how (a modal), then edit that image."""
+        if not await self._admit(interaction):
+            return
+        me = self._client.user
+        generation = render.generation_of(message) if me is not None and message.author.id == me.id else None
+        image = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+        if generation is None and image is None:
+            await interaction.response.send_message(NO_IMAGE, ephemeral=True)
+            return
+
+        async def submit(modal_interaction: discord.Interaction[Any], instruction: str) -> None:
+            words = " ".join(instruction.split())
+            if generation is not None:
+                await self.run(modal_interaction, f"/edit #{generation} {words}")
+                return
+            assert image is not None
+            attachment = await self.download(modal_interaction, image)
+            if attachment is not None:
+                await self.run(modal_interaction, f"/edit {words}", attachment=attachment)
+
+        await interaction.response.send_modal(
+            EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
+        )
+
+    # ------------------------------------------------------------------------------- messages in
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A mention with text works like /imagine; a reply to one of the bot's images edits it."""
+        me = self._client.user
+        if self.easel is None or me is None or message.author.bot or message.webhook_id is not None:
+            return
+        replied = message.reference.resolved if message.reference is not None else None
+        generation = None
+        if isinstance(replied, discord.Message) and replied.author.id == me.id:
+            generation = render.generation_of(replied)
+        mentioned = any(user.id == me.id for user in message.mentions)
+        if not (mentioned or generation is not None):
+            return
+        if not self._allowed(
+            message.guild.id if message.guild else None, message.channel.id, message.author.id
+        ):
+            return
+        text = " ".join(_MENTION.sub(lambda m: "" if int(m[1]) == me.id else m[0], message.content).split())
+        image = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+        attachments: tuple[Attachment, ...] = ()
+        if image is not None and image.size <= MAX_DOWNLOAD_BYTES:
+            with contextlib.suppress(discord.HTTPException, aiohttp.ClientError, OSError):
+                attachments = (
+                    Attachment(data=await image.read(), filename=image.filename, mime=image.content_type),
+                )
+        if generation is None and not text.startswith("/"):
+            text = f"/edit {text}" if attachments else f"/imagine {text}" if text else "/help"
+        limit = message.guild.filesize_limit if message.guild is not None else DEFAULT_FILESIZE_LIMIT
+        incoming = Incoming(
+            platform=PLATFORM,
+            chat_id=str(message.channel.id),
+            user_id=str(message.author.id),
+            text=text,
+            display_name=message.author.display_name,
+            message_id=str(message.id),
+            reply_to_message_id=str(replied.id) if isinstance(replied, discord.Message) else None,
+            reply_to_generation_id=generation,
+            attachments=attachments,
+            is_admin=not isinstance(message.author, discord.Member)
+            or message.author.guild_permissions.manage_guild,
+            extra={
+                "channel_id": str(message.channel.id),
+                "reply_to": str(message.id),
+                "filesize_limit": limit,
+            },
+        )
+        await self._handle(incoming)
+
+    # ------------------------------------------------------------------------------------ helpers
+
+    def provider_names(self) -> list[str]:
+        return list(self.easel.selection.chain) if self.easel is not None else []
+
+    def model_names(self) -> list[str]:
+        if self.easel is None:
+            return []
+        names: list[str] = []
+        for provider in self.easel.providers:
+            names.extend(getattr(provider, "catalog", ()))
+            section: object = None
+            with contextlib.suppress(AttributeError):  # an in-process provider without a settings section
+                section = self.easel.settings.providers.get(provider.name)
+            model = getattr(section, "model", None)
+            names.extend([model] if model else [])
+            names.extend(getattr(section, "models", ()))
+        return list(dict.fromkeys(names))
+
+    @staticmethod
+    def _can_post_images(interaction: discord.Interaction[Any]) -> bool:
+        """Whether the bot may show a result here (checked before any work is queued)."""
+        if interaction.guild_id is None:
+            return True
+        mine = interaction.app_permissions
+        return mine.attach_files and mine.embed_links
+
+    def _allowed(self, guild_id: int | None, channel_id: int | None, user_id: int) -> bool:
+        s = self._settings
+        return (
+            (not s.allowed_users or user_id in s.allowed_users)
+            and (not s.allowed_guilds or guild_id in s.allowed_guilds)
+            and (not s.allowed_channels or channel_id in s.allowed_channels)
+        )

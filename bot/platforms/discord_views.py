@@ -1,0 +1,102 @@
+"""The result buttons (persistent: a ``DynamicItem`` matched by custom id, registered at start, so a
+button pressed days later or after a restart still works) and the modal that asks how to edit an image."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import discord
+
+from bot.core.texts import UNEXPECTED
+from bot.core.types import Action
+from bot.platforms import discord_render as render
+
+log = logging.getLogger(__name__)
+
+
+class ButtonHandler(Protocol):
+    async def on_button(self, interaction: discord.Interaction[Any], button: render.Button) -> None: ...
+
+
+class EaselClient(discord.Client):
+    """A ``discord.Client`` that knows who handles button presses and messages."""
+
+    button_handler: ButtonHandler | None = None
+    message_handler: Callable[[discord.Message], Awaitable[None]] | None = None
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.message_handler is not None:
+            await self.message_handler(message)
+
+
+class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=render.BUTTON_TEMPLATE):
+    def __init__(self, button: render.Button) -> None:
+        name, emoji, style = render.label(button.action)
+        super().__init__(
+            discord.ui.Button(label=name, emoji=emoji, style=style, custom_id=render.encode(button))
+        )
+        self.button = button
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
+    ) -> ResultButton:
+        return cls(render.decode(match["action"], match["generation"], match["requester"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client = interaction.client
+        handler = client.button_handler if isinstance(client, EaselClient) else None
+        if handler is None:
+            return
+        try:
+            await handler.on_button(interaction, self.button)
+        except Exception:
+            log.exception("discord: the %s button failed", self.button.action.value)
+            await apologise(interaction)
+
+
+async def apologise(interaction: discord.Interaction[Any]) -> None:
+    """Tell the user (ephemeral) that something went wrong on our side; it has been logged."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(UNEXPECTED, ephemeral=True)
+        else:
+            await interaction.response.send_message(UNEXPECTED, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.info("discord: could not tell the user about the error: %s", exc)
+
+
+def result_view(generation_id: int, requester: int | None, actions: tuple[Action, ...]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in render.SHOWN_ACTIONS:
+        if action in actions:
+            view.add_item(ResultButton(render.Button(action, generation_id, requester)))
+    return view
+
+
+Submit = Callable[[discord.Interaction[Any], str], Awaitable[None]]
+
+
+class EditModal(discord.ui.Modal):
+    """Asks "How should I change it?"; ``on_submit`` gets the answer."""
+
+    instruction: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
+        label="How should I change it?",
+        placeholder="make it warmer, add a hat, at night…",
+        style=discord.TextStyle.paragraph,
+        min_length=1,
+        max_length=1000,
+    )
+
+    def __init__(self, *, custom_id: str, submit: Submit, title: str = "Edit image") -> None:
+        super().__init__(title=title, custom_id=custom_id, timeout=15 * 60)
+        self._submit = submit
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self._submit(interaction, self.instruction.value)
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]  # Modal narrows it
+        log.error("discord: the edit form failed", exc_info=error)
+        await apologise(interaction)

@@ -1,0 +1,90 @@
+"""Discord rendering and option translation, without a network."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import tests.fakes.discord_harness  # noqa: F401  (imports discord.py without its audioop warning)
+from bot.core.errors import ConfigError
+from bot.core.types import Action
+from bot.platforms import discord_files
+from bot.platforms import discord_render as render
+from bot.platforms.discord_commands import imagine_text
+from bot.settings import DiscordSettings
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_world import TOKEN
+
+
+def test_imagine_options_become_the_routers_flags() -> None:
+    """Every option maps to its flag, and --no comes last (it takes the rest of the line)."""
+    text = imagine_text(
+        "a  fox", aspect="16:9", count=3, seed=5, negative="blur, text", model="sd xl", provider="builtin"
+    )
+    assert text == "/imagine a fox --ar 16:9 --n 3 --seed 5 --model sdxl --provider builtin --no blur, text"
+
+
+def test_custom_ids_round_trip_and_fit_discords_limit() -> None:
+    """A Delete button's custom id carries the generation and the requester, within 100 characters."""
+    button = render.Button(Action.DELETE, 123456789012, 1300000000000000001)
+    custom_id = render.encode(button)
+    match = re.fullmatch(render.BUTTON_TEMPLATE, custom_id)
+    assert match is not None and len(custom_id) <= 100
+    assert render.decode(match["action"], match["generation"], match["requester"]) == button
+
+
+def test_long_text_is_cut_at_line_breaks_within_2000() -> None:
+    """Pieces stay within 2000 characters and are cut at a newline when there is one."""
+    text = "\n".join("y" * 150 for _ in range(30))
+    pieces = render.split_text(text)
+    assert all(len(p) <= 2000 for p in pieces) and "\n".join(pieces) == text
+
+
+def test_files_are_batched_by_count_and_bytes() -> None:
+    """At most 10 files and ``limit`` bytes per message."""
+    assert discord_files.batches([400] * 3, limit=1000) == [[0, 1], [2]]
+    assert discord_files.batches([1] * 12, limit=1000) == [list(range(10)), [10, 11]]
+
+
+async def test_a_rejected_token_is_a_config_error() -> None:
+    """A token the API answers 401 for stops start-up with a ConfigError naming discord.token."""
+    from bot.platforms.discord import DiscordAdapter
+
+    async with FakeDiscord(token="someone-elses-token") as dc:
+        settings = DiscordSettings.model_validate(
+            {"token": TOKEN, "api_base_url": dc.api_base_url, "gateway_url": dc.gateway_url}
+        )
+        adapter = DiscordAdapter(settings)
+        try:
+            with pytest.raises(ConfigError, match=r"discord\.token"):
+                await adapter.initialize()
+        finally:
+            await adapter.shutdown()
+
+
+async def test_endpoints_are_restored_and_not_shared() -> None:
+    """The REST root and gateway are set for one adapter at a time and restored afterwards."""
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.platforms.discord_http import Endpoints
+
+    before = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    first = Endpoints("http://127.0.0.1:1/api/v10", "ws://127.0.0.1:1/gateway")
+    first.apply()
+    try:
+        assert Route.BASE == "http://127.0.0.1:1/api/v10"
+        with pytest.raises(ConfigError):
+            Endpoints("http://127.0.0.1:2/api/v10", "ws://127.0.0.1:2/gateway").apply()
+    finally:
+        first.restore()
+    assert before == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def test_endpoint_settings_must_be_urls() -> None:
+    """discord.api_base_url must be http(s) (trailing slash dropped) and gateway_url ws(s)."""
+    settings = DiscordSettings.model_validate({"api_base_url": "http://127.0.0.1:9/api/v10/"})
+    assert settings.api_base_url == "http://127.0.0.1:9/api/v10"
+    with pytest.raises(ValueError, match="ws"):
+        DiscordSettings.model_validate({"gateway_url": "https://gateway.discord.gg/"})

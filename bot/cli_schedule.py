@@ -1,0 +1,199 @@
+"""``easel schedule ...``: the operator's scheduled posts, straight in the database.
+
+The running bot (``easel run``) is the only process that posts: it re-reads changed schedules every
+few seconds, so what is added, paused or removed here takes effect without a restart. ``run ID`` asks
+the running bot for an immediate run (a ``requested`` row it claims within seconds); when no bot is
+running, the run is made at its next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.core.clock import SystemClock
+from bot.core.errors import ConfigError, EaselError, InvalidInput
+from bot.core.flags import parse_aspect
+from bot.core.schedule_commands import add_schedule, format_times
+from bot.core.schedule_ports import NewSchedule, Overrides, ScheduleRecord, TriggerSpec
+from bot.core.schedule_spec import check_timezone, describe, format_target, parse_target, parse_when
+from bot.core.schedule_templates import validate_template
+from bot.core.texts import shorten
+from bot.scheduler.triggers import ApschedulerTriggers
+from bot.settings import AppSettings, load_settings
+from bot.storage.db import make_engine
+from bot.storage.migrate import upgrade
+from bot.storage.schedule_repo import SqlScheduleStore
+
+T = TypeVar("T")
+OWNER = ("cli", "operator", "operator")
+err = Console(stderr=True, highlight=False, markup=False)
+schedule_app = typer.Typer(
+    help="Scheduled image posts: add, list, remove, pause, resume, run now.", no_args_is_help=True
+)
+IdArgument = Annotated[int, typer.Argument(help="The schedule's number (see `easel schedule list`).")]
+
+
+def _friendly(func: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return func(*args, **kwargs)
+        except EaselError as exc:
+            err.print(f"error: {exc.user_message}", style="red", soft_wrap=True)
+            raise typer.Exit(2 if isinstance(exc, ConfigError | InvalidInput) else 1) from None
+
+    return wrapper
+
+
+def _settings(ctx: typer.Context) -> AppSettings:
+    root = ctx.find_root()
+    return load_settings(root.obj if isinstance(root.obj, Path) else None)
+
+
+def _with_store(settings: AppSettings, work: Callable[[SqlScheduleStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        await upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            return await work(SqlScheduleStore(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@schedule_app.command("add")
+@_friendly
+def add(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Option(help="telegram:<chat>[:<topic>], discord:<channel> or web.")],
+    prompt: Annotated[
+        str, typer.Option(help="Prompt template: {date} {weekday} {month} {season} {time} {n} {a|b}.")
+    ],
+    cron: Annotated[str | None, typer.Option(help='5-field cron, e.g. "0 9 * * *".')] = None,
+    every: Annotated[str | None, typer.Option(help='A phrase, e.g. "every day at 09:00".')] = None,
+    tz: Annotated[str | None, typer.Option(help="IANA time zone (default scheduler.timezone).")] = None,
+    provider: Annotated[str | None, typer.Option(help="Use this provider.")] = None,
+    model: Annotated[str | None, typer.Option(help="Use this model.")] = None,
+    aspect: Annotated[str | None, typer.Option(help="Aspect ratio, e.g. 16:9.")] = None,
+) -> None:
+    """Add a scheduled post; prints its number, what it means and the next three times."""
+    settings = _settings(ctx)
+    if (cron is None) == (every is None):
+        raise InvalidInput("cron or every", user_message="Give exactly one of --cron or --every.")
+    when_text = cron if cron is not None else every
+    assert when_text is not None
+    spec = TriggerSpec("cron", cron=" ".join(when_text.split())) if cron is not None else None
+    spec = spec or parse_when(when_text, whole=True).spec
+    zone = check_timezone(tz or settings.scheduler.timezone)
+    validate_template(prompt)
+    overrides = Overrides(
+        provider=provider, model=model, aspect=str(parse_aspect(aspect)) if aspect else None
+    )
+    new = NewSchedule(parse_target(target), when_text, spec, zone, prompt, *OWNER, overrides=overrides)
+    schedule_id, times = _with_store(
+        settings, lambda store: add_schedule(store, ApschedulerTriggers(), new, now=SystemClock().now())
+    )
+    typer.echo(f"Scheduled #{schedule_id}: {describe(spec, zone)} → {target}")
+    typer.echo(f"Next: {format_times(times, zone) or 'never'}")
+
+
+@schedule_app.command("list")
+@_friendly
+def list_(ctx: typer.Context) -> None:
+    """Every schedule (posts and birthday cards) with its next fire time and last run."""
+    settings = _settings(ctx)
+    schedules = _with_store(settings, lambda store: store.list_schedules(with_last_run=True))
+    if not schedules:
+        typer.echo(
+            "No schedules. Add one: easel schedule add --target telegram:42 --every 'every day at 09:00' ..."
+        )
+        return
+    table = Table("id", "kind", "target", "when", "state", "next", "last run", "prompt")
+    for s in schedules:
+        table.add_row(
+            str(s.id),
+            s.kind.value,
+            format_target(s.target),
+            describe(s.spec, s.tz),
+            "on" if s.enabled else f"paused ({s.failures} failures)" if s.failures else "paused",
+            _local(s.next_fire_at, s.tz) if s.enabled else "-",
+            _last_run(s),
+            shorten(s.prompt, 60),
+        )
+    Console(width=200).print(table)
+
+
+def _local(when: Any, tz: str) -> str:
+    return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") if when is not None else "-"
+
+
+def _last_run(schedule: ScheduleRecord) -> str:
+    run = schedule.last_run
+    if run is None:
+        return "never"
+    error = f": {shorten(run.error, 40)}" if run.error and run.status.value != "done" else ""
+    return f"{run.status.value} {_local(run.fire_time, schedule.tz)}{error}"
+
+
+@schedule_app.command("remove")
+@_friendly
+def remove(ctx: typer.Context, schedule_id: IdArgument) -> None:
+    """Delete a schedule; its queued jobs are cancelled."""
+
+    async def work(store: SqlScheduleStore) -> None:
+        jobs = await store.remove(schedule_id)
+        await store.cancel_jobs(jobs, now=SystemClock().now())
+
+    _with_store(_settings(ctx), work)
+    typer.echo(f"Removed #{schedule_id}.")
+
+
+def _set_enabled(ctx: typer.Context, schedule_id: int, *, enabled: bool) -> None:
+    async def work(store: SqlScheduleStore) -> bool:
+        schedule = await store.get(schedule_id)
+        if schedule is None:
+            return False
+        now = SystemClock().now()
+        upcoming = ApschedulerTriggers().next_after(
+            schedule.spec, schedule.tz, now, anchor=schedule.created_at
+        )
+        return await store.set_enabled(schedule_id, enabled=enabled, next_fire_at=upcoming, now=now)
+
+    if not _with_store(_settings(ctx), work):
+        raise InvalidInput("no schedule", user_message=f"There is no schedule #{schedule_id}.")
+    typer.echo(f"{'Resumed' if enabled else 'Paused'} #{schedule_id}.")
+
+
+@schedule_app.command("pause")
+@_friendly
+def pause(ctx: typer.Context, schedule_id: IdArgument) -> None:
+    """Stop a schedule from posting until resumed."""
+    _set_enabled(ctx, schedule_id, enabled=False)
+
+
+@schedule_app.command("resume")
+@_friendly
+def resume(ctx: typer.Context, schedule_id: IdArgument) -> None:
+    """Start a paused schedule again (its failure count is reset)."""
+    _set_enabled(ctx, schedule_id, enabled=True)
+
+
+@schedule_app.command("run")
+@_friendly
+def run(ctx: typer.Context, schedule_id: IdArgument) -> None:
+    """Post now, as a test: the running bot makes and delivers it within seconds."""
+    _with_store(_settings(ctx), lambda store: store.request_run(schedule_id, now=SystemClock().now()))
+    typer.echo(
+        f"Run of #{schedule_id} requested: the running bot (`easel run`) posts it within a few seconds; "
+        "if no bot is running, it posts when one starts."
+    )

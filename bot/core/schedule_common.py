@@ -1,0 +1,57 @@
+"""Rules shared by ``/schedule``, ``/birthday`` and the CLI: who may manage a chat's schedules, where a
+chat's schedules post, and adding a validated schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.schedule_ports import NewSchedule, ScheduleKind, ScheduleStore, Triggers
+from bot.core.schedule_templates import validate_template
+from bot.core.types import Incoming, Target
+
+ADMINS_ONLY = "Only the chat's administrators can {what} here."
+
+
+def may_manage(message: Incoming) -> bool:
+    """Whether the sender may manage this chat's schedules (see the module docstring)."""
+    return message.is_admin or message.chat_id == message.user_id
+
+
+def chat_target(message: Incoming) -> Target:
+    """Where a schedule made in this chat posts: the chat (and its topic), not a reply."""
+    thread = message.extra.get("thread_id")
+    return Target(
+        message.platform, message.chat_id, extra={"thread_id": thread} if thread is not None else {}
+    )
+
+
+def format_times(times: list[datetime], tz: str) -> str:
+    zone = ZoneInfo(tz)
+    return ", ".join(t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") for t in times)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePolicy:
+    timezone: str = "UTC"
+    birthday_hour: int = 9
+
+
+async def add_schedule(
+    store: ScheduleStore, triggers: Triggers, new: NewSchedule, *, now: datetime
+) -> tuple[int, list[datetime]]:
+    """Validate, save and return the new schedule's id and its next three fire times (UTC)."""
+    triggers.validate(new.spec, new.tz)
+    if new.kind == ScheduleKind.POST:
+        validate_template(new.prompt)
+    times: list[datetime] = []
+    after = now
+    for _ in range(3):
+        upcoming = triggers.next_after(new.spec, new.tz, after, anchor=now)
+        if upcoming is None:
+            break
+        times.append(upcoming)
+        after = upcoming
+    schedule_id = await store.add(new, next_fire_at=times[0] if times else None, now=now)
+    return schedule_id, times

@@ -1,0 +1,261 @@
+"""Turning a claimed run into a job, and a finished job into the run's outcome.
+
+A run's job goes through ``EaselService.submit_scheduled``: the same durable pipeline as a chat
+request. Its idempotency key is ``schedule-run:<run id>:<attempt>``, so submitting a claimed run again
+after a crash finds the job made before it. Outcomes: done (failures reset); failed → retried after
+``retry_backoff`` * 2^(failures-1) with a notice, and after ``max_failures`` consecutive failures the
+schedule pauses itself with a notice; cancelled (deleted schedule, /cancel) → nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.core.birthday_dates import card_prompt, greeting
+from bot.core.errors import DeliveryFailed, EaselError
+from bot.core.flags import parse_aspect
+from bot.core.jobs import JobQueue
+from bot.core.ports import Clock, HistoryStore, JobStore, Platform
+from bot.core.schedule_commands import CARD_PROMPT_KEY
+from bot.core.schedule_ports import (
+    BirthdayStore,
+    RunRecord,
+    RunStatus,
+    ScheduleKind,
+    ScheduleRecord,
+    ScheduleStore,
+)
+from bot.core.schedule_spec import format_target
+from bot.core.schedule_templates import render
+from bot.core.types import GenerationOptions, JobRecord, JobStatus, Reply, Target
+
+log = logging.getLogger(__name__)
+
+_OPEN_JOB = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.GENERATED)
+SUBMIT_BATCH = 200
+
+
+class Submitter(Protocol):
+    async def submit_scheduled(
+        self,
+        *,
+        target: Target,
+        owner: tuple[str, str, str],
+        prompt: str,
+        options: GenerationOptions,
+        key: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunPolicy:
+    max_failures: int = 3
+    retry_backoff_s: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Watch:
+    run: RunRecord
+    job_id: int
+
+
+class RunExecutor:
+    def __init__(
+        self,
+        *,
+        store: ScheduleStore,
+        birthdays: BirthdayStore,
+        history: HistoryStore,
+        submitter: Submitter,
+        queue: JobQueue,
+        jobs: JobStore,
+        platforms: Mapping[str, Platform],
+        clock: Clock,
+        policy: RunPolicy,
+        on_retry: Callable[[RunRecord, datetime], None],
+    ) -> None:
+        self._store = store
+        self._birthdays = birthdays
+        self._history = history
+        self._submitter = submitter
+        self._queue = queue
+        self._jobs = jobs
+        self._platforms = platforms
+        self._clock = clock
+        self._policy = policy
+        self._on_retry = on_retry
+        self._watching: asyncio.Queue[_Watch] = asyncio.Queue()
+        self._submitting: asyncio.Queue[tuple[RunRecord, ScheduleRecord | None]] = asyncio.Queue()
+
+    @property
+    def queue(self) -> JobQueue:
+        return self._queue
+
+    # ----------------------------------------------------------------------------------- submitting
+
+    def submit(self, run: RunRecord, schedule: ScheduleRecord | None = None) -> None:
+        """Queue the run for submission (in order, by :meth:`submit_forever`), so the scheduler's loop
+        never waits for a thousand job rows to be written."""
+        self._submitting.put_nowait((run, schedule))
+
+    async def submit_forever(self) -> None:
+        while True:
+            batch = [await self._submitting.get()]
+            while not self._submitting.empty() and len(batch) < SUBMIT_BATCH:
+                batch.append(self._submitting.get_nowait())
+            try:
+                submitted = [pair for run, schedule in batch if (pair := await self._submit(run, schedule))]
+                await self._store.mark_submitted(submitted, now=self._clock.now())
+                for run, job_id in submitted:
+                    self.watch(run, job_id)
+            except EaselError as exc:
+                log.warning("scheduled runs could not be submitted: %s", exc)  # claimed: next start submits
+            except Exception:
+                log.exception("submitting scheduled runs failed")
+            finally:
+                for _ in batch:
+                    self._submitting.task_done()
+
+    async def _submit(self, run: RunRecord, schedule: ScheduleRecord | None) -> tuple[RunRecord, int] | None:
+        """Make the run's job; a failure to even queue it counts as a failed run."""
+        schedule = schedule or await self._store.get(run.schedule_id)
+        now = self._clock.now()
+        if schedule is None:
+            await self._store.set_run(run.id, status=RunStatus.CANCELLED, now=now, error="schedule deleted")
+            return None
+        try:
+            prompt, options, extra = await self._request(schedule, run)
+            job_id = await self._submitter.submit_scheduled(
+                target=schedule.target,
+                owner=(schedule.owner_platform, schedule.owner_user, schedule.owner_name),
+                prompt=prompt,
+                options=options,
+                key=f"schedule-run:{run.id}:{run.attempts}",
+                extra=extra,
+            )
+        except EaselError as exc:
+            log.warning("schedule %s: run %s could not be queued: %s", schedule.id, run.id, exc)
+            await self._failed(run, schedule, exc.user_message)
+            return None
+        return run, job_id
+
+    async def _request(
+        self, schedule: ScheduleRecord, run: RunRecord
+    ) -> tuple[str, GenerationOptions, dict[str, Any]]:
+        local = run.fire_time.astimezone(ZoneInfo(schedule.tz))
+        overrides = schedule.overrides
+        options = GenerationOptions(
+            n=1,
+            aspect=parse_aspect(overrides.aspect) if overrides.aspect else None,
+            model=overrides.model,
+            provider=overrides.provider,
+        )
+        if schedule.kind == ScheduleKind.BIRTHDAY:
+            birthday = await self._birthdays.by_schedule(schedule.id)
+            if birthday is None:
+                raise EaselError("birthday gone", user_message="That birthday was removed.")
+            chat = await self._history.upsert_chat(
+                platform=schedule.target.platform, external_id=schedule.target.chat_id
+            )
+            settings = await self._history.get_chat_settings(chat_id=chat)
+            text = greeting(birthday.name, born=birthday.year, on=local.date())
+            return card_prompt(settings.get(CARD_PROMPT_KEY), settings), options, {"overlay": {"text": text}}
+        rng = random.Random(f"{schedule.id}:{run.fire_time.isoformat()}")  # a retry picks the same choices
+        return render(schedule.prompt, when=local, n=max(1, schedule.counter), rng=rng), options, {}
+
+    # ------------------------------------------------------------------------------------- outcomes
+
+    def watch(self, run: RunRecord, job_id: int) -> None:
+        self._watching.put_nowait(_Watch(run, job_id))
+
+    async def flush(self) -> None:
+        """Until every run handed over so far has been submitted (or failed to be)."""
+        await self._submitting.join()
+
+    async def settle(self) -> None:
+        """Until every run handed over so far is submitted and its job has an outcome (tests)."""
+        await self._submitting.join()
+        await self._watching.join()
+
+    async def watch_forever(self) -> None:
+        """One watcher for all jobs, in submission order (they mostly finish in that order); the
+        successes of a batch are recorded in one transaction."""
+        while True:
+            batch = [await self._watching.get()]
+            while not self._watching.empty() and len(batch) < SUBMIT_BATCH:
+                batch.append(self._watching.get_nowait())
+            done: list[RunRecord] = []
+            try:
+                for item in batch:
+                    await self._queue.wait_for(item.job_id)
+                    job = await self._jobs.get_job(job_id=item.job_id)
+                    if job is not None and job.status == JobStatus.DONE:
+                        done.append(item.run)
+                    else:
+                        await self._resolve(item, job)
+                await self._store.finish_runs(done, now=self._clock.now())
+            except EaselError as exc:
+                log.warning("outcome of scheduled runs unknown: %s", exc)
+            except Exception:
+                log.exception("recording the outcome of scheduled runs failed")
+            finally:
+                for _ in batch:
+                    self._watching.task_done()
+
+    async def _resolve(self, item: _Watch, job: JobRecord | None) -> None:
+        now = self._clock.now()
+        if job is not None and job.status in _OPEN_JOB:
+            return  # not run by this process (platform not running) or delivery pending: next start
+        if job is None or job.status == JobStatus.CANCELLED:
+            await self._store.set_run(item.run.id, status=RunStatus.CANCELLED, now=now, error="cancelled")
+            return
+        schedule = await self._store.get(item.run.schedule_id)
+        if schedule is None:
+            await self._store.set_run(
+                item.run.id, status=RunStatus.CANCELLED, now=now, error="schedule deleted"
+            )
+            return
+        await self._failed(item.run, schedule, job.user_message or job.error or "the job failed")
+
+    async def _failed(self, run: RunRecord, schedule: ScheduleRecord, reason: str) -> None:
+        now = self._clock.now()
+        failures = await self._store.record_outcome(
+            schedule.id, failed=True, pause_after=self._policy.max_failures, now=now
+        )
+        what = f"Scheduled post #{schedule.id}" if schedule.kind == ScheduleKind.POST else "The birthday card"
+        if failures >= self._policy.max_failures:
+            await self._store.set_run(run.id, status=RunStatus.FAILED, now=now, error=reason)
+            log.warning("schedule %s paused after %d failures: %s", schedule.id, failures, reason)
+            await self._notify(
+                schedule,
+                f"{what} failed {failures} times in a row and is paused ({reason}). "
+                f"/schedule resume {schedule.id} starts it again.",
+            )
+            return
+        delay = timedelta(seconds=self._policy.retry_backoff_s * 2 ** (failures - 1))
+        when = now + delay
+        await self._store.set_run(
+            run.id, status=RunStatus.RETRYING, now=now, error=reason, next_attempt_at=when
+        )
+        self._on_retry(run, when)
+        minutes = max(1, round(delay.total_seconds() / 60))
+        await self._notify(schedule, f"{what} failed ({reason}); I'll try again in about {minutes} min.")
+
+    async def _notify(self, schedule: ScheduleRecord, text: str) -> None:
+        """Tell the owner where the schedule posts (its chat); the operator's log has it too."""
+        platform = self._platforms.get(schedule.target.platform)
+        if platform is None:
+            log.warning("schedule %s (%s): %s", schedule.id, format_target(schedule.target), text)
+            return
+        try:
+            await platform.send(schedule.target, Reply(text=text, is_error=True))
+        except DeliveryFailed as exc:
+            log.warning("schedule %s: notice not delivered (%s): %s", schedule.id, exc, text)

@@ -22,7 +22,9 @@ USER easel
 VOLUME ["/data"]
 WORKDIR /data
 
+EXPOSE 8080
+# /healthz: the database answers and the scheduler runs (served by the web chat on port 8080).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-    CMD ["easel", "db", "current"]
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=8)"]
 
 CMD ["easel", "run"]

@@ -24,9 +24,12 @@ from bot.core.resilience import RetryPolicy
 from bot.core.resolve import RequestResolver
 from bot.core.router import Router, RouterConfig
 from bot.core.service import EaselService, Policy
+from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.base import Adapter
 from bot.providers import registry
 from bot.providers.http import make_client
+from bot.scheduler.service import SchedulerService
+from bot.scheduler.wiring import build_scheduler
 from bot.settings import AppSettings, BuiltinSettings, ProviderSettings
 from bot.storage.artifacts import FileArtifactStore
 from bot.storage.db import check_connection, make_engine
@@ -117,7 +120,10 @@ async def open_easel(
             metrics=metrics,
         )
         queue = JobQueue(
-            runner=runner.run, workers=generation.workers, max_queue=settings.limits.max_queue, metrics=metrics
+            runner=runner.run,
+            workers=generation.workers,
+            max_queue=settings.limits.max_queue,
+            metrics=metrics,
         )
         limits = settings.limits
         service = EaselService(
@@ -174,7 +180,22 @@ def _concurrency(name: str, section: ProviderSettings | BuiltinSettings) -> int:
     return per_backend * backends
 
 
-def build_adapters(settings: AppSettings) -> list[Adapter]:
+class SchedulerLiveness:
+    """``/healthz``'s view of the scheduler: alive when one is running (none configured: not alive)."""
+
+    def __init__(self) -> None:
+        self.scheduler: SchedulerService | None = None
+
+    def __call__(self) -> bool:
+        return self.scheduler is not None and self.scheduler.is_running()
+
+
+def build_adapters(
+    settings: AppSettings,
+    *,
+    metrics: PrometheusMetrics | None = None,
+    scheduler_alive: Callable[[], bool] | None = None,
+) -> list[Adapter]:
     """The chat platforms ``settings`` configure: Telegram and Discord when they have a token, the web
     chat when it is enabled, or alone when nothing else is configured."""
     adapters: list[Adapter] = []
@@ -189,7 +210,7 @@ def build_adapters(settings: AppSettings) -> list[Adapter]:
     if settings.web.enabled or not adapters:
         from bot.platforms.web import WebAdapter
 
-        adapters.append(WebAdapter(settings.web))
+        adapters.append(WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive))
     return adapters
 
 
@@ -201,14 +222,22 @@ async def serve(
     on_ready: Callable[[Easel], None] | None = None,
     providers_override: list[Provider] | None = None,
     adapters: list[Adapter] | None = None,
+    metrics: PrometheusMetrics | None = None,
+    liveness: SchedulerLiveness | None = None,
+    clock: Clock | None = None,
 ) -> None:
-    """Run the chat platforms (``build_adapters`` unless given) until ``stop`` is set (or SIGINT/SIGTERM
-    with ``handle_signals``). Order: meet every platform (Telegram's username is the router's), open
-    Easel with them (unfinished jobs resume and are delivered through them), take updates; then the
-    reverse. See ``bot.platforms.base`` for the adapter life cycle."""
+    """Run the chat platforms (``build_adapters`` unless given) and the scheduler until ``stop`` is set
+        (or SIGINT/SIGTERM with ``handle_signals``). Order: meet every platform (Telegram's username is the
+        router's), open Easel with them (unfinished jobs resume and are delivered through them), take
+        updates, start the scheduler; then the reverse. See ``bot.platforms.base`` for the adapter life
+        cycle. ``metrics`` and ``liveness`` are what the web chat's /metrics and /healthz report; ``clock``
+    (tests) drives the pipeline and the scheduler."""
     stop = stop or asyncio.Event()
+    metrics = metrics or PrometheusMetrics()
+    liveness = liveness or SchedulerLiveness()
     signals = _install_signal_handlers(stop) if handle_signals else []
-    adapters = build_adapters(settings) if adapters is None else adapters
+    if adapters is None:
+        adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness)
     try:
         for adapter in adapters:
             await adapter.initialize()
@@ -217,7 +246,15 @@ async def serve(
             platforms={adapter.name: adapter for adapter in adapters},
             bot_username=next((a.username for a in adapters if a.username), None),
             providers_override=providers_override,
+            metrics=metrics,
+            clock=clock,
         ) as easel:
+            platforms = {adapter.name: adapter for adapter in adapters}
+            scheduler = (
+                build_scheduler(easel, platforms=platforms, clock=clock)
+                if settings.scheduler.enabled
+                else None
+            )
             for adapter in adapters:
                 adapter.attach(easel)
             started: list[Adapter] = []
@@ -225,11 +262,17 @@ async def serve(
                 for adapter in adapters:
                     await adapter.start()
                     started.append(adapter)
+                if scheduler is not None:
+                    await scheduler.start()
+                    liveness.scheduler = scheduler
                 if on_ready is not None:
                     on_ready(easel)
                 await stop.wait()
                 log.info("stopping")
             finally:
+                if scheduler is not None:
+                    with _logged("stopping the scheduler"):
+                        await scheduler.stop()
                 for adapter in reversed(started):
                     with _logged(f"stopping {adapter.name}"):
                         await adapter.stop()

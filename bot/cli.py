@@ -18,9 +18,11 @@ import yaml
 from rich.console import Console
 
 from bot import diagnostics
-from bot.app import Easel, build_adapters, open_easel, serve
+from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, serve
+from bot.cli_schedule import schedule_app
 from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
+from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.console import ConsolePlatform, run_console
 from bot.providers import registry
 from bot.settings import AppSettings, load_settings, redact_url, redacted
@@ -41,6 +43,7 @@ config_app = typer.Typer(help="Check and show the configuration.", no_args_is_he
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(schedule_app, name="schedule")
 
 ConfigOption = Annotated[
     Path | None,
@@ -220,7 +223,8 @@ def run(ctx: typer.Context) -> None:
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    adapters = build_adapters(settings)
+    metrics, liveness = PrometheusMetrics(), SchedulerLiveness()
+    adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness)
     err.print(f"Starting Easel on {', '.join(a.name for a in adapters)}; Ctrl-C stops it.")
 
     def ready(_: Easel) -> None:
@@ -229,7 +233,16 @@ def run(ctx: typer.Context) -> None:
             if url:
                 print(f"Easel {adapter.name} chat: {url}", flush=True)
 
-    _run(serve(settings, handle_signals=True, adapters=adapters, on_ready=ready))
+    _run(
+        serve(
+            settings,
+            handle_signals=True,
+            adapters=adapters,
+            metrics=metrics,
+            liveness=liveness,
+            on_ready=ready,
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------- config

@@ -193,25 +193,62 @@ class TelegramSettings(Section):
 
 
 class DiscordSettings(Section):
+    """The Discord adapter; it runs (``easel run``) when ``token`` is set."""
+
     token: SecretStr | None = None
+    """The bot token from the Discord developer portal (Bot → Reset Token)."""
     api_base_url: str = "https://discord.com/api/v10"
+    """The REST API root: a REST proxy's (large bots), or a test fake's."""
     gateway_url: str = "wss://gateway.discord.gg/"
+    """The gateway (WebSocket) URL: a gateway proxy's, or a test fake's."""
     guild_ids: list[int] = []
+    """Guilds whose slash commands are synced instantly at start; empty = global commands (can take
+    up to an hour to appear)."""
     allowed_guilds: list[int] = []
+    """Guild (server) ids the bot works in; empty = all."""
     allowed_users: list[int] = []
+    """User ids allowed to use the bot; empty = everyone."""
     allowed_channels: list[int] = []
+    """Channel ids the bot works in; empty = all."""
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://\S+$", value):
+            raise ValueError("must be an http(s):// URL such as https://discord.com/api/v10")
+        return value.rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str) -> str:
+        if not re.match(r"^wss?://\S+$", value):
+            raise ValueError("must be a ws(s):// URL such as wss://gateway.discord.gg/")
+        return value
+
+
+MIN_WEB_TOKEN_CHARS = 12
 
 
 class WebSettings(Section):
+    """The local web chat, gallery, /healthz and /metrics (``bot.platforms.web``)."""
+
     enabled: bool = True
+    """With Telegram or Discord configured, also run the web chat; it always runs when nothing else is."""
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
+    """0 picks a free port (tests); the chosen one is in the printed URL."""
     auth_token: SecretStr | None = None
+    """Required when ``host`` is not a loopback address: browsers log in with it once, scrapers send
+    ``Authorization: Bearer <token>``."""
+    max_upload_mb: float = Field(default=10.0, gt=0, le=50)
+    """The largest image a browser may upload to edit."""
 
     @model_validator(mode="after")
     def _auth_off_loopback(self) -> WebSettings:
         if not _is_loopback(self.host) and self.auth_token is None:
             raise ValueError(f"binding the web chat to {self.host} needs web.auth_token")
+        if self.auth_token is not None and len(self.auth_token.get_secret_value()) < MIN_WEB_TOKEN_CHARS:
+            raise ValueError(f"web.auth_token must be at least {MIN_WEB_TOKEN_CHARS} characters")
         return self
 
 
@@ -251,6 +288,20 @@ class SchedulerSettings(Section):
     enabled: bool = True
     timezone: str = "UTC"
     birthday_hour: int = Field(default=9, ge=0, le=23)
+    misfire_grace: float = Field(default=6 * 3600, ge=0)
+    """Seconds (or "6h", "30m", "90s"): a run missed while the bot was down is made once at start if it
+    is at most this late; older ones are skipped and logged."""
+    max_failures: int = Field(default=3, ge=1, le=100)
+    """Consecutive failed runs after which a schedule pauses itself (with a notice)."""
+    retry_backoff: float = Field(default=120, ge=1)
+    """Seconds (or "2m") before retrying a failed run; doubles with each consecutive failure."""
+
+    @field_validator("misfire_grace", "retry_backoff", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str) and (match := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)):
+            return float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -24,7 +24,7 @@ from bot.core.errors import (
     TransientProviderError,
     Unavailable,
 )
-from bot.core.ports import ProgressCallback, Provider
+from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider
 from bot.core.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -58,6 +58,7 @@ class ProviderChain:
         concurrency: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         if not providers:
             raise ValueError("a provider chain needs at least one provider")
@@ -66,6 +67,7 @@ class ProviderChain:
         self._retry = retry
         self._clock = clock
         self._sleep = sleep
+        self._metrics = metrics or NO_METRICS
         self._breakers = {
             p.name: CircuitBreaker(
                 failure_threshold=breaker_failures, reset_after_s=breaker_reset_s, clock=clock
@@ -170,6 +172,7 @@ class ProviderChain:
         async def attempt() -> list[Image]:
             return await provider.generate(request, on_progress=on_progress)
 
+        started = self._clock()
         try:
             async with self._slot(provider.name):
                 images = await call_with_retries(
@@ -180,16 +183,19 @@ class ProviderChain:
                     deadline=deadline,
                     clock=self._clock,
                 )
-        except TransientProviderError:
+        except TransientProviderError as exc:
             breaker.record_failure()
+            self._metrics.provider_error(provider.name, type(exc).__name__)
             raise
-        except ProviderError:
+        except ProviderError as exc:
             breaker.record_success()  # it answered: a refusal or a rejected request says it is up
+            self._metrics.provider_error(provider.name, type(exc).__name__)
             raise
         except BaseException:
             breaker.release()  # cancelled, deadline, or a bug: no verdict on the provider
             raise
         breaker.record_success()
+        self._metrics.generation_seconds(provider.name, self._clock() - started)
         return images
 
     @contextlib.asynccontextmanager

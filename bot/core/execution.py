@@ -21,11 +21,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.core.birthday_card import overlay_images
 from bot.core.chain import ProviderChain
 from bot.core.codec import intent_from_json, stored_image_from_json
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.jobs import USER_CANCEL
-from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
+from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
 from bot.core.requests import params_of
 from bot.core.resolve import RequestResolver
 from bot.core.texts import UNEXPECTED, caption
@@ -88,6 +89,7 @@ class JobRunner:
         clock: Clock,
         max_attempts: int,
         throttle: ProgressThrottle | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._jobs = jobs
         self._history = history
@@ -98,6 +100,7 @@ class JobRunner:
         self._clock = clock
         self._max_attempts = max_attempts
         self._throttle = throttle or ProgressThrottle()
+        self._metrics = metrics or NO_METRICS
 
     async def run(self, job_id: int) -> None:
         """Take the job one step further, whatever state a previous run left it in."""
@@ -194,7 +197,7 @@ class JobRunner:
         try:
             result = await self._chain.generate(request, on_progress=on_progress)
             stored: list[StoredImage] = []
-            for image in result.images:
+            for image in await overlay_images(result.images, payload.get("overlay")):
                 metadata: dict[str, Any] = {
                     "generation_id": generation_id,
                     "job_id": job.id,
@@ -287,11 +290,14 @@ class JobRunner:
             await self._jobs.finish_job(
                 job_id=job.id, status=JobStatus.FAILED, now=self._clock.now(), error=repr(exc), notified=True
             )
+            self._metrics.job_finished(JobStatus.FAILED.value)
             return
         # A crash right here sends this reply again at the next start (documented above).
         await self._jobs.record_delivery(
             job_id=job.id, kind=RESULT, platform=platform.name, message_ids=message_ids, now=self._clock.now()
         )
+        self._metrics.delivered(platform.name)
+        self._metrics.job_finished(JobStatus.DONE.value)
         await self._emit(platform, job, Done(generation_id=record.id))
 
     async def _fail(
@@ -306,6 +312,7 @@ class JobRunner:
             user_message=user_message,
             notified=cancelled,  # /cancel already answered the user
         )
+        self._metrics.job_finished(status.value)
         if job.usage_day is not None and job.images_reserved:
             await self._history.add_usage(
                 user_id=job.user_id, day=job.usage_day, images=-job.images_reserved, est_cost=-job.est_cost

@@ -18,6 +18,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.ports import NO_METRICS, Metrics
+
 log = logging.getLogger(__name__)
 
 Runner = Callable[[int], Coroutine[Any, Any, None]]
@@ -42,6 +44,7 @@ class JobQueue:
         max_queue: int,
         typical_job_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._runner = runner
         self._workers = workers
@@ -57,6 +60,7 @@ class JobQueue:
         self._served: dict[int, int] = {}
         """When each user was last served (a tick); the least recently served goes first."""
         self._tick = 0
+        (metrics or NO_METRICS).watch_queue(lambda: len(self._queued), lambda: len(self._running))
 
     # ------------------------------------------------------------------------------------ lifecycle
 

@@ -205,3 +205,56 @@ class ArtifactStore(Protocol):
         ...
 
     async def load(self, stored: StoredImage) -> bytes: ...
+
+
+class Metrics(Protocol):
+    """What the core reports for monitoring (``/metrics``). Every method must be cheap and never raise."""
+
+    def generation_seconds(self, provider: str, seconds: float) -> None:
+        """One successful provider call (retries included) took ``seconds``."""
+        ...
+
+    def provider_error(self, provider: str, kind: str) -> None:
+        """A provider call failed for good (after its retries); ``kind`` is the error class name."""
+        ...
+
+    def job_finished(self, outcome: str) -> None:
+        """A job ended: ``done``, ``failed`` or ``cancelled``."""
+        ...
+
+    def delivered(self, platform: str) -> None:
+        """A result was delivered on ``platform``."""
+        ...
+
+    def rate_limited(self, scope: str) -> None:
+        """A request was refused by a limit: ``user``, ``chat``, ``overall``, ``queue`` or ``daily``."""
+        ...
+
+    def watch_queue(self, queued: Callable[[], int], running: Callable[[], int]) -> None:
+        """Read the queue's depth (waiting jobs) and running jobs whenever metrics are collected."""
+        ...
+
+
+class NoMetrics:
+    """The default :class:`Metrics`: records nothing."""
+
+    def generation_seconds(self, provider: str, seconds: float) -> None:
+        pass
+
+    def provider_error(self, provider: str, kind: str) -> None:
+        pass
+
+    def job_finished(self, outcome: str) -> None:
+        pass
+
+    def delivered(self, platform: str) -> None:
+        pass
+
+    def rate_limited(self, scope: str) -> None:
+        pass
+
+    def watch_queue(self, queued: Callable[[], int], running: Callable[[], int]) -> None:
+        pass
+
+
+NO_METRICS = NoMetrics()

@@ -22,6 +22,7 @@ from bot.core.errors import InvalidInput
 from bot.core.flags import FlagLimits, ParsedText, clip, parse_flags
 from bot.core.types import (
     Attachment,
+    BirthdayCommand,
     Cancel,
     Confirm,
     Edit,
@@ -33,6 +34,7 @@ from bot.core.types import (
     Incoming,
     Intent,
     Reroll,
+    ScheduleCommand,
     Settings,
     Status,
     Vary,
@@ -201,6 +203,12 @@ def _first_image(message: Incoming, *, strict: bool = False) -> Attachment | Non
     return image
 
 
+def _subcommand(args: str) -> tuple[str, str]:
+    """ "add every day at 9:00 a fox" → ("add", "every day at 9:00 a fox"); no words → ("list", "")."""
+    action, _, rest = args.partition(" ")
+    return action.lstrip(_DASHES).lower() or "list", rest.strip()
+
+
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     max_prompt_chars: int = 1500
@@ -236,6 +244,8 @@ class Router:
             "help": lambda args, m: Help(args.split(" ")[0].lstrip(_DASHES).lower() or None),
             "start": lambda args, m: Help(),
             "settings": lambda args, m: self._settings(args),
+            "schedule": lambda args, m: ScheduleCommand(*_subcommand(args)),
+            "birthday": lambda args, m: BirthdayCommand(*_subcommand(args)),
         }  # fmt: skip
 
     def route(self, message: Incoming, *, addressed: bool = True) -> Intent:

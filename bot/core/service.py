@@ -14,18 +14,21 @@ from typing import Any
 from bot.core import imaging, texts
 from bot.core.chain import ProviderChain
 from bot.core.codec import intent_to_json, stored_image_to_json
-from bot.core.errors import EaselError, InvalidInput
+from bot.core.errors import DeliveryFailed, EaselError, InvalidInput
 from bot.core.jobs import JobQueue, QueuedJob
 from bot.core.limits import LimitExceeded, RateLimiter, estimate_cost, humanize_seconds
-from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
+from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
 from bot.core.requests import Defaults, new_seed, validate_chat_setting
 from bot.core.router import Router
+from bot.core.schedule_ports import ScheduleCommandHandler
 from bot.core.texts import UNEXPECTED
 from bot.core.types import (
+    BirthdayCommand,
     Cancel,
     Confirm,
     Edit,
     Generate,
+    GenerationOptions,
     Help,
     History,
     Ignore,
@@ -37,6 +40,7 @@ from bot.core.types import (
     Queued,
     Reply,
     Reroll,
+    ScheduleCommand,
     Settings,
     Status,
     Target,
@@ -103,6 +107,7 @@ class EaselService:
         defaults: Defaults,
         policy: Policy = Policy(),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._router = router
         self._history = history
@@ -116,11 +121,14 @@ class EaselService:
         self._defaults = defaults
         self._policy = policy
         self._rng = rng or random.Random()
+        self._metrics = metrics or NO_METRICS
         self._pending: dict[tuple[int, int], _Pending] = {}
         # Ids never change and one process owns the database, so these save three queries a message.
         self._users: dict[tuple[str, str], tuple[int, str]] = {}
         self._chats: dict[tuple[str, str], int] = {}
         self._chat_settings: dict[int, dict[str, Any]] = {}
+        self.scheduling: ScheduleCommandHandler | None = None
+        """Answers /schedule and /birthday; set by ``bot.scheduler`` when the scheduler runs."""
 
     async def handle(self, message: Incoming, *, addressed: bool = True) -> int | None:
         """Answer one message; return the id of the job it queued, if any. Never raises for the user's
@@ -132,6 +140,8 @@ class EaselService:
             return await self._execute(intent, message, platform, target)
         except EaselError as exc:
             log.info("request refused: %s", exc)
+            if isinstance(exc, LimitExceeded):  # "user rate ...", "queue full", "daily quota reached"
+                self._metrics.rate_limited(str(exc).split(" ", 1)[0])
             await platform.send(target, Reply(text=exc.user_message, is_error=True))
         except Exception:
             log.exception("unexpected error handling %s message %s", message.platform, message.message_id)
@@ -188,7 +198,87 @@ class EaselService:
                 await self._settings(conv, intent)
             case Cancel():
                 await self._cancel(conv)
+            case ScheduleCommand() | BirthdayCommand():
+                await self._scheduling(conv, intent)
         return None
+
+    async def _scheduling(self, conv: Conversation, intent: ScheduleCommand | BirthdayCommand) -> None:
+        if self.scheduling is None:
+            raise InvalidInput("scheduler off", user_message="Scheduled posts are not available here.")
+        text = await self.scheduling.handle(intent, conv.message, conv.chat_settings)
+        self._chat_settings.pop(conv.chat_id, None)  # /birthday template writes the chat's settings
+        await self._say(conv, text)
+
+    async def submit_scheduled(
+        self,
+        *,
+        target: Target,
+        owner: tuple[str, str, str],
+        prompt: str,
+        options: GenerationOptions,
+        key: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Queue a scheduled post as a durable job (the chat pipeline: queue, retries, failover,
+        delivery, crash recovery). ``owner`` is (platform, user id, name); ``key`` makes it idempotent
+        (the same key returns the job made before);
+        ``extra`` goes into the payload (e.g. a card's ``overlay``). Per-user rate limits do not apply
+        (the schedule is the admission); the owner's daily quota and the queue's capacity do."""
+        if target.platform not in self._platforms:
+            raise DeliveryFailed(f"platform {target.platform!r} is not running", permanent=False)
+        if self._queue.full:
+            wait = self._queue.wait_estimate_s()
+            raise LimitExceeded("queue full", retry_after=wait, user_message="The queue was full.")
+        platform, external_user, name = owner
+        known = self._users.get((platform, external_user))
+        user_id = known[0] if known is not None and known[1] == name else None
+        if user_id is None:
+            user_id = await self._history.upsert_user(
+                platform=platform, external_id=external_user, display_name=name
+            )
+            self._users[(platform, external_user)] = (user_id, name)
+        chat_key = (target.platform, target.chat_id)
+        chat_id = self._chats.get(chat_key)
+        if chat_id is None:
+            chat_id = await self._history.upsert_chat(platform=target.platform, external_id=target.chat_id)
+            self._chats[chat_key] = chat_id
+        images = options.n or 1
+        now = self._clock.now()
+        quota = self._policy.daily_images_per_user
+        exempt = platform == "cli" or self._limiter.is_exempt(platform, external_user)
+        provider = options.provider or self._chain.primary.name
+        cost = estimate_cost(self._policy.prices or {}, provider, options.model, images)
+        if not await self._history.reserve_usage(
+            user_id=user_id,
+            day=now.date(),
+            images=images,
+            est_cost=cost,
+            quota=quota if quota and not exempt else None,
+        ):
+            raise self._quota_exceeded(now, quota)
+        payload: dict[str, Any] = {
+            "intent": intent_to_json(Generate(prompt, options)),
+            "seed": new_seed(self._rng),
+            **(extra or {}),
+        }
+        job_id, created = await self._jobs.create_job(
+            idempotency_key=key,
+            platform=target.platform,
+            chat_id=chat_id,
+            user_id=user_id,
+            target=target,
+            payload=payload,
+            images_reserved=images,
+            usage_day=now.date(),
+            est_cost=cost,
+            after_job_id=None,
+            now=now,
+        )
+        if not created:
+            await self._history.add_usage(user_id=user_id, day=now.date(), images=-images, est_cost=-cost)
+            return job_id
+        self._queue.submit(QueuedJob(job_id, user_id, chat_id, None))
+        return job_id
 
     async def _identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
         """The user's and chat's ids and the chat's settings, from memory when seen before."""

@@ -19,6 +19,10 @@ Easel turns words into pictures.
 /settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality
 /cancel - stop what is waiting or running
 /confirm - go ahead with a request held back for its cost
+/schedule add <when> <prompt> - post an image on a schedule, e.g.
+  /schedule add every day at 09:00 a lighthouse, {weekday} --tz Europe/Berlin
+  (also: /schedule list | remove <id> | pause <id> | resume <id> | run <id>; admins in groups)
+/birthday set 14-03 [name] [time zone] - a birthday card on the day (also list, remove)
 /help - this text
 
 Flags: --ar 16:9 (or --aspect, square, portrait, landscape, wide), --n 2, --seed 7,

@@ -166,7 +166,37 @@ class Ignore:
     """Nothing to do (e.g. a group message not addressed to the bot)."""
 
 
-Intent = Generate | Edit | Reroll | Vary | Status | History | Help | Settings | Cancel | Confirm | Ignore
+@dataclass(frozen=True, slots=True)
+class ScheduleCommand:
+    """``/schedule add|list|remove|pause|resume|run ...``; see ``bot.core.schedule_commands``."""
+
+    action: str
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BirthdayCommand:
+    """``/birthday set|list|remove|template ...``; see ``bot.core.schedule_commands``."""
+
+    action: str
+    args: str = ""
+
+
+Intent = (
+    Generate
+    | Edit
+    | Reroll
+    | Vary
+    | Status
+    | History
+    | Help
+    | Settings
+    | Cancel
+    | Confirm
+    | Ignore
+    | ScheduleCommand
+    | BirthdayCommand
+)
 JobIntent = Generate | Edit | Reroll | Vary
 """The intents that become durable jobs."""
 

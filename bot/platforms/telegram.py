@@ -57,6 +57,8 @@ COMMANDS = (
     ("status", "Provider and your usage today"),
     ("settings", "This chat's defaults (aspect, n, ...)"),
     ("cancel", "Stop what is waiting or running"),
+    ("schedule", "Scheduled posts: add, list, pause, resume, run, remove"),
+    ("birthday", "Birthday cards: set, list, remove"),
     ("help", "How to use Easel"),
     ("start", "Say hello"),
 )
@@ -64,6 +66,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 NOT_ALLOWED = "Sorry, this bot is private."
 ADMINS_ONLY = "Only the chat's administrators can change its settings."
 _SETTINGS_CHANGE = re.compile(r"^/settings(?:@\w+)?\s+\S", re.IGNORECASE)
+_SCHEDULING = re.compile(r"^/(?:schedule|birthday)(?:@\w+)?(?:\s|$)", re.IGNORECASE)
+"""Commands whose rights the core checks (``bot.core.schedule_commands``): it is told who is an admin."""
 _ADMIN_STATUSES = frozenset({"administrator", "creator"})
 
 
@@ -199,6 +203,10 @@ class TelegramAdapter:
                 await self._tell(incoming, ADMINS_ONLY)
                 return
             incoming = dataclasses.replace(incoming, is_admin=True)
+        elif _SCHEDULING.match(incoming.text.lstrip()):
+            private = message.chat.type == "private"
+            admin = private or await self._is_admin(message.chat.id, message.from_user.id)
+            incoming = dataclasses.replace(incoming, is_admin=admin)
         if inbound.image is not None:
             data = await self._download(inbound.image, incoming)
             if data is None:

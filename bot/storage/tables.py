@@ -91,6 +91,7 @@ class GenerationRow(Base):
     __tablename__ = "generations"
     __table_args__ = (
         Index("ix_generations_chat_id_status_id", "chat_id", "status", "id"),
+        Index("ix_generations_chat_id_id", "chat_id", "id"),
         Index("ix_generations_parent_id", "parent_id"),
     )
 
@@ -117,7 +118,7 @@ class GenerationRow(Base):
 
 class ImageRow(Base):
     __tablename__ = "images"
-    __table_args__ = (Index("ix_images_generation_id", "generation_id"),)
+    __table_args__ = (Index("ix_images_generation_id_position", "generation_id", "position"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
@@ -186,3 +187,76 @@ class UsageRow(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     images: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     est_cost: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+
+
+class ScheduleRow(Base):
+    """A scheduled post (or a birthday's yearly card): the source of truth the scheduler loads."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        Index("ix_schedules_enabled_next_fire_at", "enabled", "next_fire_at"),
+        Index("ix_schedules_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="post", server_default=text("'post'"))
+    target: Mapped[dict[str, Any]]
+    when_text: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]]
+    tz: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(128))
+    aspect: Mapped[str | None] = mapped_column(String(16))
+    owner_platform: Mapped[str] = mapped_column(String(32))
+    owner_user: Mapped[str] = mapped_column(String(128))
+    owner_name: Mapped[str] = mapped_column(String(256), default="", server_default=text("''"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    counter: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_fire_at: Mapped[datetime | None]
+    last_fire_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ScheduleRunRow(Base):
+    """One fire time of a schedule, claimed (unique) before its job is submitted: exactly once."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "fire_time"),
+        Index("ix_schedule_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    fire_time: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class BirthdayRow(Base):
+    """A person's birthday in a chat; its yearly card is the schedule ``schedule_id``."""
+
+    __tablename__ = "birthdays"
+    __table_args__ = (UniqueConstraint("chat_platform", "chat_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), unique=True)
+    chat_platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    person_user: Mapped[str | None] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128))
+    day: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
+    tz: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

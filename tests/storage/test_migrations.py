@@ -16,7 +16,8 @@ from bot.storage import migrate
 from bot.storage.db import make_engine
 from bot.storage.tables import Base
 
-TABLES = {"users", "chats", "generations", "images", "jobs", "usage", "deliveries"}
+SCHEDULER_TABLES = {"schedules", "schedule_runs", "birthdays"}
+TABLES = {"users", "chats", "generations", "images", "jobs", "usage", "deliveries"} | SCHEDULER_TABLES
 
 
 def _schema_diffs(connection: Connection) -> list[Any]:
@@ -56,7 +57,7 @@ async def test_current_reports_head_after_upgrade(db_url: str) -> None:
     """current() is None before migrating and the head revision afterwards."""
     assert await migrate.current(db_url) is None
     await migrate.upgrade(db_url)
-    assert await migrate.current(db_url) == migrate.head() == "0002"
+    assert await migrate.current(db_url) == migrate.head() == "0004"
 
 
 async def test_migrated_schema_matches_models(db_url: str) -> None:
@@ -100,10 +101,10 @@ def test_default_migrations_dir_is_repo_top_level(monkeypatch: pytest.MonkeyPatc
 
 
 async def test_downgrade_one_step_keeps_initial_schema(db_url: str) -> None:
-    """Downgrading 0002 → 0001 removes only the job-pipeline additions."""
+    """Downgrading to 0001 removes only the later additions (job pipeline, scheduler)."""
     await migrate.upgrade(db_url)
     await migrate.downgrade(db_url, "0001")
     assert await migrate.current(db_url) == "0001"
-    assert await _tables(db_url) == TABLES - {"deliveries"}
+    assert await _tables(db_url) == TABLES - {"deliveries"} - SCHEDULER_TABLES
     await migrate.upgrade(db_url)
-    assert await migrate.current(db_url) == "0002"
+    assert await migrate.current(db_url) == migrate.head()

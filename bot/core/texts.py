@@ -80,3 +80,16 @@ def settings_lines(settings: Mapping[str, Any]) -> str:
         return "This chat uses the defaults. Set one: /settings aspect 16:9 (keys: aspect, n, negative, ...)."
     body = "\n".join(f"{key}: {value}" for key, value in sorted(settings.items()))
     return f"This chat's settings:\n{body}\n(/settings reset clears them)"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at line breaks where possible."""
+    pieces: list[str] = []
+    rest = text.strip() or "…"
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    pieces.append(rest)
+    return pieces

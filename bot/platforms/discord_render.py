@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.core import texts
 from bot.core.texts import shorten
 from bot.core.types import Action, GenerationRecord, JobEvent, Progress, Queued, Reply, Started
 
@@ -114,12 +115,4 @@ def text_of(reply: Reply) -> str:
 
 def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
     """Pieces of at most ``limit`` characters, cut at line breaks where possible."""
-    pieces: list[str] = []
-    rest = text.strip() or "…"
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    pieces.append(rest)
-    return pieces
+    return texts.split_text(text, limit)

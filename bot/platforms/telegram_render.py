@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.core import texts
 from bot.core.texts import shorten
 from bot.core.types import Action, Done, Failed, JobEvent, Progress, Queued, Reply, Started
 
@@ -88,15 +89,7 @@ def keyboard_text(reply: Reply, count: int) -> str:
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Pieces of at most ``limit`` characters, cut at line breaks where possible."""
-    pieces: list[str] = []
-    rest = text.strip() or "…"
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    pieces.append(rest)
-    return pieces
+    return texts.split_text(text, limit)
 
 
 def edit_prompt(generation_id: int) -> str:

@@ -1,4 +1,5 @@
-"""The job pipeline's own cost: jobs per second with an instant provider, memory with 2,000 queued jobs."""
+"""The job pipeline alone (no chat platform): ``EaselService.handle`` straight in, an in-process sink
+out; jobs per second with an instant provider, and memory with thousands of queued jobs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import io
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image as PILImage
 
+from bench.report import Result
 from bot.app import open_easel
 from bot.core.ports import ProgressCallback
 from bot.core.types import (
@@ -152,15 +153,17 @@ async def queued_memory(jobs: int, database_url: str | None) -> dict[str, float]
         }
 
 
-def run(quick: bool, database_url: str | None) -> list[tuple[str, Sequence[tuple[str, float]]]]:
+def run(quick: bool, database_url: str | None = None) -> list[Result]:
     jobs = 200 if quick else 1000
-    queued = 500 if quick else 2000
-    tables = []
-    for workers in (1, 4):
-        result = asyncio.run(throughput(jobs, users=50, workers=workers, database_url=database_url))
-        tables.append(
-            (f"pipeline throughput, {jobs} jobs, 50 users, {workers} worker(s)", list(result.items()))
-        )
-    result = asyncio.run(queued_memory(queued, database_url))
-    tables.append((f"{queued} queued jobs (provider blocked)", list(result.items())))
-    return tables
+    queued = 300 if quick else 2000
+    result = Result(
+        f"6. Job pipeline without a chat platform: {jobs} jobs from 50 users", ["measure", "value"]
+    )
+    for workers in (4,) if quick else (1, 4):
+        figures = asyncio.run(throughput(jobs, users=50, workers=workers, database_url=database_url))
+        for name, value in figures.items():
+            result.add(f"{workers} worker(s): {name}", value)
+    for name, value in asyncio.run(queued_memory(queued, database_url)).items():
+        result.add(f"{queued} queued jobs (provider blocked): {name}", value)
+    result.notes.append("EaselService.handle called directly; the platform is an in-process sink.")
+    return [result]

@@ -5,6 +5,10 @@ kicked) is permanent and marks the chat so nothing more is sent there until its 
 ``RetryAfter`` left over after the rate limiter's retries, time-outs and other network errors are
 transient (the job runner delivers later); other ``BadRequest`` answers are permanent. A group that
 became a supergroup (``ChatMigrated``) is remembered and the send is made again at its new id.
+
+Fewer Bot API calls per job (each is a round trip, and Telegram rate-limits them): a chat action is not
+repeated while the previous one still shows (Telegram shows it for 5 s, or until the bot sends a
+message), and a progress update that would replace a status line shown for under a second is skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,6 +35,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 NETWORK_RETRIES = 2
 NETWORK_BACKOFF_S = 0.5
+ACTION_SHOWN_S = 4.0
+"""Telegram shows a chat action for 5 s: one sent here less than this ago is not sent again."""
+PROGRESS_MIN_GAP_S = 1.0
+"""A progress update is not shown when the status line changed less than this ago."""
+ACTIONS_REMEMBERED = 10_000
 
 
 @dataclass
@@ -38,6 +48,7 @@ class _Status:
     message_id: int
     text: str
     reply_to: str | None
+    changed_at: float = 0.0
 
 
 class TelegramDelivery:
@@ -45,8 +56,11 @@ class TelegramDelivery:
 
     name = PLATFORM
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._bot = bot
+        self._clock = clock
+        self._actions: dict[tuple[int, int | None], float] = {}
+        """(chat, thread) → when a chat action was sent there; forgotten when a message is sent."""
         self._blocked: set[int] = set()
         self._moved: dict[int, int] = {}
         """Group id → the id of the supergroup it became."""
@@ -91,6 +105,7 @@ class TelegramDelivery:
             for piece in render.split_text(render.caption(reply, render.MAX_TEXT * 4)):
                 sent = await self._call(functools.partial(self._bot.send_message, text=piece, **common))
                 ids.append(str(sent.message_id))
+            self._message_sent(chat_id, thread_id)
             return ids
         photos = await asyncio.gather(*(asyncio.to_thread(_fitted, image) for image in reply.images))
         await self._try(lambda: self._action(chat_id, thread_id))
@@ -101,8 +116,12 @@ class TelegramDelivery:
                     photo=photos[0], caption=render.caption(reply), reply_markup=markup, **common
                 )
             )
+            self._message_sent(chat_id, thread_id)
             return [str(message.message_id)]
-        return await self._send_album(reply, photos, common, requester)
+        try:
+            return await self._send_album(reply, photos, common, requester)
+        finally:
+            self._message_sent(chat_id, thread_id)
 
     async def _send_album(
         self, reply: Reply, photos: list[bytes], common: dict[str, Any], requester: int | None
@@ -170,9 +189,12 @@ class TelegramDelivery:
                     chat_id, text, message_thread_id=thread_id, reply_parameters=reply
                 )
             )
-            status = _Status(chat_id, message.message_id, text, target.reply_to_message_id)
+            self._message_sent(chat_id, thread_id)
+            status = _Status(chat_id, message.message_id, text, target.reply_to_message_id, self._clock())
             self._status[job_id] = status
         elif text != status.text:
+            if isinstance(event, Progress) and self._clock() - status.changed_at < PROGRESS_MIN_GAP_S:
+                return
             await self._edit_status(status, text)
         if isinstance(event, Failed):
             self._status.pop(job_id, None)
@@ -185,6 +207,7 @@ class TelegramDelivery:
             if "not modified" not in str(exc).lower():
                 raise
         status.text = text
+        status.changed_at = self._clock()
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -241,7 +264,26 @@ class TelegramDelivery:
             self._blocked.add(chat_id)
 
     async def _action(self, chat_id: int, thread_id: int | None) -> bool:
-        return await self._bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=thread_id)
+        """Show "sending a photo…", unless the action sent here under ``ACTION_SHOWN_S`` ago still shows."""
+        where = (chat_id, thread_id)
+        now = self._clock()
+        sent_at = self._actions.get(where)
+        if sent_at is not None and now - sent_at < ACTION_SHOWN_S:
+            return True
+        if len(self._actions) >= ACTIONS_REMEMBERED:
+            self._actions.clear()
+        self._actions[where] = now
+        try:
+            return await self._bot.send_chat_action(
+                chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=thread_id
+            )
+        except BaseException:
+            self._actions.pop(where, None)
+            raise
+
+    def _message_sent(self, chat_id: int, thread_id: int | None) -> None:
+        """A message from the bot ends the chat action in Telegram's clients."""
+        self._actions.pop((chat_id, thread_id), None)
 
 
 def _reply_id(target: Target) -> int | None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.core.errors import StorageError
+from bot.storage.sqlite_driver import async_creator
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 CONNECT_TIMEOUT_S = 5.0
@@ -103,8 +104,10 @@ def make_engine(
     """An async engine for ``url`` (plain sqlite/postgresql URLs are switched to async drivers).
 
     SQLite: the parent directory is created; every connection gets WAL, foreign keys and a busy
-    timeout. PostgreSQL: pre-ping, recycled connections and a connect timeout. ``connect_args`` are
-    passed to the driver on top of those defaults (e.g. asyncpg ``server_settings``).
+    timeout; a database file with no URL options is opened through :mod:`bot.storage.sqlite_driver`
+    (fewer thread round trips per statement). PostgreSQL: pre-ping, recycled connections and a connect
+    timeout. ``connect_args`` are passed to the driver on top of those defaults (e.g. asyncpg
+    ``server_settings``).
     """
     parsed = _parse(normalise_url(url))
     backend = parsed.get_backend_name()
@@ -132,6 +135,10 @@ def make_engine(
     if "server_settings" in args and "server_settings" in extra:
         extra["server_settings"] = {**args["server_settings"], **extra["server_settings"]}
     args.update(extra)
+    if backend == "sqlite" and parsed.get_driver_name() == "aiosqlite" and not parsed.query:
+        db_file = _sqlite_file(parsed)
+        if db_file is not None:  # the arguments SQLAlchemy's aiosqlite dialect gives a file database
+            options["async_creator"] = async_creator(db_file, **{"check_same_thread": False, **args})
     engine = create_async_engine(parsed, connect_args=args, **options)
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)

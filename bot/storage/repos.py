@@ -8,11 +8,23 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, Select, case, exists, func, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Select,
+    Table,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import joinedload
 
 from bot.core.errors import NotFound, StorageError
 from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage, UsageSummary
@@ -20,6 +32,14 @@ from bot.storage.tables import ChatRow, GenerationRow, ImageRow, UsageRow, UserR
 
 DISPLAY_NAME_MAX = 256
 _UNAVAILABLE = "The history database is unavailable right now."
+_GENERATIONS = cast(Table, GenerationRow.__table__)
+_IMAGES = cast(Table, ImageRow.__table__)
+# Hot statements built once: a call only binds values (no construction or cache key per call).
+_CHAT_SETTINGS = select(ChatRow.settings).where(ChatRow.id == bindparam("b_chat_id"))
+_CREATE_GENERATION = insert(_GENERATIONS).returning(_GENERATIONS.c.id)
+_UPDATE_GENERATION = update(_GENERATIONS).where(_GENERATIONS.c.id == bindparam("b_generation_id"))
+"""Executed with the generation id and the columns to set (the SET clause comes from their names)."""
+_ADD_IMAGES = insert(_IMAGES)
 
 
 @contextmanager
@@ -83,12 +103,34 @@ def last_generation_query(chat_id: int) -> Select[GenerationRow]:
     )
 
 
+def _reservation(upsert: Any, *, with_quota: bool) -> Any:
+    """``INSERT INTO usage ... ON CONFLICT (user_id, day) DO UPDATE SET images = images + n, ...
+    [WHERE images + n <= quota] RETURNING images`` with bound parameters."""
+    usage = cast(Table, UsageRow.__table__)
+    images = bindparam("b_images", type_=usage.c.images.type)
+    cost = bindparam("b_cost", type_=usage.c.est_cost.type)
+    stmt = upsert(usage).values(
+        user_id=bindparam("b_user_id", type_=usage.c.user_id.type),
+        day=bindparam("b_day", type_=usage.c.day.type),
+        images=images,
+        est_cost=cost,
+    )
+    quota = bindparam("b_quota", type_=usage.c.images.type)
+    return stmt.on_conflict_do_update(
+        index_elements=[usage.c.user_id, usage.c.day],
+        set_={"images": usage.c.images + images, "est_cost": usage.c.est_cost + cost},
+        where=(usage.c.images + images <= quota) if with_quota else None,
+    ).returning(usage.c.images)
+
+
 class SqlHistoryStore:
     """Users, chats, generations, images and usage counters in a SQL database."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._reservations: dict[bool, Any] = {}
+        """The usage reservation statement, with and without a quota, built on first use."""
 
     def _insert(self) -> Any:
         """The dialect's ``insert`` with ON CONFLICT support, or None for other databases."""
@@ -160,8 +202,8 @@ class SqlHistoryStore:
 
     async def get_chat_settings(self, *, chat_id: int) -> dict[str, Any]:
         with _storage_errors("read the chat settings"):
-            async with self._sessions() as session:
-                found = await session.execute(select(ChatRow.settings).where(ChatRow.id == chat_id))
+            async with self._engine.connect() as conn:
+                found = await conn.execute(_CHAT_SETTINGS, {"b_chat_id": chat_id})
                 settings = found.scalar_one_or_none()
         if settings is None:
             raise NotFound(f"chat {chat_id} does not exist", user_message="This chat is unknown.")
@@ -189,27 +231,26 @@ class SqlHistoryStore:
         parent_id: int | None,
         now: datetime,
     ) -> int:
-        row = GenerationRow(
-            chat_id=chat_id,
-            user_id=user_id,
-            kind=GenerationKind(kind).value,
-            status=GenerationStatus.RUNNING.value,
-            prompt=prompt,
-            negative=negative,
-            params=dict(params),
-            parent_id=parent_id,
-            created_at=now,
-            started_at=now,
-        )
+        values = {
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "kind": GenerationKind(kind).value,
+            "status": GenerationStatus.RUNNING.value,
+            "prompt": prompt,
+            "negative": negative,
+            "params": dict(params),
+            "parent_id": parent_id,
+            "created_at": now,
+            "started_at": now,
+        }
         with _storage_errors("save the generation"):
-            async with self._sessions.begin() as session:
-                session.add(row)
-                await session.flush()
-                return row.id
+            async with self._engine.begin() as conn:
+                return int((await conn.execute(_CREATE_GENERATION, values)).scalar_one())
 
-    async def _finish(self, session: AsyncSession, generation_id: int, **values: Any) -> None:
-        stmt = update(GenerationRow).where(GenerationRow.id == generation_id).values(**values)
-        if _rowcount(await session.execute(stmt)) == 0:
+    @staticmethod
+    async def _finish(conn: AsyncConnection, generation_id: int, **values: Any) -> None:
+        result = await conn.execute(_UPDATE_GENERATION, {"b_generation_id": generation_id, **values})
+        if _rowcount(result) == 0:
             raise NotFound(
                 f"generation {generation_id} does not exist", user_message="That generation is unknown."
             )
@@ -225,17 +266,17 @@ class SqlHistoryStore:
         notes: Sequence[str] = (),
     ) -> None:
         with _storage_errors("save the finished generation"):
-            async with self._sessions.begin() as session:
+            async with self._engine.begin() as conn:
                 values: dict[str, Any] = {}
                 if notes:
                     params = (
-                        await session.execute(
+                        await conn.execute(
                             select(GenerationRow.params).where(GenerationRow.id == generation_id)
                         )
                     ).scalar_one_or_none()
                     values["params"] = {**(params or {}), "notes": list(notes)}
                 await self._finish(
-                    session,
+                    conn,
                     generation_id,
                     status=GenerationStatus.DONE.value,
                     provider=provider,
@@ -244,59 +285,64 @@ class SqlHistoryStore:
                     finished_at=now,
                     **values,
                 )
-                session.add_all(
-                    ImageRow(
-                        id=image.id,
-                        generation_id=generation_id,
-                        position=position,
-                        path=str(image.path),
-                        mime=image.mime,
-                        sha256=image.sha256,
-                        size_bytes=image.size_bytes,
-                        width=image.width,
-                        height=image.height,
-                        seed=image.seed,
-                        created_at=now,
-                    )
-                    for position, image in enumerate(images)
-                )
+                if images:
+                    rows = [
+                        {
+                            "id": image.id,
+                            "generation_id": generation_id,
+                            "position": position,
+                            "path": str(image.path),
+                            "mime": image.mime,
+                            "sha256": image.sha256,
+                            "size_bytes": image.size_bytes,
+                            "width": image.width,
+                            "height": image.height,
+                            "seed": image.seed,
+                            "created_at": now,
+                        }
+                        for position, image in enumerate(images)
+                    ]
+                    await conn.execute(_ADD_IMAGES, rows)
 
     async def fail_generation(
         self, *, generation_id: int, error: str, now: datetime, cancelled: bool = False
     ) -> None:
         status = GenerationStatus.CANCELLED if cancelled else GenerationStatus.FAILED
         with _storage_errors("save the failed generation"):
-            async with self._sessions.begin() as session:
-                await self._finish(session, generation_id, status=status.value, error=error, finished_at=now)
+            async with self._engine.begin() as conn:
+                await self._finish(conn, generation_id, status=status.value, error=error, finished_at=now)
+
+    # Generations are read with their images in one round trip (a join; with LIMIT, SQLAlchemy joins
+    # the images to the limited subquery), not a second SELECT ... IN as selectinload would.
 
     async def get_generation(self, *, generation_id: int) -> GenerationRecord | None:
         stmt = (
             select(GenerationRow)
-            .options(selectinload(GenerationRow.images))
+            .options(joinedload(GenerationRow.images))
             .where(GenerationRow.id == generation_id)
         )
         with _storage_errors("read the generation"):
             async with self._sessions() as session:
-                row = (await session.execute(stmt)).scalar_one_or_none()
+                row = (await session.execute(stmt)).unique().scalar_one_or_none()
         return None if row is None else _record(row)
 
     async def last_generation(self, *, chat_id: int) -> GenerationRecord | None:
-        stmt = last_generation_query(chat_id).options(selectinload(GenerationRow.images))
+        stmt = last_generation_query(chat_id).options(joinedload(GenerationRow.images))
         with _storage_errors("read the last generation"):
             async with self._sessions() as session:
-                row = (await session.execute(stmt)).scalar_one_or_none()
+                row = (await session.execute(stmt)).unique().scalar_one_or_none()
         return None if row is None else _record(row)
 
     async def list_generations(
         self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0
     ) -> list[GenerationRecord]:
-        stmt = select(GenerationRow).options(selectinload(GenerationRow.images))
+        stmt = select(GenerationRow).options(joinedload(GenerationRow.images))
         if chat_id is not None:
             stmt = stmt.where(GenerationRow.chat_id == chat_id)
         stmt = stmt.order_by(GenerationRow.id.desc()).limit(max(0, limit)).offset(max(0, offset))
         with _storage_errors("list the generations"):
             async with self._sessions() as session:
-                rows = (await session.execute(stmt)).scalars().all()
+                rows = (await session.execute(stmt)).unique().scalars().all()
         return [_record(row) for row in rows]
 
     # ------------------------------------------------------------------------------------- usage
@@ -308,6 +354,9 @@ class SqlHistoryStore:
     async def reserve_usage(
         self, *, user_id: int, day: date, images: int, est_cost: float, quota: int | None
     ) -> bool:
+        upsert = self._insert()
+        if upsert is not None:
+            return await self._reserve_upsert(upsert, user_id, day, images, est_cost, quota)
         key = (UsageRow.user_id == user_id, UsageRow.day == day)
         conditions = [*key]
         if quota is not None:
@@ -323,6 +372,29 @@ class SqlHistoryStore:
             await self._ensure_usage_row(user_id, day)
             async with self._sessions.begin() as session:
                 return _rowcount(await session.execute(reserve)) == 1
+
+    async def _reserve_upsert(
+        self, upsert: Any, user_id: int, day: date, images: int, est_cost: float, quota: int | None
+    ) -> bool:
+        """The reservation as one INSERT ... ON CONFLICT DO UPDATE ... WHERE: a new day's row starts at
+        ``images``; an existing row is added to only while the quota holds. The database takes the row
+        lock and re-checks the WHERE against the committed count (PostgreSQL) or runs writers one at a
+        time (SQLite), so concurrent reservations never overshoot the quota."""
+        if quota is not None and images > quota:
+            return False  # not even a fresh day's count of 0 leaves room
+        stmt = self._reservations.get(quota is not None)
+        if stmt is None:
+            stmt = self._reservations[quota is not None] = _reservation(upsert, with_quota=quota is not None)
+        params = {
+            "b_user_id": user_id,
+            "b_day": day,
+            "b_images": images,
+            "b_cost": est_cost,
+            "b_quota": quota,
+        }
+        with _storage_errors("reserve the usage"):
+            async with self._engine.begin() as conn:
+                return (await conn.execute(stmt, params)).first() is not None
 
     async def _ensure_usage_row(self, user_id: int, day: date) -> None:
         insert = self._insert()
@@ -352,8 +424,8 @@ class SqlHistoryStore:
         spend_total = func.coalesce(func.sum(UsageRow.est_cost), 0.0)
         stmt = select(today, total, spend_today, spend_total).where(UsageRow.user_id == user_id)
         with _storage_errors("read the usage"):
-            async with self._sessions() as session:
-                images_today, images_total, cost_today, cost_total = (await session.execute(stmt)).one()
+            async with self._engine.connect() as conn:
+                images_today, images_total, cost_today, cost_total = (await conn.execute(stmt)).one()
         return UsageSummary(
             images_today=int(images_today),
             images_total=int(images_total),

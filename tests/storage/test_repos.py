@@ -234,7 +234,11 @@ async def test_last_generation_query_uses_index(engine: AsyncEngine) -> None:
             await conn.execute(text("SET LOCAL enable_seqscan = off"))
             rows = await conn.execute(text(f"EXPLAIN {compiled}"))
         plan = " ".join(str(row[-1]) for row in rows)
-    assert "ix_generations_chat_id_status_id" in plan
+    # PostgreSQL's planner, on empty tables, may as well walk (chat_id, id) backwards and filter status.
+    chat_index = "ix_generations_chat_id_status_id" in plan or (
+        engine.dialect.name == "postgresql" and "ix_generations_chat_id_id" in plan
+    )
+    assert chat_index
     assert "TEMP B-TREE" not in plan
     assert "Sort" not in plan
 

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 _OPEN_JOB = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.GENERATED)
 SUBMIT_BATCH = 200
+SUBMIT_CONCURRENCY = 16
+"""Runs of one batch submitted at once: each is a few statements, and while one waits for the
+database the next one's prompt is rendered and its statements are built."""
 
 
 class Submitter(Protocol):
@@ -94,6 +97,7 @@ class RunExecutor:
         self._on_retry = on_retry
         self._watching: asyncio.Queue[_Watch] = asyncio.Queue()
         self._submitting: asyncio.Queue[tuple[RunRecord, ScheduleRecord | None]] = asyncio.Queue()
+        self._submit_slots = asyncio.Semaphore(SUBMIT_CONCURRENCY)
 
     @property
     def queue(self) -> JobQueue:
@@ -112,7 +116,10 @@ class RunExecutor:
             while not self._submitting.empty() and len(batch) < SUBMIT_BATCH:
                 batch.append(self._submitting.get_nowait())
             try:
-                submitted = [pair for run, schedule in batch if (pair := await self._submit(run, schedule))]
+                results = await asyncio.gather(
+                    *(self._submit_bounded(run, schedule) for run, schedule in batch)
+                )
+                submitted = [pair for pair in results if pair is not None]
                 await self._store.mark_submitted(submitted, now=self._clock.now())
                 for run, job_id in submitted:
                     self.watch(run, job_id)
@@ -123,6 +130,12 @@ class RunExecutor:
             finally:
                 for _ in batch:
                     self._submitting.task_done()
+
+    async def _submit_bounded(
+        self, run: RunRecord, schedule: ScheduleRecord | None
+    ) -> tuple[RunRecord, int] | None:
+        async with self._submit_slots:
+            return await self._submit(run, schedule)
 
     async def _submit(self, run: RunRecord, schedule: ScheduleRecord | None) -> tuple[RunRecord, int] | None:
         """Make the run's job; a failure to even queue it counts as a failed run."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import shutil
@@ -225,6 +226,10 @@ def run(ctx: typer.Context) -> None:
     )
     metrics, liveness = PrometheusMetrics(), SchedulerLiveness()
     adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness)
+    # The libraries are loaded now: keep their objects out of the collector's full passes, which
+    # otherwise stall the event loop for 60-110 ms now and then (docs/performance.md).
+    gc.collect()
+    gc.freeze()
     err.print(f"Starting Easel on {', '.join(a.name for a in adapters)}; Ctrl-C stops it.")
 
     def ready(_: Easel) -> None:

@@ -110,18 +110,25 @@ class JobQueue:
         return self.position(job.id) or 1
 
     def position(self, job_id: int) -> int | None:
-        """1-based place in the order the workers will take queued jobs (ignoring dependencies)."""
-        if job_id not in self._queued:
+        """1-based place in the order the workers will take queued jobs (ignoring dependencies).
+
+        The workers go round the users in fair order taking one job each, so a job that is ``k``-th
+        in its user's lane comes after ``min(len(lane), k)`` jobs of every lane and one more of each
+        lane ahead of its user's that is longer than ``k``: O(users), not O(queued jobs)."""
+        job = self._queued.get(job_id)
+        if job is None:
             return None
-        lanes = [list(self._by_user[user]) for user in self._fair_order()]
-        place = 0
-        while any(lanes):
-            for lane in lanes:
-                if lane:
-                    place += 1
-                    if lane.pop(0).id == job_id:
-                        return place
-        return None
+        mine = self._by_user[job.user_id]
+        k = next(index for index, queued in enumerate(mine) if queued.id == job_id)
+        place = 1 + k
+        before_mine = True
+        for user in self._fair_order():
+            if user == job.user_id:
+                before_mine = False
+                continue
+            lane = len(self._by_user[user])
+            place += min(lane, k) + (1 if before_mine and lane > k else 0)
+        return place
 
     def _fair_order(self) -> list[int]:
         """Users with waiting jobs, least recently served first (never served before anyone)."""

@@ -184,6 +184,9 @@ class TelegramSettings(Section):
     """Chat ids (groups are negative) the bot works in; empty = all."""
     admin_ids: list[int] = []
     """User ids that may change any chat's settings and delete any image (besides chat administrators)."""
+    status_delay_s: float = Field(default=1.0, ge=0, le=60)
+    """A job's status message ("Queued (#2)", "Generating… 40%") appears only if the job is still
+    going after this many seconds (0 = at once): quick images come without the extra messages."""
 
     @model_validator(mode="after")
     def _webhook_complete(self) -> TelegramSettings:

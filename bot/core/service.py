@@ -4,6 +4,7 @@ durable job (see ``bot.core.jobs`` and ``bot.core.execution``) before the user i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from bot.core.types import (
     Cancel,
     Confirm,
     Edit,
+    Failed,
     Generate,
     GenerationOptions,
     Help,
@@ -479,6 +481,9 @@ class EaselService:
                         images=-job.images_reserved,
                         est_cost=-job.est_cost,
                     )
+                if job is not None:  # its "Queued (#n)" status says so instead of staying up
+                    with contextlib.suppress(DeliveryFailed):
+                        await conv.platform.event(job.target, job_id, Failed(reason="Cancelled."))
                 cancelled += 1
         for job_id in self._queue.running(chat_id=conv.chat_id, user_id=conv.user_id):
             cancelled += self._queue.cancel_running(job_id)

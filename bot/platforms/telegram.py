@@ -2,8 +2,10 @@
 
 Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (getMe: the bot's id and username) →
 ``attach(easel)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
-``shutdown()``. One handler per concern: messages, button presses, errors. Translation of updates lives
-in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`, sending in :mod:`.telegram_delivery`.
+``shutdown()``. Updates of different chats are handled concurrently, one chat's in order
+(:mod:`.telegram_concurrency`). One handler per concern: messages, button presses, errors. Translation
+of updates lives in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`, sending in
+:mod:`.telegram_delivery`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bot.core.service import EaselService, target_of
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, Attachment, Incoming, JobEvent, Reply, Target
 from bot.platforms import telegram_render as render
+from bot.platforms.telegram_concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram_delivery import TelegramDelivery
 from bot.platforms.telegram_updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
 from bot.platforms.telegram_webhook import WebhookServer
@@ -76,7 +79,14 @@ class TelegramAdapter:
 
     name = PLATFORM
 
-    def __init__(self, settings: TelegramSettings, *, rate_limit_retries: int = 3) -> None:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        *,
+        rate_limit_retries: int = 3,
+        max_concurrent_updates: int = MAX_RUNNING,
+        status_delay_s: float | None = None,
+    ) -> None:
         if settings.token is None:
             raise ConfigError("telegram.token is not set")
         self._settings = settings
@@ -85,6 +95,7 @@ class TelegramAdapter:
         builder = (
             Application.builder()
             .token(settings.token.get_secret_value())
+            .concurrent_updates(ChatOrderedUpdateProcessor(max_concurrent_updates))
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
             .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
@@ -92,7 +103,10 @@ class TelegramAdapter:
         if settings.mode == "webhook":
             builder = builder.updater(None)
         self.application = builder.build()
-        self.delivery = TelegramDelivery(self.application.bot)
+        self.delivery = TelegramDelivery(
+            self.application.bot,
+            status_delay_s=settings.status_delay_s if status_delay_s is None else status_delay_s,
+        )
         self.username = ""
         self.bot_id = 0
         self._service: EaselService | None = None
@@ -165,6 +179,7 @@ class TelegramAdapter:
             await self.application.stop()
 
     async def shutdown(self) -> None:
+        await self.delivery.aclose()
         await self.application.shutdown()
 
     @property

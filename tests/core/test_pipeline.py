@@ -157,6 +157,19 @@ async def test_cancel_removes_queued_jobs_and_refunds_quota(harness: Harness) ->
     assert usage.images_today == 0
 
 
+@pytest.mark.easel(env={"EASEL__GENERATION__WORKERS": "1"}, providers=gated)
+async def test_cancelled_queued_job_gets_a_failed_event(harness: Harness) -> None:
+    """A waiting job dropped by /cancel emits Failed, so its platform takes its "Queued" status down."""
+    service = harness.easel.service
+    running = await service.handle(harness.message("/imagine first"))
+    waiting = await service.handle(harness.message("/imagine second"))
+    assert running is not None and waiting is not None
+    await harness.platform.wait_for_event(Started, running)
+    await harness.last("/cancel")
+    events = [event for job_id, event in harness.platform.events if job_id == waiting]
+    assert isinstance(events[-1], Failed) and events[-1].reason == "Cancelled."
+
+
 # ---------------------------------------------------------------------------------------- recovery
 
 

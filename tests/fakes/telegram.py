@@ -86,6 +86,7 @@ class Fault:
     description: str = ""
     parameters: dict[str, Any] | None = None
     delay_s: float = 0.0
+    gate: asyncio.Event | None = None
 
 
 @dataclass
@@ -228,6 +229,12 @@ class FakeTelegram:
         """The next call of ``method`` is answered (normally) after ``seconds``."""
         self.faults.append(Fault(method, delay_s=seconds))
 
+    def hold_next(self, method: str) -> asyncio.Event:
+        """The next call of ``method`` is answered (normally) once the returned event is set."""
+        gate = asyncio.Event()
+        self.faults.append(Fault(method, gate=gate))
+        return gate
+
     async def wait_for(self, predicate: Callable[[], object], within_s: float = 15.0) -> None:
         """Until ``predicate()`` is true (checked after every call the bot makes and every injection)."""
 
@@ -301,6 +308,8 @@ class FakeTelegram:
             fault = self._take_fault(method)
             if fault is not None and fault.delay_s:
                 await asyncio.sleep(fault.delay_s)
+            if fault is not None and fault.gate is not None:
+                await fault.gate.wait()
             if fault is not None and fault.status:
                 raise ApiError(fault.status, fault.description, fault.parameters)
             handler = getattr(self, f"_m_{method}", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -41,13 +42,43 @@ async def test_commands_are_registered_at_start(running: Running) -> None:
     assert all(c["description"] for c in running.tg.commands)
 
 
+def gated() -> list[Any]:
+    """A provider that finishes only when the test sets its gate (reach it with ``gate_of``)."""
+    return [ScriptedProvider(gate=asyncio.Event())]
+
+
+def gate_of(running: Running) -> asyncio.Event:
+    gate = next(p for p in running.easel.providers if isinstance(p, ScriptedProvider)).gate
+    assert gate is not None
+    return gate
+
+
+@pytest.mark.easel(providers=gated)
 async def test_status_message_is_shown_then_deleted(running: Running) -> None:
-    """A 'Queued (#1)' status message appears while working and is gone once the photo is there."""
-    await running.photo_after("/imagine a lighthouse")
-    statuses = [m for m in running.tg.sent_to(CHAT) if m.get("text", "").startswith(("Queued", "Generating"))]
-    assert statuses and running.tg.calls_to("sendChatAction")
+    """A job still running after a second gets a status message, deleted once the photo is there."""
     tg = running.tg
-    await tg.wait_for(lambda: all(tg.current(CHAT, m["message_id"]) is None for m in statuses))
+    tg.say(CHAT, USER, "/imagine a lighthouse")
+    try:
+        await tg.wait_for(lambda: any(t.startswith(("Queued", "Generating")) for t in tg.texts(CHAT)))
+    finally:
+        gate_of(running).set()
+    statuses = [m for m in tg.sent_to(CHAT) if m.get("text", "").startswith(("Queued", "Generating"))]
+    await tg.wait_for(lambda: tg.photos(CHAT))
+    assert len(statuses) == 1 and tg.calls_to("sendChatAction")
+    await tg.wait_for(lambda: tg.current(CHAT, statuses[0]["message_id"]) is None)
+
+
+# "quick" (under the status delay) whatever the machine's load
+@pytest.mark.easel(providers=lambda: [ScriptedProvider()], env={"EASEL__TELEGRAM__STATUS_DELAY_S": "30"})
+async def test_quick_job_sends_no_status_message(running: Running) -> None:
+    """A job done within the status delay costs a chat action and its photo: no sendMessage at all."""
+    await running.photo_after("/imagine a lighthouse")
+    await running.easel.queue.drain()
+    assert [c.method for c in running.tg.calls if c.method != "getUpdates"][-2:] == [
+        "sendChatAction",
+        "sendPhoto",
+    ]
+    assert not running.tg.calls_to("sendMessage") and not running.tg.calls_to("deleteMessage")
 
 
 async def test_n_3_sends_an_album_and_a_keyboard_message(running: Running) -> None:
@@ -277,14 +308,32 @@ async def test_oversize_image_is_refitted_and_original_kept(running: Running) ->
     assert picture(tg.file_bytes(document)).size == (4200, 200)
 
 
-@pytest.mark.easel(providers=lambda: [ScriptedProvider(errors=[Refused("no", provider="scripted")])])
+def refused(gate: asyncio.Event | None = None) -> list[Any]:
+    return [ScriptedProvider(errors=[Refused("not this prompt", provider="scripted")], gate=gate)]
+
+
+@pytest.mark.easel(providers=lambda: refused(asyncio.Event()))
 async def test_failure_replaces_the_status_with_the_reason(running: Running) -> None:
-    """A refused prompt turns the status message into the reason, without a second message."""
+    """A refused prompt turns the shown status message into the reason, without a second message."""
     tg = running.tg
     tg.say(CHAT, USER, "/imagine something forbidden")
-    await tg.wait_for(lambda: any(m.get("text", "").startswith("⚠️") for m in tg.sent_to(CHAT)))
+    try:
+        await tg.wait_for(lambda: tg.texts(CHAT))
+    finally:
+        gate_of(running).set()
+    await tg.wait_for(lambda: any("not this prompt" in t for t in tg.texts(CHAT)))
     await running.easel.queue.drain()
     assert len(tg.sent_to(CHAT)) == 1 and not tg.photos(CHAT)
+
+
+@pytest.mark.easel(providers=refused, env={"EASEL__TELEGRAM__STATUS_DELAY_S": "30"})
+async def test_quick_failure_says_the_reason_once(running: Running) -> None:
+    """A prompt refused before any status was shown gets one message with the reason."""
+    tg = running.tg
+    tg.say(CHAT, USER, "/imagine something forbidden")
+    await tg.wait_for(lambda: any("not this prompt" in t for t in tg.texts(CHAT)))
+    await running.easel.queue.drain()
+    assert len(tg.sent_to(CHAT)) == 1 and len(tg.calls_to("sendMessage")) == 1
 
 
 @pytest.mark.easel(env={"EASEL__TELEGRAM__ALLOWED_USERS": "[1]"})

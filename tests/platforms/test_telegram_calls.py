@@ -9,7 +9,8 @@ import pytest
 from telegram import Bot
 
 from bot.core.types import Progress, Queued, Reply, Started, Target
-from bot.platforms.telegram_delivery import ACTION_SHOWN_S, TelegramDelivery
+from bot.platforms.telegram_calls import ACTION_SHOWN_S
+from bot.platforms.telegram_delivery import TelegramDelivery
 from tests.fakes.scripted import ScriptedProvider
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.platforms.conftest import CHAT, USER, Running
@@ -42,7 +43,7 @@ async def delivery() -> AsyncIterator[tuple[TelegramDelivery, FakeTelegram, Cloc
         await bot.initialize()
         clock = Clock()
         try:
-            yield TelegramDelivery(bot, clock=clock), tg, clock
+            yield TelegramDelivery(bot, clock=clock, status_delay_s=0), tg, clock
         finally:
             await bot.shutdown()
 

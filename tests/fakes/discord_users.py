@@ -3,23 +3,24 @@ forms and post messages. Each becomes the INTERACTION_CREATE or MESSAGE_CREATE p
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from tests.fakes.discord_world import BOT_ID, CHANNEL, EVERYONE_PERMISSIONS, USER, Interaction, World
 
 
-class UserActions:
+class UserActions(abc.ABC):
     """Mixed into :class:`tests.fakes.discord.FakeDiscord`, which provides the attributes below."""
 
     world: World
     commands: dict[int | None, list[dict[str, Any]]]
 
     @property
-    def origin(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def origin(self) -> str: ...
 
-    def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _dispatch(self, event: str, data: dict[str, Any]) -> None: ...
 
     def slash(
         self,

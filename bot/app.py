@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.chain import ProviderChain
 from bot.core.clock import SystemClock
@@ -55,6 +56,8 @@ class Easel:
     providers: list[Provider]
     chain: ProviderChain
     selection: registry.Selection
+    engine: AsyncEngine
+    """The one connection pool: other SQL stores (gallery, schedules) are built on it."""
     metrics: Metrics = NO_METRICS
 
 
@@ -160,7 +163,17 @@ async def open_easel(
         await queue.start()
         log.info("easel ready: providers %s", " -> ".join(selection.chain))
         yield Easel(
-            settings, service, queue, history, jobs, artifacts, providers, chain, selection, metrics=metrics
+            settings,
+            service,
+            queue,
+            history,
+            jobs,
+            artifacts,
+            providers,
+            chain,
+            selection,
+            engine,
+            metrics=metrics,
         )
     finally:
         if queue is not None:

@@ -29,7 +29,6 @@ from bot.platforms.web_pages import PageRoutes, load_static
 from bot.platforms.web_render import event_json, reply_json
 from bot.platforms.web_security import Guard
 from bot.settings import WebSettings
-from bot.storage.db import make_engine
 from bot.storage.gallery_repo import GalleryRepo
 
 if TYPE_CHECKING:
@@ -103,7 +102,7 @@ class WebAdapter:
 
     def attach(self, easel: Easel) -> None:
         self._easel = easel
-        self._gallery = GalleryRepo(make_engine(easel.settings.database_url))
+        self._gallery = GalleryRepo(easel.engine)
 
     async def start(self) -> None:
         if self._socket is None:
@@ -128,9 +127,7 @@ class WebAdapter:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        if self._gallery is not None:
-            await self._gallery.engine.dispose()
-            self._gallery = None
+        self._gallery = None  # its engine is Easel's, closed by open_easel
 
     # ---------------------------------------------------------------------------- for the routes
 

@@ -14,7 +14,6 @@ from bot.scheduler.runs import RunExecutor, RunPolicy
 from bot.scheduler.service import POLL_S, SchedulerService, Sleeper
 from bot.scheduler.triggers import ApschedulerTriggers
 from bot.storage.birthday_repo import SqlBirthdayStore
-from bot.storage.db import make_engine
 from bot.storage.schedule_repo import SqlScheduleStore
 
 if TYPE_CHECKING:
@@ -33,9 +32,8 @@ def build_scheduler(
     ``start()`` it after the platforms can send; ``stop()`` it before they shut down."""
     settings = easel.settings.scheduler
     clock = clock or SystemClock()
-    engine = make_engine(easel.settings.database_url)
-    store = SqlScheduleStore(engine)
-    birthdays = SqlBirthdayStore(engine)
+    store = SqlScheduleStore(easel.engine)
+    birthdays = SqlBirthdayStore(easel.engine)
     triggers = ApschedulerTriggers()
     scheduler: SchedulerService
     executor = RunExecutor(
@@ -58,7 +56,6 @@ def build_scheduler(
         misfire_grace=timedelta(seconds=settings.misfire_grace),
         sleeper=sleeper,
         poll_s=poll_s,
-        on_stop=engine.dispose,
     )
     easel.service.scheduling = ScheduleCommands(
         store=store,

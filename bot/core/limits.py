@@ -21,10 +21,12 @@ LOCAL_PLATFORMS = frozenset({"console", "cli"})
 
 
 class LimitExceeded(EaselError):
-    """A rate, quota or queue limit refused the request; ``retry_after`` says when to try again."""
+    """A rate, quota or queue limit refused the request; ``retry_after`` says when to try again and
+    ``scope`` which limit it was (user, chat, overall, queue, daily)."""
 
-    def __init__(self, message: str, *, retry_after: float, user_message: str) -> None:
+    def __init__(self, message: str, *, scope: str, retry_after: float, user_message: str) -> None:
         super().__init__(message, user_message=user_message)
+        self.scope = scope
         self.retry_after = retry_after
 
 
@@ -79,6 +81,7 @@ class RateLimiter:
                 whose = {"user": "You are", "chat": "This chat is", "overall": "Everyone is"}[scope]
                 raise LimitExceeded(
                     f"{scope} rate {item} exceeded",
+                    scope=scope,
                     retry_after=wait,
                     user_message=f"{whose} sending requests too fast ({item}). "
                     f"Try again in about {humanize_seconds(wait)}.",

@@ -142,8 +142,8 @@ class EaselService:
             return await self._execute(intent, message, platform, target)
         except EaselError as exc:
             log.info("request refused: %s", exc)
-            if isinstance(exc, LimitExceeded):  # "user rate ...", "queue full", "daily quota reached"
-                self._metrics.rate_limited(str(exc).split(" ", 1)[0])
+            if isinstance(exc, LimitExceeded):
+                self._metrics.rate_limited(exc.scope)
             await platform.send(target, Reply(text=exc.user_message, is_error=True))
         except Exception:
             log.exception("unexpected error handling %s message %s", message.platform, message.message_id)
@@ -230,7 +230,9 @@ class EaselService:
             raise DeliveryFailed(f"platform {target.platform!r} is not running", permanent=False)
         if self._queue.full:
             wait = self._queue.wait_estimate_s()
-            raise LimitExceeded("queue full", retry_after=wait, user_message="The queue was full.")
+            raise LimitExceeded(
+                "queue full", scope="queue", retry_after=wait, user_message="The queue was full."
+            )
         platform, external_user, name = owner
         known = self._users.get((platform, external_user))
         user_id = known[0] if known is not None and known[1] == name else None
@@ -319,6 +321,7 @@ class EaselService:
             wait = self._queue.wait_estimate_s()
             raise LimitExceeded(
                 "queue full",
+                scope="queue",
                 retry_after=wait,
                 user_message=f"I'm busy right now; try again in about {humanize_seconds(wait)}.",
             )
@@ -416,6 +419,7 @@ class EaselService:
         wait = (midnight - now).total_seconds()
         return LimitExceeded(
             "daily quota reached",
+            scope="daily",
             retry_after=wait,
             user_message=f"You have used your {quota} images for today. "
             f"The quota resets in about {humanize_seconds(wait)} (midnight UTC).",

@@ -298,6 +298,9 @@ class SchedulerSettings(Section):
     """Consecutive failed runs after which a schedule pauses itself (with a notice)."""
     retry_backoff: float = Field(default=120, ge=1)
     """Seconds (or "2m") before retrying a failed run; doubles with each consecutive failure."""
+    max_per_chat: int = Field(default=20, ge=1, le=10_000)
+    """Scheduled posts one chat may have (``/schedule add`` beyond it is refused; birthdays are one
+    per member and not counted). ``easel schedule add`` (the operator) is not limited."""
 
     @field_validator("misfire_grace", "retry_backoff", mode="before")
     @classmethod

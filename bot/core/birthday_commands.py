@@ -12,15 +12,10 @@ from bot.core.birthday_dates import parse_birth_date
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import clip
 from bot.core.ports import Clock, HistoryStore
-from bot.core.schedule_common import (
-    ADMINS_ONLY,
-    SchedulePolicy,
-    add_schedule,
-    chat_target,
-    format_times,
-    may_manage,
-)
+from bot.core.rights import require_admin
+from bot.core.schedule_common import SchedulePolicy, add_schedule, chat_target, format_times
 from bot.core.schedule_ports import (
+    BirthdayRecord,
     BirthdayStore,
     NewSchedule,
     ScheduleEvents,
@@ -67,26 +62,12 @@ class BirthdayCommands:
         if action in ("set", "add"):
             return await self._birthday_set(args, message)
         if action in ("remove", "delete"):
-            name = args.strip() or message.display_name
-            found = await self._birthdays.find(
-                chat_platform=message.platform, chat_id=message.chat_id, name=name
-            )
-            if found is None:
-                raise NotFound(
-                    f"birthday {clip(name)}", user_message=f"I have no birthday for {clip(name)} here."
-                )
-            if found.person_user != message.user_id and not may_manage(message):
-                raise InvalidInput(
-                    "not an admin", user_message=ADMINS_ONLY.format(what="remove someone else's birthday")
-                )
+            found = await self._to_remove(args.strip(), message)
             await self._store.remove(found.schedule_id)
             await self._events.removed(found.schedule_id, [])
             return f"Removed {found.name}'s birthday."
         if action == "template":
-            if not may_manage(message):
-                raise InvalidInput(
-                    "not an admin", user_message=ADMINS_ONLY.format(what="change the birthday card")
-                )
+            require_admin(message, "change the birthday card")
             return await self._template(args, message)
         raise InvalidInput(f"unknown /birthday {clip(action)}", user_message=BIRTHDAY_USAGE)
 
@@ -98,11 +79,16 @@ class BirthdayCommands:
         if words and looks_like_timezone(words[-1]):
             tz = check_timezone(words.pop())
         name = clip(" ".join(words), 64) if words else message.display_name or "friend"
-        own = not words or name.casefold() == message.display_name.casefold()
-        if not own and not may_manage(message):
-            raise InvalidInput(
-                "not an admin", user_message=ADMINS_ONLY.format(what="set someone else's birthday")
+        # Whose birthday it is comes from the sender's id: a name only names someone else's (admins).
+        person: str | None = message.user_id
+        replace_id = None
+        if words and name.casefold() != message.display_name.casefold():
+            require_admin(message, "set someone else's birthday")
+            same_name = await self._birthdays.named(
+                chat_platform=message.platform, chat_id=message.chat_id, name=name
             )
+            person = same_name[0].person_user if same_name else None  # still the member's, if it was
+            replace_id = same_name[0].id if same_name else None
         spec = TriggerSpec("birthday", day=date.day, month=date.month, hour=self._policy.birthday_hour)
         new = NewSchedule(
             target=chat_target(message),
@@ -119,7 +105,7 @@ class BirthdayCommands:
         _, replaced = await self._birthdays.set(
             chat_platform=message.platform,
             chat_id=message.chat_id,
-            person_user=message.user_id if own else None,
+            person_user=person,
             name=name,
             day=date.day,
             month=date.month,
@@ -127,15 +113,36 @@ class BirthdayCommands:
             tz=tz,
             schedule_id=schedule_id,
             now=now,
+            replace_id=replace_id,
         )
-        if replaced is not None:
-            await self._events.removed(replaced, [])
+        for old_schedule in replaced:
+            await self._events.removed(old_schedule, [])
         self._events.changed(schedule_id)
         year = f" {date.year}" if date.year else ""
         return (
             f"Saved: {name}, {date.day} {calendar.month_name[date.month]}{year}. "
             f"The card comes {format_times(times[:1], tz)} ({tz})."
         )
+
+    async def _to_remove(self, name: str, message: Incoming) -> BirthdayRecord:
+        """The birthday ``/birthday remove [name]`` means: the sender's own (by id, whatever their
+        name), or, for admins, anyone's by name."""
+        where = {"chat_platform": message.platform, "chat_id": message.chat_id}
+        if not name:
+            own = await self._birthdays.own(**where, person_user=message.user_id)
+            if own is None:
+                raise NotFound("no own birthday", user_message="I have no birthday for you here.")
+            return own
+        same_name = await self._birthdays.named(**where, name=name)
+        mine = [b for b in same_name if b.person_user == message.user_id]
+        if mine:
+            return mine[0]
+        if not same_name:
+            raise NotFound(
+                f"birthday {clip(name)}", user_message=f"I have no birthday for {clip(name)} here."
+            )
+        require_admin(message, "remove someone else's birthday")
+        return same_name[0]
 
     async def _birthday_list(self, message: Incoming) -> str:
         found = await self._birthdays.for_chat(chat_platform=message.platform, chat_id=message.chat_id)

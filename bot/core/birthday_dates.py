@@ -19,11 +19,11 @@ _MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name)
 _MONTHS |= {name.lower(): index for index, name in enumerate(calendar.month_abbr) if name}
 _MONTHS["sept"] = 9
 _MONTH = r"(?P<month_name>[A-Za-z]{3,9})\.?"
-_YEAR = r"(?:[,\s]+(?P<year>\d{4}))?"
+_YEAR = r"(?:[,\s]+(?P<year>[0-9]{4}))?"
 _FORMS = (
-    re.compile(r"(?P<day>\d{1,2})[-./](?P<month>\d{1,2})(?:[-./](?P<year>\d{4}))?(?=\s|$)"),
-    re.compile(rf"(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}{_YEAR}(?=\s|$)"),
-    re.compile(rf"{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?{_YEAR}(?=\s|$)"),
+    re.compile(r"(?P<day>[0-9]{1,2})[-./](?P<month>[0-9]{1,2})(?:[-./](?P<year>[0-9]{4}))?(?=\s|$)"),
+    re.compile(rf"(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}{_YEAR}(?=\s|$)"),
+    re.compile(rf"{_MONTH}\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?{_YEAR}(?=\s|$)"),
 )
 DATE_HELP = "Write the date like 14-03, 14 March or March 14 (a year, e.g. 14-03-1990, adds the age)."
 DEFAULT_CARD_PROMPT = (

@@ -31,6 +31,7 @@ __all__ = [
     "FlagLimits",
     "FlagSpec",
     "ParsedText",
+    "check_storable",
     "clip",
     "parse_aspect",
     "parse_flags",
@@ -50,7 +51,18 @@ ASPECT_HELP = (
 QUALITIES = ("low", "medium", "high", "auto", "standard", "hd")
 MAX_SEED = 2**32 - 1
 
-_ASPECT = re.compile(r"(\d{1,3})\s*[:x\u00d7/]\s*(\d{1,3})")
+NUL_REFUSED = "Your message contains a NUL character (\\0), which I can't keep; please remove it."
+
+
+def check_storable(text: str) -> str:
+    """``text`` unchanged, or ``InvalidInput`` when it holds a NUL character (PostgreSQL refuses them in
+    text columns, so a prompt with one could never be saved)."""
+    if "\x00" in text:
+        raise InvalidInput("NUL character in text", user_message=NUL_REFUSED)
+    return text
+
+
+_ASPECT = re.compile(r"([0-9]{1,3})\s*[:x\u00d7/]\s*([0-9]{1,3})")
 _FLAG_TOKEN = re.compile(r"(--|\u2014|\u2013)([A-Za-z][A-Za-z0-9_-]*)(?:=(.*))?", re.DOTALL)
 _FLAG_STARTS = ("-", "\u2014", "\u2013")
 _SLUG = re.compile(r"[a-z0-9._:/-]{1,100}")
@@ -112,14 +124,14 @@ def _aspect(value: str, flag: str, limits: FlagLimits) -> Aspect:
 
 def _count(value: str, flag: str, limits: FlagLimits) -> int:
     top = limits.max_images
-    if re.fullmatch(r"\d{1,3}", value) and 1 <= int(value) <= top:
+    if re.fullmatch(r"[0-9]{1,3}", value) and 1 <= int(value) <= top:
         return int(value)
     rule = "can only be 1 here" if top == 1 else f"must be between 1 and {top}"
     raise InvalidInput(f"bad {flag} {clip(value)!r}", user_message=f"{flag} {rule}.")
 
 
 def _seed(value: str, flag: str, limits: FlagLimits) -> int:
-    if re.fullmatch(r"\d{1,10}", value) and int(value) <= MAX_SEED:
+    if re.fullmatch(r"[0-9]{1,10}", value) and int(value) <= MAX_SEED:
         return int(value)
     raise InvalidInput(
         f"bad {flag} {clip(value)!r}", user_message=f"{flag} must be a whole number from 0 to {MAX_SEED}."

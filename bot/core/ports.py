@@ -182,6 +182,10 @@ class JobStore(Protocol):
 
     async def delivered(self, *, job_id: int, kind: str) -> bool: ...
 
+    async def result_messages(self, *, generation_id: int) -> list[tuple[Target, list[str]]]:
+        """For each delivered result showing the generation: its job's target and message ids."""
+        ...
+
 
 class Platform(Protocol):
     """A chat platform as the core sees it: somewhere to send replies and progress."""

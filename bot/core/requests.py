@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import InvalidInput
-from bot.core.flags import MAX_SEED, parse_aspect
+from bot.core.flags import MAX_SEED, clip, parse_aspect
+from bot.core.ids import ascii_int
 from bot.core.types import Aspect, GenerationKind, GenerationOptions, GenerationRecord, ImageRequest
 
 CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality")
@@ -85,8 +86,9 @@ def options_of(record: GenerationRecord) -> GenerationOptions:
     )
 
 
-def validate_chat_setting(key: str, value: str, defaults: Defaults) -> Any:
-    """Check a ``/settings key value`` pair and return the value to store."""
+def validate_chat_setting(key: str, value: str, defaults: Defaults, *, providers: Sequence[str]) -> Any:
+    """Check a ``/settings key value`` pair and return the value to store; ``providers`` are the
+    configured ones (a chat cannot pin a provider that is not there)."""
     if key not in CHAT_SETTING_KEYS:
         raise InvalidInput(
             f"unknown setting {key!r}",
@@ -95,9 +97,18 @@ def validate_chat_setting(key: str, value: str, defaults: Defaults) -> Any:
     if key == "aspect":
         return str(parse_aspect(value))
     if key == "n":
-        if not value.isdigit() or not 1 <= int(value) <= defaults.max_images:
-            raise InvalidInput(f"n={value}", user_message=f"n must be between 1 and {defaults.max_images}.")
-        return int(value)
+        n = ascii_int(value, max_digits=3)
+        if n is None or not 1 <= n <= defaults.max_images:
+            raise InvalidInput(
+                f"n={clip(value)!r}", user_message=f"n must be a number from 1 to {defaults.max_images}."
+            )
+        return n
+    if key == "provider" and value not in providers:
+        raise InvalidInput(
+            f"unknown provider {clip(value)!r}",
+            user_message=f"{clip(value)!r} is not a configured provider here. "
+            f"Choose one of: {', '.join(providers)}.",
+        )
     if len(value) > 500:
         raise InvalidInput(
             "setting too long", user_message="That value is too long (500 characters at most)."

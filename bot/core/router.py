@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.errors import InvalidInput
-from bot.core.flags import FlagLimits, ParsedText, clip, parse_flags
+from bot.core.flags import FlagLimits, ParsedText, check_storable, clip, parse_flags
 from bot.core.types import (
     Attachment,
     BirthdayCommand,
@@ -45,7 +45,7 @@ __all__ = ["Router", "RouterConfig", "looks_like_edit"]
 EXAMPLE = "/imagine a watercolor fox --ar 16:9"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _COMMAND = re.compile(r"([A-Za-z][A-Za-z0-9_]{0,31})(?:@([A-Za-z0-9_]{1,64}))?")
-_GENERATION_ID = re.compile(r"#?(\d{1,12})")
+_GENERATION_ID = re.compile(r"#?([0-9]{1,12})")
 _DASHES = "/-\u2014\u2013"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif")
 
@@ -109,7 +109,7 @@ STYLE_ONLY = _phrases(
 INTENSIFIERS = _sequences(
     "a bit|a little|a lot|a tad|slightly|much|even|way|far|somewhat|just|bit|lot|little|really|very|quite"
 )
-_ASPECT_WORD = re.compile(r"\d{1,3}[:x]\d{1,3}")
+_ASPECT_WORD = re.compile(r"[0-9]{1,3}[:x][0-9]{1,3}")
 
 
 def _key(word: str) -> str:
@@ -250,7 +250,7 @@ class Router:
 
     def route(self, message: Incoming, *, addressed: bool = True) -> Intent:
         """``addressed=False``: a group message not directed at the bot; only commands count then."""
-        text = " ".join(message.text.translate(_ZERO_WIDTH).split())
+        text = " ".join(check_storable(message.text).translate(_ZERO_WIDTH).split())
         text, mentioned = self._strip_mention(text)
         for prefix in self._config.command_prefixes:
             if text.startswith(prefix):
@@ -319,7 +319,7 @@ class Router:
     def _page(args: str) -> int:
         if not args:
             return 1
-        if re.fullmatch(r"\d{1,6}", args) and int(args) >= 1:
+        if re.fullmatch(r"[0-9]{1,6}", args) and int(args) >= 1:
             return int(args)
         raise InvalidInput(
             f"bad history page {clip(args)!r}", user_message="Pages start at 1, e.g. /history 2."

@@ -21,8 +21,8 @@ from bot.core.birthday_commands import BIRTHDAY_USAGE, CARD_PROMPT_KEY, Birthday
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import FlagLimits, clip, parse_flags
 from bot.core.ports import Clock, HistoryStore
+from bot.core.rights import require_admin
 from bot.core.schedule_common import (
-    ADMINS_ONLY,
     SchedulePolicy,
     add_schedule,
     chat_target,
@@ -58,7 +58,7 @@ __all__ = [
     "format_times",
     "may_manage",
 ]
-_ID = re.compile(r"#?(\d{1,12})")
+_ID = re.compile(r"#?([0-9]{1,12})")
 _TZ_FLAG = re.compile(r"(?:^|\s)(?:--|\u2014|\u2013)(?:tz|timezone)(?:=|\s+)(\S+)", re.IGNORECASE)
 
 
@@ -99,8 +99,7 @@ class ScheduleCommands:
             return await self._list(message)
         if action not in ("add", "remove", "delete", "pause", "resume", "run"):
             raise InvalidInput(f"unknown /schedule {clip(action)}", user_message=SCHEDULE_USAGE)
-        if not may_manage(message):
-            raise InvalidInput("not an admin", user_message=ADMINS_ONLY.format(what="manage scheduled posts"))
+        require_admin(message, "manage scheduled posts")
         if action == "add":
             return await self._add(args, message)
         schedule = await self._own(args, message)
@@ -125,6 +124,13 @@ class ScheduleCommands:
         return f"Running #{schedule.id} now."
 
     async def _add(self, args: str, message: Incoming) -> str:
+        here = await self._store.list_schedules(target=chat_target(message), kind=ScheduleKind.POST)
+        if len(here) >= self._policy.max_per_chat:
+            raise InvalidInput(
+                f"schedule cap {self._policy.max_per_chat} reached",
+                user_message=f"This chat already has {len(here)} scheduled posts, the most it may have. "
+                "Remove one first (/schedule list, /schedule remove <id>).",
+            )
         tz = self._policy.timezone
         if match := _TZ_FLAG.search(args):
             tz = check_timezone(match[1])

@@ -7,16 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.rights import ADMINS_ONLY, may_manage
 from bot.core.schedule_ports import NewSchedule, ScheduleKind, ScheduleStore, Triggers
 from bot.core.schedule_templates import validate_template
 from bot.core.types import Incoming, Target
 
-ADMINS_ONLY = "Only the chat's administrators can {what} here."
-
-
-def may_manage(message: Incoming) -> bool:
-    """Whether the sender may manage this chat's schedules (see the module docstring)."""
-    return message.is_admin or message.chat_id == message.user_id
+__all__ = ["ADMINS_ONLY", "SchedulePolicy", "add_schedule", "chat_target", "format_times", "may_manage"]
 
 
 def chat_target(message: Incoming) -> Target:
@@ -36,6 +32,8 @@ def format_times(times: list[datetime], tz: str) -> str:
 class SchedulePolicy:
     timezone: str = "UTC"
     birthday_hour: int = 9
+    max_per_chat: int = 20
+    """Scheduled posts a chat may have (``/schedule add``)."""
 
 
 async def add_schedule(

@@ -247,15 +247,24 @@ class BirthdayStore(Protocol):
         tz: str,
         schedule_id: int,
         now: datetime,
-    ) -> tuple[int, int | None]:
-        """Insert or replace the (chat, name) birthday; return its id and the replaced schedule id."""
+        replace_id: int | None = None,
+    ) -> tuple[int, list[int]]:
+        """Insert a birthday, replacing in the same transaction the person's own one (``person_user``
+        given), else the chat's unowned one of that name, and the birthday ``replace_id``; return its
+        id and the replaced birthdays' schedule ids."""
         ...
 
     async def for_chat(self, *, chat_platform: str, chat_id: str) -> list[BirthdayRecord]: ...
 
     async def by_schedule(self, schedule_id: int) -> BirthdayRecord | None: ...
 
-    async def find(self, *, chat_platform: str, chat_id: str, name: str) -> BirthdayRecord | None: ...
+    async def own(self, *, chat_platform: str, chat_id: str, person_user: str) -> BirthdayRecord | None:
+        """The birthday the user set for themselves in the chat."""
+        ...
+
+    async def named(self, *, chat_platform: str, chat_id: str, name: str) -> list[BirthdayRecord]:
+        """Every birthday in the chat with that name (people may share one), oldest first."""
+        ...
 
 
 class Triggers(Protocol):

@@ -22,10 +22,13 @@ from bot.core.types import Target
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CRON_DOW = {name: str((index + 1) % 7) for index, name in enumerate(WEEKDAYS)}  # cron: 0 = Sunday
 _DAY_ALIASES = {name[:3]: name for name in WEEKDAYS} | {"tues": "tuesday", "thurs": "thursday"}
-_TIME = r"(?:at\s+)?(?P<time>noon|midnight|\d{1,2}(?::\d{2})?(?:\s*(?:am|pm)\b)?)"
+_TIME = r"(?:at\s+)?(?P<time>noon|midnight|[0-9]{1,2}(?::[0-9]{2})?(?:\s*(?:am|pm)\b)?)"
 _UNIT_SECONDS = {"minute": 60, "min": 60, "hour": 3600, "hr": 3600, "day": 86400}
 _CRON_FIELD = r"[0-9A-Za-z*/,\-?]+"
 _CRON = re.compile(rf"(?P<cron>(?:{_CRON_FIELD}\s+){{4}}{_CRON_FIELD})(?=\s|$)")
+_CRON_TOKEN = re.compile(_CRON_FIELD)
+_CRON_SYMBOL = re.compile(r"[*/,?-]")
+"""A sixth token with one of these is a cron field; a plain number may start the prompt ("3 cats")."""
 _QUOTED_CRON = re.compile(r"[\"'`](?P<cron>[^\"'`]+)[\"'`]")
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.IGNORECASE))
@@ -36,7 +39,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("weekday", rf"every\s+(?:weekday|work\s*day)s?\s+{_TIME}"),
         ("weekend", rf"every\s+weekends?\s+{_TIME}"),
         ("dow", rf"(?:every|each|on)\s+(?P<dow>[a-z]+?)s?\s+{_TIME}"),
-        ("interval", r"every\s+(?P<count>\d{1,4})\s+(?P<unit>minute|min|hour|hr|day)s?"),
+        ("interval", r"every\s+(?P<count>[0-9]{1,4})\s+(?P<unit>minute|min|hour|hr|day)s?"),
         ("one", r"(?:every\s+(?P<unit>minute|hour|day)|(?P<ly>hourly))"),
     )
 )
@@ -62,6 +65,7 @@ class ParsedWhen:
 def parse_when(text: str, *, whole: bool = False) -> ParsedWhen:
     """The trigger at the start of ``text``; with ``whole`` nothing may follow it."""
     stripped = text.strip()
+    _refuse_long_cron(stripped)
     for candidate in (_QUOTED_CRON.match(stripped), _CRON.match(stripped)):
         if candidate is not None and _looks_like_cron(candidate["cron"]):
             return _finish(
@@ -88,6 +92,24 @@ def _finish(spec: TriggerSpec, text: str, end: int, whole: bool) -> ParsedWhen:
             f"trailing words {clip(rest)!r}", user_message=f"I don't understand {clip(rest)!r}. {WHEN_HELP}"
         )
     return ParsedWhen(spec, text[:end].strip(), rest)
+
+
+def _refuse_long_cron(text: str) -> None:
+    """Six or seven cron fields (seconds first, or a year last, as Quartz and some crontabs take them)
+    would otherwise read as five fields and a prompt starting with "*": say so instead."""
+    quoted = _QUOTED_CRON.match(text)
+    fields = quoted["cron"].split() if quoted else text.split()[:7]
+    count = 0
+    for index, field in enumerate(fields):
+        if not _CRON_TOKEN.fullmatch(field) or (index >= 5 and not _CRON_SYMBOL.search(field) and not quoted):
+            break
+        count += 1
+    if count > 5 and _looks_like_cron(" ".join(fields[:5])):
+        raise InvalidInput(
+            f"cron with {count} fields",
+            user_message="Cron expressions here have five fields: minute hour day month weekday, "
+            f"e.g. '0 9 * * *' (no seconds or year field). {WHEN_HELP}",
+        )
 
 
 def _looks_like_cron(expression: str) -> bool:
@@ -139,7 +161,7 @@ def parse_time(text: str) -> tuple[int, int]:
         return 12, 0
     if word == "midnight":
         return 0, 0
-    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(am|pm)?", word)
+    match = re.fullmatch(r"([0-9]{1,2})(?::([0-9]{2}))?(am|pm)?", word)
     if match is None:
         raise InvalidInput(
             f"bad time {clip(text)!r}", user_message=f"{clip(text)} is not a time like 09:00 or 6pm."
@@ -199,8 +221,8 @@ def looks_like_timezone(word: str) -> bool:
 
 # ------------------------------------------------------------------------------------------ targets
 
-_TELEGRAM = re.compile(r"telegram:(-?\d{1,20})(?::(\d{1,12}))?")
-_DISCORD = re.compile(r"discord:(\d{1,24})")
+_TELEGRAM = re.compile(r"telegram:(-?[0-9]{1,20})(?::([0-9]{1,12}))?")
+_DISCORD = re.compile(r"discord:([0-9]{1,24})")
 TARGET_HELP = "Targets look like telegram:<chat id>[:<topic id>], discord:<channel id> or web."
 
 

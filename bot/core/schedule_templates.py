@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.errors import InvalidInput
-from bot.core.flags import clip
+from bot.core.flags import check_storable, clip
 
 PLACEHOLDERS = ("date", "weekday", "month", "season", "time", "n")
 MAX_TEMPLATE_CHARS = 1500
@@ -98,7 +98,7 @@ def _placeholder(body: str) -> Part:
 
 
 def validate_template(template: str) -> str:
-    parse_template(template)
+    parse_template(check_storable(template))
     return template
 
 

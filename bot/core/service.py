@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from collections.abc import Mapping
@@ -15,11 +16,12 @@ from typing import Any
 from bot.core import imaging, texts
 from bot.core.chain import ProviderChain
 from bot.core.codec import intent_to_json, stored_image_to_json
-from bot.core.errors import DeliveryFailed, EaselError, InvalidInput
+from bot.core.errors import DeliveryFailed, EaselError, InvalidInput, NotFound
 from bot.core.jobs import JobQueue, QueuedJob
 from bot.core.limits import LimitExceeded, RateLimiter, estimate_cost, humanize_seconds
 from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
 from bot.core.requests import Defaults, new_seed, validate_chat_setting
+from bot.core.rights import may_manage, require_admin
 from bot.core.router import Router
 from bot.core.schedule_ports import ScheduleCommandHandler
 from bot.core.texts import UNEXPECTED
@@ -27,6 +29,7 @@ from bot.core.types import (
     BirthdayCommand,
     Cancel,
     Confirm,
+    Deletion,
     Edit,
     Failed,
     Generate,
@@ -52,6 +55,11 @@ from bot.core.types import (
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE = 10
+MAX_NAME_CHARS = 128
+CREATING_ACTIONS = frozenset({"add", "set"})
+GONE = "That image is gone."
+NOT_SENT_YET = "That image is still being sent; try again in a moment."
+DELETE_REFUSED = "Only the person who asked for it or an admin can delete this."
 CONFIRM_TTL = timedelta(minutes=5)
 CACHE_LIMIT = 100_000
 
@@ -81,6 +89,16 @@ class _Pending:
     intent: JobIntent
     message: Incoming
     expires: datetime
+
+
+def _clean_names(message: Incoming) -> Incoming:
+    """Display names are the sender's to choose: NUL and other control characters (which PostgreSQL
+    refuses or logs would garble) are dropped, and the length is bounded, before anything keeps them."""
+    name = message.display_name
+    if name.isprintable() and len(name) <= MAX_NAME_CHARS:
+        return message
+    clean = "".join(ch for ch in name if ch.isprintable())[:MAX_NAME_CHARS]
+    return dataclasses.replace(message, display_name=clean)
 
 
 def target_of(message: Incoming) -> Target:
@@ -137,6 +155,7 @@ class EaselService:
         mistakes: they are answered in the chat."""
         platform = self._platforms[message.platform]
         target = target_of(message)
+        message = _clean_names(message)
         try:
             intent = self._router.route(message, addressed=addressed)
             return await self._execute(intent, message, platform, target)
@@ -207,6 +226,9 @@ class EaselService:
     async def _scheduling(self, conv: Conversation, intent: ScheduleCommand | BirthdayCommand) -> None:
         if self.scheduling is None:
             raise InvalidInput("scheduler off", user_message="Scheduled posts are not available here.")
+        if intent.action in CREATING_ACTIONS:  # each schedule creates work: counted like a request
+            message = conv.message
+            self._limiter.admit(platform=message.platform, chat_id=message.chat_id, user_id=message.user_id)
         text = await self.scheduling.handle(intent, conv.message, conv.chat_settings)
         self._chat_settings.pop(conv.chat_id, None)  # /birthday template writes the chat's settings
         await self._say(conv, text)
@@ -283,6 +305,26 @@ class EaselService:
             return job_id
         self._queue.submit(QueuedJob(job_id, user_id, chat_id, None))
         return job_id
+
+    async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
+        """The messages a Delete press by ``message``'s sender may remove: those that showed the
+        generation in this chat, if the sender asked for it or administers the chat. Raises
+        ``NotFound`` or ``InvalidInput`` (with the answer for the presser) otherwise."""
+        message = _clean_names(message)
+        user_id, chat_id, _ = await self._identify(message)
+        record = await self._history.get_generation(generation_id=generation_id)
+        if record is None or record.chat_id != chat_id:
+            raise NotFound(f"generation {generation_id} not in chat {chat_id}", user_message=GONE)
+        if record.user_id != user_id and not may_manage(message):
+            raise InvalidInput(f"delete of {generation_id} refused", user_message=DELETE_REFUSED)
+        shown = [
+            (target, tuple(ids))
+            for target, ids in await self._jobs.result_messages(generation_id=generation_id)
+            if (target.platform, target.chat_id) == (message.platform, message.chat_id) and ids
+        ]
+        if not shown:  # its result is still on its way (the delivery is recorded once it arrived)
+            raise InvalidInput(f"generation {generation_id} not delivered yet", user_message=NOT_SENT_YET)
+        return Deletion(generation_id, tuple(shown))
 
     async def _identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
         """The user's and chat's ids and the chat's settings, from memory when seen before."""
@@ -455,12 +497,16 @@ class EaselService:
 
     async def _settings(self, conv: Conversation, intent: Settings) -> None:
         settings = dict(conv.chat_settings)
+        if intent.key is not None:
+            require_admin(conv.message, "change the settings")
         if intent.key == "reset":
             settings = {}
         elif intent.key is not None and intent.value is None:
             settings.pop(intent.key, None)
         elif intent.key is not None and intent.value is not None:
-            settings[intent.key] = validate_chat_setting(intent.key, intent.value, self._defaults)
+            settings[intent.key] = validate_chat_setting(
+                intent.key, intent.value, self._defaults, providers=self._chain.names
+            )
         if intent.key is not None:
             await self._history.set_chat_settings(chat_id=conv.chat_id, settings=settings)
             self._chat_settings[conv.chat_id] = settings

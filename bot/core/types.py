@@ -363,6 +363,19 @@ class Reply:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What a Delete press removes: the platform messages that showed a generation, and where they are
+    (read from the recorded deliveries, never from the button)."""
+
+    generation_id: int
+    messages: tuple[tuple[Target, tuple[str, ...]], ...]
+
+    @property
+    def message_ids(self) -> tuple[str, ...]:
+        return tuple(message_id for _, ids in self.messages for message_id in ids)
+
+
 # --------------------------------------------------------------------------------------------- jobs
 
 

@@ -232,9 +232,8 @@ class DiscordDelivery:
         if reply.generation_id is not None and self.record is not None:
             record = await self.record(reply.generation_id)
         embed = render.result_embed(reply, record)
-        requester = int(target.user_id) if target.user_id.isdigit() else None
         view = (
-            result_view(reply.generation_id, requester, reply.actions)
+            result_view(reply.generation_id, reply.actions)
             if reply.generation_id is not None and reply.actions
             else None
         )
@@ -283,6 +282,13 @@ class DiscordDelivery:
         reference = _reference(target)
         sent = await call(channel.send(text, **_replying(reference, quiet)))
         self._shown[key] = Shown(stage, text, sent.id)
+
+    async def delete(self, target: Target, message_ids: list[str]) -> None:
+        """Delete the bot's messages in the target's channel (one already gone is skipped)."""
+        channel = self._channel(target)
+        for message_id in message_ids:
+            if message_id.isascii() and message_id.isdigit():
+                await attempt(channel.get_partial_message(int(message_id)).delete())
 
     # --------------------------------------------------------------------------------------- helpers
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import discord
 
-from bot.core.errors import DeliveryFailed
+from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.ports import Clock
 from bot.core.types import Action, Attachment, Incoming
 from bot.platforms import discord_render as render
@@ -35,9 +35,8 @@ DEFER_AFTER_S = 1.5
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 NOT_ALLOWED = "Sorry, this bot is private here."
 NOT_READY = "I'm still starting up; try again in a few seconds."
-DELETE_REFUSED = "Only the person who asked for it, or someone with Manage Messages, can delete this."
 NO_IMAGE = "That message has no image I can edit."
-_MENTION = re.compile(r"<@!?(\d+)>")
+_MENTION = re.compile(r"<@!?([0-9]+)>")
 
 
 class DiscordInbound:
@@ -80,28 +79,7 @@ class DiscordInbound:
             await interaction.response.send_message(MISSING_PERMISSIONS, ephemeral=True)
             return
         assert self.easel is not None
-        channel_id = interaction.channel_id or interaction.user.id
-        extra: dict[str, Any] = {
-            "token": interaction.token,
-            "interaction_id": str(interaction.id),
-            "channel_id": str(channel_id),
-            "issued_at": self._clock.now().timestamp(),
-            "filesize_limit": interaction.filesize_limit,
-        }
-        if interaction.guild_id is not None:
-            extra["guild_id"] = str(interaction.guild_id)
-        incoming = Incoming(
-            platform=PLATFORM,
-            chat_id=str(channel_id),
-            user_id=str(interaction.user.id),
-            text=text,
-            display_name=interaction.user.display_name,
-            message_id=f"i{interaction.id}",  # the idempotency key: one job per interaction
-            attachments=(attachment,) if attachment is not None else (),
-            is_admin=is_admin or interaction.guild_id is None or interaction.permissions.manage_guild,
-            locale=str(interaction.locale),
-            extra=extra,
-        )
+        incoming = self._incoming(interaction, text, attachment=attachment, is_admin=is_admin)
         self._delivery.track(interaction, ephemeral=ephemeral)
         try:
             handling = asyncio.create_task(self._handle(incoming))
@@ -114,6 +92,37 @@ class DiscordInbound:
                 await self._delivery.finish(interaction.token)
         finally:
             self._delivery.forget(interaction.token)
+
+    def _incoming(
+        self,
+        interaction: discord.Interaction[Any],
+        text: str,
+        *,
+        attachment: Attachment | None = None,
+        is_admin: bool = False,
+    ) -> Incoming:
+        channel_id = interaction.channel_id or interaction.user.id
+        extra: dict[str, Any] = {
+            "token": interaction.token,
+            "interaction_id": str(interaction.id),
+            "channel_id": str(channel_id),
+            "issued_at": self._clock.now().timestamp(),
+            "filesize_limit": interaction.filesize_limit,
+        }
+        if interaction.guild_id is not None:
+            extra["guild_id"] = str(interaction.guild_id)
+        return Incoming(
+            platform=PLATFORM,
+            chat_id=str(channel_id),
+            user_id=str(interaction.user.id),
+            text=text,
+            display_name=interaction.user.display_name,
+            message_id=f"i{interaction.id}",  # the idempotency key: one job per interaction
+            attachments=(attachment,) if attachment is not None else (),
+            is_admin=is_admin or interaction.guild_id is None or interaction.permissions.manage_guild,
+            locale=str(interaction.locale),
+            extra=extra,
+        )
 
     async def _handle(self, incoming: Incoming) -> None:
         assert self.easel is not None
@@ -168,23 +177,23 @@ class DiscordInbound:
                 await self._delete(interaction, button)
 
     async def _delete(self, interaction: discord.Interaction[Any], button: render.Button) -> None:
-        may = interaction.user.id == button.requester or interaction.permissions.manage_messages
-        if not may:
-            await interaction.response.send_message(DELETE_REFUSED, ephemeral=True)
-            return
-        await interaction.response.defer()  # for a button, the "original response" is its message
+        """The core decides from the database whose image it is and which messages showed it; the
+        custom id only names the generation."""
+        assert self.easel is not None
+        # Manage Messages is who Discord itself lets delete other members' messages
+        incoming = self._incoming(
+            interaction,
+            f"/delete #{button.generation_id}",
+            is_admin=interaction.permissions.manage_messages,
+        )
         try:
-            await interaction.delete_original_response()
+            deletion = await self.easel.service.authorize_delete(incoming, button.generation_id)
+        except EaselError as exc:
+            await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
-        except discord.HTTPException as exc:
-            log.info("discord: deleting through the interaction failed (%s); trying the channel", exc)
-        try:
-            if interaction.message is None:
-                raise discord.ClientException("the interaction carries no message")
-            await interaction.message.delete()
-        except (discord.HTTPException, discord.ClientException) as exc:
-            log.info("discord: could not delete %s: %s", interaction.message, exc)
-            await interaction.followup.send("I couldn't delete that message.", ephemeral=True)
+        await interaction.response.defer()  # a component's deferred update: nothing shown
+        for target, message_ids in deletion.messages:
+            await self._delivery.delete(target, list(message_ids))
 
     async def edit_message_image(
         self, interaction: discord.Interaction[Any], message: discord.Message

@@ -14,7 +14,9 @@ from bot.core.types import Action, GenerationRecord, JobEvent, Progress, Queued,
 
 MAX_CONTENT = 2000
 EMBED_PROMPT_CHARS = 1000
-BUTTON_TEMPLATE = r"easel:(?P<action>[rved]):(?P<generation>\d{1,12})(?::(?P<requester>\d{1,20}))?"
+BUTTON_TEMPLATE = r"easel:(?P<action>[rved]):(?P<generation>[0-9]{1,12})(?::[0-9]{1,20})?"
+"""``easel:d:12``; Delete buttons of earlier versions also carry ``:<requester>``, accepted and ignored:
+custom ids come from the client, so they name a generation and an action, nothing more."""
 _CODES = {Action.REROLL: "r", Action.VARY: "v", Action.EDIT: "e", Action.DELETE: "d"}
 _ACTIONS = {code: action for action, code in _CODES.items()}
 _LABELS = {
@@ -25,7 +27,7 @@ _LABELS = {
 }
 SHOWN_ACTIONS = tuple(_CODES)
 """The result buttons Discord gets (the attachments already are the original files)."""
-_GENERATION_REF = re.compile(r"(?<![\w#])#(\d{1,12})\b")
+_GENERATION_REF = re.compile(r"(?<![\w#])#([0-9]{1,12})\b")
 _STAGES = {Queued: 0, Started: 1, Progress: 2}
 
 
@@ -33,21 +35,15 @@ _STAGES = {Queued: 0, Started: 1, Progress: 2}
 class Button:
     action: Action
     generation_id: int
-    requester: int | None = None
 
 
 def encode(button: Button) -> str:
-    """``easel:r:12``, or for Delete ``easel:d:12:<requester>`` (at most 100 characters)."""
-    custom_id = f"easel:{_CODES[button.action]}:{button.generation_id}"
-    if button.action is Action.DELETE:
-        custom_id += f":{button.requester or 0}"
-    return custom_id
+    """``easel:r:12`` (Discord allows 100 characters)."""
+    return f"easel:{_CODES[button.action]}:{button.generation_id}"
 
 
-def decode(action: str, generation: str, requester: str | None) -> Button:
-    return Button(
-        _ACTIONS[action], int(generation), int(requester) if requester and requester != "0" else None
-    )
+def decode(action: str, generation: str) -> Button:
+    return Button(_ACTIONS[action], int(generation))
 
 
 def label(action: Action) -> tuple[str, str, discord.ButtonStyle]:

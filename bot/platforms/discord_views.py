@@ -43,7 +43,7 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rend
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
     ) -> ResultButton:
-        return cls(render.decode(match["action"], match["generation"], match["requester"]))
+        return cls(render.decode(match["action"], match["generation"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client
@@ -68,11 +68,11 @@ async def apologise(interaction: discord.Interaction[Any]) -> None:
         log.info("discord: could not tell the user about the error: %s", exc)
 
 
-def result_view(generation_id: int, requester: int | None, actions: tuple[Action, ...]) -> discord.ui.View:
+def result_view(generation_id: int, actions: tuple[Action, ...]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in render.SHOWN_ACTIONS:
         if action in actions:
-            view.add_item(ResultButton(render.Button(action, generation_id, requester)))
+            view.add_item(ResultButton(render.Button(action, generation_id)))
     return view
 
 

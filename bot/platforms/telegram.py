@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -29,12 +28,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core.errors import ConfigError, DeliveryFailed
+from bot.core.errors import ConfigError, DeliveryFailed, EaselError
 from bot.core.ports import HistoryStore
 from bot.core.service import EaselService, target_of
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, Attachment, Incoming, JobEvent, Reply, Target
 from bot.platforms import telegram_render as render
+from bot.platforms.telegram_admins import AdminDirectory
 from bot.platforms.telegram_concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram_delivery import TelegramDelivery
 from bot.platforms.telegram_updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
@@ -67,11 +67,6 @@ COMMANDS = (
 )
 ALLOWED_UPDATES = ["message", "callback_query"]
 NOT_ALLOWED = "Sorry, this bot is private."
-ADMINS_ONLY = "Only the chat's administrators can change its settings."
-_SETTINGS_CHANGE = re.compile(r"^/settings(?:@\w+)?\s+\S", re.IGNORECASE)
-_SCHEDULING = re.compile(r"^/(?:schedule|birthday)(?:@\w+)?(?:\s|$)", re.IGNORECASE)
-"""Commands whose rights the core checks (``bot.core.schedule_commands``): it is told who is an admin."""
-_ADMIN_STATUSES = frozenset({"administrator", "creator"})
 
 
 class TelegramAdapter:
@@ -107,6 +102,8 @@ class TelegramAdapter:
             self.application.bot,
             status_delay_s=settings.status_delay_s if status_delay_s is None else status_delay_s,
         )
+        self.admins = AdminDirectory(self.application.bot, operators=settings.admin_ids)
+        """Tells the core who administers a chat (``Incoming.is_admin``); the core decides the rights."""
         self.username = ""
         self.bot_id = 0
         self._service: EaselService | None = None
@@ -212,16 +209,10 @@ class TelegramAdapter:
         inbound = translate(message, bot_id=self.bot_id, bot_username=self.username)
         if inbound is None:
             return
-        incoming = inbound.incoming
-        if message.chat.type != "private" and _SETTINGS_CHANGE.match(incoming.text.lstrip()):
-            if not await self._is_admin(message.chat.id, message.from_user.id):
-                await self._tell(incoming, ADMINS_ONLY)
-                return
-            incoming = dataclasses.replace(incoming, is_admin=True)
-        elif _SCHEDULING.match(incoming.text.lstrip()):
-            private = message.chat.type == "private"
-            admin = private or await self._is_admin(message.chat.id, message.from_user.id)
-            incoming = dataclasses.replace(incoming, is_admin=admin)
+        admin = await self.admins.is_admin(
+            message.chat.id, message.from_user.id, private=message.chat.type == "private"
+        )
+        incoming = dataclasses.replace(inbound.incoming, is_admin=admin)
         if inbound.image is not None:
             data = await self._download(inbound.image, incoming)
             if data is None:
@@ -257,6 +248,9 @@ class TelegramAdapter:
             text=f"/{button.action.value} #{button.generation_id}",
             message_id=f"cb{query.id}",  # the idempotency key: one job per press
             reply_to_message_id=str(message.message_id),
+            is_admin=await self.admins.is_admin(
+                message.chat.id, query.from_user.id, private=message.chat.type == "private"
+            ),
             locale=query.from_user.language_code,
             extra=extra,
         )
@@ -277,7 +271,7 @@ class TelegramAdapter:
             case Action.ORIGINAL:
                 await self._send_original(query, message, incoming, button.generation_id)
             case Action.DELETE:
-                await self._delete(query, message, button)
+                await self._delete(query, incoming, button.generation_id)
 
     async def _send_original(
         self, query: CallbackQuery, message: Message, incoming: Incoming, generation_id: int
@@ -297,23 +291,21 @@ class TelegramAdapter:
                 reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
             )
 
-    async def _delete(self, query: CallbackQuery, message: Message, button: render.Button) -> None:
-        user_id = query.from_user.id
-        if user_id != button.requester and not await self._is_admin(message.chat.id, user_id):
-            await query.answer(
-                "Only the person who asked for it or an admin can delete this.", show_alert=True
-            )
+    async def _delete(self, query: CallbackQuery, incoming: Incoming, generation_id: int) -> None:
+        """The core decides from the database whose image it is and which messages showed it; the
+        button only names the generation."""
+        assert self._service is not None
+        try:
+            deletion = await self._service.authorize_delete(incoming, generation_id)
+        except EaselError as exc:
+            await query.answer(exc.user_message, show_alert=True)
             return
         await query.answer("Deleted.")
-        ids = [message.message_id]
-        first = message.reply_to_message
-        if button.count > 1 and first is not None:  # an album, then this message with the buttons
-            ids = [first.message_id + i for i in range(button.count - 1)] + ids
-        for message_id in ids:
+        for target, message_ids in deletion.messages:
             try:
-                await self.application.bot.delete_message(message.chat.id, message_id)
-            except TelegramError as exc:
-                log.info("could not delete message %s in %s: %s", message_id, message.chat.id, exc)
+                await self.delivery.delete(target, list(message_ids))
+            except DeliveryFailed as exc:
+                log.info("could not delete the messages of #%s in %s: %s", generation_id, target.chat_id, exc)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log first (with the traceback), then tell the user something went wrong."""
@@ -333,16 +325,6 @@ class TelegramAdapter:
     def _allowed(self, chat_id: int, user_id: int) -> bool:
         users, chats = self._settings.allowed_users, self._settings.allowed_chats
         return (not users or user_id in users) and (not chats or chat_id in chats)
-
-    async def _is_admin(self, chat_id: int, user_id: int) -> bool:
-        if user_id in self._settings.admin_ids:
-            return True
-        try:
-            member = await self.application.bot.get_chat_member(chat_id, user_id)
-        except TelegramError as exc:
-            log.info("getChatMember failed for %s in %s: %s", user_id, chat_id, exc)
-            return False
-        return member.status in _ADMIN_STATUSES
 
     async def _download(self, ref: FileRef, incoming: Incoming) -> bytes | None:
         """The image's bytes, or None after telling the user why not."""

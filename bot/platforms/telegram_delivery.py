@@ -33,6 +33,8 @@ from bot.platforms.telegram_updates import PLATFORM
 log = logging.getLogger(__name__)
 PROGRESS_MIN_GAP_S = 1.0
 """A progress update is not shown when the status line changed less than this ago."""
+DELETE_BATCH = 100
+"""deleteMessages takes 1 to 100 message ids."""
 STATUS_DELAY_S = 1.0
 """A job's status message is shown only if the job has not finished this long after its first event."""
 
@@ -96,7 +98,6 @@ class TelegramDelivery(BotCalls):
         reply_to = reply_id(target)
         if reply_to is not None:
             common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
-        requester = int(target.user_id) if target.user_id.isdigit() else None
         if not reply.images:
             ids: list[str] = []
             for piece in render.split_text(render.caption(reply, render.MAX_TEXT * 4)):
@@ -107,7 +108,7 @@ class TelegramDelivery(BotCalls):
         photos = await asyncio.gather(*(asyncio.to_thread(_fitted, image) for image in reply.images))
         await self._try(lambda: self._action(chat_id, thread_id))
         if len(photos) == 1:
-            markup = render.keyboard(reply, requester=requester, count=1)
+            markup = render.keyboard(reply)
             message = await self._call(
                 lambda: self._bot.send_photo(
                     photo=photos[0], caption=render.caption(reply), reply_markup=markup, **common
@@ -116,13 +117,11 @@ class TelegramDelivery(BotCalls):
             self._message_sent(chat_id, thread_id)
             return [str(message.message_id)]
         try:
-            return await self._send_album(reply, photos, common, requester)
+            return await self._send_album(reply, photos, common)
         finally:
             self._message_sent(chat_id, thread_id)
 
-    async def _send_album(
-        self, reply: Reply, photos: list[bytes], common: dict[str, Any], requester: int | None
-    ) -> list[str]:
+    async def _send_album(self, reply: Reply, photos: list[bytes], common: dict[str, Any]) -> list[str]:
         messages: list[Message] = []
         total = len(photos)
         for start in range(0, total, render.ALBUM_MAX):
@@ -143,13 +142,26 @@ class TelegramDelivery(BotCalls):
                 await self._call(functools.partial(self._bot.send_media_group, media=media, **common))
             )
         ids = [str(m.message_id) for m in messages]
-        markup = render.keyboard(reply, requester=requester, count=len(messages) + 1)
+        markup = render.keyboard(reply)
         if markup is not None:
             under = dict(common, reply_parameters=ReplyParameters(messages[0].message_id))
             text = render.keyboard_text(reply, total)
             keys = await self._call(lambda: self._bot.send_message(text=text, reply_markup=markup, **under))
             ids.append(str(keys.message_id))
         return ids
+
+    async def delete(self, target: Target, message_ids: list[str]) -> None:
+        """Delete messages the bot sent to the target's chat (deleteMessages: 100 a call; ones already
+        gone are skipped by Telegram)."""
+        ids = [int(i) for i in message_ids if i.isascii() and i.isdigit()]
+
+        async def delete_at(chat_id: int, thread_id: int | None) -> None:
+            for start in range(0, len(ids), DELETE_BATCH):
+                batch = ids[start : start + DELETE_BATCH]
+                await self._call(functools.partial(self._bot.delete_messages, chat_id, batch))
+
+        if ids:
+            await self._at(target, delete_at)
 
     # -------------------------------------------------------------------------------------- event
 

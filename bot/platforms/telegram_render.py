@@ -25,43 +25,37 @@ _LABELS = {
 }
 _CODES = {Action.REROLL: "r", Action.VARY: "v", Action.EDIT: "e", Action.ORIGINAL: "o", Action.DELETE: "d"}
 _ACTIONS = {code: action for action, code in _CODES.items()}
-_DATA = re.compile(r"([rveod]):(\d{1,12})(?::(\d{1,20}):(\d{1,2}))?")
+_DATA = re.compile(r"([rveod]):([0-9]{1,12})(?::[0-9]{1,20}:[0-9]{1,2})?")
+"""``r:12``; Delete buttons sent by earlier versions also carry ``:<requester>:<count>``, which is
+accepted and ignored: callback data is written by the client, so it names a generation, nothing more."""
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A decoded button press. ``requester`` and ``count`` only come with Delete."""
+    """A decoded button press: which action on which generation (rights are the core's to decide)."""
 
     action: Action
     generation_id: int
-    requester: int | None = None
-    count: int = 1
 
 
 def encode(button: Button) -> str:
-    """Callback data, at most 64 bytes: ``r:12`` or, for Delete, ``d:12:<requester>:<messages>``."""
-    data = f"{_CODES[button.action]}:{button.generation_id}"
-    if button.action is Action.DELETE:
-        data += f":{button.requester or 0}:{button.count}"
-    return data
+    """Callback data, at most 64 bytes: ``r:12``."""
+    return f"{_CODES[button.action]}:{button.generation_id}"
 
 
 def decode(data: str | None) -> Button | None:
     match = _DATA.fullmatch(data or "")
     if match is None:
         return None
-    requester = int(match[3]) if match[3] else None
-    return Button(_ACTIONS[match[1]], int(match[2]), requester or None, int(match[4] or 1))
+    return Button(_ACTIONS[match[1]], int(match[2]))
 
 
-def keyboard(reply: Reply, *, requester: int | None, count: int) -> InlineKeyboardMarkup | None:
-    """Reroll/Vary/Edit on the first row, Original/Delete on the second; ``count`` messages to delete."""
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Reroll/Vary/Edit on the first row, Original/Delete on the second."""
     if reply.generation_id is None or not reply.actions:
         return None
     buttons = [
-        InlineKeyboardButton(
-            _LABELS[action], callback_data=encode(Button(action, reply.generation_id, requester, count))
-        )
+        InlineKeyboardButton(_LABELS[action], callback_data=encode(Button(action, reply.generation_id)))
         for action in reply.actions
     ]
     return InlineKeyboardMarkup([buttons[:3], buttons[3:]] if len(buttons) > 3 else [buttons])

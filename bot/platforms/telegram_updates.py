@@ -17,8 +17,8 @@ from bot.core.types import Incoming
 PLATFORM = "telegram"
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API serves files up to 20 MB to bots."""
-_LINE_REF = re.compile(r"(?m)^(?:\S+: )?#(\d{1,12})\b")
-_ANY_REF = re.compile(r"(?<![\w#])#(\d{1,12})\b")
+_LINE_REF = re.compile(r"(?m)^(?:\S+: )?#([0-9]{1,12})\b")
+_ANY_REF = re.compile(r"(?<![\w#])#([0-9]{1,12})\b")
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,10 @@ def build_scheduler(
         triggers=triggers,
         clock=clock,
         events=scheduler,
-        policy=SchedulePolicy(timezone=settings.timezone, birthday_hour=settings.birthday_hour),
+        policy=SchedulePolicy(
+            timezone=settings.timezone,
+            birthday_hour=settings.birthday_hour,
+            max_per_chat=settings.max_per_chat,
+        ),
     )
     return scheduler

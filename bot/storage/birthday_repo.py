@@ -49,19 +49,23 @@ class SqlBirthdayStore:
         tz: str,
         schedule_id: int,
         now: datetime,
-    ) -> tuple[int, int | None]:
+        replace_id: int | None = None,
+    ) -> tuple[int, list[int]]:
         key = (BirthdayRow.chat_platform == chat_platform, BirthdayRow.chat_id == chat_id)
+        same = (
+            BirthdayRow.person_user == person_user
+            if person_user is not None
+            else (BirthdayRow.person_user.is_(None) & (BirthdayRow.name_key == name_key(name)))
+        )
+        if replace_id is not None:
+            same = same | (BirthdayRow.id == replace_id)
         with _storage_errors("save the birthday"):
             async with self._sessions.begin() as session:
-                old = (
-                    await session.execute(
-                        select(BirthdayRow).where(*key, BirthdayRow.name_key == name_key(name))
-                    )
-                ).scalar_one_or_none()
-                replaced = old.schedule_id if old is not None else None
-                if old is not None:  # its card schedule goes, and the birthday row with it (cascade)
-                    await session.execute(delete(BirthdayRow).where(BirthdayRow.id == old.id))
-                    await session.execute(delete(ScheduleRow).where(ScheduleRow.id == old.schedule_id))
+                old = list((await session.execute(select(BirthdayRow).where(*key, same))).scalars())
+                replaced = [row.schedule_id for row in old]
+                if old:  # their card schedules go, and the birthday rows with them (cascade)
+                    await session.execute(delete(BirthdayRow).where(BirthdayRow.id.in_([r.id for r in old])))
+                    await session.execute(delete(ScheduleRow).where(ScheduleRow.id.in_(replaced)))
                 row = BirthdayRow(
                     schedule_id=schedule_id,
                     chat_platform=chat_platform,
@@ -97,13 +101,27 @@ class SqlBirthdayStore:
                 ).scalar_one_or_none()
                 return _birthday(row) if row is not None else None
 
-    async def find(self, *, chat_platform: str, chat_id: str, name: str) -> BirthdayRecord | None:
+    async def own(self, *, chat_platform: str, chat_id: str, person_user: str) -> BirthdayRecord | None:
         query = select(BirthdayRow).where(
             BirthdayRow.chat_platform == chat_platform,
             BirthdayRow.chat_id == chat_id,
-            BirthdayRow.name_key == name_key(name),
+            BirthdayRow.person_user == person_user,
         )
         with _storage_errors("read the birthday"):
             async with self._sessions() as session:
                 row = (await session.execute(query)).scalar_one_or_none()
                 return _birthday(row) if row is not None else None
+
+    async def named(self, *, chat_platform: str, chat_id: str, name: str) -> list[BirthdayRecord]:
+        query = (
+            select(BirthdayRow)
+            .where(
+                BirthdayRow.chat_platform == chat_platform,
+                BirthdayRow.chat_id == chat_id,
+                BirthdayRow.name_key == name_key(name),
+            )
+            .order_by(BirthdayRow.id)
+        )
+        with _storage_errors("read the birthdays"):
+            async with self._sessions() as session:
+                return [_birthday(row) for row in (await session.execute(query)).scalars()]

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.core.errors import StorageError
+from bot.core.ids import MAX_ROW_ID
 from bot.core.types import GenerationStatus
 from bot.storage.db import check_connection
+from bot.storage.repos import row_id
 from bot.storage.tables import ChatRow, GenerationRow, JobRow, UserRow
 
 MAX_PAGE = 100
@@ -122,6 +124,8 @@ class GalleryRepo:
         stmt = self._items().where(
             GenerationRow.status == GenerationStatus.DONE.value, GenerationRow.images.any()
         )
+        if any(key is not None and not row_id(key) for key in (chat_id, user_id)):
+            return []  # no chat or user has such an id
         if chat_id is not None:
             stmt = stmt.where(GenerationRow.chat_id == chat_id)
         if user_id is not None:
@@ -129,12 +133,14 @@ class GalleryRepo:
         if provider:
             stmt = stmt.where(GenerationRow.provider == provider)
         if before_id is not None:
-            stmt = stmt.where(GenerationRow.id < before_id)
+            stmt = stmt.where(GenerationRow.id < min(before_id, MAX_ROW_ID))
         stmt = stmt.order_by(GenerationRow.id.desc()).limit(max(1, min(limit, MAX_PAGE)))
         return await self._fetch(stmt)
 
     async def lineage(self, generation_id: int) -> Lineage | None:
         """The generation, the one it was made from and those made from it (oldest first)."""
+        if not row_id(generation_id):
+            return None
         found = await self._fetch(self._items().where(GenerationRow.id == generation_id))
         if not found:
             return None

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import NotFound
 from bot.core.types import OPEN_JOB_STATUSES, JobRecord, JobStatus, Target
-from bot.storage.repos import _storage_errors
+from bot.storage.repos import _storage_errors, row_id
 from bot.storage.tables import DeliveryRow, JobRow
 
 FAILURE = "failure"
+RESULT = "result"
 _OPEN = [status.value for status in OPEN_JOB_STATUSES]
 _ENDED_BADLY = [JobStatus.FAILED.value, JobStatus.CANCELLED.value]
 _JOBS = cast(Table, JobRow.__table__)
@@ -119,6 +120,8 @@ class SqlJobStore:
         return await self._one(_BY_KEY, {"b_key": idempotency_key})
 
     async def get_job(self, *, job_id: int) -> JobRecord | None:
+        if not row_id(job_id):
+            return None
         return await self._one(_BY_ID, {"b_job_id": job_id})
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> JobRecord | None:
@@ -214,6 +217,25 @@ class SqlJobStore:
                     await conn.execute(_UPDATE, {"b_job_id": job_id, **values})
             except IntegrityError:
                 return  # already recorded: the send happened twice (the documented crash window)
+
+    async def result_messages(self, *, generation_id: int) -> list[tuple[Target, list[str]]]:
+        """Where each delivered result showing the generation went: its job's target and the
+        platform's message ids (oldest first)."""
+        stmt = (
+            select(_JOBS.c.target, _DELIVERIES.c.message_ids)
+            .join(_DELIVERIES, _DELIVERIES.c.job_id == _JOBS.c.id)
+            .where(_JOBS.c.generation_id == generation_id, _DELIVERIES.c.kind == RESULT)
+            .order_by(_DELIVERIES.c.id)
+        )
+        if not row_id(generation_id):
+            return []
+        with _storage_errors("read the deliveries"):
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(stmt)).all()
+        return [
+            (Target.from_json(row.target), [str(i) for i in (row.message_ids or {}).get("ids", [])])
+            for row in rows
+        ]
 
     async def delivered(self, *, job_id: int, kind: str) -> bool:
         stmt = select(DeliveryRow.id).where(DeliveryRow.job_id == job_id, DeliveryRow.kind == kind)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlalchemy.orm import joinedload
 
 from bot.core.errors import NotFound, StorageError
+from bot.core.ids import MAX_ROW_ID
 from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage, UsageSummary
 from bot.storage.tables import ChatRow, GenerationRow, ImageRow, UsageRow, UserRow
 
@@ -49,6 +50,12 @@ def _storage_errors(action: str) -> Iterator[None]:
         yield
     except (SQLAlchemyError, OSError) as exc:
         raise StorageError(f"Could not {action}: {exc}", user_message=_UNAVAILABLE) from exc
+
+
+def row_id(value: int) -> bool:
+    """Whether ``value`` can be a row's id. Ids come from chats and URLs; beyond ``MAX_ROW_ID``
+    PostgreSQL's ``integer`` columns would reject the query itself, so such ids simply name nothing."""
+    return 0 < value <= MAX_ROW_ID
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -316,6 +323,8 @@ class SqlHistoryStore:
     # the images to the limited subquery), not a second SELECT ... IN as selectinload would.
 
     async def get_generation(self, *, generation_id: int) -> GenerationRecord | None:
+        if not row_id(generation_id):
+            return None
         stmt = (
             select(GenerationRow)
             .options(joinedload(GenerationRow.images))

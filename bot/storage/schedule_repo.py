@@ -20,7 +20,7 @@ from bot.core.schedule_ports import (
     TriggerSpec,
 )
 from bot.core.types import JobStatus, Target
-from bot.storage.repos import _storage_errors
+from bot.storage.repos import _storage_errors, row_id
 from bot.storage.schedule_runs_repo import SqlScheduleRuns, rowcount, run_record
 from bot.storage.tables import JobRow, ScheduleRow, ScheduleRunRow
 
@@ -81,13 +81,15 @@ class SqlScheduleStore(SqlScheduleRuns):
                 return row.id
 
     async def get(self, schedule_id: int) -> ScheduleRecord | None:
+        if not row_id(schedule_id):
+            return None
         with _storage_errors("read the schedule"):
             async with self._sessions() as session:
                 row = await session.get(ScheduleRow, schedule_id)
                 return _schedule(row) if row is not None else None
 
     async def get_many(self, schedule_ids: Iterable[int]) -> list[ScheduleRecord]:
-        ids = list(schedule_ids)
+        ids = [i for i in schedule_ids if row_id(i)]
         found: list[ScheduleRecord] = []
         with _storage_errors("read the schedules"):
             async with self._sessions() as session:

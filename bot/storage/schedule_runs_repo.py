@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.schedule_ports import OPEN_RUN_STATUSES, Claim, RunRecord, RunStatus
-from bot.storage.repos import _storage_errors
+from bot.storage.repos import _storage_errors, row_id
 from bot.storage.tables import ScheduleRow, ScheduleRunRow, UTCDateTime
 
 _OPEN = [status.value for status in OPEN_RUN_STATUSES]
@@ -51,6 +51,8 @@ class SqlScheduleRuns:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def get_run(self, run_id: int) -> RunRecord | None:
+        if not row_id(run_id):
+            return None
         with _storage_errors("read the run"):
             async with self._sessions() as session:
                 row = await session.get(ScheduleRunRow, run_id)

@@ -246,7 +246,18 @@ class BirthdayRow(Base):
     """A person's birthday in a chat; its yearly card is the schedule ``schedule_id``."""
 
     __tablename__ = "birthdays"
-    __table_args__ = (UniqueConstraint("chat_platform", "chat_id", "name_key"),)
+    __table_args__ = (
+        Index("ux_birthdays_person", "chat_platform", "chat_id", "person_user", unique=True),
+        Index(
+            "ux_birthdays_named",
+            "chat_platform",
+            "chat_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text("person_user IS NULL"),
+            postgresql_where=text("person_user IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), unique=True)

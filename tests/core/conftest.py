@@ -32,7 +32,8 @@ class Harness:
     providers: Sequence[Provider]
 
     def message(self, text: str, *, chat: str = "c1", user: str = "u1", **extra: Any) -> Incoming:
-        return Incoming(platform="test", chat_id=chat, user_id=user, display_name=user, text=text, **extra)
+        extra.setdefault("display_name", user)
+        return Incoming(platform="test", chat_id=chat, user_id=user, text=text, **extra)
 
     async def say(self, text: str, *, chat: str = "c1", user: str = "u1", **extra: Any) -> list[Reply]:
         """Send a message, wait for the job it queued (if any), return the replies it caused."""

@@ -145,7 +145,7 @@ async def test_bad_flag_answers_and_records_nothing(harness: Harness) -> None:
 
 async def test_chat_settings_apply_to_new_images(harness: Harness) -> None:
     """/settings aspect 16:9 makes later images 16:9."""
-    await harness.say("/settings aspect 16:9")
+    await harness.say("/settings aspect 16:9", is_admin=True)
     image = (await harness.last("/imagine a beach")).images[0]
     assert image.width > image.height
     assert abs(image.width / image.height - 16 / 9) < 0.1
@@ -153,7 +153,7 @@ async def test_chat_settings_apply_to_new_images(harness: Harness) -> None:
 
 async def test_unknown_setting_is_explained(harness: Harness) -> None:
     """/settings colour blue names the known settings."""
-    reply = await harness.last("/settings colour blue")
+    reply = await harness.last("/settings colour blue", is_admin=True)
     assert reply.is_error and "aspect" in reply.text
 
 

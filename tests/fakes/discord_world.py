@@ -18,6 +18,9 @@ GUILD = 1100000000000000001
 CHANNEL = 1200000000000000001
 USER = 1300000000000000001
 OTHER_USER = 1300000000000000002
+"""The guild's owner (every permission)."""
+MEMBER = 1300000000000000003
+"""A member with the default permissions only."""
 DEFAULT_FILESIZE_LIMIT = 25 * 1024 * 1024
 EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
 """View channel, send messages, embed links, attach files, read history, use application commands."""
@@ -111,6 +114,7 @@ class World:
             BOT_ID: user_json(BOT_ID, BOT_NAME, bot=True),
             USER: user_json(USER, "ada"),
             OTHER_USER: user_json(OTHER_USER, "bob"),
+            MEMBER: user_json(MEMBER, "cy"),
         }
         self.add_guild(GUILD, [CHANNEL])
 

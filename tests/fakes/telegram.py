@@ -43,7 +43,7 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_CAPTION = 1024
 MAX_TEXT = 4096
 _JSON_FIELDS = frozenset(
-    {"reply_markup", "reply_parameters", "media", "commands", "allowed_updates", "scope"}
+    {"reply_markup", "reply_parameters", "media", "commands", "allowed_updates", "scope", "message_ids"}
 )
 _INT_FIELDS = frozenset(
     {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "message_thread_id", "max_connections"}
@@ -494,8 +494,34 @@ class FakeTelegram:
         key = (chat.id, int(params["message_id"]))
         if key not in self.world.messages:
             raise bad("message to delete not found")
+        if not self._may_delete(chat, self.world.messages[key]):
+            raise bad("message can't be deleted")
         del self.world.messages[key]
         return True
+
+    async def _m_deleteMessages(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        """Messages that are not found (or not the bot's to delete) are skipped, as Telegram does."""
+        chat = self._chat(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100 or not all(isinstance(i, int) for i in ids):
+            raise bad("message_ids must be an array of 1-100 message identifiers")
+        for message_id in ids:
+            message = self.world.messages.get((chat.id, message_id))
+            if message is not None and self._may_delete(chat, message):
+                del self.world.messages[(chat.id, message_id)]
+        return True
+
+    @staticmethod
+    def _may_delete(chat: Any, message: dict[str, Any]) -> bool:
+        """The bot's own messages anywhere; others' in private chats, or where the bot is an admin."""
+        return message["from"]["id"] == BOT_ID or chat.type == "private" or BOT_ID in chat.admins
+
+    async def _m_getChatAdministrators(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        chat = self._chat(params)
+        if chat.type == "private":
+            raise bad("there are no administrators in the private chat")
+        rights = dict.fromkeys(_ADMIN_RIGHTS, False)
+        return [{"status": "administrator", "user": user_json(user_id)} | rights for user_id in chat.admins]
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         query_id = str(params.get("callback_query_id"))

@@ -25,13 +25,18 @@ def test_imagine_options_become_the_routers_flags() -> None:
     assert text == "/imagine a fox --ar 16:9 --n 3 --seed 5 --model sdxl --provider builtin --no blur, text"
 
 
-def test_custom_ids_round_trip_and_fit_discords_limit() -> None:
-    """A Delete button's custom id carries the generation and the requester, within 100 characters."""
-    button = render.Button(Action.DELETE, 123456789012, 1300000000000000001)
+def test_custom_ids_name_only_the_action_and_generation() -> None:
+    """A Delete button's custom id is ``easel:d:<id>``; an old one's requester is accepted and ignored."""
+    button = render.Button(Action.DELETE, 123456789012)
     custom_id = render.encode(button)
     match = re.fullmatch(render.BUTTON_TEMPLATE, custom_id)
-    assert match is not None and len(custom_id) <= 100
-    assert render.decode(match["action"], match["generation"], match["requester"]) == button
+    assert custom_id == "easel:d:123456789012" and match is not None
+    assert render.decode(match["action"], match["generation"]) == button
+    old = re.fullmatch(render.BUTTON_TEMPLATE, "easel:d:12:1300000000000000001")
+    assert old is not None and render.decode(old["action"], old["generation"]) == render.Button(
+        Action.DELETE, 12
+    )
+    assert re.fullmatch(render.BUTTON_TEMPLATE, "easel:d:\u0663") is None
 
 
 def test_long_text_is_cut_at_line_breaks_within_2000() -> None:

@@ -100,13 +100,13 @@ async def test_an_update_cancelled_while_waiting_is_closed_without_a_warning() -
 
 
 async def test_a_slow_update_in_one_chat_does_not_delay_another_chat(running: Running) -> None:
-    """While a group's /settings waits for getChatMember, /status in a private chat is answered."""
+    """While a group's /settings waits for getChatAdministrators, /status in a private chat is answered."""
     tg = running.tg
     tg.group(GROUP, admins=(ADMIN,))
-    gate = tg.hold_next("getChatMember")
+    gate = tg.hold_next("getChatAdministrators")
     try:
         tg.say(GROUP, USER, "/settings aspect 16:9")
-        await tg.wait_for(lambda: tg.calls_to("getChatMember"))
+        await tg.wait_for(lambda: tg.calls_to("getChatAdministrators"))
         tg.say(CHAT, USER, "/status")
         await tg.wait_for(lambda: tg.texts(CHAT))
         assert tg.texts(GROUP) == []
@@ -116,13 +116,13 @@ async def test_a_slow_update_in_one_chat_does_not_delay_another_chat(running: Ru
 
 
 async def test_two_messages_of_one_chat_are_answered_in_order(running: Running) -> None:
-    """A group's second command waits for the first, held in getChatMember, and is answered after it."""
+    """A group's second command waits for the first (held in getChatAdministrators) and comes after it."""
     tg = running.tg
     tg.group(GROUP, admins=(ADMIN,))
-    gate = tg.hold_next("getChatMember")
+    gate = tg.hold_next("getChatAdministrators")
     try:
         tg.say(GROUP, USER, "/settings aspect 16:9")
-        await tg.wait_for(lambda: tg.calls_to("getChatMember"))
+        await tg.wait_for(lambda: tg.calls_to("getChatAdministrators"))
         tg.say(GROUP, ADMIN, "/settings aspect 4:3")
         await tg.wait_for(lambda: not tg.world.updates)  # PTB has taken the second update
         await asyncio.sleep(0.2)  # time enough for it to be answered, were it not waiting its turn

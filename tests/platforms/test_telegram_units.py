@@ -56,12 +56,13 @@ def test_reply_to_the_bots_photo_names_its_generation() -> None:
     assert inbound is not None and inbound.incoming.reply_to_generation_id == 4 and inbound.image is None
 
 
-def test_callback_data_round_trips_within_64_bytes() -> None:
-    """Delete's data carries requester and message count and stays within Telegram's 64 bytes."""
-    button = render.Button(Action.DELETE, 999_999_999_999, 99_999_999_999, 11)
+def test_callback_data_names_only_the_action_and_generation() -> None:
+    """Callback data is ``d:<id>`` within 64 bytes; an old Delete's requester and count are ignored."""
+    button = render.Button(Action.DELETE, 999_999_999_999)
     data = render.encode(button)
-    assert render.decode(data) == button and len(data.encode()) <= 64
-    assert render.decode("garbage") is None
+    assert data == "d:999999999999" and render.decode(data) == button and len(data.encode()) <= 64
+    assert render.decode("d:12:99999:11") == render.Button(Action.DELETE, 12)
+    assert render.decode("garbage") is None and render.decode("d:\u0663") is None
 
 
 def test_caption_drops_notes_before_cutting_the_text() -> None:

@@ -1,0 +1,26 @@
+"""Who may do what in a chat, decided from stored facts and the adapter's word on admin status.
+
+Adapters only say who is speaking and whether that person is an administrator where they speak
+(``Incoming.is_admin``: Telegram chat administrators, Discord members with Manage Server, the
+operator's web chat and terminal; anyone in a private chat or DM). Everything else (whose image it
+is, which chat it belongs to, which messages showed it) comes from the database, never from what a
+client sent: callback data and custom ids name a generation and an action, nothing more.
+"""
+
+from __future__ import annotations
+
+from bot.core.errors import InvalidInput
+from bot.core.types import Incoming
+
+ADMINS_ONLY = "Only the chat's administrators can {what} here."
+
+
+def may_manage(message: Incoming) -> bool:
+    """Whether the sender administers this chat (a private chat is its user's own)."""
+    return message.is_admin or message.chat_id == message.user_id
+
+
+def require_admin(message: Incoming, what: str) -> None:
+    """``InvalidInput`` naming ``what`` unless the sender administers the chat."""
+    if not may_manage(message):
+        raise InvalidInput(f"not an admin: {what}", user_message=ADMINS_ONLY.format(what=what))

@@ -447,12 +447,19 @@ class EaselService:
         return int(conv.chat_settings.get("n") or 1)
 
     async def _save_upload(self, intent: Edit) -> dict[str, Any]:
-        """Check and keep an uploaded photo so the job can use it after a restart."""
+        """Check and keep an uploaded photo so the job can use it after a restart.
+
+        Above ``imaging.PIXEL_BUDGET`` the photo is reduced while it is decoded and kept reduced, so
+        the job, the provider and the renderer only ever see a bounded image."""
         assert intent.reference is not None
-        data = intent.reference.data
-        picture = await asyncio.to_thread(imaging.open_image, data)
-        mime = imaging.sniff(data)
-        image = Image(data=data, mime=mime, width=picture.width, height=picture.height, provider="upload")
+        bounded = await asyncio.to_thread(imaging.bound_upload, intent.reference.data)
+        image = Image(
+            data=bounded.data,
+            mime=bounded.mime,
+            width=bounded.width,
+            height=bounded.height,
+            provider="upload",
+        )
         stored = await self._artifacts.save(image, metadata={"upload": True}, now=self._clock.now())
         return stored_image_to_json(stored)
 

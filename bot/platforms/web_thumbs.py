@@ -20,7 +20,8 @@ CACHED = 1_000
 
 def make_thumbnail(data: bytes, side: int = THUMB_SIDE) -> bytes:
     """``data`` scaled down (never up) to fit ``side`` x ``side``, as WebP. CPU-bound: run in a thread."""
-    picture = imaging.open_image(data, max_bytes=max(len(data), 20_000_000))
+    # decode at no more than twice the thumbnail's size (JPEG at 1/2..1/8 scale), then resample
+    picture = imaging.open_image(data, max_bytes=max(len(data), 20_000_000), budget=(2 * side) ** 2)
     picture.thumbnail((side, side), PILImage.Resampling.LANCZOS)
     buffer = io.BytesIO()
     picture.save(buffer, format="WEBP", quality=80, method=4)

@@ -1,6 +1,7 @@
 """Reading a chat message from the browser: its text, what it replies to and an optional image,
 checked at the edge (size while streaming, type by signature, pixel count from the header) so that
-a bad upload is a clear HTTP error and never reaches the core."""
+a bad upload is a clear HTTP error and never reaches the core; a picture above the pixel budget
+reaches it reduced (``bot.core.imaging.bound_upload``)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from PIL import Image as PILImage
 
 from bot.core import imaging
 from bot.core.errors import ImageError
+from bot.core.ids import ascii_int
 from bot.core.types import Attachment
 
 MAX_TEXT_CHARS = 8_000
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = imaging.MAX_PIXELS
 """As ``bot.core.imaging.open_image``: larger images are refused as likely decompression bombs."""
 FORM_OVERHEAD = 64 * 1024
 
@@ -59,10 +61,11 @@ async def read_submission(request: web.Request, *, max_bytes: int) -> Submission
     if len(text) > MAX_TEXT_CHARS:
         raise http_error(TooLarge, f"Messages are limited to {MAX_TEXT_CHARS} characters.")
     reply_to = reply_to.strip().lstrip("#")
-    if reply_to and not (reply_to.isdigit() and len(reply_to) <= 12):
-        raise http_error(web.HTTPBadRequest, "reply_to must be a picture number.")
+    reply_id = ascii_int(reply_to) if reply_to else None
+    if reply_to and reply_id is None:
+        raise http_error(web.HTTPBadRequest, "reply_to must be a picture number like 12.")
     attachment = await _check_image(image, max_bytes) if image is not None else None
-    return Submission(text=text, reply_to=int(reply_to) if reply_to else None, image=attachment)
+    return Submission(text=text, reply_to=reply_id, image=attachment)
 
 
 async def _read_form(request: web.Request, max_bytes: int) -> tuple[str, str, tuple[bytes, str] | None]:
@@ -96,7 +99,7 @@ async def _read_part(part: BodyPartReader, limit: int) -> bytes:
 async def _check_image(upload: tuple[bytes, str], max_bytes: int) -> Attachment:
     data, filename = upload
     try:
-        mime = imaging.sniff(data)
+        imaging.sniff(data)  # the type first: a non-image is a 415, not a 400
     except ImageError as exc:
         raise http_error(web.HTTPUnsupportedMediaType, exc.user_message) from exc
     try:
@@ -108,10 +111,13 @@ async def _check_image(upload: tuple[bytes, str], max_bytes: int) -> Attachment:
     if width * height > MAX_PIXELS:
         raise http_error(TooLarge, _too_many_pixels())
     try:  # decode it once here: a truncated or corrupt file is the sender's 400, not a failed job
-        await asyncio.to_thread(imaging.open_image, data, max_bytes=max_bytes, max_pixels=MAX_PIXELS)
+        bounded = await asyncio.to_thread(
+            imaging.bound_upload, data, max_bytes=max_bytes, max_pixels=MAX_PIXELS
+        )
     except ImageError as exc:
         raise http_error(web.HTTPBadRequest, exc.user_message) from exc
-    return Attachment(data=data, filename=filename[:200], mime=mime)
+    # above imaging.PIXEL_BUDGET the core gets the reduced copy, never the full-size original
+    return Attachment(data=bounded.data, filename=filename[:200], mime=bounded.mime)
 
 
 def _too_large(limit: int) -> str:

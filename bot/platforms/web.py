@@ -5,7 +5,8 @@ Life cycle (see ``bot.platforms.base``): ``initialize()`` binds the socket (so `
 busy port fails before anything else starts) → ``attach(easel)`` → ``start()`` serves → ``stop()`` ends
 the live streams and the server → ``shutdown()``. Replies and job events (``send``/``event``) go to
 every open page over Server-Sent Events (:mod:`.web_hub`). Routes live in :mod:`.web_chat` (chat API,
-images) and :mod:`.web_pages` (pages, gallery, status, health, metrics); guards in :mod:`.web_security`.
+images) and :mod:`.web_pages` (pages, gallery, status, health, metrics); guards in :mod:`.web_security`
+(which names it answers to: :mod:`.web_hosts`; the per-installation secret: :mod:`.web_secret`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from bot.core.errors import ConfigError
 from bot.core.types import JobEvent, Progress, Reply, StoredImage, Target
 from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.web_chat import PLATFORM, ChatRoutes
+from bot.platforms.web_hosts import HostPolicy
 from bot.platforms.web_hub import EventHub
 from bot.platforms.web_pages import PageRoutes, load_static
 from bot.platforms.web_render import event_json, reply_json
-from bot.platforms.web_security import Guard
+from bot.platforms.web_secret import load_secret
+from bot.platforms.web_security import Guard, add_security_headers, errors
 from bot.settings import WebSettings
 from bot.storage.gallery_repo import GalleryRepo
 
@@ -57,7 +60,7 @@ class WebAdapter:
         self.metrics = metrics
         self._scheduler_alive = scheduler_alive
         token = settings.auth_token.get_secret_value() if settings.auth_token else None
-        self.guard = Guard(token)
+        self.guard = Guard(token, HostPolicy.from_settings(settings))
         self.hub = EventHub()
         self.max_upload_bytes = int(settings.max_upload_mb * 1_000_000)
         self._easel: Easel | None = None
@@ -67,16 +70,18 @@ class WebAdapter:
         self._images: OrderedDict[str, StoredImage] = OrderedDict()
         self._collectors: dict[str, list[dict[str, Any]]] = {}
         self.app = web.Application(
-            middlewares=[self.guard.headers, self.guard.access, self.guard.same_origin],
+            middlewares=[errors, self.guard.hosts.middleware, self.guard.access, self.guard.same_origin],
             client_max_size=self.max_upload_bytes + 64 * 1024,
         )
+        self.app.on_response_prepare.append(add_security_headers)
         ChatRoutes(self).register(self.app)
         PageRoutes(self, load_static()).register(self.app)
 
     # ---------------------------------------------------------------------------------- lifecycle
 
     async def initialize(self) -> None:
-        """Bind ``web.host``:``web.port`` (0 picks a free port); ConfigError when that is impossible."""
+        """Bind ``web.host``:``web.port`` (0 picks a free port) and read (or make) ``web.secret_file``;
+        ConfigError when either is impossible."""
         host, port = self._settings.host, self._settings.port
         family = socket.AF_INET6 if _is_ipv6(host) else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -91,6 +96,11 @@ class WebAdapter:
                 f"The web chat cannot listen on {host}:{port}: {exc.strerror or exc}. "
                 "Set web.port to a free port (or web.enabled: false)."
             ) from exc
+        try:
+            self.guard.use_secret(load_secret(self._settings.secret_file))
+        except ConfigError:
+            sock.close()
+            raise
         self._socket = sock
 
     @property

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.types import Incoming
 from bot.platforms.web_security import Session, set_session_cookie
 from bot.platforms.web_thumbs import THUMB_MIME, ThumbnailCache
@@ -41,7 +42,7 @@ class ChatRoutes:
         app.router.add_post("/api/actions", self.action)
         app.router.add_post("/api/command", self.command)
         app.router.add_get("/api/events", self._adapter.hub.stream)
-        app.router.add_get(r"/images/{generation:\d{1,12}}/{index:\d{1,3}}", self.image)
+        app.router.add_get("/images/{generation}/{index}", self.image)  # ids read by path_id
         app.router.add_get(r"/files/{image:[0-9a-f]{32}}", self.file)
 
     def _incoming(self, session: Session, text: str, **extra: Any) -> Incoming:
@@ -97,9 +98,12 @@ class ChatRoutes:
         easel = self._adapter.easel
         session = self._adapter.guard.session(request)
         body = await _json_object(request)
-        action, generation = str(body.get("action", "")), str(body.get("generation_id", ""))
-        if action not in ACTIONS or not (generation.isdigit() and len(generation) <= 12):
+        action, generation_id = str(body.get("action", "")), body.get("generation_id", "")
+        if action not in ACTIONS:
             raise http_error(web.HTTPBadRequest, "Unknown button.")
+        generation = ascii_int(str(generation_id)) if isinstance(generation_id, int | str) else None
+        if generation is None:
+            raise http_error(web.HTTPBadRequest, "generation_id must be a picture number like 12.")
         incoming = self._incoming(session, f"/{action} #{generation}")
         self._adapter.hub.publish(
             {
@@ -110,7 +114,7 @@ class ChatRoutes:
                 "user": incoming.display_name,
                 "text": f"{action.capitalize()} #{generation}",
                 "has_image": False,
-                "reply_to": int(generation),
+                "reply_to": generation,
             }
         )
         job_id = await easel.service.handle(incoming)
@@ -130,8 +134,11 @@ class ChatRoutes:
 
     async def image(self, request: web.Request) -> web.Response:
         easel = self._adapter.easel
-        generation_id, index = int(request.match_info["generation"]), int(request.match_info["index"])
-        record = await easel.history.get_generation(generation_id=generation_id)
+        generation_id = path_id(request, "generation")
+        index = path_id(request, "index", max_digits=3)
+        record = None
+        if 0 < generation_id <= MAX_ROW_ID:
+            record = await easel.history.get_generation(generation_id=generation_id)
         if record is None or index >= len(record.images):
             raise web.HTTPNotFound(text="No such image.")
         stored = record.images[index]
@@ -150,6 +157,14 @@ class ChatRoutes:
         return _image_response(
             request, data, stored.mime, f"easel-{stored.id[:8]}.{EXTENSIONS.get(stored.mime, 'bin')}"
         )
+
+
+def path_id(request: web.Request, name: str, *, max_digits: int = 12) -> int:
+    """The number in the URL's ``{name}`` part; 400 unless it is written in ASCII digits."""
+    number = ascii_int(request.match_info[name], max_digits=max_digits)
+    if number is None:
+        raise http_error(web.HTTPBadRequest, f"{name} in the address must be a number like 12.")
+    return number
 
 
 def _image_response(request: web.Request, data: bytes, mime: str, filename: str) -> web.Response:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.platforms.web_security import SECURITY_HEADERS
+from bot.core.ids import ascii_int
 
 KEEPALIVE_S = 15.0
 SUBSCRIBER_BACKLOG = 200
@@ -82,14 +82,13 @@ class EventHub:
     async def stream(self, request: web.Request) -> web.StreamResponse:
         """``GET /api/events``: replay what the browser missed, then follow live."""
         epoch, _, number = (request.headers.get("Last-Event-ID") or "").partition(".")
-        after = int(number) if epoch == self._epoch and number.isdigit() else 0
+        after = (ascii_int(number) or 0) if epoch == self._epoch else 0
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
                 "Cache-Control": "no-store",
                 "X-Accel-Buffering": "no",
-                **SECURITY_HEADERS,
-            }
+            }  # the security headers are added as it is prepared (``web_security.add_security_headers``)
         )
         async with self.subscribe() as queue:
             await response.prepare(request)

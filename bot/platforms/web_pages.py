@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.core.errors import StorageError
+from bot.core.ids import MAX_ROW_ID, ascii_int
+from bot.platforms.web_chat import path_id
 from bot.platforms.web_uploads import http_error
 from bot.storage.gallery_repo import GalleryItem
 
@@ -70,9 +72,10 @@ def _optional_int(query: Mapping[str, str], key: str) -> int | None:
     value = query.get(key, "")
     if not value:
         return None
-    if not (value.isdigit() and len(value) <= 12):
-        raise http_error(web.HTTPBadRequest, f"{key} must be a number.")
-    return int(value)
+    number = ascii_int(value)
+    if number is None:
+        raise http_error(web.HTTPBadRequest, f"{key} must be a number like 12.")
+    return number
 
 
 class PageRoutes:
@@ -87,7 +90,7 @@ class PageRoutes:
         app.router.add_get(r"/static/{name:[a-z0-9_-]{1,40}\.[a-z]{2,4}}", self.asset)
         app.router.add_get("/api/gallery", self.gallery)
         app.router.add_get("/api/gallery/facets", self.facets)
-        app.router.add_get(r"/api/generations/{generation:\d{1,12}}", self.generation)
+        app.router.add_get("/api/generations/{generation}", self.generation)  # read by path_id
         app.router.add_get("/api/status", self.status)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
@@ -110,7 +113,7 @@ class PageRoutes:
     async def login(self, request: web.Request) -> web.Response:
         form = await request.post()
         token = str(form.get("token", ""))
-        if not self._adapter.guard.token_matches(token):
+        if not self._adapter.guard.attempt(request, token):
             raise web.HTTPSeeOther(location="/login?failed=1")
         response = web.HTTPSeeOther(location="/")
         self._adapter.guard.remember_login(response)
@@ -118,11 +121,15 @@ class PageRoutes:
 
     async def gallery(self, request: web.Request) -> web.Response:
         query = request.query
+        chat_id, user_id = _optional_int(query, "chat"), _optional_int(query, "user")
+        before_id = _optional_int(query, "before")
+        if any(key is not None and key > MAX_ROW_ID for key in (chat_id, user_id)):
+            return web.json_response({"items": []})  # no chat or user has such an id
         items = await self._adapter.gallery.browse(
-            chat_id=_optional_int(query, "chat"),
-            user_id=_optional_int(query, "user"),
+            chat_id=chat_id,
+            user_id=user_id,
             provider=query.get("provider") or None,
-            before_id=_optional_int(query, "before"),
+            before_id=None if before_id is None else min(before_id, MAX_ROW_ID),
             limit=_optional_int(query, "limit") or 30,
         )
         return web.json_response({"items": [item_json(item) for item in items]})
@@ -138,7 +145,10 @@ class PageRoutes:
         )
 
     async def generation(self, request: web.Request) -> web.Response:
-        lineage = await self._adapter.gallery.lineage(int(request.match_info["generation"]))
+        generation_id = path_id(request, "generation")
+        lineage = None
+        if 0 < generation_id <= MAX_ROW_ID:
+            lineage = await self._adapter.gallery.lineage(generation_id)
         if lineage is None:
             raise http_error(web.HTTPNotFound, "No such picture.")
         return web.json_response(

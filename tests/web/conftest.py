@@ -32,6 +32,10 @@ class WebRun:
     def url(self) -> str:
         return self.adapter.url
 
+    @property
+    def port(self) -> int:
+        return int(self.adapter.url.rstrip("/").rsplit(":", 1)[1])
+
     async def login(self) -> str:
         """Fetch the session like the page does; return the CSRF token (also set on the client)."""
         response = await self.client.get("/api/session")
@@ -72,6 +76,7 @@ def web_settings(tmp_path: Path, env: dict[str, str] | None = None) -> Any:
         "EASEL__LIMITS__CHAT_RATE": "1000/minute",
         "EASEL__LIMITS__GLOBAL_RATE": "1000/minute",
         "EASEL__WEB__PORT": "0",
+        "EASEL__WEB__SECRET_FILE": str(tmp_path / "data" / "web_secret"),
     }
     return load_settings(None, environ=base | (env or {}))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,13 +15,13 @@ from bot.settings import WebSettings
 from tests.web.conftest import WebRun, png
 
 
-async def test_a_busy_port_is_a_clear_config_error() -> None:
+async def test_a_busy_port_is_a_clear_config_error(tmp_path: Path) -> None:
     """Another process on web.port: initialize() says which address and what to change."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        adapter = WebAdapter(WebSettings(port=port))
+        adapter = WebAdapter(WebSettings(port=port, secret_file=tmp_path / "web_secret"))
         try:
             with pytest.raises(ConfigError, match=f"127.0.0.1:{port}"):
                 await adapter.initialize()
@@ -28,9 +29,9 @@ async def test_a_busy_port_is_a_clear_config_error() -> None:
             await adapter.shutdown()
 
 
-async def test_url_names_the_port_actually_bound() -> None:
+async def test_url_names_the_port_actually_bound(tmp_path: Path) -> None:
     """Port 0 picks a free port; ``url`` reports it (the line `easel run` prints)."""
-    adapter = WebAdapter(WebSettings(port=0))
+    adapter = WebAdapter(WebSettings(port=0, secret_file=tmp_path / "web_secret"))
     try:
         await adapter.initialize()
         assert adapter.url.startswith("http://127.0.0.1:") and not adapter.url.endswith(":0/")

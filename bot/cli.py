@@ -24,6 +24,7 @@ from bot.cli_schedule import schedule_app
 from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
 from bot.observability.metrics import PrometheusMetrics
+from bot.observability.redaction import install_redaction
 from bot.platforms.console import ConsolePlatform, run_console
 from bot.providers import registry
 from bot.settings import AppSettings, load_settings, redact_url, redacted
@@ -92,6 +93,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 def _quiet_logging(settings: AppSettings, *, verbose: bool) -> None:
     level = logging.DEBUG if verbose else max(logging.WARNING, logging.getLevelName(settings.log_level))
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    install_redaction(settings)  # every record, every logger and handler: no secret reaches stderr
 
 
 # ----------------------------------------------------------------------------------------------- gen
@@ -224,6 +226,7 @@ def run(ctx: typer.Context) -> None:
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_redaction(settings)  # every record, every logger and handler: no secret reaches stderr
     metrics, liveness = PrometheusMetrics(), SchedulerLiveness()
     adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness)
     # The libraries are loaded now: keep their objects out of the collector's full passes, which

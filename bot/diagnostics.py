@@ -1,4 +1,8 @@
-"""What `easel providers` and `easel doctor` report: each provider's state, catalogue and health."""
+"""What `easel providers` and `easel doctor` report: each provider's state, catalogue and health.
+
+Details and notes are scrubbed of every secret in the settings (keys, URL passwords of a ``base_url``,
+secret-looking ``options``) before they are shown: they quote errors and backend URLs.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.core.errors import EaselError
 from bot.core.ports import Provider
+from bot.observability.redaction import Redactor, secrets_in
 from bot.providers import registry
 from bot.providers.http import make_client
 from bot.settings import AppSettings, ProviderSettings, ProvidersSettings
@@ -37,9 +42,9 @@ async def report(settings: AppSettings, *, probe: bool, list_models: bool) -> li
     """Every known provider; configured ones with a client are built, probed and/or asked for models."""
     selection = registry.select(settings.generation, settings.providers)
     names = ProvidersSettings.names()
-    return list(
-        await asyncio.gather(*(_one(name, settings, selection, probe, list_models) for name in names))
-    )
+    reports = await asyncio.gather(*(_one(name, settings, selection, probe, list_models) for name in names))
+    redact = Redactor(secrets_in(settings))
+    return [replace(r, detail=redact(r.detail), notes=[redact(note) for note in r.notes]) for r in reports]
 
 
 async def _one(

@@ -76,6 +76,9 @@ class ProviderSettings(Section):
     """Extra model names to list in `easel providers` (next to the built-in catalogue)."""
     options: dict[str, Any] = {}
     """Extra request fields passed through as they are (for API features Easel has no key for)."""
+    max_response_mb: float = Field(default=64.0, gt=0, le=4096)
+    """The largest answer read from the provider (after decompression); a bigger one is cut off and
+    counts as the provider being unavailable. Result image downloads have their own 32 MB cap."""
 
     @property
     def configured(self) -> bool:
@@ -480,24 +483,42 @@ def _describe(exc: ValidationError, file: ConfigFile | None, env: Mapping[str, s
     return "Invalid configuration:\n  " + "\n  ".join(problems)
 
 
+SECRET_NAME = re.compile(r"key|token|secret|password|passwd|auth|credential", re.IGNORECASE)
+"""A setting or query parameter with such a name holds a secret (``options.api_key``, ``?sig=`` aside)."""
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/?#@\s:]*:)[^/?#\s]*@")
+_URL_SECRET_PARAM = re.compile(
+    r"(?i)([?&][^=&#\s]*(?:key|token|secret|password|passwd|auth|credential|sig)[^=&#\s]*=)[^&#\s'\"]+"
+)
+
+
 def redacted(settings: AppSettings) -> dict[str, Any]:
-    """The effective settings as plain data with every secret replaced by ``***``."""
+    """The effective settings as plain data with every secret replaced by ``***``: secret fields,
+    passwords in any URL (``database_url``, each ``base_url``), and secret-looking ``options``."""
     data = settings.model_dump(mode="json", by_alias=True)
-    data["database_url"] = redact_url(settings.database_url)
-    return _mask_secrets(settings, data)
+    masked: dict[str, Any] = _mask_secrets(settings, data)
+    return masked
 
 
-def _mask_secrets(model: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
-    for name, field in type(model).model_fields.items():
-        key = field.alias or name
-        value = getattr(model, name)
-        if isinstance(value, SecretStr):
-            data[key] = "***"
-        elif isinstance(value, BaseModel):
-            data[key] = _mask_secrets(value, data[key])
-    return data
+def _mask_secrets(model: object, data: Any) -> Any:
+    """``data`` (the JSON dump of ``model``) masked: ``SecretStr`` fields, URL passwords in strings
+    (also in lists), and in free-form mappings every value under a secret-looking key, at any depth."""
+    if isinstance(model, BaseModel) and isinstance(data, dict):
+        for name, field in type(model).model_fields.items():
+            key = field.alias or name
+            value = getattr(model, name)
+            data[key] = "***" if isinstance(value, SecretStr) else _mask_secrets(value, data[key])
+        return data
+    if isinstance(data, dict):
+        return {
+            key: "***" if value is not None and SECRET_NAME.search(str(key)) else _mask_secrets(None, value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [_mask_secrets(None, item) for item in data]
+    return redact_url(data) if isinstance(data, str) else data
 
 
 def redact_url(url: str) -> str:
-    """``scheme://user:secret@host`` → ``scheme://user:***@host``."""
-    return re.sub(r"(//[^:/@]+:)[^@]+@", r"\1***@", url)
+    """``scheme://user:secret@host`` → ``scheme://user:***@host`` and ``?key=secret`` (any
+    secret-looking parameter, ``sig`` too) → ``?key=***``; works on any text with URLs in it."""
+    return _URL_SECRET_PARAM.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))

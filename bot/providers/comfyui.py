@@ -35,7 +35,7 @@ from bot.providers.backends import BackendPool
 from bot.providers.comfyui_events import CANCELLED_TEXT, describe_rejection, follow, history_failure
 from bot.providers.comfyui_workflow import IMG2IMG, TXT2IMG, fill, load_workflow, placeholders
 from bot.providers.common import base_urls, diffusion_prompt, is_edit, read_json, reference_mime
-from bot.providers.http import USER_AGENT
+from bot.providers.http import USER_AGENT, max_response_bytes
 from bot.providers.http_errors import raise_for_response, scrub, transport_errors
 from bot.providers.local_servers import canvas_for, check_all
 from bot.providers.media import base_is_local, download, to_image
@@ -54,7 +54,6 @@ VARY_DENOISE = 0.35
 POLL_INTERVAL_S = 1.0
 DEFAULT_WAIT_S = 300.0
 SIDE_CALL_TIMEOUT_S = 10.0
-MAX_WS_MESSAGE = 32 * 1024 * 1024
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
@@ -80,6 +79,7 @@ class ComfyUIProvider:
         self._poll_s = poll_interval_s
         self._wait_s = settings.timeout_s or client.timeout.read or DEFAULT_WAIT_S
         self._allow_private = base_is_local(settings.base_url)
+        self._max_ws_message = max_response_bytes(settings)  # the same cap as for HTTP answers
         self._custom = load_workflow(settings.workflow, provider=self.name) if settings.workflow else None
         used = placeholders(self._custom) if self._custom is not None else {"negative", "seed", "image"}
         self._used = used
@@ -270,7 +270,7 @@ class ComfyUIProvider:
         try:
             async with asyncio.timeout(SIDE_CALL_TIMEOUT_S):
                 return await self._session.ws_connect(
-                    str(url), params={"clientId": client_id}, max_msg_size=MAX_WS_MESSAGE, autoping=True
+                    str(url), params={"clientId": client_id}, max_msg_size=self._max_ws_message, autoping=True
                 )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.info("comfyui: websocket on %s unavailable (%s); polling /history instead", base, exc)

@@ -10,7 +10,9 @@ Status mapping: 429 → ``RateLimited`` (``Retry-After`` / ``retry-after-ms``; `
 ``Misconfigured``, waiting will not help) · 408 → ``ProviderTimeout`` · 409, 5xx → ``Unavailable`` ·
 401/402/403 → ``Misconfigured`` · 404 → ``Misconfigured`` (wrong base_url or model) · other 4xx →
 ``InvalidRequest``, except content-policy refusals (matched on the error code or message, whatever the
-status) → ``Refused``. Provider messages are shortened and scrubbed of anything that looks like a key.
+status) → ``Refused``. An answer over ``max_response_mb`` (:mod:`bot.providers.http_limits`) →
+``Unavailable``. Provider messages are shortened and scrubbed (:func:`scrub`) of every configured
+secret, whatever it looks like, of URL passwords, and of anything else that looks like a key.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
+from bot.observability.redaction import redact
+from bot.providers.http_limits import ResponseTooLarge
 
 __all__ = [
     "KEY_REJECTED_TEXT",
@@ -43,6 +47,7 @@ __all__ = [
     "REFUSAL_CODES",
     "REFUSED_TEXT",
     "TIMEOUT_TEXT",
+    "TOO_LARGE_TEXT",
     "UNAVAILABLE_TEXT",
     "ErrorInfo",
     "busy_text",
@@ -76,6 +81,7 @@ NOT_FOUND_TEXT = (
     "The image service does not know that address or model; an admin needs to check base_url/model."
 )
 QUOTA_TEXT = "The image service account is out of credit or quota; an admin needs to look at it."
+TOO_LARGE_TEXT = "The image service sent back an answer too large to handle."
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +95,9 @@ class ErrorInfo:
 
 
 def scrub(text: str, *, limit: int = _MAX_MESSAGE) -> str:
-    """``text`` on one line, shortened, with anything that looks like an API key or token masked."""
-    flat = " ".join(_SECRET.sub("***", text).split())
+    """``text`` on one line, shortened, with every configured secret (exactly, also URL-encoded),
+    URL passwords and anything else that looks like an API key or token masked."""
+    flat = " ".join(_SECRET.sub("***", redact(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -237,18 +244,25 @@ def transport_errors(*, provider: str, url: str | None = None) -> Iterator[None]
     """Convert httpx's transport errors raised inside the block (``raise ... from exc``).
 
     A connect timeout counts as ``Unavailable`` (nothing was sent; another backend may answer) and
-    every other timeout as ``ProviderTimeout``. A URL httpx cannot use is ``Misconfigured``.
+    every other timeout as ``ProviderTimeout``. A URL httpx cannot use is ``Misconfigured``; an
+    answer over the size limit is ``Unavailable``.
     """
-    prefix = f"{provider}: {url}: " if url else f"{provider}: "
+    prefix = f"{provider}: {redact(url)}: " if url else f"{provider}: "
     try:
         yield
     except ProviderError:
         raise
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise Misconfigured(
-            f"{prefix}unusable URL: {exc}",
+            f"{prefix}unusable URL: {scrub(str(exc))}",
             provider=provider,
             user_message="The image service address is not a valid http(s) URL; an admin needs to fix it.",
+        ) from exc
+    except ResponseTooLarge as exc:
+        raise Unavailable(
+            f"{prefix}{exc} (providers.{provider}.max_response_mb)",
+            provider=provider,
+            user_message=TOO_LARGE_TEXT,
         ) from exc
     except httpx.ConnectTimeout as exc:
         reason = describe_transport_error(exc)

@@ -1,8 +1,11 @@
 """Getting image bytes out of provider answers, safely: base64, data URLs and downloads.
 
-Downloads happen at once (result URLs expire), with a size cap, a redirect limit, content sniffing
-and an SSRF guard: no request goes to a private, loopback or link-local address unless the provider's
-own base URL is such an address (a local server handing out local URLs is normal).
+Downloads happen at once (result URLs expire), with a size cap of their own (32 MB, whatever the
+provider's ``max_response_mb``), a redirect limit, content sniffing and an SSRF guard: no request goes
+to a private, loopback or link-local address unless the provider's own base URL is such an address (a
+local server handing out local URLs is normal). Headers given to :func:`download` (the API key) go
+only to the URL's own origin: a redirect elsewhere is followed without them, and they are not sent
+again even if a later hop comes back.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import base64
 import binascii
 import ipaddress
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -20,9 +25,11 @@ from bot.core.errors import ImageError, Unavailable
 from bot.core.imaging import image_size, sniff
 from bot.core.types import Image
 from bot.providers.http_errors import raise_for_response, transport_errors
+from bot.providers.http_limits import ResponseTooLarge, response_limit
 
 MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 3
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 NOT_AN_IMAGE = "The image service sent back something that is not an image."
 
 
@@ -115,10 +122,16 @@ async def download(
     headers: dict[str, str] | None = None,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
 ) -> tuple[bytes, str]:
-    """Fetch an image URL now: (bytes, sniffed mime). ``data:`` URLs are decoded instead."""
+    """Fetch an image URL now: (bytes, sniffed mime). ``data:`` URLs are decoded instead.
+
+    ``headers`` are sent while the hops stay on ``url``'s origin (scheme, host and port) only.
+    """
     if url.startswith("data:"):
         return decode_base64(url, provider=provider)
+    home = origin(url)
     for _ in range(MAX_REDIRECTS + 1):
+        if headers is not None and origin(url) != home:
+            headers = None  # the key stays with the provider; once dropped, never sent again
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Unavailable(
@@ -131,8 +144,10 @@ async def download(
                 user_message=NOT_AN_IMAGE,
             )
         shown = str(httpx.URL(url).copy_with(query=None, fragment=None))  # signed URLs carry tokens
-        with transport_errors(provider=provider, url=shown):
-            async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
+        with transport_errors(provider=provider, url=shown), _as_too_big(provider, max_bytes):
+            async with client.stream(
+                "GET", url, headers=headers, follow_redirects=False, extensions=response_limit(max_bytes)
+            ) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = urljoin(url, response.headers["location"])
                     continue
@@ -161,6 +176,25 @@ async def download(
     raise Unavailable(
         f"{provider}: more than {MAX_REDIRECTS} redirects", provider=provider, user_message=NOT_AN_IMAGE
     )
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+@contextmanager
+def _as_too_big(provider: str, limit: int) -> Iterator[None]:
+    try:
+        yield
+    except ResponseTooLarge as exc:  # the client's cap, set to ours for this request
+        raise _too_big(provider, exc.size, limit) from exc
 
 
 def _too_big(provider: str, size: int, limit: int) -> Unavailable:

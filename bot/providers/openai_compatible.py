@@ -18,6 +18,7 @@ import httpx
 from bot.core.errors import ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
+from bot.observability.redaction import redact
 from bot.providers import images_api
 from bot.providers.backends import BackendPool
 from bot.providers.common import base_urls, is_edit
@@ -114,7 +115,7 @@ class OpenAICompatibleProvider:
         try:
             await images_api.probe(self._client, base, provider=self.name, headers=self._auth)
         except ProviderError as exc:
-            return False, str(exc).removeprefix(f"{self.name}: ").removeprefix(f"{base}/models: ")
+            return False, str(exc).removeprefix(f"{self.name}: ").removeprefix(f"{redact(base)}/models: ")
         return True, "ok"
 
 

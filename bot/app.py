@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import process_memory
 from bot.core.chain import ProviderChain
 from bot.core.clock import SystemClock
 from bot.core.execution import JobRunner
@@ -26,6 +27,7 @@ from bot.core.resolve import RequestResolver
 from bot.core.router import Router, RouterConfig
 from bot.core.service import EaselService, Policy
 from bot.observability.metrics import PrometheusMetrics
+from bot.observability.redaction import install_redaction
 from bot.platforms.base import Adapter
 from bot.providers import registry
 from bot.providers.http import make_client
@@ -77,6 +79,8 @@ async def open_easel(
     platforms) and start the workers; stop and close everything on exit. ``providers_override``
     replaces the configured providers (tests use in-process fakes); ``bot_username`` lets the router
     tell "/imagine@ThisBot" and "@ThisBot a fox" from messages for other bots."""
+    install_redaction(settings)  # before anything can log a URL or an error carrying a secret
+    process_memory.install()  # big image decodes give their memory back (glibc)
     selection = registry.select(settings.generation, settings.providers)
     engine = make_engine(settings.database_url)
     providers: list[Provider] = []
@@ -283,12 +287,16 @@ async def serve(
                 await stop.wait()
                 log.info("stopping")
             finally:
+                # No new work (the scheduler, then every platform's updates), then the running jobs get
+                # their grace to deliver and record, while the platforms can still send.
                 if scheduler is not None:
                     with _logged("stopping the scheduler"):
                         await scheduler.stop()
                 for adapter in reversed(started):
                     with _logged(f"stopping {adapter.name}"):
                         await adapter.stop()
+                with _logged("finishing the running jobs"):
+                    await easel.queue.stop(grace_s=settings.shutdown_grace_s)
     finally:
         for adapter in reversed(adapters):
             with _logged(f"closing {adapter.name}"):

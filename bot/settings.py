@@ -377,6 +377,10 @@ class AppSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/easel.db"
     media_dir: Path = Path("./data/media")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    shutdown_grace_s: float = Field(default=8.0, ge=0, le=600)
+    """On SIGTERM, how long jobs already running (a photo on its way) may take to finish and be recorded
+    before they are interrupted; new work stops at once. Keep it under your supervisor's stop timeout
+    (Docker waits 10 s by default)."""
     generation: GenerationSettings = GenerationSettings()
     providers: ProvidersSettings = ProvidersSettings()
     telegram: TelegramSettings = TelegramSettings()

@@ -52,11 +52,19 @@ class StorageError(EaselError):
 
 
 class DeliveryFailed(EaselError):
-    """A platform refused or failed to deliver a reply."""
+    """A platform refused or failed to deliver a reply; ``retry_after`` seconds when it said so."""
 
-    def __init__(self, message: str, *, permanent: bool, user_message: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        user_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, user_message=user_message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class ProviderError(EaselError):

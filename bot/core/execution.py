@@ -7,9 +7,17 @@ committed before the next, so a restart picks up where the crash left off:
 - ``generated``: the images are saved, so they are delivered from the files without generating again;
 - ``failed``/``cancelled`` with no notice recorded: the notice is sent.
 
-The one duplicate this allows: a reply that reached the platform but whose delivery row was not
-committed before the process died is sent again on restart. The window is the time between the
-platform's answer and one small INSERT.
+A result (or failure notice) the platform could not take for now (5xx, time-out, 429) is retried in
+this process: the run asks the queue to run it again after a backoff (2 s doubling to 5 min, or the
+platform's ``retry_after``) and gives up with a failure after an hour. A failed write of the delivery
+record is retried on the spot (the reply has gone out: it must not be sent again). Once a result is
+being sent, ``/cancel`` no longer interrupts it, and a shutdown lets it finish within its grace
+(``JobQueue.stop``), so the photo and its record go together.
+
+What remains at-least-once: a send whose outcome the platform never told us (the process was killed
+with SIGKILL, or lost power, between the platform taking the reply and the record's commit; or the
+connection broke after the request reached the platform) is sent again. Telegram's Bot API has no
+idempotency key, so a duplicate is the price of never losing a result.
 """
 
 from __future__ import annotations
@@ -17,15 +25,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+import tenacity
 
 from bot.core.birthday_card import overlay_images
 from bot.core.chain import ProviderChain
 from bot.core.codec import intent_from_json, stored_image_from_json
-from bot.core.errors import DeliveryFailed, EaselError
+from bot.core.errors import DeliveryFailed, EaselError, StorageError
 from bot.core.jobs import USER_CANCEL
+from bot.core.pacing import DeliveryRetries, ProgressThrottle
 from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
 from bot.core.requests import params_of
 from bot.core.resolve import RequestResolver
@@ -50,30 +60,9 @@ log = logging.getLogger(__name__)
 RESULT = "result"
 FAILURE = "failure"
 RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.EDIT, Action.ORIGINAL, Action.DELETE)
-PROGRESS_INTERVAL_S = 2.0
-
-
-class ProgressThrottle:
-    """At most one progress update per job every ``interval_s``; other events always pass."""
-
-    def __init__(
-        self, interval_s: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._interval_s = interval_s
-        self._clock = clock
-        self._last: dict[int, float] = {}
-
-    def allow(self, job_id: int, event: JobEvent) -> bool:
-        if not isinstance(event, Progress):
-            if isinstance(event, Done | Failed):
-                self._last.pop(job_id, None)
-            return True
-        now = self._clock()
-        last = self._last.get(job_id)
-        if last is not None and now - last < self._interval_s:
-            return False
-        self._last[job_id] = now
-        return True
+RECORD_RETRY_S = 120.0
+"""How long a delivery record that cannot be written is retried (the reply has gone out already)."""
+UNDELIVERABLE = "I made your image but could not deliver it here for an hour. Please ask again."
 
 
 class JobRunner:
@@ -101,11 +90,13 @@ class JobRunner:
         self._max_attempts = max_attempts
         self._throttle = throttle or ProgressThrottle()
         self._metrics = metrics or NO_METRICS
+        self._retries = DeliveryRetries()
 
-    async def run(self, job_id: int) -> None:
-        """Take the job one step further, whatever state a previous run left it in."""
+    async def run(self, job_id: int) -> float | None:
+        """Take the job one step further, whatever state a previous run left it in; return the delay
+        after which to run it again (a delivery to retry), or None."""
         try:
-            await self._advance(job_id)
+            return await self._advance(job_id)
         except asyncio.CancelledError as exc:
             if USER_CANCEL not in exc.args:
                 raise  # shutting down: the job stays as it is and is resumed at the next start
@@ -117,26 +108,27 @@ class JobRunner:
             still_open = job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             if job is not None and platform is not None and still_open:
                 await self._fail(job, platform, error="cancelled", user_message="Cancelled.", cancelled=True)
+            return None
 
-    async def _advance(self, job_id: int) -> None:
+    async def _advance(self, job_id: int) -> float | None:
         job = await self._jobs.get_job(job_id=job_id)
         if job is None:
-            return
+            return None
         platform = self._platforms.get(job.platform)
         if platform is None:
             log.warning("job %s is for %s, which is not running; left for later", job.id, job.platform)
-            return
+            return None
         if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            if not job.notified:
-                await self._notify_failure(job, platform)
-            return
+            return await self._notify_failure(job, platform) if not job.notified else None
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             record = await self._generate(job, platform)
-            if record is not None:
-                job = dataclasses.replace(job, status=JobStatus.GENERATED, generation_id=record.id)
-                await self._send_result(job, platform, record)
-        elif job.status == JobStatus.GENERATED:
-            await self._deliver_saved(job, platform)
+            if record is None:
+                return None
+            job = dataclasses.replace(job, status=JobStatus.GENERATED, generation_id=record.id)
+            return await self._send_result(job, platform, record)
+        if job.status == JobStatus.GENERATED:
+            return await self._deliver_saved(job, platform)
+        return None
 
     # ----------------------------------------------------------------------------------- generating
 
@@ -257,11 +249,11 @@ class JobRunner:
 
     # ------------------------------------------------------------------------------------ delivering
 
-    async def _deliver_saved(self, job: JobRecord, platform: Platform) -> None:
+    async def _deliver_saved(self, job: JobRecord, platform: Platform) -> float | None:
         """Deliver images a previous run saved (after a crash or a failed send)."""
         if await self._jobs.delivered(job_id=job.id, kind=RESULT):
             await self._jobs.finish_job(job_id=job.id, status=JobStatus.DONE, now=self._clock.now())
-            return
+            return None
         record = (
             await self._history.get_generation(generation_id=job.generation_id)
             if job.generation_id is not None
@@ -269,10 +261,30 @@ class JobRunner:
         )
         if record is None or not record.images:
             await self._fail(job, platform, error="generated images missing", user_message=UNEXPECTED)
-            return
-        await self._send_result(job, platform, record)
+            return None
+        return await self._send_result(job, platform, record)
 
-    async def _send_result(self, job: JobRecord, platform: Platform, record: GenerationRecord) -> None:
+    async def _send_result(
+        self, job: JobRecord, platform: Platform, record: GenerationRecord
+    ) -> float | None:
+        """Send the result and record it, as one step /cancel cannot cut in two (a cancel that comes
+        while it is on its way lets it arrive); a delay when the platform asks for a retry."""
+        delivery = asyncio.ensure_future(self._deliver_result(job, platform, record))
+        try:
+            return await asyncio.shield(delivery)
+        except asyncio.CancelledError as exc:
+            if USER_CANCEL not in exc.args:
+                delivery.cancel()
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            log.info("job %s: cancelled while its result was being sent; delivering it", job.id)
+            return await delivery
+
+    async def _deliver_result(
+        self, job: JobRecord, platform: Platform, record: GenerationRecord
+    ) -> float | None:
         reply = Reply(
             text=caption(record),
             images=record.images,
@@ -284,21 +296,50 @@ class JobRunner:
             message_ids = await platform.send(job.target, reply)
         except DeliveryFailed as exc:
             if not exc.permanent:
-                log.warning("delivery of job %s failed; will retry at the next start: %s", job.id, exc)
-                return
+                return await self._retry_later(job, platform, exc)
             log.warning("delivery of job %s failed for good: %s", job.id, exc)
+            self._retries.forget(job.id)
             await self._jobs.finish_job(
                 job_id=job.id, status=JobStatus.FAILED, now=self._clock.now(), error=repr(exc), notified=True
             )
             self._metrics.job_finished(JobStatus.FAILED.value)
-            return
-        # A crash right here sends this reply again at the next start (documented above).
-        await self._jobs.record_delivery(
-            job_id=job.id, kind=RESULT, platform=platform.name, message_ids=message_ids, now=self._clock.now()
-        )
+            return None
+        self._retries.forget(job.id)
+        await self._record(job, RESULT, platform, message_ids)
         self._metrics.delivered(platform.name)
         self._metrics.job_finished(JobStatus.DONE.value)
         await self._emit(platform, job, Done(generation_id=record.id))
+        return None
+
+    async def _retry_later(self, job: JobRecord, platform: Platform, exc: DeliveryFailed) -> float | None:
+        """The delay before the next try of a result the platform refused for now, or None after
+        failing the job when it has been refused for too long."""
+        delay = self._retries.next_delay(job.id, exc.retry_after)
+        if delay is not None:
+            log.warning("delivery of job %s failed (%s); retrying in %.0f s", job.id, exc, delay)
+            return delay
+        log.warning("delivery of job %s failed for an hour; giving up: %s", job.id, exc)
+        await self._fail(job, platform, error=f"undeliverable: {exc!r}", user_message=UNDELIVERABLE)
+        return None
+
+    async def _record(self, job: JobRecord, kind: str, platform: Platform, message_ids: list[str]) -> None:
+        """Write the delivery record, retrying while the database fails: the reply has gone out, and
+        without its record a restart would send it again."""
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(StorageError),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=10),
+            stop=tenacity.stop_after_delay(RECORD_RETRY_S),
+            before_sleep=lambda state: log.warning(
+                "recording the delivery of job %s failed; retrying: %s", job.id, state.outcome
+            ),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._jobs.record_delivery(
+                    job_id=job.id, kind=kind, platform=platform.name, message_ids=message_ids,
+                    now=self._clock.now(),
+                )  # fmt: skip
 
     async def _fail(
         self, job: JobRecord, platform: Platform, *, error: str, user_message: str, cancelled: bool = False
@@ -324,21 +365,22 @@ class JobRunner:
                 refreshed or dataclasses.replace(job, user_message=user_message), platform
             )
 
-    async def _notify_failure(self, job: JobRecord, platform: Platform) -> None:
+    async def _notify_failure(self, job: JobRecord, platform: Platform) -> float | None:
+        """Tell the user why the job failed; a delay when the platform asks for a retry."""
         reply = Reply(text=job.user_message or UNEXPECTED, generation_id=job.generation_id, is_error=True)
         try:
             message_ids = await platform.send(job.target, reply)
         except DeliveryFailed as exc:
-            if not exc.permanent:
-                return
-            message_ids = []
-        await self._jobs.record_delivery(
-            job_id=job.id,
-            kind=FAILURE,
-            platform=platform.name,
-            message_ids=message_ids,
-            now=self._clock.now(),
-        )
+            delay = None if exc.permanent else self._retries.next_delay(job.id, exc.retry_after)
+            if delay is not None:
+                log.info(
+                    "failure notice of job %s not delivered (%s); retrying in %.0f s", job.id, exc, delay
+                )
+                return delay
+            message_ids = []  # not deliverable: recorded as told, so it is not tried forever
+        self._retries.forget(job.id)
+        await self._record(job, FAILURE, platform, message_ids)
+        return None
 
     async def _emit(self, platform: Platform, job: JobRecord, event: JobEvent) -> None:
         if not self._throttle.allow(job.id, event):

@@ -4,7 +4,11 @@ The database row is the truth (see ``JobStore``); this queue only decides *when*
 - round-robin across users, FIFO within a user, so one user's batch of ten cannot starve another's one;
 - a job may wait for an earlier job in its chat (``after_job_id``): "make it warmer" edits the image
   that was still being made when it was sent;
-- ``workers`` jobs run at once; beyond ``max_queue`` waiting jobs, new requests are refused.
+- ``workers`` jobs run at once; beyond ``max_queue`` waiting jobs, new requests are refused;
+- a run may ask to be run again later (its runner returns a delay: a result the platform could not take
+  yet is retried in this process, with backoff, instead of waiting for the next start);
+- ``stop(grace_s=...)`` takes no new job and lets running ones finish within the grace before
+  interrupting them, so a planned restart does not cut a delivery in half.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from bot.core.ports import NO_METRICS, Metrics
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[int], Coroutine[Any, Any, None]]
+Runner = Callable[[int], Coroutine[Any, Any, float | None]]
+"""Runs a job one step further; returns None when done with it, or seconds after which to run it again."""
 USER_CANCEL = "easel: cancelled by the user"
 """The message of the ``CancelledError`` a job sees when /cancel stopped it (not a shutdown)."""
 
@@ -52,7 +57,7 @@ class JobQueue:
         self._clock = clock
         self._by_user: OrderedDict[int, deque[QueuedJob]] = OrderedDict()
         self._queued: dict[int, QueuedJob] = {}
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[int, asyncio.Task[float | None]] = {}
         self._running_jobs: dict[int, QueuedJob] = {}
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
@@ -60,6 +65,9 @@ class JobQueue:
         self._served: dict[int, int] = {}
         """When each user was last served (a tick); the least recently served goes first."""
         self._tick = 0
+        self._later: dict[int, tuple[QueuedJob, asyncio.TimerHandle]] = {}
+        """Jobs whose runner asked to be run again after a delay (a delivery to retry)."""
+        self._stopping = False
         (metrics or NO_METRICS).watch_queue(lambda: len(self._queued), lambda: len(self._running))
 
     # ------------------------------------------------------------------------------------ lifecycle
@@ -70,9 +78,20 @@ class JobQueue:
                 asyncio.create_task(self._work(), name=f"easel-worker-{i}") for i in range(self._workers)
             ]
 
-    async def stop(self) -> None:
-        """Stop the workers. Running jobs are interrupted and stay ``running`` in the database, so the
-        next start resumes them."""
+    async def stop(self, *, grace_s: float = 0.0) -> None:
+        """Take no new job, give running ones ``grace_s`` to finish, then interrupt the rest. Interrupted
+        and waiting jobs stay as the database has them (``queued``, ``running``, ``generated``), so the
+        next start resumes them; retries waiting for their delay are left to it too."""
+        self._stopping = True
+        for _, handle in self._later.values():
+            handle.cancel()
+        self._later.clear()
+        running = [task for task in self._running.values() if not task.done()]
+        if running and grace_s > 0:
+            log.info("waiting up to %.0f s for %d running job(s)", grace_s, len(running))
+            _, late = await asyncio.wait(running, timeout=grace_s)
+            if late:
+                log.warning("%d job(s) still running after %.0f s; interrupted", len(late), grace_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -81,13 +100,18 @@ class JobQueue:
         self._tasks = []
 
     async def drain(self) -> None:
-        """Wait until nothing is queued or running."""
+        """Wait until nothing is queued, running or waiting to be retried."""
         async with self._changed:
-            await self._changed.wait_for(lambda: not self._queued and not self._running)
+            await self._changed.wait_for(lambda: not self._queued and not self._running and not self._later)
 
     async def wait_for(self, job_id: int) -> None:
+        """Until the job is neither queued, running nor waiting to be retried."""
         async with self._changed:
-            await self._changed.wait_for(lambda: job_id not in self._queued and job_id not in self._running)
+            await self._changed.wait_for(
+                lambda: (
+                    job_id not in self._queued and job_id not in self._running and job_id not in self._later
+                )
+            )
 
     # -------------------------------------------------------------------------------------- intake
 
@@ -104,6 +128,9 @@ class JobQueue:
         """Queue a job (its row already exists) and return its position (1 = next)."""
         if job.id in self._queued or job.id in self._running:
             return self.position(job.id) or 1
+        later = self._later.pop(job.id, None)
+        if later is not None:  # asked for again (a restart's recovery, a retry): now, not later
+            later[1].cancel()
         self._queued[job.id] = job
         self._by_user.setdefault(job.user_id, deque()).append(job)
         self._notify()
@@ -182,6 +209,8 @@ class JobQueue:
 
     def _take(self) -> QueuedJob | None:
         """The next job: the least recently served user's oldest job that is not waiting on another."""
+        if self._stopping:
+            return None
         for user_id in self._fair_order():
             lane = self._by_user[user_id]
             for job in lane:
@@ -208,8 +237,9 @@ class JobQueue:
                 self._running[job.id] = task
                 self._running_jobs[job.id] = job
             started = self._clock()
+            again: float | None = None
             try:
-                await asyncio.shield(task)
+                again = await asyncio.shield(task)
             except asyncio.CancelledError:
                 me = asyncio.current_task()
                 if me is not None and me.cancelling():  # the worker itself is stopping: stop the job too
@@ -225,4 +255,14 @@ class JobQueue:
                 async with self._changed:
                     self._running.pop(job.id, None)
                     self._running_jobs.pop(job.id, None)
+                    if again is not None and not self._stopping:
+                        self._run_later(job, again)
                     self._changed.notify_all()
+
+    def _run_later(self, job: QueuedJob, delay_s: float) -> None:
+        def resubmit() -> None:
+            if self._later.pop(job.id, None) is not None and not self._stopping:
+                self.submit(job)
+
+        handle = asyncio.get_running_loop().call_later(max(0.0, delay_s), resubmit)
+        self._later[job.id] = (job, handle)

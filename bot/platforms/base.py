@@ -2,8 +2,9 @@
 
 Life cycle, in order: ``initialize`` (connect, learn who we are: no updates yet) → ``bot.app.open_easel``
 with every adapter as a platform (unfinished jobs resume and are delivered through them) → ``attach``
-(the wired ``Easel``) → ``start`` (take updates) → … → ``stop`` (stop taking updates) → ``shutdown``
-(close connections). ``shutdown`` runs even when ``initialize`` failed half-way.
+(the wired ``Easel``) → ``start`` (take updates) → … → ``stop`` (stop taking updates; sending must still
+work: the jobs already running finish their deliveries after it, within ``shutdown_grace_s``) →
+``shutdown`` (close connections). ``shutdown`` runs even when ``initialize`` failed half-way.
 """
 
 from __future__ import annotations

@@ -138,17 +138,18 @@ class DiscordAdapter:
             log.warning("discord: registering slash commands failed: %s", exc)
 
     async def stop(self) -> None:
-        if not self.client.is_closed():
-            await self.client.close()
-        if self._gateway is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(self._gateway, 10)
-            self._gateway = None
+        """Take no new commands (they are told Easel is restarting); the connection stays up so running
+        jobs can still deliver until ``shutdown``."""
+        self.inbound.accepting = False
 
     async def shutdown(self) -> None:
         try:
             if not self.client.is_closed():
                 await self.client.close()
+            if self._gateway is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(self._gateway, 10)
+                self._gateway = None
         finally:
             self._endpoints.restore()
 

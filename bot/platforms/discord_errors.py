@@ -37,7 +37,11 @@ async def call(request: Awaitable[T]) -> T:
     except discord.DiscordServerError as exc:
         raise DeliveryFailed(f"discord server error: {exc.status}", permanent=False) from exc
     except discord.RateLimited as exc:
-        raise DeliveryFailed(f"discord rate limit: retry after {exc.retry_after}s", permanent=False) from exc
+        raise DeliveryFailed(
+            f"discord rate limit: retry after {exc.retry_after}s",
+            permanent=False,
+            retry_after=exc.retry_after,
+        ) from exc
     except discord.HTTPException as exc:
         transient = exc.status == 429 or exc.status >= 500
         raise DeliveryFailed(

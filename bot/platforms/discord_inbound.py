@@ -35,6 +35,7 @@ DEFER_AFTER_S = 1.5
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 NOT_ALLOWED = "Sorry, this bot is private here."
 NOT_READY = "I'm still starting up; try again in a few seconds."
+RESTARTING = "I'm restarting; try again in a few seconds."
 NO_IMAGE = "That message has no image I can edit."
 _MENTION = re.compile(r"<@!?([0-9]+)>")
 
@@ -60,6 +61,8 @@ class DiscordInbound:
         self._clock = clock
         self.defer_after_s = defer_after_s
         self.easel: Easel | None = None
+        self.accepting = True
+        """False once the adapter stops: new commands are told to come back, messages are ignored."""
 
     # --------------------------------------------------------------------------- interactions in
 
@@ -132,8 +135,9 @@ class DiscordInbound:
             log.info("discord: could not answer in %s: %s", incoming.chat_id, exc)
 
     async def _admit(self, interaction: discord.Interaction[Any]) -> bool:
-        if self.easel is None:
-            await interaction.response.send_message(NOT_READY, ephemeral=True)
+        if self.easel is None or not self.accepting:
+            answer = NOT_READY if self.accepting else RESTARTING
+            await interaction.response.send_message(answer, ephemeral=True)
             return False
         if not self._allowed(interaction.guild_id, interaction.channel_id, interaction.user.id):
             await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
@@ -228,6 +232,8 @@ class DiscordInbound:
         """A mention with text works like /imagine; a reply to one of the bot's images edits it."""
         me = self._client.user
         if self.easel is None or me is None or message.author.bot or message.webhook_id is not None:
+            return
+        if not self.accepting:
             return
         replied = message.reference.resolved if message.reference is not None else None
         generation = None

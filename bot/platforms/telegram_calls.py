@@ -11,6 +11,7 @@ became a supergroup (``ChatMigrated``) is remembered and the call is made again 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -82,7 +83,9 @@ class BotCalls:
             except ChatMigrated as exc:
                 raise DeliveryFailed(f"chat moved to {exc.new_chat_id}", permanent=True) from exc
             except RetryAfter as exc:
-                raise DeliveryFailed(f"flood control: {exc}", permanent=False) from exc
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+                raise DeliveryFailed(f"flood control: {exc}", permanent=False, retry_after=seconds) from exc
             except BadRequest as exc:
                 raise DeliveryFailed(f"telegram refused: {exc.message}", permanent=True) from exc
             except NetworkError as exc:  # time-outs, 5xx, connection errors

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from bot.app import open_easel
-from bot.core.execution import ProgressThrottle
+from bot.core.errors import StorageError
 from bot.core.jobs import JobQueue, QueuedJob
+from bot.core.pacing import ProgressThrottle
 from bot.core.ports import Provider
 from bot.core.types import Done, Failed, Incoming, JobStatus, Progress, Queued, Started
+from bot.storage.tables import DeliveryRow
 from tests.core.conftest import Harness, easel_settings
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.scripted import ScriptedProvider
@@ -173,21 +176,53 @@ async def test_cancelled_queued_job_gets_a_failed_event(harness: Harness) -> Non
 # ---------------------------------------------------------------------------------------- recovery
 
 
-async def test_undelivered_images_are_delivered_without_generating_again(harness: Harness) -> None:
-    """A job whose images were saved but whose send failed is delivered from the files later."""
+async def test_a_send_failing_for_now_is_retried_in_the_running_process(harness: Harness) -> None:
+    """A transient send failure is retried after a backoff, from the saved files, without a restart."""
     harness.platform.fail_sends = 1
     job_id = await harness.easel.service.handle(harness.message("/imagine a harbour"))
     assert job_id is not None
-    await harness.easel.queue.wait_for(job_id)
+    await harness.easel.queue.wait_for(job_id)  # includes the retry's backoff
     job = await harness.easel.jobs.get_job(job_id=job_id)
-    assert job is not None and job.status == JobStatus.GENERATED
-    generations_before = await harness.easel.history.list_generations()
+    assert job is not None and job.status == JobStatus.DONE
+    assert len([r for r in harness.platform.replies if r.images]) == 1
+    assert len(await harness.easel.history.list_generations()) == 1
+
+
+async def test_undelivered_images_are_delivered_without_generating_again(harness: Harness) -> None:
+    """A job left ``generated`` by a previous process is delivered from the files at the next start."""
+    job_id = await harness.easel.service.handle(harness.message("/imagine a harbour"))
+    assert job_id is not None
+    await harness.easel.queue.wait_for(job_id)
+    sent = len(harness.platform.sent)
+    await harness.easel.jobs.finish_job(job_id=job_id, status=JobStatus.GENERATED, now=harness.clock.now())
+    async with harness.easel.engine.begin() as conn:  # as if its delivery had not been recorded
+        await conn.execute(delete(DeliveryRow).where(DeliveryRow.job_id == job_id))
     assert await harness.easel.service.recover() == 1
     await harness.easel.queue.drain()
     job = await harness.easel.jobs.get_job(job_id=job_id)
     assert job is not None and job.status == JobStatus.DONE
-    assert [r.images for r in harness.platform.replies if r.images]
-    assert len(await harness.easel.history.list_generations()) == len(generations_before)
+    assert len(harness.platform.sent) == sent + 1
+    assert len(await harness.easel.history.list_generations()) == 1
+
+
+async def test_a_failed_delivery_record_is_retried_not_resent(harness: Harness) -> None:
+    """When writing the delivery record fails once, it is written again; the photo is sent once."""
+    jobs = harness.easel.jobs
+    record = jobs.record_delivery
+    failures = [StorageError("database is locked")]
+
+    async def flaky(**kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await record(**kwargs)
+
+    jobs.record_delivery = flaky  # type: ignore[method-assign]
+    job_id = await harness.easel.service.handle(harness.message("/imagine a harbour"))
+    assert job_id is not None
+    await harness.easel.queue.wait_for(job_id)
+    job = await jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.DONE and not failures
+    assert len([r for r in harness.platform.replies if r.images]) == 1
 
 
 async def interrupted_job(settings: Any, platform: RecordingPlatform) -> int:

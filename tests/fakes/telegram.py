@@ -87,6 +87,8 @@ class Fault:
     parameters: dict[str, Any] | None = None
     delay_s: float = 0.0
     gate: asyncio.Event | None = None
+    answer_after_s: float = 0.0
+    """The call takes effect at once (a photo is visible in the chat), its answer comes this much later."""
 
 
 @dataclass
@@ -229,6 +231,11 @@ class FakeTelegram:
         """The next call of ``method`` is answered (normally) after ``seconds``."""
         self.faults.append(Fault(method, delay_s=seconds))
 
+    def answer_late(self, method: str, seconds: float) -> None:
+        """The next call of ``method`` takes effect at once but is answered ``seconds`` later (a big
+        upload: the photo shows in the chat before the bot hears back)."""
+        self.faults.append(Fault(method, answer_after_s=seconds))
+
     def hold_next(self, method: str) -> asyncio.Event:
         """The next call of ``method`` is answered (normally) once the returned event is set."""
         gate = asyncio.Event()
@@ -316,6 +323,9 @@ class FakeTelegram:
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = await handler(params, files)
+            if fault is not None and fault.answer_after_s:
+                await self._notify()
+                await asyncio.sleep(fault.answer_after_s)
         except ApiError as exc:
             return _error(exc)
         finally:

@@ -3,6 +3,7 @@ never sent, commands disguised with zero-width characters. Rights come from the 
 
 from __future__ import annotations
 
+from bot.platforms.telegram_calls import NETWORK_RETRIES
 from tests.fakes.telegram_world import BOT_ID
 from tests.platforms.conftest import USER, Running
 from tests.platforms.test_telegram import ADMIN, GROUP, buttons
@@ -79,3 +80,14 @@ async def test_settings_provider_must_be_configured(running: Running) -> None:
     tg.say(USER, USER, "/settings provider openai")
     await tg.wait_for(lambda: any("not a configured provider" in t for t in tg.texts(USER)))
     assert any("builtin" in t for t in tg.texts(USER))
+
+
+async def test_a_result_refused_for_now_is_delivered_without_a_restart(running: Running) -> None:
+    """sendPhoto answering 502 past the call's own retries is retried by the job; the status goes."""
+    tg = running.tg
+    tg.fail_next("sendPhoto", 502, times=NETWORK_RETRIES + 1)
+    photo = await running.photo_after("/imagine a red fox")
+    await running.easel.queue.drain()
+    assert "a red fox" in photo["caption"] and len(tg.photos(USER)) == 1
+    statuses = [m for m in tg.sent_to(USER) if "text" in m and "photo" not in m]
+    assert statuses and all(tg.current(USER, m["message_id"]) is None for m in statuses)

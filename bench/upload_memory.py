@@ -9,7 +9,7 @@ dir), each scenario in a fresh subprocess so the figures start from an idle proc
 
 "idle" is RSS once the Easel is open and the PNG bytes exist; "peak" is VmHWM (reset at idle through
 ``/proc/self/clear_refs``); "resident" is RSS after everything finished and ``gc.collect()``.
-``--no-release`` leaves out ``bot.process_memory.install()`` (the glibc tuning app start-up applies).
+``--no-release`` leaves out ``bot.process_memory.install()`` (the glibc tuning ``open_easel`` applies).
 
 Run: ``python -m bench --only upload_memory`` or ``python -m bench.upload_memory`` (one table).
 """
@@ -52,13 +52,12 @@ def solid_png(width: int, height: int, rgb: tuple[int, int, int] = (200, 120, 40
 
 async def _child(mode: str, release: bool) -> dict[str, Any]:
     from bench.pipeline import Sink, settings
+    from bot import process_memory
     from bot.app import open_easel
     from bot.core.types import Attachment, Edit, Incoming
 
-    if release:
-        from bot import process_memory
-
-        process_memory.install()
+    if not release:  # what the figures would be without it (open_easel installs it)
+        process_memory.install = lambda: False
     data = solid_png(SIDE, SIDE)
     with tempfile.TemporaryDirectory() as tmp:
         config = settings(Path(tmp), None, workers=UPLOADS, max_queue=UPLOADS + 1)
@@ -146,7 +145,7 @@ def run(quick: bool) -> list[Result]:
         "peaked at 3,142 MB and went back to 91; /edit peaked at 3,216 MB and kept 2,214 MB resident."
     )
     result.notes.append(
-        "glibc release = bot.process_memory.install(), which app start-up is to call; without it each "
+        "glibc release = bot.process_memory.install(), which open_easel calls; without it each "
         "worker thread's malloc arena keeps its own freed ~250 MB."
     )
     return [result]

@@ -21,7 +21,7 @@ from bench.loop_lag import lag_probe
 from bench.pipeline import Sink, settings
 from bench.report import Result, percentile
 from bot.app import open_easel
-from bot.core.schedule_ports import TriggerSpec
+from bot.core.schedules.ports import TriggerSpec
 from bot.core.types import Reply, Target
 from bot.scheduler.wiring import build_scheduler
 from bot.storage.migrate import upgrade

@@ -34,7 +34,7 @@ from telegram.ext import (
 from bot.app import Easel, serve
 from bot.core.ports import Provider
 from bot.core.types import JobEvent, Progress, Queued, Started, Target
-from bot.platforms.telegram import TelegramAdapter
+from bot.platforms.telegram.adapter import TelegramAdapter
 from bot.settings import AppSettings, load_settings
 from tests.fakes.telegram import TOKEN, FakeTelegram
 

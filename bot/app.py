@@ -14,18 +14,18 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import process_memory
-from bot.core.chain import ProviderChain
+from bot.core.chat.requests import Defaults
+from bot.core.chat.resolve import RequestResolver
+from bot.core.chat.router import Router, RouterConfig
+from bot.core.chat.service import EaselService, Policy
 from bot.core.clock import SystemClock
-from bot.core.execution import JobRunner
 from bot.core.flags import parse_aspect
-from bot.core.jobs import JobQueue
-from bot.core.limits import RateLimiter, Rates
+from bot.core.generation.chain import ProviderChain
+from bot.core.generation.resilience import RetryPolicy
+from bot.core.jobs.limits import RateLimiter, Rates
+from bot.core.jobs.queue import JobQueue
+from bot.core.jobs.runner import JobRunner
 from bot.core.ports import NO_METRICS, Clock, Metrics, Platform, Provider
-from bot.core.requests import Defaults
-from bot.core.resilience import RetryPolicy
-from bot.core.resolve import RequestResolver
-from bot.core.router import Router, RouterConfig
-from bot.core.service import EaselService, Policy
 from bot.observability.metrics import PrometheusMetrics
 from bot.observability.redaction import install_redaction
 from bot.platforms.base import Adapter
@@ -217,15 +217,15 @@ def build_adapters(
     chat when it is enabled, or alone when nothing else is configured."""
     adapters: list[Adapter] = []
     if settings.telegram.token is not None:
-        from bot.platforms.telegram import TelegramAdapter  # each library loads only when used
+        from bot.platforms.telegram.adapter import TelegramAdapter  # each library loads only when used
 
         adapters.append(TelegramAdapter(settings.telegram))
     if settings.discord.token is not None:
-        from bot.platforms.discord import DiscordAdapter
+        from bot.platforms.discord.adapter import DiscordAdapter
 
         adapters.append(DiscordAdapter(settings.discord))
     if settings.web.enabled or not adapters:
-        from bot.platforms.web import WebAdapter
+        from bot.platforms.web.adapter import WebAdapter
 
         adapters.append(WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive))
     return adapters

@@ -25,7 +25,7 @@ from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
 from bot.observability.metrics import PrometheusMetrics
 from bot.observability.redaction import install_redaction
-from bot.platforms.console import ConsolePlatform, run_console
+from bot.platforms.console.adapter import ConsolePlatform, run_console
 from bot.providers import registry
 from bot.settings import AppSettings, load_settings, redact_url, redacted
 from bot.storage import migrate

@@ -22,10 +22,10 @@ from rich.table import Table
 from bot.core.clock import SystemClock
 from bot.core.errors import ConfigError, EaselError, InvalidInput
 from bot.core.flags import parse_aspect
-from bot.core.schedule_commands import add_schedule, format_times
-from bot.core.schedule_ports import NewSchedule, Overrides, ScheduleRecord, TriggerSpec
-from bot.core.schedule_spec import check_timezone, describe, format_target, parse_target, parse_when
-from bot.core.schedule_templates import validate_template
+from bot.core.schedules.commands import add_schedule, format_times
+from bot.core.schedules.ports import NewSchedule, Overrides, ScheduleRecord, TriggerSpec
+from bot.core.schedules.spec import check_timezone, describe, format_target, parse_target, parse_when
+from bot.core.schedules.templates import validate_template
 from bot.core.texts import shorten
 from bot.scheduler.triggers import ApschedulerTriggers
 from bot.settings import AppSettings, load_settings

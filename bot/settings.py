@@ -236,7 +236,7 @@ MIN_WEB_TOKEN_CHARS = 12
 
 
 class WebSettings(Section):
-    """The local web chat, gallery, /healthz and /metrics (``bot.platforms.web``)."""
+    """The local web chat, gallery, /healthz and /metrics (``bot.platforms.web.adapter``)."""
 
     enabled: bool = True
     """With Telegram or Discord configured, also run the web chat; it always runs when nothing else is."""

@@ -168,7 +168,7 @@ class Ignore:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleCommand:
-    """``/schedule add|list|remove|pause|resume|run ...``; see ``bot.core.schedule_commands``."""
+    """``/schedule add|list|remove|pause|resume|run ...``; see ``bot.core.schedules.commands``."""
 
     action: str
     args: str = ""
@@ -176,7 +176,7 @@ class ScheduleCommand:
 
 @dataclass(frozen=True, slots=True)
 class BirthdayCommand:
-    """``/birthday set|list|remove|template ...``; see ``bot.core.schedule_commands``."""
+    """``/birthday set|list|remove|template ...``; see ``bot.core.schedules.commands``."""
 
     action: str
     args: str = ""

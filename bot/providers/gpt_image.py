@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.core.chain import nearest_aspect
+from bot.core.generation.chain import nearest_aspect
 from bot.core.types import Aspect, Capabilities
 
 __all__ = [

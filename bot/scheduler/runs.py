@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.core.birthday_dates import card_prompt, greeting
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.flags import parse_aspect
-from bot.core.jobs import JobQueue
+from bot.core.jobs.queue import JobQueue
 from bot.core.ports import Clock, HistoryStore, JobStore, Platform
-from bot.core.schedule_commands import CARD_PROMPT_KEY
-from bot.core.schedule_ports import (
+from bot.core.schedules.birthday_dates import card_prompt, greeting
+from bot.core.schedules.commands import CARD_PROMPT_KEY
+from bot.core.schedules.ports import (
     BirthdayStore,
     RunRecord,
     RunStatus,
@@ -32,8 +32,8 @@ from bot.core.schedule_ports import (
     ScheduleRecord,
     ScheduleStore,
 )
-from bot.core.schedule_spec import format_target
-from bot.core.schedule_templates import render
+from bot.core.schedules.spec import format_target
+from bot.core.schedules.templates import render
 from bot.core.types import GenerationOptions, JobRecord, JobStatus, Reply, Target
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from bot.core.errors import EaselError
 from bot.core.ports import Clock
-from bot.core.schedule_ports import Claim, RunRecord, RunStatus, ScheduleRecord, ScheduleStore, Triggers
+from bot.core.schedules.ports import Claim, RunRecord, RunStatus, ScheduleRecord, ScheduleStore, Triggers
 from bot.scheduler.runs import RunExecutor
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The ``Triggers`` port on APScheduler 3: ``CronTrigger.from_crontab`` and ``IntervalTrigger`` for
-posts, :func:`bot.core.birthday_dates.next_card_time` for birthdays.
+posts, :func:`bot.core.schedules.birthday_dates.next_card_time` for birthdays.
 
 DST: APScheduler computes wall-clock times in the schedule's zone. On a spring-forward day a time in
 the gap (02:30 Europe/Berlin) fires at the shifted instant (03:30 CEST); on a fall-back day the
@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
-from bot.core.birthday_dates import next_card_time
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
-from bot.core.schedule_ports import TriggerSpec
-from bot.core.schedule_spec import WHEN_HELP, check_timezone
+from bot.core.schedules.birthday_dates import next_card_time
+from bot.core.schedules.ports import TriggerSpec
+from bot.core.schedules.spec import WHEN_HELP, check_timezone
 
 _TICK = timedelta(microseconds=1)
 _MAX_PROBES = 8

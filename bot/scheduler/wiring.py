@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.clock import SystemClock
 from bot.core.ports import Clock, Platform
-from bot.core.schedule_commands import ScheduleCommands, SchedulePolicy
+from bot.core.schedules.commands import ScheduleCommands, SchedulePolicy
 from bot.scheduler.runs import RunExecutor, RunPolicy
 from bot.scheduler.service import POLL_S, SchedulerService, Sleeper
 from bot.scheduler.triggers import ApschedulerTriggers

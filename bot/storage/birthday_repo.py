@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.core.schedule_ports import BirthdayRecord
+from bot.core.schedules.ports import BirthdayRecord
 from bot.storage.repos import _storage_errors
 from bot.storage.tables import BirthdayRow, ScheduleRow
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from bot.core.errors import NotFound
-from bot.core.schedule_ports import (
+from bot.core.schedules.ports import (
     OPEN_RUN_STATUSES,
     NewSchedule,
     Overrides,

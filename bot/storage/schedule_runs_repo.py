@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.core.errors import InvalidInput, NotFound
-from bot.core.schedule_ports import OPEN_RUN_STATUSES, Claim, RunRecord, RunStatus
+from bot.core.schedules.ports import OPEN_RUN_STATUSES, Claim, RunRecord, RunStatus
 from bot.storage.repos import _storage_errors, row_id
 from bot.storage.tables import ScheduleRow, ScheduleRunRow, UTCDateTime
 

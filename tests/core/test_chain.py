@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from bot.core.chain import ProviderChain, fit_to_capabilities, nearest_aspect
 from bot.core.errors import InvalidInput, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.generation.chain import ProviderChain, fit_to_capabilities, nearest_aspect
+from bot.core.generation.resilience import BreakerState, RetryPolicy
 from bot.core.ports import Provider
-from bot.core.resilience import BreakerState, RetryPolicy
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
 from tests.fakes.scripted import FakeTimer, ScriptedProvider
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.jobs import JobQueue, QueuedJob
+from bot.core.jobs.queue import JobQueue, QueuedJob
 
 
 async def _never(job: QueuedJob) -> None:

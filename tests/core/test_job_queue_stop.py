@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.core.jobs import JobQueue, QueuedJob
+from bot.core.jobs.queue import JobQueue, QueuedJob
 
 
 class Runs:

@@ -12,8 +12,8 @@ from sqlalchemy import delete
 
 from bot.app import open_easel
 from bot.core.errors import StorageError
-from bot.core.jobs import JobQueue, QueuedJob
-from bot.core.pacing import ProgressThrottle
+from bot.core.jobs.pacing import ProgressThrottle
+from bot.core.jobs.queue import JobQueue, QueuedJob
 from bot.core.ports import Provider
 from bot.core.types import Done, Failed, Incoming, JobStatus, Progress, Queued, Started
 from bot.storage.tables import DeliveryRow

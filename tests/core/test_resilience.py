@@ -18,7 +18,7 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
-from bot.core.resilience import BreakerState, CircuitBreaker, RetryPolicy, call_with_retries
+from bot.core.generation.resilience import BreakerState, CircuitBreaker, RetryPolicy, call_with_retries
 from tests.fakes.scripted import FakeTimer
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bot.core.chat.router import Router, RouterConfig
 from bot.core.errors import InvalidInput
-from bot.core.router import Router, RouterConfig
 from bot.core.types import (
     Aspect,
     Attachment,

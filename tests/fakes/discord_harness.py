@@ -23,7 +23,7 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_world import GUILD, TOKEN, Interaction
 
 if TYPE_CHECKING:
-    from bot.platforms.discord import DiscordAdapter
+    from bot.platforms.discord.adapter import DiscordAdapter
 
 with warnings.catch_warnings():  # discord.py imports audioop (deprecated) for voice, which Easel never uses
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
@@ -94,7 +94,7 @@ async def _serving(
     env: Mapping[str, str] | None,
     providers: list[Provider] | None,
 ) -> AsyncIterator[RunningDiscord]:
-    from bot.platforms.discord import DiscordAdapter
+    from bot.platforms.discord.adapter import DiscordAdapter
 
     settings = load_settings(None, environ=env_for(dc, tmp_path, db_url) | dict(env or {}))
     clock = FixedClock()

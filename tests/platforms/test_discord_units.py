@@ -9,9 +9,9 @@ import pytest
 import tests.fakes.discord_harness  # noqa: F401  (imports discord.py without its audioop warning)
 from bot.core.errors import ConfigError
 from bot.core.types import Action
-from bot.platforms import discord_files
-from bot.platforms import discord_render as render
-from bot.platforms.discord_commands import imagine_text
+from bot.platforms.discord import files as discord_files
+from bot.platforms.discord import render
+from bot.platforms.discord.commands import imagine_text
 from bot.settings import DiscordSettings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_world import TOKEN
@@ -54,7 +54,7 @@ def test_files_are_batched_by_count_and_bytes() -> None:
 
 async def test_a_rejected_token_is_a_config_error() -> None:
     """A token the API answers 401 for stops start-up with a ConfigError naming discord.token."""
-    from bot.platforms.discord import DiscordAdapter
+    from bot.platforms.discord.adapter import DiscordAdapter
 
     async with FakeDiscord(token="someone-elses-token") as dc:
         settings = DiscordSettings.model_validate(
@@ -73,7 +73,7 @@ async def test_endpoints_are_restored_and_not_shared() -> None:
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.platforms.discord_http import Endpoints
+    from bot.platforms.discord.http import Endpoints
 
     before = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     first = Endpoints("http://127.0.0.1:1/api/v10", "ws://127.0.0.1:1/gateway")

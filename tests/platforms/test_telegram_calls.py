@@ -9,8 +9,8 @@ import pytest
 from telegram import Bot
 
 from bot.core.types import Progress, Queued, Reply, Started, Target
-from bot.platforms.telegram_calls import ACTION_SHOWN_S
-from bot.platforms.telegram_delivery import TelegramDelivery
+from bot.platforms.telegram.calls import ACTION_SHOWN_S
+from bot.platforms.telegram.delivery import TelegramDelivery
 from tests.fakes.scripted import ScriptedProvider
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.platforms.conftest import CHAT, USER, Running

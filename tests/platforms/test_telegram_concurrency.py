@@ -7,7 +7,7 @@ import gc
 
 from telegram import Update
 
-from bot.platforms.telegram_concurrency import ChatOrderedUpdateProcessor
+from bot.platforms.telegram.concurrency import ChatOrderedUpdateProcessor
 from tests.fakes.telegram_world import World
 from tests.platforms.conftest import CHAT, USER, Running
 

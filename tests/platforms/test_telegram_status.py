@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot
 
 from bot.core.types import Done, Failed, Progress, Queued, Reply, Started, Target
-from bot.platforms.telegram_delivery import TelegramDelivery
+from bot.platforms.telegram.delivery import TelegramDelivery
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.platforms.conftest import CHAT, USER
 

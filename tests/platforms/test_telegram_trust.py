@@ -3,7 +3,7 @@ never sent, commands disguised with zero-width characters. Rights come from the 
 
 from __future__ import annotations
 
-from bot.platforms.telegram_calls import NETWORK_RETRIES
+from bot.platforms.telegram.calls import NETWORK_RETRIES
 from tests.fakes.telegram_world import BOT_ID
 from tests.platforms.conftest import USER, Running
 from tests.platforms.test_telegram import ADMIN, GROUP, buttons

@@ -7,8 +7,8 @@ from typing import Any
 from telegram import Message
 
 from bot.core.types import Action, Reply
-from bot.platforms import telegram_render as render
-from bot.platforms.telegram_updates import chat_key, generation_ref, split_chat_key, translate
+from bot.platforms.telegram import render
+from bot.platforms.telegram.updates import chat_key, generation_ref, split_chat_key, translate
 from tests.fakes.telegram_world import BOT_ID, BOT_USER, BOT_USERNAME, World
 
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.core.chain import fit_to_capabilities
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.generation.chain import fit_to_capabilities
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
 from bot.providers import registry

@@ -18,9 +18,9 @@ from sqlalchemy import insert
 
 from bot.app import Easel, open_easel
 from bot.core.ports import ProgressCallback
-from bot.core.schedule_commands import add_schedule
-from bot.core.schedule_ports import NewSchedule, Overrides, RunRecord, ScheduleKind
-from bot.core.schedule_spec import parse_when
+from bot.core.schedules.commands import add_schedule
+from bot.core.schedules.ports import NewSchedule, Overrides, RunRecord, ScheduleKind
+from bot.core.schedules.spec import parse_when
 from bot.core.types import Capabilities, Image, ImageRequest, Incoming, ProviderHealth, Reply, Target
 from bot.scheduler.service import SchedulerService
 from bot.scheduler.triggers import ApschedulerTriggers

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image as PILImage
 
-from bot.core.birthday_card import text_box
-from bot.core.schedule_ports import ScheduleKind
+from bot.core.schedules.birthday_card import text_box
+from bot.core.schedules.ports import ScheduleKind
 from tests.scheduler.conftest import World
 
 

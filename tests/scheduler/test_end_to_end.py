@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from bot.app import open_easel
 from bot.cli import app
-from bot.platforms.telegram import TelegramAdapter
+from bot.platforms.telegram.adapter import TelegramAdapter
 from bot.scheduler.wiring import build_scheduler
 from bot.settings import load_settings
 from bot.storage.db import make_engine

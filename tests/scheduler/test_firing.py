@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import Refused, StorageError
-from bot.core.schedule_ports import Claim, RunRecord, RunStatus
+from bot.core.schedules.ports import Claim, RunRecord, RunStatus
 from bot.storage.schedule_repo import SqlScheduleStore
 from tests.fakes.clock import FixedClock
 from tests.scheduler.conftest import TARGET, World, bulk_add, open_world

@@ -8,11 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.birthday_dates import card_prompt, celebrated_on, greeting, next_card_time, parse_birth_date
 from bot.core.errors import InvalidInput
-from bot.core.schedule_ports import TriggerSpec
-from bot.core.schedule_spec import describe, format_target, parse_target, parse_when
-from bot.core.schedule_templates import render, season, validate_template
+from bot.core.schedules.birthday_dates import (
+    card_prompt,
+    celebrated_on,
+    greeting,
+    next_card_time,
+    parse_birth_date,
+)
+from bot.core.schedules.ports import TriggerSpec
+from bot.core.schedules.spec import describe, format_target, parse_target, parse_when
+from bot.core.schedules.templates import render, season, validate_template
 from bot.scheduler.triggers import ApschedulerTriggers
 
 WHEN = datetime(2026, 3, 14, 9, 5, tzinfo=ZoneInfo("Europe/Berlin"))

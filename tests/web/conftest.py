@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 
 from bot.app import Easel, open_easel
 from bot.observability.metrics import PrometheusMetrics
-from bot.platforms.web import WebAdapter
+from bot.platforms.web.adapter import WebAdapter
 from bot.settings import load_settings
 
 

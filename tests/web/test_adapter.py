@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.errors import ConfigError
 from bot.core.types import Image, Reply, Target
-from bot.platforms.web import WebAdapter
+from bot.platforms.web.adapter import WebAdapter
 from bot.settings import WebSettings
 from tests.web.conftest import WebRun, png
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.observability.metrics import PrometheusMetrics
-from bot.platforms.web_security import CSP
+from bot.platforms.web.security import CSP
 from tests.web.conftest import WebRun, open_web
 
 TOKEN = "correct-horse-battery"
@@ -72,10 +72,10 @@ async def test_an_unexpected_exception_is_a_logged_generic_500(
 ) -> None:
     """A handler raising a plain exception: 500 with the headers and no detail; logged with traceback."""
     web.adapter.metrics = BrokenMetrics()
-    with caplog.at_level(logging.ERROR, logger="bot.platforms.web_security"):
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.web.security"):
         response = await web.client.get("/metrics")
     assert response.status_code == 500
     assert_secured(response.headers)
     assert "secret detail" not in response.text
-    [record] = [r for r in caplog.records if r.name == "bot.platforms.web_security"]
+    [record] = [r for r in caplog.records if r.name == "bot.platforms.web.security"]
     assert record.exc_info is not None and "/metrics" in record.getMessage()

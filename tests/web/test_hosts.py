@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import ConfigError
-from bot.platforms.web_hosts import HostPolicy
+from bot.platforms.web.hosts import HostPolicy
 from bot.settings import WebSettings, load_settings
 from tests.web.conftest import WebRun, open_web
 

@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from bot.core.errors import ConfigError
-from bot.platforms.web_security import AUTH_COOKIE, SESSION_COOKIE
+from bot.platforms.web.security import AUTH_COOKIE, SESSION_COOKIE
 from tests.web.conftest import WebRun, open_web
 
 TOKEN = "correct-horse-battery"
 GUESSES = 5
-"""Wrong tokens an address may send in a minute (``bot.platforms.web_login.WRONG_TOKENS``)."""
+"""Wrong tokens an address may send in a minute (``bot.platforms.web.login.WRONG_TOKENS``)."""
 
 
 def token_env(token: str = TOKEN) -> dict[str, str]:

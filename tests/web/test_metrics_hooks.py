@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.chain import ProviderChain
 from bot.core.errors import Refused, Unavailable
-from bot.core.resilience import RetryPolicy
+from bot.core.generation.chain import ProviderChain
+from bot.core.generation.resilience import RetryPolicy
 from bot.core.types import ImageRequest
 from bot.observability.metrics import PrometheusMetrics
 from tests.fakes.scripted import FakeTimer, ScriptedProvider

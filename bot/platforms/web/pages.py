@@ -13,15 +13,15 @@ from aiohttp import web
 
 from bot.core.errors import StorageError
 from bot.core.ids import MAX_ROW_ID, ascii_int
-from bot.platforms.web_chat import path_id
-from bot.platforms.web_uploads import http_error
+from bot.platforms.web.chat import path_id
+from bot.platforms.web.uploads import http_error
 from bot.storage.gallery_repo import GalleryItem
 
 if TYPE_CHECKING:
-    from bot.platforms.web import WebAdapter
+    from bot.platforms.web.adapter import WebAdapter
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGES = {
     "/": "chat.html",
     "/gallery": "gallery.html",

@@ -293,7 +293,7 @@ class ScheduleEvents(Protocol):
 
 
 class ScheduleCommandHandler(Protocol):
-    """Answers ``/schedule`` and ``/birthday`` (``bot.core.schedule_commands.ScheduleCommands``)."""
+    """Answers ``/schedule`` and ``/birthday`` (``bot.core.schedules.commands.ScheduleCommands``)."""
 
     async def handle(
         self, intent: ScheduleCommand | BirthdayCommand, message: Incoming, chat_settings: Mapping[str, Any]

@@ -17,19 +17,19 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.core.birthday_commands import BIRTHDAY_USAGE, CARD_PROMPT_KEY, BirthdayCommands
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import FlagLimits, clip, parse_flags
 from bot.core.ports import Clock, HistoryStore
 from bot.core.rights import require_admin
-from bot.core.schedule_common import (
+from bot.core.schedules.birthday_commands import BIRTHDAY_USAGE, CARD_PROMPT_KEY, BirthdayCommands
+from bot.core.schedules.common import (
     SchedulePolicy,
     add_schedule,
     chat_target,
     format_times,
     may_manage,
 )
-from bot.core.schedule_ports import (
+from bot.core.schedules.ports import (
     BirthdayStore,
     NewSchedule,
     Overrides,
@@ -39,8 +39,8 @@ from bot.core.schedule_ports import (
     ScheduleStore,
     Triggers,
 )
-from bot.core.schedule_spec import check_timezone, describe, parse_when
-from bot.core.schedule_templates import validate_template
+from bot.core.schedules.spec import check_timezone, describe, parse_when
+from bot.core.schedules.templates import validate_template
 from bot.core.types import BirthdayCommand, Incoming, ScheduleCommand
 
 SCHEDULE_USAGE = (

@@ -11,7 +11,7 @@ import discord
 
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action
-from bot.platforms import discord_render as render
+from bot.platforms.discord import render
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,14 @@ from bot.core.errors import (
     TransientProviderError,
     Unavailable,
 )
-from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider
-from bot.core.resilience import (
+from bot.core.generation.resilience import (
     BreakerState,
     CircuitBreaker,
     RetryPolicy,
     about,
     call_with_retries,
 )
+from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider
 from bot.core.types import Aspect, GenerationKind, GenerationResult, Image, ImageRequest
 
 log = logging.getLogger(__name__)

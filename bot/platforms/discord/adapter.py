@@ -24,11 +24,11 @@ from bot.core.clock import SystemClock
 from bot.core.errors import ConfigError, DeliveryFailed
 from bot.core.ports import Clock
 from bot.core.types import JobEvent, Reply, Target
-from bot.platforms.discord_commands import build_tree
-from bot.platforms.discord_delivery import PLATFORM, DiscordDelivery
-from bot.platforms.discord_http import Endpoints
-from bot.platforms.discord_inbound import DEFER_AFTER_S, DiscordInbound
-from bot.platforms.discord_views import EaselClient, ResultButton, apologise
+from bot.platforms.discord.commands import build_tree
+from bot.platforms.discord.delivery import PLATFORM, DiscordDelivery
+from bot.platforms.discord.http import Endpoints
+from bot.platforms.discord.inbound import DEFER_AFTER_S, DiscordInbound
+from bot.platforms.discord.views import EaselClient, ResultButton, apologise
 from bot.settings import DiscordSettings
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.core.errors import DeliveryFailed
 from bot.core.types import Target
-from bot.platforms.telegram_updates import split_chat_key
+from bot.platforms.telegram.updates import split_chat_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,7 +35,7 @@ ACTIONS_REMEMBERED = 10_000
 
 
 class BotCalls:
-    """The call plumbing :class:`~bot.platforms.telegram_delivery.TelegramDelivery` sends through."""
+    """The call plumbing :class:`~bot.platforms.telegram.delivery.TelegramDelivery` sends through."""
 
     def __init__(self, bot: Bot, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._bot = bot

@@ -1,4 +1,4 @@
-"""``/birthday set|list|remove|template`` (see ``bot.core.schedule_commands`` for who may do what).
+"""``/birthday set|list|remove|template`` (see ``bot.core.schedules.commands`` for who may do what).
 
 A birthday is a row of its own (who, which day, which zone) plus a yearly ``birthday`` schedule that
 posts the card, so cards share everything scheduled posts have: claims, catch-up, retries, pausing.
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import calendar
 
-from bot.core.birthday_dates import parse_birth_date
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import clip
 from bot.core.ports import Clock, HistoryStore
 from bot.core.rights import require_admin
-from bot.core.schedule_common import SchedulePolicy, add_schedule, chat_target, format_times
-from bot.core.schedule_ports import (
+from bot.core.schedules.birthday_dates import parse_birth_date
+from bot.core.schedules.common import SchedulePolicy, add_schedule, chat_target, format_times
+from bot.core.schedules.ports import (
     BirthdayRecord,
     BirthdayStore,
     NewSchedule,
@@ -24,7 +24,7 @@ from bot.core.schedule_ports import (
     Triggers,
     TriggerSpec,
 )
-from bot.core.schedule_spec import check_timezone, looks_like_timezone
+from bot.core.schedules.spec import check_timezone, looks_like_timezone
 from bot.core.types import BirthdayCommand, Incoming
 
 CARD_PROMPT_KEY = "birthday_prompt"

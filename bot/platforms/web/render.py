@@ -1,4 +1,4 @@
-"""Replies and job events → the JSON the chat page renders (see ``bot/web/static/chat.js``)."""
+"""Replies and job events → the JSON the chat page renders (see ``bot/platforms/web/static/chat.js``)."""
 
 from __future__ import annotations
 

@@ -28,17 +28,17 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.chat.service import EaselService, target_of
 from bot.core.errors import ConfigError, DeliveryFailed, EaselError
 from bot.core.ports import HistoryStore
-from bot.core.service import EaselService, target_of
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, Attachment, Incoming, JobEvent, Reply, Target
-from bot.platforms import telegram_render as render
-from bot.platforms.telegram_admins import AdminDirectory
-from bot.platforms.telegram_concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
-from bot.platforms.telegram_delivery import TelegramDelivery
-from bot.platforms.telegram_updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
-from bot.platforms.telegram_webhook import WebhookServer
+from bot.platforms.telegram import render
+from bot.platforms.telegram.admins import AdminDirectory
+from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
+from bot.platforms.telegram.delivery import TelegramDelivery
+from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
+from bot.platforms.telegram.webhook import WebhookServer
 from bot.settings import TelegramSettings
 
 if TYPE_CHECKING:

@@ -20,10 +20,10 @@ import discord
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.ports import Clock
 from bot.core.types import Action, Attachment, Incoming
-from bot.platforms import discord_render as render
-from bot.platforms.discord_delivery import DEFAULT_FILESIZE_LIMIT, PLATFORM, DiscordDelivery
-from bot.platforms.discord_errors import MISSING_PERMISSIONS
-from bot.platforms.discord_views import EditModal
+from bot.platforms.discord import render
+from bot.platforms.discord.delivery import DEFAULT_FILESIZE_LIMIT, PLATFORM, DiscordDelivery
+from bot.platforms.discord.errors import MISSING_PERMISSIONS
+from bot.platforms.discord.views import EditModal
 from bot.settings import DiscordSettings
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ _MENTION = re.compile(r"<@!?([0-9]+)>")
 
 
 class DiscordInbound:
-    """Implements :class:`bot.platforms.discord_commands.Runner` and handles button presses and messages.
+    """Implements :class:`bot.platforms.discord.commands.Runner` and handles button presses and messages.
 
     ``Incoming.is_admin`` follows the adapters' convention: members with Manage Server, and anyone in a DM.
     """

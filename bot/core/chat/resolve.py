@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.chat.requests import Defaults, build_request, options_of
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.ports import ArtifactStore, HistoryStore
-from bot.core.requests import Defaults, build_request, options_of
 from bot.core.types import (
     Edit,
     Generate,

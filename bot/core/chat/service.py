@@ -1,5 +1,5 @@
 """Use cases: what happens for each message. Quick answers are sent at once; image work becomes a
-durable job (see ``bot.core.jobs`` and ``bot.core.execution``) before the user is acknowledged."""
+durable job (see ``bot.core.jobs.queue`` and ``bot.core.jobs.runner``) before the user is acknowledged."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import imaging, texts
-from bot.core.chain import ProviderChain
-from bot.core.codec import intent_to_json, stored_image_to_json
+from bot.core.chat.requests import Defaults, new_seed, validate_chat_setting
+from bot.core.chat.router import Router
 from bot.core.errors import DeliveryFailed, EaselError, InvalidInput, NotFound
-from bot.core.jobs import JobQueue, QueuedJob
-from bot.core.limits import LimitExceeded, RateLimiter, estimate_cost, humanize_seconds
+from bot.core.generation.chain import ProviderChain
+from bot.core.jobs.codec import intent_to_json, stored_image_to_json
+from bot.core.jobs.limits import LimitExceeded, RateLimiter, estimate_cost, humanize_seconds
+from bot.core.jobs.queue import JobQueue, QueuedJob
 from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
-from bot.core.requests import Defaults, new_seed, validate_chat_setting
 from bot.core.rights import may_manage, require_admin
-from bot.core.router import Router
-from bot.core.schedule_ports import ScheduleCommandHandler
+from bot.core.schedules.ports import ScheduleCommandHandler
 from bot.core.texts import UNEXPECTED
 from bot.core.types import (
     BirthdayCommand,

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from bot.core.imaging import encode_png, open_image
 from bot.core.types import Image as Image_
 
-FONT_PATH = Path(__file__).resolve().parent.parent / "assets" / "fonts" / "DejaVuSans-Bold.ttf"
+FONT_PATH = Path(__file__).resolve().parents[2] / "assets" / "fonts" / "DejaVuSans-Bold.ttf"
 MAX_WIDTH_SHARE = 0.9
 MAX_HEIGHT_SHARE = 0.4
 MIN_FONT_PX = 10

@@ -24,13 +24,13 @@ from aiohttp import web
 from bot.core.errors import ConfigError
 from bot.core.types import JobEvent, Progress, Reply, StoredImage, Target
 from bot.observability.metrics import PrometheusMetrics
-from bot.platforms.web_chat import PLATFORM, ChatRoutes
-from bot.platforms.web_hosts import HostPolicy
-from bot.platforms.web_hub import EventHub
-from bot.platforms.web_pages import PageRoutes, load_static
-from bot.platforms.web_render import event_json, reply_json
-from bot.platforms.web_secret import load_secret
-from bot.platforms.web_security import Guard, add_security_headers, errors
+from bot.platforms.web.chat import PLATFORM, ChatRoutes
+from bot.platforms.web.hosts import HostPolicy
+from bot.platforms.web.hub import EventHub
+from bot.platforms.web.pages import PageRoutes, load_static
+from bot.platforms.web.render import event_json, reply_json
+from bot.platforms.web.secret import load_secret
+from bot.platforms.web.security import Guard, add_security_headers, errors
 from bot.settings import WebSettings
 from bot.storage.gallery_repo import GalleryRepo
 

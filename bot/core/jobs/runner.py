@@ -30,15 +30,15 @@ from typing import Any
 
 import tenacity
 
-from bot.core.birthday_card import overlay_images
-from bot.core.chain import ProviderChain
-from bot.core.codec import intent_from_json, stored_image_from_json
+from bot.core.chat.requests import params_of
+from bot.core.chat.resolve import RequestResolver
 from bot.core.errors import DeliveryFailed, EaselError, StorageError
-from bot.core.jobs import USER_CANCEL
-from bot.core.pacing import DeliveryRetries, ProgressThrottle
+from bot.core.generation.chain import ProviderChain
+from bot.core.jobs.codec import intent_from_json, stored_image_from_json
+from bot.core.jobs.pacing import DeliveryRetries, ProgressThrottle
+from bot.core.jobs.queue import USER_CANCEL
 from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
-from bot.core.requests import params_of
-from bot.core.resolve import RequestResolver
+from bot.core.schedules.birthday_card import overlay_images
 from bot.core.texts import UNEXPECTED, caption
 from bot.core.types import (
     Action,

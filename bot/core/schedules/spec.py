@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
-from bot.core.schedule_ports import TriggerSpec
+from bot.core.schedules.ports import TriggerSpec
 from bot.core.types import Target
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -26,9 +26,9 @@ from telegram import Bot, InputMediaPhoto, Message, ReplyParameters
 from bot.core import imaging
 from bot.core.errors import DeliveryFailed
 from bot.core.types import Done, Failed, JobEvent, Progress, Reply, Started, StoredImage, Target
-from bot.platforms import telegram_render as render
-from bot.platforms.telegram_calls import BotCalls, reply_id
-from bot.platforms.telegram_updates import PLATFORM
+from bot.platforms.telegram import render
+from bot.platforms.telegram.calls import BotCalls, reply_id
+from bot.platforms.telegram.updates import PLATFORM
 
 log = logging.getLogger(__name__)
 PROGRESS_MIN_GAP_S = 1.0

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.platforms.web_hosts import HostPolicy
-from bot.platforms.web_login import LoginThrottle
-from bot.platforms.web_secret import Keys, derive_keys
+from bot.platforms.web.hosts import HostPolicy
+from bot.platforms.web.login import LoginThrottle
+from bot.platforms.web.secret import Keys, derive_keys
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "easel_session"
@@ -95,7 +95,7 @@ class Guard:
         self._keys: Keys | None = None
 
     def use_secret(self, secret: bytes) -> None:
-        """Derive the keys from the installation's secret (``bot.platforms.web_secret.load_secret``)."""
+        """Derive the keys from the installation's secret (``bot.platforms.web.secret.load_secret``)."""
         self._keys = derive_keys(secret, self._auth_token)
 
     @property

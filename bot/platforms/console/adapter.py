@@ -13,8 +13,8 @@ import itertools
 import threading
 from typing import TextIO
 
-from bot.core.jobs import JobQueue
-from bot.core.service import EaselService
+from bot.core.chat.service import EaselService
+from bot.core.jobs.queue import JobQueue
 from bot.core.types import Done, Failed, Incoming, JobEvent, Progress, Queued, Reply, Started, Target
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})

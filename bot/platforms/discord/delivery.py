@@ -24,11 +24,10 @@ import discord
 from bot.core.errors import DeliveryFailed
 from bot.core.ports import Clock
 from bot.core.types import Done, Failed, GenerationRecord, JobEvent, Reply, Target
-from bot.platforms import discord_files
-from bot.platforms import discord_http as http
-from bot.platforms import discord_render as render
-from bot.platforms.discord_errors import MISSING_PERMISSIONS, attempt, call, forbidden, gone
-from bot.platforms.discord_views import result_view
+from bot.platforms.discord import files as discord_files
+from bot.platforms.discord import http, render
+from bot.platforms.discord.errors import MISSING_PERMISSIONS, attempt, call, forbidden, gone
+from bot.platforms.discord.views import result_view
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"

@@ -12,13 +12,13 @@ from aiohttp import web
 
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.types import Incoming
-from bot.platforms.web_security import Session, set_session_cookie
-from bot.platforms.web_thumbs import THUMB_MIME, ThumbnailCache
-from bot.platforms.web_uploads import http_error, read_submission
+from bot.platforms.web.security import Session, set_session_cookie
+from bot.platforms.web.thumbs import THUMB_MIME, ThumbnailCache
+from bot.platforms.web.uploads import http_error, read_submission
 from bot.storage.artifacts import EXTENSIONS
 
 if TYPE_CHECKING:
-    from bot.platforms.web import WebAdapter
+    from bot.platforms.web.adapter import WebAdapter
 
 PLATFORM = "web"
 CHAT = "web"

@@ -15,8 +15,8 @@ from bot.core.errors import EaselError
 from bot.core.ports import Provider
 from bot.observability.redaction import Redactor, secrets_in
 from bot.providers import registry
-from bot.providers.http import make_client
-from bot.settings import AppSettings, ProviderSettings, ProvidersSettings
+from bot.providers.settings import ProviderSettings
+from bot.settings import AppSettings
 
 PROBE_TIMEOUT_S = 10.0
 
@@ -41,7 +41,7 @@ class ProviderReport:
 async def report(settings: AppSettings, *, probe: bool, list_models: bool) -> list[ProviderReport]:
     """Every known provider; configured ones with a client are built, probed and/or asked for models."""
     selection = registry.select(settings.generation, settings.providers)
-    names = ProvidersSettings.names()
+    names = registry.names()
     reports = await asyncio.gather(*(_one(name, settings, selection, probe, list_models) for name in names))
     redact = Redactor(secrets_in(settings))
     return [replace(r, detail=redact(r.detail), notes=[redact(note) for note in r.notes]) for r in reports]
@@ -56,16 +56,10 @@ async def _one(
     if needs is not None or not base.has_client:
         return base
     section = settings.providers.get(name)
-    client = (
-        make_client(section, default_timeout_s=PROBE_TIMEOUT_S)
-        if isinstance(section, ProviderSettings)
-        else None
-    )
+    alone = registry.Selection(chain=(name,))
+    clients = registry.make_clients(alone, settings.providers, default_timeout_s=PROBE_TIMEOUT_S)
     try:
-        built = registry.build(
-            registry.Selection(chain=(name,)), settings.providers, {name: client} if client else {}
-        )
-        provider = built[0]
+        [provider] = registry.build(alone, settings.providers, clients)
         catalog = tuple(getattr(provider, "catalog", ())) + _extra_models(section)
         result = ProviderReport(name, needs, position, True, models=catalog)
         if probe:
@@ -77,7 +71,7 @@ async def _one(
     except EaselError as exc:
         return ProviderReport(name, needs, position, True, healthy=False, detail=exc.user_message)
     finally:
-        if client is not None:
+        for client in clients.values():
             await client.aclose()
 
 

@@ -25,9 +25,9 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers import media
-from bot.providers.cloud import fetch_result
-from bot.providers.common import (
+from bot.providers._http import media
+from bot.providers._http.cloud import fetch_result
+from bot.providers._http.common import (
     api_key,
     base_url,
     encode_reference,
@@ -37,7 +37,7 @@ from bot.providers.common import (
     read_object,
     reduced,
 )
-from bot.providers.http_errors import (
+from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
@@ -45,7 +45,7 @@ from bot.providers.http_errors import (
     scrub,
     transport_errors,
 )
-from bot.providers.polling import (
+from bot.providers._http.polling import (
     PollTiming,
     ProgressReporter,
     Sleep,
@@ -55,7 +55,7 @@ from bot.providers.polling import (
     poll_timeout_s,
     trusted_url,
 )
-from bot.settings import ProviderSettings
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["FluxProvider", "create"]
 

@@ -5,8 +5,8 @@ Generations are ``POST {base_url}/images/generations`` (JSON); edits and variati
 ``mask`` part, the other fields as text). The aspect becomes one of the sizes the model accepts (the
 chain has already picked the nearest of ``capabilities.aspects`` and told the user); the quality word
 is translated for the model; GPT models answer base64 and reject ``response_format``, so it is sent
-to dall-e models only. The shared wire shapes live in :mod:`bot.providers.images_api`, the model rules
-in :mod:`bot.providers.gpt_image`.
+to dall-e models only. The shared wire shapes live in :mod:`bot.providers._http.images_api`, the model rules
+in :mod:`bot.providers._http.gpt_image`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
-from bot.providers import gpt_image, images_api
-from bot.providers.common import base_url, bearer, instruction_prompt, is_edit
-from bot.providers.media import base_is_local
-from bot.settings import ProviderSettings
+from bot.providers._http import gpt_image, images_api
+from bot.providers._http.common import base_url, bearer, instruction_prompt, is_edit
+from bot.providers._http.media import base_is_local
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["OpenAIProvider", "create"]
 

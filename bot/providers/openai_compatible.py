@@ -1,11 +1,11 @@
 """``openai-compatible``: any server that speaks the OpenAI Images API (LocalAI, vLLM-Omni, proxies).
 
 ``base_url`` includes the version prefix (``http://127.0.0.1:8080/v1``) and may be a list of identical
-servers, shared by a :class:`~bot.providers.backends.BackendPool`. Generations are
+servers, shared by a :class:`~bot.providers._http.backends.BackendPool`. Generations are
 ``POST {base_url}/images/generations`` (JSON); edits and variations of a reference image are
 ``POST {base_url}/images/edits`` (multipart, the reference as one ``image`` part). Results come back as
 base64 or as URLs, which are downloaded at once (they expire). An HTTP 200 without images is a silent
-moderation refusal. The wire shapes live in :mod:`bot.providers.images_api`.
+moderation refusal. The wire shapes live in :mod:`bot.providers._http.images_api`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from bot.core.errors import ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.observability.redaction import redact
-from bot.providers import images_api
-from bot.providers.backends import BackendPool
-from bot.providers.common import base_urls, is_edit
-from bot.providers.media import base_is_local
-from bot.settings import ProviderSettings
+from bot.providers._http import images_api
+from bot.providers._http.backends import BackendPool
+from bot.providers._http.common import base_urls, is_edit
+from bot.providers._http.media import base_is_local
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["OpenAICompatibleProvider", "create"]
 

@@ -28,9 +28,9 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError, RateLimited, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
-from bot.providers import gpt_image, images_api, media
-from bot.providers.common import base_url, bearer, instruction_prompt, is_edit
-from bot.providers.http_errors import (
+from bot.providers._http import gpt_image, images_api, media
+from bot.providers._http.common import base_url, bearer, instruction_prompt, is_edit
+from bot.providers._http.errors import (
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
     ErrorInfo,
@@ -39,7 +39,7 @@ from bot.providers.http_errors import (
     refused,
     scrub,
 )
-from bot.settings import ProviderSettings
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["OpenAIResponsesProvider", "create"]
 

@@ -21,8 +21,8 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, RateLimited, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers.backends import BackendPool
-from bot.providers.common import (
+from bot.providers._http.backends import BackendPool
+from bot.providers._http.common import (
     base_urls,
     bearer,
     encode_reference,
@@ -31,16 +31,16 @@ from bot.providers.common import (
     merge_options,
     read_object,
 )
-from bot.providers.http_errors import REFUSED_TEXT, busy_text, raise_for_response, scrub, transport_errors
-from bot.providers.media import base_is_local, download, to_image
-from bot.providers.multimodal import (
+from bot.providers._http.errors import REFUSED_TEXT, busy_text, raise_for_response, scrub, transport_errors
+from bot.providers._http.media import base_is_local, download, to_image
+from bot.providers._http.multimodal import (
     NO_IMAGE_TEXT,
     RECITATION_TEXT,
     aspect_label,
     image_size_for,
     text_only_text,
 )
-from bot.settings import ProviderSettings
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["OpenRouterProvider", "create"]
 

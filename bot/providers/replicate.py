@@ -30,9 +30,9 @@ from bot.core.errors import (
 )
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers import media
-from bot.providers.cloud import fetch_result
-from bot.providers.common import (
+from bot.providers._http import media
+from bot.providers._http.cloud import fetch_result
+from bot.providers._http.common import (
     base_url,
     bearer,
     encode_reference,
@@ -42,7 +42,7 @@ from bot.providers.common import (
     read_object,
     reduced,
 )
-from bot.providers.http_errors import (
+from bot.providers._http.errors import (
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
     busy_text,
@@ -52,8 +52,8 @@ from bot.providers.http_errors import (
     scrub,
     transport_errors,
 )
-from bot.providers.polling import PollTiming, ProgressReporter, Sleep, poll, poll_timeout_s, trusted_url
-from bot.settings import ProviderSettings
+from bot.providers._http.polling import PollTiming, ProgressReporter, Sleep, poll, poll_timeout_s, trusted_url
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["MODELS", "ReplicateProvider", "create"]
 

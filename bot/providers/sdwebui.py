@@ -24,17 +24,17 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
-from bot.providers.backends import BackendPool
-from bot.providers.common import base_urls, diffusion_prompt, encode_reference, is_edit, read_json
-from bot.providers.http_errors import (
+from bot.providers._http.backends import BackendPool
+from bot.providers._http.common import base_urls, diffusion_prompt, encode_reference, is_edit, read_json
+from bot.providers._http.errors import (
     error_info,
     raise_for_response,
     scrub,
     transport_errors,
 )
-from bot.providers.local_servers import canvas_for, check_all
-from bot.providers.media import decode_base64, to_image
-from bot.settings import ProviderSettings
+from bot.providers._http.local_servers import canvas_for, check_all
+from bot.providers._http.media import decode_base64, to_image
+from bot.providers.settings import SamplerSettings
 
 __all__ = ["SDWebUIProvider", "create"]
 
@@ -69,7 +69,7 @@ class SDWebUIProvider:
 
     def __init__(
         self,
-        settings: ProviderSettings,
+        settings: SamplerSettings,
         *,
         client: httpx.AsyncClient,
         poll_interval_s: float = PROGRESS_INTERVAL_S,
@@ -306,7 +306,7 @@ class SDWebUIProvider:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def _basic_auth(settings: ProviderSettings) -> dict[str, str]:
+def _basic_auth(settings: SamplerSettings) -> dict[str, str]:
     """The ``Authorization: Basic`` header for ``user:pass`` (none without an api_key)."""
     if settings.api_key is None:
         return {}
@@ -385,6 +385,6 @@ def _validation_detail(response: httpx.Response) -> str:
     return "; ".join(parts)
 
 
-def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> SDWebUIProvider:
+def create(settings: SamplerSettings, *, client: httpx.AsyncClient) -> SDWebUIProvider:
     """The registry's entry point: build the provider on the client the app made for it."""
     return SDWebUIProvider(settings, client=client)

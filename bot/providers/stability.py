@@ -21,8 +21,8 @@ from bot import __version__
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers import media
-from bot.providers.common import (
+from bot.providers._http import media
+from bot.providers._http.common import (
     api_key,
     base_url,
     diffusion_prompt,
@@ -31,13 +31,13 @@ from bot.providers.common import (
     read_object,
     reference_mime,
 )
-from bot.providers.http_errors import (
+from bot.providers._http.errors import (
     REFUSED_TEXT,
     raise_for_response,
     transport_errors,
 )
-from bot.providers.stable_image import ASPECTS, aspect_ratio, img2img_strength, wire_seed
-from bot.settings import ProviderSettings
+from bot.providers._http.stable_image import ASPECTS, aspect_ratio, img2img_strength, wire_seed
+from bot.providers.settings import DiffusionSettings
 
 __all__ = ["StabilityProvider", "create"]
 
@@ -66,7 +66,7 @@ class StabilityProvider:
     name = "stability"
     catalog: tuple[str, ...] = ("core", "ultra", "sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 
-    def __init__(self, settings: ProviderSettings, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: DiffusionSettings, *, client: httpx.AsyncClient) -> None:
         key = api_key(settings, provider=self.name)
         self.base_url = base_url(settings, provider=self.name, default=DEFAULT_BASE_URL)
         self.model = settings.model or DEFAULT_MODEL
@@ -219,6 +219,6 @@ def _int_or(value: object, default: int | None) -> int | None:
         return default
 
 
-def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> StabilityProvider:
+def create(settings: DiffusionSettings, *, client: httpx.AsyncClient) -> StabilityProvider:
     """The registry's entry point: build the provider on the client the app made for it."""
     return StabilityProvider(settings, client=client)

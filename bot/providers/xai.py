@@ -18,10 +18,17 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers import media
-from bot.providers.cloud import fetch_result
-from bot.providers.common import base_url, bearer, encode_reference, instruction_prompt, is_edit, read_object
-from bot.providers.http_errors import (
+from bot.providers._http import media
+from bot.providers._http.cloud import fetch_result
+from bot.providers._http.common import (
+    base_url,
+    bearer,
+    encode_reference,
+    instruction_prompt,
+    is_edit,
+    read_object,
+)
+from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
     REFUSED_TEXT,
     error_info,
@@ -30,7 +37,7 @@ from bot.providers.http_errors import (
     refused,
     transport_errors,
 )
-from bot.settings import ProviderSettings
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["ASPECT_RATIOS", "XAIProvider", "create"]
 

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from bot.core.errors import Refused, Unavailable
-from bot.providers.backends import BackendPool, BackendStatus
+from bot.providers._http.backends import BackendPool, BackendStatus
 
 A, B, C = "http://a/v1", "http://b/v1", "http://c/v1"
 

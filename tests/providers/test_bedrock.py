@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from PIL import Image as PILImage
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
-from bot.providers import http_errors
-from bot.providers.bedrock import ACCESS_DENIED_TEXT, BedrockProvider, create
-from bot.settings import ProviderSettings
+from bot.providers._http import errors as http_errors
+from bot.providers.bedrock.provider import ACCESS_DENIED_TEXT, BedrockProvider, create
+from bot.providers.bedrock.settings import BedrockSettings
 from tests.fakes.providers.bedrock import (
     ACCESS_KEY,
     CORE,
@@ -33,36 +29,16 @@ from tests.fakes.providers.bedrock import (
     FakeBedrock,
     make_image,
 )
-from tests.fakes.providers.harness import Progress, dead_url
+from tests.fakes.providers.harness import Progress, aws_credentials
 
 Make = Callable[..., BedrockProvider]
 REGION = "us-east-1"
-_AWS_VARS = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-)
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """The test credentials in the environment; no profile files, no instance metadata lookups."""
-    for name in _AWS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    aws_credentials(monkeypatch, tmp_path, ACCESS_KEY, SECRET_KEY)
     return monkeypatch
 
 
@@ -84,7 +60,7 @@ def make(fake: FakeBedrock, client: httpx.AsyncClient) -> Make:
         chosen = overrides.pop("client", client)
         fields: dict[str, Any] = {"base_url": fake.base_url, "region": REGION}
         fields.update(overrides)
-        return create(ProviderSettings(**fields), client=chosen)
+        return create(BedrockSettings(**fields), client=chosen)
 
     return build
 
@@ -128,14 +104,6 @@ def test_capabilities_follow_the_model(make: Make) -> None:
 # ---------------------------------------------------------------------------------------- signing
 
 
-async def test_nova_generate_returns_the_served_bytes(fake: FakeBedrock, make: Make) -> None:
-    """The image is byte-identical to the fake's, with its real size, provider and model."""
-    [image] = await generate(make())
-    assert image.data == fake.served[0]
-    assert (image.mime, image.width, image.height) == ("image/png", 1024, 1024)
-    assert (image.provider, image.model) == ("bedrock", NOVA)
-
-
 async def test_request_is_sigv4_signed_and_verified(fake: FakeBedrock, make: Make) -> None:
     """The fake recomputes the signature with botocore; the header has the right scope and headers."""
     await generate(make())
@@ -157,28 +125,6 @@ async def test_model_id_colon_is_percent_encoded(fake: FakeBedrock, make: Make) 
     assert fake.requests[0].raw_path == "/model/amazon.nova-canvas-v1%3A0/invoke"
 
 
-async def test_fake_rejects_a_single_encoded_canonical_path(
-    fake: FakeBedrock, client: httpx.AsyncClient
-) -> None:
-    """Signing the path with ':' but sending %3A is the known 403 SignatureDoesNotMatch gotcha."""
-    body = json.dumps({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}}).encode()
-    host = fake.base_url.removeprefix("http://")
-    wrong = AWSRequest(
-        method="POST",
-        url=f"http://{host}/model/{NOVA}/invoke",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "bedrock", REGION).add_auth(wrong)
-    response = await client.post(
-        f"{fake.base_url}/model/amazon.nova-canvas-v1%3A0/invoke",
-        content=body,
-        headers=dict(wrong.headers.items()),
-    )
-    assert response.status_code == 403
-    assert response.headers["x-amzn-errortype"].startswith("InvalidSignatureException")
-
-
 async def test_temporary_credentials_send_the_security_token(aws_env: pytest.MonkeyPatch) -> None:
     """AWS_SESSION_TOKEN goes out as X-Amz-Security-Token and is signed."""
     aws_env.setenv("AWS_SESSION_TOKEN", "session-token-123")
@@ -186,7 +132,7 @@ async def test_temporary_credentials_send_the_security_token(aws_env: pytest.Mon
         FakeBedrock(region=REGION, session_token="session-token-123") as fake,
         httpx.AsyncClient() as http,
     ):
-        provider = create(ProviderSettings(base_url=fake.base_url, region=REGION), client=http)
+        provider = create(BedrockSettings(base_url=fake.base_url, region=REGION), client=http)
         await generate(provider)
     assert fake.requests[0].headers["x-amz-security-token"] == "session-token-123"
     assert (
@@ -201,18 +147,6 @@ async def test_api_key_is_sent_as_bearer(fake: FakeBedrock, make: Make, aws_env:
     headers = fake.requests[0].headers
     assert headers["authorization"] == "Bearer bedrock-api-key-test" and "x-amz-date" not in headers
     assert image.data == fake.served[0]
-
-
-async def test_wrong_secret_is_misconfigured(
-    fake: FakeBedrock, make: Make, aws_env: pytest.MonkeyPatch
-) -> None:
-    """A signature the server cannot verify (wrong secret) → Misconfigured, secret not in messages."""
-    aws_env.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret-at-all")
-    with pytest.raises(Misconfigured) as info:
-        await generate(make())
-    assert "InvalidSignatureException" in str(info.value)
-    assert info.value.user_message == http_errors.KEY_REJECTED_TEXT
-    assert "not-the-secret" not in str(info.value)
 
 
 async def test_unknown_access_key_is_misconfigured(make: Make, aws_env: pytest.MonkeyPatch) -> None:
@@ -333,19 +267,6 @@ async def test_sd35_edit_is_image_to_image(fake: FakeBedrock, make: Make) -> Non
     assert (image.width, image.height, image.seed) == (48, 32, 5)
 
 
-async def test_core_cannot_edit(make: Make) -> None:
-    """Stable Image Core has no image input: an edit is InvalidRequest."""
-    with pytest.raises(InvalidRequest):
-        await make(model=CORE).generate(edit(), on_progress=Progress())
-
-
-async def test_progress_reports_completion(make: Make) -> None:
-    """on_progress(1.0, None) when the images are in."""
-    progress = Progress()
-    await make().generate(ImageRequest("x"), on_progress=progress)
-    assert progress.calls == [1.0]
-
-
 # ------------------------------------------------------------------------------------------- faults
 
 
@@ -362,29 +283,6 @@ async def test_stability_inference_error_is_unavailable(fake: FakeBedrock, make:
     fake.filter_next("Inference error")
     with pytest.raises(Unavailable, match="Inference error"):
         await generate(make(model=SD35))
-
-
-async def test_content_filter_validation_error_is_refused(fake: FakeBedrock, make: Make) -> None:
-    """Nova's 400 ValidationException 'blocked by our content filters' → Refused."""
-    fake.refuse_next()
-    with pytest.raises(Refused) as info:
-        await generate(make())
-    assert info.value.user_message == http_errors.REFUSED_TEXT
-
-
-async def test_amazon_200_error_without_images_is_refused(fake: FakeBedrock, make: Make) -> None:
-    """An HTTP 200 with no images and a content-filter error → Refused."""
-    fake.filter_next()
-    with pytest.raises(Refused):
-        await generate(make())
-
-
-async def test_throttling_is_rate_limited(fake: FakeBedrock, make: Make) -> None:
-    """429 ThrottlingException → RateLimited (retry_after from Retry-After when present)."""
-    fake.throttle_next(retry_after="2")
-    with pytest.raises(RateLimited) as info:
-        await generate(make())
-    assert info.value.retry_after == 2.0 and "about 2 s" in info.value.user_message
 
 
 async def test_throttling_without_retry_after(fake: FakeBedrock, make: Make) -> None:
@@ -438,32 +336,11 @@ async def test_validation_error_is_invalid_request(make: Make) -> None:
     assert "extraneous key [bogus]" in info.value.user_message
 
 
-async def test_malformed_json_is_unavailable(fake: FakeBedrock, make: Make) -> None:
-    """A 200 that is not JSON → Unavailable."""
-    fake.malformed_next()
-    with pytest.raises(Unavailable, match="not JSON"):
-        await generate(make())
-
-
 async def test_empty_result_is_unavailable(fake: FakeBedrock, make: Make) -> None:
     """A 200 with no images and no reason → Unavailable."""
     fake.empty_next()
     with pytest.raises(Unavailable, match="without images"):
         await generate(make())
-
-
-async def test_slow_answer_is_a_timeout(fake: FakeBedrock, make: Make) -> None:
-    """No answer within the client's timeout → ProviderTimeout."""
-    fake.delay_s = 0.3
-    async with httpx.AsyncClient(timeout=httpx.Timeout(0.05)) as impatient:
-        with pytest.raises(ProviderTimeout):
-            await generate(make(client=impatient))
-
-
-async def test_closed_port_is_unavailable(make: Make) -> None:
-    """Connection refused → Unavailable."""
-    with pytest.raises(Unavailable, match="connection refused"):
-        await generate(make(base_url=dead_url()))
 
 
 # ------------------------------------------------------------------------------------ configuration
@@ -476,19 +353,13 @@ def test_missing_credentials_are_misconfigured(
     aws_env.delenv("AWS_ACCESS_KEY_ID")
     aws_env.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(Misconfigured, match=r"AWS_ACCESS_KEY_ID.*providers\.bedrock\.api_key"):
-        create(ProviderSettings(region=REGION), client=client)
-
-
-def test_missing_region_is_misconfigured(client: httpx.AsyncClient) -> None:
-    """Signing needs a region: none configured anywhere → Misconfigured naming providers.bedrock.region."""
-    with pytest.raises(Misconfigured, match=r"providers\.bedrock\.region"):
-        create(ProviderSettings(), client=client)
+        create(BedrockSettings(region=REGION), client=client)
 
 
 def test_region_comes_from_the_environment(client: httpx.AsyncClient, aws_env: pytest.MonkeyPatch) -> None:
     """AWS_REGION is used when providers.bedrock.region is unset; endpoints follow the region."""
     aws_env.setenv("AWS_REGION", "eu-west-1")
-    provider = create(ProviderSettings(), client=client)
+    provider = create(BedrockSettings(), client=client)
     assert provider.runtime_url == "https://bedrock-runtime.eu-west-1.amazonaws.com"
     assert provider.control_url == "https://bedrock.eu-west-1.amazonaws.com"
 
@@ -508,15 +379,3 @@ async def test_list_models_returns_image_models(fake: FakeBedrock, make: Make) -
     assert models == sorted(fake.models)
     assert fake.requests[0].raw_path == "/foundation-models?byOutputModality=IMAGE"
     assert fake.verified_signatures == 1
-
-
-async def test_check_ok_against_the_fake(make: Make) -> None:
-    """check() lists the models and finds the configured one."""
-    health = await make().check()
-    assert health.ok and health.detail == "ok, 5 image models"
-
-
-async def test_check_not_ok_on_a_closed_port(make: Make) -> None:
-    """check() against nothing is not ok and says why."""
-    health = await make(base_url=dead_url()).check()
-    assert not health.ok and "connection refused" in health.detail

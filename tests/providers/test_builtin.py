@@ -9,13 +9,13 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageChops, ImageFilter, ImageStat
 
-from bot.core.errors import ImageError, InvalidRequest, Misconfigured
+from bot.core.errors import Misconfigured
 from bot.core.imaging import encode_png, sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
-from bot.providers import builtin
-from bot.providers.builtin import BuiltinProvider
-from bot.providers.builtin_render import render_scene, stamp_preview
+from bot.providers.builtin import provider as builtin
+from bot.providers.builtin.provider import BuiltinProvider
+from bot.providers.builtin.render import render_scene, stamp_preview
 from tests.fakes.providers.harness import Progress
 
 SOURCE_PROMPT = "mountains at dawn"
@@ -94,14 +94,6 @@ def test_builtin_provider_satisfies_the_provider_protocol(provider: BuiltinProvi
     assert provider.capabilities.max_n == 4
     assert provider.capabilities.aspects is None
     assert provider.capabilities.max_reference_images == 1
-
-
-async def test_check_reports_the_offline_renderer_healthy(provider: BuiltinProvider) -> None:
-    """check() is always ok: nothing external is needed."""
-    health = await provider.check()
-    assert health.ok
-    assert health.detail == "offline renderer"
-    await provider.aclose()
 
 
 @pytest.mark.parametrize("long_side", [32, 4096])
@@ -354,15 +346,3 @@ async def test_vary_is_related_to_the_reference_but_different(
     assert varied.data != reference
     assert sum(to_varied) < sum(to_fresh) * 0.75
     assert varied.seed == 99
-
-
-async def test_non_image_reference_raises_image_error(provider: BuiltinProvider) -> None:
-    """Bytes that are not an image cannot be edited."""
-    with pytest.raises(ImageError):
-        await edit(provider, "warmer", b"definitely not a picture")
-
-
-async def test_edit_without_reference_is_an_invalid_request(provider: BuiltinProvider) -> None:
-    """EDIT needs a reference image."""
-    with pytest.raises(InvalidRequest):
-        await generate(provider, "warmer", kind=GenerationKind.EDIT)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from bot.core.types import Aspect
-from bot.providers.builtin_edits import EditKind, EditOp, apply_edits, crop_box, parse_edit_instruction
+from bot.providers.builtin.edits import EditKind, EditOp, apply_edits, crop_box, parse_edit_instruction
 
 K = EditKind
 

@@ -1,4 +1,4 @@
-"""bot.providers.common: settings, edit detection, the two edit wordings, options and JSON answers."""
+"""bot.providers._http.common: settings, edit detection, the two edit wordings, options and JSON answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, Unavailable
 from bot.core.types import GenerationKind, ImageRequest
-from bot.providers.common import (
+from bot.providers._http.common import (
     api_key,
     base_url,
     base_urls,
@@ -19,7 +19,7 @@ from bot.providers.common import (
     read_json,
     read_object,
 )
-from bot.settings import ProviderSettings
+from bot.providers.settings import ProviderSettings
 
 
 def test_api_key_is_stripped_and_required() -> None:

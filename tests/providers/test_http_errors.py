@@ -17,7 +17,7 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
-from bot.providers.http_errors import (
+from bot.providers._http.errors import (
     error_info,
     raise_for_response,
     retry_after_seconds,

@@ -12,7 +12,7 @@ from aiohttp import web
 from PIL import Image as PILImage
 
 from bot.core.errors import Unavailable
-from bot.providers.media import (
+from bot.providers._http.media import (
     base_is_local,
     decode_base64,
     download,

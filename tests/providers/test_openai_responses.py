@@ -10,14 +10,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.errors import InvalidRequest, Misconfigured, RateLimited, Refused, Unavailable
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
-from bot.providers import registry
-from bot.providers.http import make_client
+from bot.providers._http.client import make_client
 from bot.providers.openai_responses import OpenAIResponsesProvider, create
-from bot.settings import ProviderSettings, load_settings
-from tests.fakes.providers.harness import Progress, dead_url
+from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.openai_images import make_image
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses, Kind
 
@@ -156,13 +155,6 @@ async def test_options_split_between_tool_and_body(
     assert image.mime == "image/jpeg" and image.data == fake.served[0]
 
 
-async def test_on_progress_reports_completion(provider: OpenAIResponsesProvider) -> None:
-    """on_progress(1.0, None) once the image is in."""
-    progress = Progress()
-    await provider.generate(ImageRequest("x"), on_progress=progress)
-    assert progress.calls == [1.0]
-
-
 # ---------------------------------------------------------------------------------------------- edits
 
 
@@ -199,32 +191,7 @@ async def test_vary_asks_for_a_variation(
     assert "variation" in text and "a fox" in text
 
 
-async def test_edit_without_reference_is_invalid(
-    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
-) -> None:
-    """EDIT with nothing to edit fails before any request."""
-    with pytest.raises(InvalidRequest):
-        await generate(provider, "warmer", kind=GenerationKind.EDIT)
-    assert fake.requests == []
-
-
-async def test_reference_that_is_not_an_image_is_invalid(provider: OpenAIResponsesProvider) -> None:
-    """Bytes that are no image are refused locally."""
-    with pytest.raises(InvalidRequest):
-        await generate(provider, "warmer", kind=GenerationKind.EDIT, reference_images=(b"nope",))
-
-
 # ------------------------------------------------------------------------------------------- failures
-
-
-async def test_moderation_blocked_is_refused(
-    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
-) -> None:
-    """400 moderation_blocked → Refused with the friendly text."""
-    fake.refuse_next()
-    with pytest.raises(Refused) as info:
-        await generate(provider)
-    assert info.value.user_message == "The image service refused this prompt (content policy)."
 
 
 @pytest.mark.parametrize(
@@ -252,13 +219,6 @@ async def test_http_200_without_an_image_is_classified(
     assert said in getattr(info.value, "user_message", "")
 
 
-async def test_empty_output_is_refused(fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider) -> None:
-    """A completed response with no output at all is a silent refusal."""
-    fake.empty_next()
-    with pytest.raises(Refused, match="HTTP 200 without an image"):
-        await generate(provider)
-
-
 async def test_rate_limit_carries_retry_after_ms(
     fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
 ) -> None:
@@ -278,57 +238,7 @@ async def test_insufficient_quota_is_misconfigured(
         await generate(provider)
 
 
-@pytest.mark.parametrize("status", [500, 503])
-async def test_server_errors_are_unavailable(
-    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider, status: int
-) -> None:
-    """500 and 503 → Unavailable."""
-    fake.fail_next(status)
-    with pytest.raises(Unavailable, match=f"HTTP {status}"):
-        await generate(provider)
-
-
-async def test_malformed_json_is_unavailable(
-    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
-) -> None:
-    """A truncated JSON body → Unavailable."""
-    fake.malformed_next()
-    with pytest.raises(Unavailable, match="not JSON"):
-        await generate(provider)
-
-
-async def test_wrong_key_is_misconfigured(make_provider: MakeProvider) -> None:
-    """401 → Misconfigured without the key in the message."""
-    with pytest.raises(Misconfigured) as info:
-        await generate(make_provider(api_key=SecretStr("sk-wrong-key-123456")))
-    assert "123456" not in str(info.value) and "API key" in info.value.user_message
-
-
-async def test_slow_server_is_a_timeout(fake: FakeOpenAIResponses, make_provider: MakeProvider) -> None:
-    """No answer within timeout_s → ProviderTimeout."""
-    fake.delay_s = 2.0
-    with pytest.raises(ProviderTimeout):
-        await generate(make_provider(timeout_s=0.05))
-
-
 # ------------------------------------------------------------------------------------ settings, health
-
-
-async def test_missing_key_is_misconfigured() -> None:
-    """No api_key → Misconfigured naming providers.openai-responses.api_key."""
-    async with httpx.AsyncClient() as client:
-        with pytest.raises(Misconfigured, match=r"providers\.openai-responses\.api_key is not set"):
-            create(ProviderSettings(), client=client)
-
-
-async def test_check_is_ok_against_the_fake(provider: OpenAIResponsesProvider) -> None:
-    """check(): GET /models with the key answers → ok."""
-    assert (await provider.check()).ok
-
-
-async def test_check_fails_on_a_closed_port(make_provider: MakeProvider) -> None:
-    """Nobody listening → not ok."""
-    assert not (await make_provider(base_url=dead_url("/v1")).check()).ok
 
 
 async def test_list_models_keeps_gpt_image_models(
@@ -336,27 +246,6 @@ async def test_list_models_keeps_gpt_image_models(
 ) -> None:
     """list_models(): the GPT image models the key can use in the tool."""
     assert await provider.list_models() == ["gpt-image-1", "gpt-image-1.5"]
-
-
-async def test_aclose_leaves_the_client_open(fake: FakeOpenAIResponses) -> None:
-    """The client belongs to the app: aclose() does not close it."""
-    async with httpx.AsyncClient() as client:
-        provider = create(ProviderSettings(base_url=fake.base_url, api_key=SecretStr(KEY)), client=client)
-        await provider.aclose()
-        assert not client.is_closed
-
-
-async def test_registry_builds_it_when_selected() -> None:
-    """generation.provider=openai-responses with a key → registry.build makes the provider."""
-    env = {
-        "EASEL__GENERATION__PROVIDER": "openai-responses",
-        "EASEL__PROVIDERS__OPENAI_RESPONSES__API_KEY": KEY,
-    }
-    settings = load_settings(None, environ=env)
-    selection = registry.select(settings.generation, settings.providers)
-    async with httpx.AsyncClient() as client:
-        [built] = registry.build(selection, settings.providers, {"openai-responses": client})
-    assert isinstance(built, OpenAIResponsesProvider)
 
 
 # ------------------------------------------------------------------------------------------- the fake

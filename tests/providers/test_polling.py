@@ -7,9 +7,9 @@ import pytest
 
 from bot.core.errors import ProviderTimeout, Unavailable
 from bot.core.types import Aspect, GenerationKind, ImageRequest
-from bot.providers.cloud import fetch_result
-from bot.providers.common import instruction_prompt, reduced
-from bot.providers.polling import PollTiming, ProgressReporter, as_fraction, estimate, poll, trusted_url
+from bot.providers._http.cloud import fetch_result
+from bot.providers._http.common import instruction_prompt, reduced
+from bot.providers._http.polling import PollTiming, ProgressReporter, as_fraction, estimate, poll, trusted_url
 from tests.fakes.providers.loopback import make_image
 
 

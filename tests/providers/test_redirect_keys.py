@@ -13,9 +13,9 @@ from pydantic import SecretStr
 from bot.core.errors import Unavailable
 from bot.core.types import ImageRequest
 from bot.providers import flux, openai_compatible
-from bot.providers.http import make_client
-from bot.providers.media import download
-from bot.settings import ProviderSettings
+from bot.providers._http.client import make_client
+from bot.providers._http.media import download
+from bot.providers.settings import ProviderSettings
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.hostile import HostileServer
 

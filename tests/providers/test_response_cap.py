@@ -17,10 +17,12 @@ from pydantic import SecretStr
 from bot.core.errors import Unavailable
 from bot.core.ports import Provider
 from bot.core.types import ImageRequest
-from bot.providers import comfyui, registry
-from bot.providers.http import make_client
-from bot.providers.media import MAX_DOWNLOAD_BYTES, download
-from bot.settings import ProviderSettings
+from bot.providers import registry
+from bot.providers._http.client import make_client
+from bot.providers._http.media import MAX_DOWNLOAD_BYTES, download
+from bot.providers.comfyui import provider as comfyui
+from bot.providers.comfyui.settings import ComfyUISettings
+from bot.providers.settings import ProviderSettings
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.hostile import MB, HostileServer
 
@@ -60,9 +62,10 @@ def build(name: str, server: HostileServer, **fields: Any) -> tuple[Provider, ht
     if name == "bedrock":
         fields.setdefault("region", "us-east-1")
     fields.setdefault("max_response_mb", CAP_MB)
-    settings = ProviderSettings(**fields)
+    settings = registry.vendor(name).settings(**fields)
+    assert isinstance(settings, ProviderSettings)
     client = make_client(settings, default_timeout_s=10.0)
-    module = importlib.import_module(registry.module_name(name))
+    module = importlib.import_module(registry.vendor(name).module)
     provider: Provider = module.create(settings, client=client)
     return provider, client
 
@@ -199,7 +202,7 @@ async def test_a_comfyui_websocket_message_over_the_cap_is_not_read() -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    settings = ProviderSettings(base_url=f"http://127.0.0.1:{port}", max_response_mb=CAP_MB)
+    settings = ComfyUISettings(base_url=f"http://127.0.0.1:{port}", max_response_mb=CAP_MB)
     client = make_client(settings, default_timeout_s=10.0)
     provider = comfyui.create(settings, client=client)
     try:

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Unavailable
 from bot.core.types import ImageRequest
 from bot.providers import flux, openai_compatible, sdwebui
-from bot.providers.http import make_client
-from bot.settings import ProviderSettings
+from bot.providers._http.client import make_client
+from bot.providers.settings import ProviderSettings, SamplerSettings
 from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.hostile import HostileServer
 
@@ -73,7 +73,7 @@ async def test_a_base_url_password_is_not_in_transport_errors() -> None:
     """sdwebui on http://user:password@host that refuses connections: the message has no password."""
     password = "pw-short"
     base = dead_url().replace("http://", f"http://easel:{password}@")
-    settings = ProviderSettings(base_url=base)
+    settings = SamplerSettings(base_url=base)
     async with make_client(settings, default_timeout_s=5.0) as http:
         provider = sdwebui.create(settings, client=http)
         with pytest.raises(Unavailable) as info:

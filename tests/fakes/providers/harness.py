@@ -1,11 +1,30 @@
-"""What the provider tests share: a progress recorder, an address nobody listens on, one TLS context."""
+"""What the provider tests share: a progress recorder, an address nobody listens on, one TLS context,
+and an AWS environment holding only the test credentials."""
 
 from __future__ import annotations
 
 import socket
 import ssl
+from pathlib import Path
 
-__all__ = ["TLS", "Progress", "dead_url"]
+import pytest
+
+__all__ = ["TLS", "Progress", "aws_credentials", "dead_url"]
+
+_AWS_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 
 TLS = ssl.create_default_context()
 """One TLS context for every client (building one per client costs ~50 ms; the fakes are plain HTTP)."""
@@ -31,3 +50,16 @@ def dead_url(path: str = "") -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}{path}"
+
+
+def aws_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, access_key: str, secret_key: str
+) -> None:
+    """Only these credentials in the environment: no region, no profile files, no instance metadata."""
+    for name in _AWS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)

@@ -10,7 +10,7 @@ Status mapping: 429 → ``RateLimited`` (``Retry-After`` / ``retry-after-ms``; `
 ``Misconfigured``, waiting will not help) · 408 → ``ProviderTimeout`` · 409, 5xx → ``Unavailable`` ·
 401/402/403 → ``Misconfigured`` · 404 → ``Misconfigured`` (wrong base_url or model) · other 4xx →
 ``InvalidRequest``, except content-policy refusals (matched on the error code or message, whatever the
-status) → ``Refused``. An answer over ``max_response_mb`` (:mod:`bot.providers.http_limits`) →
+status) → ``Refused``. An answer over ``max_response_mb`` (:mod:`bot.providers._http.limits`) →
 ``Unavailable``. Provider messages are shortened and scrubbed (:func:`scrub`) of every configured
 secret, whatever it looks like, of URL passwords, and of anything else that looks like a key.
 """
@@ -38,7 +38,7 @@ from bot.core.errors import (
     Unavailable,
 )
 from bot.observability.redaction import redact
-from bot.providers.http_limits import ResponseTooLarge
+from bot.providers._http.limits import ResponseTooLarge
 
 __all__ = [
     "KEY_REJECTED_TEXT",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from bot.providers.builtin_palette import RGB, mix
+from bot.providers.builtin.palette import RGB, mix
 
 Profile = Callable[[float], float]
 """A curve over x in [0, 1] (fraction of the width)."""

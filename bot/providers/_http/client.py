@@ -1,7 +1,7 @@
 """One ``httpx.AsyncClient`` per provider, built from its settings (timeouts as a value object).
 
-Every answer is read with a cap (``providers.<name>.max_response_mb``, :mod:`bot.providers.http_limits`),
-redirects are never followed by the client (:func:`bot.providers.media.download` checks each hop and
+Every answer is read with a cap (``providers.<name>.max_response_mb``, :mod:`bot.providers._http.limits`),
+redirects are never followed by the client (:func:`bot.providers._http.media.download` checks each hop and
 keeps the key on the provider's origin), and the provider's secrets are registered with the redactor
 so that no provider message or log line repeats them (:mod:`bot.observability.redaction`).
 """
@@ -12,8 +12,8 @@ import httpx
 
 from bot import __version__
 from bot.observability.redaction import remember, secrets_in
-from bot.providers.http_limits import MB, response_cap
-from bot.settings import ProviderSettings
+from bot.providers._http.limits import MB, response_cap
+from bot.providers.settings import ProviderSettings
 
 CONNECT_TIMEOUT_S = 10.0
 USER_AGENT = f"easel/{__version__}"

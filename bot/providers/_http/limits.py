@@ -1,6 +1,6 @@
 """A cap on how much of a provider's answer is read, for every request of a provider's client.
 
-:func:`bot.providers.http.make_client` installs :func:`response_cap` as the client's ``response``
+:func:`bot.providers._http.client.make_client` installs :func:`response_cap` as the client's ``response``
 event hook, which httpx runs for every answer, whatever the transport (proxies and test transports
 included), before the body is read. A declared ``Content-Length`` over the limit fails at once; any
 other body is read through :class:`CappedStream`, which decodes it first (so a gzip bomb counts at its
@@ -11,7 +11,7 @@ real size) and fails as soon as it passes the limit: the connection is dropped, 
     await client.get(url, extensions=response_limit(32 << 20)) # this request's own limit
 
 :class:`ResponseTooLarge` is an ``httpx.TransportError``: it happens while reading, like a dropped
-connection, and :func:`bot.providers.http_errors.transport_errors` turns it into ``Unavailable``.
+connection, and :func:`bot.providers._http.errors.transport_errors` turns it into ``Unavailable``.
 """
 
 from __future__ import annotations

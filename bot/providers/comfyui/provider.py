@@ -31,15 +31,21 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
-from bot.providers.backends import BackendPool
-from bot.providers.comfyui_events import CANCELLED_TEXT, describe_rejection, follow, history_failure
-from bot.providers.comfyui_workflow import IMG2IMG, TXT2IMG, fill, load_workflow, placeholders
-from bot.providers.common import base_urls, diffusion_prompt, is_edit, read_json, reference_mime
-from bot.providers.http import USER_AGENT, max_response_bytes
-from bot.providers.http_errors import raise_for_response, scrub, transport_errors
-from bot.providers.local_servers import canvas_for, check_all
-from bot.providers.media import base_is_local, download, to_image
-from bot.settings import ProviderSettings
+from bot.providers._http.backends import BackendPool
+from bot.providers._http.client import USER_AGENT, max_response_bytes
+from bot.providers._http.common import base_urls, diffusion_prompt, is_edit, read_json, reference_mime
+from bot.providers._http.errors import raise_for_response, scrub, transport_errors
+from bot.providers._http.local_servers import canvas_for, check_all
+from bot.providers._http.media import base_is_local, download, to_image
+from bot.providers.comfyui.events import (
+    CANCELLED_TEXT,
+    describe_rejection,
+    follow,
+    history_failure,
+    output_images,
+)
+from bot.providers.comfyui.settings import ComfyUISettings
+from bot.providers.comfyui.workflow import IMG2IMG, TXT2IMG, fill, load_workflow, placeholders
 
 __all__ = ["ComfyUIProvider", "create"]
 
@@ -66,7 +72,7 @@ class ComfyUIProvider:
 
     def __init__(
         self,
-        settings: ProviderSettings,
+        settings: ComfyUISettings,
         *,
         client: httpx.AsyncClient,
         poll_interval_s: float = POLL_INTERVAL_S,
@@ -197,7 +203,7 @@ class ComfyUIProvider:
                 await ws.close()
         model = request.model or self.model or (DEFAULT_CHECKPOINT if self._custom is None else None)
         used_seed = seed if "seed" in self._used else None
-        return [await self._view(base, ref, model, used_seed) for ref in _output_images(entry)]
+        return [await self._view(base, ref, model, used_seed) for ref in output_images(entry)]
 
     def _workflow(self, request: ImageRequest, seed: int, image: str | None, *, edit: bool) -> Any:
         settings = self._settings
@@ -354,30 +360,6 @@ class ComfyUIProvider:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def _output_images(entry: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The run's saved images (``type`` output), else its previews; InvalidRequest when there are none."""
-    found: list[dict[str, str]] = []
-    outputs = entry.get("outputs")
-    for node in (outputs or {}).values() if isinstance(outputs, dict) else ():
-        for image in node.get("images", []) if isinstance(node, dict) else ():
-            if isinstance(image, dict) and isinstance(image.get("filename"), str):
-                found.append(
-                    {
-                        "filename": image["filename"],
-                        "subfolder": str(image.get("subfolder") or ""),
-                        "type": str(image.get("type") or "output"),
-                    }
-                )
-    saved = [ref for ref in found if ref["type"] == "output"] or found
-    if not saved:
-        raise InvalidRequest(
-            "comfyui: the workflow finished without any image",
-            provider="comfyui",
-            user_message="The ComfyUI workflow finished without an image (does it end in a SaveImage node?).",
-        )
-    return saved
-
-
 def _checkpoints(info: Any) -> list[str]:
     """``ckpt_name``'s choices: ``[[names...], {...}]`` (older) or ``["COMBO", {"options": [...]}]``."""
     try:
@@ -401,6 +383,6 @@ def _json_or_none(response: httpx.Response) -> Any:
     return None
 
 
-def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> ComfyUIProvider:
+def create(settings: ComfyUISettings, *, client: httpx.AsyncClient) -> ComfyUIProvider:
     """The registry's entry point: build the provider on the client the app made for it."""
     return ComfyUIProvider(settings, client=client)

@@ -25,11 +25,11 @@ from typing import Any
 from bot.core.errors import ImageError, InvalidRequest, Refused, Unavailable
 from bot.core.imaging import encode_png, open_image, sniff
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
-from bot.providers.common import diffusion_prompt, merge_options
-from bot.providers.http_errors import REFUSED_TEXT, UNAVAILABLE_TEXT, scrub
-from bot.providers.stable_image import ASPECTS as STABILITY_ASPECTS
-from bot.providers.stable_image import aspect_ratio, img2img_strength, wire_seed
-from bot.settings import ProviderSettings
+from bot.providers._http.common import diffusion_prompt, merge_options
+from bot.providers._http.errors import REFUSED_TEXT, UNAVAILABLE_TEXT, scrub
+from bot.providers._http.stable_image import ASPECTS as STABILITY_ASPECTS
+from bot.providers._http.stable_image import aspect_ratio, img2img_strength, wire_seed
+from bot.providers.settings import DiffusionSettings
 
 __all__ = ["CATALOG", "Family", "ModelSpec", "build_body", "is_filter_message", "read_images", "spec_for"]
 
@@ -126,7 +126,7 @@ def is_filter_message(message: str) -> bool:
     return bool(_FILTERED.search(message))
 
 
-def build_body(spec: ModelSpec, request: ImageRequest, settings: ProviderSettings, *, provider: str) -> Any:
+def build_body(spec: ModelSpec, request: ImageRequest, settings: DiffusionSettings, *, provider: str) -> Any:
     """The InvokeModel body for one request (``settings.options`` merged in)."""
     img2img = request.kind in (GenerationKind.EDIT, GenerationKind.VARY)
     if spec.family is Family.STABILITY:
@@ -171,7 +171,7 @@ def read_images(spec: ModelSpec, payload: Any, *, provider: str) -> list[tuple[s
 
 
 def _amazon_body(
-    spec: ModelSpec, request: ImageRequest, settings: ProviderSettings, *, img2img: bool, provider: str
+    spec: ModelSpec, request: ImageRequest, settings: DiffusionSettings, *, img2img: bool, provider: str
 ) -> dict[str, Any]:
     options = dict(settings.options)
     width, height = spec.sizes.get(request.aspect) or spec.sizes[_nearest(request.aspect, spec.sizes)]
@@ -206,7 +206,7 @@ def _amazon_body(
 
 
 def _stability_body(
-    request: ImageRequest, settings: ProviderSettings, *, img2img: bool, provider: str
+    request: ImageRequest, settings: DiffusionSettings, *, img2img: bool, provider: str
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "prompt": diffusion_prompt(request),

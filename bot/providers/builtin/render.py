@@ -12,9 +12,9 @@ import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from bot.providers.builtin_draw import DrawFn, glow, gradient, noise, radial_mask, soft_mask, tint
-from bot.providers.builtin_palette import RGB, Palette, mix, read_scene
-from bot.providers.builtin_terrain import draw_ground
+from bot.providers.builtin.draw import DrawFn, glow, gradient, noise, radial_mask, soft_mask, tint
+from bot.providers.builtin.palette import RGB, Palette, mix, read_scene
+from bot.providers.builtin.terrain import draw_ground
 
 MAX_LONG_SIDE = 2048
 PREVIEW_TEXT = "Easel preview"

@@ -14,7 +14,7 @@ The canonical ``status`` says more than the HTTP code, so it is read first::
     UNAVAILABLE, INTERNAL, UNKNOWN    → Unavailable
     DEADLINE_EXCEEDED                 → ProviderTimeout
 
-Anything else falls back to :func:`bot.providers.http_errors.raise_for_response` (by HTTP status).
+Anything else falls back to :func:`bot.providers._http.errors.raise_for_response` (by HTTP status).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
-from bot.providers.http_errors import (
+from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
     NOT_FOUND_TEXT,
     QUOTA_TEXT,

@@ -20,8 +20,8 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError, Refused
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers.backends import BackendPool
-from bot.providers.common import (
+from bot.providers._http.backends import BackendPool
+from bot.providers._http.common import (
     api_key,
     base_urls,
     instruction_prompt,
@@ -30,17 +30,17 @@ from bot.providers.common import (
     read_object,
     reference_mime,
 )
-from bot.providers.google_errors import raise_for_google
-from bot.providers.http_errors import REFUSED_TEXT, transport_errors
-from bot.providers.media import decode_base64, to_image
-from bot.providers.multimodal import (
+from bot.providers._http.errors import REFUSED_TEXT, transport_errors
+from bot.providers._http.media import decode_base64, to_image
+from bot.providers._http.multimodal import (
     NO_IMAGE_TEXT,
     RECITATION_TEXT,
     aspect_label,
     image_size_for,
     text_only_text,
 )
-from bot.settings import ProviderSettings
+from bot.providers.gemini.errors import raise_for_google
+from bot.providers.settings import ProviderSettings
 
 __all__ = ["GeminiProvider", "create"]
 

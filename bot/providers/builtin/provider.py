@@ -18,10 +18,11 @@ from bot.core.errors import InvalidRequest, Misconfigured
 from bot.core.imaging import encode_png, open_image
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
-from bot.providers.builtin_edits import EditOp, apply_edits, parse_edit_instruction
-from bot.providers.builtin_render import MAX_LONG_SIDE, render_scene, stamp_preview
+from bot.providers.builtin.edits import EditOp, apply_edits, parse_edit_instruction
+from bot.providers.builtin.render import MAX_LONG_SIDE, render_scene, stamp_preview
+from bot.providers.builtin.settings import BuiltinSettings
 
-__all__ = ["BuiltinProvider"]
+__all__ = ["BuiltinProvider", "create"]
 
 MIN_LONG_SIDE = 64
 VARY_NEW_SHARE = 0.4
@@ -40,7 +41,13 @@ class BuiltinProvider:
 
     name = "builtin"
     capabilities = Capabilities(
-        edit=True, max_n=4, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+        edit=True,
+        max_n=4,
+        aspects=None,
+        negative_prompt=True,
+        seed=True,
+        max_reference_images=1,
+        preview=True,
     )
 
     def __init__(self, *, long_side: int = 1024, model: str = "builtin-v1") -> None:
@@ -137,3 +144,8 @@ def _blend(reference: PILImage.Image, fresh: PILImage.Image, share: float) -> PI
     if reference.mode == "RGBA":
         base = PILImage.alpha_composite(fresh.convert("RGBA"), reference)
     return PILImage.blend(base.convert("RGB"), fresh, share)
+
+
+def create(settings: BuiltinSettings, *, client: object = None) -> BuiltinProvider:
+    """The registry's entry point (the offline renderer needs no HTTP client)."""
+    return BuiltinProvider(long_side=settings.long_side)

@@ -2,7 +2,7 @@
 
 Both take one user turn of text plus inline reference images, answer with base64 images next to
 optional text, and refuse inside an HTTP 200. What is the same for them alone lives here: the aspect
-label, the image size for ``--quality`` and the refusal texts (the rest is :mod:`bot.providers.common`).
+label, the image size for ``--quality`` and the refusal texts (the rest is :mod:`bot.providers._http.common`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 from bot.core.types import Aspect
-from bot.providers.common import reduced
-from bot.providers.http_errors import scrub
+from bot.providers._http.common import reduced
+from bot.providers._http.errors import scrub
 
 __all__ = [
     "NO_IMAGE_TEXT",

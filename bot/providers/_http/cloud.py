@@ -1,5 +1,5 @@
 """What the keyed cloud providers with result URLs (xai, flux, replicate) share beyond
-:mod:`bot.providers.common`: :func:`fetch_result` downloads a result URL at once, and says "expired"
+:mod:`bot.providers._http.common`: :func:`fetch_result` downloads a result URL at once, and says "expired"
 rather than "bad key" when a signed URL has gone stale.
 """
 
@@ -11,7 +11,7 @@ import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, Unavailable
 from bot.core.types import Image
-from bot.providers import media
+from bot.providers._http import media
 
 __all__ = ["EXPIRED_TEXT", "fetch_result"]
 

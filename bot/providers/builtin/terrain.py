@@ -7,8 +7,8 @@ import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
-from bot.providers.builtin_draw import Polygon, Profile, gradient, shape_mask, soft_mask, tint
-from bot.providers.builtin_palette import RGB, Palette, Scene, mix
+from bot.providers.builtin.draw import Polygon, Profile, gradient, shape_mask, soft_mask, tint
+from bot.providers.builtin.palette import RGB, Palette, Scene, mix
 
 Rect = tuple[float, float, float, float]
 _AMPLITUDE = {"mountains": 0.16, "hills": 0.07, "dunes": 0.06}

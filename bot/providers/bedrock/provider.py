@@ -1,7 +1,7 @@
 """``bedrock``: image models on AWS Bedrock through ``InvokeModel``.
 
 ``POST https://bedrock-runtime.{region}.amazonaws.com/model/{modelId}/invoke`` with a JSON body whose
-shape depends on the model family (see :mod:`bot.providers.bedrock_models`). Requests are signed with
+shape depends on the model family (see :mod:`bot.providers.bedrock.models`). Requests are signed with
 SigV4 (service ``bedrock``) using the standard AWS credential chain, or carry a Bedrock API key as
 ``Authorization: Bearer`` when ``providers.bedrock.api_key`` is set. ``base_url`` replaces the endpoint
 (a VPC endpoint, a proxy, or the test fake). Errors are ``{"message"}`` with an ``x-amzn-ErrorType``
@@ -28,18 +28,9 @@ from bot.core.errors import (
 )
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
-from bot.providers import media
-from bot.providers.aws_signing import AwsSigner, CredentialsUnavailable, default_region, find_credentials
-from bot.providers.bedrock_models import (
-    CATALOG,
-    ModelSpec,
-    build_body,
-    is_filter_message,
-    read_images,
-    spec_for,
-)
-from bot.providers.common import base_url, is_edit, read_json
-from bot.providers.http_errors import (
+from bot.providers._http import media
+from bot.providers._http.common import base_url, is_edit, read_json
+from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
     NOT_FOUND_TEXT,
     REFUSED_TEXT,
@@ -51,7 +42,16 @@ from bot.providers.http_errors import (
     scrub,
     transport_errors,
 )
-from bot.settings import ProviderSettings
+from bot.providers.bedrock.models import (
+    CATALOG,
+    ModelSpec,
+    build_body,
+    is_filter_message,
+    read_images,
+    spec_for,
+)
+from bot.providers.bedrock.settings import BedrockSettings
+from bot.providers.bedrock.signing import AwsSigner, CredentialsUnavailable, default_region, find_credentials
 
 __all__ = ["BedrockProvider", "create"]
 
@@ -91,7 +91,7 @@ class BedrockProvider:
     catalog: tuple[str, ...] = CATALOG
 
     def __init__(
-        self, settings: ProviderSettings, *, client: httpx.AsyncClient, credentials: Any | None = None
+        self, settings: BedrockSettings, *, client: httpx.AsyncClient, credentials: Any | None = None
     ) -> None:
         self.settings = settings
         self.model = settings.model or DEFAULT_MODEL
@@ -261,6 +261,6 @@ def _error_parts(response: httpx.Response) -> tuple[str, str]:
     return kind, scrub(message)
 
 
-def create(settings: ProviderSettings, *, client: httpx.AsyncClient) -> BedrockProvider:
+def create(settings: BedrockSettings, *, client: httpx.AsyncClient) -> BedrockProvider:
     """The registry's entry point: build the provider on the client the app made for it."""
     return BedrockProvider(settings, client=client)

@@ -3,7 +3,7 @@
 Requests are ``POST {base}/images/generations`` (JSON) and ``POST {base}/images/edits`` (multipart:
 one file part per reference image, an optional ``mask`` part, every other field as a text part).
 Answers are ``{"data": [{"b64_json" | "url", "revised_prompt"?}, ...]}``; URLs are fetched at once
-(they expire) through :func:`bot.providers.media.download`. An HTTP 200 without images is a silent
+(they expire) through :func:`bot.providers._http.media.download`. An HTTP 200 without images is a silent
 refusal. ``GET {base}/models`` serves ``check()`` and ``list_models()``. Also used by
 ``openai-responses`` for its JSON calls (:func:`send`) and the model listing.
 """
@@ -18,9 +18,9 @@ import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, Refused, Unavailable
 from bot.core.types import Image
-from bot.providers import media
-from bot.providers.common import encode_reference, read_json, reference_mime
-from bot.providers.http_errors import (
+from bot.providers._http import media
+from bot.providers._http.common import encode_reference, read_json, reference_mime
+from bot.providers._http.errors import (
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
     error_info,

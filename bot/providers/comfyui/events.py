@@ -1,4 +1,5 @@
-"""Reading what ComfyUI says about a run: websocket events, history status, rejected workflows.
+"""Reading what ComfyUI says about a run: websocket events, history status and outputs, rejected
+workflows.
 
 Websocket text frames are ``{"type", "data"}``: ``progress{value, max, prompt_id}`` → a fraction,
 ``executing{node: null, prompt_id}`` or ``execution_success`` → done, ``execution_error`` /
@@ -17,9 +18,16 @@ import aiohttp
 
 from bot.core.errors import InvalidRequest, ProviderError, Unavailable
 from bot.core.ports import ProgressCallback
-from bot.providers.http_errors import scrub
+from bot.providers._http.errors import scrub
 
-__all__ = ["CANCELLED_TEXT", "describe_rejection", "execution_failure", "follow", "history_failure"]
+__all__ = [
+    "CANCELLED_TEXT",
+    "describe_rejection",
+    "execution_failure",
+    "follow",
+    "history_failure",
+    "output_images",
+]
 
 CANCELLED_TEXT = "The image was cancelled before it was finished."
 PREVIEW_IMAGE = 1
@@ -128,6 +136,30 @@ def describe_rejection(body: Any) -> str:
         details = f": {error['details']}" if error.get("details") else ""
         return f"{error.get('message') or error.get('type') or 'invalid workflow'}{details}"
     return str(error or "invalid workflow")
+
+
+def output_images(entry: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The run's saved images (``type`` output), else its previews; InvalidRequest when there are none."""
+    found: list[dict[str, str]] = []
+    outputs = entry.get("outputs")
+    for node in (outputs or {}).values() if isinstance(outputs, dict) else ():
+        for image in node.get("images", []) if isinstance(node, dict) else ():
+            if isinstance(image, dict) and isinstance(image.get("filename"), str):
+                found.append(
+                    {
+                        "filename": image["filename"],
+                        "subfolder": str(image.get("subfolder") or ""),
+                        "type": str(image.get("type") or "output"),
+                    }
+                )
+    saved = [ref for ref in found if ref["type"] == "output"] or found
+    if not saved:
+        raise InvalidRequest(
+            "comfyui: the workflow finished without any image",
+            provider="comfyui",
+            user_message="The ComfyUI workflow finished without an image (does it end in a SaveImage node?).",
+        )
+    return saved
 
 
 def _preview(frame: bytes) -> bytes | None:

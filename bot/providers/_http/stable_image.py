@@ -3,7 +3,7 @@ see them: the aspect ratios they take, the seed range, and how strongly an edit 
 its reference image.
 
 Diffusion img2img has no "instruction" input: an edit is the reference image plus a prompt describing
-the result (:func:`bot.providers.common.diffusion_prompt`); ``strength`` (how far the result may move
+the result (:func:`bot.providers._http.common.diffusion_prompt`); ``strength`` (how far the result may move
 from the reference) comes from ``providers.<name>.denoising_strength``.
 """
 

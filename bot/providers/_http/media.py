@@ -24,8 +24,8 @@ import httpx
 from bot.core.errors import ImageError, Unavailable
 from bot.core.imaging import image_size, sniff
 from bot.core.types import Image
-from bot.providers.http_errors import raise_for_response, transport_errors
-from bot.providers.http_limits import ResponseTooLarge, response_limit
+from bot.providers._http.errors import raise_for_response, transport_errors
+from bot.providers._http.limits import ResponseTooLarge, response_limit
 
 MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 3

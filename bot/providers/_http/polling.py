@@ -28,8 +28,8 @@ import httpx
 
 from bot.core.errors import ProviderTimeout
 from bot.core.ports import ProgressCallback
-from bot.providers.http_errors import TIMEOUT_TEXT
-from bot.providers.media import base_is_local
+from bot.providers._http.errors import TIMEOUT_TEXT
+from bot.providers._http.media import base_is_local
 
 __all__ = [
     "Clock",

@@ -22,8 +22,8 @@ import httpx
 from bot.core.errors import ImageError, InvalidRequest, Misconfigured, Unavailable
 from bot.core.imaging import sniff
 from bot.core.types import Aspect, GenerationKind, ImageRequest
-from bot.providers.http_errors import UNAVAILABLE_TEXT, scrub
-from bot.settings import ProviderSettings
+from bot.providers._http.errors import UNAVAILABLE_TEXT, scrub
+from bot.providers.settings import ProviderSettings
 
 __all__ = [
     "NEEDS_REFERENCE_TEXT",

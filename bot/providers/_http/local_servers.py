@@ -1,7 +1,7 @@
 """What the self-hosted diffusion servers (``sdwebui``, ``comfyui``) share: canvas sizes and health.
 
 Both run on the user's own GPU, with ``base_url`` the server root (one URL or a list of identical
-servers, read by :func:`bot.providers.common.base_urls`): the canvas is SDXL-sized unless the model
+servers, read by :func:`bot.providers._http.common.base_urls`): the canvas is SDXL-sized unless the model
 name says SD 1.5, and :func:`check_all` probes every server at once.
 """
 

@@ -1,0 +1,2 @@
+"""``comfyui``: a ComfyUI server (``provider``), its workflow templates and placeholders (``workflow``)
+and the websocket events that report progress (``events``)."""

@@ -1,0 +1,18 @@
+"""``providers.comfyui``: a diffusion server's knobs plus the workflow file to run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.providers.settings import SamplerSettings
+
+__all__ = ["ComfyUISettings"]
+
+
+class ComfyUISettings(SamplerSettings):
+    """ComfyUI: ``base_url`` (one server or a list), checkpoint ``model``, sampling, and a workflow."""
+
+    workflow: Path | None = None
+    """An API-format workflow JSON with placeholders ({{prompt}}, {{negative}}, {{seed}}, {{width}},
+    {{height}}, {{steps}}, {{image}}, {{cfg}}, {{sampler}}, {{denoise}}, {{model}}); a built-in
+    SDXL-style template when unset."""

@@ -1,0 +1,2 @@
+"""``gemini``: Gemini ``generateContent`` image output (``provider``) and Google's error envelope
+(``errors``)."""

@@ -19,13 +19,14 @@ from PIL import Image as PILImage
 
 from bench.report import Result
 from bot.core import imaging
+from bot.platforms.telegram.delivery import PHOTO_LIMITS
 
 SIZES = (1024, 2048, 4096)
 NOISE = (3.0, 8.0, 16.0)
 """Standard deviations of the added noise: a clean render, a typical photo, a grainy one."""
 MIB = 1024 * 1024
 LIMITS = {
-    "Telegram photo (10 MB, w+h ≤ 10000)": imaging.TELEGRAM_PHOTO,
+    "Telegram photo (10 MB, w+h ≤ 10000)": PHOTO_LIMITS,
     "Discord 25 MiB": imaging.PhotoLimits(max_bytes=25 * MIB, max_side_sum=100_000, max_ratio=1e6),
     "Discord 10 MiB (adapter default)": imaging.PhotoLimits(
         max_bytes=10 * MIB, max_side_sum=100_000, max_ratio=1e6

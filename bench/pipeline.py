@@ -15,17 +15,9 @@ from PIL import Image as PILImage
 
 from bench.report import Result
 from bot.app import open_easel
+from bot.core.messages import Incoming
 from bot.core.ports import ProgressCallback
-from bot.core.types import (
-    Capabilities,
-    Image,
-    ImageRequest,
-    Incoming,
-    JobEvent,
-    ProviderHealth,
-    Reply,
-    Target,
-)
+from bot.core.types import Capabilities, Image, ImageRequest, JobEvent, ProviderHealth, Reply, Target
 from bot.settings import load_settings
 
 _PNG = io.BytesIO()

@@ -23,7 +23,6 @@ from bench.report import Result, percentile
 from bot.app import open_easel
 from bot.core.schedules.ports import TriggerSpec
 from bot.core.types import Reply, Target
-from bot.scheduler.wiring import build_scheduler
 from bot.storage.migrate import upgrade
 from tests.fakes.scripted import ScriptedProvider
 
@@ -89,7 +88,7 @@ async def _measure(total: int, due: int) -> dict[str, Any]:
         async with open_easel(
             config, platforms={"bench": sink}, providers_override=[ScriptedProvider("instant")]
         ) as easel:
-            scheduler = build_scheduler(easel, platforms={"bench": sink})
+            scheduler = easel.scheduler
             started = time.perf_counter()
             await scheduler.start()
             startup_s = time.perf_counter() - started

@@ -54,7 +54,7 @@ async def _child(mode: str, release: bool) -> dict[str, Any]:
     from bench.pipeline import Sink, settings
     from bot import process_memory
     from bot.app import open_easel
-    from bot.core.types import Attachment, Edit, Incoming
+    from bot.core.messages import Attachment, Edit, Incoming
 
     if not release:  # what the figures would be without it (open_easel installs it)
         process_memory.install = lambda: False

@@ -8,59 +8,24 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import process_memory
-from bot.core.chat.requests import Defaults
-from bot.core.chat.resolve import RequestResolver
-from bot.core.chat.router import Router, RouterConfig
-from bot.core.chat.service import EaselService, Policy
 from bot.core.clock import SystemClock
-from bot.core.flags import parse_aspect
-from bot.core.generation.chain import ProviderChain
-from bot.core.generation.resilience import RetryPolicy
-from bot.core.jobs.limits import RateLimiter, Rates
-from bot.core.jobs.queue import JobQueue
-from bot.core.jobs.runner import JobRunner
 from bot.core.ports import NO_METRICS, Clock, Metrics, Platform, Provider
 from bot.observability.metrics import PrometheusMetrics
 from bot.observability.redaction import install_redaction
 from bot.platforms.base import Adapter
 from bot.providers import registry
-from bot.providers.http import make_client
 from bot.scheduler.service import SchedulerService
-from bot.scheduler.wiring import build_scheduler
-from bot.settings import AppSettings, BuiltinSettings, ProviderSettings
-from bot.storage.artifacts import FileArtifactStore
+from bot.settings import AppSettings
 from bot.storage.db import check_connection, make_engine
-from bot.storage.job_repo import SqlJobStore
 from bot.storage.migrate import upgrade
-from bot.storage.repos import SqlHistoryStore
+from bot.wiring import Easel, SchedulerClock, build_easel
 
+__all__ = ["Easel", "SchedulerClock", "SchedulerLiveness", "build_adapters", "open_easel", "serve"]
 log = logging.getLogger(__name__)
-
-LOCAL_PROVIDERS = frozenset({"sdwebui", "comfyui", "openai-compatible"})
-BUILTIN_CONCURRENCY = 2
-"""The offline renderer is CPU-bound Pillow work in threads: more than the cores buys nothing."""
-
-
-@dataclass
-class Easel:
-    settings: AppSettings
-    service: EaselService
-    queue: JobQueue
-    history: SqlHistoryStore
-    jobs: SqlJobStore
-    artifacts: FileArtifactStore
-    providers: list[Provider]
-    chain: ProviderChain
-    selection: registry.Selection
-    engine: AsyncEngine
-    """The one connection pool: other SQL stores (gallery, schedules) are built on it."""
-    metrics: Metrics = NO_METRICS
 
 
 @asynccontextmanager
@@ -74,127 +39,54 @@ async def open_easel(
     providers_override: list[Provider] | None = None,
     bot_username: str | None = None,
     metrics: Metrics | None = None,
+    scheduler_clock: SchedulerClock = SchedulerClock(),
 ) -> AsyncIterator[Easel]:
-    """Connect, migrate, build providers, queue and service, resume unfinished jobs (for the given
+    """Connect, migrate, build every part (``bot.wiring``), resume unfinished jobs (for the given
     platforms) and start the workers; stop and close everything on exit. ``providers_override``
     replaces the configured providers (tests use in-process fakes); ``bot_username`` lets the router
-    tell "/imagine@ThisBot" and "@ThisBot a fox" from messages for other bots."""
+    tell "/imagine@ThisBot" and "@ThisBot a fox" from messages for other bots. The scheduler is built
+    but not started (``serve`` starts it)."""
     install_redaction(settings)  # before anything can log a URL or an error carrying a secret
     process_memory.install()  # big image decodes give their memory back (glibc)
     selection = registry.select(settings.generation, settings.providers)
     engine = make_engine(settings.database_url)
     providers: list[Provider] = []
     clients: dict[str, httpx.AsyncClient] = {}
-    queue: JobQueue | None = None
-    clock = clock or SystemClock()
-    metrics = metrics or NO_METRICS
+    easel: Easel | None = None
     try:
         await check_connection(engine)
         if migrate:
             await upgrade(settings.database_url)
-        history = SqlHistoryStore(engine)
-        jobs = SqlJobStore(engine)
-        artifacts = FileArtifactStore(settings.media_dir)
-        for name in selection.chain:
-            section = settings.providers.get(name)
-            if isinstance(section, ProviderSettings):
-                clients[name] = make_client(section, default_timeout_s=settings.generation.attempt_timeout_s)
+        clients = registry.make_clients(
+            selection, settings.providers, default_timeout_s=settings.generation.attempt_timeout_s
+        )
         providers = providers_override or registry.build(selection, settings.providers, clients)
-        generation = settings.generation
-        defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
-        chain = ProviderChain(
-            providers,
-            timeout_s=generation.timeout_s,
-            retry=RetryPolicy(retries=generation.retries, attempt_timeout_s=generation.attempt_timeout_s),
-            breaker_failures=generation.breaker_failures,
-            breaker_reset_s=generation.breaker_reset_s,
-            concurrency={
-                p.name: _concurrency(p.name, settings.providers.get(p.name))
-                for p in providers
-                if registry.has_client(p.name)
-            },
-            metrics=metrics,
-        )
-        runner = JobRunner(
-            jobs=jobs,
-            history=history,
-            artifacts=artifacts,
-            resolver=RequestResolver(history=history, artifacts=artifacts, defaults=defaults),
-            chain=chain,
+        easel = build_easel(
+            settings,
+            engine=engine,
+            providers=providers,
+            selection=selection,
             platforms=platforms,
-            clock=clock,
-            max_attempts=generation.max_job_attempts,
-            metrics=metrics,
-        )
-        queue = JobQueue(
-            runner=runner.run,
-            workers=generation.workers,
-            max_queue=settings.limits.max_queue,
-            metrics=metrics,
-        )
-        limits = settings.limits
-        service = EaselService(
-            router=Router(
-                RouterConfig(
-                    max_prompt_chars=generation.max_prompt_chars,
-                    max_images=generation.max_images,
-                    bot_username=bot_username,
-                )
-            ),
-            history=history,
-            jobs=jobs,
-            artifacts=artifacts,
-            queue=queue,
-            chain=chain,
-            limiter=RateLimiter(
-                Rates(user=limits.user_rate, chat=limits.chat_rate, overall=limits.global_rate),
-                admins=limits.admins,
-            ),
-            platforms=platforms,
-            clock=clock,
-            defaults=defaults,
-            policy=Policy(
-                daily_images_per_user=limits.daily_images_per_user,
-                prices=limits.prices,
-                confirm_over=limits.confirm_over,
-            ),
-            metrics=metrics,
+            clock=clock or SystemClock(),
+            metrics=metrics or NO_METRICS,
+            bot_username=bot_username,
+            scheduler_clock=scheduler_clock,
         )
         if recover:
-            resumed = await service.recover()
+            resumed = await easel.intake.recover(platforms)
             if resumed:
                 log.info("resuming %d unfinished job(s)", resumed)
-        await queue.start()
+        await easel.queue.start()
         log.info("easel ready: providers %s", " -> ".join(selection.chain))
-        yield Easel(
-            settings,
-            service,
-            queue,
-            history,
-            jobs,
-            artifacts,
-            providers,
-            chain,
-            selection,
-            engine,
-            metrics=metrics,
-        )
+        yield easel
     finally:
-        if queue is not None:
-            await queue.stop()
+        if easel is not None:
+            await easel.queue.stop()
         for provider in providers:
             await provider.aclose()
         for client in clients.values():
             await client.aclose()
         await engine.dispose()
-
-
-def _concurrency(name: str, section: ProviderSettings | BuiltinSettings) -> int:
-    if isinstance(section, BuiltinSettings):
-        return BUILTIN_CONCURRENCY
-    per_backend = section.max_concurrency or (1 if name in LOCAL_PROVIDERS else 4)
-    backends = len(section.base_url) if isinstance(section.base_url, list) else 1
-    return per_backend * backends
 
 
 class SchedulerLiveness:
@@ -266,14 +158,9 @@ async def serve(
             metrics=metrics,
             clock=clock,
         ) as easel:
-            platforms = {adapter.name: adapter for adapter in adapters}
-            scheduler = (
-                build_scheduler(easel, platforms=platforms, clock=clock)
-                if settings.scheduler.enabled
-                else None
-            )
+            scheduler = easel.scheduler if settings.scheduler.enabled else None
             for adapter in adapters:
-                adapter.attach(easel)
+                adapter.attach(easel.front)
             started: list[Adapter] = []
             try:
                 for adapter in adapters:

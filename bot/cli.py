@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import gc
 import logging
-import os
 import shutil
 import sys
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 import yaml
-from rich.console import Console
 
-from bot import diagnostics
 from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, serve
+from bot.cli_common import err, friendly, settings_of
+from bot.cli_common import run as run_coroutine
+from bot.cli_diagnostics import diagnostics_commands
 from bot.cli_schedule import schedule_app
-from bot.core.errors import ConfigError, EaselError, InvalidInput
-from bot.core.types import Attachment, Incoming, JobEvent, Progress, Reply, Started, Target
+from bot.core.errors import InvalidInput
+from bot.core.messages import Attachment, Incoming
+from bot.core.types import JobEvent, Progress, Reply, Started, Target
+from bot.observability.masking import redact_url, redacted
 from bot.observability.metrics import PrometheusMetrics
 from bot.observability.redaction import install_redaction
 from bot.platforms.console.adapter import ConsolePlatform, run_console
 from bot.providers import registry
-from bot.settings import AppSettings, load_settings, redact_url, redacted
+from bot.settings import AppSettings
 from bot.storage import migrate
 from bot.storage.db import check_connection, make_engine
 
 MAX_EDIT_FILE_BYTES = 20_000_000
 
-err = Console(stderr=True, highlight=False, markup=False)
 app = typer.Typer(
     name="easel",
     help="Easel: chat messages in, generated images out.",
@@ -46,6 +44,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
+diagnostics_commands(app)
 
 ConfigOption = Annotated[
     Path | None,
@@ -61,33 +60,6 @@ def main() -> None:
 @app.callback()
 def _root(ctx: typer.Context, config: ConfigOption = None) -> None:
     ctx.obj = config
-
-
-def _settings(ctx: typer.Context) -> AppSettings:
-    path: Path | None = ctx.obj if isinstance(ctx.obj, Path) else None
-    return load_settings(path)
-
-
-def _friendly(func: Callable[..., T]) -> Callable[..., T]:
-    """Turn Easel's errors into one clear line on stderr and an exit code (2: your input, 1: other)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return func(*args, **kwargs)
-        except EaselError as exc:
-            # The operator is the reader here: show the full message, not the chat-safe one.
-            text = exc.user_message if isinstance(exc, InvalidInput) else str(exc)
-            err.print(f"error: {text}", style="red", soft_wrap=True)
-            raise typer.Exit(2 if isinstance(exc, ConfigError | InvalidInput) else 1) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 def _quiet_logging(settings: AppSettings, *, verbose: bool) -> None:
@@ -119,7 +91,7 @@ class _CliPlatform:
 
 
 @app.command()
-@_friendly
+@friendly
 def gen(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help="What to draw (with --edit: how to change the image).")],
@@ -137,7 +109,7 @@ def gen(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Generate (or edit) images and print each saved file's absolute path on its own line."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     _quiet_logging(settings, verbose=verbose)
     flags = {"--ar": aspect, "--n": n, "--seed": seed, "--no": negative, "--model": model}
     flags |= {"--provider": provider, "--quality": quality}
@@ -149,7 +121,7 @@ def gen(
     message = Incoming(
         platform="cli", chat_id="cli", user_id="cli", display_name="cli", text=text, attachments=attachments
     )
-    replies = _run(_generate(settings, message))
+    replies = run_coroutine(_generate(settings, message))
     failed = False
     for reply in replies:
         if reply.is_error:
@@ -194,7 +166,7 @@ async def _generate(settings: AppSettings, message: Incoming) -> list[Reply]:
 
 
 @app.command()
-@_friendly
+@friendly
 def chat(
     ctx: typer.Context,
     wait: Annotated[
@@ -207,22 +179,29 @@ def chat(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Chat in the terminal (reads stdin, so it also works piped)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     _quiet_logging(settings, verbose=verbose)
-    _run(_chat(settings, wait=wait))
+    run_coroutine(_chat(settings, wait=wait))
 
 
 async def _chat(settings: AppSettings, *, wait: bool | None = None) -> None:
     console = ConsolePlatform(sys.stdout, sys.stderr)
     async with open_easel(settings, platforms={console.name: console}) as easel:
-        await run_console(easel.service, easel.queue, stdin=sys.stdin, stderr=sys.stderr, wait=wait)
+        await run_console(
+            easel.front,
+            wait_for=easel.queue.wait_for,
+            drain=easel.queue.drain,
+            stdin=sys.stdin,
+            stderr=sys.stderr,
+            wait=wait,
+        )
 
 
 @app.command()
-@_friendly
+@friendly
 def run(ctx: typer.Context) -> None:
     """Run the bot on every configured platform (the local web chat when none is configured)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -241,7 +220,7 @@ def run(ctx: typer.Context) -> None:
             if url:
                 print(f"Easel {adapter.name} chat: {url}", flush=True)
 
-    _run(
+    run_coroutine(
         serve(
             settings,
             handle_signals=True,
@@ -257,10 +236,10 @@ def run(ctx: typer.Context) -> None:
 
 
 @config_app.command("check")
-@_friendly
+@friendly
 def config_check(ctx: typer.Context) -> None:
     """Validate the configuration and say what would run."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     selection = registry.select(settings.generation, settings.providers)
     typer.echo("Configuration is valid.")
     typer.echo(f"database:  {redact_url(settings.database_url)}")
@@ -276,39 +255,41 @@ def config_check(ctx: typer.Context) -> None:
 
 
 @config_app.command("show")
-@_friendly
+@friendly
 def config_show(ctx: typer.Context) -> None:
     """Print the effective configuration as YAML, secrets redacted."""
-    typer.echo(yaml.safe_dump(redacted(_settings(ctx)), sort_keys=False).rstrip())
+    typer.echo(yaml.safe_dump(redacted(settings_of(ctx)), sort_keys=False).rstrip())
 
 
 # ------------------------------------------------------------------------------------------------- db
 
 
 @db_app.command("upgrade")
-@_friendly
+@friendly
 def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
     """Apply migrations (also done automatically at start)."""
-    settings = _settings(ctx)
-    _run(_checked(settings.database_url, migrate.upgrade(settings.database_url, revision)))
-    typer.echo(f"database at {_run(migrate.current(settings.database_url))}")
+    settings = settings_of(ctx)
+    run_coroutine(_checked(settings.database_url, migrate.upgrade(settings.database_url, revision)))
+    typer.echo(f"database at {run_coroutine(migrate.current(settings.database_url))}")
 
 
 @db_app.command("downgrade")
-@_friendly
+@friendly
 def db_downgrade(ctx: typer.Context, revision: str) -> None:
     """Revert migrations down to REVISION (``base`` removes every table)."""
-    settings = _settings(ctx)
-    _run(_checked(settings.database_url, migrate.downgrade(settings.database_url, revision)))
-    typer.echo(f"database at {_run(migrate.current(settings.database_url)) or 'base'}")
+    settings = settings_of(ctx)
+    run_coroutine(_checked(settings.database_url, migrate.downgrade(settings.database_url, revision)))
+    typer.echo(f"database at {run_coroutine(migrate.current(settings.database_url)) or 'base'}")
 
 
 @db_app.command("current")
-@_friendly
+@friendly
 def db_current(ctx: typer.Context) -> None:
     """Print the database's migration revision."""
-    settings = _settings(ctx)
-    typer.echo(_run(_checked(settings.database_url, migrate.current(settings.database_url))) or "base")
+    settings = settings_of(ctx)
+    typer.echo(
+        run_coroutine(_checked(settings.database_url, migrate.current(settings.database_url))) or "base"
+    )
 
 
 async def _checked(url: str, work: Coroutine[Any, Any, T]) -> T:
@@ -321,84 +302,3 @@ async def _checked(url: str, work: Coroutine[Any, Any, T]) -> T:
     finally:
         await engine.dispose()
     return await work
-
-
-# ------------------------------------------------------------------------------------ providers/doctor
-
-
-@app.command()
-@_friendly
-def providers(
-    ctx: typer.Context,
-    live: Annotated[
-        bool, typer.Option("--live/--no-live", help="Ask configured providers for their models.")
-    ] = True,
-) -> None:
-    """List every provider: configured or not (and what is missing), whether it is used, its models."""
-    settings = _settings(ctx)
-    for item in _run(diagnostics.report(settings, probe=False, list_models=live)):
-        configured = "configured" if item.needs is None else f"not configured (needs {item.needs})"
-        used = f"used (#{item.position})" if item.position else ""
-        available = "" if item.has_client else "no client in this version"
-        state = ", ".join(part for part in (configured, used, available) if part)
-        typer.echo(f"{item.name:18} {state}")
-        if item.models:
-            source = "models (live)" if item.live_models else "models"
-            typer.echo(
-                f"{'':18} {source}: {', '.join(item.models[:12])}{' …' if len(item.models) > 12 else ''}"
-            )
-        for note in item.notes:
-            typer.echo(f"{'':18} {note}")
-        if item.detail:
-            typer.echo(f"{'':18} {item.detail}")
-
-
-@app.command()
-@_friendly
-def doctor(ctx: typer.Context) -> None:
-    """Check the database, the media directory, every configured provider and platform."""
-    settings = _settings(ctx)
-    ok = _run(_doctor(settings))
-    if not ok:
-        raise typer.Exit(1)
-
-
-async def _doctor(settings: AppSettings) -> bool:
-    ok = True
-    engine = make_engine(settings.database_url)
-    started = time.perf_counter()
-    try:
-        await check_connection(engine)
-        typer.echo(f"database    ok  {_ms(started)}  {redact_url(settings.database_url)}")
-    except EaselError as exc:
-        typer.echo(f"database    BAD {exc}")
-        ok = False
-    finally:
-        await engine.dispose()
-    media = settings.media_dir.resolve()
-    writable = _writable(media)
-    typer.echo(f"media dir   {'ok ' if writable else 'BAD'} {media}")
-    ok &= writable
-    for item in await diagnostics.report(settings, probe=True, list_models=False):
-        if item.needs is not None or not item.has_client:
-            continue
-        latency = f"{item.latency_ms:.0f} ms" if item.latency_ms is not None else "-"
-        state = "ok " if item.healthy else "BAD"
-        typer.echo(f"{item.name:11} {state} {latency}  {item.detail}")
-        ok &= bool(item.healthy)
-    typer.echo(f"{'telegram':11} {'configured' if settings.telegram.token is not None else 'not configured'}")
-    discord = settings.discord.token is not None
-    typer.echo(f"{'discord':11} {'no adapter in this version' if discord else 'not configured'}")
-    return ok
-
-
-def _ms(started: float) -> str:
-    return f"{(time.perf_counter() - started) * 1000:.0f} ms"
-
-
-def _writable(path: Path) -> bool:
-    """The media directory exists and takes files, or could be created."""
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    return probe.is_dir() and os.access(probe, os.W_OK)

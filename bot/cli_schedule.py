@@ -9,62 +9,51 @@ running, the run is made at its next start.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cli_common import friendly, settings_of
 from bot.core.clock import SystemClock
-from bot.core.errors import ConfigError, EaselError, InvalidInput
+from bot.core.errors import InvalidInput
 from bot.core.flags import parse_aspect
+from bot.core.jobs.ledger import JobLedger, JobOutcomes
 from bot.core.schedules.commands import add_schedule, format_times
 from bot.core.schedules.ports import NewSchedule, Overrides, ScheduleRecord, TriggerSpec
 from bot.core.schedules.spec import check_timezone, describe, format_target, parse_target, parse_when
 from bot.core.schedules.templates import validate_template
 from bot.core.texts import shorten
 from bot.scheduler.triggers import ApschedulerTriggers
-from bot.settings import AppSettings, load_settings
+from bot.settings import AppSettings
 from bot.storage.db import make_engine
+from bot.storage.job_repo import SqlJobStore
 from bot.storage.migrate import upgrade
+from bot.storage.repos import SqlHistoryStore
 from bot.storage.schedule_repo import SqlScheduleStore
 
 T = TypeVar("T")
 OWNER = ("cli", "operator", "operator")
-err = Console(stderr=True, highlight=False, markup=False)
 schedule_app = typer.Typer(
     help="Scheduled image posts: add, list, remove, pause, resume, run now.", no_args_is_help=True
 )
 IdArgument = Annotated[int, typer.Argument(help="The schedule's number (see `easel schedule list`).")]
 
 
-def _friendly(func: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return func(*args, **kwargs)
-        except EaselError as exc:
-            err.print(f"error: {exc.user_message}", style="red", soft_wrap=True)
-            raise typer.Exit(2 if isinstance(exc, ConfigError | InvalidInput) else 1) from None
-
-    return wrapper
-
-
-def _settings(ctx: typer.Context) -> AppSettings:
-    root = ctx.find_root()
-    return load_settings(root.obj if isinstance(root.obj, Path) else None)
-
-
 def _with_store(settings: AppSettings, work: Callable[[SqlScheduleStore], Awaitable[T]]) -> T:
+    return _with_engine(settings, lambda engine: work(SqlScheduleStore(engine)))
+
+
+def _with_engine(settings: AppSettings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     async def run() -> T:
         await upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
-            return await work(SqlScheduleStore(engine))
+            return await work(engine)
         finally:
             await engine.dispose()
 
@@ -72,7 +61,7 @@ def _with_store(settings: AppSettings, work: Callable[[SqlScheduleStore], Awaita
 
 
 @schedule_app.command("add")
-@_friendly
+@friendly
 def add(
     ctx: typer.Context,
     target: Annotated[str, typer.Option(help="telegram:<chat>[:<topic>], discord:<channel> or web.")],
@@ -87,7 +76,7 @@ def add(
     aspect: Annotated[str | None, typer.Option(help="Aspect ratio, e.g. 16:9.")] = None,
 ) -> None:
     """Add a scheduled post; prints its number, what it means and the next three times."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     if (cron is None) == (every is None):
         raise InvalidInput("cron or every", user_message="Give exactly one of --cron or --every.")
     when_text = cron if cron is not None else every
@@ -108,10 +97,10 @@ def add(
 
 
 @schedule_app.command("list")
-@_friendly
+@friendly
 def list_(ctx: typer.Context) -> None:
     """Every schedule (posts and birthday cards) with its next fire time and last run."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     schedules = _with_store(settings, lambda store: store.list_schedules(with_last_run=True))
     if not schedules:
         typer.echo(
@@ -146,15 +135,17 @@ def _last_run(schedule: ScheduleRecord) -> str:
 
 
 @schedule_app.command("remove")
-@_friendly
+@friendly
 def remove(ctx: typer.Context, schedule_id: IdArgument) -> None:
     """Delete a schedule; its queued jobs are cancelled."""
 
-    async def work(store: SqlScheduleStore) -> None:
-        jobs = await store.remove(schedule_id)
-        await store.cancel_jobs(jobs, now=SystemClock().now())
+    async def work(engine: AsyncEngine) -> None:
+        jobs = await SqlScheduleStore(engine).remove(schedule_id)
+        history, job_store = SqlHistoryStore(engine), SqlJobStore(engine)
+        ledger = JobLedger(jobs=job_store, history=history, clock=SystemClock(), outcomes=JobOutcomes())
+        await ledger.cancel_waiting(jobs, error="schedule deleted")  # their quota given back
 
-    _with_store(_settings(ctx), work)
+    _with_engine(settings_of(ctx), work)
     typer.echo(f"Removed #{schedule_id}.")
 
 
@@ -169,30 +160,30 @@ def _set_enabled(ctx: typer.Context, schedule_id: int, *, enabled: bool) -> None
         )
         return await store.set_enabled(schedule_id, enabled=enabled, next_fire_at=upcoming, now=now)
 
-    if not _with_store(_settings(ctx), work):
+    if not _with_store(settings_of(ctx), work):
         raise InvalidInput("no schedule", user_message=f"There is no schedule #{schedule_id}.")
     typer.echo(f"{'Resumed' if enabled else 'Paused'} #{schedule_id}.")
 
 
 @schedule_app.command("pause")
-@_friendly
+@friendly
 def pause(ctx: typer.Context, schedule_id: IdArgument) -> None:
     """Stop a schedule from posting until resumed."""
     _set_enabled(ctx, schedule_id, enabled=False)
 
 
 @schedule_app.command("resume")
-@_friendly
+@friendly
 def resume(ctx: typer.Context, schedule_id: IdArgument) -> None:
     """Start a paused schedule again (its failure count is reset)."""
     _set_enabled(ctx, schedule_id, enabled=True)
 
 
 @schedule_app.command("run")
-@_friendly
+@friendly
 def run(ctx: typer.Context, schedule_id: IdArgument) -> None:
     """Post now, as a test: the running bot makes and delivers it within seconds."""
-    _with_store(_settings(ctx), lambda store: store.request_run(schedule_id, now=SystemClock().now()))
+    _with_store(settings_of(ctx), lambda store: store.request_run(schedule_id, now=SystemClock().now()))
     typer.echo(
         f"Run of #{schedule_id} requested: the running bot (`easel run`) posts it within a few seconds; "
         "if no bot is running, it posts when one starts."

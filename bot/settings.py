@@ -7,28 +7,32 @@ are rejected with a message naming the file, line and key. Each component gets o
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import zoneinfo
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
+    create_model,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config_yaml import ConfigFile, read_config_file
 from bot.core.errors import ConfigError
+from bot.platforms.discord.settings import DiscordSettings as DiscordSettings
+from bot.platforms.telegram.settings import TelegramSettings as TelegramSettings
+from bot.platforms.web.settings import WebSettings as WebSettings
+from bot.providers import registry
+from bot.providers.builtin.settings import BuiltinSettings as BuiltinSettings
+from bot.providers.settings import ProviderSettings as ProviderSettings
+from bot.sections import SettingsSection
 
 ENV_PREFIX = "EASEL__"
 DEFAULT_CONFIG_FILE = Path("config.yaml")
@@ -36,75 +40,12 @@ _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("easel_environ", def
 _RATE = re.compile(r"^\s*\d+\s*/\s*(\d+\s*)?(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+Section = SettingsSection
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
-
-
-class ProviderSettings(Section):
-    """One image provider. ``base_url`` may be a list of backends for local servers."""
-
-    base_url: str | list[str] | None = None
-    api_key: SecretStr | None = None
-    model: str | None = None
-    timeout_s: float | None = Field(default=None, gt=0)
-    """Seconds for one attempt (default: ``generation.attempt_timeout_s``)."""
-    max_concurrency: int | None = Field(default=None, ge=1, le=64)
-    """Requests in flight at once, per backend URL (default: 1 for local servers, 4 for clouds)."""
-    region: str | None = None
-    """AWS region (bedrock)."""
-    workflow: Path | None = None
-    """ComfyUI: an API-format workflow JSON with placeholders ({{prompt}}, {{negative}}, {{seed}},
-    {{width}}, {{height}}, {{steps}}, {{image}}, {{cfg}}, {{sampler}}, {{denoise}}, {{model}}); a
-    built-in SDXL-style template when unset."""
-    steps: int | None = Field(default=None, ge=1, le=200)
-    """Sampling steps for local diffusion servers."""
-    sampler: str | None = None
-    """Sampler name (sdwebui)."""
-    cfg_scale: float | None = Field(default=None, ge=0, le=50)
-    denoising_strength: float | None = Field(default=None, ge=0, le=1)
-    """How far edits may move from the reference image (sdwebui img2img, stability)."""
-    models: list[str] = []
-    """Extra model names to list in `easel providers` (next to the built-in catalogue)."""
-    options: dict[str, Any] = {}
-    """Extra request fields passed through as they are (for API features Easel has no key for)."""
-    max_response_mb: float = Field(default=64.0, gt=0, le=4096)
-    """The largest answer read from the provider (after decompression); a bigger one is cut off and
-    counts as the provider being unavailable. Result image downloads have their own 32 MB cap."""
-
-    @property
-    def configured(self) -> bool:
-        return self.base_url is not None or self.api_key is not None
-
-
-class BuiltinSettings(Section):
-    """The offline renderer."""
-
-    long_side: int = Field(default=1024, ge=64, le=2048)
-
-
-class ProvidersSettings(Section):
-    builtin: BuiltinSettings = BuiltinSettings()
-    sdwebui: ProviderSettings = ProviderSettings()
-    comfyui: ProviderSettings = ProviderSettings()
-    openai: ProviderSettings = ProviderSettings()
-    openai_responses: ProviderSettings = Field(default=ProviderSettings(), alias="openai-responses")
-    gemini: ProviderSettings = ProviderSettings()
-    xai: ProviderSettings = ProviderSettings()
-    bedrock: ProviderSettings = ProviderSettings()
-    flux: ProviderSettings = ProviderSettings()
-    replicate: ProviderSettings = ProviderSettings()
-    stability: ProviderSettings = ProviderSettings()
-    openrouter: ProviderSettings = ProviderSettings()
-    openai_compatible: ProviderSettings = Field(default=ProviderSettings(), alias="openai-compatible")
+class _ProvidersBase(Section):
+    """``providers:``: one section per provider in :data:`bot.providers.registry.VENDORS`, each
+    validated by that provider's own settings model (so a knob it does not have is an unknown key)."""
 
     @classmethod
     def names(cls) -> list[str]:
@@ -112,9 +53,26 @@ class ProvidersSettings(Section):
         return [f.alias or name for name, f in cls.model_fields.items()]
 
     def get(self, name: str) -> ProviderSettings | BuiltinSettings:
+        """The section of provider ``name`` (``AttributeError`` for a name no provider has)."""
         value = getattr(self, name.replace("-", "_"))
         assert isinstance(value, ProviderSettings | BuiltinSettings)
         return value
+
+
+def _provider_field(vendor: registry.Vendor) -> Any:
+    alias = vendor.name if vendor.name != vendor.attribute else None
+    return (vendor.settings, Field(default_factory=vendor.settings, alias=alias))
+
+
+if TYPE_CHECKING:
+    ProvidersSettings = _ProvidersBase
+else:
+    ProvidersSettings = create_model(
+        "ProvidersSettings",
+        __base__=_ProvidersBase,
+        __module__=__name__,
+        **{vendor.attribute: _provider_field(vendor) for vendor in registry.VENDORS},
+    )
 
 
 class GenerationSettings(Section):
@@ -160,145 +118,6 @@ class GenerationSettings(Section):
         if not match or not all(1 <= int(part) <= 100 for part in match.groups()):
             raise ValueError("must look like 16:9")
         return value.strip()
-
-
-class TelegramSettings(Section):
-    """The Telegram adapter; it runs (``easel run``) when ``token`` is set."""
-
-    token: SecretStr | None = None
-    """The bot token from @BotFather."""
-    base_url: str = "https://api.telegram.org/bot"
-    """The Bot API's ``/bot`` URL (the token is appended): a self-hosted server's, or a test fake's."""
-    base_file_url: str = "https://api.telegram.org/file/bot"
-    """Where files are downloaded from (the token and the file path are appended)."""
-    mode: Literal["polling", "webhook"] = "polling"
-    """``polling`` asks Telegram for updates; ``webhook`` has Telegram post them to ``webhook_url``."""
-    webhook_url: str | None = None
-    """Webhook mode: the public HTTPS URL Telegram posts to; its path is the path served locally."""
-    listen: str = "0.0.0.0"
-    """Webhook mode: the address the webhook server binds."""
-    port: int = Field(default=8443, ge=1, le=65535)
-    """Webhook mode: the port the webhook server binds."""
-    secret_token: SecretStr | None = None
-    """Webhook mode (required): Telegram sends it with every update; requests without it get 403."""
-    allowed_users: list[int] = []
-    """Telegram user ids allowed to use the bot; empty = everyone."""
-    allowed_chats: list[int] = []
-    """Chat ids (groups are negative) the bot works in; empty = all."""
-    admin_ids: list[int] = []
-    """User ids that may change any chat's settings and delete any image (besides chat administrators)."""
-    status_delay_s: float = Field(default=1.0, ge=0, le=60)
-    """A job's status message ("Queued (#2)", "Generating… 40%") appears only if the job is still
-    going after this many seconds (0 = at once): quick images come without the extra messages."""
-
-    @model_validator(mode="after")
-    def _webhook_complete(self) -> TelegramSettings:
-        if self.mode == "webhook" and (not self.webhook_url or self.secret_token is None):
-            raise ValueError("webhook mode needs webhook_url and secret_token")
-        return self
-
-
-class DiscordSettings(Section):
-    """The Discord adapter; it runs (``easel run``) when ``token`` is set."""
-
-    token: SecretStr | None = None
-    """The bot token from the Discord developer portal (Bot → Reset Token)."""
-    api_base_url: str = "https://discord.com/api/v10"
-    """The REST API root: a REST proxy's (large bots), or a test fake's."""
-    gateway_url: str = "wss://gateway.discord.gg/"
-    """The gateway (WebSocket) URL: a gateway proxy's, or a test fake's."""
-    guild_ids: list[int] = []
-    """Guilds whose slash commands are synced instantly at start; empty = global commands (can take
-    up to an hour to appear)."""
-    allowed_guilds: list[int] = []
-    """Guild (server) ids the bot works in; empty = all."""
-    allowed_users: list[int] = []
-    """User ids allowed to use the bot; empty = everyone."""
-    allowed_channels: list[int] = []
-    """Channel ids the bot works in; empty = all."""
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _api_url(cls, value: str) -> str:
-        if not re.match(r"^https?://\S+$", value):
-            raise ValueError("must be an http(s):// URL such as https://discord.com/api/v10")
-        return value.rstrip("/")
-
-    @field_validator("gateway_url")
-    @classmethod
-    def _gateway_url(cls, value: str) -> str:
-        if not re.match(r"^wss?://\S+$", value):
-            raise ValueError("must be a ws(s):// URL such as wss://gateway.discord.gg/")
-        return value
-
-
-MIN_WEB_TOKEN_CHARS = 12
-
-
-class WebSettings(Section):
-    """The local web chat, gallery, /healthz and /metrics (``bot.platforms.web.adapter``)."""
-
-    enabled: bool = True
-    """With Telegram or Discord configured, also run the web chat; it always runs when nothing else is."""
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    """0 picks a free port (tests); the chosen one is in the printed URL."""
-    auth_token: SecretStr | None = None
-    """Required when ``host`` is not a loopback address: browsers log in with it once, scrapers send
-    ``Authorization: Bearer <token>``."""
-    max_upload_mb: float = Field(default=10.0, gt=0, le=50)
-    """The largest image a browser may upload to edit."""
-    allowed_hosts: list[str] = []
-    """Names (``host`` or ``host:port``) browsers may use to reach the web chat besides loopback ones
-    (``localhost``, ``*.localhost``, 127.x.x.x, ``[::1]``) and, when ``host`` is not loopback, IP
-    addresses. Any other ``Host`` is answered 421 (a defence against DNS rebinding)."""
-    public_url: str | None = None
-    """The address people open when a reverse proxy serves the web chat (``https://easel.example.org``):
-    its host is allowed and its origin may post. Needs ``auth_token``."""
-    secret_file: Path = Path("./data/web_secret")
-    """A random per-installation key (made at first start, mode 0600) that signs login and CSRF
-    cookies. Deleting it (or changing ``auth_token``) logs every browser out."""
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _hosts(cls, value: list[str]) -> list[str]:
-        """Each entry a host name or IP address (IPv6 in brackets), optionally ``:port``."""
-        pattern = r"(\[[0-9a-f:.]+\]|[a-z0-9_-]+(\.[a-z0-9_-]+)*)(:(?P<port>[0-9]{1,5}))?"
-        hosts = [entry.strip().lower() for entry in value]
-        for entry in hosts:
-            match = re.fullmatch(pattern, entry)
-            if match is None or int(match["port"] or 0) > 65535:
-                raise ValueError(f"{entry!r} is not a host name or host:port (e.g. easel.lan:8080)")
-        return hosts
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str | None) -> str | None:
-        from urllib.parse import urlsplit
-
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value.strip())
-        shown = repr(redact_url(value.strip()))  # an error message must not repeat a password
-        try:
-            parts.port  # noqa: B018 (raises ValueError for a bad port)
-        except ValueError as exc:
-            raise ValueError(f"{shown} has a bad port") from exc
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
-            raise ValueError(f"{shown} is not an http(s) address like https://easel.example.org")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError(f"{shown}: the web chat is served at the root of its address (no path)")
-        return f"{parts.scheme}://{parts.netloc.lower()}"
-
-    @model_validator(mode="after")
-    def _auth_off_loopback(self) -> WebSettings:
-        if not _is_loopback(self.host) and self.auth_token is None:
-            raise ValueError(f"binding the web chat to {self.host} needs web.auth_token")
-        if self.auth_token is not None and len(self.auth_token.get_secret_value()) < MIN_WEB_TOKEN_CHARS:
-            raise ValueError(f"web.auth_token must be at least {MIN_WEB_TOKEN_CHARS} characters")
-        if self.public_url is not None and self.auth_token is None:
-            raise ValueError("web.public_url serves the web chat to others: it needs web.auth_token")
-        return self
 
 
 class LimitsSettings(Section):
@@ -485,44 +304,3 @@ def _describe(exc: ValidationError, file: ConfigFile | None, env: Mapping[str, s
             where = "settings"
         problems.append(f"{where}: {dotted}: {message}")
     return "Invalid configuration:\n  " + "\n  ".join(problems)
-
-
-SECRET_NAME = re.compile(r"key|token|secret|password|passwd|auth|credential", re.IGNORECASE)
-"""A setting or query parameter with such a name holds a secret (``options.api_key``, ``?sig=`` aside)."""
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/?#@\s:]*:)[^/?#\s]*@")
-_URL_SECRET_PARAM = re.compile(
-    r"(?i)([?&][^=&#\s]*(?:key|token|secret|password|passwd|auth|credential|sig)[^=&#\s]*=)[^&#\s'\"]+"
-)
-
-
-def redacted(settings: AppSettings) -> dict[str, Any]:
-    """The effective settings as plain data with every secret replaced by ``***``: secret fields,
-    passwords in any URL (``database_url``, each ``base_url``), and secret-looking ``options``."""
-    data = settings.model_dump(mode="json", by_alias=True)
-    masked: dict[str, Any] = _mask_secrets(settings, data)
-    return masked
-
-
-def _mask_secrets(model: object, data: Any) -> Any:
-    """``data`` (the JSON dump of ``model``) masked: ``SecretStr`` fields, URL passwords in strings
-    (also in lists), and in free-form mappings every value under a secret-looking key, at any depth."""
-    if isinstance(model, BaseModel) and isinstance(data, dict):
-        for name, field in type(model).model_fields.items():
-            key = field.alias or name
-            value = getattr(model, name)
-            data[key] = "***" if isinstance(value, SecretStr) else _mask_secrets(value, data[key])
-        return data
-    if isinstance(data, dict):
-        return {
-            key: "***" if value is not None and SECRET_NAME.search(str(key)) else _mask_secrets(None, value)
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [_mask_secrets(None, item) for item in data]
-    return redact_url(data) if isinstance(data, str) else data
-
-
-def redact_url(url: str) -> str:
-    """``scheme://user:secret@host`` → ``scheme://user:***@host`` and ``?key=secret`` (any
-    secret-looking parameter, ``sig`` too) → ``?key=***``; works on any text with URLs in it."""
-    return _URL_SECRET_PARAM.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))

@@ -129,6 +129,14 @@ def test_chat_answers_bad_commands_and_continues(env: dict[str, str]) -> None:
     assert code == 0 and "--n must be between" in out and len(saved_paths(out)) == 1
 
 
+def test_chat_has_schedules_and_birthdays(env: dict[str, str]) -> None:
+    """The terminal chat answers /schedule and /birthday (the scheduler's commands are always wired)."""
+    stdin = "/schedule add every day at 09:00 a lighthouse\n/schedule list\n/birthday set 14-03\n"
+    code, out, _ = easel(env, "chat", stdin=stdin)
+    assert code == 0 and "not available" not in out
+    assert "Scheduled #1" in out and "a lighthouse" in out and "Saved:" in out
+
+
 def test_config_check_reports_provider_and_hides_secrets(env: dict[str, str]) -> None:
     """config check validates, names the provider chain, and never prints a secret."""
     env = env | {"EASEL__PROVIDERS__OPENAI__API_KEY": "sk-super-secret"}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import ConfigError
-from bot.settings import load_settings, redacted
+from bot.observability.masking import redacted
+from bot.settings import load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -122,6 +123,56 @@ def test_hyphenated_provider_reachable_from_environment() -> None:
     """providers.openai-compatible is set with EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL."""
     env = {"EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL": "http://127.0.0.1:9000/v1"}
     assert load_settings(None, environ=env).providers.openai_compatible.base_url == "http://127.0.0.1:9000/v1"
+
+
+def test_a_knob_of_another_provider_is_an_unknown_key(tmp_path: Path) -> None:
+    """providers.openai.workflow (only comfyui has one) is refused, naming the file, line and key."""
+    path = write(tmp_path, "providers:\n  openai:\n    api_key: k\n    workflow: x.json\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml:4: providers\.openai\.workflow: unknown key"):
+        load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("openai_compatible", "steps"),
+        ("gemini", "cfg_scale"),
+        ("sdwebui", "region"),
+        ("stability", "sampler"),
+    ],
+)
+def test_a_knob_of_another_provider_is_refused_from_the_environment(name: str, key: str) -> None:
+    """EASEL__PROVIDERS__<NAME>__<KNOB> for a knob that provider does not have names the variable."""
+    variable = f"EASEL__PROVIDERS__{name.upper()}__{key.upper()}"
+    with pytest.raises(ConfigError, match=f"{variable}: unknown key '{key}'"):
+        load_settings(None, environ={variable: "1"})
+
+
+def test_each_provider_takes_its_own_knobs(tmp_path: Path) -> None:
+    """comfyui's workflow, sdwebui's sampling, stability's strength and bedrock's region are accepted
+    where they belong, under the names users write (openai-compatible with its hyphen)."""
+    path = write(
+        tmp_path,
+        "providers:\n"
+        "  comfyui: {base_url: 'http://127.0.0.1:8188', workflow: w.json, steps: 20}\n"
+        "  sdwebui: {base_url: 'http://127.0.0.1:7860', sampler: Euler, cfg_scale: 6.5}\n"
+        "  stability: {denoising_strength: 0.4}\n"
+        "  bedrock: {region: eu-west-1, cfg_scale: 5}\n"
+        "  openai-compatible: {base_url: 'http://127.0.0.1:9000/v1', max_concurrency: 2}\n",
+    )
+    providers = load_settings(path, environ={}).providers
+    assert providers.comfyui.workflow == Path("w.json") and providers.comfyui.steps == 20
+    assert (providers.sdwebui.sampler, providers.sdwebui.cfg_scale) == ("Euler", 6.5)
+    assert providers.stability.denoising_strength == 0.4 and providers.bedrock.region == "eu-west-1"
+    assert providers.get("openai-compatible").max_concurrency == 2  # type: ignore[union-attr]
+
+
+def test_config_show_lists_only_a_providers_own_keys() -> None:
+    """easel config show (the redacted dump) shows each provider's keys: workflow only under comfyui."""
+    shown = redacted(load_settings(None, environ={}))["providers"]
+    assert "workflow" in shown["comfyui"] and "workflow" not in shown["openai"]
+    assert "region" in shown["bedrock"] and "region" not in shown["openai-compatible"]
+    assert shown["builtin"] == {"long_side": 1024}
 
 
 def test_unknown_provider_name_rejected(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ the program only ever sees these::
     EaselError                      base; ``user_message`` is safe to show in a chat
     ├── InvalidInput                the user's message cannot be acted on (bad flag, empty prompt, ...)
     ├── NotFound                    a generation, image or job the user named does not exist
+    ├── LimitExceeded               a rate, quota or queue limit; ``scope`` and ``retry_after``
     ├── ImageError                  bytes that are not a usable image (unknown type, too large, bomb)
     ├── ConfigError                 settings are invalid or unsafe; names the file, line and key
     ├── StorageError                the database or the media directory failed
+    ├── PayloadError                a stored job this version cannot read
     ├── DeliveryFailed              a platform would not take a reply; ``permanent`` if retrying is futile
     └── ProviderError               an image provider failed; ``provider`` names it
         ├── Refused                 content policy (including HTTP-200 refusals); not retried
@@ -18,6 +20,9 @@ the program only ever sees these::
             ├── RateLimited         429 and friends; ``retry_after`` seconds when known
             ├── Unavailable         5xx, connection refused, DNS
             └── ProviderTimeout     the attempt or the job ran out of time
+
+The message (``str(exc)``) is for logs and the operator; ``user_message`` is what a chat may see. It is
+never the message itself: raised without one, an error shows its class's generic ``default_user_message``.
 """
 
 from __future__ import annotations
@@ -26,29 +31,55 @@ from __future__ import annotations
 class EaselError(Exception):
     """Base of every error Easel raises on purpose."""
 
+    default_user_message = "Something went wrong on my side; it has been logged. Please try again."
+
     def __init__(self, message: str, *, user_message: str | None = None) -> None:
         super().__init__(message)
-        self.user_message = user_message if user_message is not None else message
+        self.user_message = user_message if user_message is not None else self.default_user_message
 
 
 class InvalidInput(EaselError):
     """The user's request cannot be acted on as written."""
 
+    default_user_message = "I can't do that as written. Send /help to see what I can do."
+
 
 class NotFound(EaselError):
     """Something the user referred to does not exist."""
+
+    default_user_message = "I can't find that here."
+
+
+class LimitExceeded(EaselError):
+    """A rate, quota or queue limit refused the request; ``retry_after`` says when to try again and
+    ``scope`` which limit it was (user, chat, overall, queue, daily)."""
+
+    def __init__(self, message: str, *, scope: str, retry_after: float, user_message: str) -> None:
+        super().__init__(message, user_message=user_message)
+        self.scope = scope
+        self.retry_after = retry_after
 
 
 class ImageError(EaselError):
     """Bytes that are not a usable image."""
 
+    default_user_message = "That file is not an image I can read (PNG, JPEG, WebP or GIF)."
+
 
 class ConfigError(EaselError):
     """Settings are invalid, incomplete or unsafe."""
 
+    default_user_message = "Easel is not configured for that; an admin needs to check its settings."
+
 
 class StorageError(EaselError):
     """The database or the media store failed."""
+
+    default_user_message = "The history database is unavailable right now; please try again shortly."
+
+
+class PayloadError(EaselError):
+    """A stored job payload that this version cannot read."""
 
 
 class DeliveryFailed(EaselError):
@@ -69,6 +100,8 @@ class DeliveryFailed(EaselError):
 
 class ProviderError(EaselError):
     """An image provider failed."""
+
+    default_user_message = "The image service failed; please try again."
 
     def __init__(self, message: str, *, provider: str, user_message: str | None = None) -> None:
         super().__init__(message, user_message=user_message)
@@ -93,6 +126,8 @@ class TransientProviderError(ProviderError):
 
 class RateLimited(TransientProviderError):
     """The provider asked us to slow down."""
+
+    default_user_message = "The image service is busy; try again in a little while."
 
     def __init__(
         self,

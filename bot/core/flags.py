@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import InvalidInput
-from bot.core.types import Aspect, GenerationOptions
+from bot.core.messages import GenerationOptions
+from bot.core.types import Aspect
 
 __all__ = [
     "ASPECT_WORDS",
@@ -35,6 +36,7 @@ __all__ = [
     "clip",
     "parse_aspect",
     "parse_flags",
+    "typed_options",
 ]
 
 ASPECT_WORDS: dict[str, Aspect] = {
@@ -187,6 +189,22 @@ FLAGS: tuple[FlagSpec, ...] = (
 )
 _BY_NAME: dict[str, FlagSpec] = {name: spec for spec in FLAGS for name in spec.names}
 _KNOWN = ", ".join(f"--{spec.names[0]}" for spec in FLAGS)
+_FIELDS = frozenset(spec.field for spec in FLAGS)
+
+
+def typed_options(values: Mapping[str, object], limits: FlagLimits = FlagLimits()) -> GenerationOptions:
+    """Options given by field name (a slash command's typed options), each checked as its flag is,
+    with the same answers; empty values are "not given"."""
+    unknown = set(values) - _FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown options {sorted(unknown)}", user_message=f"Options I know: {_KNOWN}.")
+    fields: dict[str, Any] = {}
+    for spec in FLAGS:
+        value = values.get(spec.field)
+        text = "" if value is None else " ".join(str(value).split())
+        if text:
+            fields[spec.field] = spec.parse(text, f"--{spec.names[0]}", limits)
+    return GenerationOptions(**fields)
 
 
 def _unknown_flag(name: str) -> InvalidInput:

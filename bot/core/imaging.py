@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 from bot.core.errors import ImageError
 
 __all__ = [
+    "EXTENSIONS",
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
     "PIXEL_BUDGET",
@@ -44,6 +45,13 @@ SUPPORTED_MIMES: dict[str, str] = {
     "image/gif": "GIF",
 }
 """MIME type → Pillow format name, for the types :func:`sniff` recognises."""
+EXTENSIONS: dict[str, str] = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+"""MIME type → file name extension, for the same types."""
 
 # EXIF orientations 5..8 rotate by 90 degrees, so the displayed width and height swap.
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
@@ -301,19 +309,18 @@ def image_size(data: bytes) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class PhotoLimits:
-    """What a platform accepts as a photo (Telegram's sendPhoto limits by default)."""
+    """What a platform accepts as a photo; each platform adapter declares its own."""
 
-    max_bytes: int = 10 * 1024 * 1024
-    max_side_sum: int = 10_000
-    max_ratio: float = 20.0
+    max_bytes: int
+    max_side_sum: int
+    max_ratio: float
     mimes: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
 
 
-TELEGRAM_PHOTO = PhotoLimits()
 _JPEG_QUALITIES = (90, 82, 72)
 
 
-def fit_photo(data: bytes, limits: PhotoLimits = TELEGRAM_PHOTO) -> bytes:
+def fit_photo(data: bytes, limits: PhotoLimits) -> bytes:
     """``data`` unchanged when it meets ``limits``, else a re-encoded copy that does.
 
     Too extreme a ratio is padded (nothing cropped), too many pixels scaled down, too many bytes

@@ -81,9 +81,11 @@ class HistoryStore(Protocol):
         images: Sequence[StoredImage],
         now: datetime,
         notes: Sequence[str] = (),
+        preview: bool = False,
     ) -> None:
         """Mark done, set provider/model/finished_at, insert the image rows in order; ``notes``
-        (what was changed on the user's behalf) are kept in ``params["notes"]``."""
+        (what was changed on the user's behalf) are kept in ``params["notes"]``, and ``preview``
+        (made by an offline preview renderer) as ``params["preview"]``."""
         ...
 
     async def fail_generation(
@@ -154,33 +156,45 @@ class JobStore(Protocol):
         """The newest queued/running/generated job in the chat, if any."""
         ...
 
-    async def start_job(self, *, job_id: int, now: datetime) -> int:
-        """Mark running, count the attempt, and return the new attempt count."""
-        ...
-
-    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None: ...
-
-    async def finish_job(
+    async def move(
         self,
         *,
         job_id: int,
-        status: JobStatus,
+        to: JobStatus,
         now: datetime,
         error: str | None = None,
         user_message: str | None = None,
         notified: bool = False,
-    ) -> None:
-        """Set the status; ``notified`` says the user has already been told (no notice owed)."""
+        attempt: bool = False,
+    ) -> JobRecord | None:
+        """The one way a job's status changes: to ``to``, only from the states
+        ``bot.core.jobs.lifecycle.MOVES`` allows (in the same statement); ``attempt`` counts a start,
+        ``notified`` says the user has been told. Returns the job as moved, or None when it was not
+        in a state that may move there (or does not exist)."""
         ...
 
+    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None: ...
+
     async def record_delivery(
-        self, *, job_id: int, kind: str, platform: str, message_ids: Sequence[str], now: datetime
+        self,
+        *,
+        job_id: int,
+        kind: str,
+        platform: str,
+        message_ids: Sequence[str],
+        now: datetime,
+        shown: tuple[str, int] | None = None,
     ) -> None:
-        """Remember a send, in the same transaction marking the job done (a result) or told (a
-        failure notice)."""
+        """Remember a send, in the same transaction moving the job to done (a result) or marking it
+        told (a failure notice). ``shown`` (chat id, generation id): the messages show that
+        generation, so a reply to one of them names it."""
         ...
 
     async def delivered(self, *, job_id: int, kind: str) -> bool: ...
+
+    async def generation_shown_in(self, *, platform: str, chat_id: str, message_id: str) -> int | None:
+        """The generation a delivered message shows, if it is one of ours."""
+        ...
 
     async def result_messages(self, *, generation_id: int) -> list[tuple[Target, list[str]]]:
         """For each delivered result showing the generation: its job's target and message ids."""

@@ -10,7 +10,7 @@ client sent: callback data and custom ids name a generation and an action, nothi
 from __future__ import annotations
 
 from bot.core.errors import InvalidInput
-from bot.core.types import Incoming
+from bot.core.messages import Incoming
 
 ADMINS_ONLY = "Only the chat's administrators can {what} here."
 

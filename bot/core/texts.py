@@ -55,7 +55,7 @@ def caption(record: GenerationRecord) -> str:
     aspect = str(record.params.get("aspect") or "")
     details = " · ".join(part for part in (f"#{record.id}", seed_text, aspect, model) if part)
     lines = [f"{prefix}{shorten(record.prompt, 700)}", details]
-    if record.provider == "builtin":
+    if record.params.get("preview"):
         lines.append("Preview from the built-in offline renderer; configure a provider for real images.")
     return "\n".join(lines)
 

@@ -4,8 +4,8 @@ The process-wide :data:`REDACTOR` knows every configured secret (bot tokens, API
 URLs, secret-looking ``options`` values) and replaces each, also URL-encoded, with ``***``; it also
 masks any ``scheme://user:password@`` and secret-looking query values (``?key=``, ``&sig=``) it meets,
 configured or not. Secrets are registered by :func:`install_redaction` (every secret in the settings)
-and by :func:`bot.providers.http.make_client` (the provider's own), and used by
-:func:`bot.providers.http_errors.scrub` for text that came from a provider.
+and by :func:`bot.providers._http.client.make_client` (the provider's own), and used by
+:func:`bot.providers._http.errors.scrub` for text that came from a provider.
 
 Logs: :func:`install_redaction` puts :class:`RedactingFilter` on every handler that exists and wraps
 the log-record factory, so a record is scrubbed when it is made, whatever logger it comes from (a
@@ -29,7 +29,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from pydantic import BaseModel, SecretStr
 
-from bot.settings import SECRET_NAME, AppSettings, redact_url
+from bot.observability.masking import SECRET_NAME, redact_url
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -208,7 +208,7 @@ def _handlers() -> Iterator[logging.Handler]:
             yield from logger.handlers
 
 
-def install_redaction(settings: AppSettings | None = None) -> Redactor:
+def install_redaction(settings: BaseModel | None = None) -> Redactor:
     """Register every secret in ``settings`` and scrub every log record from now on (idempotent)."""
     global _previous_factory
     if settings is not None:

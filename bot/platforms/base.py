@@ -2,19 +2,18 @@
 
 Life cycle, in order: ``initialize`` (connect, learn who we are: no updates yet) → ``bot.app.open_easel``
 with every adapter as a platform (unfinished jobs resume and are delivered through them) → ``attach``
-(the wired ``Easel``) → ``start`` (take updates) → … → ``stop`` (stop taking updates; sending must still
-work: the jobs already running finish their deliveries after it, within ``shutdown_grace_s``) →
-``shutdown`` (close connections). ``shutdown`` runs even when ``initialize`` failed half-way.
+(the :class:`~bot.core.front_door.FrontDoor`, the only part of Easel an adapter sees) → ``start``
+(take updates) → … → ``stop`` (stop taking updates; sending must still work: the jobs already running
+finish their deliveries after it, within ``shutdown_grace_s``) → ``shutdown`` (close connections).
+``shutdown`` runs even when ``initialize`` failed half-way.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from bot.core.front_door import FrontDoor
 from bot.core.ports import Platform
-
-if TYPE_CHECKING:
-    from bot.app import Easel
 
 
 class Adapter(Platform, Protocol):
@@ -25,7 +24,7 @@ class Adapter(Platform, Protocol):
 
     async def initialize(self) -> None: ...
 
-    def attach(self, easel: Easel) -> None: ...
+    def attach(self, front: FrontDoor) -> None: ...
 
     async def start(self) -> None: ...
 

@@ -1,10 +1,12 @@
 """Turning a claimed run into a job, and a finished job into the run's outcome.
 
-A run's job goes through ``EaselService.submit_scheduled``: the same durable pipeline as a chat
-request. Its idempotency key is ``schedule-run:<run id>:<attempt>``, so submitting a claimed run again
-after a crash finds the job made before it. Outcomes: done (failures reset); failed → retried after
-``retry_backoff`` * 2^(failures-1) with a notice, and after ``max_failures`` consecutive failures the
-schedule pauses itself with a notice; cancelled (deleted schedule, /cancel) → nothing more.
+A run's job goes through ``JobIntake.submit`` as a scheduled ``Submission``: the same admission and
+durable pipeline as a chat request. Its idempotency key is ``schedule-run:<run id>:<attempt>``, so
+submitting a claimed run again after a crash finds the job made before it. Its outcome is heard from
+``JobOutcomes`` (no polling): done (failures reset); failed → retried after ``retry_backoff`` *
+2^(failures-1) with a notice, and after ``max_failures`` consecutive failures the schedule pauses itself
+with a notice; cancelled (deleted schedule, /cancel) → nothing more. A birthday card's greeting is a
+post-processing step of its job (``birthday_card``), drawn when the images are made.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -20,7 +22,9 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.flags import parse_aspect
-from bot.core.jobs.queue import JobQueue
+from bot.core.jobs.intake import Accepted, NeedsConfirmation, Requester, Submission
+from bot.core.jobs.ledger import JobOutcome
+from bot.core.messages import Generate, GenerationOptions
 from bot.core.ports import Clock, HistoryStore, JobStore, Platform
 from bot.core.schedules.birthday_dates import card_prompt, greeting
 from bot.core.schedules.commands import CARD_PROMPT_KEY
@@ -34,7 +38,7 @@ from bot.core.schedules.ports import (
 )
 from bot.core.schedules.spec import format_target
 from bot.core.schedules.templates import render
-from bot.core.types import GenerationOptions, JobRecord, JobStatus, Reply, Target
+from bot.core.types import JobRecord, JobStatus, Reply
 
 log = logging.getLogger(__name__)
 
@@ -43,31 +47,22 @@ SUBMIT_BATCH = 200
 SUBMIT_CONCURRENCY = 16
 """Runs of one batch submitted at once: each is a few statements, and while one waits for the
 database the next one's prompt is rendered and its statements are built."""
+BIRTHDAY_CARD = "birthday_card"
+"""The post-processing step that draws a card's greeting (registered by ``bot.app``)."""
 
 
 class Submitter(Protocol):
-    async def submit_scheduled(
-        self,
-        *,
-        target: Target,
-        owner: tuple[str, str, str],
-        prompt: str,
-        options: GenerationOptions,
-        key: str,
-        extra: Mapping[str, Any] | None = None,
-    ) -> int: ...
+    async def submit(
+        self, submission: Submission, *, confirmed: bool = False
+    ) -> Accepted | NeedsConfirmation: ...
+
+    async def cancel_jobs(self, job_ids: Sequence[int]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class RunPolicy:
     max_failures: int = 3
     retry_backoff_s: float = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Watch:
-    run: RunRecord
-    job_id: int
 
 
 class RunExecutor:
@@ -78,30 +73,33 @@ class RunExecutor:
         birthdays: BirthdayStore,
         history: HistoryStore,
         submitter: Submitter,
-        queue: JobQueue,
         jobs: JobStore,
         platforms: Mapping[str, Platform],
         clock: Clock,
         policy: RunPolicy,
         on_retry: Callable[[RunRecord, datetime], None],
+        wait_for_job: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._birthdays = birthdays
         self._history = history
         self._submitter = submitter
-        self._queue = queue
         self._jobs = jobs
         self._platforms = platforms
         self._clock = clock
         self._policy = policy
         self._on_retry = on_retry
-        self._watching: asyncio.Queue[_Watch] = asyncio.Queue()
+        self._wait_for_job = wait_for_job
+        self._watched: dict[int, RunRecord] = {}
+        """Job id → the run waiting for its outcome."""
+        self._outcomes: asyncio.Queue[tuple[int, JobStatus | None]] = asyncio.Queue()
+        """(job id, its final status, or None: look it up once)."""
         self._submitting: asyncio.Queue[tuple[RunRecord, ScheduleRecord | None]] = asyncio.Queue()
         self._submit_slots = asyncio.Semaphore(SUBMIT_CONCURRENCY)
 
     @property
-    def queue(self) -> JobQueue:
-        return self._queue
+    def submitter(self) -> Submitter:
+        return self._submitter
 
     # ----------------------------------------------------------------------------------- submitting
 
@@ -120,9 +118,9 @@ class RunExecutor:
                     *(self._submit_bounded(run, schedule) for run, schedule in batch)
                 )
                 submitted = [pair for pair in results if pair is not None]
-                await self._store.mark_submitted(submitted, now=self._clock.now())
-                for run, job_id in submitted:
+                for run, job_id in submitted:  # watched before the write: an outcome may come meanwhile
                     self.watch(run, job_id)
+                await self._store.mark_submitted(submitted, now=self._clock.now())
             except EaselError as exc:
                 log.warning("scheduled runs could not be submitted: %s", exc)  # claimed: next start submits
             except Exception:
@@ -145,24 +143,29 @@ class RunExecutor:
             await self._store.set_run(run.id, status=RunStatus.CANCELLED, now=now, error="schedule deleted")
             return None
         try:
-            prompt, options, extra = await self._request(schedule, run)
-            job_id = await self._submitter.submit_scheduled(
-                target=schedule.target,
-                owner=(schedule.owner_platform, schedule.owner_user, schedule.owner_name),
-                prompt=prompt,
-                options=options,
-                key=f"schedule-run:{run.id}:{run.attempts}",
-                extra=extra,
+            if schedule.target.platform not in self._platforms:
+                raise DeliveryFailed(f"platform {schedule.target.platform!r} is not running", permanent=False)
+            prompt, options, steps = await self._request(schedule, run)
+            result = await self._submitter.submit(
+                Submission(
+                    intent=Generate(prompt, options),
+                    requester=Requester(schedule.owner_platform, schedule.owner_user, schedule.owner_name),
+                    target=schedule.target,
+                    key=f"schedule-run:{run.id}:{run.attempts}",
+                    steps=steps,
+                    scheduled=True,
+                )
             )
         except EaselError as exc:
             log.warning("schedule %s: run %s could not be queued: %s", schedule.id, run.id, exc)
             await self._failed(run, schedule, exc.user_message)
             return None
-        return run, job_id
+        assert isinstance(result, Accepted)  # scheduled work is never held for confirmation
+        return run, result.job_id
 
     async def _request(
         self, schedule: ScheduleRecord, run: RunRecord
-    ) -> tuple[str, GenerationOptions, dict[str, Any]]:
+    ) -> tuple[str, GenerationOptions, tuple[Mapping[str, Any], ...]]:
         local = run.fire_time.astimezone(ZoneInfo(schedule.tz))
         overrides = schedule.overrides
         options = GenerationOptions(
@@ -180,40 +183,54 @@ class RunExecutor:
             )
             settings = await self._history.get_chat_settings(chat_id=chat)
             text = greeting(birthday.name, born=birthday.year, on=local.date())
-            return card_prompt(settings.get(CARD_PROMPT_KEY), settings), options, {"overlay": {"text": text}}
+            card = {"name": BIRTHDAY_CARD, "text": text}
+            return card_prompt(settings.get(CARD_PROMPT_KEY), settings), options, (card,)
         rng = random.Random(f"{schedule.id}:{run.fire_time.isoformat()}")  # a retry picks the same choices
-        return render(schedule.prompt, when=local, n=max(1, schedule.counter), rng=rng), options, {}
+        return render(schedule.prompt, when=local, n=max(1, schedule.counter), rng=rng), options, ()
 
     # ------------------------------------------------------------------------------------- outcomes
 
     def watch(self, run: RunRecord, job_id: int) -> None:
-        self._watching.put_nowait(_Watch(run, job_id))
+        """Wait for the job's outcome (looked up once now, in case it came before the watch)."""
+        self._watched[job_id] = run
+        self._outcomes.put_nowait((job_id, None))
+
+    def heard(self, outcome: JobOutcome) -> None:
+        """A ``JobOutcomes`` listener: a watched job ended."""
+        if outcome.job_id in self._watched:
+            self._outcomes.put_nowait((outcome.job_id, outcome.status))
 
     async def flush(self) -> None:
         """Until every run handed over so far has been submitted (or failed to be)."""
         await self._submitting.join()
 
     async def settle(self) -> None:
-        """Until every run handed over so far is submitted and its job has an outcome (tests)."""
+        """Until every run handed over so far is submitted, its job (if this process runs it) has
+        ended, and every outcome heard is recorded (tests, benchmarks)."""
         await self._submitting.join()
-        await self._watching.join()
+        if self._wait_for_job is not None:
+            for job_id in list(self._watched):
+                await self._wait_for_job(job_id)
+        await self._outcomes.join()
 
     async def watch_forever(self) -> None:
-        """One watcher for all jobs, in submission order (they mostly finish in that order); the
-        successes of a batch are recorded in one transaction."""
+        """Record outcomes as they are heard; the successes of a batch in one transaction."""
         while True:
-            batch = [await self._watching.get()]
-            while not self._watching.empty() and len(batch) < SUBMIT_BATCH:
-                batch.append(self._watching.get_nowait())
+            batch = [await self._outcomes.get()]
+            while not self._outcomes.empty() and len(batch) < SUBMIT_BATCH:
+                batch.append(self._outcomes.get_nowait())
             done: list[RunRecord] = []
             try:
-                for item in batch:
-                    await self._queue.wait_for(item.job_id)
-                    job = await self._jobs.get_job(job_id=item.job_id)
-                    if job is not None and job.status == JobStatus.DONE:
-                        done.append(item.run)
-                    else:
-                        await self._resolve(item, job)
+                for job_id, status in batch:
+                    run = self._watched.get(job_id)
+                    if run is None:
+                        continue
+                    job = await self._jobs.get_job(job_id=job_id) if status != JobStatus.DONE else None
+                    if status == JobStatus.DONE or (job is not None and job.status == JobStatus.DONE):
+                        done.append(self._watched.pop(job_id))
+                    elif job is None or job.status not in _OPEN_JOB:
+                        del self._watched[job_id]
+                        await self._resolve(run, job)
                 await self._store.finish_runs(done, now=self._clock.now())
             except EaselError as exc:
                 log.warning("outcome of scheduled runs unknown: %s", exc)
@@ -221,22 +238,18 @@ class RunExecutor:
                 log.exception("recording the outcome of scheduled runs failed")
             finally:
                 for _ in batch:
-                    self._watching.task_done()
+                    self._outcomes.task_done()
 
-    async def _resolve(self, item: _Watch, job: JobRecord | None) -> None:
+    async def _resolve(self, run: RunRecord, job: JobRecord | None) -> None:
         now = self._clock.now()
-        if job is not None and job.status in _OPEN_JOB:
-            return  # not run by this process (platform not running) or delivery pending: next start
         if job is None or job.status == JobStatus.CANCELLED:
-            await self._store.set_run(item.run.id, status=RunStatus.CANCELLED, now=now, error="cancelled")
+            await self._store.set_run(run.id, status=RunStatus.CANCELLED, now=now, error="cancelled")
             return
-        schedule = await self._store.get(item.run.schedule_id)
+        schedule = await self._store.get(run.schedule_id)
         if schedule is None:
-            await self._store.set_run(
-                item.run.id, status=RunStatus.CANCELLED, now=now, error="schedule deleted"
-            )
+            await self._store.set_run(run.id, status=RunStatus.CANCELLED, now=now, error="schedule deleted")
             return
-        await self._failed(item.run, schedule, job.user_message or job.error or "the job failed")
+        await self._failed(run, schedule, job.user_message or job.error or "the job failed")
 
     async def _failed(self, run: RunRecord, schedule: ScheduleRecord, reason: str) -> None:
         now = self._clock.now()

@@ -136,10 +136,7 @@ class SchedulerService:
 
     async def removed(self, schedule_id: int, job_ids: Sequence[int]) -> None:
         self._expected.pop(schedule_id, None)
-        queue = self._executor.queue
-        for job_id in job_ids:
-            if not queue.remove_queued(job_id):
-                queue.cancel_running(job_id)
+        await self._executor.submitter.cancel_jobs(job_ids)
 
     def run_now(self, run: RunRecord) -> None:
         self._wake.set()  # the requested row is taken by the next step

@@ -14,14 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import ImageError, StorageError
+from bot.core.imaging import EXTENSIONS
 from bot.core.types import Image, StoredImage
 
-EXTENSIONS: Mapping[str, str] = {
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/webp": "webp",
-    "image/gif": "gif",
-}
 _UNAVAILABLE = "The image store is unavailable right now."
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.core.schedules.ports import BirthdayRecord
-from bot.storage.repos import _storage_errors
+from bot.storage.common import storage_errors as _storage_errors
 from bot.storage.tables import BirthdayRow, ScheduleRow
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.core.errors import StorageError
+from bot.core.gallery import Facets, GalleryImage, GalleryItem, Lineage, RecentError
 from bot.core.ids import MAX_ROW_ID
 from bot.core.types import GenerationStatus
+from bot.storage.common import row_id
 from bot.storage.db import check_connection
-from bot.storage.repos import row_id
 from bot.storage.tables import ChatRow, GenerationRow, JobRow, UserRow
 
 MAX_PAGE = 100
@@ -34,61 +32,9 @@ def _storage_errors(action: str) -> Iterator[None]:
         ) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class GalleryImage:
-    index: int
-    width: int
-    height: int
-    mime: str
-    seed: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class GalleryItem:
-    id: int
-    kind: str
-    status: str
-    prompt: str
-    negative: str | None
-    params: dict[str, Any]
-    provider: str | None
-    model: str | None
-    parent_id: int | None
-    error: str | None
-    created_at: datetime
-    chat: str
-    """``platform:external_id``"""
-    chat_id: int
-    user: str
-    user_id: int
-    images: tuple[GalleryImage, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Lineage:
-    item: GalleryItem
-    parent: GalleryItem | None
-    children: tuple[GalleryItem, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Facets:
-    """What the gallery can be filtered by: (id, label) pairs and provider names."""
-
-    chats: tuple[tuple[int, str], ...]
-    users: tuple[tuple[int, str], ...]
-    providers: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RecentError:
-    job_id: int
-    when: datetime
-    platform: str
-    error: str
-
-
 class GalleryRepo:
+    """Implements :class:`bot.core.gallery.GalleryStore`."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)

@@ -13,13 +13,16 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import NotFound
+from bot.core.jobs import lifecycle
 from bot.core.types import OPEN_JOB_STATUSES, JobRecord, JobStatus, Target
-from bot.storage.repos import _storage_errors, row_id
-from bot.storage.tables import DeliveryRow, JobRow
+from bot.storage.common import row_id
+from bot.storage.common import storage_errors as _storage_errors
+from bot.storage.tables import DeliveryRow, JobRow, ShownMessageRow
 
 FAILURE = "failure"
 RESULT = "result"
@@ -30,20 +33,36 @@ _DELIVERIES = cast(Table, DeliveryRow.__table__)
 _BY_ID = select(_JOBS).where(_JOBS.c.id == bindparam("b_job_id"))
 _BY_KEY = select(_JOBS).where(_JOBS.c.idempotency_key == bindparam("b_key"))
 _CREATE = insert(_JOBS).returning(_JOBS.c.id)
-_START = (
-    update(_JOBS)
-    .where(_JOBS.c.id == bindparam("b_job_id"))
-    .values(
-        status=JobStatus.RUNNING.value,
-        attempts=_JOBS.c.attempts + 1,
-        started_at=bindparam("b_now", type_=_JOBS.c.started_at.type),
-        updated_at=bindparam("b_now", type_=_JOBS.c.updated_at.type),
-    )
-    .returning(_JOBS.c.attempts)
-)
+_SHOWN = cast(Table, ShownMessageRow.__table__)
 _UPDATE = update(_JOBS).where(_JOBS.c.id == bindparam("b_job_id"))
 """Executed with the job id and the columns to set (SQLAlchemy makes the SET clause from their names)."""
 _DELIVER = insert(_DELIVERIES)
+_MOVES = {
+    target: update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_job_id"),
+        _JOBS.c.status.in_(sorted(status.value for status in lifecycle.allowed_from(target))),
+    )
+    .returning(*_JOBS.c)
+    for target in lifecycle.MOVES
+}
+"""One conditional UPDATE per target state: the move happens only from the states it may come from."""
+
+
+def _move_values(
+    to: JobStatus, now: datetime, *, error: str | None = None, user_message: str | None = None,
+    notified: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    values: dict[str, Any] = {"status": to.value, "updated_at": now}
+    if to in lifecycle.FINAL:
+        values["finished_at"] = now
+    if notified:
+        values["notified"] = True
+    if error is not None:
+        values["error"] = error
+    if user_message is not None:
+        values["user_message"] = user_message
+    return values
 
 
 def _job(row: Row[Any]) -> JobRecord:
@@ -157,39 +176,27 @@ class SqlJobStore:
             async with self._engine.connect() as conn:
                 return (await conn.execute(stmt)).scalar_one_or_none()
 
-    async def start_job(self, *, job_id: int, now: datetime) -> int:
-        with _storage_errors("start the job"):
-            async with self._engine.begin() as conn:
-                attempts = (
-                    await conn.execute(_START, {"b_job_id": job_id, "b_now": now})
-                ).scalar_one_or_none()
-        if attempts is None:
-            raise NotFound(f"job {job_id} does not exist")
-        return int(attempts)
-
-    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None:
-        await self._update(job_id, generation_id=generation_id)
-
-    async def finish_job(
+    async def move(
         self,
         *,
         job_id: int,
-        status: JobStatus,
+        to: JobStatus,
         now: datetime,
         error: str | None = None,
         user_message: str | None = None,
         notified: bool = False,
-    ) -> None:
-        values: dict[str, Any] = {"status": status.value, "updated_at": now}
-        if notified:
-            values["notified"] = True
-        if status != JobStatus.GENERATED:
-            values["finished_at"] = now
-        if error is not None:
-            values["error"] = error
-        if user_message is not None:
-            values["user_message"] = user_message
-        await self._update(job_id, **values)
+        attempt: bool = False,
+    ) -> JobRecord | None:
+        values = _move_values(to, now, error=error, user_message=user_message, notified=notified)
+        if attempt:
+            values |= {"attempts": _JOBS.c.attempts + 1, "started_at": now}
+        with _storage_errors("update the job"):
+            async with self._engine.begin() as conn:
+                row = (await conn.execute(_MOVES[to].values(values), {"b_job_id": job_id})).one_or_none()
+        return _job(row) if row is not None else None
+
+    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None:
+        await self._update(job_id, generation_id=generation_id)
 
     async def _update(self, job_id: int, **values: Any) -> None:
         with _storage_errors("update the job"):
@@ -199,7 +206,14 @@ class SqlJobStore:
             raise NotFound(f"job {job_id} does not exist")
 
     async def record_delivery(
-        self, *, job_id: int, kind: str, platform: str, message_ids: Sequence[str], now: datetime
+        self,
+        *,
+        job_id: int,
+        kind: str,
+        platform: str,
+        message_ids: Sequence[str],
+        now: datetime,
+        shown: tuple[str, int] | None = None,
     ) -> None:
         row = {
             "job_id": job_id,
@@ -208,15 +222,46 @@ class SqlJobStore:
             "message_ids": {"ids": list(message_ids)},
             "created_at": now,
         }
-        done = {"status": JobStatus.DONE.value, "finished_at": now, "updated_at": now}
-        values = {"notified": True} if kind == FAILURE else done
         with _storage_errors("record the delivery"):
             try:
                 async with self._engine.begin() as conn:
                     await conn.execute(_DELIVER, row)
-                    await conn.execute(_UPDATE, {"b_job_id": job_id, **values})
+                    if kind == FAILURE:
+                        await conn.execute(_UPDATE, {"b_job_id": job_id, "notified": True, "updated_at": now})
+                    else:
+                        await conn.execute(
+                            _MOVES[JobStatus.DONE].values(_move_values(JobStatus.DONE, now)),
+                            {"b_job_id": job_id},
+                        )
+                    if shown is not None and message_ids:
+                        chat_id, generation_id = shown
+                        rows = [
+                            {"platform": platform, "chat_id": chat_id, "message_id": str(message_id),
+                             "generation_id": generation_id, "job_id": job_id}
+                            for message_id in dict.fromkeys(message_ids)
+                        ]  # fmt: skip
+                        await conn.execute(self._upsert_shown(), rows)
             except IntegrityError:
                 return  # already recorded: the send happened twice (the documented crash window)
+
+    def _upsert_shown(self) -> Any:
+        """Insert shown messages; an id seen before now shows this generation (platforms such as the
+        terminal and the web chat number their messages anew in each process)."""
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(_SHOWN)
+        return stmt.on_conflict_do_update(
+            index_elements=["platform", "chat_id", "message_id"],
+            set_={"generation_id": stmt.excluded.generation_id, "job_id": stmt.excluded.job_id},
+        )
+
+    async def generation_shown_in(self, *, platform: str, chat_id: str, message_id: str) -> int | None:
+        stmt = select(_SHOWN.c.generation_id).where(
+            _SHOWN.c.platform == platform, _SHOWN.c.chat_id == chat_id, _SHOWN.c.message_id == message_id
+        )
+        with _storage_errors("read the deliveries"):
+            async with self._engine.connect() as conn:
+                found = (await conn.execute(stmt)).scalar_one_or_none()
+        return int(found) if found is not None else None
 
     async def result_messages(self, *, generation_id: int) -> list[tuple[Target, list[str]]]:
         """Where each delivered result showing the generation went: its job's target and the

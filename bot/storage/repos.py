@@ -2,37 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
-    CursorResult,
-    Result,
     Select,
     Table,
     bindparam,
-    case,
     exists,
-    func,
     insert,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
-from bot.core.errors import NotFound, StorageError
-from bot.core.ids import MAX_ROW_ID
-from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage, UsageSummary
-from bot.storage.tables import ChatRow, GenerationRow, ImageRow, UsageRow, UserRow
+from bot.core.errors import NotFound
+from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage
+from bot.storage.common import row_id, rowcount, storage_errors
+from bot.storage.tables import ChatRow, GenerationRow, ImageRow, UserRow
+from bot.storage.usage_repo import UsageQueries
 
 DISPLAY_NAME_MAX = 256
-_UNAVAILABLE = "The history database is unavailable right now."
 _GENERATIONS = cast(Table, GenerationRow.__table__)
 _IMAGES = cast(Table, ImageRow.__table__)
 # Hot statements built once: a call only binds values (no construction or cache key per call).
@@ -41,25 +35,6 @@ _CREATE_GENERATION = insert(_GENERATIONS).returning(_GENERATIONS.c.id)
 _UPDATE_GENERATION = update(_GENERATIONS).where(_GENERATIONS.c.id == bindparam("b_generation_id"))
 """Executed with the generation id and the columns to set (the SET clause comes from their names)."""
 _ADD_IMAGES = insert(_IMAGES)
-
-
-@contextmanager
-def _storage_errors(action: str) -> Iterator[None]:
-    """Convert SQLAlchemy and driver errors met inside the block to ``StorageError``."""
-    try:
-        yield
-    except (SQLAlchemyError, OSError) as exc:
-        raise StorageError(f"Could not {action}: {exc}", user_message=_UNAVAILABLE) from exc
-
-
-def row_id(value: int) -> bool:
-    """Whether ``value`` can be a row's id. Ids come from chats and URLs; beyond ``MAX_ROW_ID``
-    PostgreSQL's ``integer`` columns would reject the query itself, so such ids simply name nothing."""
-    return 0 < value <= MAX_ROW_ID
-
-
-def _rowcount(result: Result[Any]) -> int:
-    return cast("CursorResult[Any]", result).rowcount
 
 
 def _stored_image(row: ImageRow) -> StoredImage:
@@ -110,27 +85,7 @@ def last_generation_query(chat_id: int) -> Select[GenerationRow]:
     )
 
 
-def _reservation(upsert: Any, *, with_quota: bool) -> Any:
-    """``INSERT INTO usage ... ON CONFLICT (user_id, day) DO UPDATE SET images = images + n, ...
-    [WHERE images + n <= quota] RETURNING images`` with bound parameters."""
-    usage = cast(Table, UsageRow.__table__)
-    images = bindparam("b_images", type_=usage.c.images.type)
-    cost = bindparam("b_cost", type_=usage.c.est_cost.type)
-    stmt = upsert(usage).values(
-        user_id=bindparam("b_user_id", type_=usage.c.user_id.type),
-        day=bindparam("b_day", type_=usage.c.day.type),
-        images=images,
-        est_cost=cost,
-    )
-    quota = bindparam("b_quota", type_=usage.c.images.type)
-    return stmt.on_conflict_do_update(
-        index_elements=[usage.c.user_id, usage.c.day],
-        set_={"images": usage.c.images + images, "est_cost": usage.c.est_cost + cost},
-        where=(usage.c.images + images <= quota) if with_quota else None,
-    ).returning(usage.c.images)
-
-
-class SqlHistoryStore:
+class SqlHistoryStore(UsageQueries):
     """Users, chats, generations, images and usage counters in a SQL database."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -139,27 +94,18 @@ class SqlHistoryStore:
         self._reservations: dict[bool, Any] = {}
         """The usage reservation statement, with and without a quota, built on first use."""
 
-    def _insert(self) -> Any:
-        """The dialect's ``insert`` with ON CONFLICT support, or None for other databases."""
-        name = self._engine.dialect.name
-        if name == "postgresql":
-            return postgresql.insert
-        if name == "sqlite":
-            return sqlite.insert
-        return None
-
     # ------------------------------------------------------------------------------ users, chats
 
     async def upsert_user(self, *, platform: str, external_id: str, display_name: str) -> int:
         display_name = display_name[:DISPLAY_NAME_MAX]
         key = (UserRow.platform == platform, UserRow.external_id == external_id)
-        with _storage_errors("save the user"):
+        with storage_errors("save the user"):
             async with self._sessions() as session:
                 found = (await session.execute(select(UserRow.id, UserRow.display_name).where(*key))).first()
             if found is not None:
                 found_id, found_name = found
                 if found_name == display_name:
-                    return found_id
+                    return int(found_id)
             insert = self._insert()
             values = {
                 "platform": platform,
@@ -184,15 +130,15 @@ class SqlHistoryStore:
             except IntegrityError:  # someone else inserted it first: update theirs
                 async with self._sessions.begin() as session:
                     await session.execute(update(UserRow).where(*key).values(display_name=display_name))
-                    return (await session.execute(select(UserRow.id).where(*key))).scalar_one()
+                    return int((await session.execute(select(UserRow.id).where(*key))).scalar_one())
 
     async def upsert_chat(self, *, platform: str, external_id: str) -> int:
         key = (ChatRow.platform == platform, ChatRow.external_id == external_id)
-        with _storage_errors("save the chat"):
+        with storage_errors("save the chat"):
             async with self._sessions() as session:
                 found = (await session.execute(select(ChatRow.id).where(*key))).scalar_one_or_none()
             if found is not None:
-                return found
+                return int(found)
             values = {"platform": platform, "external_id": external_id, "created_at": datetime.now(UTC)}
             insert = self._insert()
             try:
@@ -205,10 +151,10 @@ class SqlHistoryStore:
             except IntegrityError:
                 pass  # inserted concurrently: select it below
             async with self._sessions() as session:
-                return (await session.execute(select(ChatRow.id).where(*key))).scalar_one()
+                return int((await session.execute(select(ChatRow.id).where(*key))).scalar_one())
 
     async def get_chat_settings(self, *, chat_id: int) -> dict[str, Any]:
-        with _storage_errors("read the chat settings"):
+        with storage_errors("read the chat settings"):
             async with self._engine.connect() as conn:
                 found = await conn.execute(_CHAT_SETTINGS, {"b_chat_id": chat_id})
                 settings = found.scalar_one_or_none()
@@ -218,9 +164,9 @@ class SqlHistoryStore:
 
     async def set_chat_settings(self, *, chat_id: int, settings: Mapping[str, Any]) -> None:
         stmt = update(ChatRow).where(ChatRow.id == chat_id).values(settings=dict(settings))
-        with _storage_errors("save the chat settings"):
+        with storage_errors("save the chat settings"):
             async with self._sessions.begin() as session:
-                changed = _rowcount(await session.execute(stmt))
+                changed = rowcount(await session.execute(stmt))
         if changed == 0:
             raise NotFound(f"chat {chat_id} does not exist", user_message="This chat is unknown.")
 
@@ -250,14 +196,14 @@ class SqlHistoryStore:
             "created_at": now,
             "started_at": now,
         }
-        with _storage_errors("save the generation"):
+        with storage_errors("save the generation"):
             async with self._engine.begin() as conn:
                 return int((await conn.execute(_CREATE_GENERATION, values)).scalar_one())
 
     @staticmethod
     async def _finish(conn: AsyncConnection, generation_id: int, **values: Any) -> None:
         result = await conn.execute(_UPDATE_GENERATION, {"b_generation_id": generation_id, **values})
-        if _rowcount(result) == 0:
+        if rowcount(result) == 0:
             raise NotFound(
                 f"generation {generation_id} does not exist", user_message="That generation is unknown."
             )
@@ -271,17 +217,19 @@ class SqlHistoryStore:
         images: Sequence[StoredImage],
         now: datetime,
         notes: Sequence[str] = (),
+        preview: bool = False,
     ) -> None:
-        with _storage_errors("save the finished generation"):
+        with storage_errors("save the finished generation"):
             async with self._engine.begin() as conn:
                 values: dict[str, Any] = {}
-                if notes:
+                if notes or preview:
                     params = (
                         await conn.execute(
                             select(GenerationRow.params).where(GenerationRow.id == generation_id)
                         )
                     ).scalar_one_or_none()
-                    values["params"] = {**(params or {}), "notes": list(notes)}
+                    extra: dict[str, Any] = {"notes": list(notes)} if notes else {}
+                    values["params"] = {**(params or {}), **extra, **({"preview": True} if preview else {})}
                 await self._finish(
                     conn,
                     generation_id,
@@ -315,7 +263,7 @@ class SqlHistoryStore:
         self, *, generation_id: int, error: str, now: datetime, cancelled: bool = False
     ) -> None:
         status = GenerationStatus.CANCELLED if cancelled else GenerationStatus.FAILED
-        with _storage_errors("save the failed generation"):
+        with storage_errors("save the failed generation"):
             async with self._engine.begin() as conn:
                 await self._finish(conn, generation_id, status=status.value, error=error, finished_at=now)
 
@@ -330,14 +278,14 @@ class SqlHistoryStore:
             .options(joinedload(GenerationRow.images))
             .where(GenerationRow.id == generation_id)
         )
-        with _storage_errors("read the generation"):
+        with storage_errors("read the generation"):
             async with self._sessions() as session:
                 row = (await session.execute(stmt)).unique().scalar_one_or_none()
         return None if row is None else _record(row)
 
     async def last_generation(self, *, chat_id: int) -> GenerationRecord | None:
         stmt = last_generation_query(chat_id).options(joinedload(GenerationRow.images))
-        with _storage_errors("read the last generation"):
+        with storage_errors("read the last generation"):
             async with self._sessions() as session:
                 row = (await session.execute(stmt)).unique().scalar_one_or_none()
         return None if row is None else _record(row)
@@ -349,95 +297,7 @@ class SqlHistoryStore:
         if chat_id is not None:
             stmt = stmt.where(GenerationRow.chat_id == chat_id)
         stmt = stmt.order_by(GenerationRow.id.desc()).limit(max(0, limit)).offset(max(0, offset))
-        with _storage_errors("list the generations"):
+        with storage_errors("list the generations"):
             async with self._sessions() as session:
                 rows = (await session.execute(stmt)).unique().scalars().all()
         return [_record(row) for row in rows]
-
-    # ------------------------------------------------------------------------------------- usage
-
-    async def add_usage(self, *, user_id: int, day: date, images: int, est_cost: float = 0.0) -> None:
-        if images or est_cost:
-            await self.reserve_usage(user_id=user_id, day=day, images=images, est_cost=est_cost, quota=None)
-
-    async def reserve_usage(
-        self, *, user_id: int, day: date, images: int, est_cost: float, quota: int | None
-    ) -> bool:
-        upsert = self._insert()
-        if upsert is not None:
-            return await self._reserve_upsert(upsert, user_id, day, images, est_cost, quota)
-        key = (UsageRow.user_id == user_id, UsageRow.day == day)
-        conditions = [*key]
-        if quota is not None:
-            conditions.append(UsageRow.images + images <= quota)
-        # One conditional UPDATE: the database serialises concurrent ones on the row, and each
-        # re-checks the condition against the committed count, so a quota is never overshot.
-        reserve = (
-            update(UsageRow)
-            .where(*conditions)
-            .values(images=UsageRow.images + images, est_cost=UsageRow.est_cost + est_cost)
-        )
-        with _storage_errors("reserve the usage"):
-            await self._ensure_usage_row(user_id, day)
-            async with self._sessions.begin() as session:
-                return _rowcount(await session.execute(reserve)) == 1
-
-    async def _reserve_upsert(
-        self, upsert: Any, user_id: int, day: date, images: int, est_cost: float, quota: int | None
-    ) -> bool:
-        """The reservation as one INSERT ... ON CONFLICT DO UPDATE ... WHERE: a new day's row starts at
-        ``images``; an existing row is added to only while the quota holds. The database takes the row
-        lock and re-checks the WHERE against the committed count (PostgreSQL) or runs writers one at a
-        time (SQLite), so concurrent reservations never overshoot the quota."""
-        if quota is not None and images > quota:
-            return False  # not even a fresh day's count of 0 leaves room
-        stmt = self._reservations.get(quota is not None)
-        if stmt is None:
-            stmt = self._reservations[quota is not None] = _reservation(upsert, with_quota=quota is not None)
-        params = {
-            "b_user_id": user_id,
-            "b_day": day,
-            "b_images": images,
-            "b_cost": est_cost,
-            "b_quota": quota,
-        }
-        with _storage_errors("reserve the usage"):
-            async with self._engine.begin() as conn:
-                return (await conn.execute(stmt, params)).first() is not None
-
-    async def _ensure_usage_row(self, user_id: int, day: date) -> None:
-        insert = self._insert()
-        if insert is not None:
-            stmt = insert(UsageRow).values(user_id=user_id, day=day, images=0, est_cost=0.0)
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    stmt.on_conflict_do_nothing(index_elements=[UsageRow.user_id, UsageRow.day])
-                )
-            return
-        try:
-            async with self._sessions.begin() as session:
-                exists_ = (
-                    await session.execute(
-                        select(UsageRow.images).where(UsageRow.user_id == user_id, UsageRow.day == day)
-                    )
-                ).first()
-                if exists_ is None:
-                    session.add(UsageRow(user_id=user_id, day=day, images=0, est_cost=0.0))
-        except IntegrityError:
-            return  # inserted concurrently: the row exists, which is all we need
-
-    async def usage(self, *, user_id: int, day: date) -> UsageSummary:
-        today = func.coalesce(func.sum(case((UsageRow.day == day, UsageRow.images), else_=0)), 0)
-        total = func.coalesce(func.sum(UsageRow.images), 0)
-        spend_today = func.coalesce(func.sum(case((UsageRow.day == day, UsageRow.est_cost), else_=0.0)), 0.0)
-        spend_total = func.coalesce(func.sum(UsageRow.est_cost), 0.0)
-        stmt = select(today, total, spend_today, spend_total).where(UsageRow.user_id == user_id)
-        with _storage_errors("read the usage"):
-            async with self._engine.connect() as conn:
-                images_today, images_total, cost_today, cost_total = (await conn.execute(stmt)).one()
-        return UsageSummary(
-            images_today=int(images_today),
-            images_total=int(images_total),
-            spend_today=float(cost_today),
-            spend_total=float(cost_total),
-        )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,11 @@ from bot.core.schedules.ports import (
     ScheduleRecord,
     TriggerSpec,
 )
-from bot.core.types import JobStatus, Target
-from bot.storage.repos import _storage_errors, row_id
+from bot.core.types import Target
+from bot.storage.common import row_id
+from bot.storage.common import storage_errors as _storage_errors
 from bot.storage.schedule_runs_repo import SqlScheduleRuns, rowcount, run_record
-from bot.storage.tables import JobRow, ScheduleRow, ScheduleRunRow
+from bot.storage.tables import ScheduleRow, ScheduleRunRow
 
 _OPEN = [status.value for status in OPEN_RUN_STATUSES]
 
@@ -178,21 +179,3 @@ class SqlScheduleStore(SqlScheduleRuns):
         with _storage_errors("read changed schedules"):
             async with self._sessions() as session:
                 return [_schedule(row) for row in (await session.execute(query)).scalars()]
-
-    async def cancel_jobs(self, job_ids: Sequence[int], *, now: datetime) -> None:
-        if not job_ids:
-            return
-        stmt = (
-            update(JobRow)
-            .where(JobRow.id.in_(list(job_ids)), JobRow.status == JobStatus.QUEUED.value)
-            .values(
-                status=JobStatus.CANCELLED.value,
-                error="schedule deleted",
-                notified=True,
-                updated_at=now,
-                finished_at=now,
-            )
-        )
-        with _storage_errors("cancel the schedule's jobs"):
-            async with self._sessions.begin() as session:
-                await session.execute(stmt)

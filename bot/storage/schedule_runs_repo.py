@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.schedules.ports import OPEN_RUN_STATUSES, Claim, RunRecord, RunStatus
-from bot.storage.repos import _storage_errors, row_id
+from bot.storage.common import row_id
+from bot.storage.common import storage_errors as _storage_errors
 from bot.storage.tables import ScheduleRow, ScheduleRunRow, UTCDateTime
 
 _OPEN = [status.value for status in OPEN_RUN_STATUSES]

@@ -180,6 +180,20 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime]
 
 
+class ShownMessageRow(Base):
+    """A platform message that shows a generation's result: a reply to it names that generation."""
+
+    __tablename__ = "shown_messages"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(64))
+    generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+
+
 class UsageRow(Base):
     __tablename__ = "usage"
 

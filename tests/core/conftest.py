@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from bot.app import Easel, open_easel
+from bot.core.messages import Incoming
 from bot.core.ports import Provider
-from bot.core.types import Incoming, Reply
+from bot.core.types import Reply
 from bot.settings import load_settings
 from tests.fakes.clock import FixedClock
 from tests.fakes.platform import RecordingPlatform

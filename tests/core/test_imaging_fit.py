@@ -8,6 +8,7 @@ import os
 from PIL import Image as PILImage
 
 from bot.core.imaging import PhotoLimits, fit_photo, image_size
+from bot.platforms.telegram.delivery import PHOTO_LIMITS
 
 
 def encoded(img: PILImage.Image, fmt: str = "PNG") -> bytes:
@@ -19,18 +20,18 @@ def encoded(img: PILImage.Image, fmt: str = "PNG") -> bytes:
 def test_image_within_limits_is_returned_unchanged() -> None:
     """A small PNG is sent as it is (same bytes)."""
     data = encoded(PILImage.new("RGB", (640, 360), (1, 2, 3)))
-    assert fit_photo(data) is data
+    assert fit_photo(data, PHOTO_LIMITS) is data
 
 
 def test_too_wide_ratio_is_padded_to_twenty() -> None:
     """A 2100x100 image (ratio 21) is padded, not cropped, to a ratio of at most 20."""
-    width, height = image_size(fit_photo(encoded(PILImage.new("RGB", (2100, 100)))))
+    width, height = image_size(fit_photo(encoded(PILImage.new("RGB", (2100, 100))), PHOTO_LIMITS))
     assert width == 2100 and width / height <= 20
 
 
 def test_too_many_pixels_is_scaled_to_the_side_sum() -> None:
     """9000x1500 (sum 10500) is scaled down to a width + height of at most 10000, same shape."""
-    width, height = image_size(fit_photo(encoded(PILImage.new("RGB", (9000, 1500)))))
+    width, height = image_size(fit_photo(encoded(PILImage.new("RGB", (9000, 1500))), PHOTO_LIMITS))
     assert width + height <= 10_000 and abs(width / height - 6) < 0.01
 
 
@@ -38,12 +39,12 @@ def test_too_many_bytes_is_reencoded_under_the_limit() -> None:
     """Noise over the byte limit comes back as a JPEG under it."""
     noise = PILImage.frombytes("RGB", (400, 400), os.urandom(400 * 400 * 3))
     data = encoded(noise)
-    limits = PhotoLimits(max_bytes=len(data) // 2)
+    limits = PhotoLimits(max_bytes=len(data) // 2, max_side_sum=10_000, max_ratio=20.0)
     out = fit_photo(data, limits)
     assert len(out) <= limits.max_bytes and out.startswith(b"\xff\xd8")
 
 
 def test_gif_is_reencoded_as_a_photo_format() -> None:
     """A GIF is not a photo format: it comes back as PNG or JPEG."""
-    out = fit_photo(encoded(PILImage.new("RGB", (50, 50)), "GIF"))
+    out = fit_photo(encoded(PILImage.new("RGB", (50, 50)), "GIF"), PHOTO_LIMITS)
     assert out.startswith((b"\x89PNG", b"\xff\xd8"))

@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from bot.app import open_easel
 from bot.core.errors import StorageError
 from bot.core.jobs.pacing import ProgressThrottle
 from bot.core.jobs.queue import JobQueue, QueuedJob
+from bot.core.messages import Incoming
 from bot.core.ports import Provider
-from bot.core.types import Done, Failed, Incoming, JobStatus, Progress, Queued, Started
-from bot.storage.tables import DeliveryRow
+from bot.core.types import Done, Failed, JobStatus, Progress, Queued, Started
+from bot.storage.tables import DeliveryRow, JobRow
 from tests.core.conftest import Harness, easel_settings
 from tests.fakes.platform import RecordingPlatform
 from tests.fakes.scripted import ScriptedProvider
@@ -194,10 +195,10 @@ async def test_undelivered_images_are_delivered_without_generating_again(harness
     assert job_id is not None
     await harness.easel.queue.wait_for(job_id)
     sent = len(harness.platform.sent)
-    await harness.easel.jobs.finish_job(job_id=job_id, status=JobStatus.GENERATED, now=harness.clock.now())
-    async with harness.easel.engine.begin() as conn:  # as if its delivery had not been recorded
+    async with harness.easel.engine.begin() as conn:  # as if the process had died before the record
+        await conn.execute(update(JobRow).where(JobRow.id == job_id).values(status=JobStatus.GENERATED.value))
         await conn.execute(delete(DeliveryRow).where(DeliveryRow.job_id == job_id))
-    assert await harness.easel.service.recover() == 1
+    assert await harness.easel.intake.recover({"test"}) == 1
     await harness.easel.queue.drain()
     job = await harness.easel.jobs.get_job(job_id=job_id)
     assert job is not None and job.status == JobStatus.DONE
@@ -269,7 +270,7 @@ async def test_jobs_for_platforms_not_running_are_kept(db_url: str, tmp_path: Pa
     platform = RecordingPlatform()
     job_id = await interrupted_job(settings, platform)
     async with open_easel(settings, platforms={}, providers_override=[ScriptedProvider("p")]) as easel:
-        assert await easel.service.recover() == 0
+        assert await easel.intake.recover(set()) == 0
         job = await easel.jobs.get_job(job_id=job_id)
     assert job is not None and job.status == JobStatus.RUNNING
 

@@ -8,8 +8,7 @@ import pytest
 
 from bot.core.chat.router import Router, RouterConfig
 from bot.core.errors import InvalidInput
-from bot.core.types import (
-    Aspect,
+from bot.core.messages import (
     Attachment,
     Cancel,
     Edit,
@@ -25,6 +24,7 @@ from bot.core.types import (
     Status,
     Vary,
 )
+from bot.core.types import Aspect
 
 PNG = Attachment(b"\x89PNG\r\n\x1a\n", filename="photo.png", mime="image/png")
 PDF = Attachment(b"%PDF-1.7", filename="notes.pdf", mime="application/pdf")

@@ -10,8 +10,9 @@ from PIL import Image as PILImage
 from PIL import ImageStat
 
 from bot.core.errors import Refused
+from bot.core.messages import Attachment
 from bot.core.texts import UNEXPECTED
-from bot.core.types import Attachment, Failed, GenerationKind, GenerationStatus, Started
+from bot.core.types import Failed, GenerationKind, GenerationStatus, Started
 from tests.core.conftest import Harness
 from tests.fakes.scripted import ScriptedProvider
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.errors import InvalidInput, NotFound
+from bot.core.messages import Generate, GenerationOptions
 from bot.storage.gallery_repo import GalleryRepo
 from tests.core.conftest import Harness
 
@@ -78,3 +79,18 @@ async def test_delete_of_another_chats_image_is_not_found(harness: Harness) -> N
     assert image.generation_id is not None
     with pytest.raises(NotFound):
         await harness.easel.service.authorize_delete(harness.message("", is_admin=True), image.generation_id)
+
+
+async def test_a_typed_prompt_is_held_to_the_routers_limits(harness: Harness) -> None:
+    """A typed ``Generate`` (slash-command options) with an overlong prompt is refused like text."""
+    reply = await harness.last("/imagine", intent=Generate("x" * 5000))
+    assert reply.is_error and "limit" in reply.text
+    assert await harness.easel.jobs.get_job(job_id=1) is None
+
+
+async def test_flags_inside_a_typed_prompt_count_and_typed_options_win(harness: Harness) -> None:
+    """``a fox --ar 16:9 --n 2`` typed as a prompt with the option n=1: 16:9, one image."""
+    typed = Generate("a fox --ar 16:9 --n 2", GenerationOptions(n=1))
+    reply = await harness.last("/imagine", intent=typed)
+    assert reply.images and len(reply.images) == 1
+    assert reply.images[0].width > reply.images[0].height

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.types import Incoming
+from bot.core.messages import Incoming
 from tests.fakes.discord_harness import RunningDiscord, picture, running_discord
 from tests.fakes.discord_world import EPHEMERAL, EVERYONE_PERMISSIONS, MANAGE_MESSAGES, OTHER_USER
 

@@ -7,22 +7,34 @@ import re
 import pytest
 
 import tests.fakes.discord_harness  # noqa: F401  (imports discord.py without its audioop warning)
-from bot.core.errors import ConfigError
-from bot.core.types import Action
+from bot.core.errors import ConfigError, InvalidInput
+from bot.core.messages import Generate, GenerationOptions
+from bot.core.types import Action, Aspect
 from bot.platforms.discord import files as discord_files
 from bot.platforms.discord import render
-from bot.platforms.discord.commands import imagine_text
+from bot.platforms.discord.commands import imagine_intent
 from bot.settings import DiscordSettings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_world import TOKEN
 
 
-def test_imagine_options_become_the_routers_flags() -> None:
-    """Every option maps to its flag, and --no comes last (it takes the rest of the line)."""
-    text = imagine_text(
-        "a  fox", aspect="16:9", count=3, seed=5, negative="blur, text", model="sd xl", provider="builtin"
+def test_imagine_options_become_a_typed_intent() -> None:
+    """Every option lands in its field of ``Generate``, checked as its flag would be."""
+    intent = imagine_intent(
+        "a  fox", aspect="16:9", count=3, seed=5, negative="blur, text", model="sdxl", provider="Built in"
     )
-    assert text == "/imagine a fox --ar 16:9 --n 3 --seed 5 --model sdxl --provider builtin --no blur, text"
+    assert intent == Generate(
+        "a fox",
+        GenerationOptions(
+            aspect=Aspect(16, 9), n=3, seed=5, negative="blur, text", model="sdxl", provider="builtin"
+        ),
+    )
+
+
+def test_a_bad_option_is_refused_with_the_flags_answer() -> None:
+    """An aspect Discord's choices would not send (a forged request) gets the flag's message."""
+    with pytest.raises(InvalidInput, match="bad aspect"):
+        imagine_intent("a fox", aspect="99:1")
 
 
 def test_custom_ids_name_only_the_action_and_generation() -> None:

@@ -311,7 +311,12 @@ async def test_oversize_image_is_refitted_and_original_kept(running: Running) ->
 
 
 def refused(gate: asyncio.Event | None = None) -> list[Any]:
-    return [ScriptedProvider(errors=[Refused("not this prompt", provider="scripted")], gate=gate)]
+    return [
+        ScriptedProvider(
+            errors=[Refused("not this prompt", provider="scripted", user_message="not this prompt")],
+            gate=gate,
+        )
+    ]
 
 
 @pytest.mark.easel(providers=lambda: refused(asyncio.Event()))

@@ -17,14 +17,14 @@ from PIL import Image as PILImage
 from sqlalchemy import insert
 
 from bot.app import Easel, open_easel
+from bot.core.messages import Incoming
 from bot.core.ports import ProgressCallback
 from bot.core.schedules.commands import add_schedule
 from bot.core.schedules.ports import NewSchedule, Overrides, RunRecord, ScheduleKind
 from bot.core.schedules.spec import parse_when
-from bot.core.types import Capabilities, Image, ImageRequest, Incoming, ProviderHealth, Reply, Target
+from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth, Reply, Target
 from bot.scheduler.service import SchedulerService
 from bot.scheduler.triggers import ApschedulerTriggers
-from bot.scheduler.wiring import build_scheduler
 from bot.settings import load_settings
 from bot.storage.birthday_repo import SqlBirthdayStore
 from bot.storage.db import make_engine
@@ -177,7 +177,7 @@ async def open_world(
     async with open_easel(
         settings, platforms={"test": platform}, clock=clock, providers_override=[provider]
     ) as easel:
-        scheduler = build_scheduler(easel, platforms={"test": platform}, clock=clock)
+        scheduler = easel.scheduler
         engine = make_engine(settings.database_url)
         try:
             await scheduler.start(run_loop=False)

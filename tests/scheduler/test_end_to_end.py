@@ -14,10 +14,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.app import open_easel
+from bot.app import SchedulerClock, open_easel
 from bot.cli import app
 from bot.platforms.telegram.adapter import TelegramAdapter
-from bot.scheduler.wiring import build_scheduler
 from bot.settings import load_settings
 from bot.storage.db import make_engine
 from bot.storage.schedule_repo import SqlScheduleStore
@@ -82,12 +81,14 @@ async def test_cli_schedule_posts_to_telegram_every_minute(tmp_path: Path) -> No
         try:
             await adapter.initialize()
             async with open_easel(
-                settings, platforms={adapter.name: adapter}, clock=clock, bot_username=adapter.username
+                settings,
+                platforms={adapter.name: adapter},
+                clock=clock,
+                bot_username=adapter.username,
+                scheduler_clock=SchedulerClock(sleeper=_tick),
             ) as easel:
-                scheduler = build_scheduler(
-                    easel, platforms={adapter.name: adapter}, clock=clock, sleeper=_tick
-                )
-                adapter.attach(easel)
+                scheduler = easel.scheduler
+                adapter.attach(easel.front)
                 await adapter.start()
                 await scheduler.start()
                 try:
@@ -101,6 +102,7 @@ async def test_cli_schedule_posts_to_telegram_every_minute(tmp_path: Path) -> No
                     assert len(tg.photos(42)) == 1  # once per minute
                     clock.current = minute + timedelta(minutes=1)
                     await tg.wait_for(lambda: len(tg.photos(42)) == 2)
+                    await easel.queue.drain()  # every job ended, its outcome heard
                     await scheduler.settle()
                 finally:
                     await scheduler.stop()

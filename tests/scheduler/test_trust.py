@@ -3,6 +3,8 @@ cron. Rights come from user ids and the adapter's admin flag, never from display
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.scheduler.conftest import World
@@ -82,3 +84,21 @@ async def test_a_schedule_id_beyond_32_bits_is_not_found(world: World) -> None:
     """``/schedule pause 999999999999`` says there is no such schedule (also on PostgreSQL)."""
     answer = await world.say("/schedule pause 999999999999", admin=True)
     assert "There is no scheduled post #999999999999" in answer
+
+
+async def test_deleting_a_schedule_gives_its_waiting_jobs_quota_back(world: World) -> None:
+    """A post queued but not started when its schedule is removed ends cancelled, its image refunded."""
+    schedule_id = await world.add("every day at 09:00")
+    await world.easel.queue.stop()  # the job will wait: no worker takes it
+    world.clock.current = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    await world.scheduler.step()
+    await world.scheduler.flush()
+    [run] = await world.runs(schedule_id)
+    assert run.job_id is not None
+    owner = await world.easel.history.upsert_user(platform="test", external_id="owner", display_name="Owner")
+    day = world.clock.now().date()
+    assert (await world.easel.history.usage(user_id=owner, day=day)).images_today == 1
+    assert "Removed" in await world.say(f"/schedule remove {schedule_id}", chat="c1", admin=True)
+    job = await world.easel.jobs.get_job(job_id=run.job_id)
+    assert job is not None and job.status == "cancelled"
+    assert (await world.easel.history.usage(user_id=owner, day=day)).images_today == 0

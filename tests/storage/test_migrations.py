@@ -17,7 +17,16 @@ from bot.storage.db import make_engine
 from bot.storage.tables import Base
 
 SCHEDULER_TABLES = {"schedules", "schedule_runs", "birthdays"}
-TABLES = {"users", "chats", "generations", "images", "jobs", "usage", "deliveries"} | SCHEDULER_TABLES
+TABLES = {
+    "users",
+    "chats",
+    "generations",
+    "images",
+    "jobs",
+    "usage",
+    "deliveries",
+    "shown_messages",
+} | SCHEDULER_TABLES
 
 
 def _schema_diffs(connection: Connection) -> list[Any]:
@@ -57,7 +66,7 @@ async def test_current_reports_head_after_upgrade(db_url: str) -> None:
     """current() is None before migrating and the head revision afterwards."""
     assert await migrate.current(db_url) is None
     await migrate.upgrade(db_url)
-    assert await migrate.current(db_url) == migrate.head() == "0005"
+    assert await migrate.current(db_url) == migrate.head() == "0006"
 
 
 async def test_migrated_schema_matches_models(db_url: str) -> None:
@@ -105,6 +114,6 @@ async def test_downgrade_one_step_keeps_initial_schema(db_url: str) -> None:
     await migrate.upgrade(db_url)
     await migrate.downgrade(db_url, "0001")
     assert await migrate.current(db_url) == "0001"
-    assert await _tables(db_url) == TABLES - {"deliveries"} - SCHEDULER_TABLES
+    assert await _tables(db_url) == TABLES - {"deliveries", "shown_messages"} - SCHEDULER_TABLES
     await migrate.upgrade(db_url)
     assert await migrate.current(db_url) == migrate.head()

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from PIL import Image as PILImage
 
-from bot.app import Easel, open_easel
+from bot.app import Easel, SchedulerClock, open_easel
 from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.web.adapter import WebAdapter
 from bot.settings import load_settings
@@ -95,8 +95,10 @@ async def open_web(
     adapter = WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive)
     try:
         await adapter.initialize()
-        async with open_easel(settings, platforms={"web": adapter}, metrics=metrics) as easel:
-            adapter.attach(easel)
+        async with open_easel(
+            settings, platforms={"web": adapter}, metrics=metrics, scheduler_clock=SchedulerClock(poll_s=0.05)
+        ) as easel:
+            adapter.attach(easel.front)
             await adapter.start()
             origin = adapter.url.rstrip("/")
             headers = {"Origin": origin}

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import Easel, open_easel
 from bot.core.errors import Refused
-from bot.core.types import Incoming
+from bot.core.messages import Incoming
 from bot.storage.db import make_engine
 from bot.storage.gallery_repo import GalleryRepo
 from tests.core.conftest import easel_settings

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.scheduler.service import SchedulerService
-from bot.scheduler.wiring import build_scheduler
 from tests.web.conftest import WebRun, open_web
 
 
@@ -22,7 +21,7 @@ async def test_create_list_pause_and_run_a_schedule(tmp_path: Path) -> None:
     """What the page's forms send; "run now" posts an image into the web chat for everyone."""
     holder: list[SchedulerService] = []
     async with open_web(tmp_path, scheduler_alive=lambda: holder[0].is_running()) as run:
-        scheduler = build_scheduler(run.easel, platforms={"web": run.adapter}, poll_s=0.05)
+        scheduler = run.easel.scheduler
         holder.append(scheduler)
         await scheduler.start()
         try:

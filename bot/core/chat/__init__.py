@@ -1,1 +1,1 @@
-"""chat."""
+"""Chat use cases: routing, the service that talks, quick answers, the front door."""

@@ -1,1 +1,1 @@
-"""generation."""
+"""Making images: intents to requests, the provider chain with its retries and breakers."""

@@ -80,6 +80,10 @@ class ProviderChain:
                 raise ValueError(f"concurrency for {name!r} must be >= 1")
             self._slots[name] = asyncio.Semaphore(limit)
 
+    def is_preview(self, name: str) -> bool:
+        """Whether the named provider makes previews (``Capabilities.preview``)."""
+        return any(p.name == name and p.capabilities.preview for p in self._providers)
+
     @property
     def names(self) -> list[str]:
         return [p.name for p in self._providers]
@@ -239,7 +243,7 @@ class ProviderChain:
 
 def _explain_rate_limit(error: RateLimited) -> None:
     """Give a rate limit that carries no message of its own one that tells the user when to come back."""
-    if error.user_message != str(error):
+    if error.user_message != RateLimited.default_user_message:
         return
     if error.retry_after is not None:
         error.user_message = f"The image service is busy; try again in about {about(error.retry_after)}."

@@ -10,7 +10,8 @@ from typing import Any
 from bot.core.errors import InvalidInput
 from bot.core.flags import MAX_SEED, clip, parse_aspect
 from bot.core.ids import ascii_int
-from bot.core.types import Aspect, GenerationKind, GenerationOptions, GenerationRecord, ImageRequest
+from bot.core.messages import GenerationOptions
+from bot.core.types import Aspect, GenerationKind, GenerationRecord, ImageRequest
 
 CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality")
 

@@ -10,21 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.chat.requests import Defaults, build_request, options_of
 from bot.core.errors import InvalidInput, NotFound
+from bot.core.generation.requests import Defaults, build_request, options_of
+from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Vary
 from bot.core.ports import ArtifactStore, HistoryStore
-from bot.core.types import (
-    Edit,
-    Generate,
-    GenerationKind,
-    GenerationOptions,
-    GenerationRecord,
-    ImageRequest,
-    JobIntent,
-    Reroll,
-    StoredImage,
-    Vary,
-)
+from bot.core.types import GenerationKind, GenerationRecord, ImageRequest, StoredImage
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,21 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.core.errors import EaselError
-from bot.core.types import (
-    Aspect,
-    Edit,
-    Generate,
-    GenerationOptions,
-    JobIntent,
-    Reroll,
-    StoredImage,
-    Vary,
-)
-
-
-class PayloadError(EaselError):
-    """A stored job payload that this version cannot read."""
+from bot.core.errors import PayloadError
+from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Vary
+from bot.core.types import Aspect, StoredImage
 
 
 def options_to_json(options: GenerationOptions) -> dict[str, Any]:

@@ -14,20 +14,10 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse, storage, strategies
 
-from bot.core.errors import EaselError
+from bot.core.errors import LimitExceeded
 
 LOCAL_PLATFORMS = frozenset({"console", "cli"})
 """The operator's own terminal: never rate limited."""
-
-
-class LimitExceeded(EaselError):
-    """A rate, quota or queue limit refused the request; ``retry_after`` says when to try again and
-    ``scope`` which limit it was (user, chat, overall, queue, daily)."""
-
-    def __init__(self, message: str, *, scope: str, retry_after: float, user_message: str) -> None:
-        super().__init__(message, user_message=user_message)
-        self.scope = scope
-        self.retry_after = retry_after
 
 
 def humanize_seconds(seconds: float) -> str:

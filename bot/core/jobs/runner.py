@@ -7,6 +7,11 @@ committed before the next, so a restart picks up where the crash left off:
 - ``generated``: the images are saved, so they are delivered from the files without generating again;
 - ``failed``/``cancelled`` with no notice recorded: the notice is sent.
 
+Every move goes through ``JobStore.move`` (the allowed moves: ``bot.core.jobs.lifecycle``); jobs end
+through ``JobLedger`` (refunds, metrics, the outcome announced to listeners such as the scheduler).
+The images pass through the post-processing steps the job's payload names (``steps``: registered by
+features, e.g. the birthday card's greeting), so the generic pipeline knows no feature.
+
 A result (or failure notice) the platform could not take for now (5xx, time-out, 429) is retried in
 this process: the run asks the queue to run it again after a backoff (2 s doubling to 5 min, or the
 platform's ``retry_after``) and gives up with a failure after an hour. A failed write of the delivery
@@ -25,44 +30,37 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-import tenacity
-
-from bot.core.chat.requests import params_of
-from bot.core.chat.resolve import RequestResolver
-from bot.core.errors import DeliveryFailed, EaselError, StorageError
+from bot.core.errors import EaselError
 from bot.core.generation.chain import ProviderChain
+from bot.core.generation.requests import params_of
+from bot.core.generation.resolve import RequestResolver
 from bot.core.jobs.codec import intent_from_json, stored_image_from_json
-from bot.core.jobs.pacing import DeliveryRetries, ProgressThrottle
+from bot.core.jobs.delivery import RESULT, Delivery
+from bot.core.jobs.ledger import JobLedger
+from bot.core.jobs.pacing import ProgressThrottle
 from bot.core.jobs.queue import USER_CANCEL
-from bot.core.ports import NO_METRICS, ArtifactStore, Clock, HistoryStore, JobStore, Metrics, Platform
-from bot.core.schedules.birthday_card import overlay_images
-from bot.core.texts import UNEXPECTED, caption
+from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
+from bot.core.texts import UNEXPECTED
 from bot.core.types import (
-    Action,
-    Done,
-    Failed,
     GenerationRecord,
     GenerationStatus,
-    JobEvent,
+    Image,
     JobRecord,
     JobStatus,
     Progress,
-    Reply,
     Started,
     StoredImage,
 )
 
 log = logging.getLogger(__name__)
 
-RESULT = "result"
-FAILURE = "failure"
-RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.EDIT, Action.ORIGINAL, Action.DELETE)
-RECORD_RETRY_S = 120.0
-"""How long a delivery record that cannot be written is retried (the reply has gone out already)."""
-UNDELIVERABLE = "I made your image but could not deliver it here for an hour. Please ask again."
+GAVE_UP = "Easel was interrupted several times while making this image and has given up. Please ask again."
+
+ImageStep = Callable[[Sequence[Image], Mapping[str, Any]], Awaitable[list[Image]]]
+"""A post-processing step: the images and the step's entry of the payload → the images to keep."""
 
 
 class JobRunner:
@@ -74,23 +72,24 @@ class JobRunner:
         artifacts: ArtifactStore,
         resolver: RequestResolver,
         chain: ProviderChain,
+        ledger: JobLedger,
         platforms: Mapping[str, Platform],
         clock: Clock,
         max_attempts: int,
+        steps: Mapping[str, ImageStep] | None = None,
         throttle: ProgressThrottle | None = None,
-        metrics: Metrics | None = None,
     ) -> None:
         self._jobs = jobs
         self._history = history
         self._artifacts = artifacts
         self._resolver = resolver
         self._chain = chain
+        self._ledger = ledger
         self._platforms = platforms
         self._clock = clock
         self._max_attempts = max_attempts
-        self._throttle = throttle or ProgressThrottle()
-        self._metrics = metrics or NO_METRICS
-        self._retries = DeliveryRetries()
+        self._steps = dict(steps or {})
+        self._delivery = Delivery(jobs=jobs, ledger=ledger, clock=clock, throttle=throttle)
 
     async def run(self, job_id: int) -> float | None:
         """Take the job one step further, whatever state a previous run left it in; return the delay
@@ -107,7 +106,9 @@ class JobRunner:
             platform = self._platforms.get(job.platform) if job else None
             still_open = job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             if job is not None and platform is not None and still_open:
-                await self._fail(job, platform, error="cancelled", user_message="Cancelled.", cancelled=True)
+                await self._delivery.fail(
+                    job, platform, error="cancelled", user_message="Cancelled.", cancelled=True
+                )
             return None
 
     async def _advance(self, job_id: int) -> float | None:
@@ -119,13 +120,13 @@ class JobRunner:
             log.warning("job %s is for %s, which is not running; left for later", job.id, job.platform)
             return None
         if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            return await self._notify_failure(job, platform) if not job.notified else None
+            return await self._delivery.notify_failure(job, platform) if not job.notified else None
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             record = await self._generate(job, platform)
             if record is None:
                 return None
             job = dataclasses.replace(job, status=JobStatus.GENERATED, generation_id=record.id)
-            return await self._send_result(job, platform, record)
+            return await self._delivery.send_result(job, platform, record)
         if job.status == JobStatus.GENERATED:
             return await self._deliver_saved(job, platform)
         return None
@@ -134,15 +135,14 @@ class JobRunner:
 
     async def _generate(self, job: JobRecord, platform: Platform) -> GenerationRecord | None:
         """Make and save the images; None when the job failed (and the user has been told)."""
-        attempts = await self._jobs.start_job(job_id=job.id, now=self._clock.now())
-        if attempts > self._max_attempts:
-            await self._fail(
-                job,
-                platform,
-                error=f"gave up after {attempts - 1} interrupted attempts",
-                user_message="Easel was interrupted several times while making this image and has given up. "
-                "Please ask again.",
-            )
+        started = await self._jobs.move(
+            job_id=job.id, to=JobStatus.RUNNING, now=self._clock.now(), attempt=True
+        )
+        if started is None:  # it ended meanwhile (cancelled): nothing to do
+            return None
+        if started.attempts > self._max_attempts:
+            error = f"gave up after {started.attempts - 1} interrupted attempts"
+            await self._delivery.fail(started, platform, error=error, user_message=GAVE_UP)
             return None
         if job.generation_id is not None:  # an earlier attempt died mid-way: close its row honestly
             await self._history.fail_generation(
@@ -151,11 +151,11 @@ class JobRunner:
         try:
             return await self._produce(job, platform)
         except EaselError as exc:
-            await self._fail(job, platform, error=repr(exc), user_message=exc.user_message)
+            await self._delivery.fail(job, platform, error=repr(exc), user_message=exc.user_message)
             return None
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job.id)
-            await self._fail(job, platform, error=repr(exc), user_message=UNEXPECTED)
+            await self._delivery.fail(job, platform, error=repr(exc), user_message=UNEXPECTED)
             return None
 
     async def _produce(self, job: JobRecord, platform: Platform) -> GenerationRecord:
@@ -181,15 +181,17 @@ class JobRunner:
             now=self._clock.now(),
         )
         await self._jobs.set_job_generation(job_id=job.id, generation_id=generation_id)
-        await self._emit(platform, job, Started(provider=request.provider or self._chain.primary.name))
+        await self._delivery.emit(
+            platform, job, Started(provider=request.provider or self._chain.primary.name)
+        )
 
         async def on_progress(fraction: float, preview: bytes | None) -> None:
-            await self._emit(platform, job, Progress(fraction=fraction, preview=preview))
+            await self._delivery.emit(platform, job, Progress(fraction=fraction, preview=preview))
 
         try:
             result = await self._chain.generate(request, on_progress=on_progress)
             stored: list[StoredImage] = []
-            for image in await overlay_images(result.images, payload.get("overlay")):
+            for image in await self._post_process(result.images, payload):
                 metadata: dict[str, Any] = {
                     "generation_id": generation_id,
                     "job_id": job.id,
@@ -209,12 +211,9 @@ class JobRunner:
                 cancelled=isinstance(exc, asyncio.CancelledError),
             )
             raise
+        preview = self._chain.is_preview(result.provider)
         notes = list(result.notes)
-        notes += [
-            img.revised_prompt
-            for img in result.images[:1]
-            if img.revised_prompt and img.provider == "builtin"
-        ]
+        notes += [img.revised_prompt for img in result.images[:1] if img.revised_prompt and preview]
         await self._history.complete_generation(
             generation_id=generation_id,
             provider=result.provider,
@@ -222,13 +221,11 @@ class JobRunner:
             images=stored,
             now=self._clock.now(),
             notes=notes,
+            preview=preview,
         )
-        if job.usage_day is not None and len(stored) != job.images_reserved:
-            await self._history.add_usage(
-                user_id=job.user_id, day=job.usage_day, images=len(stored) - job.images_reserved
-            )
+        await self._ledger.settle(job, len(stored))
         finished = self._clock.now()
-        await self._jobs.finish_job(job_id=job.id, status=JobStatus.GENERATED, now=finished)
+        await self._jobs.move(job_id=job.id, to=JobStatus.GENERATED, now=finished)
         return GenerationRecord(
             id=generation_id,
             chat_id=job.chat_id,
@@ -237,7 +234,7 @@ class JobRunner:
             status=GenerationStatus.DONE,
             prompt=request.prompt,
             negative=request.negative,
-            params={**params_of(request), "notes": notes},
+            params={**params_of(request), "notes": notes, **({"preview": True} if preview else {})},
             provider=result.provider,
             model=result.model,
             parent_id=resolved.parent_id,
@@ -247,12 +244,24 @@ class JobRunner:
             images=tuple(stored),
         )
 
+    async def _post_process(self, images: Sequence[Image], payload: Mapping[str, Any]) -> list[Image]:
+        """The images through each step the payload names, in order (an unknown step: an error)."""
+        out = list(images)
+        for step in _steps_of(payload):
+            apply = self._steps.get(str(step.get("name")))
+            if apply is None:
+                raise EaselError(
+                    f"unknown post-processing step {step.get('name')!r}", user_message=UNEXPECTED
+                )
+            out = await apply(out, step)
+        return out
+
     # ------------------------------------------------------------------------------------ delivering
 
     async def _deliver_saved(self, job: JobRecord, platform: Platform) -> float | None:
         """Deliver images a previous run saved (after a crash or a failed send)."""
         if await self._jobs.delivered(job_id=job.id, kind=RESULT):
-            await self._jobs.finish_job(job_id=job.id, status=JobStatus.DONE, now=self._clock.now())
+            await self._jobs.move(job_id=job.id, to=JobStatus.DONE, now=self._clock.now())
             return None
         record = (
             await self._history.get_generation(generation_id=job.generation_id)
@@ -260,132 +269,16 @@ class JobRunner:
             else None
         )
         if record is None or not record.images:
-            await self._fail(job, platform, error="generated images missing", user_message=UNEXPECTED)
+            await self._delivery.fail(
+                job, platform, error="generated images missing", user_message=UNEXPECTED
+            )
             return None
-        return await self._send_result(job, platform, record)
+        return await self._delivery.send_result(job, platform, record)
 
-    async def _send_result(
-        self, job: JobRecord, platform: Platform, record: GenerationRecord
-    ) -> float | None:
-        """Send the result and record it, as one step /cancel cannot cut in two (a cancel that comes
-        while it is on its way lets it arrive); a delay when the platform asks for a retry."""
-        delivery = asyncio.ensure_future(self._deliver_result(job, platform, record))
-        try:
-            return await asyncio.shield(delivery)
-        except asyncio.CancelledError as exc:
-            if USER_CANCEL not in exc.args:
-                delivery.cancel()
-                raise
-            current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()
-            log.info("job %s: cancelled while its result was being sent; delivering it", job.id)
-            return await delivery
 
-    async def _deliver_result(
-        self, job: JobRecord, platform: Platform, record: GenerationRecord
-    ) -> float | None:
-        reply = Reply(
-            text=caption(record),
-            images=record.images,
-            generation_id=record.id,
-            actions=RESULT_ACTIONS,
-            notes=tuple(record.params.get("notes") or ()),
-        )
-        try:
-            message_ids = await platform.send(job.target, reply)
-        except DeliveryFailed as exc:
-            if not exc.permanent:
-                return await self._retry_later(job, platform, exc)
-            log.warning("delivery of job %s failed for good: %s", job.id, exc)
-            self._retries.forget(job.id)
-            await self._jobs.finish_job(
-                job_id=job.id, status=JobStatus.FAILED, now=self._clock.now(), error=repr(exc), notified=True
-            )
-            self._metrics.job_finished(JobStatus.FAILED.value)
-            return None
-        self._retries.forget(job.id)
-        await self._record(job, RESULT, platform, message_ids)
-        self._metrics.delivered(platform.name)
-        self._metrics.job_finished(JobStatus.DONE.value)
-        await self._emit(platform, job, Done(generation_id=record.id))
-        return None
-
-    async def _retry_later(self, job: JobRecord, platform: Platform, exc: DeliveryFailed) -> float | None:
-        """The delay before the next try of a result the platform refused for now, or None after
-        failing the job when it has been refused for too long."""
-        delay = self._retries.next_delay(job.id, exc.retry_after)
-        if delay is not None:
-            log.warning("delivery of job %s failed (%s); retrying in %.0f s", job.id, exc, delay)
-            return delay
-        log.warning("delivery of job %s failed for an hour; giving up: %s", job.id, exc)
-        await self._fail(job, platform, error=f"undeliverable: {exc!r}", user_message=UNDELIVERABLE)
-        return None
-
-    async def _record(self, job: JobRecord, kind: str, platform: Platform, message_ids: list[str]) -> None:
-        """Write the delivery record, retrying while the database fails: the reply has gone out, and
-        without its record a restart would send it again."""
-        retrying = tenacity.AsyncRetrying(
-            retry=tenacity.retry_if_exception_type(StorageError),
-            wait=tenacity.wait_exponential(multiplier=0.5, max=10),
-            stop=tenacity.stop_after_delay(RECORD_RETRY_S),
-            before_sleep=lambda state: log.warning(
-                "recording the delivery of job %s failed; retrying: %s", job.id, state.outcome
-            ),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                await self._jobs.record_delivery(
-                    job_id=job.id, kind=kind, platform=platform.name, message_ids=message_ids,
-                    now=self._clock.now(),
-                )  # fmt: skip
-
-    async def _fail(
-        self, job: JobRecord, platform: Platform, *, error: str, user_message: str, cancelled: bool = False
-    ) -> None:
-        status = JobStatus.CANCELLED if cancelled else JobStatus.FAILED
-        await self._jobs.finish_job(
-            job_id=job.id,
-            status=status,
-            now=self._clock.now(),
-            error=error,
-            user_message=user_message,
-            notified=cancelled,  # /cancel already answered the user
-        )
-        self._metrics.job_finished(status.value)
-        if job.usage_day is not None and job.images_reserved:
-            await self._history.add_usage(
-                user_id=job.user_id, day=job.usage_day, images=-job.images_reserved, est_cost=-job.est_cost
-            )
-        await self._emit(platform, job, Failed(reason=user_message))
-        if not cancelled:  # re-read: the failed attempt may have created a generation meanwhile
-            refreshed = await self._jobs.get_job(job_id=job.id)
-            await self._notify_failure(
-                refreshed or dataclasses.replace(job, user_message=user_message), platform
-            )
-
-    async def _notify_failure(self, job: JobRecord, platform: Platform) -> float | None:
-        """Tell the user why the job failed; a delay when the platform asks for a retry."""
-        reply = Reply(text=job.user_message or UNEXPECTED, generation_id=job.generation_id, is_error=True)
-        try:
-            message_ids = await platform.send(job.target, reply)
-        except DeliveryFailed as exc:
-            delay = None if exc.permanent else self._retries.next_delay(job.id, exc.retry_after)
-            if delay is not None:
-                log.info(
-                    "failure notice of job %s not delivered (%s); retrying in %.0f s", job.id, exc, delay
-                )
-                return delay
-            message_ids = []  # not deliverable: recorded as told, so it is not tried forever
-        self._retries.forget(job.id)
-        await self._record(job, FAILURE, platform, message_ids)
-        return None
-
-    async def _emit(self, platform: Platform, job: JobRecord, event: JobEvent) -> None:
-        if not self._throttle.allow(job.id, event):
-            return
-        try:
-            await platform.event(job.target, job.id, event)
-        except DeliveryFailed as exc:  # progress is best effort; the result is what matters
-            log.info("progress for job %s not shown: %s", job.id, exc)
+def _steps_of(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The payload's post-processing steps; jobs queued before steps existed carry ``overlay``."""
+    steps = list(payload.get("steps") or ())
+    if not steps and payload.get("overlay"):
+        steps = [{"name": "birthday_card", **payload["overlay"]}]
+    return steps

@@ -1,1 +1,1 @@
-"""schedules."""
+"""The rules of scheduled posts and birthday cards (the runtime is ``bot.scheduler``)."""

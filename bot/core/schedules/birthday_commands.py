@@ -10,6 +10,7 @@ import calendar
 
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import clip
+from bot.core.messages import BirthdayCommand, Incoming
 from bot.core.ports import Clock, HistoryStore
 from bot.core.rights import require_admin
 from bot.core.schedules.birthday_dates import parse_birth_date
@@ -25,7 +26,6 @@ from bot.core.schedules.ports import (
     TriggerSpec,
 )
 from bot.core.schedules.spec import check_timezone, looks_like_timezone
-from bot.core.types import BirthdayCommand, Incoming
 
 CARD_PROMPT_KEY = "birthday_prompt"
 """The chat setting holding the chat's card prompt (``/birthday template``)."""

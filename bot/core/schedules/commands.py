@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import FlagLimits, clip, parse_flags
+from bot.core.messages import BirthdayCommand, Incoming, ScheduleCommand
 from bot.core.ports import Clock, HistoryStore
 from bot.core.rights import require_admin
 from bot.core.schedules.birthday_commands import BIRTHDAY_USAGE, CARD_PROMPT_KEY, BirthdayCommands
@@ -41,7 +42,6 @@ from bot.core.schedules.ports import (
 )
 from bot.core.schedules.spec import check_timezone, describe, parse_when
 from bot.core.schedules.templates import validate_template
-from bot.core.types import BirthdayCommand, Incoming, ScheduleCommand
 
 SCHEDULE_USAGE = (
     "Use /schedule add <when> <prompt>, e.g. /schedule add every day at 09:00 a lighthouse, {weekday} "
@@ -105,8 +105,7 @@ class ScheduleCommands:
         schedule = await self._own(args, message)
         if action in ("remove", "delete"):
             jobs = await self._store.remove(schedule.id)
-            await self._store.cancel_jobs(jobs, now=self._clock.now())
-            await self._events.removed(schedule.id, jobs)
+            await self._events.removed(schedule.id, jobs)  # its waiting jobs end, their quota given back
             what = "scheduled post" if schedule.kind == ScheduleKind.POST else "birthday card"
             return f"Removed {what} #{schedule.id}."
         if action in ("pause", "resume"):

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.messages import Incoming
 from bot.core.rights import ADMINS_ONLY, may_manage
 from bot.core.schedules.ports import NewSchedule, ScheduleKind, ScheduleStore, Triggers
 from bot.core.schedules.templates import validate_template
-from bot.core.types import Incoming, Target
+from bot.core.types import Target
 
 __all__ = ["ADMINS_ONLY", "SchedulePolicy", "add_schedule", "chat_target", "format_times", "may_manage"]
 

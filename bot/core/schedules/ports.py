@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.core.types import BirthdayCommand, Incoming, ScheduleCommand, Target
+from bot.core.messages import BirthdayCommand, Incoming, ScheduleCommand
+from bot.core.types import Target
 
 
 class ScheduleKind(enum.StrEnum):
@@ -227,10 +228,6 @@ class ScheduleStore(Protocol):
         ...
 
     async def changed_since(self, since: datetime | None) -> list[ScheduleRecord]: ...
-
-    async def cancel_jobs(self, job_ids: Sequence[int], *, now: datetime) -> None:
-        """Mark not-yet-started jobs cancelled (a deleted schedule must not post)."""
-        ...
 
 
 class BirthdayStore(Protocol):

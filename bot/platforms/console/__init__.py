@@ -1,1 +1,1 @@
-"""console."""
+"""The terminal chat (``easel chat``)."""

@@ -11,11 +11,12 @@ import asyncio
 import getpass
 import itertools
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from bot.core.chat.service import EaselService
-from bot.core.jobs.queue import JobQueue
-from bot.core.types import Done, Failed, Incoming, JobEvent, Progress, Queued, Reply, Started, Target
+from bot.core.front_door import FrontDoor
+from bot.core.messages import Incoming
+from bot.core.types import Done, Failed, JobEvent, Progress, Queued, Reply, Started, Target
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 CHAT_ID = "console"
@@ -61,15 +62,17 @@ class ConsolePlatform:
 
 
 async def run_console(
-    service: EaselService,
-    queue: JobQueue,
+    front: FrontDoor,
     *,
+    wait_for: Callable[[int], Awaitable[None]],
+    drain: Callable[[], Awaitable[None]],
     stdin: TextIO,
     stderr: TextIO,
     user: str | None = None,
     wait: bool | None = None,
 ) -> int:
-    """Chat until end of input or /quit, then let queued work finish; return the messages handled."""
+    """Chat until end of input or /quit, then let queued work finish (``drain``); return the messages
+    handled. ``wait_for(job_id)``: until that job is finished (piped input, one line at a time)."""
     name = user or _user_name()
     interactive = stdin.isatty()
     sequential = (not interactive) if wait is None else wait
@@ -101,10 +104,10 @@ async def run_console(
             message_id=None,
             is_admin=True,
         )
-        job_id = await service.handle(message)
+        job_id = await front.handle(message)
         if sequential and job_id is not None:
-            await queue.wait_for(job_id)
-    await queue.drain()
+            await wait_for(job_id)
+    await drain()
     return handled
 
 

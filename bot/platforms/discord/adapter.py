@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import discord
@@ -22,17 +22,15 @@ from discord import app_commands
 
 from bot.core.clock import SystemClock
 from bot.core.errors import ConfigError, DeliveryFailed
+from bot.core.front_door import FrontDoor
 from bot.core.ports import Clock
 from bot.core.types import JobEvent, Reply, Target
 from bot.platforms.discord.commands import build_tree
 from bot.platforms.discord.delivery import PLATFORM, DiscordDelivery
 from bot.platforms.discord.http import Endpoints
 from bot.platforms.discord.inbound import DEFER_AFTER_S, DiscordInbound
+from bot.platforms.discord.settings import DiscordSettings
 from bot.platforms.discord.views import EaselClient, ResultButton, apologise
-from bot.settings import DiscordSettings
-
-if TYPE_CHECKING:
-    from bot.app import Easel
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +95,9 @@ class DiscordAdapter:
             ) from exc
         log.info("discord: logged in as %s (application %s)", self.client.user, self.client.application_id)
 
-    def attach(self, easel: Easel) -> None:
-        self.inbound.easel = easel
-
-        async def record(generation_id: int) -> Any:
-            return await easel.history.get_generation(generation_id=generation_id)
-
-        self.delivery.record = record
+    def attach(self, front: FrontDoor) -> None:
+        self.inbound.front = front
+        self.delivery.record = front.generation
 
     async def start(self) -> None:
         """Register the persistent buttons, sync the commands, connect the gateway (wait for READY)."""

@@ -1,8 +1,9 @@
-"""Slash commands and the "Edit image" message command, translated into the text commands the core's
-router already understands (``/imagine a fox --ar 16:9 --n 3 --seed 5 --model m --provider p --no blur``).
+"""Slash commands and the "Edit image" message command, translated into typed intents (no text round
+trip): ``/imagine`` with options becomes ``Generate(prompt, GenerationOptions(...))``, checked by the
+same rules as the flags (``bot.core.flags.typed_options``) and again by the core's router.
 
-Typed options are checked by Discord (choices, ranges); what they cannot express (flag syntax inside a
-prompt) is left to the router, which answers mistakes with a friendly message.
+Options are also checked by Discord (choices, ranges); a value the core refuses is answered privately.
+``/schedule`` and ``/birthday`` take their arguments as the words of the chat command.
 """
 
 from __future__ import annotations
@@ -12,7 +13,20 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from bot.core.types import Attachment
+from bot.core.errors import InvalidInput
+from bot.core.flags import typed_options
+from bot.core.messages import (
+    Attachment,
+    Cancel,
+    Confirm,
+    Edit,
+    Generate,
+    Help,
+    History,
+    Intent,
+    Settings,
+    Status,
+)
 
 ASPECTS = ("1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "21:9")
 MAX_COUNT = 4
@@ -30,8 +44,8 @@ class Runner(Protocol):
         interaction: discord.Interaction[Any],
         text: str,
         *,
+        intent: Intent | None = None,
         ephemeral: bool = False,
-        attachment: Attachment | None = None,
         is_admin: bool = False,
     ) -> None: ...
 
@@ -48,7 +62,7 @@ class Runner(Protocol):
     def model_names(self) -> list[str]: ...
 
 
-def imagine_text(
+def imagine_intent(
     prompt: str,
     *,
     aspect: str | None = None,
@@ -57,22 +71,11 @@ def imagine_text(
     negative: str | None = None,
     model: str | None = None,
     provider: str | None = None,
-) -> str:
-    """The router's text for ``/imagine``'s options; ``--no`` last, since it takes every word after it."""
-    parts = [f"/imagine {' '.join(prompt.split())}"]
-    if aspect:
-        parts.append(f"--ar {aspect}")
-    if count is not None:
-        parts.append(f"--n {count}")
-    if seed is not None:
-        parts.append(f"--seed {seed}")
-    if model:
-        parts.append(f"--model {''.join(model.split())}")
-    if provider:
-        parts.append(f"--provider {''.join(provider.split())}")
-    if negative and negative.strip():
-        parts.append(f"--no {' '.join(negative.split())}")
-    return " ".join(parts)
+) -> Generate:
+    """``/imagine``'s options as a ``Generate``, each checked as its flag is (``InvalidInput``)."""
+    values = {"aspect": aspect, "n": count, "seed": seed, "negative": negative, "model": model}
+    values["provider"] = "".join(provider.split()) if provider else None
+    return Generate(" ".join(prompt.split()), typed_options(values))
 
 
 def _choices(names: list[str], typed: str) -> list[app_commands.Choice[str]]:
@@ -112,10 +115,20 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         model: str | None = None,
         provider: str | None = None,
     ) -> None:
-        text = imagine_text(
-            prompt, aspect=aspect, count=count, seed=seed, negative=negative, model=model, provider=provider
-        )
-        await runner.run(interaction, text)
+        try:
+            intent = imagine_intent(
+                prompt,
+                aspect=aspect,
+                count=count,
+                seed=seed,
+                negative=negative,
+                model=model,
+                provider=provider,
+            )
+        except InvalidInput as exc:
+            await interaction.response.send_message(exc.user_message, ephemeral=True)
+            return
+        await runner.run(interaction, f"/imagine {intent.prompt}", intent=intent)
 
     @tree.command(name="edit", description="Change an image (yours, or the channel's last one)")
     @app_commands.describe(prompt="How to change it, e.g. make it warmer", image="The image to edit")
@@ -129,18 +142,19 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
             attachment = await runner.download(interaction, image)
             if attachment is None:
                 return
-        await runner.run(interaction, f"/edit {' '.join(prompt.split())}", attachment=attachment)
+        instruction = " ".join(prompt.split())
+        await runner.run(interaction, f"/edit {instruction}", intent=Edit(instruction, reference=attachment))
 
     @tree.command(name="status", description="Provider, queue and your usage today")
     async def status(interaction: discord.Interaction[Any]) -> None:
-        await runner.run(interaction, "/status", ephemeral=True)
+        await runner.run(interaction, "/status", intent=Status(), ephemeral=True)
 
     @tree.command(name="history", description="What this channel has made")
     @app_commands.describe(page="Page (newest first)")
     async def history(
         interaction: discord.Interaction[Any], page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
-        await runner.run(interaction, f"/history {page}", ephemeral=True)
+        await runner.run(interaction, f"/history {page}", intent=History(page), ephemeral=True)
 
     @tree.command(name="settings", description="This channel's defaults (aspect, n, negative, model, ...)")
     @app_commands.describe(key="Setting to change (empty: show them all; 'reset': clear)", value="New value")
@@ -151,22 +165,22 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         if interaction.guild_id is not None and not interaction.permissions.manage_guild:
             await interaction.response.send_message(SETTINGS_ADMINS_ONLY, ephemeral=True)
             return
-        text = " ".join(
-            p for p in ("/settings", key and "".join(key.split()), value and " ".join(value.split())) if p
-        )
-        await runner.run(interaction, text, ephemeral=True, is_admin=True)
+        name = "".join(key.split()).lower() if key else None
+        setting = Settings(key=name or None, value=" ".join(value.split()) if value and name else None)
+        text = " ".join(p for p in ("/settings", setting.key, setting.value) if p)
+        await runner.run(interaction, text, intent=setting, ephemeral=True, is_admin=True)
 
     @tree.command(name="cancel", description="Stop what you asked for that is waiting or running here")
     async def cancel(interaction: discord.Interaction[Any]) -> None:
-        await runner.run(interaction, "/cancel", ephemeral=True)
+        await runner.run(interaction, "/cancel", intent=Cancel(), ephemeral=True)
 
     @tree.command(name="confirm", description="Go ahead with a request held back for its cost")
     async def confirm(interaction: discord.Interaction[Any]) -> None:
-        await runner.run(interaction, "/confirm")
+        await runner.run(interaction, "/confirm", intent=Confirm())
 
     @tree.command(name="help", description="How to use Easel")
     async def help_(interaction: discord.Interaction[Any]) -> None:
-        await runner.run(interaction, "/help", ephemeral=True)
+        await runner.run(interaction, "/help", intent=Help(), ephemeral=True)
 
     @tree.command(name="schedule", description="Scheduled posts: add, list, remove, pause, resume, run")
     @app_commands.describe(args="e.g. add daily 09:00 a sunrise over the sea")

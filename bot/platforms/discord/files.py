@@ -13,7 +13,6 @@ from bot.core import imaging
 from bot.core.types import StoredImage
 
 MAX_FILES = 10
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 async def prepare(
@@ -34,7 +33,7 @@ def fitted(image: StoredImage, limit: int) -> bytes:
 
 
 def extension(data: bytes) -> str:
-    return _EXTENSIONS.get(imaging.sniff(data), "bin")
+    return imaging.EXTENSIONS.get(imaging.sniff(data), "bin")
 
 
 def batches(sizes: Sequence[int], *, limit: int, max_files: int = MAX_FILES) -> list[list[int]]:

@@ -1,5 +1,6 @@
-"""Discord → Easel: slash commands, buttons, the edit form and messages become ``Incoming`` text for the
-core's router, with everything a reply needs (interaction token, channel, upload limit) in ``extra``.
+"""Discord → Easel: slash commands, buttons and the edit form become ``Incoming`` with a typed intent;
+messages (mentions, replies) become text for the core's router. Everything a reply needs (interaction
+token, channel, upload limit) goes in ``extra``.
 
 Every interaction is answered within Discord's 3 s: by the service's first reply or event (which the
 delivery turns into the interaction response), or by a "thinking" deferral when the service takes
@@ -12,22 +13,21 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import discord
 
 from bot.core.errors import DeliveryFailed, EaselError
+from bot.core.front_door import FrontDoor
+from bot.core.messages import Attachment, Edit, Incoming, Intent, Reroll, Vary
 from bot.core.ports import Clock
-from bot.core.types import Action, Attachment, Incoming
+from bot.core.types import Action
 from bot.platforms.discord import render
 from bot.platforms.discord.delivery import DEFAULT_FILESIZE_LIMIT, PLATFORM, DiscordDelivery
 from bot.platforms.discord.errors import MISSING_PERMISSIONS
+from bot.platforms.discord.settings import DiscordSettings
 from bot.platforms.discord.views import EditModal
-from bot.settings import DiscordSettings
-
-if TYPE_CHECKING:
-    from bot.app import Easel
 
 log = logging.getLogger(__name__)
 DEFER_AFTER_S = 1.5
@@ -60,7 +60,7 @@ class DiscordInbound:
         self._delivery = delivery
         self._clock = clock
         self.defer_after_s = defer_after_s
-        self.easel: Easel | None = None
+        self.front: FrontDoor | None = None
         self.accepting = True
         """False once the adapter stops: new commands are told to come back, messages are ignored."""
 
@@ -71,8 +71,8 @@ class DiscordInbound:
         interaction: discord.Interaction[Any],
         text: str,
         *,
+        intent: Intent | None = None,
         ephemeral: bool = False,
-        attachment: Attachment | None = None,
         is_admin: bool = False,
     ) -> None:
         """Hand a command to the service as text; make sure Discord is answered within 3 s."""
@@ -81,8 +81,8 @@ class DiscordInbound:
         if not ephemeral and not self._can_post_images(interaction):
             await interaction.response.send_message(MISSING_PERMISSIONS, ephemeral=True)
             return
-        assert self.easel is not None
-        incoming = self._incoming(interaction, text, attachment=attachment, is_admin=is_admin)
+        assert self.front is not None
+        incoming = self._incoming(interaction, text, intent=intent, is_admin=is_admin)
         self._delivery.track(interaction, ephemeral=ephemeral)
         try:
             handling = asyncio.create_task(self._handle(incoming))
@@ -101,7 +101,7 @@ class DiscordInbound:
         interaction: discord.Interaction[Any],
         text: str,
         *,
-        attachment: Attachment | None = None,
+        intent: Intent | None = None,
         is_admin: bool = False,
     ) -> Incoming:
         channel_id = interaction.channel_id or interaction.user.id
@@ -121,21 +121,21 @@ class DiscordInbound:
             text=text,
             display_name=interaction.user.display_name,
             message_id=f"i{interaction.id}",  # the idempotency key: one job per interaction
-            attachments=(attachment,) if attachment is not None else (),
             is_admin=is_admin or interaction.guild_id is None or interaction.permissions.manage_guild,
             locale=str(interaction.locale),
             extra=extra,
+            intent=intent,
         )
 
     async def _handle(self, incoming: Incoming) -> None:
-        assert self.easel is not None
+        assert self.front is not None
         try:
-            await self.easel.service.handle(incoming)
+            await self.front.handle(incoming)
         except DeliveryFailed as exc:  # the answer itself could not be sent
             log.info("discord: could not answer in %s: %s", incoming.chat_id, exc)
 
     async def _admit(self, interaction: discord.Interaction[Any]) -> bool:
-        if self.easel is None or not self.accepting:
+        if self.front is None or not self.accepting:
             answer = NOT_READY if self.accepting else RESTARTING
             await interaction.response.send_message(answer, ephemeral=True)
             return False
@@ -168,11 +168,14 @@ class DiscordInbound:
         generation = button.generation_id
         match button.action:
             case Action.REROLL | Action.VARY:
-                await self.run(interaction, f"/{button.action.value} #{generation}")
+                intent = (Reroll if button.action is Action.REROLL else Vary)(generation)
+                await self.run(interaction, f"/{button.action.value} #{generation}", intent=intent)
             case Action.EDIT:
 
                 async def submit(modal_interaction: discord.Interaction[Any], instruction: str) -> None:
-                    await self.run(modal_interaction, f"/edit #{generation} {' '.join(instruction.split())}")
+                    words = " ".join(instruction.split())
+                    edit = Edit(words, generation_id=generation)
+                    await self.run(modal_interaction, f"/edit #{generation} {words}", intent=edit)
 
                 await interaction.response.send_modal(
                     EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
@@ -183,7 +186,7 @@ class DiscordInbound:
     async def _delete(self, interaction: discord.Interaction[Any], button: render.Button) -> None:
         """The core decides from the database whose image it is and which messages showed it; the
         custom id only names the generation."""
-        assert self.easel is not None
+        assert self.front is not None
         # Manage Messages is who Discord itself lets delete other members' messages
         incoming = self._incoming(
             interaction,
@@ -191,7 +194,7 @@ class DiscordInbound:
             is_admin=interaction.permissions.manage_messages,
         )
         try:
-            deletion = await self.easel.service.authorize_delete(incoming, button.generation_id)
+            deletion = await self.front.authorize_delete(incoming, button.generation_id)
         except EaselError as exc:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
@@ -215,12 +218,16 @@ class DiscordInbound:
         async def submit(modal_interaction: discord.Interaction[Any], instruction: str) -> None:
             words = " ".join(instruction.split())
             if generation is not None:
-                await self.run(modal_interaction, f"/edit #{generation} {words}")
+                await self.run(
+                    modal_interaction,
+                    f"/edit #{generation} {words}",
+                    intent=Edit(words, generation_id=generation),
+                )
                 return
             assert image is not None
             attachment = await self.download(modal_interaction, image)
             if attachment is not None:
-                await self.run(modal_interaction, f"/edit {words}", attachment=attachment)
+                await self.run(modal_interaction, f"/edit {words}", intent=Edit(words, reference=attachment))
 
         await interaction.response.send_modal(
             EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
@@ -231,7 +238,7 @@ class DiscordInbound:
     async def on_message(self, message: discord.Message) -> None:
         """A mention with text works like /imagine; a reply to one of the bot's images edits it."""
         me = self._client.user
-        if self.easel is None or me is None or message.author.bot or message.webhook_id is not None:
+        if self.front is None or me is None or message.author.bot or message.webhook_id is not None:
             return
         if not self.accepting:
             return
@@ -280,21 +287,10 @@ class DiscordInbound:
     # ------------------------------------------------------------------------------------ helpers
 
     def provider_names(self) -> list[str]:
-        return list(self.easel.selection.chain) if self.easel is not None else []
+        return self.front.provider_names() if self.front is not None else []
 
     def model_names(self) -> list[str]:
-        if self.easel is None:
-            return []
-        names: list[str] = []
-        for provider in self.easel.providers:
-            names.extend(getattr(provider, "catalog", ()))
-            section: object = None
-            with contextlib.suppress(AttributeError):  # an in-process provider without a settings section
-                section = self.easel.settings.providers.get(provider.name)
-            model = getattr(section, "model", None)
-            names.extend([model] if model else [])
-            names.extend(getattr(section, "models", ()))
-        return list(dict.fromkeys(names))
+        return self.front.model_names() if self.front is not None else []
 
     @staticmethod
     def _can_post_images(interaction: discord.Interaction[Any]) -> bool:

@@ -81,7 +81,7 @@ def result_embed(reply: Reply, record: GenerationRecord | None) -> discord.Embed
     model = f"{record.provider}/{record.model}" if record.model else record.provider or "?"
     embed.add_field(name="Model", value=model[:1024], inline=True)
     notes = [*reply.notes]
-    if record.provider == "builtin":
+    if record.params.get("preview"):
         notes.append("Preview from the built-in offline renderer; configure a provider for real images.")
     if notes:
         embed.set_footer(text=shorten(" · ".join(notes), 2000))

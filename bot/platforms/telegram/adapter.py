@@ -1,7 +1,7 @@
 """The Telegram adapter: python-telegram-bot's Application, its handlers, and the Platform for replies.
 
 Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (getMe: the bot's id and username) →
-``attach(easel)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
+``attach(front)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
 ``shutdown()``. Updates of different chats are handled concurrently, one chat's in order
 (:mod:`.telegram_concurrency`). One handler per concern: messages, button presses, errors. Translation
 of updates lives in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`, sending in
@@ -10,11 +10,10 @@ of updates lives in :mod:`.telegram_updates`, rendering in :mod:`.telegram_rende
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
@@ -28,21 +27,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core.chat.service import EaselService, target_of
+from bot.core.chat.service import target_of
 from bot.core.errors import ConfigError, DeliveryFailed, EaselError
-from bot.core.ports import HistoryStore
+from bot.core.front_door import FrontDoor
+from bot.core.messages import Attachment, Incoming, Reroll, Vary
 from bot.core.texts import UNEXPECTED
-from bot.core.types import Action, Attachment, Incoming, JobEvent, Reply, Target
+from bot.core.types import Action, JobEvent, Reply, Target
 from bot.platforms.telegram import render
 from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram.delivery import TelegramDelivery
+from bot.platforms.telegram.settings import TelegramSettings
 from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
 from bot.platforms.telegram.webhook import WebhookServer
-from bot.settings import TelegramSettings
-
-if TYPE_CHECKING:
-    from bot.app import Easel
 
 log = logging.getLogger(__name__)
 # Opt in to PTB's coming behaviour (durations such as RetryAfter.retry_after as timedelta); without it
@@ -106,8 +103,7 @@ class TelegramAdapter:
         """Tells the core who administers a chat (``Incoming.is_admin``); the core decides the rights."""
         self.username = ""
         self.bot_id = 0
-        self._service: EaselService | None = None
-        self._history: HistoryStore | None = None
+        self._front: FrontDoor | None = None
         self._webhook: WebhookServer | None = None
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
@@ -128,8 +124,8 @@ class TelegramAdapter:
         self.username = self.application.bot.username
         self.bot_id = self.application.bot.id
 
-    def attach(self, easel: Easel) -> None:
-        self._service, self._history = easel.service, easel.history
+    def attach(self, front: FrontDoor) -> None:
+        self._front = front
 
     async def start(self) -> None:
         """Register the commands, then take updates (polling or webhook)."""
@@ -199,7 +195,7 @@ class TelegramAdapter:
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
-        if message is None or message.from_user is None or self._service is None:
+        if message is None or message.from_user is None or self._front is None:
             return
         if not self._allowed(message.chat.id, message.from_user.id):
             if message.chat.type == "private":
@@ -220,13 +216,13 @@ class TelegramAdapter:
             attachment = Attachment(data=data, mime=inbound.image.mime)
             incoming = dataclasses.replace(incoming, attachments=(attachment,))
         try:
-            await self._service.handle(incoming, addressed=inbound.addressed)
+            await self._front.handle(incoming, addressed=inbound.addressed)
         except DeliveryFailed as exc:  # the answer could not be sent (e.g. the bot was blocked meanwhile)
             log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        if query is None or self._service is None:
+        if query is None or self._front is None:
             return
         button = render.decode(query.data)
         message = query.message
@@ -257,8 +253,9 @@ class TelegramAdapter:
         match button.action:
             case Action.REROLL | Action.VARY:
                 await query.answer()
+                intent = (Reroll if button.action is Action.REROLL else Vary)(button.generation_id)
                 try:
-                    await self._service.handle(incoming)
+                    await self._front.handle(dataclasses.replace(incoming, intent=intent))
                 except DeliveryFailed as exc:
                     log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
             case Action.EDIT:
@@ -276,15 +273,14 @@ class TelegramAdapter:
     async def _send_original(
         self, query: CallbackQuery, message: Message, incoming: Incoming, generation_id: int
     ) -> None:
-        assert self._history is not None
-        record = await self._history.get_generation(generation_id=generation_id)
-        chat = await self._history.upsert_chat(platform=PLATFORM, external_id=incoming.chat_id)
-        if record is None or record.chat_id != chat or not record.images:
+        assert self._front is not None
+        record = await self._front.generation_in_chat(incoming, generation_id)
+        if record is None or not record.images:
             await query.answer("That image is gone.", show_alert=True)
             return
         await query.answer("Sending the original file…")
         for index, image in enumerate(record.images, start=1):
-            data = await asyncio.to_thread(image.path.read_bytes)
+            data = await self._front.image_bytes(image)
             await message.reply_document(
                 data,
                 filename=f"easel-{generation_id}-{index}{image.path.suffix}",
@@ -294,9 +290,9 @@ class TelegramAdapter:
     async def _delete(self, query: CallbackQuery, incoming: Incoming, generation_id: int) -> None:
         """The core decides from the database whose image it is and which messages showed it; the
         button only names the generation."""
-        assert self._service is not None
+        assert self._front is not None
         try:
-            deletion = await self._service.authorize_delete(incoming, generation_id)
+            deletion = await self._front.authorize_delete(incoming, generation_id)
         except EaselError as exc:
             await query.answer(exc.user_message, show_alert=True)
             return

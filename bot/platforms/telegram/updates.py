@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from telegram import Message
 
-from bot.core.types import Incoming
+from bot.core.messages import Incoming
 
 PLATFORM = "telegram"
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024

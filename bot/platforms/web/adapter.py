@@ -2,7 +2,7 @@
 ``/healthz`` and ``/metrics`` on the same port.
 
 Life cycle (see ``bot.platforms.base``): ``initialize()`` binds the socket (so ``url`` is known, and a
-busy port fails before anything else starts) → ``attach(easel)`` → ``start()`` serves → ``stop()`` ends
+busy port fails before anything else starts) → ``attach(front)`` → ``start()`` serves → ``stop()`` ends
 the live streams and the server → ``shutdown()``. Replies and job events (``send``/``event``) go to
 every open page over Server-Sent Events (:mod:`.web_hub`). Routes live in :mod:`.web_chat` (chat API,
 images) and :mod:`.web_pages` (pages, gallery, status, health, metrics); guards in :mod:`.web_security`
@@ -17,11 +17,13 @@ import logging
 import socket
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bot.core.errors import ConfigError
+from bot.core.front_door import FrontDoor
+from bot.core.gallery import GalleryStore
 from bot.core.types import JobEvent, Progress, Reply, StoredImage, Target
 from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.web.chat import PLATFORM, ChatRoutes
@@ -31,11 +33,7 @@ from bot.platforms.web.pages import PageRoutes, load_static
 from bot.platforms.web.render import event_json, reply_json
 from bot.platforms.web.secret import load_secret
 from bot.platforms.web.security import Guard, add_security_headers, errors
-from bot.settings import WebSettings
-from bot.storage.gallery_repo import GalleryRepo
-
-if TYPE_CHECKING:
-    from bot.app import Easel
+from bot.platforms.web.settings import WebSettings
 
 log = logging.getLogger(__name__)
 REMEMBERED_IMAGES = 2_000
@@ -63,8 +61,7 @@ class WebAdapter:
         self.guard = Guard(token, HostPolicy.from_settings(settings))
         self.hub = EventHub()
         self.max_upload_bytes = int(settings.max_upload_mb * 1_000_000)
-        self._easel: Easel | None = None
-        self._gallery: GalleryRepo | None = None
+        self._front: FrontDoor | None = None
         self._socket: socket.socket | None = None
         self._runner: web.AppRunner | None = None
         self._images: OrderedDict[str, StoredImage] = OrderedDict()
@@ -110,9 +107,8 @@ class WebAdapter:
         host = self._settings.host
         return f"http://[{host}]:{port}/" if _is_ipv6(host) else f"http://{host}:{port}/"
 
-    def attach(self, easel: Easel) -> None:
-        self._easel = easel
-        self._gallery = GalleryRepo(easel.engine)
+    def attach(self, front: FrontDoor) -> None:
+        self._front = front
 
     async def start(self) -> None:
         if self._socket is None:
@@ -137,21 +133,18 @@ class WebAdapter:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-        self._gallery = None  # its engine is Easel's, closed by open_easel
 
     # ---------------------------------------------------------------------------- for the routes
 
     @property
-    def easel(self) -> Easel:
-        if self._easel is None:
+    def front(self) -> FrontDoor:
+        if self._front is None:
             raise web.HTTPServiceUnavailable(text="Easel is starting; try again in a moment.")
-        return self._easel
+        return self._front
 
     @property
-    def gallery(self) -> GalleryRepo:
-        if self._gallery is None:
-            raise web.HTTPServiceUnavailable(text="Easel is starting; try again in a moment.")
-        return self._gallery
+    def gallery(self) -> GalleryStore:
+        return self.front.gallery
 
     def scheduler_state(self) -> str:
         """``running``, ``stopped`` (not alive: unhealthy) or ``absent`` (none configured)."""

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.core.ids import MAX_ROW_ID, ascii_int
-from bot.core.types import Incoming
+from bot.core.imaging import EXTENSIONS
+from bot.core.messages import Incoming, Reroll, Vary
 from bot.platforms.web.security import Session, set_session_cookie
 from bot.platforms.web.thumbs import THUMB_MIME, ThumbnailCache
 from bot.platforms.web.uploads import http_error, read_submission
-from bot.storage.artifacts import EXTENSIONS
 
 if TYPE_CHECKING:
-    from bot.platforms.web.adapter import WebAdapter
+    from bot.platforms.web.site import Site
 
 PLATFORM = "web"
 CHAT = "web"
@@ -32,7 +32,7 @@ def display_name(session: Session) -> str:
 
 
 class ChatRoutes:
-    def __init__(self, adapter: WebAdapter) -> None:
+    def __init__(self, adapter: Site) -> None:
         self._adapter = adapter
         self._thumbnails = ThumbnailCache()
 
@@ -67,7 +67,7 @@ class ChatRoutes:
         return response
 
     async def message(self, request: web.Request) -> web.Response:
-        easel = self._adapter.easel
+        front = self._adapter.front
         session = self._adapter.guard.session(request)
         submission = await read_submission(request, max_bytes=self._adapter.max_upload_bytes)
         if not submission.text and submission.image is None:
@@ -90,12 +90,12 @@ class ChatRoutes:
                 "reply_to": submission.reply_to,
             }
         )
-        job_id = await easel.service.handle(incoming)
+        job_id = await front.handle(incoming)
         return web.json_response({"message_id": incoming.message_id, "job_id": job_id})
 
     async def action(self, request: web.Request) -> web.Response:
         """Reroll / Vary under an image: the same commands the Telegram buttons send."""
-        easel = self._adapter.easel
+        front = self._adapter.front
         session = self._adapter.guard.session(request)
         body = await _json_object(request)
         action, generation_id = str(body.get("action", "")), body.get("generation_id", "")
@@ -104,7 +104,8 @@ class ChatRoutes:
         generation = ascii_int(str(generation_id)) if isinstance(generation_id, int | str) else None
         if generation is None:
             raise http_error(web.HTTPBadRequest, "generation_id must be a picture number like 12.")
-        incoming = self._incoming(session, f"/{action} #{generation}")
+        intent = (Reroll if action == "reroll" else Vary)(generation)
+        incoming = self._incoming(session, f"/{action} #{generation}", intent=intent)
         self._adapter.hub.publish(
             {
                 "type": "message",
@@ -117,35 +118,35 @@ class ChatRoutes:
                 "reply_to": generation,
             }
         )
-        job_id = await easel.service.handle(incoming)
+        job_id = await front.handle(incoming)
         return web.json_response({"message_id": incoming.message_id, "job_id": job_id})
 
     async def command(self, request: web.Request) -> web.Response:
         """Run one command (``/status``, ``/schedule list`` …) and answer with its replies."""
-        easel = self._adapter.easel
+        front = self._adapter.front
         session = self._adapter.guard.session(request)
         text = str((await _json_object(request)).get("text", "")).strip()
         if not text.startswith("/") or len(text) > 4000:
             raise http_error(web.HTTPBadRequest, "Commands start with /.")
         request_id = uuid.uuid4().hex
         with self._adapter.collect(request_id) as replies:
-            job_id = await easel.service.handle(self._incoming(session, text, extra={"request": request_id}))
+            job_id = await front.handle(self._incoming(session, text, extra={"request": request_id}))
         return web.json_response({"replies": replies, "job_id": job_id})
 
     async def image(self, request: web.Request) -> web.Response:
-        easel = self._adapter.easel
+        front = self._adapter.front
         generation_id = path_id(request, "generation")
         index = path_id(request, "index", max_digits=3)
         record = None
         if 0 < generation_id <= MAX_ROW_ID:
-            record = await easel.history.get_generation(generation_id=generation_id)
+            record = await front.generation(generation_id)
         if record is None or index >= len(record.images):
             raise web.HTTPNotFound(text="No such image.")
         stored = record.images[index]
         if request.query.get("thumb"):
-            thumb = await self._thumbnails.get(stored.id, lambda: easel.artifacts.load(stored))
+            thumb = await self._thumbnails.get(stored.id, lambda: front.image_bytes(stored))
             return _image_response(request, thumb, THUMB_MIME, f"easel-{generation_id}-{index + 1}.webp")
-        data = await easel.artifacts.load(stored)
+        data = await front.image_bytes(stored)
         name = f"easel-{generation_id}-{index + 1}.{EXTENSIONS.get(stored.mime, 'bin')}"
         return _image_response(request, data, stored.mime, name)
 
@@ -153,7 +154,7 @@ class ChatRoutes:
         stored = self._adapter.reply_image(request.match_info["image"])
         if stored is None:
             raise web.HTTPNotFound(text="No such image.")
-        data = await self._adapter.easel.artifacts.load(stored)
+        data = await self._adapter.front.image_bytes(stored)
         return _image_response(
             request, data, stored.mime, f"easel-{stored.id[:8]}.{EXTENSIONS.get(stored.mime, 'bin')}"
         )

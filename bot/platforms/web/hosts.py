@@ -30,7 +30,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.core.ids import ascii_int
-from bot.settings import WebSettings
+from bot.platforms.web.settings import WebSettings
 
 UNCHECKED_PATHS = frozenset({"/healthz"})
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.core.errors import StorageError
+from bot.core.gallery import GalleryItem
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.platforms.web.chat import path_id
 from bot.platforms.web.uploads import http_error
-from bot.storage.gallery_repo import GalleryItem
 
 if TYPE_CHECKING:
-    from bot.platforms.web.adapter import WebAdapter
+    from bot.platforms.web.site import Site
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -79,7 +79,7 @@ def _optional_int(query: Mapping[str, str], key: str) -> int | None:
 
 
 class PageRoutes:
-    def __init__(self, adapter: WebAdapter, static: dict[str, tuple[bytes, str]]) -> None:
+    def __init__(self, adapter: Site, static: dict[str, tuple[bytes, str]]) -> None:
         self._adapter = adapter
         self._static = static
 
@@ -161,29 +161,18 @@ class PageRoutes:
         )
 
     async def status(self, request: web.Request) -> web.Response:
-        easel = self._adapter.easel
-        settings = easel.settings
-        health = easel.chain.health()
+        status = self._adapter.front.status()
         errors = await self._adapter.gallery.recent_errors(limit=10)
         return web.json_response(
             {
-                "providers": [
-                    {"name": name, "state": str(health.get(name, "closed"))} for name in easel.chain.names
-                ],
+                "providers": [{"name": name, "state": state} for name, state in status.providers],
                 "queue": {
-                    "waiting": len(easel.queue.queued()),
-                    "running": len(easel.queue.running()),
-                    "max_waiting": settings.limits.max_queue,
-                    "workers": settings.generation.workers,
+                    "waiting": status.waiting,
+                    "running": status.running,
+                    "max_waiting": status.max_waiting,
+                    "workers": status.workers,
                 },
-                "limits": {
-                    "user_rate": settings.limits.user_rate,
-                    "chat_rate": settings.limits.chat_rate,
-                    "global_rate": settings.limits.global_rate,
-                    "daily_images_per_user": settings.limits.daily_images_per_user,
-                    "max_images": settings.generation.max_images,
-                    "timeout_s": settings.generation.timeout_s,
-                },
+                "limits": dict(status.limits),
                 "scheduler": self._adapter.scheduler_state(),
                 "recent_errors": [
                     {"job_id": e.job_id, "when": e.when.isoformat(), "platform": e.platform, "error": e.error}

@@ -15,7 +15,7 @@ from PIL import Image as PILImage
 from bot.core import imaging
 from bot.core.errors import ImageError
 from bot.core.ids import ascii_int
-from bot.core.types import Attachment
+from bot.core.messages import Attachment
 
 MAX_TEXT_CHARS = 8_000
 MAX_PIXELS = imaging.MAX_PIXELS

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, Refused, Unavailable
+from bot.core.imaging import EXTENSIONS
 from bot.core.types import Image
 from bot.providers._http import media
 from bot.providers._http.common import encode_reference, read_json, reference_mime
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 CHECK_TIMEOUT_S = 10.0
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 FilePart = tuple[str, tuple[str, bytes, str]]
 
@@ -55,7 +55,7 @@ FilePart = tuple[str, tuple[str, bytes, str]]
 def file_part(field: str, data: bytes, *, provider: str, stem: str | None = None) -> FilePart:
     """A multipart file part with the image's real type and a matching file name."""
     mime = reference_mime(data, provider=provider, what=field)
-    return field, (f"{stem or field.strip('[]')}.{_EXTENSIONS[mime]}", data, mime)
+    return field, (f"{stem or field.strip('[]')}.{EXTENSIONS[mime]}", data, mime)
 
 
 def data_url(data: bytes, *, provider: str, field: str = "image") -> str:

@@ -29,6 +29,7 @@ import aiohttp
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
+from bot.core.imaging import EXTENSIONS
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
@@ -60,7 +61,6 @@ VARY_DENOISE = 0.35
 POLL_INTERVAL_S = 1.0
 DEFAULT_WAIT_S = 300.0
 SIDE_CALL_TIMEOUT_S = 10.0
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 class ComfyUIProvider:
@@ -232,7 +232,7 @@ class ComfyUIProvider:
     async def _upload(self, base: str, data: bytes) -> str:
         """POST /upload/image (multipart); the name to put in a LoadImage node."""
         mime = reference_mime(data, provider=self.name)
-        filename = f"easel-{hashlib.sha256(data).hexdigest()[:20]}.{_EXTENSIONS[mime]}"
+        filename = f"easel-{hashlib.sha256(data).hexdigest()[:20]}.{EXTENSIONS[mime]}"
         url = f"{base}/upload/image"
         with transport_errors(provider=self.name, url=url):
             response = await self._client.post(

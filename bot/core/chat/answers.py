@@ -1,0 +1,114 @@
+"""Answers that need no job: ``/status``, ``/history``, ``/settings``, and who may delete what.
+
+Each returns the text to say (or the decision); talking to the platform is the service's business.
+"""
+
+from __future__ import annotations
+
+from bot.core import texts
+from bot.core.errors import InvalidInput, NotFound
+from bot.core.generation.chain import ProviderChain
+from bot.core.generation.requests import Defaults, validate_chat_setting
+from bot.core.identity import Directory
+from bot.core.jobs.intake import JobIntake
+from bot.core.jobs.queue import JobQueue
+from bot.core.messages import Incoming, Settings
+from bot.core.ports import Clock, HistoryStore, JobStore
+from bot.core.rights import may_manage, require_admin
+from bot.core.types import Deletion
+
+HISTORY_PAGE = 10
+GONE = "That image is gone."
+NOT_SENT_YET = "That image is still being sent; try again in a moment."
+DELETE_REFUSED = "Only the person who asked for it or an admin can delete this."
+
+
+class QuickAnswers:
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        history: HistoryStore,
+        jobs: JobStore,
+        queue: JobQueue,
+        chain: ProviderChain,
+        intake: JobIntake,
+        defaults: Defaults,
+        clock: Clock,
+    ) -> None:
+        self._directory = directory
+        self._history = history
+        self._jobs = jobs
+        self._queue = queue
+        self._chain = chain
+        self._intake = intake
+        self._defaults = defaults
+        self._clock = clock
+
+    async def history(self, message: Incoming, page: int) -> str:
+        chat_id = await self._directory.chat(message.platform, message.chat_id)
+        records = await self._history.list_generations(
+            chat_id=chat_id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE
+        )
+        return texts.history_lines(records, page)
+
+    async def status(self, message: Incoming) -> str:
+        user_id, chat_id, _ = await self._directory.identify(message)
+        usage = await self._history.usage(user_id=user_id, day=self._clock.now().date())
+        mine = self._queue.queued(chat_id=chat_id, user_id=user_id)
+        positions = [str(self._queue.position(job_id)) for job_id in mine]
+        running = self._queue.running(chat_id=chat_id)
+        quota = self._intake.policy.daily_images_per_user
+        limited = quota and not self._intake.limiter.is_exempt(message.platform, message.user_id)
+        health = self._chain.health()
+        chain = [
+            name if health.get(name, "closed") == "closed" else f"{name} (paused)"
+            for name in self._chain.names
+        ]
+        lines = [
+            f"Provider: {' → '.join(chain)}",
+            f"Your images today: {usage.images_today}{f' of {quota}' if limited else ''} "
+            f"(all time: {usage.images_total})",
+            f"Running in this chat: {len(running)}",
+            f"Your queued requests: {len(mine)}" + (f" (positions {', '.join(positions)})" if mine else ""),
+        ]
+        if usage.spend_total:
+            lines.append(f"Estimated spend: ${usage.spend_today:.2f} today, ${usage.spend_total:.2f} in all")
+        return "\n".join(lines)
+
+    async def settings(self, message: Incoming, intent: Settings) -> str:
+        """Show the chat's settings, or change one (admins; a provider must be configured)."""
+        chat_id = await self._directory.chat(message.platform, message.chat_id)
+        settings = await self._directory.settings(chat_id)
+        if intent.key is not None:
+            require_admin(message, "change the settings")
+        if intent.key == "reset":
+            settings = {}
+        elif intent.key is not None and intent.value is None:
+            settings.pop(intent.key, None)
+        elif intent.key is not None and intent.value is not None:
+            settings[intent.key] = validate_chat_setting(
+                intent.key, intent.value, self._defaults, providers=self._chain.names
+            )
+        if intent.key is not None:
+            await self._directory.set_settings(chat_id, settings)
+        return texts.settings_lines(settings)
+
+    async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
+        """The messages a Delete press by ``message``'s sender may remove: those that showed the
+        generation in this chat, if the sender asked for it or administers the chat. Raises
+        ``NotFound`` or ``InvalidInput`` (with the answer for the presser) otherwise."""
+        user_id, chat_id, _ = await self._directory.identify(message)
+        record = await self._history.get_generation(generation_id=generation_id)
+        if record is None or record.chat_id != chat_id:
+            raise NotFound(f"generation {generation_id} not in chat {chat_id}", user_message=GONE)
+        if record.user_id != user_id and not may_manage(message):
+            raise InvalidInput(f"delete of {generation_id} refused", user_message=DELETE_REFUSED)
+        shown = [
+            (target, tuple(ids))
+            for target, ids in await self._jobs.result_messages(generation_id=generation_id)
+            if (target.platform, target.chat_id) == (message.platform, message.chat_id) and ids
+        ]
+        if not shown:  # its result is still on its way (the delivery is recorded once it arrived)
+            raise InvalidInput(f"generation {generation_id} not delivered yet", user_message=NOT_SENT_YET)
+        return Deletion(generation_id, tuple(shown))

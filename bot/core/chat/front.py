@@ -1,0 +1,84 @@
+"""``Front``: the :class:`~bot.core.front_door.FrontDoor` the adapters are given, and nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.core.chat.service import ChatService
+from bot.core.front_door import ServiceStatus
+from bot.core.gallery import GalleryStore
+from bot.core.generation.chain import ProviderChain
+from bot.core.identity import Directory
+from bot.core.jobs.queue import JobQueue
+from bot.core.messages import Incoming
+from bot.core.ports import ArtifactStore, HistoryStore
+from bot.core.types import Deletion, GenerationRecord, StoredImage
+
+
+class Front:
+    def __init__(
+        self,
+        *,
+        service: ChatService,
+        directory: Directory,
+        history: HistoryStore,
+        artifacts: ArtifactStore,
+        gallery: GalleryStore,
+        chain: ProviderChain,
+        queue: JobQueue,
+        max_waiting: int,
+        workers: int,
+        limits: Mapping[str, Any],
+        models: Sequence[str] = (),
+    ) -> None:
+        self._service = service
+        self._directory = directory
+        self._history = history
+        self._artifacts = artifacts
+        self._gallery = gallery
+        self._chain = chain
+        self._queue = queue
+        self._max_waiting = max_waiting
+        self._workers = workers
+        self._limits = dict(limits)
+        self._models = list(dict.fromkeys(models))
+
+    async def handle(self, message: Incoming, *, addressed: bool = True) -> int | None:
+        return await self._service.handle(message, addressed=addressed)
+
+    async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
+        return await self._service.authorize_delete(message, generation_id)
+
+    async def generation_in_chat(self, message: Incoming, generation_id: int) -> GenerationRecord | None:
+        record = await self._history.get_generation(generation_id=generation_id)
+        if record is None or record.chat_id != await self._directory.chat(message.platform, message.chat_id):
+            return None
+        return record
+
+    async def generation(self, generation_id: int) -> GenerationRecord | None:
+        return await self._history.get_generation(generation_id=generation_id)
+
+    async def image_bytes(self, image: StoredImage) -> bytes:
+        return await self._artifacts.load(image)
+
+    def provider_names(self) -> list[str]:
+        return list(self._chain.names)
+
+    def model_names(self) -> list[str]:
+        return list(self._models)
+
+    def status(self) -> ServiceStatus:
+        health = self._chain.health()
+        return ServiceStatus(
+            providers=tuple((name, str(health.get(name, "closed"))) for name in self._chain.names),
+            waiting=len(self._queue.queued()),
+            running=len(self._queue.running()),
+            max_waiting=self._max_waiting,
+            workers=self._workers,
+            limits=self._limits,
+        )
+
+    @property
+    def gallery(self) -> GalleryStore:
+        return self._gallery

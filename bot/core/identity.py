@@ -1,0 +1,80 @@
+"""Who and where: platform users and chats → Easel's ids, and each chat's settings.
+
+Ids never change once given, so they are remembered (three queries a message saved); a display name
+that changed is written again. Chat settings are read through the same cache and written through
+:meth:`Directory.set_settings`, so a change is seen at once by this process. The cache is bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.messages import Incoming
+from bot.core.ports import HistoryStore
+
+CACHE_LIMIT = 100_000
+MAX_NAME_CHARS = 128
+
+
+def clean_name(name: str) -> str:
+    """A display name fit to keep: printable characters only (no NUL, which PostgreSQL refuses, no
+    bidi overrides that would garble a log), at most ``MAX_NAME_CHARS``."""
+    if name.isprintable() and len(name) <= MAX_NAME_CHARS:
+        return name
+    return "".join(ch for ch in name if ch.isprintable())[:MAX_NAME_CHARS]
+
+
+class Directory:
+    def __init__(self, history: HistoryStore, *, limit: int = CACHE_LIMIT) -> None:
+        self._history = history
+        self._limit = limit
+        self._users: dict[tuple[str, str], tuple[int, str]] = {}
+        self._chats: dict[tuple[str, str], int] = {}
+        self._settings: dict[int, dict[str, Any]] = {}
+
+    async def identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
+        """The sender's and chat's ids and a copy of the chat's settings."""
+        user_id = await self.user(message.platform, message.user_id, message.display_name)
+        chat_id = await self.chat(message.platform, message.chat_id)
+        return user_id, chat_id, await self.settings(chat_id)
+
+    async def user(self, platform: str, external_id: str, display_name: str) -> int:
+        self._bound()
+        name = clean_name(display_name)
+        known = self._users.get((platform, external_id))
+        if known is not None and known[1] == name:
+            return known[0]
+        user_id = await self._history.upsert_user(
+            platform=platform, external_id=external_id, display_name=name
+        )
+        self._users[(platform, external_id)] = (user_id, name)
+        return user_id
+
+    async def chat(self, platform: str, external_id: str) -> int:
+        self._bound()
+        chat_id = self._chats.get((platform, external_id))
+        if chat_id is None:
+            chat_id = await self._history.upsert_chat(platform=platform, external_id=external_id)
+            self._chats[(platform, external_id)] = chat_id
+        return chat_id
+
+    async def settings(self, chat_id: int) -> dict[str, Any]:
+        settings = self._settings.get(chat_id)
+        if settings is None:
+            settings = await self._history.get_chat_settings(chat_id=chat_id)
+            self._settings[chat_id] = settings
+        return dict(settings)
+
+    async def set_settings(self, chat_id: int, settings: dict[str, Any]) -> None:
+        await self._history.set_chat_settings(chat_id=chat_id, settings=settings)
+        self._settings[chat_id] = dict(settings)
+
+    def forget_settings(self, chat_id: int) -> None:
+        """Read them again next time (someone else wrote them, e.g. ``/birthday template``)."""
+        self._settings.pop(chat_id, None)
+
+    def _bound(self) -> None:
+        if len(self._users) > self._limit or len(self._chats) > self._limit:
+            self._users.clear()
+            self._chats.clear()
+            self._settings.clear()

@@ -1,0 +1,261 @@
+"""Building one Easel from its settings: every part, wired in one place (``bot.app`` runs them).
+
+Order of construction, each part getting only what it uses::
+
+    stores ─► chain ─► ledger ─► runner ─► queue ─► intake ─► scheduler (executor, loop, commands)
+                                                      └────► answers ─► chat service ─► front door
+
+The scheduler is built with everything else (its commands are the chat service's from the start, so
+``easel chat`` has ``/schedule`` and ``/birthday``); only ``easel run`` starts its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.chat.answers import QuickAnswers
+from bot.core.chat.front import Front
+from bot.core.chat.router import Router, RouterConfig
+from bot.core.chat.service import ChatService
+from bot.core.flags import parse_aspect
+from bot.core.generation.chain import ProviderChain
+from bot.core.generation.requests import Defaults
+from bot.core.generation.resilience import RetryPolicy
+from bot.core.generation.resolve import RequestResolver
+from bot.core.identity import Directory
+from bot.core.jobs.intake import JobIntake, Policy
+from bot.core.jobs.ledger import JobLedger, JobOutcomes
+from bot.core.jobs.limits import RateLimiter, Rates
+from bot.core.jobs.queue import JobQueue
+from bot.core.jobs.runner import JobRunner
+from bot.core.ports import Clock, Metrics, Platform, Provider
+from bot.core.schedules.birthday_card import overlay_images
+from bot.core.schedules.commands import ScheduleCommands, SchedulePolicy
+from bot.providers import registry
+from bot.scheduler.runs import BIRTHDAY_CARD, RunExecutor, RunPolicy
+from bot.scheduler.service import POLL_S, SchedulerService, Sleeper
+from bot.scheduler.triggers import ApschedulerTriggers
+from bot.settings import AppSettings, ProviderSettings
+from bot.storage.artifacts import FileArtifactStore
+from bot.storage.birthday_repo import SqlBirthdayStore
+from bot.storage.gallery_repo import GalleryRepo
+from bot.storage.job_repo import SqlJobStore
+from bot.storage.repos import SqlHistoryStore
+from bot.storage.schedule_repo import SqlScheduleStore
+
+
+@dataclass
+class Easel:
+    """Everything of one running Easel. Private to ``bot.app`` and its callers (the CLI, tests):
+    adapters get :attr:`front`, nothing else."""
+
+    settings: AppSettings
+    front: Front
+    service: ChatService
+    intake: JobIntake
+    queue: JobQueue
+    scheduler: SchedulerService
+    """Built always (its commands answer in chat); started by ``serve`` when ``scheduler.enabled``."""
+    history: SqlHistoryStore
+    jobs: SqlJobStore
+    artifacts: FileArtifactStore
+    providers: list[Provider]
+    chain: ProviderChain
+    selection: registry.Selection
+    engine: AsyncEngine
+    """The one connection pool: every SQL store is built on it."""
+    metrics: Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerClock:
+    """How the scheduler's loop waits (tests drive it)."""
+
+    sleeper: Sleeper = asyncio.sleep
+    poll_s: float = POLL_S
+
+
+def build_easel(
+    settings: AppSettings,
+    *,
+    engine: AsyncEngine,
+    providers: list[Provider],
+    selection: registry.Selection,
+    platforms: Mapping[str, Platform],
+    clock: Clock,
+    metrics: Metrics,
+    bot_username: str | None = None,
+    scheduler_clock: SchedulerClock = SchedulerClock(),
+) -> Easel:
+    generation, limits = settings.generation, settings.limits
+    history, jobs = SqlHistoryStore(engine), SqlJobStore(engine)
+    artifacts = FileArtifactStore(settings.media_dir)
+    defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
+    chain = build_chain(settings, providers, metrics)
+    ledger = JobLedger(jobs=jobs, history=history, clock=clock, outcomes=JobOutcomes(), metrics=metrics)
+    runner = JobRunner(
+        jobs=jobs,
+        history=history,
+        artifacts=artifacts,
+        resolver=RequestResolver(history=history, artifacts=artifacts, defaults=defaults),
+        chain=chain,
+        ledger=ledger,
+        platforms=platforms,
+        clock=clock,
+        max_attempts=generation.max_job_attempts,
+        steps={BIRTHDAY_CARD: overlay_images},  # the scheduler's cards: their greeting, drawn on
+    )
+    queue = JobQueue(
+        runner=runner.run, workers=generation.workers, max_queue=limits.max_queue, metrics=metrics
+    )
+    directory = Directory(history)
+    intake = JobIntake(
+        directory=directory,
+        history=history,
+        jobs=jobs,
+        artifacts=artifacts,
+        queue=queue,
+        ledger=ledger,
+        limiter=RateLimiter(
+            Rates(user=limits.user_rate, chat=limits.chat_rate, overall=limits.global_rate),
+            admins=limits.admins,
+        ),
+        platforms=platforms,
+        clock=clock,
+        primary_provider=chain.primary.name,
+        policy=Policy(
+            daily_images_per_user=limits.daily_images_per_user,
+            prices=limits.prices,
+            confirm_over=limits.confirm_over,
+        ),
+    )
+    scheduler, commands = _scheduler(
+        settings, engine, history, jobs, intake, ledger, platforms, clock, scheduler_clock
+    )
+    answers = QuickAnswers(
+        directory=directory, history=history, jobs=jobs, queue=queue, chain=chain, intake=intake,
+        defaults=defaults, clock=clock,
+    )  # fmt: skip
+    router = Router(
+        RouterConfig(
+            max_prompt_chars=generation.max_prompt_chars,
+            max_images=generation.max_images,
+            bot_username=bot_username,
+        )
+    )
+    service = ChatService(
+        router=router, directory=directory, intake=intake, answers=answers, jobs=jobs, platforms=platforms,
+        scheduling=commands, metrics=metrics,
+    )  # fmt: skip
+    front = Front(
+        service=service,
+        directory=directory,
+        history=history,
+        artifacts=artifacts,
+        gallery=GalleryRepo(engine),
+        chain=chain,
+        queue=queue,
+        max_waiting=limits.max_queue,
+        workers=generation.workers,
+        limits={
+            "user_rate": limits.user_rate,
+            "chat_rate": limits.chat_rate,
+            "global_rate": limits.global_rate,
+            "daily_images_per_user": limits.daily_images_per_user,
+            "max_images": generation.max_images,
+            "timeout_s": generation.timeout_s,
+        },
+        models=_model_names(providers, settings),
+    )
+    return Easel(
+        settings, front, service, intake, queue, scheduler, history, jobs, artifacts, providers, chain,
+        selection, engine, metrics,
+    )  # fmt: skip
+
+
+def build_chain(settings: AppSettings, providers: Sequence[Provider], metrics: Metrics) -> ProviderChain:
+    generation = settings.generation
+    return ProviderChain(
+        providers,
+        timeout_s=generation.timeout_s,
+        retry=RetryPolicy(retries=generation.retries, attempt_timeout_s=generation.attempt_timeout_s),
+        breaker_failures=generation.breaker_failures,
+        breaker_reset_s=generation.breaker_reset_s,
+        concurrency={
+            p.name: registry.concurrency(p.name, settings.providers.get(p.name))
+            for p in providers
+            if registry.has_client(p.name)
+        },
+        metrics=metrics,
+    )
+
+
+def _scheduler(
+    settings: AppSettings,
+    engine: AsyncEngine,
+    history: SqlHistoryStore,
+    jobs: SqlJobStore,
+    intake: JobIntake,
+    ledger: JobLedger,
+    platforms: Mapping[str, Platform],
+    clock: Clock,
+    timing: SchedulerClock,
+) -> tuple[SchedulerService, ScheduleCommands]:
+    """The scheduler's loop and executor (which hears job outcomes), and the chat's /schedule and
+    /birthday, which tell that loop about changes."""
+    options = settings.scheduler
+    store, birthdays, triggers = SqlScheduleStore(engine), SqlBirthdayStore(engine), ApschedulerTriggers()
+    scheduler: SchedulerService
+    executor = RunExecutor(
+        store=store,
+        birthdays=birthdays,
+        history=history,
+        submitter=intake,
+        jobs=jobs,
+        platforms=platforms,
+        clock=clock,
+        policy=RunPolicy(max_failures=options.max_failures, retry_backoff_s=options.retry_backoff),
+        on_retry=lambda run, when: scheduler.retry_at(run, when),
+        wait_for_job=intake.wait_for,
+    )
+    ledger.outcomes.subscribe(executor.heard)
+    scheduler = SchedulerService(
+        store=store,
+        executor=executor,
+        triggers=triggers,
+        clock=clock,
+        misfire_grace=timedelta(seconds=options.misfire_grace),
+        sleeper=timing.sleeper,
+        poll_s=timing.poll_s,
+    )
+    commands = ScheduleCommands(
+        store=store,
+        birthdays=birthdays,
+        history=history,
+        triggers=triggers,
+        clock=clock,
+        events=scheduler,
+        policy=SchedulePolicy(
+            timezone=options.timezone, birthday_hour=options.birthday_hour, max_per_chat=options.max_per_chat
+        ),
+    )
+    return scheduler, commands
+
+
+def _model_names(providers: Sequence[Provider], settings: AppSettings) -> list[str]:
+    """What the configured providers can make images with, for autocompletion."""
+    names: list[str] = []
+    for provider in providers:
+        names.extend(getattr(provider, "catalog", ()))
+        if provider.name not in settings.providers.names():
+            continue  # an in-process provider without a settings section (tests)
+        section = settings.providers.get(provider.name)
+        if isinstance(section, ProviderSettings):
+            names.extend([section.model] if section.model else [])
+            names.extend(section.models)
+    return list(dict.fromkeys(names))

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +22,7 @@ from bot.core.jobs import lifecycle
 from bot.core.types import OPEN_JOB_STATUSES, JobRecord, JobStatus, Target
 from bot.storage.common import row_id
 from bot.storage.common import storage_errors as _storage_errors
+from bot.storage.job_claims import JobClaims, job_record
 from bot.storage.tables import DeliveryRow, JobRow, ShownMessageRow
 
 FAILURE = "failure"
@@ -37,16 +38,21 @@ _SHOWN = cast(Table, ShownMessageRow.__table__)
 _UPDATE = update(_JOBS).where(_JOBS.c.id == bindparam("b_job_id"))
 """Executed with the job id and the columns to set (SQLAlchemy makes the SET clause from their names)."""
 _DELIVER = insert(_DELIVERIES)
+_HELD_BY = _JOBS.c.lease_owner == bindparam("b_owner")
+_UNHELD = or_(_JOBS.c.lease_owner.is_(None), _JOBS.c.lease_expires_at < bindparam("b_now"))
 _MOVES = {
-    target: update(_JOBS)
+    (target, held): update(_JOBS)
     .where(
         _JOBS.c.id == bindparam("b_job_id"),
         _JOBS.c.status.in_(sorted(status.value for status in lifecycle.allowed_from(target))),
+        _HELD_BY if held else _UNHELD,
     )
     .returning(*_JOBS.c)
     for target in lifecycle.MOVES
+    for held in (True, False)
 }
-"""One conditional UPDATE per target state: the move happens only from the states it may come from."""
+"""One conditional UPDATE per target state and lease: the move happens only from the states it may
+come from, and only by the replica holding the job's lease (or, for a job nobody holds, by anyone)."""
 
 
 def _move_values(
@@ -56,6 +62,8 @@ def _move_values(
     values: dict[str, Any] = {"status": to.value, "updated_at": now}
     if to in lifecycle.FINAL:
         values["finished_at"] = now
+    if to == JobStatus.DONE or (to in lifecycle.FINAL and notified):  # nothing owed: nobody holds it
+        values |= {"lease_owner": None, "lease_expires_at": None}
     if notified:
         values["notified"] = True
     if error is not None:
@@ -65,29 +73,7 @@ def _move_values(
     return values
 
 
-def _job(row: Row[Any]) -> JobRecord:
-    return JobRecord(
-        id=row.id,
-        status=JobStatus(row.status),
-        platform=row.platform,
-        chat_id=row.chat_id or 0,
-        user_id=row.user_id or 0,
-        target=Target.from_json(row.target),
-        payload=dict(row.payload or {}),
-        attempts=row.attempts,
-        generation_id=row.generation_id,
-        after_job_id=row.after_job_id,
-        images_reserved=row.images_reserved,
-        usage_day=row.usage_day,
-        est_cost=row.est_cost,
-        created_at=row.created_at,
-        error=row.error,
-        user_message=row.user_message,
-        notified=row.notified,
-    )
-
-
-class SqlJobStore:
+class SqlJobStore(JobClaims):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
@@ -147,7 +133,7 @@ class SqlJobStore:
         with _storage_errors("read the job"):
             async with self._engine.connect() as conn:
                 row = (await conn.execute(stmt, params)).one_or_none()
-        return _job(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     async def open_jobs(self) -> list[JobRecord]:
         stmt = (
@@ -163,7 +149,7 @@ class SqlJobStore:
         with _storage_errors("read the open jobs"):
             async with self._engine.connect() as conn:
                 rows = (await conn.execute(stmt)).all()
-        return [_job(row) for row in rows]
+        return [job_record(row) for row in rows]
 
     async def latest_open_job(self, *, chat_id: int) -> int | None:
         stmt = (
@@ -186,14 +172,17 @@ class SqlJobStore:
         user_message: str | None = None,
         notified: bool = False,
         attempt: bool = False,
+        owner: str | None = None,
     ) -> JobRecord | None:
         values = _move_values(to, now, error=error, user_message=user_message, notified=notified)
         if attempt:
             values |= {"attempts": _JOBS.c.attempts + 1, "started_at": now}
+        params = {"b_job_id": job_id, "b_owner": owner, "b_now": now}
+        stmt = _MOVES[(to, owner is not None)].values(values)
         with _storage_errors("update the job"):
             async with self._engine.begin() as conn:
-                row = (await conn.execute(_MOVES[to].values(values), {"b_job_id": job_id})).one_or_none()
-        return _job(row) if row is not None else None
+                row = (await conn.execute(stmt, params)).one_or_none()
+        return job_record(row) if row is not None else None
 
     async def set_job_generation(self, *, job_id: int, generation_id: int) -> None:
         await self._update(job_id, generation_id=generation_id)
@@ -214,6 +203,7 @@ class SqlJobStore:
         message_ids: Sequence[str],
         now: datetime,
         shown: tuple[str, int] | None = None,
+        owner: str | None = None,
     ) -> None:
         row = {
             "job_id": job_id,
@@ -227,11 +217,14 @@ class SqlJobStore:
                 async with self._engine.begin() as conn:
                     await conn.execute(_DELIVER, row)
                     if kind == FAILURE:
-                        await conn.execute(_UPDATE, {"b_job_id": job_id, "notified": True, "updated_at": now})
+                        told = {"notified": True, "lease_owner": None, "lease_expires_at": None}
+                        await conn.execute(_UPDATE, {"b_job_id": job_id, "updated_at": now, **told})
                     else:
                         await conn.execute(
-                            _MOVES[JobStatus.DONE].values(_move_values(JobStatus.DONE, now)),
-                            {"b_job_id": job_id},
+                            _MOVES[(JobStatus.DONE, owner is not None)].values(
+                                _move_values(JobStatus.DONE, now)
+                            ),
+                            {"b_job_id": job_id, "b_owner": owner, "b_now": now},
                         )
                     if shown is not None and message_ids:
                         chat_id, generation_id = shown

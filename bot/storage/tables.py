@@ -140,6 +140,7 @@ class JobRow(Base):
     __table_args__ = (
         Index("ix_jobs_status", "status"),
         Index("ix_jobs_chat_id_id", "chat_id", "id"),
+        Index("ix_jobs_user_id_started_at", "user_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -164,6 +165,9 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None]
     user_message: Mapped[str | None] = mapped_column(Text)
     notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    """The replica working on the job; another may take it over once ``lease_expires_at`` passed."""
+    lease_expires_at: Mapped[datetime | None]
 
 
 class DeliveryRow(Base):

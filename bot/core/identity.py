@@ -2,13 +2,16 @@
 
 Ids never change once given, so they are remembered (three queries a message saved); a display name
 that changed is written again. Chat settings are read through the same cache and written through
-:meth:`Directory.set_settings`, so a change is seen at once by this process. The cache is bounded.
+:meth:`Directory.set_settings`, which tells every replica (the bus's ``settings`` topic) to read them
+again, so one replica never works from (or writes back) another's stale copy. The cache is bounded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from bot.core.bus import SETTINGS, EventBus, LocalBus
 from bot.core.messages import Incoming
 from bot.core.ports import HistoryStore
 
@@ -25,12 +28,16 @@ def clean_name(name: str) -> str:
 
 
 class Directory:
-    def __init__(self, history: HistoryStore, *, limit: int = CACHE_LIMIT) -> None:
+    def __init__(
+        self, history: HistoryStore, *, bus: EventBus | None = None, limit: int = CACHE_LIMIT
+    ) -> None:
         self._history = history
+        self._bus = bus or LocalBus()
         self._limit = limit
         self._users: dict[tuple[str, str], tuple[int, str]] = {}
         self._chats: dict[tuple[str, str], int] = {}
         self._settings: dict[int, dict[str, Any]] = {}
+        self._bus.subscribe(SETTINGS, self._heard_change)
 
     async def identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
         """The sender's and chat's ids and a copy of the chat's settings."""
@@ -67,11 +74,15 @@ class Directory:
 
     async def set_settings(self, chat_id: int, settings: dict[str, Any]) -> None:
         await self._history.set_chat_settings(chat_id=chat_id, settings=settings)
+        await self.settings_changed(chat_id)
         self._settings[chat_id] = dict(settings)
 
-    def forget_settings(self, chat_id: int) -> None:
-        """Read them again next time (someone else wrote them, e.g. ``/birthday template``)."""
-        self._settings.pop(chat_id, None)
+    def _heard_change(self, message: Mapping[str, Any]) -> None:
+        self._settings.pop(int(message["chat_id"]), None)
+
+    async def settings_changed(self, chat_id: int) -> None:
+        """Every replica reads them again next time (they were written, e.g. by ``/birthday template``)."""
+        await self._bus.publish(SETTINGS, {"chat_id": chat_id})
 
     def _bound(self) -> None:
         if len(self._users) > self._limit or len(self._chats) > self._limit:

@@ -166,11 +166,50 @@ class JobStore(Protocol):
         user_message: str | None = None,
         notified: bool = False,
         attempt: bool = False,
+        owner: str | None = None,
     ) -> JobRecord | None:
         """The one way a job's status changes: to ``to``, only from the states
-        ``bot.core.jobs.lifecycle.MOVES`` allows (in the same statement); ``attempt`` counts a start,
-        ``notified`` says the user has been told. Returns the job as moved, or None when it was not
-        in a state that may move there (or does not exist)."""
+        ``bot.core.jobs.lifecycle.MOVES`` allows, and only by ``owner``, the replica holding its lease
+        (without ``owner``: only while nobody holds it), in the same statement. ``attempt`` counts a
+        start, ``notified`` says the user has been told; a final state lets go of the lease. Returns
+        the job as moved, or None when it may not move (another state, another holder, no such job)."""
+        ...
+
+    async def claim(
+        self, *, owner: str, platforms: Sequence[str], now: datetime, lease_s: float
+    ) -> JobRecord | None:
+        """Lease the next job owed work that nobody holds, for one of ``platforms``, to ``owner`` for
+        ``lease_s`` seconds: the user served least recently first, a job waiting on an earlier open
+        job of its chat skipped. Safe for workers of several replicas at once."""
+        ...
+
+    async def has_work(self, *, platforms: Sequence[str], now: datetime) -> bool:
+        """Whether a job for one of ``platforms`` is owed work and held by nobody."""
+        ...
+
+    async def renew(self, *, owner: str, job_ids: Sequence[int], now: datetime, lease_s: float) -> set[int]:
+        """Extend ``owner``'s leases; return the ids it still holds (the others were taken over)."""
+        ...
+
+    async def release(self, *, owner: str, job_id: int) -> None:
+        """Let go of a job left open (to be taken up again, here or elsewhere)."""
+        ...
+
+    async def release_platforms(self, *, platforms: Sequence[str]) -> int:
+        """Let go of every lease on the jobs of ``platforms`` (held by a previous run of a process that
+        is the only one serving them: SQLite's one ``easel run``, the console); return how many."""
+        ...
+
+    async def queue_counts(self, *, now: datetime) -> tuple[int, int]:
+        """(waiting jobs, jobs being worked on), over every replica."""
+        ...
+
+    async def position(self, *, job_id: int, now: datetime) -> int | None:
+        """A waiting job's place in the claim order (1 = next), or None when it is not waiting."""
+        ...
+
+    async def open_jobs_in(self, *, chat_id: int, user_id: int | None = None) -> list[JobRecord]:
+        """The chat's queued or running jobs (one user's, with ``user_id``), over every replica."""
         ...
 
     async def set_job_generation(self, *, job_id: int, generation_id: int) -> None: ...
@@ -184,10 +223,11 @@ class JobStore(Protocol):
         message_ids: Sequence[str],
         now: datetime,
         shown: tuple[str, int] | None = None,
+        owner: str | None = None,
     ) -> None:
-        """Remember a send, in the same transaction moving the job to done (a result) or marking it
-        told (a failure notice). ``shown`` (chat id, generation id): the messages show that
-        generation, so a reply to one of them names it."""
+        """Remember a send, in the same transaction moving the job to done (a result; by ``owner``,
+        as ``move``) or marking it told (a failure notice). ``shown`` (chat id, generation id): the
+        messages show that generation, so a reply to one of them names it."""
         ...
 
     async def delivered(self, *, job_id: int, kind: str) -> bool: ...

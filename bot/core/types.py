@@ -296,3 +296,5 @@ class JobRecord:
     error: str | None = None
     user_message: str | None = None
     notified: bool = False
+    lease_owner: str | None = None
+    """The replica working on it now (its lease may have expired: see ``JobStore.claim``)."""

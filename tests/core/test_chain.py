@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from bot.core.errors import InvalidInput, ProviderTimeout, RateLimited, Refused, Unavailable
-from bot.core.generation.chain import ProviderChain, fit_to_capabilities, nearest_aspect
-from bot.core.generation.resilience import BreakerState, RetryPolicy
+from bot.core.generation.chain import MemorySlots, ProviderChain, fit_to_capabilities, nearest_aspect
+from bot.core.generation.resilience import BreakerState, MemoryBreakers, RetryPolicy
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
 from tests.fakes.scripted import FakeTimer, ScriptedProvider
@@ -299,3 +299,66 @@ def test_health_reports_every_provider() -> None:
     """health() names each provider's breaker state, all closed at the start."""
     chain = make_chain([ScriptedProvider("a"), ScriptedProvider("b")])
     assert chain.health() == {"a": BreakerState.CLOSED, "b": BreakerState.CLOSED}
+
+
+async def test_current_health_reads_the_breaker_store() -> None:
+    """current_health() (what /status shows) names an opened breaker, like health()."""
+    chain = make_chain(
+        [ScriptedProvider("a", errors=[Unavailable("down", provider="a")])], breaker_failures=1
+    )
+    with pytest.raises(Unavailable):
+        await chain.generate(ImageRequest("x"), on_progress=no_progress)
+    assert await chain.current_health() == chain.health() == {"a": BreakerState.OPEN}
+
+
+async def test_chains_given_one_breaker_store_share_a_paused_provider() -> None:
+    """The injected store is the one consulted: a breaker opened through one chain pauses the other."""
+    timer = FakeTimer()
+    store = MemoryBreakers(clock=timer.clock)
+    failing = ScriptedProvider("a", errors=[Unavailable("down", provider="a")])
+    chains = [
+        ProviderChain([failing, ScriptedProvider("b")], timeout_s=5, retry=NO_RETRIES, breaker_failures=1,
+                      clock=timer.clock, sleep=timer.sleep, breakers=store)
+        for _ in range(2)
+    ]  # fmt: skip
+    await chains[0].generate(ImageRequest("x"), on_progress=no_progress)
+    result = await chains[1].generate(ImageRequest("x"), on_progress=no_progress)
+    assert result.provider == "b" and len(failing.requests) == 1
+    assert any("a is paused" in note for note in result.notes)
+
+
+async def test_chains_given_one_slots_object_share_the_cap() -> None:
+    """The injected slots are the ones held: two chains on one MemorySlots never overlap in "p"."""
+    gate = asyncio.Event()
+    provider = ScriptedProvider("p", gate=gate)
+    slots = MemorySlots()
+    chains = [ProviderChain([provider], timeout_s=5, concurrency={"p": 1}, slots=slots) for _ in range(2)]
+    tasks = [asyncio.create_task(c.generate(ImageRequest("x"), on_progress=no_progress)) for c in chains]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert provider.in_flight == 1
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert provider.max_in_flight == 1
+
+
+async def test_a_cancelled_probe_lets_the_next_request_probe() -> None:
+    """A half-open probe cancelled mid-call (the job was cancelled) frees the probe for the next one."""
+    timer = FakeTimer()
+    gate = asyncio.Event()
+    provider = ScriptedProvider("a", errors=[Unavailable("down", provider="a")], gate=gate)
+    chain = make_chain([provider], timer=timer, breaker_failures=1, breaker_reset_s=60.0)
+    gate.set()
+    with pytest.raises(Unavailable):
+        await chain.generate(ImageRequest("x"), on_progress=no_progress)
+    gate.clear()
+    timer.advance(60.0)
+    probe = asyncio.create_task(chain.generate(ImageRequest("x"), on_progress=no_progress))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    gate.set()
+    result = await chain.generate(ImageRequest("x"), on_progress=no_progress)
+    assert result.provider == "a" and chain.health() == {"a": BreakerState.CLOSED}

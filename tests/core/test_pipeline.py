@@ -13,7 +13,6 @@ from sqlalchemy import delete, update
 from bot.app import open_easel
 from bot.core.errors import StorageError
 from bot.core.jobs.pacing import ProgressThrottle
-from bot.core.jobs.queue import JobQueue, QueuedJob
 from bot.core.messages import Incoming
 from bot.core.ports import Provider
 from bot.core.types import Done, Failed, JobStatus, Progress, Queued, Started
@@ -54,6 +53,7 @@ async def test_queued_position_is_reported(harness: Harness) -> None:
     """Queued jobs are told their place; a newcomer goes ahead of a user already being served."""
     service = harness.easel.service
     await service.handle(harness.message("/imagine a0", user="A"))
+    await harness.platform.wait_for_event(Started, 1)  # a0 is being made: the others wait
     second = await service.handle(harness.message("/imagine a1", user="A"))
     third = await service.handle(harness.message("/imagine b0", user="B"))
     assert second is not None and third is not None
@@ -61,7 +61,7 @@ async def test_queued_position_is_reported(harness: Harness) -> None:
         job_id: event.position for job_id, event in harness.platform.events if isinstance(event, Queued)
     }
     assert positions[second] == 1 and positions[third] == 1
-    assert harness.easel.queue.position(second) == 2
+    assert await harness.easel.queue.position(second) == 2
     gate_of(harness).set()
 
 
@@ -294,27 +294,6 @@ def test_progress_updates_are_throttled_to_one_per_interval() -> None:
     now[0] = 2.5
     assert throttle.allow(1, Progress(0.3))
     assert throttle.allow(1, Failed("x"))
-
-
-async def test_job_waiting_on_another_runs_after_it() -> None:
-    """A job with after_job_id does not start before that job has finished."""
-    order: list[int] = []
-    release = asyncio.Event()
-
-    async def runner(job_id: int) -> None:
-        if job_id == 1:
-            await release.wait()
-        order.append(job_id)
-
-    queue = JobQueue(runner=runner, workers=2, max_queue=10)
-    await queue.start()
-    queue.submit(QueuedJob(1, user_id=1, chat_id=1))
-    queue.submit(QueuedJob(2, user_id=1, chat_id=1, after_job_id=1))
-    await asyncio.sleep(0)
-    release.set()
-    await queue.drain()
-    await queue.stop()
-    assert order == [1, 2]
 
 
 @pytest.mark.easel(env={"EASEL__LIMITS__DAILY_IMAGES_PER_USER": "5"})

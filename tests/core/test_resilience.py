@@ -18,7 +18,16 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
-from bot.core.generation.resilience import BreakerState, CircuitBreaker, RetryPolicy, call_with_retries
+from bot.core.generation.resilience import (
+    BreakerPass,
+    BreakerPolicy,
+    BreakerState,
+    CircuitBreaker,
+    MemoryBreakers,
+    RetryPolicy,
+    call_with_retries,
+    status_of,
+)
 from tests.fakes.scripted import FakeTimer
 
 
@@ -310,3 +319,74 @@ def test_success_resets_failure_count() -> None:
     b.record_failure()
     b.record_failure()
     assert b.state is BreakerState.CLOSED and b.failures == 2
+
+
+# ------------------------------------------------------------------------ the in-memory breaker store
+
+ONE_FAILURE = BreakerPolicy(failure_threshold=1, reset_after_s=60.0)
+
+
+async def opened_store(timer: FakeTimer) -> MemoryBreakers:
+    """A store whose breaker for "a" has opened and reached half-open."""
+    store = MemoryBreakers(clock=timer.clock)
+    ticket = await store.allow("a", ONE_FAILURE)
+    assert ticket is not None
+    await store.record_failure(ticket, ONE_FAILURE)
+    timer.advance(60.0)
+    return store
+
+
+async def test_memory_store_hands_out_the_half_open_probe_once() -> None:
+    """In half-open the first pass is the probe (marked so) and the next caller is refused."""
+    store = await opened_store(FakeTimer())
+    probe = await store.allow("a", ONE_FAILURE)
+    assert probe is not None and probe.probe is not None
+    assert await store.allow("a", ONE_FAILURE) is None
+
+
+async def test_memory_store_keeps_the_probe_when_an_ordinary_pass_is_released() -> None:
+    """Releasing a pass taken while closed does not free the probe someone else holds."""
+    timer = FakeTimer()
+    store = MemoryBreakers(clock=timer.clock)
+    early = await store.allow("a", ONE_FAILURE)
+    assert early is not None and early.probe is None
+    await store.record_failure(BreakerPass("a"), ONE_FAILURE)
+    timer.advance(60.0)
+    assert await store.allow("a", ONE_FAILURE) is not None
+    await store.release(early)
+    assert await store.allow("a", ONE_FAILURE) is None
+
+
+async def test_memory_store_reports_state_failures_and_wait() -> None:
+    """statuses() and last_known() agree: open with one failure and the time left."""
+    timer = FakeTimer()
+    store = await opened_store(timer)
+    timer.advance(-20.0)
+    status = (await store.statuses(["a", "b"], ONE_FAILURE))["a"]
+    assert status.state is BreakerState.OPEN and status.failures == 1
+    assert status.retry_in == pytest.approx(20.0)
+    assert store.last_known(["b"], ONE_FAILURE)["b"].state is BreakerState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("opened_at", "probe_until", "now", "state", "retry_in"),
+    [
+        (None, None, 100.0, BreakerState.CLOSED, 0.0),
+        (100.0, None, 130.0, BreakerState.OPEN, 30.0),
+        (100.0, None, 160.0, BreakerState.HALF_OPEN, 0.0),
+        (100.0, 200.0, 170.0, BreakerState.HALF_OPEN, 60.0),
+        (100.0, 150.0, 170.0, BreakerState.HALF_OPEN, 0.0),
+    ],
+)
+def test_status_of_stored_facts_follows_the_breaker_rules(
+    opened_at: float | None, probe_until: float | None, now: float, state: BreakerState, retry_in: float
+) -> None:
+    """Closed, open (time left), half-open with a free, a taken and a lapsed probe."""
+    status = status_of(failures=1, opened_at=opened_at, probe_until=probe_until, policy=ONE_FAILURE, now=now)
+    assert status.state is state and status.retry_in == pytest.approx(retry_in)
+
+
+def test_breaker_policy_refuses_a_threshold_below_one() -> None:
+    """A breaker that opens before any failure is a configuration mistake."""
+    with pytest.raises(ValueError, match="failure_threshold"):
+        BreakerPolicy(failure_threshold=0)

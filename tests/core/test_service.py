@@ -82,7 +82,7 @@ async def test_edit_of_attached_bytes_that_are_not_an_image_is_refused(harness: 
     """Bytes claiming to be a photo but not decodable are refused before queueing."""
     reply = await harness.last("/edit brighter", attachments=(Attachment(data=b"\x89PNG garbage"),))
     assert reply.is_error and "image" in reply.text
-    assert harness.easel.queue.queued() == []
+    assert await harness.easel.jobs.open_jobs() == []
 
 
 async def test_edit_of_attached_photo_has_no_parent(harness: Harness) -> None:

@@ -15,7 +15,7 @@ from bot.core.jobs.queue import JobQueue
 from bot.core.messages import Incoming, Settings
 from bot.core.ports import Clock, HistoryStore, JobStore
 from bot.core.rights import may_manage, require_admin
-from bot.core.types import Deletion
+from bot.core.types import Deletion, JobStatus
 
 HISTORY_PAGE = 10
 GONE = "That image is gone."
@@ -55,12 +55,13 @@ class QuickAnswers:
     async def status(self, message: Incoming) -> str:
         user_id, chat_id, _ = await self._directory.identify(message)
         usage = await self._history.usage(user_id=user_id, day=self._clock.now().date())
-        mine = self._queue.queued(chat_id=chat_id, user_id=user_id)
-        positions = [str(self._queue.position(job_id)) for job_id in mine]
-        running = self._queue.running(chat_id=chat_id)
+        here = await self._jobs.open_jobs_in(chat_id=chat_id)  # over every replica
+        mine = [job.id for job in here if job.status == JobStatus.QUEUED and job.user_id == user_id]
+        positions = [str(await self._queue.position(job_id)) for job_id in mine]
+        running = [job.id for job in here if job.status == JobStatus.RUNNING]
         quota = self._intake.policy.daily_images_per_user
         limited = quota and not self._intake.limiter.is_exempt(message.platform, message.user_id)
-        health = self._chain.health()
+        health = await self._chain.current_health()  # as every replica sees it
         chain = [
             name if health.get(name, "closed") == "closed" else f"{name} (paused)"
             for name in self._chain.names

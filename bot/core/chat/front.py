@@ -72,8 +72,8 @@ class Front:
         health = self._chain.health()
         return ServiceStatus(
             providers=tuple((name, str(health.get(name, "closed"))) for name in self._chain.names),
-            waiting=len(self._queue.queued()),
-            running=len(self._queue.running()),
+            waiting=self._queue.waiting,
+            running=self._queue.working,
             max_waiting=self._max_waiting,
             workers=self._workers,
             limits=self._limits,

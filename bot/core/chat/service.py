@@ -15,6 +15,7 @@ from bot.core.chat.router import Router
 from bot.core.errors import EaselError, InvalidInput, LimitExceeded
 from bot.core.identity import Directory, clean_name
 from bot.core.jobs.intake import Accepted, JobIntake, NeedsConfirmation, Requester, Submission
+from bot.core.jobs.relay import received_by
 from bot.core.messages import (
     BirthdayCommand,
     Cancel,
@@ -65,7 +66,11 @@ class ChatService:
         platforms: Mapping[str, Platform],
         scheduling: ScheduleCommandHandler | None = None,
         metrics: Metrics | None = None,
+        replica: str | None = None,
     ) -> None:
+        """``replica``: this process's name among several; a job's progress is shown by the replica
+        that received its request (``bot.core.jobs.relay``)."""
+        self._replica = replica
         self._router = router
         self._directory = directory
         self._intake = intake
@@ -80,6 +85,8 @@ class ChatService:
         mistakes: they are answered in the chat."""
         platform = self._platforms[message.platform]
         target = target_of(message)
+        if self._replica is not None:
+            target = received_by(target, self._replica)
         message = _clean(message)
         try:
             message = await self._with_replied_generation(message)
@@ -180,12 +187,12 @@ class ChatService:
         if self._scheduling is None:
             raise InvalidInput("scheduler off", user_message=NO_SCHEDULER)
         if intent.action in CREATING_ACTIONS:  # each schedule creates work: counted like a request
-            self._intake.limiter.admit(
+            await self._intake.limiter.admit(
                 platform=message.platform, chat_id=message.chat_id, user_id=message.user_id
             )
         chat_id = await self._directory.chat(message.platform, message.chat_id)
         answer = await self._scheduling.handle(intent, message, await self._directory.settings(chat_id))
-        self._directory.forget_settings(chat_id)  # /birthday template writes the chat's settings
+        await self._directory.settings_changed(chat_id)  # /birthday template writes the chat's settings
         return answer
 
     @staticmethod

@@ -5,6 +5,10 @@ provider; refusals and invalid requests are the user's answer and are raised at 
 a circuit breaker (a provider that keeps failing is skipped for a while) and, optionally, a limit on
 simultaneous calls. ``timeout_s`` bounds one whole ``generate()``: every provider, retry, backoff and
 wait for a concurrency slot counts against it.
+
+Breakers (``BreakerStore``) and slots (``Slots``) are ports: in this process by default
+(``MemoryBreakers``, ``MemorySlots``), shared by every replica when the composition root passes the
+Redis ones from ``bot.coordination``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 from bot.core.errors import (
     InvalidInput,
@@ -25,8 +30,11 @@ from bot.core.errors import (
     Unavailable,
 )
 from bot.core.generation.resilience import (
+    BreakerPass,
+    BreakerPolicy,
     BreakerState,
-    CircuitBreaker,
+    BreakerStore,
+    MemoryBreakers,
     RetryPolicy,
     about,
     call_with_retries,
@@ -36,6 +44,32 @@ from bot.core.types import Aspect, GenerationKind, GenerationResult, Image, Imag
 
 log = logging.getLogger(__name__)
 
+PROBE_MARGIN_S = 30.0
+"""A half-open probe unanswered this long after the chain's own deadline is presumed lost."""
+
+
+class Slots(Protocol):
+    """Caps on simultaneous calls by name, in this process or across every replica."""
+
+    def hold(self, name: str, limit: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wait for one of ``name``'s ``limit`` slots and hold it for the ``async with`` body."""
+        ...
+
+
+class MemorySlots:
+    """``Slots`` for one process: an ``asyncio.Semaphore`` per name (the single-process default)."""
+
+    def __init__(self) -> None:
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str, limit: int) -> AsyncIterator[None]:
+        semaphore = self._semaphores.get(name)
+        if semaphore is None:
+            semaphore = self._semaphores[name] = asyncio.Semaphore(limit)
+        async with semaphore:
+            yield
+
 
 class ProviderChain:
     """Providers tried in order, each behind retries, a circuit breaker and an optional concurrency cap.
@@ -43,8 +77,9 @@ class ProviderChain:
     ``retry`` says how often one provider is retried; ``breaker_failures`` consecutive failed calls
     (each after its retries) pause a provider for ``breaker_reset_s``; ``concurrency`` caps calls into
     the named providers. ``clock`` (monotonic seconds) decides whether a wait still fits the deadline
-    and drives the breakers; ``sleep`` makes the waits. Both are injected so tests need no real time;
-    the deadline itself is enforced with ``asyncio.timeout`` in event-loop time.
+    and drives the default in-memory breakers; ``sleep`` makes the waits. Both are injected so tests
+    need no real time; the deadline itself is enforced with ``asyncio.timeout`` in event-loop time.
+    ``breakers`` and ``slots`` default to this process's memory; pass shared ones for several replicas.
     """
 
     def __init__(
@@ -59,6 +94,8 @@ class ProviderChain:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Metrics | None = None,
+        breakers: BreakerStore | None = None,
+        slots: Slots | None = None,
     ) -> None:
         if not providers:
             raise ValueError("a provider chain needs at least one provider")
@@ -68,17 +105,18 @@ class ProviderChain:
         self._clock = clock
         self._sleep = sleep
         self._metrics = metrics or NO_METRICS
-        self._breakers = {
-            p.name: CircuitBreaker(
-                failure_threshold=breaker_failures, reset_after_s=breaker_reset_s, clock=clock
-            )
-            for p in self._providers
-        }
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._policy = BreakerPolicy(
+            failure_threshold=breaker_failures,
+            reset_after_s=breaker_reset_s,
+            probe_ttl_s=timeout_s + PROBE_MARGIN_S,
+        )
+        self._breakers: BreakerStore = breakers if breakers is not None else MemoryBreakers(clock=clock)
+        self._slots: Slots = slots if slots is not None else MemorySlots()
+        self._limits: dict[str, int] = {}
         for name, limit in (concurrency or {}).items():
             if limit < 1:
                 raise ValueError(f"concurrency for {name!r} must be >= 1")
-            self._slots[name] = asyncio.Semaphore(limit)
+            self._limits[name] = limit
 
     def is_preview(self, name: str) -> bool:
         """Whether the named provider makes previews (``Capabilities.preview``)."""
@@ -93,8 +131,13 @@ class ProviderChain:
         return self._providers[0]
 
     def health(self) -> dict[str, BreakerState]:
-        """Each provider's breaker state, in chain order."""
-        return {name: breaker.state for name, breaker in self._breakers.items()}
+        """Each provider's breaker state, in chain order, as this process last saw it (no I/O)."""
+        return {name: s.state for name, s in self._breakers.last_known(self.names, self._policy).items()}
+
+    async def current_health(self) -> dict[str, BreakerState]:
+        """Each provider's breaker state, in chain order, as shared by every replica now."""
+        statuses = await self._breakers.statuses(self.names, self._policy)
+        return {name: status.state for name, status in statuses.items()}
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> GenerationResult:
         """Run the request on the first provider that can take it, failing over on transient errors."""
@@ -107,17 +150,17 @@ class ProviderChain:
         try:
             async with asyncio.timeout(self._timeout_s):
                 for provider in candidates:
-                    breaker = self._breakers[provider.name]
-                    if not breaker.allow():
+                    ticket = await self._breakers.allow(provider.name, self._policy)
+                    if ticket is None:
                         notes.append(
                             f"{provider.name} is paused after repeated failures; trying the next provider."
                         )
-                        log.info("provider %s skipped: circuit breaker %s", provider.name, breaker.state)
+                        log.info("provider %s skipped: its circuit breaker is open", provider.name)
                         continue
                     current = provider.name
                     fitted, fit_notes = fit_to_capabilities(request, provider)
                     try:
-                        images = await self._call_in_batches(provider, breaker, fitted, on_progress, deadline)
+                        images = await self._call_in_batches(provider, ticket, fitted, on_progress, deadline)
                     except TransientProviderError as exc:
                         last_error = exc
                         failed.append(provider.name)
@@ -138,7 +181,7 @@ class ProviderChain:
                 user_message=f"The image took too long ({self._timeout_s:.0f} s) and was abandoned.",
             ) from exc
         if last_error is None:
-            raise self._all_paused(candidates)
+            raise await self._all_paused(candidates)
         if isinstance(last_error, RateLimited):
             _explain_rate_limit(last_error)
         raise last_error
@@ -146,7 +189,7 @@ class ProviderChain:
     async def _call_in_batches(
         self,
         provider: Provider,
-        breaker: CircuitBreaker,
+        ticket: BreakerPass,
         request: ImageRequest,
         on_progress: ProgressCallback,
         deadline: float,
@@ -154,19 +197,19 @@ class ProviderChain:
         """More images than the provider makes per call become several calls (seeds kept apart)."""
         per_call = max(1, provider.capabilities.max_n)
         if request.n <= per_call:
-            return await self._call(provider, breaker, request, on_progress, deadline)
+            return await self._call(provider, ticket, request, on_progress, deadline)
         images: list[Image] = []
         while len(images) < request.n:
             count = min(per_call, request.n - len(images))
             seed = request.seed + len(images) if request.seed is not None else None
             batch = dataclasses.replace(request, n=count, seed=seed)
-            images += await self._call(provider, breaker, batch, on_progress, deadline)
+            images += await self._call(provider, ticket, batch, on_progress, deadline)
         return images[: request.n]
 
     async def _call(
         self,
         provider: Provider,
-        breaker: CircuitBreaker,
+        ticket: BreakerPass,
         request: ImageRequest,
         on_progress: ProgressCallback,
         deadline: float,
@@ -188,31 +231,34 @@ class ProviderChain:
                     clock=self._clock,
                 )
         except TransientProviderError as exc:
-            breaker.record_failure()
+            await self._breakers.record_failure(ticket, self._policy)
             self._metrics.provider_error(provider.name, type(exc).__name__)
             raise
         except ProviderError as exc:
-            breaker.record_success()  # it answered: a refusal or a rejected request says it is up
+            await self._breakers.record_success(ticket)  # a refusal or a rejected request: it is up
             self._metrics.provider_error(provider.name, type(exc).__name__)
             raise
         except BaseException:
-            breaker.release()  # cancelled, deadline, or a bug: no verdict on the provider
+            # Cancelled, deadline, or a bug: no verdict on the provider. Shielded, so a second
+            # cancellation cannot leave a shared probe taken until its TTL.
+            await asyncio.shield(self._breakers.release(ticket))
             raise
-        breaker.record_success()
+        await self._breakers.record_success(ticket)
         self._metrics.generation_seconds(provider.name, self._clock() - started)
         return images
 
     @contextlib.asynccontextmanager
     async def _slot(self, name: str) -> AsyncIterator[None]:
-        semaphore = self._slots.get(name)
-        if semaphore is None:
+        limit = self._limits.get(name)
+        if limit is None:
             yield
             return
-        async with semaphore:
+        async with self._slots.hold(name, limit):
             yield
 
-    def _all_paused(self, candidates: Sequence[Provider]) -> Unavailable:
-        wait = min(self._breakers[p.name].retry_in() for p in candidates)
+    async def _all_paused(self, candidates: Sequence[Provider]) -> Unavailable:
+        statuses = await self._breakers.statuses([p.name for p in candidates], self._policy)
+        wait = min(statuses[p.name].retry_in for p in candidates)
         names = ", ".join(p.name for p in candidates)
         return Unavailable(
             f"every candidate provider is paused by its circuit breaker: {names}",

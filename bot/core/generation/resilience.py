@@ -7,9 +7,11 @@ the caller's deadline. When it gives up, the last original error is raised (neve
 ``RetryError``), so the caller can fail over.
 
 ``CircuitBreaker`` remembers consecutive failures of one provider and switches it off for a while, so a
-provider that is down costs one probe per ``reset_after_s`` instead of a time-out per request.
+provider that is down costs one probe per ``reset_after_s`` instead of a time-out per request. The chain
+reaches breakers through the ``BreakerStore`` port: ``MemoryBreakers`` (one ``CircuitBreaker`` per
+provider, this process only) here, a shared one in Redis in ``bot.coordination`` for several replicas.
 
-Both are deterministic under an injected clock and sleep; nothing here knows HTTP or a platform.
+Both are deterministic under an injected clock and sleep; nothing here knows HTTP, Redis or a platform.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import enum
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
@@ -224,6 +226,139 @@ class CircuitBreaker:
             return self._reset_after_s if self._probing else 0.0
         assert self._opened_at is not None
         return max(0.0, self._opened_at + self._reset_after_s - self._clock())
+
+
+# ------------------------------------------------------------------------------ the breaker store port
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    """When a provider is paused, for how long, and how long a half-open probe may stay unanswered."""
+
+    failure_threshold: int = 5
+    reset_after_s: float = 60.0
+    probe_ttl_s: float = 300.0
+    """A probe with no outcome after this long is presumed lost (its replica died): another may probe."""
+
+    def __post_init__(self) -> None:
+        if self.failure_threshold < 1:
+            raise ValueError("failure_threshold must be >= 1")
+        if self.reset_after_s < 0 or self.probe_ttl_s <= 0:
+            raise ValueError("reset_after_s must be >= 0 and probe_ttl_s > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPass:
+    """Leave to call ``provider`` once; ``probe`` is set when this call is the half-open probe."""
+
+    provider: str
+    probe: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStatus:
+    state: BreakerState
+    failures: int = 0
+    retry_in: float = 0.0
+    """Seconds until a call would be allowed (see ``CircuitBreaker.retry_in``)."""
+
+
+CLOSED = BreakerStatus(BreakerState.CLOSED)
+
+
+def status_of(
+    *, failures: int, opened_at: float | None, probe_until: float | None, policy: BreakerPolicy, now: float
+) -> BreakerStatus:
+    """The state of a breaker from its stored facts: the same rules as ``CircuitBreaker`` (``now`` in the
+    clock ``opened_at`` and ``probe_until`` were written in)."""
+    if opened_at is None:
+        return BreakerStatus(BreakerState.CLOSED, failures)
+    if now - opened_at < policy.reset_after_s:
+        return BreakerStatus(BreakerState.OPEN, failures, max(0.0, opened_at + policy.reset_after_s - now))
+    probing = probe_until is not None and probe_until > now
+    return BreakerStatus(BreakerState.HALF_OPEN, failures, policy.reset_after_s if probing else 0.0)
+
+
+class BreakerStore(Protocol):
+    """Circuit breakers by provider name, in this process or shared by every replica.
+
+    ``allow`` before a call, then exactly one of ``record_success``, ``record_failure`` or ``release``
+    with the pass it gave (the rules of ``CircuitBreaker``). A store that cannot reach its backend lets
+    calls through rather than stopping generation.
+    """
+
+    async def allow(self, provider: str, policy: BreakerPolicy) -> BreakerPass | None:
+        """A pass when a call may go ahead now (in half-open: the single probe), else None."""
+        ...
+
+    async def record_success(self, ticket: BreakerPass) -> None: ...
+
+    async def record_failure(self, ticket: BreakerPass, policy: BreakerPolicy) -> None: ...
+
+    async def release(self, ticket: BreakerPass) -> None:
+        """No verdict on the provider: frees the probe if ``ticket`` holds it."""
+        ...
+
+    async def statuses(self, providers: Sequence[str], policy: BreakerPolicy) -> dict[str, BreakerStatus]:
+        """Each provider's breaker as stored now."""
+        ...
+
+    def last_known(self, providers: Sequence[str], policy: BreakerPolicy) -> dict[str, BreakerStatus]:
+        """Each provider's breaker as last seen by this process, without I/O (for synchronous callers)."""
+        ...
+
+
+LOCAL_PROBE = "local"
+
+
+class MemoryBreakers:
+    """``BreakerStore`` for one process: a ``CircuitBreaker`` per provider (the single-process default)."""
+
+    def __init__(self, *, clock: MonotonicClock = time.monotonic) -> None:
+        self._clock = clock
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    def _breaker(self, provider: str, policy: BreakerPolicy) -> CircuitBreaker:
+        breaker = self._breakers.get(provider)
+        if breaker is None:
+            breaker = self._breakers[provider] = CircuitBreaker(
+                failure_threshold=policy.failure_threshold,
+                reset_after_s=policy.reset_after_s,
+                clock=self._clock,
+            )
+        return breaker
+
+    async def allow(self, provider: str, policy: BreakerPolicy) -> BreakerPass | None:
+        breaker = self._breaker(provider, policy)
+        half_open = breaker.state is BreakerState.HALF_OPEN
+        if not breaker.allow():
+            return None
+        return BreakerPass(provider, LOCAL_PROBE if half_open else None)
+
+    async def record_success(self, ticket: BreakerPass) -> None:
+        if (breaker := self._breakers.get(ticket.provider)) is not None:
+            breaker.record_success()
+
+    async def record_failure(self, ticket: BreakerPass, policy: BreakerPolicy) -> None:
+        self._breaker(ticket.provider, policy).record_failure()
+
+    async def release(self, ticket: BreakerPass) -> None:
+        if ticket.probe is not None and (breaker := self._breakers.get(ticket.provider)) is not None:
+            breaker.release()
+
+    async def statuses(self, providers: Sequence[str], policy: BreakerPolicy) -> dict[str, BreakerStatus]:
+        return self.last_known(providers, policy)
+
+    def last_known(self, providers: Sequence[str], policy: BreakerPolicy) -> dict[str, BreakerStatus]:
+        known: dict[str, BreakerStatus] = {}
+        for name in providers:
+            breaker = self._breakers.get(name)
+            known[name] = (
+                CLOSED
+                if breaker is None
+                else BreakerStatus(breaker.state, breaker.failures, breaker.retry_in())
+            )
+        return known
 
 
 def about(seconds: float) -> str:

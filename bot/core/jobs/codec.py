@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.errors import PayloadError
 from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Vary
-from bot.core.types import Aspect, StoredImage
+from bot.core.types import Action, Aspect, Reply, StoredImage
 
 
 def options_to_json(options: GenerationOptions) -> dict[str, Any]:
@@ -100,4 +100,27 @@ def stored_image_from_json(data: Mapping[str, Any]) -> StoredImage:
         width=int(data["width"]),
         height=int(data["height"]),
         seed=data.get("seed"),
+    )
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """A reply as a message for another replica (images by their stored files: a shared volume)."""
+    return {
+        "text": reply.text,
+        "images": [stored_image_to_json(image) for image in reply.images],
+        "generation_id": reply.generation_id,
+        "actions": [action.value for action in reply.actions],
+        "notes": list(reply.notes),
+        "is_error": reply.is_error,
+    }
+
+
+def reply_from_json(data: Mapping[str, Any]) -> Reply:
+    return Reply(
+        text=str(data.get("text") or ""),
+        images=tuple(stored_image_from_json(image) for image in data.get("images") or ()),
+        generation_id=data.get("generation_id"),
+        actions=tuple(Action(action) for action in data.get("actions") or ()),
+        notes=tuple(str(note) for note in data.get("notes") or ()),
+        is_error=bool(data.get("is_error")),
     )

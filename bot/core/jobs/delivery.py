@@ -39,9 +39,12 @@ class Delivery:
         jobs: JobStore,
         ledger: JobLedger,
         clock: Clock,
+        owner: str | None = None,
         throttle: ProgressThrottle | None = None,
     ) -> None:
         self._jobs = jobs
+        self._owner = owner
+        """The replica whose lease the job is run under (every write is made under it)."""
         self._ledger = ledger
         self._clock = clock
         self._throttle = throttle or ProgressThrottle()
@@ -81,11 +84,13 @@ class Delivery:
             log.warning("delivery of job %s failed for good: %s", job.id, exc)
             self._retries.forget(job.id)
             # its images were made: the quota they used stays used
-            await self._ledger.end(job, JobStatus.FAILED, error=repr(exc), notified=True, refund=False)
+            await self._ledger.end(
+                job, JobStatus.FAILED, error=repr(exc), notified=True, refund=False, owner=self._owner
+            )
             return None
         self._retries.forget(job.id)
         await self._record(job, RESULT, platform, message_ids, shown=(job.target.chat_id, record.id))
-        self._ledger.delivered(job, platform=platform.name, generation_id=record.id)
+        await self._ledger.delivered(job, platform=platform.name, generation_id=record.id)
         await self.emit(platform, job, Done(generation_id=record.id))
         return None
 
@@ -124,7 +129,7 @@ class Delivery:
             with attempt:
                 await self._jobs.record_delivery(
                     job_id=job.id, kind=kind, platform=platform.name, message_ids=message_ids,
-                    now=self._clock.now(), shown=shown,
+                    now=self._clock.now(), shown=shown, owner=self._owner,
                 )  # fmt: skip
 
     async def fail(
@@ -134,6 +139,7 @@ class Delivery:
         ended = await self._ledger.end(
             job,
             status,
+            owner=self._owner,
             error=error,
             user_message=user_message,
             notified=cancelled,  # /cancel answered

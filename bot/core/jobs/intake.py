@@ -13,22 +13,23 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import imaging
+from bot.core.bus import CANCEL, JOBS, EventBus, LocalBus
 from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded
 from bot.core.flags import MAX_SEED
 from bot.core.identity import Directory
 from bot.core.jobs.codec import intent_to_json, stored_image_to_json
 from bot.core.jobs.ledger import JobLedger
 from bot.core.jobs.limits import RateLimiter, estimate_cost, humanize_seconds
-from bot.core.jobs.queue import JobQueue, QueuedJob
+from bot.core.jobs.queue import JobQueue
 from bot.core.messages import Edit, Generate, JobIntent, Reroll, Vary
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
-from bot.core.types import Failed, Image, JobStatus, Target
+from bot.core.types import Failed, Image, JobRecord, JobStatus, Target
 
 log = logging.getLogger(__name__)
 CONFIRM_TTL = timedelta(minutes=5)
@@ -114,6 +115,7 @@ class JobIntake:
         primary_provider: str,
         policy: Policy = Policy(),
         rng: random.Random | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self._directory = directory
         self._history = history
@@ -128,6 +130,8 @@ class JobIntake:
         self.policy = policy
         self._rng = rng or random.Random()
         self._pending: dict[tuple[int, int], _Pending] = {}
+        self._bus = bus or LocalBus()
+        self._bus.subscribe(CANCEL, self.heard_cancel)
 
     # ------------------------------------------------------------------------------------ submitting
 
@@ -136,8 +140,8 @@ class JobIntake:
     ) -> Accepted | NeedsConfirmation:
         key = submission.key
         if key is not None and (existing := await self._jobs.find_job(idempotency_key=key)) is not None:
-            return Accepted(existing.id, self._queue.position(existing.id) or 1, created=False)
-        if self._queue.full:
+            return Accepted(existing.id, await self._queue.position(existing.id), created=False)
+        if await self._queue.is_full():
             wait = self._queue.wait_estimate_s()
             text = "The queue was full." if submission.scheduled else (
                 f"I'm busy right now; try again in about {humanize_seconds(wait)}."
@@ -161,7 +165,7 @@ class JobIntake:
             return NeedsConfirmation(cost)
         upload = await self._keep_upload(submission.reference) if submission.reference is not None else None
         if not submission.scheduled:
-            self.limiter.admit(platform=who.platform, chat_id=target.chat_id, user_id=who.user_id)
+            await self.limiter.admit(platform=who.platform, chat_id=target.chat_id, user_id=who.user_id)
         now = self._clock.now()
         quota = self.policy.daily_images_per_user
         if not await self._history.reserve_usage(
@@ -201,8 +205,11 @@ class JobIntake:
             await self._history.add_usage(
                 user_id=admission.user_id, day=now.date(), images=-images, est_cost=-cost
             )
-            return Accepted(job_id, self._queue.position(job_id) or 1, created=False)
-        position = self._queue.submit(QueuedJob(job_id, admission.user_id, admission.chat_id, after))
+            return Accepted(job_id, await self._queue.position(job_id), created=False)
+        self._queue.queued()
+        await self._bus.publish(JOBS, {"job_id": job_id})  # workers of other replicas, too
+        # a scheduled post shows no "Queued (#n)": its place is not worth a query over the whole queue
+        position = 1 if submission.scheduled else await self._queue.position(job_id)
         return Accepted(job_id, position, created=True)
 
     async def confirm(self, *, platform: str, chat: str, user: str) -> Accepted | NeedsConfirmation:
@@ -254,60 +261,66 @@ class JobIntake:
         return stored_image_to_json(stored)
 
     async def wait_for(self, job_id: int) -> None:
-        """Until the job is neither waiting nor running in this process."""
+        """Until the job is finished, or no longer this process's to do."""
         await self._queue.wait_for(job_id)
 
     # ------------------------------------------------------------------------------------ cancelling
 
     async def cancel(self, *, platform: str, chat: str, user: str) -> int:
         """``/cancel``: the user's waiting jobs in the chat end (their quota given back, their status
-        says so), their running one is stopped. Returns how many."""
+        says so), their running ones are stopped, on whichever replica runs them. Returns how many."""
         chat_id = await self._directory.chat(platform, chat)
         user_id = await self._directory.user(platform, user, "")
-        queued = self._queue.queued(chat_id=chat_id, user_id=user_id)
-        cancelled = await self._cancel_queued(queued, notified=True)
-        for job_id in self._queue.running(chat_id=chat_id, user_id=user_id):
-            cancelled += self._queue.cancel_running(job_id)
-        return cancelled
+        jobs = await self._jobs.open_jobs_in(chat_id=chat_id, user_id=user_id)
+        return await self._cancel(jobs, error="cancelled")
 
     async def cancel_jobs(self, job_ids: Sequence[int]) -> None:
         """Jobs of a deleted schedule: waiting ones end cancelled (quota given back), running ones stop."""
-        await self._cancel_queued(job_ids, notified=True)
-        for job_id in job_ids:
-            self._queue.cancel_running(job_id)
-        await self._ledger.cancel_waiting(job_ids, error="schedule deleted")  # not in this process's queue
+        jobs = [job for job_id in job_ids if (job := await self._jobs.get_job(job_id=job_id)) is not None]
+        await self._cancel(jobs, error="schedule deleted")
 
-    async def _cancel_queued(self, job_ids: Iterable[int], *, notified: bool) -> int:
+    async def _cancel(self, jobs: Sequence[JobRecord], *, error: str) -> int:
         cancelled = 0
-        for job_id in list(job_ids):
-            if not self._queue.remove_queued(job_id):
-                continue
-            job = await self._jobs.get_job(job_id=job_id)
-            if job is None:
-                continue
-            ended = await self._ledger.end(job, JobStatus.CANCELLED, error="cancelled", notified=notified)
-            if ended is None:
-                continue
-            cancelled += 1
-            platform = self._platforms.get(job.platform)
-            if platform is not None:  # its "Queued (#n)" status says so instead of staying up
-                with contextlib.suppress(DeliveryFailed):
-                    await platform.event(job.target, job_id, Failed(reason="Cancelled."))
+        for job in jobs:
+            if job.status == JobStatus.QUEUED:
+                ended = await self._ledger.end(job, JobStatus.CANCELLED, error=error, notified=True)
+                if ended is not None:  # nobody held it: ended here; its status says so
+                    cancelled += 1
+                    await self._tell_cancelled(job)
+                    continue
+            if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):  # held by a worker: it stops it
+                if not self._queue.cancel_running(job.id):
+                    await self._bus.publish(CANCEL, {"job_id": job.id})
+                cancelled += 1
         return cancelled
+
+    def heard_cancel(self, message: Mapping[str, Any]) -> None:
+        """A ``cancel`` message from another replica: stop the job if it runs here."""
+        self._queue.cancel_running(int(message["job_id"]))
+
+    async def _tell_cancelled(self, job: JobRecord) -> None:
+        platform = self._platforms.get(job.platform)
+        if platform is not None:  # its "Queued (#n)" status says so instead of staying up
+            with contextlib.suppress(DeliveryFailed):
+                await platform.event(job.target, job.id, Failed(reason="Cancelled."))
 
     # -------------------------------------------------------------------------------------- recovery
 
-    async def recover(self, running: Collection[str]) -> int:
-        """Queue every job a previous run left unfinished for the platforms ``running``; return how many."""
+    async def recover(self, running: Collection[str], *, reclaim: Collection[str] = ()) -> int:
+        """End the jobs of ``easel gen`` processes that are gone (nobody is left to answer them); let go
+        of the leases on jobs of the platforms ``reclaim`` (only this process serves them: the previous
+        run that held them is gone); return how many jobs for the platforms ``running`` are owed work
+        (the workers claim them: another replica's only once its lease has expired)."""
+        if reclaim:
+            await self._jobs.release_platforms(platforms=sorted(reclaim))
         count = 0
         for job in await self._jobs.open_jobs():
             if job.platform in LOCAL_ONLY and job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
                 await self._ledger.end(job, JobStatus.FAILED, error="interrupted", notified=True)
-                continue
-            if job.platform not in running:
-                continue
-            self._queue.submit(QueuedJob(job.id, job.user_id, job.chat_id, job.after_job_id))
-            count += 1
+            elif job.platform in running:
+                count += 1
+        if count:
+            self._queue.wake()
         return count
 
 

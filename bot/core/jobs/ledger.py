@@ -8,9 +8,11 @@ refund is written once, and everyone who waits for a job's end (the scheduler) h
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from bot.core.bus import OUTCOMES, EventBus, LocalBus
 from bot.core.ports import NO_METRICS, Clock, HistoryStore, JobStore, Metrics
 from bot.core.types import JobRecord, JobStatus
 
@@ -31,15 +33,33 @@ Listener = Callable[[JobOutcome], None]
 
 
 class JobOutcomes:
-    """Announces each job's end to the listeners (called in the event loop; they must not block)."""
+    """Announces each job's end, over the bus, to the listeners of every replica (called in the event
+    loop; they must not block). Without a bus (one process, tests) it is told here only."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: EventBus | None = None) -> None:
+        self._bus = bus or LocalBus()
         self._listeners: list[Listener] = []
+        self._bus.subscribe(OUTCOMES, self._heard)
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def publish(self, outcome: JobOutcome) -> None:
+    async def announce(self, outcome: JobOutcome) -> None:
+        message = {
+            "job_id": outcome.job_id,
+            "status": outcome.status.value,
+            "generation_id": outcome.generation_id,
+            "user_message": (outcome.user_message or "")[:1000] or None,
+        }
+        await self._bus.publish(OUTCOMES, message)
+
+    def _heard(self, message: Mapping[str, Any]) -> None:
+        outcome = JobOutcome(
+            job_id=int(message["job_id"]),
+            status=JobStatus(str(message["status"])),
+            generation_id=message.get("generation_id"),
+            user_message=message.get("user_message"),
+        )
         for listener in list(self._listeners):
             try:
                 listener(outcome)
@@ -72,9 +92,11 @@ class JobLedger:
         user_message: str | None = None,
         notified: bool = False,
         refund: bool = True,
+        owner: str | None = None,
     ) -> JobRecord | None:
         """Move the job to ``failed`` or ``cancelled`` and give back what it reserved (unless its images
-        were made: ``refund=False``); None, and nothing else done, when it had already ended."""
+        were made: ``refund=False``); ``owner``: the replica holding it (without: only while nobody
+        holds it). None, and nothing else done, when it may not be ended (ended already, held)."""
         moved = await self._jobs.move(
             job_id=job.id,
             to=status,
@@ -82,13 +104,14 @@ class JobLedger:
             error=error,
             user_message=user_message,
             notified=notified,
+            owner=owner,
         )
         if moved is None:
             return None
         if refund:
             await self.refund(moved)
         self._metrics.job_finished(status.value)
-        self.outcomes.publish(
+        await self.outcomes.announce(
             JobOutcome(moved.id, status, moved.generation_id, user_message=user_message, error=error)
         )
         return moved
@@ -115,8 +138,8 @@ class JobLedger:
                 user_id=job.user_id, day=job.usage_day, images=made - job.images_reserved
             )
 
-    def delivered(self, job: JobRecord, *, platform: str, generation_id: int) -> None:
+    async def delivered(self, job: JobRecord, *, platform: str, generation_id: int) -> None:
         """The result arrived (its record moved the job to ``done``)."""
         self._metrics.delivered(platform)
         self._metrics.job_finished(JobStatus.DONE.value)
-        self.outcomes.publish(JobOutcome(job.id, JobStatus.DONE, generation_id))
+        await self.outcomes.announce(JobOutcome(job.id, JobStatus.DONE, generation_id))

@@ -1,14 +1,21 @@
-"""The in-process scheduler over the durable job table: fair, bounded, cancellable workers.
+"""The workers of one replica over the durable job table: claim, run, renew, let go.
 
-The database row is the truth (see ``JobStore``); this queue only decides *when* each job runs:
-- round-robin across users, FIFO within a user, so one user's batch of ten cannot starve another's one;
-- a job may wait for an earlier job in its chat (``after_job_id``): "make it warmer" edits the image
-  that was still being made when it was sent;
-- ``workers`` jobs run at once; beyond ``max_queue`` waiting jobs, new requests are refused;
-- a run may ask to be run again later (its runner returns a delay: a result the platform could not take
-  yet is retried in this process, with backoff, instead of waiting for the next start);
-- ``stop(grace_s=...)`` takes no new job and lets running ones finish within the grace before
-  interrupting them, so a planned restart does not cut a delivery in half.
+The database row is the truth (``JobStore``), and the database is the queue: every replica's workers
+claim jobs from it with a lease (``JobStore.claim``), in the same fair order (the user served least
+recently first), skipping a job that waits for an earlier open job of its chat ("make it warmer" sent
+while the image it edits is still being made). While a job runs its lease is renewed every third of
+``lease_s``; a replica that dies stops renewing, and once its leases expire another replica takes
+its jobs over. A lease this replica lost (taken over after a stall) stops the job here: every write
+of a job is made under its lease, so a stale worker cannot change it any more.
+
+- ``workers`` jobs run at once here; beyond ``max_queue`` waiting jobs (over all replicas), new
+  requests are refused;
+- a run may ask to be run again later (its runner returns a delay): the job keeps its lease and runs
+  again here after the delay (a result the platform could not take yet);
+- ``wake()`` after a job was queued (here, or on another replica through the bus) claims at once;
+  otherwise the queue looks every ``poll_s``;
+- ``stop(grace_s=...)`` takes no new job, lets running ones finish within the grace, interrupts the
+  rest and lets go of every lease, so another replica (or the next start) resumes them at once.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.ports import NO_METRICS, Metrics
+from bot.core.jobs import lifecycle
+from bot.core.ports import NO_METRICS, Clock, JobStore, Metrics
+from bot.core.types import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +38,17 @@ Runner = Callable[[int], Coroutine[Any, Any, float | None]]
 """Runs a job one step further; returns None when done with it, or seconds after which to run it again."""
 USER_CANCEL = "easel: cancelled by the user"
 """The message of the ``CancelledError`` a job sees when /cancel stopped it (not a shutdown)."""
+LEASE_S = 30.0
+POLL_S = 2.0
+WAIT_POLL_S = 0.05
+COUNT_TTL_S = 1.0
+"""How old the queue's figures (waiting, working) may be: counting is one query over the open jobs."""
 
 
 @dataclass(frozen=True, slots=True)
 class QueuedJob:
+    """A job as the queue sees it (kept for callers that name one)."""
+
     id: int
     user_id: int
     chat_id: int
@@ -45,224 +60,256 @@ class JobQueue:
         self,
         *,
         runner: Runner,
+        jobs: JobStore,
+        owner: str,
+        platforms: Collection[str],
+        clock: Clock,
         workers: int,
         max_queue: int,
+        lease_s: float = LEASE_S,
+        poll_s: float = POLL_S,
         typical_job_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
     ) -> None:
         self._runner = runner
+        self._jobs = jobs
+        self.owner = owner
+        self._platforms = sorted(platforms)
+        self._clock = clock
         self._workers = workers
         self._max_queue = max_queue
-        self._clock = clock
-        self._by_user: OrderedDict[int, deque[QueuedJob]] = OrderedDict()
-        self._queued: dict[int, QueuedJob] = {}
+        self._lease_s = lease_s
+        self._poll_s = poll_s
+        self._monotonic = monotonic
+        self._average_s = typical_job_s
         self._running: dict[int, asyncio.Task[float | None]] = {}
-        self._running_jobs: dict[int, QueuedJob] = {}
+        self._later: dict[int, asyncio.TimerHandle] = {}
+        """Jobs this replica holds and runs again after a delay (a delivery to retry)."""
+        self._ready: list[int] = []
+        """Held jobs whose delay is over: they run before anything new is claimed."""
+        self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
-        self._average_s = typical_job_s
-        self._served: dict[int, int] = {}
-        """When each user was last served (a tick); the least recently served goes first."""
-        self._tick = 0
-        self._later: dict[int, tuple[QueuedJob, asyncio.TimerHandle]] = {}
-        """Jobs whose runner asked to be run again after a delay (a delivery to retry)."""
         self._stopping = False
-        (metrics or NO_METRICS).watch_queue(lambda: len(self._queued), lambda: len(self._running))
+        self._claiming = False
+        self._waiting = 0
+        self._working = 0
+        self._counted_at = -COUNT_TTL_S - 1.0
+        (metrics or NO_METRICS).watch_queue(lambda: self._waiting, lambda: self._working)
 
     # ------------------------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        if not self._tasks:
+        if not self._tasks and self._platforms:
+            self._stopping = False
             self._tasks = [
-                asyncio.create_task(self._work(), name=f"easel-worker-{i}") for i in range(self._workers)
+                asyncio.create_task(self._dispatch(), name=f"easel-dispatch-{self.owner}"),
+                asyncio.create_task(self._heartbeat(), name=f"easel-leases-{self.owner}"),
             ]
 
     async def stop(self, *, grace_s: float = 0.0) -> None:
-        """Take no new job, give running ones ``grace_s`` to finish, then interrupt the rest. Interrupted
-        and waiting jobs stay as the database has them (``queued``, ``running``, ``generated``), so the
-        next start resumes them; retries waiting for their delay are left to it too."""
+        """Take no new job, give running ones ``grace_s`` to finish, interrupt the rest, let go of every
+        lease this replica holds (the jobs stay as the database has them: resumed elsewhere or later)."""
+        if self._stopping and not self._tasks:
+            return
         self._stopping = True
-        for _, handle in self._later.values():
+        self._wake.set()
+        for handle in self._later.values():
             handle.cancel()
-        self._later.clear()
         running = [task for task in self._running.values() if not task.done()]
         if running and grace_s > 0:
             log.info("waiting up to %.0f s for %d running job(s)", grace_s, len(running))
             _, late = await asyncio.wait(running, timeout=grace_s)
             if late:
                 log.warning("%d job(s) still running after %.0f s; interrupted", len(late), grace_s)
-        for task in self._tasks:
+        held = [*self._running, *self._later, *self._ready]  # (a finished run leaves _running)
+        tasks = [*self._running.values(), *self._tasks]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
-
-    async def drain(self) -> None:
-        """Wait until nothing is queued, running or waiting to be retried."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._queued and not self._running and not self._later)
-
-    async def wait_for(self, job_id: int) -> None:
-        """Until the job is neither queued, running nor waiting to be retried."""
-        async with self._changed:
-            await self._changed.wait_for(
-                lambda: (
-                    job_id not in self._queued and job_id not in self._running and job_id not in self._later
-                )
-            )
+        self._tasks, self._running, self._later, self._ready = [], {}, {}, []
+        for job_id in held:
+            with contextlib.suppress(Exception):
+                await self._jobs.release(owner=self.owner, job_id=job_id)
+        await self._notify()
 
     # -------------------------------------------------------------------------------------- intake
 
+    def wake(self) -> None:
+        """A job was queued (or freed): claim now rather than at the next poll."""
+        self._wake.set()
+
     @property
-    def full(self) -> bool:
-        return len(self._queued) >= self._max_queue
+    def waiting(self) -> int:
+        """Jobs waiting over every replica, as last counted (every poll)."""
+        return self._waiting
+
+    @property
+    def working(self) -> int:
+        """Jobs being worked on over every replica, as last counted."""
+        return self._working
+
+    async def is_full(self) -> bool:
+        """Whether ``max_queue`` jobs wait already, over every replica (counted again when the last
+        count is older than ``COUNT_TTL_S``; this replica's own submissions since are counted in)."""
+        if self._monotonic() - self._counted_at > COUNT_TTL_S:
+            await self.counts()
+        return self._waiting >= self._max_queue
+
+    def queued(self) -> None:
+        """A job was just queued here: counted, and claimed at once when a worker is free."""
+        self._waiting += 1
+        self.wake()
 
     def wait_estimate_s(self) -> float:
         """Roughly how long until a new job would start, from recent job durations."""
-        ahead = len(self._queued) + len(self._running)
-        return max(1.0, ahead / self._workers * self._average_s)
+        ahead = self._waiting + self._working
+        return max(1.0, ahead / max(1, self._workers) * self._average_s)
 
-    def submit(self, job: QueuedJob) -> int:
-        """Queue a job (its row already exists) and return its position (1 = next)."""
-        if job.id in self._queued or job.id in self._running:
-            return self.position(job.id) or 1
-        later = self._later.pop(job.id, None)
-        if later is not None:  # asked for again (a restart's recovery, a retry): now, not later
-            later[1].cancel()
-        self._queued[job.id] = job
-        self._by_user.setdefault(job.user_id, deque()).append(job)
-        self._notify()
-        return self.position(job.id) or 1
+    async def position(self, job_id: int) -> int:
+        """1-based place of a waiting job in the claim order over every replica (1 when it runs)."""
+        return await self._jobs.position(job_id=job_id, now=self._clock.now()) or 1
 
-    def position(self, job_id: int) -> int | None:
-        """1-based place in the order the workers will take queued jobs (ignoring dependencies).
-
-        The workers go round the users in fair order taking one job each, so a job that is ``k``-th
-        in its user's lane comes after ``min(len(lane), k)`` jobs of every lane and one more of each
-        lane ahead of its user's that is longer than ``k``: O(users), not O(queued jobs)."""
-        job = self._queued.get(job_id)
-        if job is None:
-            return None
-        mine = self._by_user[job.user_id]
-        k = next(index for index, queued in enumerate(mine) if queued.id == job_id)
-        place = 1 + k
-        before_mine = True
-        for user in self._fair_order():
-            if user == job.user_id:
-                before_mine = False
-                continue
-            lane = len(self._by_user[user])
-            place += min(lane, k) + (1 if before_mine and lane > k else 0)
-        return place
-
-    def _fair_order(self) -> list[int]:
-        """Users with waiting jobs, least recently served first (never served before anyone)."""
-        arrival = {user: index for index, user in enumerate(self._by_user)}
-        return sorted(self._by_user, key=lambda user: (self._served.get(user, -1), arrival[user]))
+    async def counts(self) -> tuple[int, int]:
+        """(waiting, being worked on), over every replica (refreshed for the metrics, too)."""
+        self._waiting, self._working = await self._jobs.queue_counts(now=self._clock.now())
+        self._counted_at = self._monotonic()
+        return self._waiting, self._working
 
     # ------------------------------------------------------------------------------------- control
 
-    def queued(self, *, chat_id: int | None = None, user_id: int | None = None) -> list[int]:
-        return [job.id for job in self._matching(self._queued.values(), chat_id, user_id)]
-
-    def running(self, *, chat_id: int | None = None, user_id: int | None = None) -> list[int]:
-        return [job.id for job in self._matching(self._running_jobs.values(), chat_id, user_id)]
-
-    def remove_queued(self, job_id: int) -> bool:
-        job = self._queued.pop(job_id, None)
-        if job is None:
-            return False
-        lane = self._by_user.get(job.user_id)
-        if lane is not None:
-            lane.remove(job)
-            if not lane:
-                del self._by_user[job.user_id]
-        self._notify()
-        return True
+    def running_here(self) -> list[int]:
+        return list(self._running)
 
     def cancel_running(self, job_id: int) -> bool:
+        """Stop the job if it runs here (/cancel); False when it does not."""
         task = self._running.get(job_id)
         if task is None or task.done():
             return False
         task.cancel(USER_CANCEL)
         return True
 
-    @staticmethod
-    def _matching(jobs: Iterable[QueuedJob], chat_id: int | None, user_id: int | None) -> list[QueuedJob]:
-        return [
-            job
-            for job in jobs
-            if (chat_id is None or job.chat_id == chat_id) and (user_id is None or job.user_id == user_id)
-        ]
+    async def wait_for(self, job_id: int) -> None:
+        """Until the job is finished, or no longer this replica's to do (held elsewhere, or for a
+        platform this replica does not serve)."""
+        while True:
+            if job_id not in self._running and job_id not in self._later and job_id not in self._ready:
+                job = await self._jobs.get_job(job_id=job_id)
+                if not self._tasks or job is None or job.platform not in self._platforms:
+                    return  # nobody works here, or not for this replica
+                if _finished(job.status, job.notified) or job.lease_owner not in (None, self.owner):
+                    return
+                self.wake()
+            await self._pause()
+
+    async def drain(self) -> None:
+        """Until nothing this replica could do is left (nothing running here, nothing claimable)."""
+        while True:
+            if not self._running and not self._later and not self._ready and not self._claiming:
+                if not self._tasks or not await self._jobs.has_work(
+                    platforms=self._platforms, now=self._clock.now()
+                ):
+                    return
+                self.wake()
+            await self._pause()
+
+    async def _pause(self) -> None:
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), WAIT_POLL_S)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     # ------------------------------------------------------------------------------------- workers
 
-    def _notify(self) -> None:
-        async def notify() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-
-        with contextlib.suppress(RuntimeError):  # no running loop (only in synchronous tests)
-            asyncio.get_running_loop().create_task(notify())
-
-    def _take(self) -> QueuedJob | None:
-        """The next job: the least recently served user's oldest job that is not waiting on another."""
-        if self._stopping:
-            return None
-        for user_id in self._fair_order():
-            lane = self._by_user[user_id]
-            for job in lane:
-                if job.after_job_id is None or (
-                    job.after_job_id not in self._queued and job.after_job_id not in self._running
-                ):
-                    lane.remove(job)
-                    if not lane:
-                        del self._by_user[user_id]
-                    del self._queued[job.id]
-                    self._tick += 1
-                    self._served[user_id] = self._tick
-                    return job
-        return None
-
-    async def _work(self) -> None:
-        while True:
-            async with self._changed:
-                job = self._take()
-                while job is None:
-                    await self._changed.wait()
-                    job = self._take()
-                task = asyncio.create_task(self._runner(job.id), name=f"easel-job-{job.id}")
-                self._running[job.id] = task
-                self._running_jobs[job.id] = job
-            started = self._clock()
-            again: float | None = None
+    async def _dispatch(self) -> None:
+        while not self._stopping:
             try:
-                again = await asyncio.shield(task)
-            except asyncio.CancelledError:
-                me = asyncio.current_task()
-                if me is not None and me.cancelling():  # the worker itself is stopping: stop the job too
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                    raise
-                # otherwise the job alone was cancelled (/cancel) and its runner has dealt with it
-            except Exception:
-                log.exception("job %s crashed its runner", job.id)
+                await self._fill()
+                if self._monotonic() - self._counted_at > COUNT_TTL_S:
+                    await self.counts()
+            except Exception:  # a database hiccup must not stop the workers for good
+                log.exception("claiming jobs failed; trying again in %.0f s", self._poll_s)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+
+    async def _fill(self) -> None:
+        while not self._stopping and len(self._running) < self._workers:
+            if self._ready:
+                self._start(self._ready.pop(0))
+                continue
+            self._claiming = True  # a job claimed is in no list until the claim returns
+            try:
+                job = await self._jobs.claim(
+                    owner=self.owner, platforms=self._platforms, now=self._clock.now(), lease_s=self._lease_s
+                )
             finally:
-                self._average_s = 0.8 * self._average_s + 0.2 * (self._clock() - started)
-                async with self._changed:
-                    self._running.pop(job.id, None)
-                    self._running_jobs.pop(job.id, None)
-                    if again is not None and not self._stopping:
-                        self._run_later(job, again)
-                    self._changed.notify_all()
+                self._claiming = False
+            if job is None:
+                return
+            self._start(job.id)
 
-    def _run_later(self, job: QueuedJob, delay_s: float) -> None:
-        def resubmit() -> None:
-            if self._later.pop(job.id, None) is not None and not self._stopping:
-                self.submit(job)
+    def _start(self, job_id: int) -> None:
+        task = asyncio.create_task(self._runner(job_id), name=f"easel-job-{job_id}")
+        self._running[job_id] = task
+        started = self._monotonic()
+        task.add_done_callback(lambda done: asyncio.ensure_future(self._finished(job_id, done, started)))
 
-        handle = asyncio.get_running_loop().call_later(max(0.0, delay_s), resubmit)
-        self._later[job.id] = (job, handle)
+    async def _finished(self, job_id: int, task: asyncio.Task[float | None], started: float) -> None:
+        self._running.pop(job_id, None)
+        self._average_s = 0.8 * self._average_s + 0.2 * (self._monotonic() - started)
+        again: float | None = None
+        ended = False  # the runner is done with it: its last move let go of the lease
+        if task.cancelled():
+            pass  # shutting down, or /cancel (which the runner dealt with), or the lease was lost
+        elif (error := task.exception()) is not None:
+            log.error("job %s crashed its runner", job_id, exc_info=error)
+        else:
+            again = task.result()
+            ended = again is None
+        if again is not None and not self._stopping:
+            self._later[job_id] = asyncio.get_running_loop().call_later(max(0.0, again), self._due, job_id)
+        elif not self._stopping and not ended:
+            with contextlib.suppress(Exception):  # a job left open (not ended): another may take it
+                await self._jobs.release(owner=self.owner, job_id=job_id)
+        self.wake()
+        await self._notify()
+
+    def _due(self, job_id: int) -> None:
+        if self._later.pop(job_id, None) is not None and not self._stopping:
+            self._ready.append(job_id)
+            self.wake()
+
+    async def _heartbeat(self) -> None:
+        """Renew this replica's leases; a job whose lease was taken over is stopped here."""
+        while not self._stopping:
+            await asyncio.sleep(self._lease_s / 3)
+            held_here = [*self._running, *self._later, *self._ready]
+            try:
+                kept = await self._jobs.renew(
+                    owner=self.owner, job_ids=held_here, now=self._clock.now(), lease_s=self._lease_s
+                )
+            except Exception:
+                log.exception("renewing the leases failed")
+                continue
+            for job_id in set(held_here) - kept:
+                log.warning("job %s: lease taken over by another replica; stopping it here", job_id)
+                task = self._running.get(job_id)
+                if task is not None:
+                    task.cancel()
+                handle = self._later.pop(job_id, None)
+                if handle is not None:
+                    handle.cancel()
+                if job_id in self._ready:
+                    self._ready.remove(job_id)
+
+
+def _finished(status: JobStatus, notified: bool) -> bool:
+    """Nothing is owed any more: done, or failed/cancelled and told."""
+    return status == JobStatus.DONE or (status in lifecycle.FINAL and notified)

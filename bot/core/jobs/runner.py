@@ -76,6 +76,7 @@ class JobRunner:
         platforms: Mapping[str, Platform],
         clock: Clock,
         max_attempts: int,
+        owner: str | None = None,
         steps: Mapping[str, ImageStep] | None = None,
         throttle: ProgressThrottle | None = None,
     ) -> None:
@@ -88,8 +89,10 @@ class JobRunner:
         self._platforms = platforms
         self._clock = clock
         self._max_attempts = max_attempts
+        self._owner = owner
+        """This replica: every write of a job is made under its lease (``JobStore.move``)."""
         self._steps = dict(steps or {})
-        self._delivery = Delivery(jobs=jobs, ledger=ledger, clock=clock, throttle=throttle)
+        self._delivery = Delivery(jobs=jobs, ledger=ledger, clock=clock, owner=owner, throttle=throttle)
 
     async def run(self, job_id: int) -> float | None:
         """Take the job one step further, whatever state a previous run left it in; return the delay
@@ -136,7 +139,7 @@ class JobRunner:
     async def _generate(self, job: JobRecord, platform: Platform) -> GenerationRecord | None:
         """Make and save the images; None when the job failed (and the user has been told)."""
         started = await self._jobs.move(
-            job_id=job.id, to=JobStatus.RUNNING, now=self._clock.now(), attempt=True
+            owner=self._owner, job_id=job.id, to=JobStatus.RUNNING, now=self._clock.now(), attempt=True
         )
         if started is None:  # it ended meanwhile (cancelled): nothing to do
             return None
@@ -150,6 +153,9 @@ class JobRunner:
             )
         try:
             return await self._produce(job, platform)
+        except LeaseLost as exc:  # another replica took the job over: it is theirs to finish
+            log.warning("%s", exc)
+            return None
         except EaselError as exc:
             await self._delivery.fail(job, platform, error=repr(exc), user_message=exc.user_message)
             return None
@@ -225,7 +231,11 @@ class JobRunner:
         )
         await self._ledger.settle(job, len(stored))
         finished = self._clock.now()
-        await self._jobs.move(job_id=job.id, to=JobStatus.GENERATED, now=finished)
+        if (
+            await self._jobs.move(job_id=job.id, to=JobStatus.GENERATED, now=finished, owner=self._owner)
+            is None
+        ):
+            raise LeaseLost(f"job {job.id}: no longer held by {self._owner}")
         return GenerationRecord(
             id=generation_id,
             chat_id=job.chat_id,
@@ -261,7 +271,7 @@ class JobRunner:
     async def _deliver_saved(self, job: JobRecord, platform: Platform) -> float | None:
         """Deliver images a previous run saved (after a crash or a failed send)."""
         if await self._jobs.delivered(job_id=job.id, kind=RESULT):
-            await self._jobs.move(job_id=job.id, to=JobStatus.DONE, now=self._clock.now())
+            await self._jobs.move(job_id=job.id, to=JobStatus.DONE, now=self._clock.now(), owner=self._owner)
             return None
         record = (
             await self._history.get_generation(generation_id=job.generation_id)
@@ -274,6 +284,10 @@ class JobRunner:
             )
             return None
         return await self._delivery.send_result(job, platform, record)
+
+
+class LeaseLost(EaselError):
+    """This replica no longer holds the job (it stalled past its lease and another took over)."""
 
 
 def _steps_of(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -6,14 +6,20 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import httpx
 
 from bot import process_memory
+from bot.coordination.bus import make_bus, replica_name
+from bot.coordination.state import SharedState, open_shared_state
+from bot.core.bus import EventBus
 from bot.core.clock import SystemClock
+from bot.core.errors import ConfigError
 from bot.core.ports import NO_METRICS, Clock, Metrics, Platform, Provider
+from bot.observability.masking import redact_url
 from bot.observability.metrics import PrometheusMetrics
 from bot.observability.redaction import install_redaction
 from bot.platforms.base import Adapter
@@ -22,9 +28,13 @@ from bot.scheduler.service import SchedulerService
 from bot.settings import AppSettings
 from bot.storage.db import check_connection, make_engine
 from bot.storage.migrate import upgrade
+from bot.storage.run_lock import lock_path
 from bot.wiring import Easel, SchedulerClock, build_easel
 
-__all__ = ["Easel", "SchedulerClock", "SchedulerLiveness", "build_adapters", "open_easel", "serve"]
+__all__ = [
+    "Easel", "Role", "SchedulerClock", "SchedulerLiveness", "build_adapters", "open_easel",
+    "remote_platforms", "serve",
+]  # fmt: skip
 log = logging.getLogger(__name__)
 
 
@@ -40,12 +50,19 @@ async def open_easel(
     bot_username: str | None = None,
     metrics: Metrics | None = None,
     scheduler_clock: SchedulerClock = SchedulerClock(),
+    replica: str | None = None,
+    remote: Collection[str] = (),
+    work: bool = True,
+    reclaim: Collection[str] = (),
 ) -> AsyncIterator[Easel]:
     """Connect, migrate, build every part (``bot.wiring``), resume unfinished jobs (for the given
     platforms) and start the workers; stop and close everything on exit. ``providers_override``
     replaces the configured providers (tests use in-process fakes); ``bot_username`` lets the router
     tell "/imagine@ThisBot" and "@ThisBot a fox" from messages for other bots. The scheduler is built
-    but not started (``serve`` starts it)."""
+    but not started (``serve`` starts it). ``replica`` names this process among several (a fresh name
+    when not given); ``remote`` are the platforms only other replicas hold (answered over the bus);
+    ``work=False`` (a gateway) runs no job here. ``reclaim``: platforms only this process serves (SQLite's
+    one ``easel run``, the console), whose jobs a previous run left leased are taken up at once."""
     install_redaction(settings)  # before anything can log a URL or an error carrying a secret
     process_memory.install()  # big image decodes give their memory back (glibc)
     selection = registry.select(settings.generation, settings.providers)
@@ -53,8 +70,12 @@ async def open_easel(
     providers: list[Provider] = []
     clients: dict[str, httpx.AsyncClient] = {}
     easel: Easel | None = None
+    replica = replica or replica_name()
+    bus = make_bus(settings.database_url, settings.redis_url, replica=replica)
+    shared: SharedState | None = None
     try:
         await check_connection(engine)
+        shared = await open_shared_state(settings.redis_url)
         if migrate:
             await upgrade(settings.database_url)
         clients = registry.make_clients(
@@ -71,9 +92,15 @@ async def open_easel(
             metrics=metrics or NO_METRICS,
             bot_username=bot_username,
             scheduler_clock=scheduler_clock,
+            bus=bus,
+            replica=replica,
+            remote=remote,
+            work=work,
+            shared=shared,
         )
+        await _start_bus(bus, settings)
         if recover:
-            resumed = await easel.intake.recover(platforms)
+            resumed = await easel.intake.recover(platforms, reclaim=reclaim)
             if resumed:
                 log.info("resuming %d unfinished job(s)", resumed)
         await easel.queue.start()
@@ -82,11 +109,24 @@ async def open_easel(
     finally:
         if easel is not None:
             await easel.queue.stop()
+        with _logged("closing the bus"):
+            await bus.aclose()
+        if shared is not None:
+            with _logged("closing the shared state"):
+                await shared.aclose()
         for provider in providers:
             await provider.aclose()
         for client in clients.values():
             await client.aclose()
         await engine.dispose()
+
+
+async def _start_bus(bus: EventBus, settings: AppSettings) -> None:
+    try:
+        await bus.start()
+    except (OSError, ConnectionError) as exc:
+        where = redact_url(settings.redis_url or settings.database_url)
+        raise ConfigError(f"Cannot open the replicas' event bus at {where}: {exc}") from exc
 
 
 class SchedulerLiveness:
@@ -99,28 +139,44 @@ class SchedulerLiveness:
         return self.scheduler is not None and self.scheduler.is_running()
 
 
+Role = Literal["all", "gateway", "worker"]
+"""What one ``easel run`` does: ``gateway`` takes the platforms' updates and writes jobs, ``worker``
+runs jobs and delivers them (through the platforms' APIs), ``all`` (one process) does both."""
+
+
 def build_adapters(
     settings: AppSettings,
     *,
     metrics: PrometheusMetrics | None = None,
     scheduler_alive: Callable[[], bool] | None = None,
+    role: Role = "all",
 ) -> list[Adapter]:
     """The chat platforms ``settings`` configure: Telegram and Discord when they have a token, the web
-    chat when it is enabled, or alone when nothing else is configured."""
+    chat when it is enabled, or alone when nothing else is configured. A worker has no web chat (its
+    pages are served by the gateways: see :func:`remote_platforms`)."""
     adapters: list[Adapter] = []
     if settings.telegram.token is not None:
         from bot.platforms.telegram.adapter import TelegramAdapter  # each library loads only when used
 
-        adapters.append(TelegramAdapter(settings.telegram))
+        adapters.append(TelegramAdapter(settings.telegram, redis_url=settings.redis_url))
     if settings.discord.token is not None:
         from bot.platforms.discord.adapter import DiscordAdapter
 
         adapters.append(DiscordAdapter(settings.discord))
-    if settings.web.enabled or not adapters:
+    if _serves_web(settings) and role != "worker":
         from bot.platforms.web.adapter import WebAdapter
 
         adapters.append(WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive))
     return adapters
+
+
+def _serves_web(settings: AppSettings) -> bool:
+    return settings.web.enabled or (settings.telegram.token is None and settings.discord.token is None)
+
+
+def remote_platforms(settings: AppSettings, role: Role) -> list[str]:
+    """The platforms a replica of ``role`` answers on without holding them: a worker's web chat."""
+    return ["web"] if role == "worker" and _serves_web(settings) else []
 
 
 async def serve(
@@ -134,36 +190,46 @@ async def serve(
     metrics: PrometheusMetrics | None = None,
     liveness: SchedulerLiveness | None = None,
     clock: Clock | None = None,
+    role: Role = "all",
+    replica: str | None = None,
 ) -> None:
     """Run the chat platforms (``build_adapters`` unless given) and the scheduler until ``stop`` is set
         (or SIGINT/SIGTERM with ``handle_signals``). Order: meet every platform (Telegram's username is the
         router's), open Easel with them (unfinished jobs resume and are delivered through them), take
         updates, start the scheduler; then the reverse. See ``bot.platforms.base`` for the adapter life
         cycle. ``metrics`` and ``liveness`` are what the web chat's /metrics and /healthz report; ``clock``
-    (tests) drives the pipeline and the scheduler."""
+    (tests) drives the pipeline and the scheduler. ``role``: a gateway runs no job, a worker takes no
+    update (its adapters only send); see :data:`Role`."""
     stop = stop or asyncio.Event()
     metrics = metrics or PrometheusMetrics()
     liveness = liveness or SchedulerLiveness()
     signals = _install_signal_handlers(stop) if handle_signals else []
     if adapters is None:
-        adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness)
+        adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness, role=role)
+    receiving = [] if role == "worker" else adapters
     try:
         for adapter in adapters:
             await adapter.initialize()
+        platforms = {adapter.name: adapter for adapter in adapters}
         async with open_easel(
             settings,
-            platforms={adapter.name: adapter for adapter in adapters},
+            platforms=platforms,
             bot_username=next((a.username for a in adapters if a.username), None),
             providers_override=providers_override,
             metrics=metrics,
             clock=clock,
+            replica=replica,
+            remote=remote_platforms(settings, role),
+            work=role != "gateway",
+            # SQLite: one `easel run` at a time (its lock), so what a killed run held is this one's
+            reclaim=list(platforms) if lock_path(settings.database_url) is not None else (),
         ) as easel:
             scheduler = easel.scheduler if settings.scheduler.enabled else None
             for adapter in adapters:
                 adapter.attach(easel.front)
             started: list[Adapter] = []
             try:
-                for adapter in adapters:
+                for adapter in receiving:
                     await adapter.start()
                     started.append(adapter)
                 if scheduler is not None:

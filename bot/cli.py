@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import gc
 import logging
 import shutil
@@ -18,7 +19,7 @@ from bot.cli_common import err, friendly, settings_of
 from bot.cli_common import run as run_coroutine
 from bot.cli_diagnostics import diagnostics_commands
 from bot.cli_schedule import schedule_app
-from bot.core.errors import InvalidInput
+from bot.core.errors import ConfigError, InvalidInput
 from bot.core.messages import Attachment, Incoming
 from bot.core.types import JobEvent, Progress, Reply, Started, Target
 from bot.observability.masking import redact_url, redacted
@@ -29,6 +30,7 @@ from bot.providers import registry
 from bot.settings import AppSettings
 from bot.storage import migrate
 from bot.storage.db import check_connection, make_engine
+from bot.storage.run_lock import lock_path, single_runner
 
 MAX_EDIT_FILE_BYTES = 20_000_000
 
@@ -51,6 +53,12 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="YAML config file (default: $EASEL_CONFIG or ./config.yaml)."),
 ]
 T = TypeVar("T")
+
+
+class RoleChoice(enum.StrEnum):
+    ALL = "all"
+    GATEWAY = "gateway"
+    WORKER = "worker"
 
 
 def main() -> None:
@@ -186,7 +194,8 @@ def chat(
 
 async def _chat(settings: AppSettings, *, wait: bool | None = None) -> None:
     console = ConsolePlatform(sys.stdout, sys.stderr)
-    async with open_easel(settings, platforms={console.name: console}) as easel:
+    # the console is one terminal's: its jobs left leased by a killed `easel chat` are its own again
+    async with open_easel(settings, platforms={console.name: console}, reclaim=[console.name]) as easel:
         await run_console(
             easel.front,
             wait_for=easel.queue.wait_for,
@@ -199,20 +208,36 @@ async def _chat(settings: AppSettings, *, wait: bool | None = None) -> None:
 
 @app.command()
 @friendly
-def run(ctx: typer.Context) -> None:
+def run(
+    ctx: typer.Context,
+    role: Annotated[
+        RoleChoice,
+        typer.Option(
+            "--role",
+            help="all: one process does everything; gateway: take updates, write jobs; "
+            "worker: run jobs and deliver them. Several replicas need PostgreSQL.",
+        ),
+    ] = RoleChoice.ALL,
+) -> None:
     """Run the bot on every configured platform (the local web chat when none is configured)."""
     settings = settings_of(ctx)
+    if role != RoleChoice.ALL and lock_path(settings.database_url) is not None:
+        raise ConfigError(
+            f"--role {role.value} runs one part of Easel among several replicas, which share a PostgreSQL "
+            "database; with SQLite (one process), run `easel run` alone."
+        )
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     install_redaction(settings)  # every record, every logger and handler: no secret reaches stderr
     metrics, liveness = PrometheusMetrics(), SchedulerLiveness()
-    adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness)
+    adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness, role=role.value)
     # The libraries are loaded now: keep their objects out of the collector's full passes, which
     # otherwise stall the event loop for 60-110 ms now and then (docs/performance.md).
     gc.collect()
     gc.freeze()
-    err.print(f"Starting Easel on {', '.join(a.name for a in adapters)}; Ctrl-C stops it.")
+    which = "" if role == RoleChoice.ALL else f" as a {role.value}"
+    err.print(f"Starting Easel{which} on {', '.join(a.name for a in adapters)}; Ctrl-C stops it.")
 
     def ready(_: Easel) -> None:
         for adapter in adapters:
@@ -220,16 +245,18 @@ def run(ctx: typer.Context) -> None:
             if url:
                 print(f"Easel {adapter.name} chat: {url}", flush=True)
 
-    run_coroutine(
-        serve(
-            settings,
-            handle_signals=True,
-            adapters=adapters,
-            metrics=metrics,
-            liveness=liveness,
-            on_ready=ready,
+    with single_runner(settings.database_url):  # SQLite: a second `easel run` is refused
+        run_coroutine(
+            serve(
+                settings,
+                handle_signals=True,
+                adapters=adapters,
+                metrics=metrics,
+                liveness=liveness,
+                on_ready=ready,
+                role=role.value,
+            )
         )
-    )
 
 
 # --------------------------------------------------------------------------------------------- config

@@ -11,6 +11,7 @@ import typer
 
 from bot import diagnostics
 from bot.cli_common import friendly, run, settings_of
+from bot.coordination.state import redis_latency_ms
 from bot.core.errors import EaselError
 from bot.observability.masking import redact_url
 from bot.settings import AppSettings
@@ -51,7 +52,7 @@ def providers(
 
 @friendly
 def doctor(ctx: typer.Context) -> None:
-    """Check the database, the media directory, every configured provider and platform."""
+    """Check the database, Redis, the media directory, every configured provider and platform."""
     settings = settings_of(ctx)
     ok = run(_doctor(settings))
     if not ok:
@@ -70,6 +71,7 @@ async def _doctor(settings: AppSettings) -> bool:
         ok = False
     finally:
         await engine.dispose()
+    ok &= await _redis(settings)
     media = settings.media_dir.resolve()
     writable = _writable(media)
     typer.echo(f"media dir   {'ok ' if writable else 'BAD'} {media}")
@@ -85,6 +87,28 @@ async def _doctor(settings: AppSettings) -> bool:
     discord = settings.discord.token is not None
     typer.echo(f"{'discord':11} {'configured' if discord else 'not configured'}")
     return ok
+
+
+PER_PROCESS = (
+    "limits, breakers and concurrency are per process: set redis_url when several replicas share this "
+    "database"
+)
+
+
+async def _redis(settings: AppSettings) -> bool:
+    """Redis answers (PING, latency) when ``redis_url`` is set; a note if PostgreSQL is shared without it."""
+    if settings.redis_url is None:
+        if settings.database_url.startswith("postgresql"):
+            typer.echo(f"{'redis':11} not configured: {PER_PROCESS}")
+        return True
+    where = redact_url(settings.redis_url)
+    try:
+        latency = await redis_latency_ms(settings.redis_url)
+    except EaselError as exc:
+        typer.echo(f"{'redis':11} BAD {exc}")
+        return False
+    typer.echo(f"{'redis':11} ok  {latency:.1f} ms  {where}")
+    return True
 
 
 def _ms(started: float) -> str:

@@ -93,6 +93,9 @@ class GenerationSettings(Section):
     breaker_failures: int = Field(default=5, ge=1, le=100)
     """Consecutive failures that switch a provider off for ``breaker_reset_s``."""
     breaker_reset_s: float = Field(default=60.0, gt=0, le=3600)
+    lease_s: float = Field(default=30.0, ge=1, le=600)
+    """How long a replica's claim on a running job lasts without renewal (renewed every third of it):
+    a replica that died has its jobs taken over by another after at most this long."""
 
     @field_validator("provider")
     @classmethod
@@ -196,6 +199,10 @@ class AppSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/easel.db"
     media_dir: Path = Path("./data/media")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    redis_url: str | None = None
+    """Shared state for several replicas (``redis://127.0.0.1:6379/0``): rate limits, circuit breakers,
+    per-backend concurrency, Telegram's flood control and events. Unset: all of it stays in memory
+    (right for one process)."""
     shutdown_grace_s: float = Field(default=8.0, ge=0, le=600)
     """On SIGTERM, how long jobs already running (a photo on its way) may take to finish and be recorded
     before they are interrupted; new work stops at once. Keep it under your supervisor's stop timeout

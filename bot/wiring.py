@@ -12,12 +12,14 @@ The scheduler is built with everything else (its commands are the chat service's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.coordination.state import SharedState, in_memory
+from bot.core.bus import JOBS, EventBus, LocalBus
 from bot.core.chat.answers import QuickAnswers
 from bot.core.chat.front import Front
 from bot.core.chat.router import Router, RouterConfig
@@ -32,6 +34,7 @@ from bot.core.jobs.intake import JobIntake, Policy
 from bot.core.jobs.ledger import JobLedger, JobOutcomes
 from bot.core.jobs.limits import RateLimiter, Rates
 from bot.core.jobs.queue import JobQueue
+from bot.core.jobs.relay import Relay
 from bot.core.jobs.runner import JobRunner
 from bot.core.ports import Clock, Metrics, Platform, Provider
 from bot.core.schedules.birthday_card import overlay_images
@@ -91,13 +94,25 @@ def build_easel(
     metrics: Metrics,
     bot_username: str | None = None,
     scheduler_clock: SchedulerClock = SchedulerClock(),
+    bus: EventBus | None = None,
+    replica: str = "easel",
+    remote: Collection[str] = (),
+    work: bool = True,
+    shared: SharedState | None = None,
 ) -> Easel:
+    """``platforms``: those this replica holds; ``remote``: those only other replicas hold (a worker
+    replica's web chat), answered through ``bus``, which connects the replicas (in-process alone).
+    ``work=False``: a gateway's queue, which counts the jobs but runs none. ``shared``: rate limits,
+    breakers and backend slots every replica shares (Redis); this process's memory when not given."""
     generation, limits = settings.generation, settings.limits
+    bus = bus or LocalBus()
+    shared = shared or in_memory()
+    platforms = Relay(platforms, bus=bus, replica=replica, remote=remote)
     history, jobs = SqlHistoryStore(engine), SqlJobStore(engine)
     artifacts = FileArtifactStore(settings.media_dir)
     defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
-    chain = build_chain(settings, providers, metrics)
-    ledger = JobLedger(jobs=jobs, history=history, clock=clock, outcomes=JobOutcomes(), metrics=metrics)
+    chain = build_chain(settings, providers, metrics, shared)
+    ledger = JobLedger(jobs=jobs, history=history, clock=clock, outcomes=JobOutcomes(bus), metrics=metrics)
     runner = JobRunner(
         jobs=jobs,
         history=history,
@@ -108,12 +123,16 @@ def build_easel(
         platforms=platforms,
         clock=clock,
         max_attempts=generation.max_job_attempts,
+        owner=replica,
         steps={BIRTHDAY_CARD: overlay_images},  # the scheduler's cards: their greeting, drawn on
     )
     queue = JobQueue(
-        runner=runner.run, workers=generation.workers, max_queue=limits.max_queue, metrics=metrics
-    )
-    directory = Directory(history)
+        runner=runner.run, jobs=jobs, owner=replica, platforms=list(platforms), clock=clock,
+        workers=generation.workers if work else 0, max_queue=limits.max_queue, lease_s=generation.lease_s,
+        metrics=metrics,
+    )  # fmt: skip
+    bus.subscribe(JOBS, lambda _message: queue.wake())
+    directory = Directory(history, bus=bus)
     intake = JobIntake(
         directory=directory,
         history=history,
@@ -124,9 +143,11 @@ def build_easel(
         limiter=RateLimiter(
             Rates(user=limits.user_rate, chat=limits.chat_rate, overall=limits.global_rate),
             admins=limits.admins,
+            storage=shared.rate_storage,
         ),
         platforms=platforms,
         clock=clock,
+        bus=bus,
         primary_provider=chain.primary.name,
         policy=Policy(
             daily_images_per_user=limits.daily_images_per_user,
@@ -150,7 +171,7 @@ def build_easel(
     )
     service = ChatService(
         router=router, directory=directory, intake=intake, answers=answers, jobs=jobs, platforms=platforms,
-        scheduling=commands, metrics=metrics,
+        scheduling=commands, metrics=metrics, replica=replica,
     )  # fmt: skip
     front = Front(
         service=service,
@@ -178,8 +199,10 @@ def build_easel(
     )  # fmt: skip
 
 
-def build_chain(settings: AppSettings, providers: Sequence[Provider], metrics: Metrics) -> ProviderChain:
-    generation = settings.generation
+def build_chain(
+    settings: AppSettings, providers: Sequence[Provider], metrics: Metrics, shared: SharedState | None = None
+) -> ProviderChain:
+    generation, shared = settings.generation, shared or in_memory()
     return ProviderChain(
         providers,
         timeout_s=generation.timeout_s,
@@ -192,6 +215,8 @@ def build_chain(settings: AppSettings, providers: Sequence[Provider], metrics: M
             if registry.has_client(p.name)
         },
         metrics=metrics,
+        breakers=shared.breakers,
+        slots=shared.slots,
     )
 
 

@@ -1,0 +1,1 @@
+"""Coordination between replicas: state shared through Redis (limits, breakers, slots) and events."""

@@ -7,8 +7,8 @@ REST under ``/api/v10``: ``/users/@me``, ``/oauth2/applications/@me``, ``/gatewa
 acknowledged" (40060), the token's 15-minute life (50027, on request), 2000 content characters, 10
 attachments and the per-request upload size (413 / 40005), and can inject 429 (with ``Via``, JSON
 ``retry_after`` and ``X-RateLimit-*`` headers), 403 (50013/50001) and 5xx. The gateway at ``/gateway``
-speaks HELLO, heartbeat ACK, IDENTIFY → READY → GUILD_CREATE, and lets a test inject
-INTERACTION_CREATE and MESSAGE_CREATE::
+(:mod:`.discord_gateway`: shards and session start limits) speaks HELLO, heartbeat ACK, IDENTIFY →
+READY → GUILD_CREATE, and lets a test inject INTERACTION_CREATE and MESSAGE_CREATE::
 
     async with FakeDiscord() as dc:         # dc.api_base_url / dc.gateway_url for the bot
         await dc.wait_for(lambda: dc.ready)
@@ -19,19 +19,17 @@ INTERACTION_CREATE and MESSAGE_CREATE::
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Self
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from tests.fakes.discord_gateway import Gateway
 from tests.fakes.discord_rest import ApiError, Upload, error_response, json_response, read_upload
 from tests.fakes.discord_users import UserActions
 from tests.fakes.discord_world import (
-    APP_ID,
     BOT_ID,
     CHANNEL,
     EPHEMERAL,
@@ -43,7 +41,6 @@ from tests.fakes.discord_world import (
 )
 
 ACK_DEADLINE_S = 3.0
-HEARTBEAT_MS = 41250
 
 
 @dataclass(frozen=True)
@@ -79,11 +76,11 @@ class FakeDiscord(UserActions):
         self.faults: list[Fault] = []
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         """Synced commands by guild id (None: global)."""
-        self.identified: list[dict[str, Any]] = []
+        self.gateway = Gateway(self, on_change=self._notify)
         self.ready = False
+        """A gateway session has had its READY and GUILD_CREATEs."""
         self.errors: list[str] = []
         """Requests the fake itself failed on (a test should end with none)."""
-        self._sockets: list[tuple[web.WebSocketResponse, list[int]]] = []
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -105,7 +102,7 @@ class FakeDiscord(UserActions):
 
     async def __aenter__(self) -> Self:
         app = web.Application(client_max_size=200 * 1024 * 1024)
-        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/gateway", self._serve_gateway)
         app.router.add_get("/attachments/{id}/{name}", self._cdn)
         app.router.add_route("*", "/api/v10/{path:.+}", self._api)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
@@ -118,8 +115,8 @@ class FakeDiscord(UserActions):
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for socket, _ in list(self._sockets):
-            await socket.close()
+        for session in list(self.gateway.sessions):
+            await session.socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -211,12 +208,13 @@ class FakeDiscord(UserActions):
 
     # ------------------------------------------------------------------------------------ gateway
 
+    @property
+    def identified(self) -> list[dict[str, Any]]:
+        """Every IDENTIFY (and RESUME) payload the gateway got, in order."""
+        return self.gateway.identified
+
     def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        live = [(socket, seq) for socket, seq in self._sockets if not socket.closed]
-        assert live, "the bot is not connected to the gateway"
-        for socket, seq in live:
-            seq[0] += 1
-            self._spawn(self._send(socket, {"op": 0, "t": event, "s": seq[0], "d": data}))
+        self.gateway.dispatch(event, data, self._spawn)
         self._spawn(self._notify())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -224,49 +222,11 @@ class FakeDiscord(UserActions):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _send(socket: web.WebSocketResponse, frame: dict[str, Any]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):  # the bot hung up meanwhile
-            await socket.send_str(json.dumps(frame))
-
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse()
-        await socket.prepare(request)
-        seq = [0]
-        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))
-        async for frame in socket:
-            if frame.type != WSMsgType.TEXT:
-                continue
-            message = json.loads(frame.data)
-            op = message.get("op")
-            if op == 1:
-                await socket.send_str(json.dumps({"op": 11}))
-            elif op in (2, 6):
-                self.identified.append(message["d"])
-                self._sockets.append((socket, seq))
-                await self._send_ready(socket, seq)
-        self._sockets = [(s, q) for s, q in self._sockets if s is not socket]
-        return socket
-
-    async def _send_ready(self, socket: web.WebSocketResponse, seq: list[int]) -> None:
-        ready = {
-            "v": 10,
-            "user": self.world.users[BOT_ID] | {"verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
-            "session_id": "fake-session",
-            "resume_gateway_url": self.gateway_url,
-            "application": {"id": str(APP_ID), "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-        }
-        events = [("READY", ready)] + [
-            ("GUILD_CREATE", self.world.guild_create(g)) for g in self.world.guilds
-        ]
-        for name, data in events:
-            seq[0] += 1
-            await socket.send_str(json.dumps({"op": 0, "t": name, "s": seq[0], "d": data}))
-        self.ready = True
-        await self._notify()
+    async def _serve_gateway(self, request: web.Request) -> web.WebSocketResponse:
+        try:
+            return await self.gateway.serve(request)
+        finally:
+            await self._notify()
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -79,12 +79,10 @@ def _application(fake: FakeDiscord, match: re.Match[str]) -> Handler:
 
 def _gateway_info(fake: FakeDiscord, match: re.Match[str]) -> Handler:
     async def handle(request: web.Request, upload: Upload) -> web.StreamResponse:
-        body: dict[str, Any] = {"url": fake.gateway_url}
-        if match["bot"]:
-            _authorised(fake, request)
-            body |= {"shards": 1, "session_start_limit": {
-                "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}  # fmt: skip
-        return json_response(body)
+        if not match["bot"]:
+            return json_response({"url": fake.gateway_url})
+        _authorised(fake, request)
+        return json_response(fake.gateway.bot_info())
 
     return handle
 

@@ -4,7 +4,9 @@ It answers ``POST /bot<token>/<method>`` with Telegram's envelope and real statu
 limits PTB does not (photo 10 MB, width + height <= 10000, ratio <= 20, caption 1024, text 4096, albums
 of 2-10, callback data <= 64 bytes, "message is not modified", downloads <= 20 MB), long-polls
 ``getUpdates`` (offset, limit, timeout; parked polls are released on shutdown) and serves files under
-``/file/bot<token>/<path>``::
+``/file/bot<token>/<path>``. With a webhook set (``setWebhook`` checks ``secret_token``: 1-256 of
+``A-Z a-z 0-9 _ -``; ``max_connections`` 1-100) updates are POSTed to it instead; ``push_webhook`` posts
+one, to any replica's URL (as a load balancer would), and reports the status Telegram would see::
 
     async with FakeTelegram() as tg:            # tg.base_url / tg.base_file_url for PTB
         tg.say(42, 42, "/imagine a fox")        # a user writes to the bot (an Update is queued)
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -251,8 +254,17 @@ class FakeTelegram:
 
         await asyncio.wait_for(waiting(), within_s)
 
-    async def push_webhook(self, update: dict[str, Any], *, secret: str | None = None) -> int:
-        """POST one update to the registered webhook as Telegram does; return the HTTP status."""
+    async def push_webhook(
+        self,
+        update: dict[str, Any],
+        *,
+        secret: str | None = None,
+        url: str | None = None,
+        timeout_s: float | None = None,
+    ) -> int:
+        """POST one update to the registered webhook as Telegram does; return the HTTP status.
+        ``url``: post to that replica instead (what a load balancer in front of several does);
+        ``timeout_s``: give up waiting for the answer (Telegram then counts it as failed: 0)."""
         assert self.webhook is not None, "no webhook set"
         if self._session is None:
             self._session = aiohttp.ClientSession()
@@ -260,9 +272,16 @@ class FakeTelegram:
         token = secret if secret is not None else self.webhook.secret_token
         if token is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
-        async with self._session.post(self.webhook.url, data=json.dumps(update), headers=headers) as resp:
-            self.webhook.statuses.append(resp.status)
-            return resp.status
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        try:
+            async with self._session.post(
+                url or self.webhook.url, data=json.dumps(update), headers=headers, timeout=timeout
+            ) as resp:
+                status = resp.status
+        except TimeoutError:
+            status = 0
+        self.webhook.statuses.append(status)
+        return status
 
     # ---------------------------------------------------------------------------------- inspection
 
@@ -363,7 +382,16 @@ class FakeTelegram:
         if not url.startswith(("https://", "http://127.0.0.1")):
             raise bad("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.get("secret_token")
-        self.webhook = Webhook(url, str(secret) if secret is not None else None)
+        if secret is not None:
+            secret = str(secret)
+            if len(secret) > 256:
+                raise bad("secret token is too long")
+            if not re.fullmatch(r"[A-Za-z0-9_-]*", secret):
+                raise bad("secret token contains unallowed characters")
+        connections = params.get("max_connections", 40)
+        if not isinstance(connections, int) or not 1 <= connections <= 100:
+            raise bad("max_connections must be between 1 and 100")
+        self.webhook = Webhook(url, secret or None)
         return True
 
     async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:

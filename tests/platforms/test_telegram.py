@@ -132,6 +132,16 @@ async def test_reroll_button_makes_a_new_image_of_that_generation(running: Runni
     assert query in tg.answered and tg.photos(CHAT)[1]["caption"].startswith("reroll: a castle")
 
 
+async def test_a_press_too_old_to_answer_is_still_handled(running: Running) -> None:
+    """A press Telegram redelivers after its first replica answered it and died still makes its reroll."""
+    first = await running.photo_after("/imagine a castle")
+    query = running.tg.press(CHAT, first["message_id"], USER, buttons(first)["r"])
+    running.tg.answered[query] = {}  # answered once already: answerCallbackQuery now says "too old"
+    tg = running.tg
+    await tg.wait_for(lambda: len(tg.photos(CHAT)) == 2)
+    assert tg.photos(CHAT)[1]["caption"].startswith("reroll: a castle")
+
+
 async def test_vary_button_makes_a_variation(running: Running) -> None:
     """Pressing Vary sends a variation whose parent is the pressed generation."""
     first = await running.photo_after("/imagine a castle")

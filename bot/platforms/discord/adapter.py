@@ -4,8 +4,10 @@ for replies.
 Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (points discord.py at ``api_base_url`` /
 ``gateway_url``, logs in over REST: the bot user and the application id) → ``attach(easel)`` →
 ``start()`` (registers the persistent buttons, syncs the commands to ``guild_ids`` or globally, connects
-the gateway) → ``stop()`` → ``shutdown()``. Commands live in :mod:`.discord_commands`, what users do in
-:mod:`.discord_inbound`, buttons and the modal in :mod:`.discord_views`, rendering in
+the gateway: one connection, or with ``shard_count`` an ``AutoShardedClient`` over ``shard_ids``) →
+``stop()`` → ``shutdown()``. An adapter that is only initialized (a worker replica) still sends: the
+replies go over REST, an interaction's through its token. Commands live in :mod:`.discord_commands`,
+what users do in :mod:`.discord_inbound`, buttons and the modal in :mod:`.discord_views`, rendering in
 :mod:`.discord_render`, sending in :mod:`.discord_delivery`, endpoints in :mod:`.discord_http`.
 """
 
@@ -30,7 +32,7 @@ from bot.platforms.discord.delivery import PLATFORM, DiscordDelivery
 from bot.platforms.discord.http import Endpoints
 from bot.platforms.discord.inbound import DEFER_AFTER_S, DiscordInbound
 from bot.platforms.discord.settings import DiscordSettings
-from bot.platforms.discord.views import EaselClient, ResultButton, apologise
+from bot.platforms.discord.views import EaselClient, EaselShardedClient, ResultButton, apologise
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +59,16 @@ class DiscordAdapter:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = intents.guild_messages = intents.dm_messages = True
-        self.client = EaselClient(
-            intents=intents,
-            guild_ready_timeout=guild_ready_timeout,
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
-        )
+        options: dict[str, Any] = {
+            "intents": intents,
+            "guild_ready_timeout": guild_ready_timeout,
+            "allowed_mentions": discord.AllowedMentions(everyone=False, roles=False, users=True),
+        }
+        if settings.shard_count is None:
+            self.client: EaselClient = EaselClient(**options)
+        else:
+            shards = settings.shard_ids or list(range(settings.shard_count))
+            self.client = EaselShardedClient(shard_count=settings.shard_count, shard_ids=shards, **options)
         clock = clock or SystemClock()
         self.delivery = DiscordDelivery(self.client, clock=clock)
         self.inbound = DiscordInbound(
@@ -100,9 +107,12 @@ class DiscordAdapter:
         self.delivery.record = front.generation
 
     async def start(self) -> None:
-        """Register the persistent buttons, sync the commands, connect the gateway (wait for READY)."""
+        """Register the persistent buttons, sync the commands, connect the gateway (wait for READY:
+        every shard's, when sharded)."""
         self.client.add_dynamic_items(ResultButton)
         await self._sync_commands()
+        if isinstance(self.client, EaselShardedClient):
+            await self._check_session_starts(self.client)
         self._gateway = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait({self._gateway, ready}, timeout=self._ready_timeout_s,
@@ -115,6 +125,25 @@ class DiscordAdapter:
             ready.cancel()
             log.warning("discord: the gateway is not ready after %.0f s; going on", self._ready_timeout_s)
         log.info("discord: connected as %s", self.client.user)
+
+    async def _check_session_starts(self, client: EaselShardedClient) -> None:
+        """Each shard starts a gateway session, and Discord allows only so many a day
+        (``session_start_limit``): refuse to start rather than have the token reset. Also learn how
+        many shards may identify at once (``max_concurrency``)."""
+        shards = len(client.shard_ids or ())
+        try:
+            limits = await client.fetch_session_start_limits()
+        except (discord.GatewayNotFound, discord.HTTPException) as exc:
+            raise ConfigError(f"Cannot ask Discord for its gateway (GET /gateway/bot): {exc}") from exc
+        if limits.remaining < shards:
+            hours = limits.reset_after / 3_600_000
+            raise ConfigError(
+                f"Discord allows {limits.remaining} more gateway session start(s) in the next "
+                f"{hours:.1f} h (session_start_limit), and this replica's {shards} shard(s) need one each"
+            )
+        client.max_concurrency = limits.max_concurrency
+        log.info("discord: shards %s of %s (%d may identify at once)",
+                 list(client.shard_ids or ()), client.shard_count, limits.max_concurrency)  # fmt: skip
 
     async def _sync_commands(self) -> None:
         try:

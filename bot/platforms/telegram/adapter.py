@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -37,6 +38,7 @@ from bot.platforms.telegram import render
 from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram.delivery import TelegramDelivery
+from bot.platforms.telegram.flood import SharedFloodLimiter
 from bot.platforms.telegram.settings import TelegramSettings
 from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
 from bot.platforms.telegram.webhook import WebhookServer
@@ -66,6 +68,13 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 NOT_ALLOWED = "Sorry, this bot is private."
 
 
+def _flood_control(token: str, redis_url: str | None, retries: int) -> BaseRateLimiter[int]:
+    """Flood limits for this process (``AIORateLimiter``), or shared by every replica through Redis."""
+    if redis_url is None:
+        return AIORateLimiter(max_retries=retries)
+    return SharedFloodLimiter(redis_url, bot_id=token.partition(":")[0], max_retries=retries)
+
+
 class TelegramAdapter:
     """The ``telegram`` platform. It is the :class:`bot.core.ports.Platform` the core sends through."""
 
@@ -78,6 +87,7 @@ class TelegramAdapter:
         rate_limit_retries: int = 3,
         max_concurrent_updates: int = MAX_RUNNING,
         status_delay_s: float | None = None,
+        redis_url: str | None = None,
     ) -> None:
         if settings.token is None:
             raise ConfigError("telegram.token is not set")
@@ -90,7 +100,7 @@ class TelegramAdapter:
             .concurrent_updates(ChatOrderedUpdateProcessor(max_concurrent_updates))
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
-            .rate_limiter(AIORateLimiter(max_retries=rate_limit_retries))
+            .rate_limiter(_flood_control(settings.token.get_secret_value(), redis_url, rate_limit_retries))
         )
         if settings.mode == "webhook":
             builder = builder.updater(None)
@@ -151,6 +161,7 @@ class TelegramAdapter:
             path=urlparse(settings.webhook_url).path,
             secret_token=secret,
             on_update=self._queue_update,
+            answer_timeout_s=settings.webhook_answer_timeout_s,
         )
         await self._webhook.start()
         await self.application.bot.set_webhook(
@@ -158,8 +169,13 @@ class TelegramAdapter:
         )
 
     async def _queue_update(self, data: dict[str, Any]) -> None:
+        """Handle one webhook update and return when its handler has finished (the webhook answers 200
+        only then). It goes through the application's update processor, like a polled update, so one
+        chat's updates still run in order (:mod:`.concurrency`), and through PTB's handlers and error
+        handler; it just skips the update queue, which would only say "taken", not "handled"."""
         update = Update.de_json(data, self.application.bot)
-        await self.application.update_queue.put(update)
+        application = self.application
+        await application.update_processor.process_update(update, application.process_update(update))
 
     async def stop(self) -> None:
         updater = self.application.updater
@@ -252,14 +268,14 @@ class TelegramAdapter:
         )
         match button.action:
             case Action.REROLL | Action.VARY:
-                await query.answer()
+                await self._ack(query)
                 intent = (Reroll if button.action is Action.REROLL else Vary)(button.generation_id)
                 try:
                     await self._front.handle(dataclasses.replace(incoming, intent=intent))
                 except DeliveryFailed as exc:
                     log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
             case Action.EDIT:
-                await query.answer()
+                await self._ack(query)
                 await message.reply_text(
                     render.edit_prompt(button.generation_id),
                     reply_markup=ForceReply(input_field_placeholder="make it warmer"),
@@ -269,6 +285,15 @@ class TelegramAdapter:
                 await self._send_original(query, message, incoming, button.generation_id)
             case Action.DELETE:
                 await self._delete(query, incoming, button.generation_id)
+
+    @staticmethod
+    async def _ack(query: CallbackQuery) -> None:
+        """Stop the button's spinner; a press Telegram delivered again (the replica that took it first
+        died) is "too old" to answer by then, and must still be handled, not lost."""
+        try:
+            await query.answer()
+        except BadRequest as exc:
+            log.info("telegram: could not answer a button press (%s); handling it anyway", exc.message)
 
     async def _send_original(
         self, query: CallbackQuery, message: Message, incoming: Incoming, generation_id: int

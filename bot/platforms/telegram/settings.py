@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.sections import SettingsSection
+
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""The Bot API's rule for ``setWebhook``'s ``secret_token``."""
 
 
 class TelegramSettings(SettingsSection):
@@ -27,7 +31,12 @@ class TelegramSettings(SettingsSection):
     port: int = Field(default=8443, ge=1, le=65535)
     """Webhook mode: the port the webhook server binds."""
     secret_token: SecretStr | None = None
-    """Webhook mode (required): Telegram sends it with every update; requests without it get 403."""
+    """Webhook mode (required): Telegram sends it with every update; requests without it get 403.
+    1-256 characters of ``A-Z a-z 0-9 _ -`` (the Bot API's rule), e.g. ``openssl rand -hex 32``."""
+    webhook_answer_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    """Webhook mode: an update is answered 200 only once it is handled (its job is in the database);
+    one that takes longer is answered 503 so Telegram sends it again (possibly to another replica:
+    the retry makes no second job). Telegram does not document its own limit; 10 s is grammY's."""
     allowed_users: list[int] = []
     """Telegram user ids allowed to use the bot; empty = everyone."""
     allowed_chats: list[int] = []
@@ -37,6 +46,28 @@ class TelegramSettings(SettingsSection):
     status_delay_s: float = Field(default=1.0, ge=0, le=60)
     """A job's status message ("Queued (#2)", "Generating… 40%") appears only if the job is still
     going after this many seconds (0 = at once): quick images come without the extra messages."""
+
+    @field_validator("token", "secret_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """An empty value (``${TELEGRAM_BOT_TOKEN:-}`` left unset) is no value: no token means Telegram
+        is not configured."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret_token_rule(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if len(secret) > 256:
+            raise ValueError(f"is {len(secret)} characters long; Telegram allows 1-256")
+        if not SECRET_TOKEN.fullmatch(secret):
+            raise ValueError(
+                "may contain only A-Z, a-z, 0-9, _ and - (1-256 characters; a base64 secret's +, / and "
+                "= are refused by Telegram): make one with `openssl rand -hex 32`"
+            )
+        return value
 
     @model_validator(mode="after")
     def _webhook_complete(self) -> TelegramSettings:

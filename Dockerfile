@@ -23,7 +23,8 @@ USER easel
 VOLUME ["/data"]
 WORKDIR /data
 
-EXPOSE 8080
+# 8080: the web chat, /healthz and /metrics; 8443: the Telegram webhook (telegram.mode: webhook).
+EXPOSE 8080 8443
 # /healthz: the database answers and the scheduler runs (served by the web chat on port 8080).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=8)"]

@@ -71,11 +71,13 @@ async def open_easel(
     clients: dict[str, httpx.AsyncClient] = {}
     easel: Easel | None = None
     replica = replica or replica_name()
-    bus = make_bus(settings.database_url, settings.redis_url, replica=replica)
+    bus = make_bus(
+        settings.database_url, settings.redis_url, replica=replica, redis_prefix=settings.redis_prefix
+    )
     shared: SharedState | None = None
     try:
         await check_connection(engine)
-        shared = await open_shared_state(settings.redis_url)
+        shared = await open_shared_state(settings.redis_url, namespace=settings.redis_prefix)
         if migrate:
             await upgrade(settings.database_url)
         clients = registry.make_clients(

@@ -203,6 +203,8 @@ class AppSettings(BaseSettings):
     """Shared state for several replicas (``redis://127.0.0.1:6379/0``): rate limits, circuit breakers,
     per-backend concurrency, Telegram's flood control and events. Unset: all of it stays in memory
     (right for one process)."""
+    redis_prefix: str = Field(default="easel", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    """Prefix of every Redis key and channel: lets several installations (or test runs) share one Redis."""
     shutdown_grace_s: float = Field(default=8.0, ge=0, le=600)
     """On SIGTERM, how long jobs already running (a photo on its way) may take to finish and be recorded
     before they are interrupted; new work stops at once. Keep it under your supervisor's stop timeout

@@ -12,6 +12,7 @@ The scheduler is built with everything else (its commands are the chat service's
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,7 +44,7 @@ from bot.providers import registry
 from bot.scheduler.runs import BIRTHDAY_CARD, RunExecutor, RunPolicy
 from bot.scheduler.service import POLL_S, SchedulerService, Sleeper
 from bot.scheduler.triggers import ApschedulerTriggers
-from bot.settings import AppSettings, ProviderSettings
+from bot.settings import AppSettings, BuiltinSettings, ProviderSettings
 from bot.storage.artifacts import FileArtifactStore
 from bot.storage.birthday_repo import SqlBirthdayStore
 from bot.storage.gallery_repo import GalleryRepo
@@ -217,7 +218,19 @@ def build_chain(
         metrics=metrics,
         breakers=shared.breakers,
         slots=shared.slots,
+        slot_names={p.name: backend_slot_name(p.name, settings.providers.get(p.name)) for p in providers},
     )
+
+
+def backend_slot_name(name: str, configured: ProviderSettings | BuiltinSettings) -> str:
+    """What replicas share a provider's concurrency slots under: its name and its backends' addresses
+    (hashed: a URL may carry credentials), so replicas pointed at one GPU share its slots and replicas
+    pointed at different servers do not."""
+    urls = configured.base_url if isinstance(configured, ProviderSettings) else None
+    if not urls:
+        return name
+    joined = "\n".join(sorted(urls if isinstance(urls, list) else [urls]))
+    return f"{name}@{hashlib.sha256(joined.encode()).hexdigest()[:12]}"
 
 
 def _scheduler(

@@ -12,6 +12,7 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
 from bot.storage.db import make_engine, normalise_url
@@ -55,9 +56,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+MIGRATION_LOCK = 0x6561_7365_6C00
+"""PostgreSQL advisory lock held while migrating: replicas that start together migrate one at a time
+(the others then find the schema at head), instead of racing to create the same tables."""
+
+
 def do_run_migrations(connection: Connection) -> None:
     _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

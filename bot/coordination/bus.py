@@ -15,11 +15,13 @@ def replica_name() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def make_bus(database_url: str, redis_url: str | None, *, replica: str) -> EventBus:
+def make_bus(
+    database_url: str, redis_url: str | None, *, replica: str, redis_prefix: str = "easel"
+) -> EventBus:
     if redis_url:
         from bot.coordination.bus_redis import RedisBus
 
-        return RedisBus(redis_url, replica=replica)
+        return RedisBus(redis_url, replica=replica, channel=f"{redis_prefix}:bus")
     if database_url.startswith("postgresql"):
         from bot.coordination.bus_postgres import PostgresBus
 

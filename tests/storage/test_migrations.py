@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,4 +118,20 @@ async def test_downgrade_one_step_keeps_initial_schema(db_url: str) -> None:
     assert await migrate.current(db_url) == "0001"
     assert await _tables(db_url) == TABLES - {"deliveries", "shown_messages"} - SCHEDULER_TABLES
     await migrate.upgrade(db_url)
+    assert await migrate.current(db_url) == migrate.head()
+
+
+async def test_replicas_starting_together_migrate_one_at_a_time(db_url: str) -> None:
+    """Three processes migrate one empty PostgreSQL schema at once: all succeed, the schema is at head."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("replicas share PostgreSQL; SQLite is one process")
+    code = "import asyncio, sys; from bot.storage import migrate; asyncio.run(migrate.upgrade(sys.argv[1]))"
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, db_url, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    results = await asyncio.gather(*(asyncio.wait_for(p.communicate(), 60) for p in processes))
+    assert [p.returncode for p in processes] == [0, 0, 0], [err.decode()[-500:] for _, err in results]
     assert await migrate.current(db_url) == migrate.head()

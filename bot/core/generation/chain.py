@@ -96,6 +96,7 @@ class ProviderChain:
         metrics: Metrics | None = None,
         breakers: BreakerStore | None = None,
         slots: Slots | None = None,
+        slot_names: Mapping[str, str] | None = None,
     ) -> None:
         if not providers:
             raise ValueError("a provider chain needs at least one provider")
@@ -112,6 +113,8 @@ class ProviderChain:
         )
         self._breakers: BreakerStore = breakers if breakers is not None else MemoryBreakers(clock=clock)
         self._slots: Slots = slots if slots is not None else MemorySlots()
+        self._slot_names = dict(slot_names or {})
+        """Provider → the name its slots are shared under (one per backend: its address, hashed)."""
         self._limits: dict[str, int] = {}
         for name, limit in (concurrency or {}).items():
             if limit < 1:
@@ -253,7 +256,7 @@ class ProviderChain:
         if limit is None:
             yield
             return
-        async with self._slots.hold(name, limit):
+        async with self._slots.hold(self._slot_names.get(name, name), limit):
             yield
 
     async def _all_paused(self, candidates: Sequence[Provider]) -> Unavailable:

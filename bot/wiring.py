@@ -218,11 +218,19 @@ def build_chain(
         metrics=metrics,
         breakers=shared.breakers,
         slots=shared.slots,
-        slot_names={p.name: backend_slot_name(p.name, settings.providers.get(p.name)) for p in providers},
+        slot_names={p.name: backend_slot_name(p.name, _section(settings, p.name)) for p in providers},
     )
 
 
-def backend_slot_name(name: str, configured: ProviderSettings | BuiltinSettings) -> str:
+def _section(settings: AppSettings, name: str) -> ProviderSettings | BuiltinSettings | None:
+    """The settings section of provider ``name``; ``None`` for a provider injected under another name."""
+    try:
+        return settings.providers.get(name)
+    except AttributeError:
+        return None
+
+
+def backend_slot_name(name: str, configured: ProviderSettings | BuiltinSettings | None) -> str:
     """What replicas share a provider's concurrency slots under: its name and its backends' addresses
     (hashed: a URL may carry credentials), so replicas pointed at one GPU share its slots and replicas
     pointed at different servers do not."""

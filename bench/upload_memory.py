@@ -2,7 +2,7 @@
 one colour, a ~160 kB file) through a real Easel (``bot.app.open_easel`` on a temp SQLite and media
 dir), each scenario in a fresh subprocess so the figures start from an idle process.
 
-- ``save``: six ``EaselService._save_upload`` calls at once (what a Telegram photo, a Telegram
+- ``save``: six ``JobIntake._keep_upload`` calls at once (what a Telegram photo, a Telegram
   document or a Discord attachment reaches before the job is queued);
 - ``edit``: six users send ``/edit make it warmer`` with the PNG attached, and the built-in renderer
   edits each stored upload (the whole path: upload, job, provider, artifacts).
@@ -32,7 +32,7 @@ from bench.report import Result, peak_rss_mb, reset_peak_rss, rss_mb
 SIDE = 7000
 UPLOADS = 6
 MODES = {
-    "save": "six _save_upload calls at once",
+    "save": "six _keep_upload calls at once",
     "edit": "six /edit messages, built-in renderer",
 }
 
@@ -54,7 +54,7 @@ async def _child(mode: str, release: bool) -> dict[str, Any]:
     from bench.pipeline import Sink, settings
     from bot import process_memory
     from bot.app import open_easel
-    from bot.core.messages import Attachment, Edit, Incoming
+    from bot.core.messages import Attachment, Incoming
 
     if not release:  # what the figures would be without it (open_easel installs it)
         process_memory.install = lambda: False
@@ -68,9 +68,7 @@ async def _child(mode: str, release: bool) -> dict[str, Any]:
             if mode == "save":
                 stored = await asyncio.gather(
                     *(
-                        easel.service._save_upload(
-                            Edit("make it warmer", reference=Attachment(data=data, filename="big.png"))
-                        )
+                        easel.intake._keep_upload(data)  # the save step alone
                         for _ in range(UPLOADS)
                     )
                 )

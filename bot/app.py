@@ -84,6 +84,8 @@ async def open_easel(
             selection, settings.providers, default_timeout_s=settings.generation.attempt_timeout_s
         )
         providers = providers_override or registry.build(selection, settings.providers, clients)
+        if shared.claims is not None:
+            registry.share_backends(providers, shared.claims)
         easel = build_easel(
             settings,
             engine=engine,

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -92,6 +92,28 @@ class RedisSlots:
     async def release(self, name: str, token: str) -> None:
         """Give ``token``'s slot back (nothing happens when it holds none)."""
         await self._client.zrem(self.key(name), token)
+
+    async def claim(self, name: str, limit: int) -> Callable[[], Awaitable[None]] | None:
+        """``SlotClaims``: one of ``name``'s slots now (renewed until the returned function gives it
+        back), or ``None`` when all are taken or Redis is unreachable (the caller tries again)."""
+        token = uuid.uuid4().hex
+        try:
+            taken = await self.try_acquire(name, limit, token)
+        except RedisError as exc:
+            log.warning("concurrency slots of %s unavailable, waiting: %s", name, exc)
+            return None
+        except BaseException:
+            await asyncio.shield(self._give_back(name, token))
+            raise
+        if not taken:
+            return None
+        renewing = asyncio.create_task(self._keep(name, token), name=f"slot renewal {name}")
+
+        async def give_back() -> None:
+            renewing.cancel()
+            await asyncio.shield(self._give_back(name, token))
+
+        return give_back
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str, limit: int) -> AsyncIterator[None]:

@@ -23,6 +23,7 @@ from bot.coordination.slots import RedisSlots
 from bot.core.errors import ConfigError
 from bot.core.generation.chain import MemorySlots, Slots
 from bot.core.generation.resilience import BreakerStore, MemoryBreakers
+from bot.core.ports import SlotClaims
 from bot.observability.masking import redact_url
 
 NAMESPACE = "easel"
@@ -39,6 +40,8 @@ class SharedState:
     """For ``ProviderChain(..., breakers=...)``."""
     slots: Slots
     """For ``ProviderChain(..., slots=...)``."""
+    claims: SlotClaims | None = None
+    """For each backend pool's ``share(...)`` (None in memory: a pool's own caps are enough)."""
     redis: Redis | None = None
     """The shared client (None in memory), for whatever else wants Redis on the same pool."""
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
@@ -99,10 +102,12 @@ async def open_shared_state(
         await client.aclose()
         await pool.aclose()
 
+    slots = RedisSlots(client, namespace=namespace, clock=clock, ttl_s=slot_ttl_s)
     return SharedState(
         rate_storage=rate_storage,
         breakers=RedisBreakers(client, namespace=namespace, clock=clock),
-        slots=RedisSlots(client, namespace=namespace, clock=clock, ttl_s=slot_ttl_s),
+        slots=slots,
+        claims=slots,
         redis=client,
         _closers=[close],
     )

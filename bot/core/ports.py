@@ -241,6 +241,16 @@ class JobStore(Protocol):
         ...
 
 
+class SlotClaims(Protocol):
+    """Concurrency slots taken without waiting, shared by every replica: what keeps one backend (a
+    single-GPU server) at its cap whichever replica calls it."""
+
+    async def claim(self, name: str, limit: int) -> Callable[[], Awaitable[None]] | None:
+        """Take one of ``name``'s ``limit`` slots if one is free now, and return what gives it back
+        (it is held, and renewed, until then); ``None`` when all are taken or the store is unreachable."""
+        ...
+
+
 class Platform(Protocol):
     """A chat platform as the core sees it: somewhere to send replies and progress."""
 

@@ -32,7 +32,7 @@ from bot.providers.settings import DiffusionSettings, ProviderSettings, SamplerS
 if TYPE_CHECKING:
     import httpx
 
-    from bot.core.ports import Provider
+    from bot.core.ports import Provider, SlotClaims
 
 __all__ = [
     "AUTO_ORDER",
@@ -234,6 +234,16 @@ def build(
         client = clients[name] if spec.uses_http else None
         built.append(module.create(providers.get(name), client=client))
     return built
+
+
+def share_backends(providers: Sequence[Provider], claims: SlotClaims) -> None:
+    """Make the backend pools of ``providers`` hold each backend's cap across every replica."""
+    from bot.providers._http.backends import BackendPool
+
+    for provider in providers:
+        pool = getattr(provider, "pool", None)  # the providers that call servers of the user's own
+        if isinstance(pool, BackendPool):
+            pool.share(claims)
 
 
 def concurrency(name: str, section: SettingsSection) -> int:

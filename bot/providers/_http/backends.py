@@ -12,11 +12,18 @@ Rules: a backend is *down* for ``cooldown_s`` after a connection-level failure (
 or an :class:`~bot.core.errors.Unavailable` leaving the ``async with``) and skipped while another is
 up; after the cool-down it is tried again, and a success makes it up at once. When every backend is
 down, the one that has been down longest is tried. Pure asyncio; the clock is injectable for tests.
+
+Several replicas calling one server: ``pool.share(claims)`` makes each backend's cap hold across all of
+them (``SlotClaims``, on Redis): a call also claims its backend's slot under the backend's address
+(hashed), tries the next free backend when another replica holds it, and waits (polling) when all are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -24,10 +31,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.core.errors import Unavailable
+from bot.core.ports import SlotClaims
 
 __all__ = ["Backend", "BackendPool", "BackendStatus"]
 
 T = TypeVar("T")
+Release = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,17 @@ class BackendPool:
         self._clock = clock
         self._next = 0  # round-robin start for ties
         self._changed = asyncio.Event()
+        self._claims: SlotClaims | None = None
+        self._poll_s = 0.1
+
+    def share(self, claims: SlotClaims, *, poll_s: float = 0.1) -> None:
+        """Hold each backend's cap across every replica that shares ``claims`` (see the module doc)."""
+        self._claims, self._poll_s = claims, poll_s
+
+    @staticmethod
+    def slot_name(url: str) -> str:
+        """The shared name of a backend's slots: its address, hashed (a URL may carry credentials)."""
+        return "backend:" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
     @property
     def urls(self) -> list[str]:
@@ -109,9 +129,9 @@ class BackendPool:
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Backend]:
         """Hold a slot on the least busy up backend (waiting while all are full) for the block."""
-        state = await self._take(exclude=frozenset(), only_up=False)
-        assert state is not None  # with nothing excluded there is always a candidate
-        async with self._holding(state) as backend:
+        taken = await self._take(exclude=frozenset(), only_up=False)
+        assert taken is not None  # with nothing excluded there is always a candidate
+        async with self._holding(*taken) as backend:
             yield backend
 
     async def call(self, fn: Callable[[str], Awaitable[T]]) -> T:
@@ -123,13 +143,14 @@ class BackendPool:
         tried: set[str] = set()
         last: Unavailable | None = None
         while True:
-            state = await self._take(exclude=frozenset(tried), only_up=last is not None)
-            if state is None:
+            taken = await self._take(exclude=frozenset(tried), only_up=last is not None)
+            if taken is None:
                 assert last is not None
                 raise last
+            state = taken[0]
             tried.add(state.url)
             try:
-                async with self._holding(state):
+                async with self._holding(*taken):
                     return await fn(state.url)
             except Unavailable as exc:
                 last = exc
@@ -137,7 +158,7 @@ class BackendPool:
     # ------------------------------------------------------------------------------------- internals
 
     @asynccontextmanager
-    async def _holding(self, state: _State) -> AsyncIterator[Backend]:
+    async def _holding(self, state: _State, release: Release | None) -> AsyncIterator[Backend]:
         backend = Backend(self, state)
         try:
             yield backend
@@ -150,21 +171,48 @@ class BackendPool:
                 self._mark_up(state)
         finally:
             state.in_flight -= 1
+            if release is not None:
+                await release()
             self._notify()
 
-    async def _take(self, *, exclude: frozenset[str], only_up: bool) -> _State | None:
-        """Reserve a slot; wait while the candidates are full. None: no candidate at all."""
+    async def _take(self, *, exclude: frozenset[str], only_up: bool) -> tuple[_State, Release | None] | None:
+        """Reserve a slot (and its shared claim); wait while the candidates are full. None: no
+        candidate at all."""
         while True:
             candidates = self._candidates(exclude, only_up)
             if not candidates:
                 return None
             free = [s for s in candidates if s.in_flight < self.max_per_backend]
-            if free:
-                state = self._least_busy(free)
+            for state in self._by_preference(free):
                 state.in_flight += 1
-                return state
-            changed = self._changed
-            await changed.wait()
+                try:
+                    claimed, release = await self._claim(state)
+                except BaseException:
+                    self._give_up(state)
+                    raise
+                if claimed:
+                    self._next = (self._states.index(state) + 1) % len(self._states)
+                    return state, release
+                self._give_up(state)  # another replica holds it
+            changed = self._changed  # after the give-ups, which would wake this very waiter
+            if not free:
+                await changed.wait()
+                continue
+            with contextlib.suppress(TimeoutError):  # full elsewhere: poll, or wake on a local release
+                async with asyncio.timeout(self._poll_s * random.uniform(0.5, 1.5)):
+                    await changed.wait()
+
+    async def _claim(self, state: _State) -> tuple[bool, Release | None]:
+        """Whether ``state``'s backend may be called (its shared claim is free, or nothing is
+        shared), and what gives the claim back."""
+        if self._claims is None:
+            return True, None
+        release = await self._claims.claim(self.slot_name(state.url), self.max_per_backend)
+        return release is not None, release
+
+    def _give_up(self, state: _State) -> None:
+        state.in_flight -= 1
+        self._notify()
 
     def _candidates(self, exclude: frozenset[str], only_up: bool) -> list[_State]:
         now = self._clock()
@@ -174,13 +222,11 @@ class BackendPool:
             return up
         return [min(usable, key=lambda s: s.down_since or 0.0)]  # all down: the longest-down one
 
-    def _least_busy(self, free: list[_State]) -> _State:
-        fewest = min(s.in_flight for s in free)
+    def _by_preference(self, free: list[_State]) -> list[_State]:
+        """Least busy first; ties in round-robin order from the last one handed out."""
         count = len(self._states)
         order = [self._states[(self._next + i) % count] for i in range(count)]
-        state = next(s for s in order if s in free and s.in_flight == fewest)
-        self._next = (self._states.index(state) + 1) % count
-        return state
+        return sorted((s for s in order if s in free), key=lambda s: s.in_flight)
 
     def _mark_down(self, state: _State, error: BaseException | str | None) -> None:
         now = self._clock()

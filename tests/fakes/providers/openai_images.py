@@ -148,6 +148,9 @@ class FakeOpenAIImages:
         """Statuses the next result-URL downloads get (a signed URL that has expired)."""
         self.requests: list[RecordedRequest] = []
         """API requests (under /v1), in arrival order."""
+        self.in_flight = 0
+        self.most_in_flight = 0
+        """The most API requests ever inside their ``delay_s`` at once (what a one-GPU server sees)."""
         self.served: list[bytes] = []
         """Every image made, in order (byte-for-byte what was sent or stored for download)."""
         self.downloads: list[RecordedRequest] = []
@@ -305,8 +308,13 @@ class FakeOpenAIImages:
                 return _json(404, error_body("File not found."))
             return _Response(200, stored[0], stored[1])
         self.requests.append(request)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
         if self.api_key is not None:
             denied = self._auth(request.headers.get("authorization", ""))
             if denied is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import history, imaging_fit, inflight, overhead, pipeline, scheduler, upload_memory
+from bench import burst, history, imaging_fit, inflight, overhead, pipeline, scale, scheduler, upload_memory
 from bench.report import Result, load_note, machine, markdown, show
 
 SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
@@ -23,6 +23,8 @@ SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
     "scheduler": scheduler.run,
     "pipeline": pipeline.run,
     "upload_memory": upload_memory.run,
+    "scale": scale.run,
+    "burst": burst.run,
 }
 
 

@@ -187,19 +187,20 @@ def _apply_what_if(adapter: TelegramAdapter, what_if: frozenset[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def baseline_bot(
-    tg: FakeTelegram, photo: bytes
+    tg: FakeTelegram, photo: bytes, *, rate_limiter: AIORateLimiter | None = None
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """A bare python-telegram-bot Application: polling, one handler, every command answered with
-    ``photo`` as a reply (no database, no queue, no rate limiter)."""
+    ``photo`` as a reply (no database, no queue; PTB's ``rate_limiter`` when given, else none)."""
 
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         assert message is not None
         await message.reply_photo(photo, reply_parameters=ReplyParameters(message.message_id))
 
-    application = (
-        Application.builder().token(TOKEN).base_url(tg.base_url).base_file_url(tg.base_file_url).build()
-    )
+    builder = Application.builder().token(TOKEN).base_url(tg.base_url).base_file_url(tg.base_file_url)
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]  # its RLARGS is dict
+    application = builder.build()
     application.add_handler(MessageHandler(filters.COMMAND, answer))
     await application.initialize()
     await application.start()

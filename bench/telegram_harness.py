@@ -35,6 +35,7 @@ from bot.app import Easel, serve
 from bot.core.ports import Provider
 from bot.core.types import JobEvent, Progress, Queued, Started, Target
 from bot.platforms.telegram.adapter import TelegramAdapter
+from bot.platforms.telegram.lanes import PriorityFloodLimiter
 from bot.settings import AppSettings, load_settings
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
@@ -130,7 +131,7 @@ async def easel_bot(
 ) -> AsyncIterator[Easel]:
     """Easel's Telegram bot wired as ``bot.app.serve`` wires it (same order, same adapter).
 
-    ``telegram_limits=False`` switches PTB's AIORateLimiter to no limits (it still runs): its default
+    ``telegram_limits=False`` switches Easel's flood limiter to no limits (it still runs): its default
     of 30 requests a second overall models Telegram's broadcast limit and would otherwise cap every
     figure at 30 Bot API calls a second, whatever the bot costs.
 
@@ -142,7 +143,10 @@ async def easel_bot(
         settings = easel_settings(tg, Path(tmp), env)
         adapter = TelegramAdapter(settings.telegram)
         if not telegram_limits:
-            adapter.application.bot._rate_limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)
+            unlimited = (10**9, 1.0)  # the same limiter (lanes and all), with windows nothing fills
+            adapter.application.bot._rate_limiter = PriorityFloodLimiter(
+                overall=unlimited, per_group=unlimited
+            )
         _apply_what_if(adapter, what_if)
         stop = asyncio.Event()
         ready: asyncio.Future[Easel] = asyncio.get_running_loop().create_future()

@@ -10,10 +10,11 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 
 from bot.platforms.telegram.adapter import TelegramAdapter
 from bot.platforms.telegram.flood import SharedFloodLimiter, Window
+from bot.platforms.telegram.lanes import PriorityFloodLimiter
 from bot.platforms.telegram.settings import TelegramSettings
 from tests.coordination.redis_env import DEAD_REDIS_URL, REDIS_URL, redis_namespace
 from tests.fakes.scripted import FakeTimer
@@ -196,8 +197,8 @@ async def test_a_real_bot_retries_telegrams_429_through_the_shared_limiter(
 
 
 def test_the_adapter_shares_flood_control_only_with_a_redis_url() -> None:
-    """TelegramAdapter(redis_url=...) uses SharedFloodLimiter; without one, PTB's AIORateLimiter."""
+    """TelegramAdapter(redis_url=...) uses SharedFloodLimiter; without one, this process's lanes."""
     settings = TelegramSettings(token=SecretStr(TOKEN))
     shared = TelegramAdapter(settings, redis_url=REDIS_URL).application.bot.rate_limiter
     local = TelegramAdapter(settings).application.bot.rate_limiter
-    assert isinstance(shared, SharedFloodLimiter) and isinstance(local, AIORateLimiter)
+    assert isinstance(shared, SharedFloodLimiter) and isinstance(local, PriorityFloodLimiter)

@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     BaseRateLimiter,
     CallbackQueryHandler,
@@ -39,6 +38,7 @@ from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.flood import SharedFloodLimiter
+from bot.platforms.telegram.lanes import PriorityFloodLimiter, RateArgs
 from bot.platforms.telegram.settings import TelegramSettings
 from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
 from bot.platforms.telegram.webhook import WebhookServer
@@ -68,10 +68,10 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 NOT_ALLOWED = "Sorry, this bot is private."
 
 
-def _flood_control(token: str, redis_url: str | None, retries: int) -> BaseRateLimiter[int]:
-    """Flood limits for this process (``AIORateLimiter``), or shared by every replica through Redis."""
+def _flood_control(token: str, redis_url: str | None, retries: int) -> BaseRateLimiter[RateArgs]:
+    """Flood limits for this process, or shared by every replica through Redis; results first."""
     if redis_url is None:
-        return AIORateLimiter(max_retries=retries)
+        return PriorityFloodLimiter(max_retries=retries)
     return SharedFloodLimiter(redis_url, bot_id=token.partition(":")[0], max_retries=retries)
 
 

@@ -20,9 +20,12 @@ from typing import Any, TypeVar
 from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot.core.errors import DeliveryFailed
 from bot.core.types import Target
+from bot.platforms.telegram.flood import SharedFloodLimiter
+from bot.platforms.telegram.lanes import COSMETIC, Call, FloodSkipped, PriorityFloodLimiter
 from bot.platforms.telegram.updates import split_chat_key
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ NETWORK_BACKOFF_S = 0.5
 ACTION_SHOWN_S = 4.0
 """Telegram shows a chat action for 5 s: one sent here less than this ago is not sent again."""
 ACTIONS_REMEMBERED = 10_000
+LANED = (PriorityFloodLimiter, SharedFloodLimiter)
+"""The rate limiters that understand lanes (PTB's own read ``rate_limit_args`` as a retry count)."""
 
 
 class BotCalls:
@@ -45,6 +50,12 @@ class BotCalls:
         self._blocked: set[int] = set()
         self._moved: dict[int, int] = {}
         """Group id → the id of the supergroup it became."""
+
+    def _lane(self, call: Call) -> dict[str, Any]:
+        """The keyword that puts a call in ``call``'s lane (a bot without Easel's limiters takes none)."""
+        if isinstance(self._bot, ExtBot) and isinstance(self._bot.rate_limiter, LANED):
+            return {"rate_limit_args": call}
+        return {}
 
     def unblock(self, chat_id: int) -> None:
         """The chat's user wrote again: sending there works again."""
@@ -78,6 +89,8 @@ class BotCalls:
         for attempt in range(NETWORK_RETRIES + 1):
             try:
                 return await make()
+            except FloodSkipped as exc:
+                raise DeliveryFailed(str(exc), permanent=False) from exc
             except Forbidden as exc:
                 raise DeliveryFailed(f"telegram forbids sending: {exc.message}", permanent=True) from exc
             except ChatMigrated as exc:
@@ -104,7 +117,8 @@ class BotCalls:
         except DeliveryFailed as exc:
             if isinstance(exc.__cause__, Forbidden):
                 raise
-            log.info("telegram best-effort call failed: %s", exc)
+            if not skipped(exc):
+                log.info("telegram best-effort call failed: %s", exc)
 
     def _note_move(self, chat_id: int, exc: DeliveryFailed) -> bool:
         """True when ``exc`` says the chat became a supergroup (now remembered): send there instead."""
@@ -131,7 +145,7 @@ class BotCalls:
         self._actions[where] = now
         try:
             return await self._bot.send_chat_action(
-                chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=thread_id
+                chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=thread_id, **self._lane(COSMETIC)
             )
         except BaseException:
             self._actions.pop(where, None)
@@ -140,6 +154,11 @@ class BotCalls:
     def _message_sent(self, chat_id: int, thread_id: int | None) -> None:
         """A message from the bot ends the chat action in Telegram's clients."""
         self._actions.pop((chat_id, thread_id), None)
+
+
+def skipped(exc: DeliveryFailed) -> bool:
+    """Whether a call was not sent because the flood budget went to results (``FloodSkipped``)."""
+    return isinstance(exc.__cause__, FloodSkipped)
 
 
 def reply_id(target: Target) -> int | None:

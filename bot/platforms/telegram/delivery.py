@@ -27,7 +27,8 @@ from bot.core import imaging
 from bot.core.errors import DeliveryFailed
 from bot.core.types import Done, Failed, JobEvent, Progress, Reply, Started, StoredImage, Target
 from bot.platforms.telegram import render
-from bot.platforms.telegram.calls import BotCalls, reply_id
+from bot.platforms.telegram.calls import BotCalls, reply_id, skipped
+from bot.platforms.telegram.lanes import CLEANUP, COSMETIC, RESULT, STATUS, Call
 from bot.platforms.telegram.updates import PLATFORM
 
 log = logging.getLogger(__name__)
@@ -189,13 +190,20 @@ class TelegramDelivery(BotCalls):
             if isinstance(event, Done):
                 del self._status[job_id]
                 await self._try(
-                    functools.partial(self._bot.delete_message, status.chat_id, status.message_id)
+                    functools.partial(
+                        self._bot.delete_message, status.chat_id, status.message_id, **self._lane(CLEANUP)
+                    )
                 )
             return
         if text != status.text:
             if isinstance(event, Progress) and self._clock() - status.changed_at < PROGRESS_MIN_GAP_S:
                 return
-            await self._edit_status(status, text)
+            try:
+                await self._edit_status(status, text, RESULT if isinstance(event, Failed) else COSMETIC)
+            except DeliveryFailed as exc:
+                if not skipped(exc):
+                    raise
+                return  # flood control is busy with results: a later event shows the news
         if isinstance(event, Failed):
             self._status.pop(job_id, None)
             self._failed_status[(chat_id, status.reply_to)] = status
@@ -238,22 +246,32 @@ class TelegramDelivery(BotCalls):
             await asyncio.wait(timers)
 
     async def _show_later(self, job_id: int) -> None:
-        """The timer of a job's status message: show it unless the job finished meanwhile."""
+        """The timer of a job's status message: show it unless the job finished meanwhile; when flood
+        control had no room for it (results first), try again after another delay."""
         await asyncio.sleep(self._status_delay_s)
         pending = self._pending.get(job_id)
         if pending is None:
             return
         pending.showing = True
+        again = False
         try:
             await self._at(
                 pending.target, lambda chat_id, thread_id: self._show(chat_id, thread_id, job_id, pending)
             )
         except DeliveryFailed as exc:
-            log.info("telegram: status of job %s not shown: %s", job_id, exc)
+            again = skipped(exc) and not self._closed
+            if not again:
+                log.info("telegram: status of job %s not shown: %s", job_id, exc)
         except Exception:
             log.exception("telegram: showing the status of job %s failed", job_id)
         finally:
-            self._pending.pop(job_id, None)
+            if again:
+                pending.showing = False
+                pending.timer = asyncio.create_task(
+                    self._show_later(job_id), name=f"telegram-status-{job_id}"
+                )
+            else:
+                self._pending.pop(job_id, None)
 
     async def _show(self, chat_id: int, thread_id: int | None, job_id: int, pending: _Pending) -> None:
         target = pending.target
@@ -261,7 +279,11 @@ class TelegramDelivery(BotCalls):
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         message = await self._call(
             lambda: self._bot.send_message(
-                chat_id, pending.text, message_thread_id=thread_id, reply_parameters=reply
+                chat_id,
+                pending.text,
+                message_thread_id=thread_id,
+                reply_parameters=reply,
+                **self._lane(STATUS),
             )
         )
         self._message_sent(chat_id, thread_id)
@@ -269,9 +291,12 @@ class TelegramDelivery(BotCalls):
             chat_id, message.message_id, pending.text, target.reply_to_message_id, self._clock()
         )
 
-    async def _edit_status(self, status: _Status, text: str) -> None:
+    async def _edit_status(self, status: _Status, text: str, call: Call = RESULT) -> None:
+        lane = self._lane(call)
         try:
-            await self._call(lambda: self._bot.edit_message_text(text, status.chat_id, status.message_id))
+            await self._call(
+                lambda: self._bot.edit_message_text(text, status.chat_id, status.message_id, **lane)
+            )
         except DeliveryFailed as exc:
             if "not modified" not in str(exc).lower():
                 raise

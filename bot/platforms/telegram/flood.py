@@ -34,6 +34,8 @@ from telegram._utils.types import JSONDict
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.platforms.telegram.lanes import FloodSkipped, RateArgs, as_call
+
 log = logging.getLogger(__name__)
 
 Window = tuple[int, float]
@@ -78,10 +80,11 @@ return 0
 """Pause every replica until ARGV[1] (never shortening a pause already set)."""
 
 
-class SharedFloodLimiter(BaseRateLimiter[int]):
+class SharedFloodLimiter(BaseRateLimiter[RateArgs]):
     """A ``BaseRateLimiter`` whose windows are shared by every replica (see the module docstring).
 
-    ``rate_limit_args`` (an ``int``), when a call passes one, overrides ``max_retries`` for that call.
+    ``rate_limit_args`` is a :class:`~bot.platforms.telegram.lanes.Call` (a droppable one is not sent,
+    ``FloodSkipped``, when it would have to wait) or an ``int``, ``max_retries`` for that call.
     """
 
     def __init__(
@@ -123,12 +126,14 @@ class SharedFloodLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: RateArgs,
     ) -> bool | JSONDict | list[JSONDict]:
-        max_retries = rate_limit_args or self._max_retries
+        call = as_call(rate_limit_args)
+        max_retries = call.max_retries if call.max_retries is not None else self._max_retries
         windows = self._windows_for(data.get("chat_id"))
         for attempt in range(max_retries + 1):
-            await self._wait_turn(windows)
+            if not await self._wait_turn(windows, droppable=call.droppable):
+                raise FloodSkipped(f"{endpoint} skipped: the shared flood budget is spent")
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -153,8 +158,9 @@ class SharedFloodLimiter(BaseRateLimiter[int]):
             windows.append((f"{self._prefix}group:{chat_id}", self._windows["group"]))
         return windows
 
-    async def _wait_turn(self, windows: list[tuple[str, Window]]) -> None:
-        """Sleep until every window has room, then take a place in each (one script, all or none)."""
+    async def _wait_turn(self, windows: list[tuple[str, Window]], *, droppable: bool = False) -> bool:
+        """Sleep until every window has room, then take a place in each (one script, all or none).
+        False, at once, for a ``droppable`` call that would have to wait."""
         keys = [self._prefix + "pause", *(key for key, _ in windows)]
         member = uuid.uuid4().hex
         while True:
@@ -165,9 +171,11 @@ class SharedFloodLimiter(BaseRateLimiter[int]):
                 wait_ms = int(await self._take(keys=keys, args=args))
             except RedisError as exc:
                 log.warning("shared Telegram flood control unavailable, sending anyway: %s", exc)
-                return
+                return True
             if wait_ms <= 0:
-                return
+                return True
+            if droppable:
+                return False
             # A little jitter so replicas woken by the same free place do not all ask at once.
             await self._sleep(wait_ms / 1000 + random.uniform(0.0, 0.005))
 

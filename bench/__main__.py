@@ -12,7 +12,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import burst, history, imaging_fit, inflight, overhead, pipeline, scale, scheduler, upload_memory
+from bench import (
+    backends,
+    burst,
+    history,
+    imaging_fit,
+    inflight,
+    overhead,
+    pipeline,
+    scale,
+    scheduler,
+    upload_memory,
+)
 from bench.report import Result, load_note, machine, markdown, show
 
 SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
@@ -25,6 +36,7 @@ SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
     "upload_memory": upload_memory.run,
     "scale": scale.run,
     "burst": burst.run,
+    "backends": backends.run,
 }
 
 

@@ -1,12 +1,25 @@
-"""Several base URLs behind one provider: least-busy choice, a per-backend cap, cool-down and failover.
+"""Several base URLs behind one provider: the one that will finish first, a per-backend cap, cool-down
+and failover.
 
-``providers.<name>.base_url`` may be a list of identical servers (two GPUs, two hosts). A
-:class:`BackendPool` hands out one URL per call::
+``providers.<name>.base_url`` may be a list of servers doing the same work (two GPUs, two hosts), not
+necessarily equally fast. A :class:`BackendPool` hands out one URL per call::
 
-    async with pool.acquire() as backend:       # least busy up backend; waits while all are full
+    async with pool.acquire() as backend:       # the up backend to finish first; waits while all full
         await post(backend.url)                 # an Unavailable escaping the block marks it down
 
     images = await pool.call(lambda url: post(url))   # the same, failing over on Unavailable
+
+Choice: each backend keeps an estimate of how long a call on it takes, a moving average (EWMA, weight
+``ESTIMATE_WEIGHT`` for the newest) of its successful calls' durations (the time a caller held it, on the
+pool's clock; failures and other errors are not counted). Of the up backends below their cap, the one with
+the least expected completion ``(in_flight + 1) * estimate`` is taken: the fastest while idle, the next
+fastest once queueing on it would take longer. A backend not measured yet counts as fast as the fastest
+measured one (optimistic, so each gets tried and measured); ties go to the least busy, then an unmeasured
+one, then round-robin from the last one handed out (so with no durations, e.g. a frozen test clock, this is
+least busy with round-robin ties). A backend that turns slow is measured slow and loses its share; one that
+turns fast again is re-measured once the faster ones are busy enough to send calls its way. A duration
+includes any queueing at the server, so with ``max_per_backend`` above 1 on a server that works one call
+at a time, a backend that had a queue reads slower for a few calls after it.
 
 Rules: a backend is *down* for ``cooldown_s`` after a connection-level failure (``backend.failed()``,
 or an :class:`~bot.core.errors.Unavailable` leaving the ``async with``) and skipped while another is
@@ -15,7 +28,8 @@ down, the one that has been down longest is tried. Pure asyncio; the clock is in
 
 Several replicas calling one server: ``pool.share(claims)`` makes each backend's cap hold across all of
 them (``SlotClaims``, on Redis): a call also claims its backend's slot under the backend's address
-(hashed), tries the next free backend when another replica holds it, and waits (polling) when all are.
+(hashed), tries the next backend in the order above when another replica holds it, and waits (polling)
+when all are. Estimates are per replica (each measures the calls it makes).
 """
 
 from __future__ import annotations
@@ -38,6 +52,10 @@ __all__ = ["Backend", "BackendPool", "BackendStatus"]
 T = TypeVar("T")
 Release = Callable[[], Awaitable[None]]
 
+ESTIMATE_WEIGHT = 0.3
+"""How much a backend's newest successful call counts in its duration estimate (EWMA); the rest is the
+previous estimate, so a change of speed shows within a few calls and one odd call moves it only part way."""
+
 
 @dataclass(frozen=True, slots=True)
 class BackendStatus:
@@ -47,10 +65,11 @@ class BackendStatus:
     in_flight: int
     healthy: bool
     last_error: str | None
+    estimate_s: float | None = None  # the moving average of its successful calls; None: not measured yet
 
 
 class _State:
-    __slots__ = ("down_since", "down_until", "in_flight", "last_error", "url")
+    __slots__ = ("down_since", "down_until", "estimate", "in_flight", "last_error", "url")
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -58,9 +77,17 @@ class _State:
         self.down_since: float | None = None
         self.down_until: float | None = None
         self.last_error: str | None = None
+        self.estimate: float | None = None  # seconds a successful call takes (EWMA); None: unmeasured
 
     def up(self, now: float) -> bool:
         return self.down_until is None or now >= self.down_until
+
+    def measured(self, duration: float) -> None:
+        duration = max(0.0, duration)
+        if self.estimate is None:
+            self.estimate = duration
+        else:
+            self.estimate += ESTIMATE_WEIGHT * (duration - self.estimate)
 
 
 class Backend:
@@ -84,7 +111,8 @@ class Backend:
 
 
 class BackendPool:
-    """Hands out the least busy healthy base URL, at most ``max_per_backend`` calls each at a time."""
+    """Hands out the healthy base URL expected to finish a call first, at most ``max_per_backend``
+    calls each at a time (see the module doc)."""
 
     def __init__(
         self,
@@ -124,11 +152,12 @@ class BackendPool:
 
     def status(self) -> list[BackendStatus]:
         now = self._clock()
-        return [BackendStatus(s.url, s.in_flight, s.up(now), s.last_error) for s in self._states]
+        return [BackendStatus(s.url, s.in_flight, s.up(now), s.last_error, s.estimate) for s in self._states]
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Backend]:
-        """Hold a slot on the least busy up backend (waiting while all are full) for the block."""
+        """Hold a slot on the up backend expected to finish first (waiting while all are full) for the
+        block."""
         taken = await self._take(exclude=frozenset(), only_up=False)
         assert taken is not None  # with nothing excluded there is always a candidate
         async with self._holding(*taken) as backend:
@@ -160,6 +189,7 @@ class BackendPool:
     @asynccontextmanager
     async def _holding(self, state: _State, release: Release | None) -> AsyncIterator[Backend]:
         backend = Backend(self, state)
+        start = self._clock()
         try:
             yield backend
         except Unavailable as exc:
@@ -169,6 +199,7 @@ class BackendPool:
         else:
             if not backend._failed:
                 self._mark_up(state)
+                state.measured(self._clock() - start)
         finally:
             state.in_flight -= 1
             if release is not None:
@@ -223,10 +254,18 @@ class BackendPool:
         return [min(usable, key=lambda s: s.down_since or 0.0)]  # all down: the longest-down one
 
     def _by_preference(self, free: list[_State]) -> list[_State]:
-        """Least busy first; ties in round-robin order from the last one handed out."""
+        """Soonest expected finish first, ``(in_flight + 1) * estimate`` with an unmeasured backend as
+        fast as the fastest measured one; ties: least busy, then unmeasured, then round-robin order
+        from the last one handed out."""
         count = len(self._states)
         order = [self._states[(self._next + i) % count] for i in range(count)]
-        return sorted((s for s in order if s in free), key=lambda s: s.in_flight)
+        optimistic = min((s.estimate for s in self._states if s.estimate is not None), default=0.0)
+
+        def key(state: _State) -> tuple[float, int, bool]:
+            estimate = optimistic if state.estimate is None else state.estimate
+            return (state.in_flight + 1) * estimate, state.in_flight, state.estimate is not None
+
+        return sorted((s for s in order if s in free), key=key)
 
     def _mark_down(self, state: _State, error: BaseException | str | None) -> None:
         now = self._clock()

@@ -20,6 +20,7 @@ from bench import (
     inflight,
     overhead,
     pipeline,
+    renderer,
     scale,
     scheduler,
     upload_memory,
@@ -37,6 +38,7 @@ SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
     "scale": scale.run,
     "burst": burst.run,
     "backends": backends.run,
+    "renderer": renderer.run,
 }
 
 

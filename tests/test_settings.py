@@ -172,7 +172,7 @@ def test_config_show_lists_only_a_providers_own_keys() -> None:
     shown = redacted(load_settings(None, environ={}))["providers"]
     assert "workflow" in shown["comfyui"] and "workflow" not in shown["openai"]
     assert "region" in shown["bedrock"] and "region" not in shown["openai-compatible"]
-    assert shown["builtin"] == {"long_side": 1024}
+    assert shown["builtin"] == {"long_side": 1024, "format": "png"}
 
 
 def test_unknown_provider_name_rejected(tmp_path: Path) -> None:

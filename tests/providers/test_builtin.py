@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import io
+import math
 import threading
 
 import pytest
 from PIL import Image as PILImage
-from PIL import ImageChops, ImageFilter, ImageStat
+from PIL import ImageChops, ImageDraw, ImageFilter, ImageStat
+from pydantic import ValidationError
 
 from bot.core.errors import Misconfigured
 from bot.core.imaging import encode_png, sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.builtin import provider as builtin
-from bot.providers.builtin.provider import BuiltinProvider
-from bot.providers.builtin.render import render_scene, stamp_preview
+from bot.providers.builtin.draw import (
+    TEXTURE_CACHE_SIZE,
+    Profile,
+    gradient,
+    gradient_rows,
+    radial_distance,
+    shape_band,
+    soft_tint,
+)
+from bot.providers.builtin.provider import BuiltinProvider, create
+from bot.providers.builtin.render import _pill, clear_caches, render_scene, stamp_preview
+from bot.providers.builtin.settings import BuiltinSettings, Format
 from tests.fakes.providers.harness import Progress
 
 SOURCE_PROMPT = "mountains at dawn"
@@ -346,3 +358,163 @@ async def test_vary_is_related_to_the_reference_but_different(
     assert varied.data != reference
     assert sum(to_varied) < sum(to_fresh) * 0.75
     assert varied.seed == 99
+
+
+# --------------------------------------------------------------------------------------- encoding
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"), [("png", "image/png"), ("jpeg", "image/jpeg"), ("webp", "image/webp")]
+)
+async def test_format_chooses_the_encoding_and_the_mime_says_so(fmt: Format, mime: str) -> None:
+    """Each format gives bytes of that type, and the image's mime names it."""
+    [image] = await generate(BuiltinProvider(long_side=256, format=fmt), "a calm blue ocean", seed=3)
+    assert sniff(image.data) == image.mime == mime
+    assert pil(image.data).size == (image.width, image.height) == (256, 256)
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+async def test_lossy_formats_are_byte_identical_for_the_same_seed(fmt: Format) -> None:
+    """JPEG and WebP renders of the same prompt and seed are the same bytes."""
+    [first] = await generate(BuiltinProvider(long_side=256, format=fmt), "autumn forest", seed=7)
+    [second] = await generate(BuiltinProvider(long_side=256, format=fmt), "autumn forest", seed=7)
+    assert first.data == second.data
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+async def test_lossy_formats_show_the_same_picture_as_png(fmt: Format) -> None:
+    """Seen at 1/8 scale, a JPEG or WebP render is within 1.5 levels (mean) of the PNG one."""
+    prompt = "neon cyberpunk city at night"
+    [png] = await generate(BuiltinProvider(long_side=256), prompt, seed=4)
+    [lossy] = await generate(BuiltinProvider(long_side=256, format=fmt), prompt, seed=4)
+    a, b = (pil(i.data).resize((32, 32), PILImage.Resampling.BOX) for i in (png, lossy))
+    assert sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3 < 1.5
+
+
+async def test_jpeg_edit_that_keeps_transparency_is_png() -> None:
+    """With format jpeg, an edit of a transparent reference comes back as PNG (JPEG has no alpha)."""
+    source = encode_png(PILImage.new("RGBA", (120, 120), (90, 120, 160, 0)))
+    image = await edit(BuiltinProvider(long_side=256, format="jpeg"), "brighter", source)
+    assert sniff(image.data) == image.mime == "image/png"
+    assert PILImage.open(io.BytesIO(image.data)).getchannel("A").getpixel((5, 5)) == 0
+
+
+async def test_jpeg_edit_leaves_the_uploads_metadata_behind() -> None:
+    """A JPEG edit of a photo with EXIF and a comment carries neither."""
+    exif = PILImage.Exif()
+    exif[0x010F] = "SomeCamera"  # Make
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (160, 120), (90, 120, 160)).save(buffer, "JPEG", exif=exif, comment=b"secret")
+    image = await edit(BuiltinProvider(long_side=256, format="jpeg"), "warmer", buffer.getvalue())
+    decoded = PILImage.open(io.BytesIO(image.data))
+    assert image.mime == "image/jpeg"
+    assert "exif" not in decoded.info
+    assert "comment" not in decoded.info
+
+
+def test_format_defaults_to_png() -> None:
+    """providers.builtin.format is png unless set."""
+    assert BuiltinSettings().format == "png"
+
+
+def test_create_encodes_as_the_settings_say() -> None:
+    """create() builds a provider with the configured format."""
+    assert create(BuiltinSettings(format="webp")).format == "webp"
+
+
+def test_unknown_format_is_refused() -> None:
+    """A format other than png, jpeg or webp is a settings error."""
+    with pytest.raises(ValidationError):
+        BuiltinSettings(format="gif")
+
+
+# ---------------------------------------------------------------------------------- texture caches
+
+
+def test_texture_caches_stay_bounded_whatever_sizes_are_rendered() -> None:
+    """After renders at many sizes, each per-size texture cache holds at most TEXTURE_CACHE_SIZE entries."""
+    clear_caches()
+    for i in range(TEXTURE_CACHE_SIZE * 3):
+        side = 100 + 40 * i  # each a new size, and a new preview pill size
+        stamp_preview(render_scene("hills", 1, (side, side)))
+    assert radial_distance.cache_info().currsize == TEXTURE_CACHE_SIZE
+    assert 1 < _pill.cache_info().currsize <= TEXTURE_CACHE_SIZE
+
+
+def test_cached_textures_leave_the_pixels_unchanged() -> None:
+    """A render with its size's textures cached (and used by another scene meanwhile) equals a cold one."""
+    clear_caches()
+    cold = stamp_preview(render_scene("a red sunset over the sea", 2, (320, 180)))
+    stamp_preview(render_scene("moon over the lake at night", 3, (320, 180)))
+    warm = stamp_preview(render_scene("a red sunset over the sea", 2, (320, 180)))
+    assert radial_distance.cache_info().hits > 0
+    assert cold.tobytes() == warm.tobytes()
+
+
+# ------------------------------------------------------------------------------ drawing shortcuts
+
+
+def whole_shape_mask(
+    size: tuple[int, int], top: Profile, extra: list[list[tuple[float, float]]]
+) -> PILImage.Image:
+    """The terrain mask drawn on the whole 2x canvas, as the renderer did before shape_band."""
+    w, h = size
+    step = max(2, w // 400)
+    outline = [(x * 2, top(x / w) * 2) for x in range(0, w + step, step)]
+    mask = PILImage.new("L", (w * 2, h * 2), 0)
+    draw = ImageDraw.Draw(mask)
+    draw.polygon([*outline, (w * 2 + 2, h * 2 + 2), (-2, h * 2 + 2)], fill=255)
+    for polygon in extra:
+        draw.polygon([(x * 2, y * 2) for x, y in polygon], fill=255)
+    return mask.reduce(2)
+
+
+@pytest.mark.parametrize(
+    ("size", "base", "amp"),
+    [((320, 240), 150.3, 40.7), ((97, 203), 60.0, 90.0), ((256, 256), -20.0, 10.0), ((256, 256), 300.0, 5.0)],
+)
+def test_shape_band_is_the_whole_mask_without_its_constant_rows(
+    size: tuple[int, int], base: float, amp: float
+) -> None:
+    """shape_band's rows equal those of the mask drawn whole; the rows above are 0 and below 255."""
+
+    def top(x: float) -> float:
+        return base - amp * (0.5 + 0.5 * math.sin(7.3 * x) * math.cos(2.1 * x + 0.4))
+
+    trees = [[(40.2, base - 3.1), (47.9, base - amp - 25.6), (55.5, base - 3.1)]]
+    whole = whole_shape_mask(size, top, trees)
+    band = shape_band(size, top, trees)
+    w, h = size
+    assert band.rows(0, h).tobytes() == whole.tobytes()
+    assert whole.crop((0, 0, w, band.y)).getextrema() in ((0, 0), None)
+    below = whole.crop((0, band.y + band.mask.height, w, h))
+    assert below.height == 0 or below.getextrema() == (255, 255)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (322, 241)])
+def test_soft_tint_paints_as_scaling_up_the_whole_mask_would(size: tuple[int, int]) -> None:
+    """soft_tint gives the pixels of tinting through the whole small mask scaled up (bicubic)."""
+
+    def puffs(draw: ImageDraw.ImageDraw, s: float) -> None:
+        draw.ellipse((100 * s, 60 * s, 190 * s, 75 * s), fill=120)
+        draw.ellipse((20 * s, 150 * s, 60 * s, 170 * s), fill=90)
+
+    base = render_scene("hills", 1, size)
+    small = PILImage.new("L", (size[0] // 4, size[1] // 4), 0)
+    puffs(ImageDraw.Draw(small), 1 / 4)
+    mask = small.filter(ImageFilter.GaussianBlur(6 / 4)).resize(size, PILImage.Resampling.BICUBIC)
+    expected = base.copy()
+    expected.paste((250, 240, 230), (0, 0, *size), mask)
+    soft_tint(base, (250, 240, 230), 4, 6, puffs)
+    assert base.tobytes() == expected.tobytes()
+
+
+def test_gradient_rows_are_rows_of_the_whole_gradient() -> None:
+    """gradient_rows(start, stop) is that crop of the whole gradient."""
+    stops = [(0.0, (10, 20, 30)), (0.55, (200, 100, 50)), (1.0, (250, 250, 240))]
+    whole = gradient((40, 300), stops, 37, 260)
+    for start, stop in [(0, 300), (0, 37), (36, 39), (100, 299), (259, 300), (300, 300)]:
+        assert (
+            gradient_rows((40, 300), stops, 37, 260, start, stop).tobytes()
+            == whole.crop((0, start, 40, stop)).tobytes()
+        )

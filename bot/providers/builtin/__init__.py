@@ -1,2 +1,2 @@
 """``builtin``: the keyless offline renderer (``provider``), its scene drawing (``render``, ``terrain``,
-``draw``, ``palette``) and its simple real edits (``edits``)."""
+``draw``, ``palette``), its simple real edits (``edits``) and how its images are encoded (``encoding``)."""

@@ -3,7 +3,8 @@
 It draws calm layered landscapes from the prompt's colour and mood words, deterministically from the
 prompt and seed, captioned "Easel preview". It performs simple real edits (warmer, cooler, brighter,
 darker, black and white, blur, sharpen, contrast, saturation, crop to an aspect); anything else is an
-honest blend of a fresh render into the reference, and ``revised_prompt`` says so.
+honest blend of a fresh render into the reference, and ``revised_prompt`` says so. Its images are PNG,
+JPEG or WebP, as ``format`` says (see :mod:`bot.providers.builtin.encoding`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 
 from bot.core.errors import InvalidRequest, Misconfigured
-from bot.core.imaging import encode_png, open_image
+from bot.core.imaging import open_image
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers.builtin.edits import EditOp, apply_edits, parse_edit_instruction
+from bot.providers.builtin.encoding import encode
 from bot.providers.builtin.render import MAX_LONG_SIDE, render_scene, stamp_preview
-from bot.providers.builtin.settings import BuiltinSettings
+from bot.providers.builtin.settings import BuiltinSettings, Format
 
 __all__ = ["BuiltinProvider", "create"]
 
@@ -50,7 +52,7 @@ class BuiltinProvider:
         preview=True,
     )
 
-    def __init__(self, *, long_side: int = 1024, model: str = "builtin-v1") -> None:
+    def __init__(self, *, long_side: int = 1024, model: str = "builtin-v1", format: Format = "png") -> None:
         if not MIN_LONG_SIDE <= long_side <= MAX_LONG_SIDE:
             raise Misconfigured(
                 f"builtin long_side must be between {MIN_LONG_SIDE} and {MAX_LONG_SIDE}, got {long_side}",
@@ -58,6 +60,7 @@ class BuiltinProvider:
             )
         self.long_side = long_side
         self.model = model
+        self.format: Format = format
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Render, vary or edit; all Pillow work runs in a worker thread."""
@@ -118,9 +121,10 @@ class BuiltinProvider:
 
     def _finish(self, rendered: _Rendered) -> Image:
         img = stamp_preview(rendered.img)
+        data, mime = encode(img, self.format)
         return Image(
-            data=encode_png(img),
-            mime="image/png",
+            data=data,
+            mime=mime,
             width=img.width,
             height=img.height,
             seed=rendered.seed,
@@ -148,4 +152,4 @@ def _blend(reference: PILImage.Image, fresh: PILImage.Image, share: float) -> PI
 
 def create(settings: BuiltinSettings, *, client: object = None) -> BuiltinProvider:
     """The registry's entry point (the offline renderer needs no HTTP client)."""
-    return BuiltinProvider(long_side=settings.long_side)
+    return BuiltinProvider(long_side=settings.long_side, format=settings.format)

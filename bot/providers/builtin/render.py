@@ -2,17 +2,30 @@
 
 Everything random comes from ``random.Random`` seeded with a SHA-256 of the prompt and seed, so the same
 prompt, seed and size always give the same pixels (no ``Image.effect_noise``, no salted ``hash()``).
+What depends on the size alone (the distance fields of the vignette and the wide glow, the preview
+pill) is kept in small bounded caches (:data:`~bot.providers.builtin.draw.TEXTURE_CACHE_SIZE` entries
+each); the grain and paper textures are seeded by the prompt and seed, so they are made every time.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from bot.providers.builtin.draw import DrawFn, glow, gradient, noise, radial_mask, soft_mask, tint
+from bot.providers.builtin.draw import (
+    TEXTURE_CACHE_SIZE,
+    DrawFn,
+    glow,
+    gradient,
+    noise,
+    radial_distance,
+    radial_mask,
+    soft_tint,
+)
 from bot.providers.builtin.palette import RGB, Palette, mix, read_scene
 from bot.providers.builtin.terrain import draw_ground
 
@@ -40,7 +53,7 @@ def render_scene(prompt: str, seed: int, size: tuple[int, int], negative: str | 
     sun = (w * rng.uniform(0.25, 0.75), horizon - radius * rng.uniform(0.2, 2.2))
     if neon:
         sun = (w * rng.uniform(0.4, 0.6), horizon - radius * 0.75)
-    glow(img, sun, max(w, h) * 0.6, p.glow, 0.55 if scene.disc != "none" else 0.3)
+    glow(img, sun, max(w, h) * 0.6, p.glow, 0.55 if scene.disc != "none" else 0.3, cached=True)
     if scene.stars:
         _stars(img, rng_for(prompt, seed, "stars"), horizon, p.accent)
     if scene.clouds:
@@ -54,7 +67,7 @@ def render_scene(prompt: str, seed: int, size: tuple[int, int], negative: str | 
     if scene.style == "watercolor":
         img = Image.blend(img, Image.new("RGB", size, _PAPER), 0.14)
         img = _add_noise(img, noise(size, rng_for(prompt, seed, "paper"), 32, 6))
-    _vignette(img, 0.3 if scene.night else 0.22)
+    img = _vignette(img, 0.3 if scene.night else 0.22)
     return _add_noise(img, noise(size, rng_for(prompt, seed, "grain"), 2, 4))
 
 
@@ -125,7 +138,7 @@ def _clouds(img: Image.Image, rng: random.Random, horizon: int, p: Palette) -> N
             draw.ellipse(((x - half) * s, (y - th) * s, (x + half) * s, (y + th) * s), fill=alpha)
 
     colour = mix(mix(p.sky[2], p.glow, 0.5), (255, 255, 255), 0.3)
-    tint(img, colour, soft_mask(img.size, 4, h * 0.012, draw_puffs))
+    soft_tint(img, colour, 4, h * 0.012, draw_puffs)
 
 
 def _bokeh(img: Image.Image, rng: random.Random, p: Palette, lowest: int) -> None:
@@ -138,7 +151,7 @@ def _bokeh(img: Image.Image, rng: random.Random, p: Palette, lowest: int) -> Non
             for _ in range(rng.randint(6, 14))
         ]
         alphas = [rng.randint(25, 70) for _ in circles]
-        tint(img, colour, soft_mask(img.size, 2, short * 0.004, _circles(circles, alphas)))
+        soft_tint(img, colour, 2, short * 0.004, _circles(circles, alphas))
 
 
 def _circles(circles: list[tuple[float, float, float]], alphas: list[int]) -> DrawFn:
@@ -152,9 +165,12 @@ def _circles(circles: list[tuple[float, float, float]], alphas: list[int]) -> Dr
 # ------------------------------------------------------------------------------------- finishing
 
 
-def _vignette(img: Image.Image, strength: float) -> None:
-    mask = radial_mask(img.size, lambda d: 1 - strength * max(0.0, min(1.0, (d - 0.55) / 0.85)) ** 1.6)
-    img.paste(ImageChops.multiply(img, Image.merge("RGB", (mask, mask, mask))))
+def _vignette(img: Image.Image, strength: float) -> Image.Image:
+    """``img`` darkened toward the corners (a new image)."""
+    mask = radial_mask(
+        img.size, lambda d: 1 - strength * max(0.0, min(1.0, (d - 0.55) / 0.85)) ** 1.6, cached=True
+    )
+    return ImageChops.multiply(img, Image.merge("RGB", (mask, mask, mask)))
 
 
 def _add_noise(img: Image.Image, grain: Image.Image) -> Image.Image:
@@ -162,15 +178,39 @@ def _add_noise(img: Image.Image, grain: Image.Image) -> Image.Image:
     return ImageChops.add(img, Image.merge("RGB", (grain, grain, grain)), 1.0, -128)
 
 
+def clear_caches() -> None:
+    """Forget the cached per-size textures (the radial distance fields and the preview pills)."""
+    radial_distance.cache_clear()
+    _pill.cache_clear()
+
+
 # ------------------------------------------------------------------------------------ preview mark
 
 
 def stamp_preview(img: Image.Image) -> Image.Image:
-    """A new image with a small neutral-grey "Easel preview" pill in the bottom-right corner."""
-    base = img.convert("RGBA")
-    w, h = base.size
+    """A new image with a small neutral-grey "Easel preview" pill in the bottom-right corner.
+
+    RGBA stays RGBA; any other mode comes back RGB. Only the pill's corner is composited.
+    """
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA").convert("RGB")
+    w, h = img.size
     scale = math.sqrt(w * h)
-    size, k = max(9, round(scale * 0.018)), 3
+    patch = _pill(max(9, round(scale * 0.018)))
+    margin = max(4, round(scale * 0.018))
+    x, y = max(0, w - patch.width - margin), max(0, h - patch.height - margin)
+    box = (x, y, min(w, x + patch.width), min(h, y + patch.height))
+    corner = img.crop(box).convert("RGBA")
+    corner.alpha_composite(patch.crop((0, 0, box[2] - x, box[3] - y)))
+    out = img.copy()
+    out.paste(corner if img.mode == "RGBA" else corner.convert("RGB"), box[:2])
+    return out
+
+
+@functools.lru_cache(maxsize=TEXTURE_CACHE_SIZE)
+def _pill(size: int) -> Image.Image:
+    """The RGBA pill for text ``size`` px high, drawn at 3x and reduced (shared: never modify it)."""
+    k = 3
     font = _font(size * k)
     left, _, right, _ = font.getbbox(PREVIEW_TEXT)
     pill_w, pill_h = round((right - left) / k + 1.6 * size), round(size * 1.9)
@@ -178,10 +218,7 @@ def stamp_preview(img: Image.Image) -> Image.Image:
     draw = ImageDraw.Draw(patch)
     draw.rounded_rectangle((0, 0, pill_w * k - 1, pill_h * k - 1), pill_h * k // 2, fill=(22, 22, 22, 200))
     draw.text((pill_w * k / 2, pill_h * k / 2), PREVIEW_TEXT, (246, 246, 246, 255), font, anchor="mm")
-    patch = patch.resize((pill_w, pill_h), Image.Resampling.LANCZOS)
-    margin = max(4, round(scale * 0.018))
-    base.alpha_composite(patch, (max(0, w - pill_w - margin), max(0, h - pill_h - margin)))
-    return base if img.mode == "RGBA" else base.convert("RGB")
+    return patch.resize((pill_w, pill_h), Image.Resampling.LANCZOS)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import math
 import random
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from bot.providers.builtin.draw import Polygon, Profile, gradient, shape_mask, soft_mask, tint
+from bot.providers.builtin.draw import (
+    Band,
+    Polygon,
+    Profile,
+    blur_reach,
+    gradient,
+    gradient_rows,
+    shape_band,
+    soft_tint,
+    tint,
+)
 from bot.providers.builtin.palette import RGB, Palette, Scene, mix
 
 Rect = tuple[float, float, float, float]
@@ -43,9 +53,9 @@ def draw_ground(img: Image.Image, rng: random.Random, scene: Scene, horizon: int
             tallest = h * (0.12 + 0.2 * (1 - t)) * (1.5 if scene.style == "neon" else 1.0)
             buildings = _skyline(rng, base - amp * 0.5, tallest, w, h)
             extra = [_rect_polygon(b) for b in buildings]
-        mask = shape_mask(img.size, top, extra)
+        band = shape_band(img.size, top, extra)
         haze = mix(colour, p.sky[2], 0.45) if i < layers - 1 else colour
-        _paste_layer(img, mask, colour, haze, watercolor=scene.style == "watercolor")
+        _paste_layer(img, band, colour, haze, watercolor=scene.style == "watercolor")
         if scene.style == "neon" and terrain != "city":
             _rim(img, top, p.accent2 if i == 0 else p.accent)
         if buildings:
@@ -56,28 +66,29 @@ def draw_ground(img: Image.Image, rng: random.Random, scene: Scene, horizon: int
         _grid(img, horizon, p)
 
 
-def _paste_layer(img: Image.Image, mask: Image.Image, colour: RGB, haze: RGB, *, watercolor: bool) -> None:
+def _paste_layer(img: Image.Image, mask: Band, colour: RGB, haze: RGB, *, watercolor: bool) -> None:
     """Fill ``mask`` with ``colour`` fading to ``haze`` lower down (mist between the layers).
 
     Only the band holding the layer's edge needs the mask; below it the fill is pasted as is.
     """
     w, h = img.size
-    bbox, solid = mask.getbbox(), ImageOps.invert(mask).getbbox()
-    if bbox is None:
+    first, solid_end = mask.first_row(), mask.solid_end()
+    if first is None:
         return
     pad = round(h * 0.02) if watercolor else 0
-    top = max(0, bbox[1] - pad)
-    bottom = min(h, (solid[3] if solid else top) + pad)
-    fill = gradient((w, h - top), [(0.0, colour), (1.0, haze)], 0, (h - top) // 2)
-    img.paste(fill.crop((0, bottom - top, w, h - top)), (0, bottom))
-    band = mask.crop((0, top, w, bottom))
+    top = max(0, first - pad)
+    bottom = min(h, (solid_end if solid_end is not None else top) + pad)
+    stops, size, ramp_end = [(0.0, colour), (1.0, haze)], (w, h - top), (h - top) // 2
+    img.paste(gradient_rows(size, stops, 0, ramp_end, bottom - top, h - top), (0, bottom))
+    fill = gradient_rows(size, stops, 0, ramp_end, 0, bottom - top)
+    band = mask.rows(top, bottom)
     if watercolor:  # soft washes with pigment pooling along the top edge
         band = band.filter(ImageFilter.GaussianBlur(h * 0.002))
         edge = ImageChops.subtract(band, band.filter(ImageFilter.GaussianBlur(h * 0.006)))
-        img.paste(fill.crop((0, 0, w, bottom - top)), (0, top), band)
+        img.paste(fill, (0, top), band)
         img.paste(mix(colour, (0, 0, 0), 0.25), (0, top, w, bottom), edge.point(lambda v: min(255, v * 2)))
     else:
-        img.paste(fill.crop((0, 0, w, bottom - top)), (0, top), band)
+        img.paste(fill, (0, top), band)
 
 
 def _profile(rng: random.Random, kind: str) -> Profile:
@@ -177,30 +188,40 @@ def _rim(img: Image.Image, top: Profile, colour: RGB) -> None:
     def draw_glow(draw: ImageDraw.ImageDraw, s: float) -> None:
         draw.line([(x * s, y * s) for x, y in line], fill=150, width=max(1, round(width * 4 * s)))
 
-    tint(img, colour, soft_mask(img.size, 4, h * 0.012, draw_glow))
+    soft_tint(img, colour, 4, h * 0.012, draw_glow)
     crisp = Image.new("L", (w * 2, h * 2), 0)
     ImageDraw.Draw(crisp).line([(x * 2, y * 2) for x, y in line], fill=230, width=width * 2)
     tint(img, mix(colour, (255, 255, 255), 0.4), crisp.reduce(2))
 
 
 def _grid(img: Image.Image, horizon: int, p: Palette) -> None:
-    """The synthwave floor: a dark plane with glowing lines converging on the horizon."""
+    """The synthwave floor: a dark plane with glowing lines converging on the horizon.
+
+    The lines lie below the horizon, so their mask is drawn (at 2x), blurred and painted only from
+    a little above it: an even shift at 2x and :func:`blur_reach` keep the pixels those of a whole mask.
+    """
     w, h = img.size
     depth = h - horizon
     img.paste(gradient((w, depth), [(0.0, p.land[0]), (1.0, p.land[1])], 0, depth), (0, horizon))
-    mask = Image.new("L", (w * 2, h * 2), 0)
-    draw = ImageDraw.Draw(mask)
     width = max(2, round(h * 0.005))
+    blur = h * 0.006
+    top = max(0, horizon - width - blur_reach(blur))
+    shift = 2 * top
+    mask = Image.new("L", (w * 2, (h - top) * 2), 0)
+    draw = ImageDraw.Draw(mask)
     for k in range(1, 14):
         y = 2 * (horizon + depth * (k / 13) ** 2.2)
-        draw.line([(0, y), (2 * w, y)], fill=round(120 + 100 * k / 13), width=width)
+        draw.line([(0, y - shift), (2 * w, y - shift)], fill=round(120 + 100 * k / 13), width=width)
     for k in range(-16, 17):
         draw.line(
-            [(w + 2 * k * w * 0.012, 2 * horizon), (w + 2 * k * w * 0.14, 2 * h)], fill=190, width=width
+            [(w + 2 * k * w * 0.012, 2 * horizon - shift), (w + 2 * k * w * 0.14, 2 * h - shift)],
+            fill=190,
+            width=width,
         )
     mask = mask.reduce(2)
-    tint(img, p.accent2, mask.filter(ImageFilter.GaussianBlur(h * 0.006)).point(lambda v: min(255, v * 3)))
-    tint(img, mix(p.accent2, (255, 255, 255), 0.35), mask)
+    halo = mask.filter(ImageFilter.GaussianBlur(blur)).point(lambda v: min(255, v * 3))
+    tint(img, p.accent2, halo, (0, top))
+    tint(img, mix(p.accent2, (255, 255, 255), 0.35), mask, (0, top))
     band = max(1, round(depth * 0.35))
     fade = gradient((w, band), [(0.0, p.sky[2]), (1.0, p.land[0])], 0, band)
     img.paste(
@@ -209,12 +230,18 @@ def _grid(img: Image.Image, horizon: int, p: Palette) -> None:
 
 
 def _sea(img: Image.Image, rng: random.Random, horizon: int, sun_x: float, p: Palette) -> None:
-    """Water below the horizon: sky-tinted near it, a broken reflection of the sun, faint wave lines."""
+    """Water below the horizon: sky-tinted near it, a broken reflection of the sun, faint wave lines.
+
+    Glints and waves lie below the horizon (a wave line reaches up by half its width), so their masks
+    are drawn, blurred and painted only from a little above it, as in :func:`_grid`.
+    """
     w, h = img.size
     depth = h - horizon
     stops = [(0.0, mix(p.water[0], p.sky[2], 0.45)), (0.4, p.water[0]), (1.0, p.water[1])]
     img.paste(gradient((w, depth), stops, 0, depth), (0, horizon))
-    glints = Image.new("L", img.size, 0)
+    glint_blur, wave_blur = h * 0.0015, h * 0.001
+    top = max(0, horizon - round(h * 0.006) - 2 - blur_reach(max(glint_blur, wave_blur)))
+    glints = Image.new("L", (w, h - top), 0)
     draw = ImageDraw.Draw(glints)
     y = float(horizon + 1)
     while y < h:
@@ -223,16 +250,24 @@ def _sea(img: Image.Image, rng: random.Random, horizon: int, sun_x: float, p: Pa
         x = sun_x + rng.uniform(-1, 1) * w * 0.02 * (1 + d)
         thick = max(1.0, h * 0.003 * (1 + 3 * d))
         draw.ellipse(
-            (x - half, y, x + half, y + thick), fill=round(200 * (1 - 0.7 * d) * rng.uniform(0.4, 1))
+            (x - half, y - top, x + half, y + thick - top),
+            fill=round(200 * (1 - 0.7 * d) * rng.uniform(0.4, 1)),
         )
         y += thick * rng.uniform(1.6, 3.2)
-    tint(img, mix(p.glow, (255, 255, 255), 0.5), glints.filter(ImageFilter.GaussianBlur(h * 0.0015)))
-    waves = Image.new("L", img.size, 0)
+    tint(
+        img, mix(p.glow, (255, 255, 255), 0.5), glints.filter(ImageFilter.GaussianBlur(glint_blur)), (0, top)
+    )
+    waves = Image.new("L", (w, h - top), 0)
     draw = ImageDraw.Draw(waves)
     for k in range(1, 60):
         y = horizon + depth * (k / 60) ** 1.7
         width = max(1, round(h * 0.002 * (1 + 2 * k / 60)))
         for _ in range(rng.randint(2, 6)):
             x, length = rng.uniform(-0.1, 1.0) * w, w * rng.uniform(0.03, 0.2)
-            draw.line([(x, y), (x + length, y)], fill=rng.randint(20, 80), width=width)
-    tint(img, mix(p.water[0], (255, 255, 255), 0.5), waves.filter(ImageFilter.GaussianBlur(h * 0.001)))
+            draw.line([(x, y - top), (x + length, y - top)], fill=rng.randint(20, 80), width=width)
+    tint(
+        img,
+        mix(p.water[0], (255, 255, 255), 0.5),
+        waves.filter(ImageFilter.GaussianBlur(wave_blur)),
+        (0, top),
+    )

@@ -178,3 +178,34 @@ async def test_a_worker_whose_lease_was_taken_over_stops_the_job(engine: AsyncEn
 async def _until(condition: Callable[[], bool]) -> None:
     while not condition():  # noqa: ASYNC110 - the queue's own tasks change what is looked at
         await asyncio.sleep(0.01)
+
+
+async def test_a_job_that_ends_while_its_lease_is_renewed_is_not_called_taken_over(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run whose job is already done (its lease let go) but whose task lingers is not stopped."""
+    clock = FixedClock()
+    jobs = SqlJobStore(engine)
+    await add_jobs(engine, 1, clock)
+    lingered = asyncio.Event()
+    interrupted: list[int] = []
+
+    async def run(job: int) -> float | None:
+        for step in (JobStatus.RUNNING, JobStatus.GENERATED, JobStatus.DONE):
+            await jobs.move(job_id=job, to=step, now=clock.now(), owner="r1")
+        try:
+            await asyncio.sleep(0.3)  # the tail of a run (its last events) past two renewals
+        except asyncio.CancelledError:
+            interrupted.append(job)
+            raise
+        lingered.set()
+        return None
+
+    queue = JobQueue(
+        runner=run, jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
+        workers=1, max_queue=100, lease_s=0.3, poll_s=0.05,
+    )  # fmt: skip
+    await queue.start()
+    await asyncio.wait_for(lingered.wait(), 5)
+    await queue.stop()
+    assert interrupted == [] and "taken over" not in caplog.text

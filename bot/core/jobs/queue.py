@@ -299,6 +299,8 @@ class JobQueue:
                 log.exception("renewing the leases failed")
                 continue
             for job_id in set(held_here) - kept:
+                if not await self._taken_over(job_id):
+                    continue  # it ended (its last move let go of the lease) while renewing
                 log.warning("job %s: lease taken over by another replica; stopping it here", job_id)
                 task = self._running.get(job_id)
                 if task is not None:
@@ -308,6 +310,15 @@ class JobQueue:
                     handle.cancel()
                 if job_id in self._ready:
                     self._ready.remove(job_id)
+
+    async def _taken_over(self, job_id: int) -> bool:
+        """Whether another replica holds the job now (not: it ended, or this one let go of it)."""
+        try:
+            job = await self._jobs.get_job(job_id=job_id)
+        except Exception:
+            log.exception("reading job %s after its lease was not renewed failed", job_id)
+            return False  # not known to be lost: its next write, fenced by the lease, will tell
+        return job is not None and job.lease_owner not in (None, self.owner)
 
 
 def _finished(status: JobStatus, notified: bool) -> bool:

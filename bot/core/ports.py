@@ -68,8 +68,10 @@ class HistoryStore(Protocol):
         params: Mapping[str, Any],
         parent_id: int | None,
         now: datetime,
+        job_id: int | None = None,
     ) -> int:
-        """Insert a generation with status ``running`` and ``started_at = now``; return its id."""
+        """Insert a generation with status ``running`` and ``started_at = now``; return its id. With
+        ``job_id``, that job names the generation in the same transaction."""
         ...
 
     async def complete_generation(
@@ -139,9 +141,15 @@ class JobStore(Protocol):
         est_cost: float,
         after_job_id: int | None,
         now: datetime,
-    ) -> tuple[int, bool]:
+        count_usage: bool = False,
+        quota: int | None = None,
+    ) -> tuple[int, bool] | None:
         """Insert a queued job; return its id and True, or, when the idempotency key is taken
-        (the same platform update delivered twice), the existing job's id and False."""
+        (the same platform update delivered twice), the existing job's id and False.
+
+        ``count_usage``: in the same transaction, count ``images_reserved`` (and ``est_cost``) against
+        the user's ``usage_day`` within ``quota`` (None: no cap); None, and nothing written, when the
+        quota has no room. A duplicate key counts nothing."""
         ...
 
     async def find_job(self, *, idempotency_key: str) -> JobRecord | None: ...
@@ -181,6 +189,13 @@ class JobStore(Protocol):
         """Lease the next job owed work that nobody holds, for one of ``platforms``, to ``owner`` for
         ``lease_s`` seconds: the user served least recently first, a job waiting on an earlier open
         job of its chat skipped. Safe for workers of several replicas at once."""
+        ...
+
+    async def claim_next(
+        self, *, owner: str, platforms: Sequence[str], now: datetime, lease_s: float
+    ) -> tuple[JobRecord | None, bool]:
+        """``claim``, and whether another job was owed work and free at the time (a hint: False means
+        asking again at once would find nothing, until a job is queued, freed, or a lease expires)."""
         ...
 
     async def has_work(self, *, platforms: Sequence[str], now: datetime) -> bool:

@@ -9,15 +9,21 @@ there as well. A job is claimable when it is owed work (queued, running, generat
 cancelled with its notice not yet sent), nobody holds it (never leased, or the lease expired: its
 worker died), it is for a platform the claimant serves, and it does not wait for an earlier open job
 of its chat.
+
+The claim also answers whether anything else is owed work and free (``claim_next``), so a queue whose
+last claim saw nothing more claims again only when a job is queued or freed, or at its poll: a request
+costs one claim, not one plus an empty one after it and another after its end. The statements are
+built once per dialect with bound parameters.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, exists, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.types import OPEN_JOB_STATUSES, JobRecord, JobStatus, Target
@@ -56,7 +62,7 @@ def _owed() -> Any:
     return or_(JOBS.c.status.in_(_OPEN), and_(JOBS.c.status.in_(_ENDED_BADLY), JOBS.c.notified.is_(False)))
 
 
-def _free(now: datetime) -> Any:
+def _free(now: Any) -> Any:
     return or_(JOBS.c.lease_owner.is_(None), JOBS.c.lease_expires_at < now)
 
 
@@ -67,6 +73,48 @@ def _fair_order() -> tuple[Any, Any]:
     return last.asc().nulls_first(), JOBS.c.id.asc()
 
 
+_OWED_AND_FREE = select(
+    exists().where(
+        _owed(), _free(bindparam("b_now")), JOBS.c.platform.in_(bindparam("b_platforms", expanding=True))
+    )
+)
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """The claim (see the module docstring), built once per dialect with bound parameters; it also
+    returns ``b_more``: whether another job was owed work and free (a job waiting on an earlier one of
+    its chat counts: it may be claimable once that one ends), so the queue need not ask again."""
+    now: Any = bindparam("b_now")
+    platforms: Any = bindparam("b_platforms", expanding=True)
+    earlier = JOBS.alias("earlier")
+    waiting = exists().where(earlier.c.id == JOBS.c.after_job_id, earlier.c.status.in_(_OPEN))
+    candidate = (
+        select(JOBS.c.id)
+        .where(_owed(), _free(now), JOBS.c.platform.in_(platforms), ~waiting)
+        .order_by(*_fair_order())
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
+    other = JOBS.alias("other")
+    more = exists().where(
+        or_(
+            other.c.status.in_(_OPEN),
+            and_(other.c.status.in_(_ENDED_BADLY), other.c.notified.is_(False)),
+        ),
+        or_(other.c.lease_owner.is_(None), other.c.lease_expires_at < now),
+        other.c.platform.in_(platforms),
+        other.c.id != JOBS.c.id,
+    )
+    return (
+        update(JOBS)
+        .where(JOBS.c.id == candidate.scalar_subquery())
+        .values(lease_owner=bindparam("b_owner"), lease_expires_at=bindparam("b_until"))
+        .returning(*JOBS.c, more.label("b_more"))
+    )
+
+
 class JobClaims:
     """Mixed into ``SqlJobStore``."""
 
@@ -75,28 +123,28 @@ class JobClaims:
     async def claim(
         self, *, owner: str, platforms: Sequence[str], now: datetime, lease_s: float
     ) -> JobRecord | None:
+        job, _ = await self.claim_next(owner=owner, platforms=platforms, now=now, lease_s=lease_s)
+        return job
+
+    async def claim_next(
+        self, *, owner: str, platforms: Sequence[str], now: datetime, lease_s: float
+    ) -> tuple[JobRecord | None, bool]:
         if not platforms:
-            return None
-        earlier = JOBS.alias("earlier")
-        waiting = exists().where(earlier.c.id == JOBS.c.after_job_id, earlier.c.status.in_(_OPEN))
-        candidate = (
-            select(JOBS.c.id)
-            .where(_owed(), _free(now), JOBS.c.platform.in_(list(platforms)), ~waiting)
-            .order_by(*_fair_order())
-            .limit(1)
-        )
-        if self._engine.dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
-        stmt = (
-            update(JOBS)
-            .where(JOBS.c.id == candidate.scalar_subquery())
-            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
-            .returning(*JOBS.c)
-        )
+            return None, False
+        stmt = _claim_statement(self._engine.dialect.name)
+        params = {
+            "b_owner": owner,
+            "b_now": now,
+            "b_until": now + timedelta(seconds=lease_s),
+            "b_platforms": list(platforms),
+        }
         with storage_errors("claim a job"):
             async with self._engine.begin() as conn:
-                row = (await conn.execute(stmt)).one_or_none()
-        return job_record(row) if row is not None else None
+                row = (await conn.execute(stmt, params)).one_or_none()
+                if row is None:  # nothing claimable: is anything owed at all (a job waiting its turn)?
+                    owed = await conn.execute(_OWED_AND_FREE, params)
+                    return None, bool(owed.scalar())
+        return job_record(row), bool(row.b_more)
 
     async def has_work(self, *, platforms: Sequence[str], now: datetime) -> bool:
         """Whether a job for one of ``platforms`` is owed work and held by nobody."""

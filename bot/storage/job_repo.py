@@ -24,6 +24,7 @@ from bot.storage.common import row_id
 from bot.storage.common import storage_errors as _storage_errors
 from bot.storage.job_claims import JobClaims, job_record
 from bot.storage.tables import DeliveryRow, JobRow, ShownMessageRow
+from bot.storage.usage_repo import reservation as _reservation
 
 FAILURE = "failure"
 RESULT = "result"
@@ -91,7 +92,9 @@ class SqlJobStore(JobClaims):
         est_cost: float,
         after_job_id: int | None,
         now: datetime,
-    ) -> tuple[int, bool]:
+        count_usage: bool = False,
+        quota: int | None = None,
+    ) -> tuple[int, bool] | None:
         values = {
             "idempotency_key": idempotency_key,
             "status": JobStatus.QUEUED.value,
@@ -109,17 +112,32 @@ class SqlJobStore(JobClaims):
             "updated_at": now,
             "notified": False,
         }
+        if count_usage and quota is not None and images_reserved > quota:
+            return None  # not even a fresh day's count of 0 leaves room
         with _storage_errors("queue the job"):
             try:
                 async with self._engine.begin() as conn:
+                    if count_usage and usage_day is not None:
+                        reserve = self._reservation(user_id, usage_day, images_reserved, est_cost, quota)
+                        if (await conn.execute(*reserve)).first() is None:
+                            return None  # the day's quota has no room: nothing written
                     return int((await conn.execute(_CREATE, values)).scalar_one()), True
-            except IntegrityError:
+            except IntegrityError:  # the key is taken: the reservation above is rolled back with it
                 if idempotency_key is None:
                     raise
         existing = await self.find_job(idempotency_key=idempotency_key)
         if existing is None:
             raise NotFound(f"job with key {idempotency_key!r} vanished")
         return existing.id, False
+
+    def _reservation(
+        self, user_id: int, day: date, images: int, est_cost: float, quota: int | None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The usage upsert that counts the job's images against the day's quota (no row: no room)."""
+        upsert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = _reservation(upsert, with_quota=quota is not None)
+        params = {"b_user_id": user_id, "b_day": day, "b_images": images, "b_cost": est_cost}
+        return stmt, params | {"b_quota": quota}
 
     async def find_job(self, *, idempotency_key: str) -> JobRecord | None:
         return await self._one(_BY_KEY, {"b_key": idempotency_key})

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 from bot.core.errors import NotFound
 from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage
 from bot.storage.common import row_id, rowcount, storage_errors
-from bot.storage.tables import ChatRow, GenerationRow, ImageRow, UserRow
+from bot.storage.tables import ChatRow, GenerationRow, ImageRow, JobRow, UserRow
 from bot.storage.usage_repo import UsageQueries
 
 DISPLAY_NAME_MAX = 256
@@ -32,6 +32,8 @@ _IMAGES = cast(Table, ImageRow.__table__)
 # Hot statements built once: a call only binds values (no construction or cache key per call).
 _CHAT_SETTINGS = select(ChatRow.settings).where(ChatRow.id == bindparam("b_chat_id"))
 _CREATE_GENERATION = insert(_GENERATIONS).returning(_GENERATIONS.c.id)
+_JOBS = cast(Table, JobRow.__table__)
+_NAME_JOBS_GENERATION = update(_JOBS).where(_JOBS.c.id == bindparam("b_job_id"))
 _UPDATE_GENERATION = update(_GENERATIONS).where(_GENERATIONS.c.id == bindparam("b_generation_id"))
 """Executed with the generation id and the columns to set (the SET clause comes from their names)."""
 _ADD_IMAGES = insert(_IMAGES)
@@ -183,6 +185,7 @@ class SqlHistoryStore(UsageQueries):
         params: Mapping[str, Any],
         parent_id: int | None,
         now: datetime,
+        job_id: int | None = None,
     ) -> int:
         values = {
             "chat_id": chat_id,
@@ -198,7 +201,12 @@ class SqlHistoryStore(UsageQueries):
         }
         with storage_errors("save the generation"):
             async with self._engine.begin() as conn:
-                return int((await conn.execute(_CREATE_GENERATION, values)).scalar_one())
+                generation_id = int((await conn.execute(_CREATE_GENERATION, values)).scalar_one())
+                if job_id is not None:
+                    await conn.execute(
+                        _NAME_JOBS_GENERATION, {"b_job_id": job_id, "generation_id": generation_id}
+                    )
+                return generation_id
 
     @staticmethod
     async def _finish(conn: AsyncConnection, generation_id: int, **values: Any) -> None:

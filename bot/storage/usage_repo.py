@@ -3,6 +3,7 @@ that concurrent requests never overshoot a quota, giving them back, and reading 
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any, cast
 
@@ -16,7 +17,8 @@ from bot.storage.common import rowcount, storage_errors
 from bot.storage.tables import UsageRow
 
 
-def _reservation(upsert: Any, *, with_quota: bool) -> Any:
+@functools.cache
+def reservation(upsert: Any, *, with_quota: bool) -> Any:
     """``INSERT INTO usage ... ON CONFLICT (user_id, day) DO UPDATE SET images = images + n, ...
     [WHERE images + n <= quota] RETURNING images`` with bound parameters."""
     usage = cast(Table, UsageRow.__table__)
@@ -91,7 +93,7 @@ class UsageQueries:
             return False  # not even a fresh day's count of 0 leaves room
         stmt = self._reservations.get(quota is not None)
         if stmt is None:
-            stmt = self._reservations[quota is not None] = _reservation(upsert, with_quota=quota is not None)
+            stmt = self._reservations[quota is not None] = reservation(upsert, with_quota=quota is not None)
         params = {
             "b_user_id": user_id,
             "b_day": day,

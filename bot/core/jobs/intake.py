@@ -168,14 +168,6 @@ class JobIntake:
             await self.limiter.admit(platform=who.platform, chat_id=target.chat_id, user_id=who.user_id)
         now = self._clock.now()
         quota = self.policy.daily_images_per_user
-        if not await self._history.reserve_usage(
-            user_id=admission.user_id,
-            day=now.date(),
-            images=images,
-            est_cost=cost,
-            quota=quota if quota and not exempt else None,
-        ):
-            raise _quota_exceeded(now, quota)
         implicit = isinstance(intent, Edit | Reroll | Vary) and intent.generation_id is None
         after = await self._jobs.latest_open_job(chat_id=admission.chat_id) if implicit else None
         seed = (
@@ -188,7 +180,7 @@ class JobIntake:
             payload["upload"] = upload
         if submission.steps:
             payload["steps"] = [dict(step) for step in submission.steps]
-        job_id, created = await self._jobs.create_job(
+        made = await self._jobs.create_job(
             idempotency_key=key,
             platform=target.platform,
             chat_id=admission.chat_id,
@@ -200,11 +192,13 @@ class JobIntake:
             est_cost=cost,
             after_job_id=after,
             now=now,
+            count_usage=True,  # the quota and the job in one transaction: both or neither
+            quota=quota if quota and not exempt else None,
         )
-        if not created:  # lost a race with the same key: give the reservation back
-            await self._history.add_usage(
-                user_id=admission.user_id, day=now.date(), images=-images, est_cost=-cost
-            )
+        if made is None:
+            raise _quota_exceeded(now, quota)
+        job_id, created = made
+        if not created:  # lost a race with the same key: nothing was counted
             return Accepted(job_id, await self._queue.position(job_id), created=False)
         self._queue.queued()
         await self._bus.publish(JOBS, {"job_id": job_id})  # workers of other replicas, too

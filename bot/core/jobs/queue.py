@@ -93,6 +93,10 @@ class JobQueue:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._claiming = False
+        self._news = 1
+        """Counts wake-ups (a job queued or freed, a poll): a claim is made only when there is news
+        since the last claim that found nothing more, so a drained queue costs no empty claims."""
+        self._news_claimed = 0
         self._waiting = 0
         self._working = 0
         self._counted_at = -COUNT_TTL_S - 1.0
@@ -140,6 +144,7 @@ class JobQueue:
 
     def wake(self) -> None:
         """A job was queued (or freed): claim now rather than at the next poll."""
+        self._news += 1
         self._wake.set()
 
     @property
@@ -236,21 +241,28 @@ class JobQueue:
             except Exception:  # a database hiccup must not stop the workers for good
                 log.exception("claiming jobs failed; trying again in %.0f s", self._poll_s)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), self._poll_s)
+            except TimeoutError:
+                self._news += 1  # a lease may have expired, another replica may have queued work
 
     async def _fill(self) -> None:
         while not self._stopping and len(self._running) < self._workers:
             if self._ready:
                 self._start(self._ready.pop(0))
                 continue
+            if self._news == self._news_claimed:
+                return  # the last claim saw nothing more, and nothing was queued or freed since
+            news = self._news
             self._claiming = True  # a job claimed is in no list until the claim returns
             try:
-                job = await self._jobs.claim(
+                job, more = await self._jobs.claim_next(
                     owner=self.owner, platforms=self._platforms, now=self._clock.now(), lease_s=self._lease_s
                 )
             finally:
                 self._claiming = False
+            if not more:
+                self._news_claimed = news  # wake-ups during the claim still count
             if job is None:
                 return
             self._start(job.id)
@@ -278,13 +290,14 @@ class JobQueue:
         elif not self._stopping and not ended:
             with contextlib.suppress(Exception):  # a job left open (not ended): another may take it
                 await self._jobs.release(owner=self.owner, job_id=job_id)
-        self.wake()
+            self._news += 1  # claimable again
+        self._wake.set()  # a worker is free: it claims if there is news since the last empty claim
         await self._notify()
 
     def _due(self, job_id: int) -> None:
         if self._later.pop(job_id, None) is not None and not self._stopping:
             self._ready.append(job_id)
-            self.wake()
+            self._wake.set()
 
     async def _heartbeat(self) -> None:
         """Renew this replica's leases; a job whose lease was taken over is stopped here."""

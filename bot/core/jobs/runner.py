@@ -185,8 +185,8 @@ class JobRunner:
             params=params_of(request),
             parent_id=resolved.parent_id,
             now=self._clock.now(),
+            job_id=job.id,  # the job names its generation in the same transaction
         )
-        await self._jobs.set_job_generation(job_id=job.id, generation_id=generation_id)
         await self._delivery.emit(
             platform, job, Started(provider=request.provider or self._chain.primary.name)
         )

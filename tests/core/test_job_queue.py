@@ -209,3 +209,59 @@ async def test_a_job_that_ends_while_its_lease_is_renewed_is_not_called_taken_ov
     await asyncio.wait_for(lingered.wait(), 5)
     await queue.stop()
     assert interrupted == [] and "taken over" not in caplog.text
+
+
+class CountingJobs(SqlJobStore):
+    """The job store, counting the claims made through it."""
+
+    claims = 0
+
+    async def claim_next(self, **kwargs: Any) -> Any:
+        self.claims += 1
+        return await super().claim_next(**kwargs)
+
+
+async def test_one_job_costs_one_claim(engine: AsyncEngine) -> None:
+    """A lone job is claimed once: no empty claim after it, none after it ends (until the poll)."""
+    clock = FixedClock()
+    jobs = CountingJobs(engine)
+    runs = Runs(jobs, clock)
+    runs.open_all = True
+    (job_id,) = await add_jobs(engine, 1, clock)
+    queue = JobQueue(
+        runner=runs.runner("r1"), jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
+        workers=4, max_queue=100, lease_s=30, poll_s=60,
+    )  # fmt: skip
+    await queue.start()
+    await asyncio.wait_for(_until(lambda: runs.finished == [job_id]), 5)
+    await asyncio.sleep(0.1)  # time for any claim after its end
+    await queue.stop()
+    assert jobs.claims == 1
+
+
+async def test_a_job_waiting_on_its_chats_earlier_job_starts_when_that_one_ends(engine: AsyncEngine) -> None:
+    """An edit queued behind a running job is claimed as soon as that job ends, not at the poll."""
+    clock = FixedClock()
+    jobs = SqlJobStore(engine)
+    runs = Runs(jobs, clock)
+    (first,) = await add_jobs(engine, 1, clock)
+    queue = JobQueue(
+        runner=runs.runner("r1"), jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
+        workers=4, max_queue=100, lease_s=30, poll_s=60,
+    )  # fmt: skip
+    await queue.start()
+    await runs.running.wait()
+    job = await jobs.get_job(job_id=first)
+    assert job is not None
+    second, _ = await jobs.create_job(
+        idempotency_key=None, platform=PLATFORM, chat_id=job.chat_id, user_id=job.user_id,
+        target=job.target, payload={}, images_reserved=1, usage_day=None, est_cost=0.0,
+        after_job_id=first, now=clock.now(),
+    )  # fmt: skip
+    queue.queued()
+    await asyncio.sleep(0.05)
+    assert [job_id for _, job_id in runs.started] == [first]  # it waits for the first
+    runs.gate(first).set()
+    runs.gate(second).set()
+    await asyncio.wait_for(_until(lambda: runs.finished == [first, second]), 3)
+    await queue.stop()

@@ -82,9 +82,7 @@ _OWED_AND_FREE = select(
 
 @functools.cache
 def _claim_statement(dialect: str) -> Any:
-    """The claim (see the module docstring), built once per dialect with bound parameters; it also
-    returns ``b_more``: whether another job was owed work and free (a job waiting on an earlier one of
-    its chat counts: it may be claimable once that one ends), so the queue need not ask again."""
+    """The claim (see the module docstring), built once per dialect with bound parameters."""
     now: Any = bindparam("b_now")
     platforms: Any = bindparam("b_platforms", expanding=True)
     earlier = JOBS.alias("earlier")
@@ -97,21 +95,11 @@ def _claim_statement(dialect: str) -> Any:
     )
     if dialect == "postgresql":
         candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
-    other = JOBS.alias("other")
-    more = exists().where(
-        or_(
-            other.c.status.in_(_OPEN),
-            and_(other.c.status.in_(_ENDED_BADLY), other.c.notified.is_(False)),
-        ),
-        or_(other.c.lease_owner.is_(None), other.c.lease_expires_at < now),
-        other.c.platform.in_(platforms),
-        other.c.id != JOBS.c.id,
-    )
     return (
         update(JOBS)
         .where(JOBS.c.id == candidate.scalar_subquery())
         .values(lease_owner=bindparam("b_owner"), lease_expires_at=bindparam("b_until"))
-        .returning(*JOBS.c, more.label("b_more"))
+        .returning(*JOBS.c)
     )
 
 
@@ -141,10 +129,9 @@ class JobClaims:
         with storage_errors("claim a job"):
             async with self._engine.begin() as conn:
                 row = (await conn.execute(stmt, params)).one_or_none()
-                if row is None:  # nothing claimable: is anything owed at all (a job waiting its turn)?
-                    owed = await conn.execute(_OWED_AND_FREE, params)
-                    return None, bool(owed.scalar())
-        return job_record(row), bool(row.b_more)
+                # In the same transaction, so the job just claimed is no longer free: anything else?
+                more = bool((await conn.execute(_OWED_AND_FREE, params)).scalar())
+        return (job_record(row) if row is not None else None), more
 
     async def has_work(self, *, platforms: Sequence[str], now: datetime) -> bool:
         """Whether a job for one of ``platforms`` is owed work and held by nobody."""

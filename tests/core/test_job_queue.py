@@ -265,3 +265,19 @@ async def test_a_job_waiting_on_its_chats_earlier_job_starts_when_that_one_ends(
     runs.gate(second).set()
     await asyncio.wait_for(_until(lambda: runs.finished == [first, second]), 3)
     await queue.stop()
+
+
+async def test_a_backlog_is_worked_through_without_waiting_for_the_poll(engine: AsyncEngine) -> None:
+    """Five jobs, one worker, a poll of a minute: each claim sees the rest, so all five run at once."""
+    clock = FixedClock()
+    jobs = SqlJobStore(engine)
+    runs = Runs(jobs, clock)
+    runs.open_all = True
+    created = await add_jobs(engine, 5, clock)
+    queue = JobQueue(
+        runner=runs.runner("r1"), jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
+        workers=1, max_queue=100, lease_s=30, poll_s=60,
+    )  # fmt: skip
+    await queue.start()
+    await asyncio.wait_for(_until(lambda: sorted(runs.finished) == created), 3)
+    await queue.stop()

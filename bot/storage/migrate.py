@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.errors import StorageError
 from bot.storage.db import make_engine, redact_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR_ENV = "EASEL_MIGRATIONS_DIR"
+_REVISION = re.compile(r"""^revision(?:\s*:\s*str)?\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_DOWN = re.compile(r"""^down_revision(?:\s*:[^=]*)?\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
 def migrations_dir() -> Path:
@@ -37,6 +39,8 @@ def migrations_dir() -> Path:
 
 def make_config(url: str, *, connect_args: Mapping[str, Any] | None = None) -> Config:
     """An Alembic config for ``url`` that needs no ini file."""
+    from alembic.config import Config  # Alembic loads only when a migration is due
+
     location = migrations_dir()
     if not (location / "env.py").is_file():
         raise StorageError(
@@ -51,6 +55,8 @@ def make_config(url: str, *, connect_args: Mapping[str, Any] | None = None) -> C
 
 
 async def _run(action: str, url: str, fn: Any, *args: Any) -> None:
+    from alembic.util import CommandError
+
     try:
         await asyncio.to_thread(fn, *args)
     except (OSError, SQLAlchemyError, CommandError) as exc:
@@ -61,18 +67,54 @@ async def _run(action: str, url: str, fn: Any, *args: Any) -> None:
 
 
 async def upgrade(url: str, revision: str = "head", *, connect_args: Mapping[str, Any] | None = None) -> None:
-    """Migrate the database at ``url`` up to ``revision``."""
+    """Migrate the database at ``url`` up to ``revision``. At ``head`` already: nothing is loaded
+    (Alembic takes about a tenth of a second to import, at every start)."""
+    if revision == "head" and await _at_head(url, connect_args):
+        return
+    from alembic import command
+
     config = make_config(url, connect_args=connect_args)
     await _run("upgrade", url, command.upgrade, config, revision)
 
 
+def scripted_heads() -> set[str]:
+    """The head revisions of the migration scripts, read from their files (no Alembic)."""
+    revisions, parents = set(), set()
+    for script in migrations_dir().glob("versions/*.py"):
+        source = script.read_text(encoding="utf-8")
+        if (found := _REVISION.search(source)) is not None:
+            revisions.add(found.group(1))
+            parents.update(_DOWN.findall(source))
+    return revisions - parents
+
+
+async def _at_head(url: str, connect_args: Mapping[str, Any] | None) -> bool:
+    """Whether the database's ``alembic_version`` is exactly the scripts' heads (False when in doubt)."""
+    heads = scripted_heads()
+    if not heads:
+        return False
+    engine = make_engine(url, connect_args=connect_args)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return {str(row[0]) for row in rows} == heads
+    except (OSError, SQLAlchemyError):
+        return False  # never migrated (no table), or unreachable: Alembic says which
+    finally:
+        await engine.dispose()
+
+
 async def downgrade(url: str, revision: str, *, connect_args: Mapping[str, Any] | None = None) -> None:
     """Migrate the database at ``url`` down to ``revision`` (``"base"`` drops everything)."""
+    from alembic import command
+
     config = make_config(url, connect_args=connect_args)
     await _run("downgrade", url, command.downgrade, config, revision)
 
 
 def _current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     revision: str | None = MigrationContext.configure(connection).get_current_revision()
     return revision
 
@@ -94,4 +136,6 @@ async def current(url: str, *, connect_args: Mapping[str, Any] | None = None) ->
 
 def head() -> str | None:
     """The newest revision among the migration scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(migrations_dir())).get_current_head()

@@ -135,3 +135,36 @@ async def test_replicas_starting_together_migrate_one_at_a_time(db_url: str) -> 
     results = await asyncio.gather(*(asyncio.wait_for(p.communicate(), 60) for p in processes))
     assert [p.returncode for p in processes] == [0, 0, 0], [err.decode()[-500:] for _, err in results]
     assert await migrate.current(db_url) == migrate.head()
+
+
+def test_the_scripts_heads_read_from_their_files_are_alembics() -> None:
+    """The quick check at start reads the same head revision Alembic computes."""
+    assert migrate.scripted_heads() == {migrate.head()}
+
+
+async def test_a_database_at_head_is_checked_without_loading_alembic(tmp_path: Path) -> None:
+    """`easel run` on a migrated database does not import Alembic (a tenth of a second per start)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'at-head.sqlite3'}"
+    await migrate.upgrade(url)
+    script = (
+        "import asyncio, sys\n"
+        "from bot.storage import migrate\n"
+        f"asyncio.run(migrate.upgrade({url!r}))\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == "False"
+
+
+async def test_a_database_behind_head_is_still_migrated(tmp_path: Path) -> None:
+    """One revision behind: the quick check sends it through Alembic, which brings it to head."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'behind.sqlite3'}"
+    await migrate.upgrade(url)
+    await migrate.downgrade(url, "-1")
+    assert await migrate.current(url) != migrate.head()
+    await migrate.upgrade(url)
+    assert await migrate.current(url) == migrate.head()

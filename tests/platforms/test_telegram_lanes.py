@@ -15,6 +15,7 @@ from telegram.ext import ExtBot
 from bot.core.types import Reply, Started, StoredImage, Target
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.lanes import (
+    ANSWER,
     CLEANUP,
     COSMETIC,
     RESULT,
@@ -48,6 +49,18 @@ async def test_a_waiting_result_goes_before_a_cleanup_that_waited_longer() -> No
     result = asyncio.create_task(send(limiter, RESULT, PRIVATE, log, "result"))
     await asyncio.wait_for(asyncio.gather(cleanup, result), 2)
     assert log == ["first", "result", "cleanup"]
+
+
+async def test_a_text_answer_goes_before_waiting_photos() -> None:
+    """/status asked during a burst is answered before the photos that were waiting already."""
+    limiter = PriorityFloodLimiter(overall=(1, 0.05))
+    log: list[str] = []
+    await send(limiter, RESULT, PRIVATE, log, "first")
+    photos = [asyncio.create_task(send(limiter, RESULT, PRIVATE, log, f"photo {i}")) for i in range(2)]
+    await asyncio.sleep(0)
+    answer = asyncio.create_task(send(limiter, ANSWER, PRIVATE, log, "status"))
+    await asyncio.wait_for(asyncio.gather(answer, *photos), 2)
+    assert log == ["first", "status", "photo 0", "photo 1"]
 
 
 async def test_a_droppable_call_is_skipped_while_a_result_waits() -> None:

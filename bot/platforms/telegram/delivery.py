@@ -28,7 +28,7 @@ from bot.core.errors import DeliveryFailed
 from bot.core.types import Done, Failed, JobEvent, Progress, Reply, Started, StoredImage, Target
 from bot.platforms.telegram import render
 from bot.platforms.telegram.calls import BotCalls, reply_id, skipped
-from bot.platforms.telegram.lanes import CLEANUP, COSMETIC, RESULT, STATUS, Call
+from bot.platforms.telegram.lanes import ANSWER, CLEANUP, COSMETIC, RESULT, STATUS, Call
 from bot.platforms.telegram.updates import PLATFORM
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,8 @@ class TelegramDelivery(BotCalls):
         if not reply.images:
             ids: list[str] = []
             for piece in render.split_text(render.caption(reply, render.MAX_TEXT * 4)):
-                sent = await self._call(functools.partial(self._bot.send_message, text=piece, **common))
+                answer = functools.partial(self._bot.send_message, text=piece, **common, **self._lane(ANSWER))
+                sent = await self._call(answer)
                 ids.append(str(sent.message_id))
             self._message_sent(chat_id, thread_id)
             return ids

@@ -1,6 +1,7 @@
 """Results first under Telegram's flood limits: every Bot API call goes in a lane, and when the budget
 (30 calls a second for the bot, 20 a minute per group) is spent, waiting calls are let through by
-lane, not by arrival: results, then clean-ups, then status lines. Cosmetic calls (a chat action, a
+lane, not by arrival: text answers (``/status`` in a burst is answered at once), results, then
+clean-ups, then status lines. Cosmetic calls (a chat action, a
 status message, a progress edit) are *droppable*: when they would have to wait, or anything more
 important is waiting, they are not sent at all (``FloodSkipped``), so a burst of users gets its photos
 at the platform's rate instead of sharing it with chatter about them.
@@ -41,10 +42,12 @@ GROUPS_REMEMBERED = 512
 class Lane(IntEnum):
     """Lower goes first."""
 
-    RESULT = 0
-    CLEANUP = 1
-    STATUS = 2
-    COSMETIC = 3
+    ANSWER = 0
+    """A text answer to someone who just asked (/status, /help, /cancel, an error): never behind photos."""
+    RESULT = 1
+    CLEANUP = 2
+    STATUS = 3
+    COSMETIC = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class Call:
     max_retries: int | None = None
 
 
+ANSWER = Call(Lane.ANSWER)
 RESULT = Call()
 CLEANUP = Call(Lane.CLEANUP)
 STATUS = Call(Lane.STATUS, droppable=True)

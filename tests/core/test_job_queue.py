@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.errors import StorageError
 from bot.core.jobs.queue import JobQueue
 from bot.core.types import JobStatus, Target
 from bot.storage import migrate
@@ -280,4 +281,28 @@ async def test_a_backlog_is_worked_through_without_waiting_for_the_poll(engine: 
     )  # fmt: skip
     await queue.start()
     await asyncio.wait_for(_until(lambda: sorted(runs.finished) == created), 3)
+    await queue.stop()
+
+
+async def test_a_storage_error_in_a_run_leaves_the_job_to_be_claimed_again(engine: AsyncEngine) -> None:
+    """ "database is locked" escaping a run: the job is let go and claimed again at once, not lost."""
+    clock = FixedClock()
+    jobs = SqlJobStore(engine)
+    runs = Runs(jobs, clock)
+    runs.open_all = True
+    (job_id,) = await add_jobs(engine, 1, clock)
+    failures = [StorageError("database is locked")]
+    inner = runs.runner("r1")
+
+    async def flaky(job: int) -> float | None:
+        if failures:
+            raise failures.pop()
+        return await inner(job)
+
+    queue = JobQueue(
+        runner=flaky, jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
+        workers=1, max_queue=100, lease_s=30, poll_s=60,
+    )  # fmt: skip
+    await queue.start()
+    await asyncio.wait_for(_until(lambda: runs.finished == [job_id]), 3)
     await queue.stop()

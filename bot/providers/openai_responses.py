@@ -134,7 +134,7 @@ class OpenAIResponsesProvider:
         if edit:
             for data in request.reference_images[: rules.max_references]:
                 url = images_api.data_url(data, provider=self.name)
-                content.append({"type": "input_image", "image_url": url})
+                content.append({"type": "input_image", "image_url": url, "detail": "auto"})  # required
             if request.mask is not None:
                 mask = images_api.data_url(request.mask, provider=self.name, field="mask")
                 tool["input_image_mask"] = {"image_url": mask}

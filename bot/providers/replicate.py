@@ -78,6 +78,8 @@ def _aspects(*pairs: tuple[int, int]) -> tuple[Aspect, ...]:
 FLUX_ASPECTS = _aspects(
     (1, 1), (16, 9), (21, 9), (3, 2), (2, 3), (4, 5), (5, 4), (3, 4), (4, 3), (9, 16), (9, 21)
 )
+FLUX_PRO_ASPECTS = _aspects((1, 1), (16, 9), (3, 2), (2, 3), (4, 5), (5, 4), (3, 4), (4, 3), (9, 16))
+"""flux-1.1-pro's published ``aspect_ratio`` enum (besides ``custom``): no 21:9 or 9:21, unlike the rest."""
 SD35_ASPECTS = _aspects((1, 1), (16, 9), (21, 9), (3, 2), (2, 3), (4, 5), (5, 4), (9, 16), (9, 21))
 
 
@@ -99,7 +101,7 @@ class ReplicateModel:
 MODELS: dict[str, ReplicateModel] = {
     "black-forest-labs/flux-schnell": ReplicateModel(max_n=4, aspects=FLUX_ASPECTS),
     "black-forest-labs/flux-dev": ReplicateModel(max_n=4, aspects=FLUX_ASPECTS, image_field="image"),
-    "black-forest-labs/flux-1.1-pro": ReplicateModel(aspects=FLUX_ASPECTS),
+    "black-forest-labs/flux-1.1-pro": ReplicateModel(aspects=FLUX_PRO_ASPECTS),
     "black-forest-labs/flux-kontext-pro": ReplicateModel(
         aspects=FLUX_ASPECTS, image_field="input_image", edit_inputs={"aspect_ratio": "match_input_image"}
     ),

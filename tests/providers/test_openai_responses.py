@@ -21,6 +21,8 @@ from tests.fakes.providers.openai_images import make_image
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses, Kind
 
 KEY = "sk-test-0123456789abcdef"
+PNG_URL = "data:image/png;base64," + base64.b64encode(make_image(8, 8)).decode()
+"""A valid reference image: a request refused with it is refused for something else."""
 MakeProvider = Callable[..., OpenAIResponsesProvider]
 
 
@@ -169,7 +171,7 @@ async def test_edit_sends_input_images_and_mask(
     [message] = body(fake)["input"]
     assert message["content"] == [
         {"type": "input_text", "text": "Edit the attached image: make it warmer"},
-        {"type": "input_image", "image_url": data_url(reference, "image/jpeg")},
+        {"type": "input_image", "image_url": data_url(reference, "image/jpeg"), "detail": "auto"},
     ]
     assert body(fake)["tools"][0]["input_image_mask"] == {"image_url": data_url(mask)}
     assert "previous_response_id" not in body(fake)
@@ -265,6 +267,11 @@ async def test_list_models_keeps_gpt_image_models(
                     "content": [{"type": "input_image", "image_url": "data:image/png;base64,AAAA"}],
                 }
             ],
+            "tools": [{"type": "image_generation"}],
+        },
+        {
+            "model": "gpt-4.1",
+            "input": [{"role": "user", "content": [{"type": "input_image", "image_url": PNG_URL}]}],
             "tools": [{"type": "image_generation"}],
         },
         {

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.generation.chain import fit_to_capabilities
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.replicate import ReplicateProvider, create
@@ -113,6 +114,17 @@ async def test_create_request_fields(fake: FakeReplicate, provider: ReplicatePro
     assert request.json == {
         "input": {"prompt": "a lighthouse", "aspect_ratio": "5:4", "seed": 1, "num_outputs": 3}
     }
+
+
+async def test_flux_pro_gets_no_aspect_outside_its_enum(
+    make_provider: MakeProvider, fake: FakeReplicate
+) -> None:
+    """flux-1.1-pro has no 21:9: the chain's fitting sends its nearest, 16:9, and the fake takes it."""
+    provider = make_provider(model="black-forest-labs/flux-1.1-pro")
+    fitted, notes = fit_to_capabilities(ImageRequest(prompt="a lighthouse", aspect=Aspect(21, 9)), provider)
+    await provider.generate(fitted, on_progress=Progress())
+    assert fake.requests[0].json["input"]["aspect_ratio"] == "16:9"
+    assert notes == ["replicate has no 21:9; used the nearest, 16:9."]
 
 
 async def test_unsupported_aspect_goes_to_the_nearest(

@@ -327,6 +327,10 @@ def _check_part(part: Any, where: str) -> openai_rules.Problem | None:
     unknown = set(part) - {"type", "image_url", "file_id", "detail"}
     if unknown:
         return openai_rules.unknown(f"{where}.{sorted(unknown)[0]}")
+    if "detail" not in part:  # the OpenAPI document marks it required
+        return 400, error_body("Missing required parameter: 'detail'.", param=f"{where}.detail")
+    if part["detail"] not in ("low", "high", "auto"):
+        return openai_rules.invalid(f"{where}.detail", part["detail"], ("low", "high", "auto"))
     url = part.get("image_url")
     if part.get("file_id"):
         return None

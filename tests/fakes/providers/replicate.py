@@ -24,13 +24,15 @@ from aiohttp import web
 from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
 
 FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+FLUX_PRO_ASPECTS = ("custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
+"""flux-1.1-pro's published enum (Replicate's model schema): 21:9 and 9:21 are 422."""
 SD35_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "9:16", "9:21")
 SCHEMAS: dict[str, dict[str, Any]] = {
     "black-forest-labs/flux-schnell": {"aspect_ratio": FLUX_ASPECTS, "num_outputs": (1, 4), "format": "webp"},
     "black-forest-labs/flux-dev": {
         "aspect_ratio": FLUX_ASPECTS, "num_outputs": (1, 4), "image": True, "format": "webp",
     },
-    "black-forest-labs/flux-1.1-pro": {"aspect_ratio": (*FLUX_ASPECTS, "custom"), "format": "webp"},
+    "black-forest-labs/flux-1.1-pro": {"aspect_ratio": FLUX_PRO_ASPECTS, "format": "webp"},
     "black-forest-labs/flux-kontext-pro": {
         "aspect_ratio": (*FLUX_ASPECTS, "match_input_image"), "input_image": True, "format": "png",
     },

@@ -93,6 +93,8 @@ class RunExecutor:
         self._watched: dict[int, RunRecord] = {}
         """Job id → the run waiting for its outcome."""
         self._outcomes: asyncio.Queue[tuple[int, JobStatus | None]] = asyncio.Queue()
+        self._recording = asyncio.Lock()
+        """Held while runs are marked submitted and while outcomes are recorded: one at a time."""
         """(job id, its final status, or None: look it up once)."""
         self._submitting: asyncio.Queue[tuple[RunRecord, ScheduleRecord | None]] = asyncio.Queue()
         self._submit_slots = asyncio.Semaphore(SUBMIT_CONCURRENCY)
@@ -118,9 +120,13 @@ class RunExecutor:
                     *(self._submit_bounded(run, schedule) for run, schedule in batch)
                 )
                 submitted = [pair for pair in results if pair is not None]
-                for run, job_id in submitted:  # watched before the write: an outcome may come meanwhile
-                    self.watch(run, job_id)
-                await self._store.mark_submitted(submitted, now=self._clock.now())
+                # Watched before the write (an outcome may come meanwhile), and under the lock the
+                # outcomes are recorded under: a job that already ended is resolved only after this
+                # write, which would otherwise overwrite its run's "failed" or "retrying".
+                async with self._recording:
+                    for run, job_id in submitted:
+                        self.watch(run, job_id)
+                    await self._store.mark_submitted(submitted, now=self._clock.now())
             except EaselError as exc:
                 log.warning("scheduled runs could not be submitted: %s", exc)  # claimed: next start submits
             except Exception:
@@ -221,17 +227,18 @@ class RunExecutor:
                 batch.append(self._outcomes.get_nowait())
             done: list[RunRecord] = []
             try:
-                for job_id, status in batch:
-                    run = self._watched.get(job_id)
-                    if run is None:
-                        continue
-                    job = await self._jobs.get_job(job_id=job_id) if status != JobStatus.DONE else None
-                    if status == JobStatus.DONE or (job is not None and job.status == JobStatus.DONE):
-                        done.append(self._watched.pop(job_id))
-                    elif job is None or job.status not in _OPEN_JOB:
-                        del self._watched[job_id]
-                        await self._resolve(run, job)
-                await self._store.finish_runs(done, now=self._clock.now())
+                async with self._recording:
+                    for job_id, status in batch:
+                        run = self._watched.get(job_id)
+                        if run is None:
+                            continue
+                        job = await self._jobs.get_job(job_id=job_id) if status != JobStatus.DONE else None
+                        if status == JobStatus.DONE or (job is not None and job.status == JobStatus.DONE):
+                            done.append(self._watched.pop(job_id))
+                        elif job is None or job.status not in _OPEN_JOB:
+                            del self._watched[job_id]
+                            await self._resolve(run, job)
+                    await self._store.finish_runs(done, now=self._clock.now())
             except EaselError as exc:
                 log.warning("outcome of scheduled runs unknown: %s", exc)
             except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -112,6 +113,26 @@ async def test_downtime_beyond_grace_is_skipped_and_logged(
             runs = await second.runs(schedule_id)
     assert [(r.fire_time, r.status) for r in runs] == [(utc(2026, 3, 1, 9, 0), RunStatus.MISSED)]
     assert "older than the misfire grace" in caplog.text
+
+
+@pytest.mark.easel(errors=[Refused("no", provider="pictures", user_message="Refused by the provider.")])
+async def test_a_run_whose_job_fails_before_it_is_marked_submitted_still_retries(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job fails while its run is being marked submitted: the run ends retrying, not submitted."""
+    slow = SqlScheduleStore.mark_submitted
+
+    async def slow_mark(
+        self: SqlScheduleStore, runs: Sequence[tuple[RunRecord, int]], *, now: datetime
+    ) -> None:
+        await asyncio.sleep(0.3)  # the refused job has ended and its outcome is heard meanwhile
+        await slow(self, runs, now=now)
+
+    monkeypatch.setattr(SqlScheduleStore, "mark_submitted", slow_mark)
+    schedule_id = await world.add("every day at 09:00")
+    first = await world.at(utc(2026, 3, 1, 9, 0))
+    assert any("try again in about 1 min" in r.text for r in first)
+    assert [r.status for r in await world.runs(schedule_id)] == [RunStatus.RETRYING]
 
 
 @pytest.mark.easel(errors=[Refused("no", provider="pictures", user_message="Refused by the provider.")] * 5)

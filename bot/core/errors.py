@@ -120,6 +120,11 @@ class Misconfigured(ProviderError):
     """The provider cannot work with the current settings."""
 
 
+class TooLarge(ProviderError):
+    """The provider's answer, or an image it made, is over what Easel accepts: asking again would get
+    the same, so it is not retried (``providers.<name>.max_response_mb`` raises the answer's cap)."""
+
+
 class TransientProviderError(ProviderError):
     """A failure that may go away: retry later or try another provider."""
 

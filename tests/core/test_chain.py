@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from bot.core.errors import InvalidInput, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.errors import InvalidInput, ProviderTimeout, RateLimited, Refused, TooLarge, Unavailable
 from bot.core.generation.chain import MemorySlots, ProviderChain, fit_to_capabilities, nearest_aspect
 from bot.core.generation.resilience import BreakerState, MemoryBreakers, RetryPolicy
 from bot.core.ports import Provider
@@ -362,3 +362,12 @@ async def test_a_cancelled_probe_lets_the_next_request_probe() -> None:
     gate.set()
     result = await chain.generate(ImageRequest("x"), on_progress=no_progress)
     assert result.provider == "a" and chain.health() == {"a": BreakerState.CLOSED}
+
+
+async def test_an_answer_too_large_is_not_asked_for_again() -> None:
+    """TooLarge (an answer over the cap) is not retried: the same request would get the same answer."""
+    provider = ScriptedProvider("a", errors=[TooLarge("a: 100 MB answer", provider="a")])
+    chain = make_chain([provider], retry=RetryPolicy(retries=2, attempt_timeout_s=5))
+    with pytest.raises(TooLarge):
+        await chain.generate(ImageRequest("fox"), on_progress=no_progress)
+    assert len(provider.requests) == 1

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from PIL import Image as PILImage
 
-from bot.core.errors import Unavailable
+from bot.core.errors import TooLarge, Unavailable
 from bot.providers._http.media import (
     base_is_local,
     decode_base64,
@@ -140,8 +140,8 @@ async def test_download_stops_after_too_many_redirects(server: str, client: http
 
 
 async def test_download_enforces_the_size_cap(server: str, client: httpx.AsyncClient) -> None:
-    """An image larger than the cap is refused."""
-    with pytest.raises(Unavailable) as caught:
+    """An image larger than the cap is refused, as too large (not retried: it would be again)."""
+    with pytest.raises(TooLarge) as caught:
         await download(client, f"{server}/big", provider="p", allow_private=True, max_bytes=1000)
     assert "too large" in caught.value.user_message
 

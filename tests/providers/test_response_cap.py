@@ -14,7 +14,7 @@ from aiohttp import web
 from PIL import Image as PILImage
 from pydantic import SecretStr
 
-from bot.core.errors import Unavailable
+from bot.core.errors import ProviderError, TooLarge, Unavailable
 from bot.core.ports import Provider
 from bot.core.types import ImageRequest
 from bot.providers import registry
@@ -70,9 +70,11 @@ def build(name: str, server: HostileServer, **fields: Any) -> tuple[Provider, ht
     return provider, client
 
 
-async def generate_fails(provider: Provider, client: httpx.AsyncClient) -> Unavailable:
+async def generate_fails(
+    provider: Provider, client: httpx.AsyncClient, expected: type[ProviderError] = TooLarge
+) -> ProviderError:
     try:
-        with pytest.raises(Unavailable) as info:
+        with pytest.raises(expected) as info:
             await provider.generate(ImageRequest(prompt="a fox"), on_progress=Progress())
     finally:
         await provider.aclose()
@@ -92,7 +94,7 @@ def png(size: int) -> bytes:
 
 @pytest.mark.parametrize("name", list(BASE_PATHS))
 async def test_every_provider_cuts_off_a_huge_streamed_answer(name: str, evil: HostileServer) -> None:
-    """A 100 MB chunked answer to any provider is Unavailable "too large", after reading ~1 MB of it."""
+    """A 100 MB chunked answer to any provider is TooLarge (not retried), after reading ~1 MB of it."""
     evil.huge(HUGE, mode="chunked")
     error = await generate_fails(*build(name, evil))
     await evil.settled()
@@ -144,7 +146,7 @@ async def test_the_cap_follows_max_response_mb(evil: HostileServer) -> None:
     """A 3 MB answer passes a 4 MB cap (and is then just not an image answer)."""
     evil.huge(3 * MB)
     provider, client = build("openai-compatible", evil, max_response_mb=4)
-    error = await generate_fails(provider, client)
+    error = await generate_fails(provider, client, Unavailable)
     assert "too large" not in error.user_message and evil.cut_off == 0
 
 
@@ -161,7 +163,7 @@ async def test_a_huge_download_stops_at_the_image_cap(evil: HostileServer) -> No
     """A 100 MB result "image" stops at 32 MB with the image-size message."""
     evil.huge(HUGE)
     async with make_client(ProviderSettings(), default_timeout_s=10.0) as client:
-        with pytest.raises(Unavailable, match="over the 33554432 limit") as info:
+        with pytest.raises(TooLarge, match="over the 33554432 limit") as info:
             await download(client, f"{evil.origin}/files/r1", provider="p", allow_private=True)
     await evil.settled()
     assert "too large" in info.value.user_message

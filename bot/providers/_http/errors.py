@@ -11,7 +11,7 @@ Status mapping: 429 → ``RateLimited`` (``Retry-After`` / ``retry-after-ms``; `
 401/402/403 → ``Misconfigured`` · 404 → ``Misconfigured`` (wrong base_url or model) · other 4xx →
 ``InvalidRequest``, except content-policy refusals (matched on the error code or message, whatever the
 status) → ``Refused``. An answer over ``max_response_mb`` (:mod:`bot.providers._http.limits`) →
-``Unavailable``. Provider messages are shortened and scrubbed (:func:`scrub`) of every configured
+``TooLarge`` (not retried). Provider messages are shortened and scrubbed (:func:`scrub`) of every configured
 secret, whatever it looks like, of URL passwords, and of anything else that looks like a key.
 """
 
@@ -35,6 +35,7 @@ from bot.core.errors import (
     ProviderTimeout,
     RateLimited,
     Refused,
+    TooLarge,
     Unavailable,
 )
 from bot.observability.redaction import redact
@@ -259,7 +260,7 @@ def transport_errors(*, provider: str, url: str | None = None) -> Iterator[None]
             user_message="The image service address is not a valid http(s) URL; an admin needs to fix it.",
         ) from exc
     except ResponseTooLarge as exc:
-        raise Unavailable(
+        raise TooLarge(
             f"{prefix}{exc} (providers.{provider}.max_response_mb)",
             provider=provider,
             user_message=TOO_LARGE_TEXT,

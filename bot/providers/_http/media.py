@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from bot.core.errors import ImageError, Unavailable
+from bot.core.errors import ImageError, TooLarge, Unavailable
 from bot.core.imaging import image_size, sniff
 from bot.core.types import Image
 from bot.providers._http.errors import raise_for_response, transport_errors
@@ -197,8 +197,8 @@ def _as_too_big(provider: str, limit: int) -> Iterator[None]:
         raise _too_big(provider, exc.size, limit) from exc
 
 
-def _too_big(provider: str, size: int, limit: int) -> Unavailable:
-    return Unavailable(
+def _too_big(provider: str, size: int, limit: int) -> TooLarge:
+    return TooLarge(
         f"{provider} image is {size} bytes, over the {limit} limit",
         provider=provider,
         user_message="The image service sent an image that is too large to handle.",

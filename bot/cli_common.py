@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import signal
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,4 +49,17 @@ def friendly(func: Callable[..., T]) -> Callable[..., T]:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    """``asyncio.run``, with SIGTERM taken like Ctrl-C: the work is cancelled and cleans up after itself
+    (a ComfyUI or A1111 job is interrupted, a prompt deleted from the queue) instead of the process
+    dying mid-call. ``easel run`` installs its own handlers for both signals while it serves."""
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(coro)
+    previous = signal.signal(signal.SIGTERM, _as_interrupt)
+    try:
+        return asyncio.run(coro)
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _as_interrupt(signum: int, frame: object) -> None:
+    signal.raise_signal(signal.SIGINT)

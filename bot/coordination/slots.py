@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.core.waiting import raise_if_cancelled, wait_event
+
 log = logging.getLogger(__name__)
 
 ACQUIRE = """
@@ -105,6 +107,11 @@ class RedisSlots:
         except BaseException:
             await asyncio.shield(self._give_back(name, token))
             raise
+        try:
+            raise_if_cancelled()  # redis-py may have swallowed a cancellation during the call
+        except asyncio.CancelledError:
+            await asyncio.shield(self._give_back(name, token))
+            raise
         if not taken:
             return None
         renewing = asyncio.create_task(self._keep(name, token), name=f"slot renewal {name}")
@@ -136,17 +143,19 @@ class RedisSlots:
         while True:
             released = self._released.setdefault(name, asyncio.Event())
             try:
-                if await self.try_acquire(name, limit, token):
-                    return
+                taken = await self.try_acquire(name, limit, token)
             except RedisError as exc:
                 log.warning("concurrency slots of %s unavailable, waiting: %s", name, exc)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_s * random.uniform(0.5, 1.5)):
-                    await released.wait()
+                taken = False
+            raise_if_cancelled()  # redis-py may have swallowed a cancellation during the call
+            if taken:
+                return
+            await wait_event(released, self._poll_s * random.uniform(0.5, 1.5))
 
     async def _keep(self, name: str, token: str) -> None:
         while True:
             await asyncio.sleep(self._renew_s)
+            raise_if_cancelled()
             try:
                 held = await self._renew(
                     keys=[self.key(name)], args=[token, self._expiry_ms(), self._key_ttl_ms()]

@@ -41,9 +41,9 @@ async def replicas(namespace: str) -> AsyncIterator[tuple[RedisSlots, RedisSlots
         await second.aclose()
 
 
-def shared_pool(slots: RedisSlots, urls: list[str]) -> BackendPool:
+def shared_pool(slots: RedisSlots, urls: list[str], *, poll_s: float = 0.005) -> BackendPool:
     pool = BackendPool(urls, max_per_backend=1)
-    pool.share(slots, poll_s=0.005)
+    pool.share(slots, poll_s=poll_s)
     return pool
 
 
@@ -77,7 +77,7 @@ async def test_a_backend_claimed_elsewhere_frees_its_local_reservation(
     replicas: tuple[RedisSlots, RedisSlots],
 ) -> None:
     """A replica that found the backend busy elsewhere holds nothing of it locally meanwhile."""
-    a, b = (shared_pool(slots, URLS[:1]) for slots in replicas)
+    a, b = (shared_pool(slots, URLS[:1], poll_s=1.0) for slots in replicas)  # b polls again after >0.5 s
     async with a.acquire():
         waiting = asyncio.create_task(b.acquire().__aenter__())
         await asyncio.sleep(0.05)

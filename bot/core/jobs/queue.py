@@ -31,6 +31,7 @@ from typing import Any
 from bot.core.jobs import lifecycle
 from bot.core.ports import NO_METRICS, Clock, JobStore, Metrics
 from bot.core.types import JobStatus
+from bot.core.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -241,9 +242,7 @@ class JobQueue:
             except Exception:  # a database hiccup must not stop the workers for good
                 log.exception("claiming jobs failed; trying again in %.0f s", self._poll_s)
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
-            except TimeoutError:
+            if not await wait_event(self._wake, self._poll_s):
                 self._news += 1  # a lease may have expired, another replica may have queued work
 
     async def _fill(self) -> None:

@@ -34,6 +34,7 @@ from telegram._utils.types import JSONDict
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.core.waiting import raise_if_cancelled
 from bot.platforms.telegram.lanes import FloodSkipped, RateArgs, as_call
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,8 @@ class SharedFloodLimiter(BaseRateLimiter[RateArgs]):
             except RedisError as exc:
                 log.warning("shared Telegram flood control unavailable, sending anyway: %s", exc)
                 return True
+            finally:
+                raise_if_cancelled()  # redis-py may have swallowed a cancellation during the call
             if wait_ms <= 0:
                 return True
             if droppable:

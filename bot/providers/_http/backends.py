@@ -35,7 +35,6 @@ when all are. Estimates are per replica (each measures the calls it makes).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import time
@@ -46,6 +45,7 @@ from typing import TypeVar
 
 from bot.core.errors import Unavailable
 from bot.core.ports import SlotClaims
+from bot.core.waiting import wait_event
 
 __all__ = ["Backend", "BackendPool", "BackendStatus"]
 
@@ -229,9 +229,8 @@ class BackendPool:
             if not free:
                 await changed.wait()
                 continue
-            with contextlib.suppress(TimeoutError):  # full elsewhere: poll, or wake on a local release
-                async with asyncio.timeout(self._poll_s * random.uniform(0.5, 1.5)):
-                    await changed.wait()
+            # Full elsewhere: poll, or wake on a local release.
+            await wait_event(changed, self._poll_s * random.uniform(0.5, 1.5))
 
     async def _claim(self, state: _State) -> tuple[bool, Release | None]:
         """Whether ``state``'s backend may be called (its shared claim is free, or nothing is

@@ -44,7 +44,7 @@ SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="smaller runs (all of them within a minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (all of them in a few minutes)")
     parser.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="run only these scenarios")
     parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown to this file")
     args = parser.parse_args()

@@ -20,19 +20,16 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bench.report import Result
-from bot.storage.db import make_engine
 from tests.coordination.redis_env import redis_namespace
 from tests.fakes.providers.openai_images import FakeOpenAIImages
 from tests.fakes.telegram import FakeTelegram
+from tests.pg_schema import fresh_schema
 from tests.replicas.harness import Cluster, jobs
 
 GPU_S = 1.0
@@ -44,20 +41,9 @@ WORKER_ENV = {
 }
 
 
-@contextlib.asynccontextmanager
-async def _schema() -> AsyncIterator[str]:
+def _schema() -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh PostgreSQL schema (dropped afterwards): the database URL that uses it."""
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{name}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={name}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        await admin.dispose()
+    return fresh_schema(POSTGRES_URL, prefix="bench")
 
 
 @contextlib.asynccontextmanager

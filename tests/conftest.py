@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from bot.storage.db import make_engine
+from tests.pg_schema import fresh_schema
 
 POSTGRES_URL_ENV = "EASEL_TEST_POSTGRES_URL"
 
@@ -25,14 +22,5 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     base = os.environ.get(POSTGRES_URL_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped")
-    schema = f"t_{uuid.uuid4().hex}"
-    admin = make_engine(base)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await admin.dispose()
+    async with fresh_schema(base) as url:
+        yield url

@@ -227,8 +227,6 @@ class JobStore(Protocol):
         """The chat's queued or running jobs (one user's, with ``user_id``), over every replica."""
         ...
 
-    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None: ...
-
     async def record_delivery(
         self,
         *,

@@ -137,10 +137,10 @@ class JobClaims:
         """Whether a job for one of ``platforms`` is owed work and held by nobody."""
         if not platforms:
             return False
-        stmt = select(exists().where(_owed(), _free(now), JOBS.c.platform.in_(list(platforms))))
+        params = {"b_now": now, "b_platforms": list(platforms)}
         with storage_errors("read the queue"):
             async with self._engine.connect() as conn:
-                return bool((await conn.execute(stmt)).scalar())
+                return bool((await conn.execute(_OWED_AND_FREE, params)).scalar())
 
     async def renew(self, *, owner: str, job_ids: Sequence[int], now: datetime, lease_s: float) -> set[int]:
         if not job_ids:

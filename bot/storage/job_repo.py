@@ -24,7 +24,7 @@ from bot.storage.common import row_id
 from bot.storage.common import storage_errors as _storage_errors
 from bot.storage.job_claims import JobClaims, job_record
 from bot.storage.tables import DeliveryRow, JobRow, ShownMessageRow
-from bot.storage.usage_repo import reservation as _reservation
+from bot.storage.usage_repo import reservation
 
 FAILURE = "failure"
 RESULT = "result"
@@ -118,7 +118,10 @@ class SqlJobStore(JobClaims):
             try:
                 async with self._engine.begin() as conn:
                     if count_usage and usage_day is not None:
-                        reserve = self._reservation(user_id, usage_day, images_reserved, est_cost, quota)
+                        reserve = reservation(
+                            self._upsert(), user_id=user_id, day=usage_day, images=images_reserved,
+                            est_cost=est_cost, quota=quota,
+                        )  # fmt: skip
                         if (await conn.execute(*reserve)).first() is None:
                             return None  # the day's quota has no room: nothing written
                     return int((await conn.execute(_CREATE, values)).scalar_one()), True
@@ -130,14 +133,9 @@ class SqlJobStore(JobClaims):
             raise NotFound(f"job with key {idempotency_key!r} vanished")
         return existing.id, False
 
-    def _reservation(
-        self, user_id: int, day: date, images: int, est_cost: float, quota: int | None
-    ) -> tuple[Any, dict[str, Any]]:
-        """The usage upsert that counts the job's images against the day's quota (no row: no room)."""
-        upsert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        stmt = _reservation(upsert, with_quota=quota is not None)
-        params = {"b_user_id": user_id, "b_day": day, "b_images": images, "b_cost": est_cost}
-        return stmt, params | {"b_quota": quota}
+    def _upsert(self) -> Any:
+        """The dialect's ``insert`` with ON CONFLICT (Easel runs on PostgreSQL or SQLite)."""
+        return postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
 
     async def find_job(self, *, idempotency_key: str) -> JobRecord | None:
         return await self._one(_BY_KEY, {"b_key": idempotency_key})
@@ -201,16 +199,6 @@ class SqlJobStore(JobClaims):
             async with self._engine.begin() as conn:
                 row = (await conn.execute(stmt, params)).one_or_none()
         return job_record(row) if row is not None else None
-
-    async def set_job_generation(self, *, job_id: int, generation_id: int) -> None:
-        await self._update(job_id, generation_id=generation_id)
-
-    async def _update(self, job_id: int, **values: Any) -> None:
-        with _storage_errors("update the job"):
-            async with self._engine.begin() as conn:
-                result = await conn.execute(_UPDATE, {"b_job_id": job_id, **values})
-        if result.rowcount == 0:
-            raise NotFound(f"job {job_id} does not exist")
 
     async def record_delivery(
         self,

@@ -93,8 +93,6 @@ class SqlHistoryStore(UsageQueries):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._reservations: dict[bool, Any] = {}
-        """The usage reservation statement, with and without a quota, built on first use."""
 
     # ------------------------------------------------------------------------------ users, chats
 

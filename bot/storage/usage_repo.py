@@ -18,9 +18,9 @@ from bot.storage.tables import UsageRow
 
 
 @functools.cache
-def reservation(upsert: Any, *, with_quota: bool) -> Any:
+def _reservation(upsert: Any, *, with_quota: bool) -> Any:
     """``INSERT INTO usage ... ON CONFLICT (user_id, day) DO UPDATE SET images = images + n, ...
-    [WHERE images + n <= quota] RETURNING images`` with bound parameters."""
+    [WHERE images + n <= quota] RETURNING images`` with bound parameters (built once per dialect)."""
     usage = cast(Table, UsageRow.__table__)
     images = bindparam("b_images", type_=usage.c.images.type)
     cost = bindparam("b_cost", type_=usage.c.est_cost.type)
@@ -38,12 +38,20 @@ def reservation(upsert: Any, *, with_quota: bool) -> Any:
     ).returning(usage.c.images)
 
 
+def reservation(
+    upsert: Any, *, user_id: int, day: date, images: int, est_cost: float, quota: int | None
+) -> tuple[Any, dict[str, Any]]:
+    """The upsert that counts ``images`` against the day's ``quota`` and its parameters: it returns a
+    row when counted, none when the quota has no room. ``upsert``: the dialect's ``insert``."""
+    params = {"b_user_id": user_id, "b_day": day, "b_images": images, "b_cost": est_cost, "b_quota": quota}
+    return _reservation(upsert, with_quota=quota is not None), params
+
+
 class UsageQueries:
     """Mixed into ``SqlHistoryStore``."""
 
     _engine: AsyncEngine
     _sessions: async_sessionmaker[Any]
-    _reservations: dict[bool, Any]
 
     def _insert(self) -> Any:
         """The dialect's ``insert`` with ON CONFLICT support, or None for other databases."""
@@ -91,16 +99,9 @@ class UsageQueries:
         time (SQLite), so concurrent reservations never overshoot the quota."""
         if quota is not None and images > quota:
             return False  # not even a fresh day's count of 0 leaves room
-        stmt = self._reservations.get(quota is not None)
-        if stmt is None:
-            stmt = self._reservations[quota is not None] = reservation(upsert, with_quota=quota is not None)
-        params = {
-            "b_user_id": user_id,
-            "b_day": day,
-            "b_images": images,
-            "b_cost": est_cost,
-            "b_quota": quota,
-        }
+        stmt, params = reservation(
+            upsert, user_id=user_id, day=day, images=images, est_cost=est_cost, quota=quota
+        )
         with storage_errors("reserve the usage"):
             async with self._engine.begin() as conn:
                 return (await conn.execute(stmt, params)).first() is not None

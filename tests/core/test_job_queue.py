@@ -95,6 +95,22 @@ def make_queue(
     )  # fmt: skip
 
 
+def one_queue(
+    jobs: SqlJobStore,
+    runner: Callable[[int], Coroutine[Any, Any, float | None]],
+    clock: FixedClock,
+    *,
+    workers: int,
+    lease_s: float = 30,
+    poll_s: float = 60,
+) -> JobQueue:
+    """Replica r1's queue over ``jobs``; by default its poll is a minute, so only wake-ups claim."""
+    return JobQueue(
+        runner=runner, jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
+        workers=workers, max_queue=100, lease_s=lease_s, poll_s=poll_s,
+    )  # fmt: skip
+
+
 async def test_stop_lets_a_running_job_finish_within_the_grace(engine: AsyncEngine) -> None:
     """A job that finishes during the grace is not interrupted, and no waiting job starts."""
     clock = FixedClock()
@@ -202,10 +218,7 @@ async def test_a_job_that_ends_while_its_lease_is_renewed_is_not_called_taken_ov
         lingered.set()
         return None
 
-    queue = JobQueue(
-        runner=run, jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
-        workers=1, max_queue=100, lease_s=0.3, poll_s=0.05,
-    )  # fmt: skip
+    queue = one_queue(jobs, run, clock, workers=1, lease_s=0.3, poll_s=0.05)
     await queue.start()
     await asyncio.wait_for(lingered.wait(), 5)
     await queue.stop()
@@ -229,10 +242,7 @@ async def test_one_job_costs_one_claim(engine: AsyncEngine) -> None:
     runs = Runs(jobs, clock)
     runs.open_all = True
     (job_id,) = await add_jobs(engine, 1, clock)
-    queue = JobQueue(
-        runner=runs.runner("r1"), jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
-        workers=4, max_queue=100, lease_s=30, poll_s=60,
-    )  # fmt: skip
+    queue = one_queue(jobs, runs.runner("r1"), clock, workers=4)
     await queue.start()
     await asyncio.wait_for(_until(lambda: runs.finished == [job_id]), 5)
     await asyncio.sleep(0.1)  # time for any claim after its end
@@ -246,10 +256,7 @@ async def test_a_job_waiting_on_its_chats_earlier_job_starts_when_that_one_ends(
     jobs = SqlJobStore(engine)
     runs = Runs(jobs, clock)
     (first,) = await add_jobs(engine, 1, clock)
-    queue = JobQueue(
-        runner=runs.runner("r1"), jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
-        workers=4, max_queue=100, lease_s=30, poll_s=60,
-    )  # fmt: skip
+    queue = one_queue(jobs, runs.runner("r1"), clock, workers=4)
     await queue.start()
     await runs.running.wait()
     job = await jobs.get_job(job_id=first)
@@ -275,10 +282,7 @@ async def test_a_backlog_is_worked_through_without_waiting_for_the_poll(engine: 
     runs = Runs(jobs, clock)
     runs.open_all = True
     created = await add_jobs(engine, 5, clock)
-    queue = JobQueue(
-        runner=runs.runner("r1"), jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
-        workers=1, max_queue=100, lease_s=30, poll_s=60,
-    )  # fmt: skip
+    queue = one_queue(jobs, runs.runner("r1"), clock, workers=1)
     await queue.start()
     await asyncio.wait_for(_until(lambda: sorted(runs.finished) == created), 3)
     await queue.stop()
@@ -299,10 +303,7 @@ async def test_a_storage_error_in_a_run_leaves_the_job_to_be_claimed_again(engin
             raise failures.pop()
         return await inner(job)
 
-    queue = JobQueue(
-        runner=flaky, jobs=jobs, owner="r1", platforms=[PLATFORM], clock=clock,
-        workers=1, max_queue=100, lease_s=30, poll_s=60,
-    )  # fmt: skip
+    queue = one_queue(jobs, flaky, clock, workers=1)
     await queue.start()
     await asyncio.wait_for(_until(lambda: runs.finished == [job_id]), 3)
     await queue.stop()

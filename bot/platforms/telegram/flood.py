@@ -35,7 +35,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.core.waiting import raise_if_cancelled
-from bot.platforms.telegram.lanes import FloodSkipped, RateArgs, as_call
+from bot.platforms.telegram.lanes import FloodSkipped, RateArgs, as_call, group_of
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class SharedFloodLimiter(BaseRateLimiter[RateArgs]):
         rate_limit_args: RateArgs,
     ) -> bool | JSONDict | list[JSONDict]:
         call = as_call(rate_limit_args)
-        max_retries = call.max_retries if call.max_retries is not None else self._max_retries
+        max_retries = call.retries(self._max_retries)
         windows = self._windows_for(data.get("chat_id"))
         for attempt in range(max_retries + 1):
             if not await self._wait_turn(windows, droppable=call.droppable):
@@ -155,8 +155,9 @@ class SharedFloodLimiter(BaseRateLimiter[RateArgs]):
             chat_id = int(chat_id)  # type: ignore[call-overload]
         windows = [(self._prefix + "all", self._windows["all"])]
         windows.append((f"{self._prefix}chat:{chat_id}", self._windows["chat"]))
-        if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0):
-            windows.append((f"{self._prefix}group:{chat_id}", self._windows["group"]))
+        group = group_of(chat_id)
+        if group is not None:
+            windows.append((f"{self._prefix}group:{group}", self._windows["group"]))
         return windows
 
     async def _wait_turn(self, windows: list[tuple[str, Window]], *, droppable: bool = False) -> bool:

@@ -58,6 +58,10 @@ class Call:
     droppable: bool = False
     max_retries: int | None = None
 
+    def retries(self, default: int) -> int:
+        """How often a ``RetryAfter`` is waited out for this call (its own count, else the limiter's)."""
+        return self.max_retries if self.max_retries is not None else default
+
 
 ANSWER = Call(Lane.ANSWER)
 RESULT = Call()
@@ -164,7 +168,7 @@ class PriorityFloodLimiter(BaseRateLimiter[RateArgs]):
         rate_limit_args: RateArgs,
     ) -> bool | JSONDict | list[JSONDict]:
         call = as_call(rate_limit_args)
-        retries = call.max_retries if call.max_retries is not None else self._max_retries
+        retries = call.retries(self._max_retries)
         counted = data.get("chat_id") is not None
         for attempt in range(retries + 1):
             await self._unpaused.wait()

@@ -26,6 +26,7 @@ from tests.fakes.providers.bedrock import (
     SD35,
     SECRET_KEY,
     TITAN,
+    ULTRA,
     FakeBedrock,
     make_image,
 )
@@ -265,6 +266,43 @@ async def test_sd35_edit_is_image_to_image(fake: FakeBedrock, make: Make) -> Non
     assert (body["mode"], body["strength"], body["seed"]) == ("image-to-image", 0.6, 5)
     assert body["image"] == base64.b64encode(reference).decode() and "aspect_ratio" not in body
     assert (image.width, image.height, image.seed) == (48, 32, 5)
+
+
+async def test_ultra_edit_sends_no_mode(fake: FakeBedrock, make: Make) -> None:
+    """EDIT on Stable Image Ultra: image and strength, no mode (AWS documents mode for SD3 Large only)."""
+    reference = make_image(40, 56)
+    [image] = await make(model=ULTRA).generate(edit(reference=reference, seed=9), on_progress=Progress())
+    body = fake.requests[0].json
+    assert "mode" not in body and "aspect_ratio" not in body
+    assert (body["strength"], body["seed"], body["image"]) == (0.6, 9, base64.b64encode(reference).decode())
+    assert (image.width, image.height) == (40, 56)
+
+
+async def test_fake_rejects_mode_on_ultra(make: Make) -> None:
+    """The fake answers mode on Ultra as the real model does: 400 ValidationException, extraneous key."""
+    provider = make(model=ULTRA, options={"mode": "image-to-image"})
+    with pytest.raises(InvalidRequest) as info:
+        await provider.generate(edit(), on_progress=Progress())
+    assert "extraneous key [mode]" in info.value.user_message
+
+
+async def test_fake_checks_the_envelope_against_botocore(
+    fake: FakeBedrock, client: httpx.AsyncClient
+) -> None:
+    """Header enums and Content-Type come from botocore's InvokeModel shape: violations are 400s."""
+    url = f"{fake.base_url}/model/{NOVA.replace(':', '%3A')}/invoke"
+    auth = {"Authorization": "Bearer bedrock-api-key-test"}
+    body = b'{"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}}'
+    trace = await client.post(
+        url, content=body, headers={**auth, "Content-Type": "application/json", "X-Amzn-Bedrock-Trace": "ON"}
+    )
+    plain = await client.post(url, content=body, headers={**auth, "Content-Type": "text/plain"})
+    good = await client.post(url, content=body, headers={**auth, "Content-Type": "application/json"})
+    assert trace.status_code == plain.status_code == 400
+    assert trace.headers["x-amzn-errortype"].startswith("ValidationException")
+    assert "at 'trace' failed to satisfy constraint" in trace.json()["message"]
+    assert "application/json" in plain.json()["message"]
+    assert good.status_code == 200
 
 
 # ------------------------------------------------------------------------------------------- faults

@@ -8,8 +8,11 @@ Two request families:
   text?, negativeText?}``). The answer is ``{"images": [b64], "error": null | str}``; content-filter
   refusals arrive as HTTP 400 ValidationException (handled where errors are read).
 * Stability (SD3.5 Large, Stable Image Ultra / Core): ``{prompt, negative_prompt?, aspect_ratio, seed?,
-  output_format, mode?, image?, strength?}``; the answer is ``{"images", "seeds", "finish_reasons"}``
-  where a non-null finish reason ("Filter reason: prompt") is a refusal inside an HTTP 200.
+  output_format}``; image-to-image adds ``image`` and ``strength`` (and drops ``aspect_ratio``). Only SD3.5
+  Large documents ``mode`` (``text-to-image`` | ``image-to-image``, AWS's "Stable Diffusion 3.5 Large"
+  page); Stable Image Ultra's page lists no ``mode``, so it is sent to SD3 models only. The answer is
+  ``{"images", "seeds", "finish_reasons"}`` where a non-null finish reason ("Filter reason: prompt") is a
+  refusal inside an HTTP 200.
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ class ModelSpec:
     max_seed: int
     sizes: Mapping[Aspect, tuple[int, int]]
     """Amazon models: aspect → (width, height). Empty for Stability (it takes aspect_ratio)."""
+    takes_mode: bool = False
+    """Stability: the body carries ``mode`` (documented for SD3 Large only)."""
 
 
 def spec_for(model_id: str) -> ModelSpec:
@@ -117,7 +122,7 @@ def spec_for(model_id: str) -> ModelSpec:
             seed=True,
             max_reference_images=1 if img2img else 0,
         )
-        return ModelSpec(Family.STABILITY, caps, 4_294_967_294, {})
+        return ModelSpec(Family.STABILITY, caps, 4_294_967_294, {}, takes_mode="sd3" in lowered)
     raise ValueError(model_id)
 
 
@@ -130,7 +135,7 @@ def build_body(spec: ModelSpec, request: ImageRequest, settings: DiffusionSettin
     """The InvokeModel body for one request (``settings.options`` merged in)."""
     img2img = request.kind in (GenerationKind.EDIT, GenerationKind.VARY)
     if spec.family is Family.STABILITY:
-        return _stability_body(request, settings, img2img=img2img, provider=provider)
+        return _stability_body(request, settings, img2img=img2img, mode=spec.takes_mode, provider=provider)
     return _amazon_body(spec, request, settings, img2img=img2img, provider=provider)
 
 
@@ -206,7 +211,7 @@ def _amazon_body(
 
 
 def _stability_body(
-    request: ImageRequest, settings: DiffusionSettings, *, img2img: bool, provider: str
+    request: ImageRequest, settings: DiffusionSettings, *, img2img: bool, mode: bool, provider: str
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "prompt": diffusion_prompt(request),
@@ -218,7 +223,8 @@ def _stability_body(
     if seed is not None:
         body["seed"] = seed
     if img2img:
-        body["mode"] = "image-to-image"
+        if mode:
+            body["mode"] = "image-to-image"
         body["image"] = _b64_png_or_jpeg(request.reference_images[0], provider=provider)
         body["strength"] = img2img_strength(request, settings.denoising_strength)
     else:

@@ -3,9 +3,13 @@
 aiohttp.web on 127.0.0.1 (random port). Every request must be SigV4-signed for service ``bedrock`` in the
 fake's region with the known test credentials — the signature is recomputed with botocore from the raw
 path as received (so a model id sent as ``%3A`` must have been signed as ``%253A``) — or carry
-``Authorization: Bearer <api_key>``. Bodies are validated per model family as strictly as the real
-models (extraneous keys, ranges, Titan's size list, ``negativeText: null``) and errors use AWS's JSON
-protocol: ``{"message"}`` plus ``x-amzn-ErrorType``::
+``Authorization: Bearer <api_key>``. The InvokeModel envelope (route, ``modelId`` pattern and length,
+body size, ``Content-Type``/``Accept`` and the enum headers) is checked against botocore's own
+bedrock-runtime service model, loaded at import; bodies are validated per model family as strictly as
+the real models (extraneous keys, ranges, Titan's size list, ``negativeText: null``; the Stability keys
+per model from ``tests/fakes/specs/bedrock/stability_bodies.json``, so ``mode`` is rejected on Ultra and
+Core, where AWS does not document it). Sources: ``tests/fakes/specs/bedrock/README.md``. Errors use
+AWS's JSON protocol: ``{"message"}`` plus ``x-amzn-ErrorType``::
 
     async with FakeBedrock() as fake:            # ACCESS_KEY / SECRET_KEY, region us-east-1
         fake.throttle_next()                     # also fail_next(503, "ServiceUnavailableException"),
@@ -26,6 +30,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,6 +38,7 @@ from aiohttp import web
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.loaders import Loader
 from PIL import Image as PILImage
 
 ACCESS_KEY = "AKIDEXAMPLE0TESTKEY1"
@@ -64,6 +70,11 @@ FILTERED = (
     "This request has been blocked by our content filters. "
     "Please adjust your text prompt to submit a new request."
 )
+SPECS = Path(__file__).resolve().parents[1] / "specs" / "bedrock"
+STABILITY_RULES: dict[str, Any] = json.loads((SPECS / "stability_bodies.json").read_text())
+_SERVICE = Loader().load_service_model("bedrock-runtime", "service-2")
+_INVOKE = _SERVICE["operations"]["InvokeModel"]
+_INVOKE_INPUT = _SERVICE["shapes"][_INVOKE["input"]["shape"]]
 _AUTH = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)"
     r"/aws4_request, "
@@ -215,8 +226,15 @@ class FakeBedrock:
         path = request.raw_path.split("?", 1)[0]
         if request.method == "GET" and path == "/foundation-models":
             return self._list(request)
-        if request.method != "POST" or recorded.model_id is None or not path.endswith("/invoke"):
+        if (
+            request.method != _INVOKE["http"]["method"]
+            or recorded.model_id is None
+            or not path.endswith("/invoke")
+        ):
             return aws_error(404, "UnknownOperationException", "Unknown operation")
+        problem = envelope_problem(recorded)
+        if problem is not None:
+            return aws_error(400, "ValidationException", problem)
         if self.faults:
             fault = self.faults.pop(0)
             if fault.kind == "status":
@@ -325,10 +343,6 @@ class FakeBedrock:
         model = recorded.model_id or ""
         if model not in self.models:
             raise _Invalid("The provided model identifier is invalid.")
-        if not recorded.headers.get("content-type", "").startswith("application/json"):
-            raise _Invalid("Malformed input request: content type must be application/json")
-        if recorded.headers.get("accept", "application/json") not in ("application/json", "*/*"):
-            raise _Invalid("Accept must be application/json")
         if not isinstance(recorded.json, dict):
             raise _Invalid(
                 "Malformed input request: expected a JSON object, please reformat your input and try again."
@@ -412,26 +426,29 @@ class FakeBedrock:
         return web.json_response({"images": images, "error": None})
 
     def _stability(self, model: str, body: dict[str, Any], fault: Fault | None) -> web.Response:
-        img2img_ok = model != CORE
-        allowed = {"prompt", "negative_prompt", "aspect_ratio", "seed", "output_format"}
-        _keys(body, allowed | ({"mode", "image", "strength"} if img2img_ok else set()))
+        rules = STABILITY_RULES["models"][model]
+        _keys(body, set(rules["keys"]))
         prompt = body.get("prompt")
-        if not isinstance(prompt, str) or not prompt or len(prompt) > 10_000:
+        if not isinstance(prompt, str) or not prompt or len(prompt) > STABILITY_RULES["prompt_max"]:
             raise _Invalid("Malformed input request: #/prompt: expected a string of 1 to 10000 characters")
         if "negative_prompt" in body and not isinstance(body["negative_prompt"], str):
             raise _Invalid("Malformed input request: #/negative_prompt: expected type: String")
-        if body.get("aspect_ratio", "1:1") not in STABILITY_SIZES:
+        if body.get("aspect_ratio", "1:1") not in STABILITY_RULES["aspect_ratio"]:
             raise _Invalid(
                 f"Malformed input request: #/aspect_ratio: {body.get('aspect_ratio')} is not a valid enum"
             )
-        seed = _int(body, "seed", 0, 0, 4_294_967_295) or self.next_seed
+        seed = _int(body, "seed", 0, 0, STABILITY_RULES["seed_max"]) or self.next_seed
         fmt = body.get("output_format", "png")
-        if fmt not in ("png", "jpeg"):
+        if fmt not in STABILITY_RULES["output_format"]:
             raise _Invalid(f"Malformed input request: #/output_format: {fmt} is not a valid enum value")
-        mode = body.get("mode", "text-to-image")
-        if mode not in ("text-to-image", "image-to-image"):
-            raise _Invalid(f"Malformed input request: #/mode: {mode} is not a valid enum value")
-        if mode == "image-to-image":
+        if rules["image_to_image"] == "mode":
+            mode = body.get("mode", "text-to-image")
+            if mode not in rules["mode"]:
+                raise _Invalid(f"Malformed input request: #/mode: {mode} is not a valid enum value")
+            img2img = mode == "image-to-image"
+        else:
+            img2img = "image" in body
+        if img2img:
             if "aspect_ratio" in body:
                 raise _Invalid("aspect_ratio is only valid for text-to-image requests")
             width, height = _b64_image(body.get("image"))
@@ -451,6 +468,55 @@ class FakeBedrock:
         return web.json_response(
             {"seeds": [seed], "finish_reasons": [None], "images": [base64.b64encode(data).decode()]}
         )
+
+
+def envelope_problem(recorded: Recorded) -> str | None:
+    """What botocore's InvokeModel input shape says is wrong with the request's envelope, if anything."""
+    shapes = _SERVICE["shapes"]
+    values: dict[str, str | None] = {
+        "modelId": recorded.model_id,
+        **{
+            name: recorded.headers.get(member["locationName"].lower())
+            for name, member in _INVOKE_INPUT["members"].items()
+            if member.get("location") == "header"
+        },
+    }
+    problems = []
+    body_shape = shapes[_INVOKE_INPUT["members"]["body"]["shape"]]
+    if len(recorded.body) > body_shape["max"]:
+        problems.append(
+            f"Value at 'body' failed to satisfy constraint: Member must have length less than or equal "
+            f"to {body_shape['max']}"
+        )
+    for name, value in values.items():
+        if value is None:
+            continue
+        shape = shapes[_INVOKE_INPUT["members"][name]["shape"]]
+        if "enum" in shape and value not in shape["enum"]:
+            problems.append(
+                f"Value '{value}' at '{name}' failed to satisfy constraint: Member must satisfy enum value "
+                f"set: [{', '.join(shape['enum'])}]"
+            )
+        elif not shape.get("min", 0) <= len(value) <= shape.get("max", len(value)):
+            problems.append(
+                f"Value '{value}' at '{name}' failed to satisfy constraint: Member must have length "
+                f"between {shape.get('min', 0)} and {shape.get('max')}"
+            )
+        elif "pattern" in shape and re.fullmatch(shape["pattern"], value) is None:
+            problems.append(
+                f"Value '{value}' at '{name}' failed to satisfy constraint: Member must satisfy regular "
+                f"expression pattern: {shape['pattern']}"
+            )
+    if problems:
+        count = len(problems)
+        return f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
+    if not (values["contentType"] or "").startswith(
+        "application/json"
+    ):  # "You must specify application/json"
+        return "Malformed input request: content type must be application/json"
+    if (values["accept"] or "application/json") not in ("application/json", "*/*"):
+        return "Accept must be application/json"
+    return None
 
 
 def _keys(obj: dict[str, Any], allowed: set[str]) -> None:

@@ -79,6 +79,7 @@ def test_auto_order_is_local_servers_then_clouds() -> None:
         "openai",
         "openai-responses",
         "gemini",
+        "imagen",
         "xai",
         "bedrock",
         "flux",

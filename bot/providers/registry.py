@@ -99,6 +99,7 @@ VENDORS: tuple[Vendor, ...] = (
     _cloud("openai", ProviderSettings, "bot.providers.openai"),
     _cloud("openai-responses", ProviderSettings, "bot.providers.openai_responses"),
     _cloud("gemini", ProviderSettings, "bot.providers.gemini.provider"),
+    _cloud("imagen", ProviderSettings, "bot.providers.imagen"),
     _cloud("xai", ProviderSettings, "bot.providers.xai"),
     _cloud("bedrock", BedrockSettings, "bot.providers.bedrock.provider", "region", "api_key"),
     _cloud("flux", ProviderSettings, "bot.providers.flux"),

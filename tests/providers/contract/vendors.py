@@ -15,6 +15,7 @@ from tests.fakes.providers.comfyui import FakeComfyUI
 from tests.fakes.providers.flux import FakeBFL
 from tests.fakes.providers.gemini import FakeGemini
 from tests.fakes.providers.harness import aws_credentials
+from tests.fakes.providers.imagen import FakeImagen
 from tests.fakes.providers.openai_images import FakeOpenAIImages
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses
 from tests.fakes.providers.openrouter import FakeOpenRouter
@@ -158,6 +159,20 @@ ADAPTERS: tuple[Adapter, ...] = (
         hang=delay,
         wrong_key=wrong_key,
         healthy="ok (gemini-2.5-flash-image)",
+        dead_path="/v1beta",
+    ),
+    Adapter(
+        "imagen",
+        start=lambda: FakeImagen(api_key=KEY),
+        settings=keyed,
+        model="imagen-4.0-generate-001",
+        refusals={"http 200": ("filtered", lambda f: f.filter_next())},  # Imagen refuses in a 200
+        rate_limit=lambda f, s: f.rate_limit_next(s),
+        outage=lambda f, status: f.fail_next(status),
+        malformed=lambda f: f.malformed_next(),
+        hang=delay,
+        wrong_key=wrong_key,
+        healthy="ok (imagen-4.0-generate-001)",
         dead_path="/v1beta",
     ),
     Adapter(

@@ -25,7 +25,7 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers._http import media
+from bot.providers._http import media, references
 from bot.providers._http.cloud import fetch_result
 from bot.providers._http.common import (
     api_key,
@@ -143,6 +143,8 @@ class FluxProvider:
         self._check_model_name(model)
         spec = MODELS.get(model, UNKNOWN_MODEL)
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         if edit and spec.max_references == 0:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",

@@ -18,7 +18,7 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
-from bot.providers._http import gpt_image, images_api
+from bot.providers._http import gpt_image, images_api, references
 from bot.providers._http.common import base_url, bearer, instruction_prompt, is_edit
 from bot.providers._http.media import base_is_local
 from bot.providers.settings import ProviderSettings
@@ -46,6 +46,8 @@ class OpenAIProvider:
         model = request.model or self.model
         rules = gpt_image.rules_for(model)
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         if edit and not rules.max_references:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",

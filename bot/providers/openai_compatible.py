@@ -19,7 +19,7 @@ from bot.core.errors import ProviderError
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.observability.redaction import redact
-from bot.providers._http import images_api
+from bot.providers._http import images_api, references
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.common import base_urls, is_edit
 from bot.providers._http.media import base_is_local
@@ -54,6 +54,8 @@ class OpenAICompatibleProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Generate, or edit the first reference image for EDIT/VARY; fail over between backends."""
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         images = await self.pool.call(lambda base: self._generate_on(base, request, edit=edit))
         await on_progress(1.0, None)
         return images

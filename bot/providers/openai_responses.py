@@ -15,7 +15,8 @@ An HTTP 200 without an image is not a success: a failed call item, ``incomplete`
 ``content_filter`` or a ``refusal`` part is :class:`Refused`; text instead of an image, or another
 incomplete reason, is :class:`InvalidRequest`; a ``failed`` response carries its own error.
 Chained edits with ``previous_response_id`` are not used: the request carries no response id, so an
-edit always sends the reference image itself.
+edit always sends the reference image itself. References of other types, and animations, go as the
+first frame in PNG (:mod:`bot.providers._http.references`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError, RateLimited, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
-from bot.providers._http import gpt_image, images_api, media
+from bot.providers._http import gpt_image, images_api, media, references
 from bot.providers._http.common import base_url, bearer, instruction_prompt, is_edit
 from bot.providers._http.errors import (
     REFUSED_TEXT,
@@ -44,6 +45,8 @@ from bot.providers.settings import ProviderSettings
 __all__ = ["OpenAIResponsesProvider", "create"]
 
 DEFAULT_MAINLINE_MODEL = "gpt-4.1"
+INPUT_IMAGE_TYPES = references.PNG_JPEG_WEBP | {"image/gif"}
+"""``input_image`` types (OpenAI vision: PNG, JPEG, WebP and non-animated GIF; animations are converted)."""
 TOOL_FIELDS = frozenset(
     {
         "action",
@@ -83,6 +86,8 @@ class OpenAIResponsesProvider:
         """One ``POST /responses``; the image_generation_call results become the images."""
         mainline, image_model = _split_models(request.model, self.mainline_model, self.image_model)
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, INPUT_IMAGE_TYPES, provider=self.name)
         body = self._body(request, mainline, image_model, edit=edit)
         payload = await images_api.send(
             self._client,

@@ -21,6 +21,7 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, RateLimited, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
+from bot.providers._http import references
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.common import (
     base_urls,
@@ -102,6 +103,8 @@ class OpenRouterProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One call to chat completions; every image in the answer is returned."""
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         model = request.model or self.model
         body = self._body(request, model, edit=edit)
         images = await self.pool.call(lambda base: self._generate_on(base, body, model))

@@ -21,7 +21,7 @@ from bot import __version__
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers._http import media
+from bot.providers._http import media, references
 from bot.providers._http.common import (
     api_key,
     base_url,
@@ -107,6 +107,8 @@ class StabilityProvider:
                 user_message=f"Stability AI has no model called {model!r} (try core, ultra or sd3.5-large).",
             ) from None
         img2img = is_edit(request, provider=self.name)
+        if img2img:
+            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         if img2img and endpoint == "core":
             raise InvalidRequest(
                 f"{self.name}: {request.kind} needs the ultra or an sd3 model",

@@ -11,10 +11,12 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Refused, Unavailable
+from bot.core.imaging import sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.flux import FluxProvider, create
 from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.flux import FakeBFL
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.loopback import make_image
@@ -200,6 +202,13 @@ async def test_kontext_edit_sends_input_image(fake: FakeBFL, make_provider: Make
         "input_image": base64.b64encode(reference).decode(),
     }
     assert (image.width, image.height) == (16, 12)
+
+
+async def test_gif_reference_is_sent_as_png(fake: FakeBFL, make_provider: MakeProvider) -> None:
+    """A GIF reference goes to BFL as base64 PNG (its first frame)."""
+    provider = make_provider(model="flux-kontext-pro")
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(),))
+    assert sniff(base64.b64decode(fake.requests[0].json["input_image"])) == "image/png"
 
 
 async def test_flux2_edit_sends_several_references(fake: FakeBFL, provider: FluxProvider) -> None:

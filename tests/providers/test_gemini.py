@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused
+from bot.core.imaging import sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers._http.client import timeout_for
@@ -19,7 +20,7 @@ from bot.providers._http.multimodal import NO_IMAGE_TEXT, RECITATION_TEXT
 from bot.providers.gemini.errors import raise_for_google, retry_delay
 from bot.providers.gemini.provider import ASPECTS, DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiProvider, create
 from bot.providers.settings import ProviderSettings
-from tests.fakes.providers.chat_image_base import make_image
+from tests.fakes.providers.chat_image_base import animated_gif, make_image
 from tests.fakes.providers.gemini import FakeGemini
 from tests.fakes.providers.harness import TLS, Progress
 
@@ -163,6 +164,13 @@ async def test_edit_sends_the_reference_inline(fake: FakeGemini, provider: Gemin
     assert "make it warmer" in text["text"] and "a lighthouse" in text["text"]
     assert inline == {"inlineData": {"mimeType": "image/jpeg", "data": b64(reference)}}
     assert image.data == fake.served[-1]
+
+
+async def test_gif_reference_is_sent_as_png(fake: FakeGemini, provider: GeminiProvider) -> None:
+    """Gemini takes png/jpeg/webp/heic/heif: a GIF reference goes as inline PNG."""
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(),))
+    inline = fake.requests[0].json["contents"][0]["parts"][1]["inlineData"]
+    assert inline["mimeType"] == "image/png" and sniff(base64.b64decode(inline["data"])) == "image/png"
 
 
 async def test_vary_asks_for_a_variation(fake: FakeGemini, provider: GeminiProvider) -> None:

@@ -11,11 +11,13 @@ from pydantic import SecretStr
 
 from bot.core.errors import Misconfigured, RateLimited, Refused, Unavailable
 from bot.core.generation.chain import fit_to_capabilities
+from bot.core.imaging import sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
 from bot.providers._http.client import make_client
 from bot.providers.openai import OpenAIProvider, create
 from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
 
@@ -194,6 +196,30 @@ async def test_edit_sends_image_array_and_mask(fake: FakeOpenAIImages, provider:
         "response_format": None,
     }
     assert image.data == fake.served[0]
+
+
+async def test_gif_reference_is_sent_as_png(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
+    """/images/edits takes png/webp/jpg only: an animated GIF reference goes as its first frame in PNG."""
+    await generate(provider, "add a moon", kind=GenerationKind.EDIT, reference_images=(animated_gif(),))
+    [part] = fake.requests[0].files("image[]")
+    assert (part.content_type, sniff(part.data), part.filename) == ("image/png", "image/png", "image-1.png")
+
+
+async def test_fake_rejects_a_gif_as_openai_does(fake: FakeOpenAIImages) -> None:
+    """The fake answers a GIF part with OpenAI's 400 unsupported_file_mimetype."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            fake.base_url + "/images/edits",
+            headers={"Authorization": f"Bearer {KEY}"},
+            data={"prompt": "p", "model": "gpt-image-1.5"},
+            files=[("image[]", ("a.gif", animated_gif(), "image/gif"))],
+        )
+    error = response.json()["error"]
+    assert response.status_code == 400 and (error["code"], error["param"]) == (
+        "unsupported_file_mimetype",
+        "image[0]",
+    )
+    assert error["message"].startswith("Invalid file 'image[0]': unsupported mimetype ('image/gif').")
 
 
 async def test_vary_asks_for_a_variation(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:

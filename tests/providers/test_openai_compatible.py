@@ -11,11 +11,13 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, Refused, Unavailable
+from bot.core.imaging import sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest
 from bot.providers._http.client import make_client
 from bot.providers.openai_compatible import OpenAICompatibleProvider, create
 from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress, dead_url
 from tests.fakes.providers.openai_images import FakeOpenAIImages, make_image
 
@@ -271,6 +273,15 @@ async def test_edit_sends_multipart_with_the_image(
         "response_format": "b64_json",
     }
     assert image.mime == "image/png"
+
+
+async def test_gif_reference_is_sent_as_png(
+    fake: FakeOpenAIImages, provider: OpenAICompatibleProvider
+) -> None:
+    """An OpenAI-style edits endpoint takes png/webp/jpg: a GIF goes as its first frame in PNG."""
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(),))
+    [part] = fake.requests[0].files("image")
+    assert (part.content_type, sniff(part.data)) == ("image/png", "image/png")
 
 
 async def test_edit_sends_the_mask(fake: FakeOpenAIImages, provider: OpenAICompatibleProvider) -> None:

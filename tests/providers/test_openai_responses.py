@@ -16,6 +16,7 @@ from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageReq
 from bot.providers._http.client import make_client
 from bot.providers.openai_responses import OpenAIResponsesProvider, create
 from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.openai_images import make_image
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses, Kind
@@ -176,6 +177,24 @@ async def test_edit_sends_input_images_and_mask(
     assert body(fake)["tools"][0]["input_image_mask"] == {"image_url": data_url(mask)}
     assert "previous_response_id" not in body(fake)
     assert image.data == fake.served[0]
+
+
+async def test_animated_gif_reference_is_sent_as_png(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """input_image takes non-animated GIF only: an animation goes as its first frame in PNG."""
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(),))
+    image = body(fake)["input"][0]["content"][1]
+    assert image["image_url"].startswith("data:image/png;base64,")
+
+
+async def test_still_gif_reference_is_sent_as_it_is(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """A one-frame GIF is a type input_image takes: sent byte for byte."""
+    still = animated_gif(colours=((10, 20, 30),))
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(still,))
+    assert body(fake)["input"][0]["content"][1]["image_url"] == data_url(still, "image/gif")
 
 
 async def test_vary_asks_for_a_variation(

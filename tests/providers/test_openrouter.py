@@ -18,7 +18,7 @@ from bot.providers._http.errors import QUOTA_TEXT
 from bot.providers._http.multimodal import NO_IMAGE_TEXT, RECITATION_TEXT
 from bot.providers.openrouter import ASPECTS, DEFAULT_BASE_URL, DEFAULT_MODEL, OpenRouterProvider, create
 from bot.providers.settings import ProviderSettings
-from tests.fakes.providers.chat_image_base import make_image
+from tests.fakes.providers.chat_image_base import animated_gif, make_image
 from tests.fakes.providers.harness import TLS, Progress
 from tests.fakes.providers.openrouter import FakeOpenRouter
 
@@ -180,6 +180,13 @@ async def test_edit_sends_the_reference_as_a_data_url(
         "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(reference).decode()},
     }
     assert image.data == fake.served[-1]
+
+
+async def test_gif_reference_is_sent_as_png(fake: FakeOpenRouter, provider: OpenRouterProvider) -> None:
+    """The image models behind OpenRouter take no GIF: the reference goes as a PNG data URL."""
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(),))
+    part = fake.requests[0].json["messages"][0]["content"][1]
+    assert part["image_url"]["url"].startswith("data:image/png;base64,")
 
 
 # ------------------------------------------------------------------------------------ HTTP-200 refusals

@@ -10,12 +10,14 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, Refused, Unavailable
+from bot.core.imaging import sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers._http import errors as http_errors
 from bot.providers._http.stable_image import ASPECTS
 from bot.providers.settings import DiffusionSettings
 from bot.providers.stability import StabilityProvider, create
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.stability import FakeStability, make_reference
 
@@ -161,6 +163,14 @@ async def test_edit_is_image_to_image(fake: FakeStability, make: Make) -> None:
     part = sent.file("image")
     assert part is not None and part.data == reference and part.content_type == "image/png"
     assert image.data == fake.served[0] and (image.width, image.height) == (64, 48)
+
+
+async def test_gif_reference_is_sent_as_png(fake: FakeStability, make: Make) -> None:
+    """Stability takes jpeg/png/webp: a GIF reference goes to image-to-image as PNG."""
+    request = ImageRequest("warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(64, 48),))
+    await make().generate(request, on_progress=Progress())
+    part = fake.requests[0].file("image")
+    assert part is not None and (part.content_type, sniff(part.data)) == ("image/png", "image/png")
 
 
 async def test_vary_on_ultra_uses_the_source_prompt(fake: FakeStability, make: Make) -> None:

@@ -20,6 +20,7 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError, Refused
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
+from bot.providers._http import references
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.common import (
     api_key,
@@ -97,6 +98,8 @@ class GeminiProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One image for the prompt, or an edit of the reference images for EDIT/VARY."""
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         model = _bare_model(request.model or self.model)
         body = self._body(request, model, edit=edit)
         payload = await self.pool.call(

@@ -19,7 +19,7 @@ from typing import Any, Self
 from aiohttp import web
 from PIL import Image as PILImage
 
-__all__ = ["Fault", "LoopbackFake", "Recorded", "json_response", "make_image"]
+__all__ = ["Fault", "LoopbackFake", "Recorded", "animated_gif", "json_response", "make_image"]
 
 _FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
@@ -59,6 +59,20 @@ def make_image(
         img.putpixel((x, height // 2), stripe)
     buffer = io.BytesIO()
     img.save(buffer, format=_FORMATS[fmt])
+    return buffer.getvalue()
+
+
+def animated_gif(
+    width: int = 24,
+    height: int = 16,
+    colours: tuple[tuple[int, int, int], ...] = ((200, 30, 30), (30, 30, 200)),
+) -> bytes:
+    """A GIF with one frame per colour (what chat users send as a reference): the first is red."""
+    frames = [PILImage.new("RGB", (width, height), colour) for colour in colours]
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, format="GIF", save_all=len(frames) > 1, append_images=frames[1:], duration=100, loop=0
+    )
     return buffer.getvalue()
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.core.imaging import image_size
+from bot.core.imaging import image_size, sniff
 from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
 
 FLUX2 = ("flux-2-pro", "flux-2-max", "flux-2-flex", "flux-2-klein-4b", "flux-2-klein-9b")
@@ -32,6 +32,8 @@ ASPECT_MODELS = {
     "flux-kontext-max": (3 / 7, 7 / 3),
 }
 SCALE = 16
+INPUT_TYPES = ("image/jpeg", "image/png", "image/webp")
+"""Reference types taken as base64 (not verified in BFL's docs [unv]; no GIF, as for every image API)."""
 """Samples are served 1/16 of the asked size (tiny, real images)."""
 DEFAULT_SEED = 1234567
 
@@ -244,10 +246,11 @@ def _image_ok(value: Any) -> bool:
     if value.startswith("https://"):
         return True
     try:
-        image_size(base64.b64decode(value, validate=True))
+        data = base64.b64decode(value, validate=True)
+        image_size(data)
+        return sniff(data) in INPUT_TYPES
     except (binascii.Error, ValueError, Exception):
         return False
-    return True
 
 
 def _reference_size(value: str) -> tuple[int, int]:

@@ -375,14 +375,9 @@ class FakeOpenAIImages:
         images = request.files("image") + request.files("image[]")
         if not images:
             return _json(400, error_body("Missing required parameter: 'image'.", param="image"))
-        for part in images:
-            try:
-                mime = sniff(part.data)
-            except Exception:
-                mime = ""
-            if mime not in ("image/png", "image/jpeg", "image/webp"):
-                message = f"Invalid file '{part.name}': unsupported mimetype. Supported: png, jpeg, webp."
-                return _json(400, error_body(message, param="image"))
+        for index, part in enumerate(images):
+            if (problem := _check_image_part(part, index, array=part.name == "image[]")) is not None:
+                return _json(*problem)
         if len(images) > 16:
             return _json(400, error_body("Too many images: at most 16.", param="image"))
         fields: dict[str, Any] = {p.name: p.data.decode() for p in request.form if p.filename is None}
@@ -526,6 +521,34 @@ def _param(header: str, key: str) -> str | None:
         name, _, value = item.strip().partition("=")
         if name.lower() == key:
             return value.strip('"')
+    return None
+
+
+EDIT_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+"""What /images/edits takes for GPT image models (the SDK: "a png, webp, or jpg file less than 50MB")."""
+
+
+def _check_image_part(part: FormPart, index: int, *, array: bool) -> tuple[int, dict[str, Any]] | None:
+    """OpenAI checks the part's declared type first, then that the bytes are that image.
+
+    The first message is the real one (seen in openai-node #1468, prism-php/prism #725: param
+    ``image[0]``, code ``unsupported_file_mimetype``); the second's wording is not verified.
+    """
+    param = f"image[{index}]" if array else "image"
+    declared = (part.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if declared not in EDIT_IMAGE_TYPES:
+        message = (
+            f"Invalid file '{param}': unsupported mimetype ('{declared}'). Supported file formats are "
+            "'image/jpeg', 'image/png', and 'image/webp'."
+        )
+        return 400, error_body(message, param=param, code="unsupported_file_mimetype")
+    try:
+        actual = sniff(part.data)
+    except Exception:
+        actual = ""
+    if actual != declared:
+        message = f"Invalid image file or mode for image {index + 1}, please check your image file."
+        return 400, error_body(message, param=param, code="invalid_image_file")
     return None
 
 

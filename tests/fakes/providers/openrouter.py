@@ -55,10 +55,19 @@ def error_body(code: int, message: str, metadata: dict[str, Any] | None = None) 
     return {"error": error}
 
 
+UPSTREAM_INPUT_TYPES = ("image/png", "image/jpeg", "image/webp")
+"""What the image models' own APIs take (Gemini: png/jpeg/webp/heic/heif; BFL). OpenRouter's docs list
+image/gif as well, but it passes the image on, and the upstream answers 400, relayed as "Provider
+returned error" with the upstream's words in ``metadata.raw`` (the envelope is OpenRouter's documented
+error shape; the raw text is Gemini's wording)."""
+_UPSTREAM = {"google/": "Google", "black-forest-labs/": "Black Forest Labs"}
+
+
 class _Reject(Exception):
-    def __init__(self, message: str, code: int = 400) -> None:
+    def __init__(self, message: str, code: int = 400, metadata: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.metadata = metadata
 
 
 class FakeOpenRouter(LoopbackFake):
@@ -211,7 +220,8 @@ class FakeOpenRouter(LoopbackFake):
         try:
             return self._answer(self.recorded(request))
         except _Reject as rejected:
-            return json_response(rejected.code, error_body(rejected.code, str(rejected)))
+            body = error_body(rejected.code, str(rejected), rejected.metadata)
+            return json_response(rejected.code, body)
 
     def _answer(self, request: Recorded) -> web.StreamResponse:
         body = request.json
@@ -222,7 +232,7 @@ class FakeOpenRouter(LoopbackFake):
         model = body.get("model")
         if not isinstance(model, str) or model not in MODELS:
             raise _Reject(f"{model} is not a valid model ID")
-        self._check_messages(body.get("messages"))
+        self._check_messages(body.get("messages"), model)
         modalities = body.get("modalities") or ["text"]
         if not isinstance(modalities, list) or any(m not in ("image", "text") for m in modalities):
             raise _Reject("Invalid modalities: expected a list of 'image' and 'text'")
@@ -282,7 +292,7 @@ class FakeOpenRouter(LoopbackFake):
             "usage": {"prompt_tokens": 10, "completion_tokens": 1290, "total_tokens": 1300},
         }
 
-    def _check_messages(self, messages: Any) -> None:
+    def _check_messages(self, messages: Any, model: str) -> None:
         if not isinstance(messages, list) or not messages:
             raise _Reject('Input required: specify "prompt" or "messages"')
         for message in messages:
@@ -294,9 +304,9 @@ class FakeOpenRouter(LoopbackFake):
             if not isinstance(content, list) or not content:
                 raise _Reject("Invalid message content: expected a string or a list of parts")
             for part in content:
-                self._check_part(part)
+                self._check_part(part, model)
 
-    def _check_part(self, part: Any) -> None:
+    def _check_part(self, part: Any, model: str) -> None:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text" and isinstance(part.get("text"), str):
             return
@@ -318,3 +328,7 @@ class FakeOpenRouter(LoopbackFake):
                 image_size(raw)
             except Exception as exc:  # bad base64, wrong type, unreadable image
                 raise _Reject("Invalid image in image_url: could not decode the data URL") from exc
+            if declared not in UPSTREAM_INPUT_TYPES:
+                upstream = next((name for prefix, name in _UPSTREAM.items() if model.startswith(prefix)), "")
+                raw = f'{{"error": {{"code": 400, "message": "Unsupported MIME type: {declared}"}}}}'
+                raise _Reject("Provider returned error", 400, {"raw": raw, "provider_name": upstream})

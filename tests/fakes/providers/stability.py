@@ -271,8 +271,10 @@ def _validate(endpoint: str, recorded: Recorded) -> str | None:
         if image is None:
             return "image: required for image-to-image"
         try:
-            sniff(image.data)
+            mime = sniff(image.data)
         except Exception:
+            mime = ""
+        if mime not in ("image/jpeg", "image/png", "image/webp"):  # GIF too: "jpeg, png, webp" (docs)
             return "image: must be a png, jpeg or webp file"
         if "strength" not in fields or not 0 <= float(fields["strength"]) <= 1:
             return "strength: required for image-to-image, between 0 and 1"

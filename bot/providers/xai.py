@@ -3,7 +3,10 @@
 Generations are ``POST {base}/images/generations`` (JSON) with ``aspect_ratio`` and ``resolution``;
 xAI rejects OpenAI's ``size`` and ``style``, so neither is ever sent. Edits are ``POST
 {base}/images/edits`` as JSON (not multipart): the reference goes as ``{"image": {"url": "data:...",
-"type": "image_url"}}``, or ``"images": [...]`` for up to three. There is no seed and no negative prompt.
+"type": "image_url"}}``, or ``"images": [...]`` for up to three, each JPEG or PNG (other types and
+animations are converted first). There is no seed and no negative prompt. ``quality`` (xai-sdk 1.19:
+"low" or "medium", the default) goes only to ``grok-imagine-image-2.0``, the one model that documents
+it; ``--quality hd`` asks for ``resolution`` 2k.
 Moderation is silent: HTTP 200 with ``respect_moderation: false`` items or an empty ``data`` list is a
 refusal. Results are base64 JPEG (asked for) or URLs, which expire and are downloaded at once.
 """
@@ -18,7 +21,7 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
-from bot.providers._http import media
+from bot.providers._http import media, references
 from bot.providers._http.cloud import fetch_result
 from bot.providers._http.common import (
     base_url,
@@ -63,7 +66,10 @@ ASPECT_RATIOS: dict[Aspect, str] = {
     Aspect(2, 1): "2:1",
 }
 """Every ratio xAI accepts (besides ``auto``), as Easel aspects; 9:19.5 is written 18:39."""
-QUALITY_TIERS = ("low", "medium", "high")
+QUALITY_TIERS = {"low": "low", "medium": "medium", "standard": "medium", "high": "medium"}
+"""Easel's quality word → xAI's: xai-sdk 1.19 takes "low" and "medium" (the default, and the best)."""
+QUALITY_MODELS = frozenset({"grok-imagine-image-2.0"})
+"""The models that take ``quality`` (xai-sdk 1.19: "only supported for grok-imagine-image-2.0")."""
 
 
 class XAIProvider:
@@ -92,6 +98,8 @@ class XAIProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Generate, or edit the reference image(s) for EDIT/VARY; one call for up to ten images."""
         edit = is_edit(request, provider=self.name)
+        if edit:
+            request = await references.prepare(request, references.PNG_JPEG, provider=self.name)
         model = request.model or self.model
         body = self._body(request, model, edit=edit)
         url = f"{self.base_url}/images/{'edits' if edit else 'generations'}"
@@ -137,8 +145,9 @@ class XAIProvider:
             "n": max(1, min(request.n, MAX_N)),
             "response_format": "b64_json",
         }
-        if request.quality in QUALITY_TIERS:
-            body["quality"] = request.quality  # a price tier on 2.0; other models ignore it
+        tier = QUALITY_TIERS.get((request.quality or "").lower())
+        if tier is not None and model in QUALITY_MODELS:
+            body["quality"] = tier
         if request.quality == "hd":
             body["resolution"] = "2k"
         references = request.reference_images[:MAX_REFERENCES] if edit else ()

@@ -15,6 +15,7 @@ from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.settings import ProviderSettings
 from bot.providers.xai import XAIProvider, aspect_ratio, create
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.xai import FakeXAI
@@ -102,12 +103,34 @@ def test_aspect_mapping(aspect: Aspect, expected: str) -> None:
     assert aspect_ratio(aspect) == expected
 
 
-async def test_hd_quality_asks_for_2k_and_tiers_pass_through(fake: FakeXAI, provider: XAIProvider) -> None:
-    """--quality hd → resolution 2k; low/medium/high go as xAI's quality tier."""
+async def test_hd_quality_asks_for_2k(fake: FakeXAI, provider: XAIProvider) -> None:
+    """--quality hd → resolution 2k, and no quality tier."""
     await generate(provider, quality="hd")
-    await generate(provider, quality="high")
     assert fake.requests[0].json["resolution"] == "2k" and "quality" not in fake.requests[0].json
-    assert fake.requests[1].json["quality"] == "high" and "resolution" not in fake.requests[1].json
+
+
+@pytest.mark.parametrize(("wanted", "sent"), [("low", "low"), ("medium", "medium"), ("high", "medium")])
+async def test_quality_tier_goes_to_the_model_that_takes_it(
+    fake: FakeXAI, provider: XAIProvider, wanted: str, sent: str
+) -> None:
+    """grok-imagine-image-2.0 gets xai-sdk's tiers (low/medium; high is its best, medium)."""
+    await generate(provider, quality=wanted, model="grok-imagine-image-2.0")
+    assert fake.requests[0].json["quality"] == sent
+
+
+async def test_quality_is_not_sent_to_models_without_it(fake: FakeXAI, provider: XAIProvider) -> None:
+    """Only grok-imagine-image-2.0 documents quality; the default model gets none (and succeeds)."""
+    [image] = await generate(provider, quality="low")
+    assert "quality" not in fake.requests[0].json and image.model == "grok-imagine-image"
+
+
+async def test_fake_rejects_quality_outside_the_sdk_values(
+    fake: FakeXAI, make_provider: MakeProvider
+) -> None:
+    """The fake holds xAI's rules: quality high (not an xai-sdk value) is an invalid argument."""
+    provider = make_provider(model="grok-imagine-image-2.0", options={"quality": "high"})
+    with pytest.raises(InvalidRequest, match="quality"):
+        await generate(provider)
 
 
 async def test_model_and_options_pass_through(fake: FakeXAI, make_provider: MakeProvider) -> None:
@@ -165,6 +188,14 @@ async def test_multi_reference_edit_sends_images(fake: FakeXAI, provider: XAIPro
         "data:image/jpeg;base64",
     ]
     assert body["aspect_ratio"] == "3:2" and "image" not in body
+
+
+async def test_gif_and_webp_references_are_sent_as_png(fake: FakeXAI, provider: XAIProvider) -> None:
+    """xAI takes jpg/png only: GIF and WebP references go as PNG data URLs."""
+    references = (animated_gif(), make_image(8, 8, "webp"))
+    await generate(provider, "make it warmer", kind=GenerationKind.EDIT, reference_images=references)
+    urls = [image["url"] for image in fake.requests[0].json["images"]]
+    assert all(url.startswith("data:image/png;base64,") for url in urls) and len(urls) == 2
 
 
 async def test_vary_describes_a_variation(fake: FakeXAI, provider: XAIProvider) -> None:

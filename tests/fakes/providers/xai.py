@@ -1,7 +1,9 @@
 """A loopback fake of xAI's image API (``/v1/images/generations``, JSON ``/v1/images/edits``).
 
 Strict like the real one: Bearer key; JSON only (edits too, never multipart); ``prompt`` required;
-``n`` 1-10; ``aspect_ratio``, ``resolution``, ``response_format`` and ``quality`` from their enums;
+``n`` 1-10; ``aspect_ratio``, ``resolution``, ``response_format`` and ``quality`` from their enums
+(``quality`` low/medium, on grok-imagine-image-2.0 only, as xai-sdk 1.19 says); references JPEG or PNG
+(docs.x.ai); the error wording for both is not verified [unv];
 ``size`` and ``style`` rejected; edits take ``image`` ``{url, type: image_url}`` or up to three
 ``images``. Errors are ``{"code", "error"}``. Results are base64 JPEG or URLs under ``/files`` (which
 can expire). Scripted misbehaviour: :meth:`rate_limit_next`, :meth:`fail_next`, :meth:`refuse_next`
@@ -18,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.core.errors import ImageError
+from bot.core.imaging import sniff
 from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
 
 MODELS = ("grok-imagine-image", "grok-imagine-image-2.0", "grok-imagine-image-quality")
@@ -26,6 +30,12 @@ ASPECTS = (
     "9:19.5", "19.5:9", "9:20", "20:9", "1:2", "2:1", "auto",
 )  # fmt: skip
 _SIZES = {"1k": 1024, "2k": 2048}
+QUALITIES = ("low", "medium")
+"""xai-sdk 1.19 ``ImageQuality``: "low" and "medium" (its proto also has HIGH, which the SDK never sends)."""
+QUALITY_MODELS = ("grok-imagine-image-2.0",)
+"""xai-sdk: "The parameter is only supported for grok-imagine-image-2.0"."""
+INPUT_TYPES = ("image/jpeg", "image/png")
+"""docs.x.ai, image input limits: "Supported image file types: jpg/jpeg or png"."""
 _ALLOWED = {"model", "prompt", "n", "response_format", "aspect_ratio", "resolution", "quality", "user"}
 _EDIT_ALLOWED = _ALLOWED | {"image", "images"}
 INVALID = "Client specified an invalid argument"
@@ -148,11 +158,13 @@ class FakeXAI(LoopbackFake):
             "response_format": lambda v: v in ("url", "b64_json"),
             "aspect_ratio": lambda v: v in ASPECTS,
             "resolution": lambda v: v in _SIZES,
-            "quality": lambda v: v in ("low", "medium", "high"),
+            "quality": lambda v: v in QUALITIES,
         }
         for key, ok in checks.items():
             if key in body and not ok(body[key]):
                 return f"Invalid value for {key}: {body[key]!r}"
+        if "quality" in body and model not in QUALITY_MODELS:
+            return f"Argument not supported on model {model}: quality"
         if edit:
             return _validate_images(body)
         return None
@@ -194,9 +206,15 @@ def _validate_images(body: dict[str, Any]) -> str | None:
             if not header.endswith(";base64") or not payload:
                 return "Invalid data URL for image."
             try:
-                base64.b64decode(payload, validate=True)
+                raw = base64.b64decode(payload, validate=True)
             except ValueError:
                 return "Invalid base64 in image data URL."
+            try:
+                mime = sniff(raw)
+            except ImageError:
+                mime = "unknown"
+            if mime not in INPUT_TYPES or header != f"data:{mime};base64":
+                return f"Unsupported image format {mime}: supported image file types are jpg/jpeg and png."
         elif not url.startswith("https://"):
             return "Image URL must be https or a data URL."
     return None

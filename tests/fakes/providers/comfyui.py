@@ -1,16 +1,20 @@
-"""A loopback fake of a ComfyUI server (aiohttp.web on 127.0.0.1): queue, websocket, history, files.
+"""A loopback fake of a ComfyUI 0.3.64 server (aiohttp.web on 127.0.0.1), after upstream's ``server.py``.
 
-Routes: ``POST /prompt`` (validates the API-format workflow like ComfyUI: known node classes, required
-inputs, value types and ranges, links and their types, checkpoint and uploaded-image names, an output
-node; 400 ``{"error", "node_errors"}`` otherwise), ``GET /ws?clientId=`` (status on connect, then
-``execution_start``, ``executing``, ``progress``, binary previews, ``executed``, ``execution_success``,
-``executing{node: null}``), ``GET /history/{id}``, ``GET|POST /queue``, ``POST /interrupt``,
-``POST /upload/image`` (multipart), ``GET /view``, ``GET /system_stats``, ``GET /object_info/{class}``::
+Every route is also served under ``/api/``: ``POST /prompt`` (client-chosen ``prompt_id``, ``number``,
+``front``; validation per output as ``comfyui_nodes``: 200 with ``node_errors`` for dropped outputs,
+400 when none is left; a body that is not a JSON object, or a prompt that is not one, is 500 text/plain
+as an unhandled exception is), ``GET /prompt`` (queue info), ``GET /ws?clientId=`` (``status`` on
+connect; a first ``feature_flags`` message is answered with the server's), ``GET /history[/{id}]``,
+``POST /history`` (clear/delete), ``GET|POST /queue`` (``clear``, ``delete``), ``POST /interrupt``
+(with ``prompt_id``: only when that prompt runs), ``POST /free``, ``POST /upload/image`` (multipart,
+100 MiB body limit as ``--max-upload-size``), ``GET /view``, ``GET /system_stats``, ``GET /features``,
+``GET /object_info[/{class}]``. What runs and which events are sent: ``comfyui_exec``::
 
     async with FakeComfyUI(step_s=0.01) as fake:
         fake.fail_next(500)            # also malformed_next(), error_next(type, message), empty_next()
         fake.websocket = False         # /ws answers 404: clients must poll /history
-        fake.expire_outputs = True     # /view answers 404 for finished files
+        fake.expire_outputs = True     # /view answers 404 for finished files (delete_outputs(): once)
+        fake.freeze()                  # as SIGSTOP: nothing is read or answered until thaw()
 """
 
 from __future__ import annotations
@@ -18,21 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import itertools
 import json
-import os
-import struct
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
 from PIL import Image as PILImage
 
-from tests.fakes.providers.comfyui_nodes import CHECKPOINTS, OUTPUT_NODES, reason, validate
+from tests.fakes.providers.comfyui_exec import Executor, Job
+from tests.fakes.providers.comfyui_files import SYSTEM_STATS, upload, view
+from tests.fakes.providers.comfyui_nodes import CHECKPOINTS, NODES, object_info, reason, validate
 
-TICKS = 4
+MAX_UPLOAD_MB = 100
+CRASH = "500 Internal Server Error\n\nServer got itself in trouble"
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,6 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     json: Any = None
-
-
-@dataclass(eq=False)
-class Job:
-    prompt_id: str
-    number: int
-    prompt: dict[str, Any]
-    client_id: str | None
-    interrupted: bool = False
-    error: tuple[str, str] | None = None
-    empty: bool = False
-    messages: list[list[Any]] = field(default_factory=list)
 
 
 def make_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
@@ -66,14 +57,23 @@ class FakeComfyUI:
     """The fake server; ``base_url`` is its root (``http://127.0.0.1:<port>``)."""
 
     def __init__(
-        self, *, step_s: float = 0.0, checkpoints: tuple[str, ...] = CHECKPOINTS, host: str = "127.0.0.1"
+        self,
+        *,
+        step_s: float = 0.0,
+        checkpoints: tuple[str, ...] = CHECKPOINTS,
+        host: str = "127.0.0.1",
+        max_upload_mb: float = MAX_UPLOAD_MB,
     ) -> None:
         self.step_s = step_s
         self.checkpoints = checkpoints
+        """What ``models/checkpoints`` holds (may be empty: a model-free server)."""
         self.websocket = True
         self.expire_outputs = False
         self.history_delay_s = 0.0
-        """How long after ``executing{node: null}`` the run appears in /history (a real race)."""
+        """Between ``execution_success`` and the history entry (upstream: ~1 s of clean-up)."""
+        self.output_padding = 0
+        """Bytes added to every saved PNG (to make outputs over a client's size cap)."""
+        self.max_upload_mb = max_upload_mb
         self.requests: list[Recorded] = []
         self.prompts: list[dict[str, Any]] = []
         """Accepted /prompt bodies."""
@@ -82,20 +82,24 @@ class FakeComfyUI:
         self.files: dict[tuple[str, str, str], bytes] = {}
         self.served: list[bytes] = []
         """Output images written by SaveImage, in order."""
-        self.history: dict[str, dict[str, Any]] = {}
         self.interrupts = 0
+        """Interrupts that stopped a running prompt."""
         self.deleted: list[str] = []
+        """Ids asked to be deleted from the queue (POST /queue {"delete"})."""
+        self.frees: list[dict[str, Any]] = []
         self.faults: list[tuple[str, Any]] = []
         self.sockets: dict[str, web.WebSocketResponse] = {}
+        self.features: dict[str, dict[str, Any]] = {}
+        """Each socket's feature flags, as it sent them."""
+        self.thawed = asyncio.Event()
+        self.thawed.set()
+        self.executor = Executor(self)
+        self._number = 0
         self._host = host
         self._port = 0
         self._runner: web.AppRunner | None = None
-        self._queue: asyncio.Queue[Job] = asyncio.Queue()
-        self._pending: list[Job] = []
-        self._current: Job | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._numbers = itertools.count()
-        self._outputs = itertools.count(1)
+        self._transports: list[asyncio.BaseTransport] = []
 
     # ------------------------------------------------------------------------------------- lifecycle
 
@@ -103,31 +107,50 @@ class FakeComfyUI:
     def base_url(self) -> str:
         return f"http://{self._host}:{self._port}"
 
+    @property
+    def history(self) -> dict[str, dict[str, Any]]:
+        return self.executor.history
+
     async def __aenter__(self) -> FakeComfyUI:
-        app = web.Application(middlewares=[self._record])
-        app.router.add_post("/prompt", self._prompt)
-        app.router.add_get("/ws", self._ws)
-        app.router.add_get("/history/{prompt_id}", self._history)
-        app.router.add_get("/queue", self._get_queue)
-        app.router.add_post("/queue", self._post_queue)
-        app.router.add_post("/interrupt", self._interrupt)
-        app.router.add_post("/upload/image", self._upload)
-        app.router.add_get("/view", self._view)
-        app.router.add_get("/system_stats", self._system_stats)
-        app.router.add_get("/object_info/{node_class}", self._object_info)
+        app = web.Application(
+            middlewares=[self._record], client_max_size=round(self.max_upload_mb * 1024 * 1024)
+        )
+        routes = [
+            ("POST", "/prompt", self._post_prompt),
+            ("GET", "/prompt", self._get_prompt),
+            ("GET", "/ws", self._ws),
+            ("GET", "/history", self._get_history),
+            ("GET", "/history/{prompt_id}", self._history_of),
+            ("POST", "/history", self._post_history),
+            ("GET", "/queue", self._get_queue),
+            ("POST", "/queue", self._post_queue),
+            ("POST", "/interrupt", self._interrupt),
+            ("POST", "/free", self._free),
+            ("POST", "/upload/image", self._upload),
+            ("GET", "/view", self._view),
+            ("GET", "/system_stats", self._system_stats),
+            ("GET", "/features", self._features),
+            ("GET", "/object_info", self._object_info_all),
+            ("GET", "/object_info/{node_class}", self._object_info),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, "/api" + path, handler)
+            app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, 0).start()
         self._port = self._runner.addresses[0][1]
-        self._worker = asyncio.create_task(self._work())
+        self._worker = asyncio.create_task(self.executor.work())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.thaw()
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
         for ws in list(self.sockets.values()):
-            await ws.close()
+            with contextlib.suppress(Exception):
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -142,41 +165,94 @@ class FakeComfyUI:
         self.faults.append(("malformed", None))
 
     def error_next(self, exception_type: str = "RuntimeError", message: str = "boom") -> None:
-        """The next run fails in the KSampler with ``execution_error``."""
+        """The next run fails in its first stepping node (KSampler, EaselSteps) with ``execution_error``."""
         self.faults.append(("error", (exception_type, message)))
 
     def empty_next(self) -> None:
         """The next run succeeds without writing any image."""
         self.faults.append(("empty", None))
 
+    def delete_outputs(self) -> None:
+        """Someone empties the output folder (the cache still names the old files)."""
+        self.files = {key: data for key, data in self.files.items() if key[0] != "output"}
+
+    def freeze(self) -> None:
+        """As SIGSTOP: open connections are not read (no pongs), requests and the run hang."""
+        self.thawed.clear()
+        for transport in self._transports:
+            with contextlib.suppress(Exception):
+                transport.pause_reading()  # type: ignore[attr-defined]
+
+    def thaw(self) -> None:
+        for transport in self._transports:
+            with contextlib.suppress(Exception):
+                transport.resume_reading()  # type: ignore[attr-defined]
+        self.thawed.set()
+
+    async def queue_prompt(self, prompt: dict[str, Any], *, client_id: str | None = None) -> str:
+        """Another client queues ``prompt`` (without a client id unless given): its prompt_id."""
+        body: dict[str, Any] = {"prompt": prompt}
+        if client_id is not None:
+            body["client_id"] = client_id
+        answer = self._accept(body)
+        assert answer.status == 200, answer.text
+        return str(json.loads(answer.text or "{}")["prompt_id"])
+
+    # ----------------------------------------------------------------------------------- the socket
+
+    def supports_metadata(self, sid: str | None) -> bool:
+        return sid is not None and self.features.get(sid, {}).get("supports_preview_metadata") is True
+
+    def status_changed(self) -> None:
+        info = {"status": {"exec_info": {"queue_remaining": self.executor.remaining()}}}
+        asyncio.get_running_loop().create_task(self.send("status", info, None))
+
+    async def send(self, kind: str, data: dict[str, Any], sid: str | None) -> None:
+        """To ``sid``'s socket, or to every socket when ``sid`` is None (upstream's ``send_json``)."""
+        await self.thawed.wait()
+        for ws in self._targets(sid):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_json({"type": kind, "data": data})
+
+    async def send_bytes(self, frame: bytes, sid: str | None) -> None:
+        await self.thawed.wait()
+        for ws in self._targets(sid):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_bytes(frame)
+
+    def _targets(self, sid: str | None) -> list[web.WebSocketResponse]:
+        sockets = (
+            list(self.sockets.values()) if sid is None else [self.sockets[sid]] if sid in self.sockets else []
+        )
+        return [ws for ws in sockets if not ws.closed]
+
+    def encode_output(self, width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+        return make_png(width, height, colour) + b"\0" * self.output_padding
+
     # ------------------------------------------------------------------------------------------- HTTP
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.transport is not None and request.transport not in self._transports:
+            self._transports.append(request.transport)
+        await self.thawed.wait()
         body: Any = None
         if request.content_type == "application/json" and request.can_read_body:
             with contextlib.suppress(ValueError):
                 body = json.loads(await request.read())
-        self.requests.append(
-            Recorded(
-                request.method,
-                request.path,
-                dict(request.query),
-                {k.lower(): v for k, v in request.headers.items()},
-                body,
-            )
-        )
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.requests.append(Recorded(request.method, request.path, dict(request.query), headers, body))
         origin = request.headers.get("Origin")
         if origin is not None and origin.split("://", 1)[-1] != request.headers.get("Host"):
             return web.Response(status=403)
         handled: web.StreamResponse = await handler(request)
         return handled
 
-    async def _prompt(self, request: web.Request) -> web.Response:
+    async def _post_prompt(self, request: web.Request) -> web.Response:
         try:
             body = json.loads(await request.read())
         except ValueError:
-            return web.Response(status=500, text="500 Internal Server Error\n\nServer got itself in trouble")
+            return web.Response(status=500, text=CRASH)
         if self.faults and self.faults[0][0] in ("status", "malformed"):
             kind, arg = self.faults.pop(0)
             if kind == "malformed":
@@ -186,22 +262,43 @@ class FakeComfyUI:
             return web.Response(
                 status=status, text=f"{status}: Server got itself in trouble", headers=headers
             )
-        if not isinstance(body, dict) or "prompt" not in body:
+        return self._accept(body)
+
+    def _accept(self, body: Any) -> web.Response:
+        if not isinstance(body, dict):
+            return web.Response(status=500, text=CRASH)  # upstream: json_data.get(...) raises
+        if "number" in body:
+            number = float(body["number"])
+        else:
+            number = -self._number if body.get("front") else self._number
+            self._number += 1
+        if "prompt" not in body:
             error = reason("no_prompt", "No prompt provided", "No prompt provided")
-            return web.json_response({"error": error, "node_errors": []}, status=400)
+            return web.json_response({"error": error, "node_errors": {}}, status=400)
         prompt = body["prompt"]
-        invalid = validate(prompt, checkpoints=self.checkpoints, uploads=self.uploads)
-        if invalid is not None:
-            return web.json_response(invalid, status=400)
-        job = Job(str(uuid.uuid4()), next(self._numbers), prompt, body.get("client_id"))
+        if not isinstance(prompt, dict):
+            return web.Response(status=500, text=CRASH)  # upstream: prompt[x] on a non-object raises
+        prompt_id = str(body.get("prompt_id") or uuid.uuid4())
+        targets = body.get("partial_execution_targets")
+        valid, error, outputs, node_errors = validate(
+            prompt, checkpoints=self.checkpoints, uploads=self.uploads, targets=targets
+        )
+        if not valid:
+            return web.json_response({"error": error, "node_errors": node_errors}, status=400)
+        extra = dict(body.get("extra_data") or {})
+        if "client_id" in body:
+            extra["client_id"] = body["client_id"]
+        job = Job(number, prompt_id, prompt, extra, outputs)
         if self.faults and self.faults[0][0] in ("error", "empty"):
             kind, arg = self.faults.pop(0)
             job.error, job.empty = (arg, False) if kind == "error" else (None, True)
         self.prompts.append(body)
-        self.prompt_ids.append(job.prompt_id)
-        self._pending.append(job)
-        await self._queue.put(job)
-        return web.json_response({"prompt_id": job.prompt_id, "number": job.number, "node_errors": {}})
+        self.prompt_ids.append(prompt_id)
+        self.executor.put(job)
+        return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": node_errors})
+
+    async def _get_prompt(self, request: web.Request) -> web.Response:
+        return web.json_response({"exec_info": {"queue_remaining": self.executor.remaining()}})
 
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         if not self.websocket:
@@ -210,275 +307,104 @@ class FakeComfyUI:
         await ws.prepare(request)
         sid = request.query.get("clientId") or uuid.uuid4().hex
         self.sockets[sid] = ws
+        self.features[sid] = {}
         try:
-            queue_remaining = len(self._pending) + (1 if self._current else 0)
-            await ws.send_json(
-                {
-                    "type": "status",
-                    "data": {"status": {"exec_info": {"queue_remaining": queue_remaining}}, "sid": sid},
-                }
-            )
+            info = {"exec_info": {"queue_remaining": self.executor.remaining()}}
+            await ws.send_json({"type": "status", "data": {"status": info, "sid": sid}})
+            running = self.executor.running
+            if running is not None and running.client_id == sid and self.executor.last_node is not None:
+                await ws.send_json({"type": "executing", "data": {"node": self.executor.last_node}})
+            first = True
             async for message in ws:
-                if message.type is WSMsgType.ERROR:
-                    break
+                if message.type is WSMsgType.TEXT:
+                    with contextlib.suppress(ValueError, AttributeError):
+                        data = json.loads(message.data)
+                        if first and data.get("type") == "feature_flags":
+                            self.features[sid] = dict(data.get("data") or {})
+                            await ws.send_json({"type": "feature_flags", "data": self._server_features()})
+                    first = False
         finally:
             if self.sockets.get(sid) is ws:
                 del self.sockets[sid]
+                self.features.pop(sid, None)
         return ws
 
-    async def _history(self, request: web.Request) -> web.Response:
+    async def _get_history(self, request: web.Request) -> web.Response:
+        max_items = int(request.query["max_items"]) if "max_items" in request.query else None
+        offset = int(request.query.get("offset", -1))
+        items = list(self.history.items())
+        if offset < 0 and max_items is not None:
+            offset = len(items) - max_items
+        items = items[max(offset, 0) :]
+        return web.json_response(dict(items[:max_items] if max_items is not None else items))
+
+    async def _history_of(self, request: web.Request) -> web.Response:
         prompt_id = request.match_info["prompt_id"]
         entry = self.history.get(prompt_id)
         return web.json_response({prompt_id: entry} if entry is not None else {})
 
-    async def _get_queue(self, request: web.Request) -> web.Response:
-        def item(job: Job) -> list[Any]:
-            return [job.number, job.prompt_id, job.prompt, {"client_id": job.client_id}, ["9"]]
+    async def _post_history(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clear"):
+            self.history.clear()
+        for prompt_id in body.get("delete", []):
+            self.history.pop(prompt_id, None)
+        return web.Response(status=200)
 
-        running = [item(self._current)] if self._current else []
-        return web.json_response(
-            {"queue_running": running, "queue_pending": [item(j) for j in self._pending]}
-        )
+    async def _get_queue(self, request: web.Request) -> web.Response:
+        running = [self.executor.running.item()] if self.executor.running else []
+        pending = [job.item() for job in self.executor.queue]
+        return web.json_response({"queue_running": running, "queue_pending": pending})
 
     async def _post_queue(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.read())
+        body = await request.json()
+        if body.get("clear"):
+            self.executor.wipe()
         for prompt_id in body.get("delete", []):
             self.deleted.append(prompt_id)
-            self._pending = [job for job in self._pending if job.prompt_id != prompt_id]
+            self.executor.delete(prompt_id)
         return web.Response(status=200)
 
     async def _interrupt(self, request: web.Request) -> web.Response:
-        self.interrupts += 1
-        if self._current is not None:
-            self._current.interrupted = True
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {}
+        running = self.executor.running
+        wanted = body.get("prompt_id") if isinstance(body, dict) else None
+        if running is not None and (not wanted or running.prompt_id == wanted):
+            self.executor.interrupted = True
+            self.interrupts += 1
+        return web.Response(status=200)
+
+    async def _free(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.frees.append(body)
+        for flag in ("unload_models", "free_memory"):
+            if body.get(flag):
+                self.executor.set_flag(flag, body[flag])
         return web.Response(status=200)
 
     async def _upload(self, request: web.Request) -> web.Response:
-        if not request.content_type.startswith("multipart/form-data"):
-            return web.Response(status=400)
-        post = await request.post()
-        image = post.get("image")
-        if not isinstance(image, web.FileField) or not image.filename:
-            return web.Response(status=400)
-        upload_type = str(post.get("type") or "input")
-        subfolder = str(post.get("subfolder") or "")
-        name = os.path.basename(image.filename)
-        data = image.file.read()
-        overwrite = str(post.get("overwrite") or "") in ("true", "1")
-        key = f"{subfolder}/{name}" if subfolder else name
-        stem, ext = os.path.splitext(name)
-        counter = 1
-        while not overwrite and key in self.uploads and self.uploads[key] != data:
-            name = f"{stem} ({counter}){ext}"
-            key = f"{subfolder}/{name}" if subfolder else name
-            counter += 1
-        self.uploads[key] = data
-        return web.json_response({"name": name, "subfolder": subfolder, "type": upload_type})
+        return await upload(self, request)
 
     async def _view(self, request: web.Request) -> web.Response:
-        filename = request.query.get("filename", "")
-        if not filename:
-            return web.Response(status=404)
-        if filename.startswith("/") or ".." in filename:
-            return web.Response(status=400)
-        subfolder = request.query.get("subfolder", "")
-        if ".." in subfolder or subfolder.startswith("/"):
-            return web.Response(status=403)
-        data = self.files.get((request.query.get("type", "output"), subfolder, filename))
-        if data is None or self.expire_outputs:
-            return web.Response(status=404)
-        return web.Response(
-            body=data, content_type="image/png", headers={"Content-Disposition": f'filename="{filename}"'}
-        )
+        return view(self, request)
 
     async def _system_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "system": {
-                    "os": "posix",
-                    "ram_total": 64 << 30,
-                    "ram_free": 32 << 30,
-                    "comfyui_version": "0.3.40",
-                    "python_version": "3.11",
-                    "pytorch_version": "2.7.0",
-                    "embedded_python": False,
-                    "argv": ["main.py"],
-                },
-                "devices": [
-                    {
-                        "name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync",
-                        "type": "cuda",
-                        "index": 0,
-                        "vram_total": 24 << 30,
-                        "vram_free": 20 << 30,
-                        "torch_vram_total": 0,
-                        "torch_vram_free": 0,
-                    }
-                ],
-            }
-        )
+        return web.json_response(SYSTEM_STATS)
+
+    def _server_features(self) -> dict[str, Any]:
+        return {"supports_preview_metadata": True, "max_upload_size": round(self.max_upload_mb * 1024 * 1024)}
+
+    async def _features(self, request: web.Request) -> web.Response:
+        return web.json_response(self._server_features())
+
+    async def _object_info_all(self, request: web.Request) -> web.Response:
+        return web.json_response({name: object_info(name, self.checkpoints) for name in NODES})
 
     async def _object_info(self, request: web.Request) -> web.Response:
         node_class = request.match_info["node_class"]
-        if node_class != "CheckpointLoaderSimple":
+        if node_class not in NODES:
             return web.json_response({})
-        info = {
-            "input": {
-                "required": {
-                    "ckpt_name": [
-                        list(self.checkpoints),
-                        {"tooltip": "The name of the checkpoint (model) to load."},
-                    ]
-                }
-            },
-            "input_order": {"required": ["ckpt_name"]},
-            "output": ["MODEL", "CLIP", "VAE"],
-            "output_is_list": [False, False, False],
-            "output_name": ["MODEL", "CLIP", "VAE"],
-            "name": node_class,
-            "display_name": "Load Checkpoint",
-            "description": "",
-            "category": "loaders",
-            "output_node": False,
-        }
-        return web.json_response({node_class: info})
-
-    # ------------------------------------------------------------------------------------- execution
-
-    async def _send(self, job: Job, kind: str, data: dict[str, Any]) -> None:
-        data = {**data, "prompt_id": job.prompt_id}
-        if kind.startswith("execution_") or kind == "executed":
-            job.messages.append([kind, {**data, "timestamp": int(time.time() * 1000)}])
-        ws = self.sockets.get(job.client_id or "")
-        if ws is not None and not ws.closed:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_json({"type": kind, "data": data})
-
-    async def _work(self) -> None:
-        while True:
-            job = await self._queue.get()
-            if job not in self._pending:
-                continue  # deleted from the queue
-            self._pending.remove(job)
-            self._current = job
-            try:
-                await self._execute(job)
-            finally:
-                self._current = None
-
-    async def _execute(self, job: Job) -> None:
-        prompt = job.prompt
-        await self._send(job, "execution_start", {})
-        await self._send(job, "execution_cached", {"nodes": []})
-        outputs: dict[str, Any] = {}
-        failed = False
-        for node_id in _order(prompt):
-            node = prompt[node_id]
-            await self._send(job, "executing", {"node": node_id, "display_node": node_id})
-            if node["class_type"] == "KSampler":
-                failed = await self._sample(job, node_id)
-                if failed:
-                    break
-            elif node["class_type"] in OUTPUT_NODES and not job.empty:
-                images = self._save(job, prompt, node)
-                outputs[node_id] = {"images": images}
-                await self._send(
-                    job, "executed", {"node": node_id, "display_node": node_id, "output": {"images": images}}
-                )
-        if not failed:
-            await self._send(job, "execution_success", {})
-            await self._send(job, "executing", {"node": None})
-        if self.history_delay_s:
-            await asyncio.sleep(self.history_delay_s)
-        self.history[job.prompt_id] = {
-            "prompt": [job.number, job.prompt_id, prompt, {"client_id": job.client_id}, list(outputs)],
-            "outputs": outputs,
-            "status": {
-                "status_str": "error" if failed else "success",
-                "completed": not failed,
-                "messages": job.messages,
-            },
-            "meta": {
-                nid: {"node_id": nid, "display_node": nid, "parent_node": None, "real_node_id": nid}
-                for nid in outputs
-            },
-        }
-
-    async def _sample(self, job: Job, node_id: str) -> bool:
-        """The KSampler's steps with progress and previews; True when the run failed or was stopped."""
-        for tick in range(1, TICKS + 1):
-            await asyncio.sleep(self.step_s)
-            if job.interrupted:
-                await self._send(
-                    job,
-                    "execution_interrupted",
-                    {"node_id": node_id, "node_type": "KSampler", "executed": []},
-                )
-                return True
-            if job.error is not None and tick == 2:
-                exc_type, message = job.error
-                await self._send(
-                    job,
-                    "execution_error",
-                    {
-                        "node_id": node_id,
-                        "node_type": "KSampler",
-                        "executed": [],
-                        "exception_message": message,
-                        "exception_type": exc_type,
-                        "traceback": ["Traceback (most recent call last):\n"],
-                        "current_inputs": {},
-                        "current_outputs": {},
-                    },
-                )
-                return True
-            await self._send(job, "progress", {"value": tick, "max": TICKS, "node": node_id})
-            ws = self.sockets.get(job.client_id or "")
-            if ws is not None and not ws.closed:
-                preview = io.BytesIO()
-                PILImage.new("RGB", (8, 8), (tick * 50, 0, 0)).save(preview, format="JPEG")
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await ws.send_bytes(struct.pack(">II", 1, 1) + preview.getvalue())
-        return False
-
-    def _save(self, job: Job, prompt: dict[str, Any], node: dict[str, Any]) -> list[dict[str, str]]:
-        width, height, seed = _canvas(prompt, self.uploads)
-        data = make_png(width, height, (seed * 37 % 256, seed * 91 % 256, seed * 53 % 256))
-        kind = "output" if node["class_type"] == "SaveImage" else "temp"
-        prefix = str(node["inputs"].get("filename_prefix", "ComfyUI")) if kind == "output" else "ComfyUI_temp"
-        filename = f"{prefix}_{next(self._outputs):05d}_.png"
-        self.files[(kind, "", filename)] = data
-        if kind == "output":
-            self.served.append(data)
-        return [{"filename": filename, "subfolder": "", "type": kind}]
-
-
-def _order(prompt: dict[str, Any]) -> list[str]:
-    """Node ids with every node after the nodes it links from."""
-    done: list[str] = []
-
-    def visit(node_id: str) -> None:
-        if node_id in done:
-            return
-        for value in prompt[node_id].get("inputs", {}).values():
-            if isinstance(value, list) and len(value) == 2 and str(value[0]) in prompt:
-                visit(str(value[0]))
-        done.append(node_id)
-
-    for node_id in prompt:
-        visit(node_id)
-    return done
-
-
-def _canvas(prompt: dict[str, Any], uploads: dict[str, bytes]) -> tuple[int, int, int]:
-    width, height, seed = 512, 512, 0
-    for node in prompt.values():
-        inputs = node.get("inputs", {})
-        if node["class_type"] == "EmptyLatentImage":
-            width, height = int(inputs["width"]), int(inputs["height"])
-        elif node["class_type"] == "LoadImage" and inputs.get("image") in uploads:
-            with PILImage.open(io.BytesIO(uploads[inputs["image"]])) as image:
-                width, height = image.size
-        elif node["class_type"] == "KSampler":
-            seed = int(inputs["seed"])
-    return width, height, seed
+        return web.json_response({node_class: object_info(node_class, self.checkpoints)})

@@ -1,8 +1,15 @@
-"""What the ComfyUI fake knows about nodes, and its /prompt validation (after ComfyUI's execution.py).
+"""What the ComfyUI fake knows about nodes, and its /prompt validation (after ComfyUI 0.3.64's
+``execution.py`` ``validate_prompt`` / ``validate_inputs`` and ``nodes.py``).
 
-Node classes with their inputs (a link type in capitals, or a widget kind) and outputs; ``validate``
-answers like ComfyUI: ``{"error": {type, message, details, extra_info}, "node_errors": {id: {"errors",
-"dependent_outputs", "class_type"}}}`` or None when the workflow may run.
+Node classes with their inputs (a link type in capitals, or a widget kind), outputs and ranges, the
+model-free ones a CPU server runs (``EmptyImage``, ``ImageInvert``, ``ImageBlur``, ``LoadImage``,
+``SaveImage``, ``PreviewImage``) and Easel's test node ``EaselSteps`` (``deploy/comfyui/easel_nodes.py``:
+steps with progress and previews, interruptible, optionally failing at a step).
+
+Validation is per output node, as upstream: an output whose nodes (it and everything it links from)
+have errors is dropped; when at least one output is good the prompt is queued (HTTP 200 with the dropped
+ones in ``node_errors``), otherwise 400 ``{"error": {type, message, details, extra_info}, "node_errors":
+{id: {"errors", "dependent_outputs", "class_type"}}}``. ``node_errors`` is always an object.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ CHECKPOINTS = ("sd_xl_base_1.0.safetensors", "v1-5-pruned-emaonly.safetensors")
 SAMPLERS = ("euler", "euler_ancestral", "dpmpp_2m", "dpmpp_sde", "ddim", "uni_pc")
 SCHEDULERS = ("normal", "karras", "exponential", "simple", "sgm_uniform")
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
+MAX_RESOLUTION = 16384
+WIDGETS = ("INT", "FLOAT", "STRING", "CKPT", "SAMPLER", "SCHEDULER", "FILE")
 
-# input name -> kind: a link type in capitals, or INT/FLOAT/STRING/CKPT/SAMPLER/SCHEDULER/FILE
+# class -> (input name -> kind, output types); kind: a link type, or one of WIDGETS
 NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "CheckpointLoaderSimple": ({"ckpt_name": "CKPT"}, ("MODEL", "CLIP", "VAE")),
     "CLIPTextEncode": ({"text": "STRING", "clip": "CLIP"}, ("CONDITIONING",)),
@@ -36,19 +45,35 @@ NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     ),
     "VAEDecode": ({"samples": "LATENT", "vae": "VAE"}, ("IMAGE",)),
     "VAEEncode": ({"pixels": "IMAGE", "vae": "VAE"}, ("LATENT",)),
+    "EmptyImage": ({"width": "INT", "height": "INT", "batch_size": "INT", "color": "INT"}, ("IMAGE",)),
+    "ImageInvert": ({"image": "IMAGE"}, ("IMAGE",)),
+    "ImageBlur": ({"image": "IMAGE", "blur_radius": "INT", "sigma": "FLOAT"}, ("IMAGE",)),
+    "EaselSteps": ({"image": "IMAGE", "steps": "INT", "seconds": "FLOAT", "fail_at": "INT"}, ("IMAGE",)),
     "LoadImage": ({"image": "FILE"}, ("IMAGE", "MASK")),
     "SaveImage": ({"images": "IMAGE", "filename_prefix": "STRING"}, ()),
     "PreviewImage": ({"images": "IMAGE"}, ()),
 }
 OUTPUT_NODES = ("SaveImage", "PreviewImage")
+STEPPING = ("KSampler", "EaselSteps")
+"""Nodes that report progress step by step (and can be interrupted between steps)."""
+OPTIONAL = {("EaselSteps", "fail_at"), ("EaselSteps", "seconds")}
 RANGES = {
     ("KSampler", "seed"): (0, MAX_SEED),
     ("KSampler", "steps"): (1, 10000),
     ("KSampler", "cfg"): (0.0, 100.0),
     ("KSampler", "denoise"): (0.0, 1.0),
-    ("EmptyLatentImage", "width"): (16, 16384),
-    ("EmptyLatentImage", "height"): (16, 16384),
+    ("EmptyLatentImage", "width"): (16, MAX_RESOLUTION),
+    ("EmptyLatentImage", "height"): (16, MAX_RESOLUTION),
     ("EmptyLatentImage", "batch_size"): (1, 4096),
+    ("EmptyImage", "width"): (1, MAX_RESOLUTION),
+    ("EmptyImage", "height"): (1, MAX_RESOLUTION),
+    ("EmptyImage", "batch_size"): (1, 4096),
+    ("EmptyImage", "color"): (0, 0xFFFFFF),
+    ("ImageBlur", "blur_radius"): (1, 31),
+    ("ImageBlur", "sigma"): (0.1, 10.0),
+    ("EaselSteps", "steps"): (1, 1000),
+    ("EaselSteps", "seconds"): (0.0, 60.0),
+    ("EaselSteps", "fail_at"): (0, 1000),
 }
 
 
@@ -56,42 +81,78 @@ def reason(type_: str, message: str, details: str, **extra: Any) -> dict[str, An
     return {"type": type_, "message": message, "details": details, "extra_info": extra}
 
 
+def ancestors(prompt: dict[str, Any], node_id: str) -> list[str]:
+    """``node_id`` and every node it links from, each after the nodes it needs."""
+    done: list[str] = []
+
+    def visit(nid: str) -> None:
+        if nid in done or nid not in prompt:
+            return
+        inputs = prompt[nid].get("inputs")
+        for value in (inputs if isinstance(inputs, dict) else {}).values():
+            if is_link(value):
+                visit(str(value[0]))
+        done.append(nid)
+
+    visit(node_id)
+    return done
+
+
+def is_link(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+    )
+
+
 def validate(
-    prompt: Any, *, checkpoints: tuple[str, ...], uploads: dict[str, bytes]
-) -> dict[str, Any] | None:
-    if not isinstance(prompt, dict):
-        return {
-            "error": reason("invalid_prompt", "Invalid prompt", "prompt is not an object"),
-            "node_errors": {},
-        }
+    prompt: dict[str, Any],
+    *,
+    checkpoints: tuple[str, ...],
+    uploads: dict[str, bytes],
+    targets: list[str] | None = None,
+) -> tuple[bool, dict[str, Any] | None, list[str], dict[str, Any]]:
+    """``(valid, error, outputs to execute, node_errors)`` as upstream's ``validate_prompt``."""
+    outputs: list[str] = []
     for node_id, node in prompt.items():
-        class_type = node.get("class_type") if isinstance(node, dict) else None
-        if class_type not in NODES:
-            error = reason(
-                "invalid_prompt",
-                f"Cannot execute because node {class_type} does not exist.",
-                f"Node ID '#{node_id}'",
-            )
-            return {"error": error, "node_errors": {}}
-    outputs = [nid for nid, node in prompt.items() if node["class_type"] in OUTPUT_NODES]
+        if not isinstance(node, dict) or "class_type" not in node:
+            message = "Cannot execute because a node is missing the class_type property."
+            return False, reason("invalid_prompt", message, f"Node ID '#{node_id}'"), [], {}
+        if node["class_type"] not in NODES:
+            message = f"Cannot execute because node {node['class_type']} does not exist."
+            return False, reason("invalid_prompt", message, f"Node ID '#{node_id}'"), [], {}
+        if node["class_type"] in OUTPUT_NODES and (targets is None or node_id in targets):
+            outputs.append(node_id)
     if not outputs:
-        return {"error": reason("prompt_no_outputs", "Prompt has no outputs", ""), "node_errors": []}
+        return False, reason("prompt_no_outputs", "Prompt has no outputs", ""), [], {}
+    checked: dict[str, list[dict[str, Any]]] = {}
+    good: list[str] = []
     node_errors: dict[str, Any] = {}
-    for node_id, node in prompt.items():
-        reasons = _check_node(prompt, node, checkpoints, uploads)
-        if reasons:
-            node_errors[node_id] = {
-                "errors": reasons,
-                "dependent_outputs": outputs,
-                "class_type": node["class_type"],
-            }
-    if not node_errors:
-        return None
-    details = "\n".join(f"{r['message']}: {r['details']}" for e in node_errors.values() for r in e["errors"])
-    return {
-        "error": reason("prompt_outputs_failed_validation", "Prompt outputs failed validation", details),
-        "node_errors": node_errors,
-    }
+    failures: list[str] = []
+    for output in outputs:
+        bad = False
+        for node_id in ancestors(prompt, output):
+            if node_id not in checked:
+                checked[node_id] = _check_node(prompt, prompt[node_id], checkpoints, uploads)
+            reasons = checked[node_id]
+            if not reasons:
+                continue
+            bad = True
+            entry = node_errors.setdefault(
+                node_id,
+                {"errors": reasons, "dependent_outputs": [], "class_type": prompt[node_id]["class_type"]},
+            )
+            entry["dependent_outputs"].append(output)
+            failures += [f"{r['message']}: {r['details']}" for r in reasons]
+        if not bad:
+            good.append(output)
+    if not good:
+        details = "\n".join(failures)
+        error = reason("prompt_outputs_failed_validation", "Prompt outputs failed validation", details)
+        return False, error, [], node_errors
+    return True, None, good, node_errors
 
 
 def _check_node(
@@ -104,24 +165,16 @@ def _check_node(
     found: list[dict[str, Any]] = []
     for name, kind in NODES[class_type][0].items():
         if name not in inputs:
-            found.append(reason("required_input_missing", "Required input is missing", name, input_name=name))
+            if (class_type, name) not in OPTIONAL:
+                found.append(
+                    reason("required_input_missing", "Required input is missing", name, input_name=name)
+                )
             continue
         value = inputs[name]
-        if kind.isupper() and kind not in (
-            "INT",
-            "FLOAT",
-            "STRING",
-            "CKPT",
-            "SAMPLER",
-            "SCHEDULER",
-            "FILE",
-        ):
+        if kind not in WIDGETS or isinstance(value, list):
             found += _check_link(prompt, name, kind, value)
-            continue
-        if isinstance(value, list):
-            found += _check_link(prompt, name, kind, value)
-            continue
-        found += _check_value(class_type, name, kind, value, checkpoints, uploads)
+        else:
+            found += _check_value(class_type, name, kind, value, checkpoints, uploads)
     return found
 
 
@@ -132,98 +185,82 @@ def _check_value(
         try:
             number: float = int(value) if kind == "INT" else float(value)
         except (TypeError, ValueError):
+            message = f"Failed to convert an input value to a {kind} value"
             return [
-                reason(
-                    "invalid_input_type",
-                    f"Failed to convert an input value to a {kind} value",
-                    f"{name}, {value}, invalid literal",
-                    input_name=name,
-                )
+                reason("invalid_input_type", message, f"{name}, {value}, invalid literal", input_name=name)
             ]
         low, high = RANGES.get((class_type, name), (float("-inf"), float("inf")))
         if number < low:
-            return [
-                reason(
-                    "value_smaller_than_min",
-                    f"Value {number} smaller than min of {low}",
-                    f"{name}",
-                    input_name=name,
-                )
-            ]
+            message = f"Value {number} smaller than min of {low}"
+            return [reason("value_smaller_than_min", message, name, input_name=name)]
         if number > high:
-            return [
-                reason(
-                    "value_bigger_than_max",
-                    f"Value {number} bigger than max of {high}",
-                    f"{name}",
-                    input_name=name,
-                )
-            ]
+            message = f"Value {number} bigger than max of {high}"
+            return [reason("value_bigger_than_max", message, name, input_name=name)]
         return []
     if kind == "STRING":
-        return (
-            []
-            if isinstance(value, str)
-            else [
-                reason(
-                    "invalid_input_type",
-                    "Failed to convert an input value to a STRING value",
-                    name,
-                    input_name=name,
-                )
-            ]
-        )
+        if isinstance(value, str):
+            return []
+        message = "Failed to convert an input value to a STRING value"
+        return [reason("invalid_input_type", message, name, input_name=name)]
     allowed = {"CKPT": checkpoints, "SAMPLER": SAMPLERS, "SCHEDULER": SCHEDULERS}.get(kind)
     if allowed is not None and value not in allowed:
-        return [
-            reason(
-                "value_not_in_list",
-                "Value not in list",
-                f"{name}: '{value}' not in {list(allowed)}",
-                input_name=name,
-            )
-        ]
+        details = f"{name}: '{value}' not in {list(allowed)}"
+        return [reason("value_not_in_list", "Value not in list", details, input_name=name)]
     if kind == "FILE" and value not in uploads:
+        details = f"{name} - Invalid image file: {value}"
         return [
-            reason(
-                "custom_validation_failed",
-                "Custom validation failed for node",
-                f"{name} - Invalid image file: {value}",
-                input_name=name,
-            )
+            reason("custom_validation_failed", "Custom validation failed for node", details, input_name=name)
         ]
     return []
 
 
 def _check_link(prompt: dict[str, Any], name: str, kind: str, value: Any) -> list[dict[str, Any]]:
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)):
-        return [
-            reason(
-                "invalid_input_type",
-                f"Failed to convert an input value to a {kind} value",
-                name,
-                input_name=name,
-            )
-        ]
+    if not is_link(value):
+        message = f"Failed to convert an input value to a {kind} value"
+        return [reason("invalid_input_type", message, name, input_name=name)]
     source = prompt.get(str(value[0]))
     if source is None:
+        message = "Bad linked input, must be a length-2 list of [node_id, slot_index]"
         return [
-            reason(
-                "bad_linked_input",
-                "Bad linked input, must be a length-2 list of [string, int]",
-                f"{name}: node {value[0]} does not exist",
-                input_name=name,
-            )
+            reason("bad_linked_input", message, f"{name}: node {value[0]} does not exist", input_name=name)
         ]
     outputs = NODES[source["class_type"]][1]
     received = outputs[value[1]] if 0 <= value[1] < len(outputs) else "?"
     if received != kind:
+        details = f"{name}, received_type({received}) mismatch input_type({kind})"
         return [
             reason(
-                "return_type_mismatch",
-                "Return type mismatch between linked nodes",
-                f"{name}, received_type({received}) mismatch input_type({kind})",
-                input_name=name,
+                "return_type_mismatch", "Return type mismatch between linked nodes", details, input_name=name
             )
         ]
     return []
+
+
+def object_info(node_class: str, checkpoints: tuple[str, ...]) -> dict[str, Any]:
+    """``GET /object_info/{class}``'s entry for a known class (only the parts clients read)."""
+    inputs, outputs = NODES[node_class]
+    required: dict[str, Any] = {}
+    for name, kind in inputs.items():
+        if kind == "CKPT":
+            required[name] = [list(checkpoints), {"tooltip": "The name of the checkpoint (model) to load."}]
+        elif kind in ("SAMPLER", "SCHEDULER"):
+            required[name] = [list(SAMPLERS if kind == "SAMPLER" else SCHEDULERS), {}]
+        else:
+            low, high = RANGES.get((node_class, name), (None, None))
+            required[name] = [
+                kind if kind != "FILE" else "COMBO",
+                {"min": low, "max": high} if low is not None else {},
+            ]
+    return {
+        "input": {"required": required},
+        "input_order": {"required": list(required)},
+        "output": list(outputs),
+        "output_is_list": [False] * len(outputs),
+        "output_name": list(outputs),
+        "name": node_class,
+        "display_name": node_class,
+        "description": "",
+        "python_module": "nodes",
+        "category": "image" if node_class in OUTPUT_NODES else "sd",
+        "output_node": node_class in OUTPUT_NODES,
+    }

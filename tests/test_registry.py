@@ -81,6 +81,7 @@ def test_auto_order_is_local_servers_then_clouds() -> None:
         "gemini",
         "imagen",
         "xai",
+        "minimax",
         "bedrock",
         "flux",
         "replicate",

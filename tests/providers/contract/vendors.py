@@ -16,6 +16,7 @@ from tests.fakes.providers.flux import FakeBFL
 from tests.fakes.providers.gemini import FakeGemini
 from tests.fakes.providers.harness import aws_credentials
 from tests.fakes.providers.imagen import FakeImagen
+from tests.fakes.providers.minimax import FakeMiniMax
 from tests.fakes.providers.openai_images import FakeOpenAIImages
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses
 from tests.fakes.providers.openrouter import FakeOpenRouter
@@ -186,6 +187,19 @@ ADAPTERS: tuple[Adapter, ...] = (
         },
         rate_limit=lambda f, s: f.rate_limit_next(str(s)),
         outage=lambda f, status: f.fail_next(status),
+        malformed=lambda f: f.malformed_next(),
+        hang=delay,
+        wrong_key=wrong_key,
+        healthy="ok",
+        dead_path="/v1",
+    ),
+    Adapter(
+        "minimax",
+        start=lambda: FakeMiniMax(api_key=KEY),
+        settings=keyed,
+        model="image-01",
+        refusals={"http 200": ("sensitive", lambda f: f.sensitive_next())},  # base_resp 1026 in a 200
+        outage=lambda f, status: f.fail_next(status),  # MiniMax's throttling (1002) names no wait
         malformed=lambda f: f.malformed_next(),
         hang=delay,
         wrong_key=wrong_key,

@@ -8,6 +8,13 @@ Generations are ``POST txt2img``; edits and variations are ``POST img2img`` with
 ``init_images`` (and ``mask`` when given). The POST blocks until the images are done, so progress
 comes from polling ``GET progress`` on a second request. The seed the server reports (``info``) is
 recorded on each image. A cancelled or timed-out generation interrupts the backend so the GPU stops.
+
+The answer's ``images`` are, upstream (``modules/processing.py``): a grid first only when the job saves
+images (``save_images``, false unless set in ``options``), grids are returned and more than one image was
+made (``info.index_of_first_image`` is then 1); then one image per generated picture; then whatever
+extensions append (ControlNet's detect maps, ...). Exactly the ``n`` generated images are kept, in order.
+An unknown ``sampler`` is ``404 "Sampler not found"`` up to A1111 1.9 (400 in code after PR #16140); 1.10
+replaces it with its default sampler instead, which is logged.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from typing import Any
 
 import httpx
 
-from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
+from bot.core.errors import ImageError, InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
+from bot.core.imaging import image_size
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
@@ -254,18 +262,33 @@ class SDWebUIProvider:
             )
         info = _info(payload.get("info"))
         wanted = max(1, min(request.n, self.capabilities.max_n))
-        if len(items) > wanted > 1:
-            items = items[1:]  # the grid of the batch comes first (the return_grid option)
-        seeds = _seeds(info, request.seed, len(items[:wanted]))
+        first = _first_image(info, items, wanted)
+        chosen = items[first : first + wanted]
+        if not chosen:
+            raise Unavailable(
+                f"{self.name}: answer has a grid but no images",
+                provider=self.name,
+                user_message="The image service answered without any image.",
+            )
+        self._note_sampler(info)
+        seeds = _seeds(info, request.seed, len(chosen))
         model = request.model or self.model or _str(info.get("sd_model_name"))
         images = []
-        for item, seed in zip(items[:wanted], seeds, strict=True):
+        for item, seed in zip(chosen, seeds, strict=True):
             data, mime = decode_base64(item, provider=self.name)
             images.append(to_image(data, provider=self.name, model=model, seed=seed, mime=mime))
         return images
 
+    def _note_sampler(self, info: dict[str, Any]) -> None:
+        """A1111 1.10 draws with its default sampler when the configured one is unknown: say so."""
+        asked, used = self._settings.sampler, _str(info.get("sampler_name"))
+        if asked and used and not asked.startswith(used):
+            log.warning(
+                "sdwebui: the server used sampler %r, not the configured %r (unknown there?)", used, asked
+            )
+
     def _raise_for(self, response: httpx.Response) -> None:
-        """A1111's statuses: 401 login, 404 unknown route or named thing, 422 validation, 500 crash."""
+        """A1111's statuses: 400/404 a named thing not found, 401 login, 404 no route, 422 validation, 500."""
         status = response.status_code
         if status < 400:
             return
@@ -279,7 +302,7 @@ class SDWebUIProvider:
                 user_message="The Stable Diffusion WebUI rejected the bot's login; an admin needs to set "
                 "providers.sdwebui.api_key to the server's --api-auth user:pass.",
             )
-        if status == 404 and info.message not in ("", "Not Found"):  # "Sampler not found", ...
+        if status in (400, 404) and info.message not in ("", "Not Found"):  # "Sampler not found", ...
             raise InvalidRequest(
                 f"{where}{said}",
                 provider=self.name,
@@ -332,6 +355,26 @@ def _info(value: object) -> dict[str, Any]:
     except ValueError:
         return {}
     return decoded if isinstance(decoded, dict) else {}
+
+
+def _first_image(info: dict[str, Any], items: list[str], wanted: int) -> int:
+    """Where the generated images start: ``index_of_first_image`` (1 after a grid), else 0 unless the
+    first of more than ``wanted`` images is bigger than the second (a grid, from a server whose info
+    does not say)."""
+    index = info.get("index_of_first_image")
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(items):
+        return index
+    if len(items) > wanted > 1 and _size(items[0]) != _size(items[1]):
+        return 1
+    return 0
+
+
+def _size(item: str) -> tuple[int, int] | None:
+    try:
+        data, _ = decode_base64(item, provider="sdwebui")
+        return image_size(data)
+    except (Unavailable, ImageError):
+        return None
 
 
 def _seeds(info: dict[str, Any], requested: int | None, count: int) -> list[int | None]:

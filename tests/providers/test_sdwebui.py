@@ -168,12 +168,45 @@ async def test_random_seed_chosen_by_the_server_is_recorded(
     assert image.seed == json.loads(fake.responses[0]["info"])["seed"]
 
 
-async def test_batch_grid_is_dropped(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
-    """With return_grid the grid image that comes first is not returned."""
-    fake.return_grid = True
+async def test_no_grid_without_save_images(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """Upstream makes a grid only when the job saves images: a batch of 2 answers exactly 2 images."""
     images = await generate(provider, n=2, seed=3)
+    assert len(fake.responses[0]["images"]) == 2
+    assert [image.data for image in images] == fake.served and [image.seed for image in images] == [3, 4]
+
+
+async def test_grid_with_save_images_is_dropped(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """options.save_images: the grid comes first (index_of_first_image 1) and is not returned."""
+    images = await generate(make_provider(options={"save_images": True}), n=2, seed=3)
+    assert len(fake.responses[0]["images"]) == 3
+    assert [image.data for image in images] == fake.served and [image.seed for image in images] == [3, 4]
+
+
+async def test_extension_images_at_the_end_are_not_returned(
+    fake: FakeSDWebUI, provider: SDWebUIProvider
+) -> None:
+    """ControlNet-style outputs appended after the batch are dropped, and no real image is lost."""
+    fake.extension_images_next(1)
+    images = await generate(provider, n=2, seed=3)
+    assert len(fake.responses[0]["images"]) == 3
+    assert [image.data for image in images] == fake.served and fake.extras[0] not in [i.data for i in images]
+
+
+async def test_grid_and_extension_images_together(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
+    """Grid first, batch, then extension outputs: exactly the batch comes back, in order."""
+    fake.extension_images_next(2)
+    images = await generate(make_provider(options={"save_images": True}), n=3, seed=5)
+    assert len(fake.responses[0]["images"]) == 6
+    assert [image.data for image in images] == fake.served and [image.seed for image in images] == [5, 6, 7]
+
+
+async def test_grid_found_by_size_when_info_does_not_say(
+    fake: FakeSDWebUI, make_provider: MakeProvider
+) -> None:
+    """Without index_of_first_image a first image bigger than the next is taken for the grid."""
+    fake.omit_info = {"index_of_first_image"}
+    images = await generate(make_provider(options={"save_images": True}), n=2, seed=3)
     assert [image.data for image in images] == fake.served
-    assert [image.seed for image in images] == [3, 4]
 
 
 async def test_jpeg_output_is_sniffed(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
@@ -301,11 +334,70 @@ def test_api_key_without_colon_is_misconfigured(fake: FakeSDWebUI, client: httpx
 # --------------------------------------------------------------------------------------------- errors
 
 
-async def test_unknown_sampler_is_invalid_request(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:
-    """404 "Sampler not found" → InvalidRequest that says so."""
-    with pytest.raises(InvalidRequest) as caught:
-        await generate(make_provider(sampler="Nonexistent"))
+async def test_unknown_sampler_404_is_invalid_request(make_provider: MakeProvider) -> None:
+    """A1111 up to 1.9: 404 "Sampler not found" → InvalidRequest that says so."""
+    async with FakeSDWebUI(version="1.9") as old:
+        with pytest.raises(InvalidRequest) as caught:
+            await generate(make_provider(base_url=old.base_url, sampler="Nonexistent"))
     assert "Sampler not found" in caught.value.user_message
+
+
+async def test_sampler_not_found_400_is_invalid_request(fake: FakeSDWebUI, provider: SDWebUIProvider) -> None:
+    """400 with upstream's body (status since PR #16140) → InvalidRequest naming it, not a generic error."""
+    fake.fail_next(400, detail="Sampler not found")
+    with pytest.raises(InvalidRequest) as caught:
+        await generate(provider)
+    assert "Sampler not found" in caught.value.user_message
+
+
+async def test_unknown_sampler_replaced_by_the_server_is_logged(
+    fake: FakeSDWebUI, make_provider: MakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A1111 1.10 draws with its default sampler instead: the image comes back and a warning says so."""
+    [image] = await generate(make_provider(sampler="Nonexistent"))
+    assert image.data == fake.served[0]
+    assert json.loads(fake.responses[0]["info"])["sampler_name"] == "DPM++ 2M"
+    assert "used sampler 'DPM++ 2M', not the configured 'Nonexistent'" in caplog.text
+
+
+async def test_a_scheduler_suffix_is_not_taken_for_another_sampler(
+    fake: FakeSDWebUI, make_provider: MakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ "DPM++ 2M Karras" runs as DPM++ 2M with the Karras schedule: no warning."""
+    await generate(make_provider(sampler="DPM++ 2M Karras"))
+    assert "used sampler" not in caplog.text
+
+
+async def test_fake_404_body_is_upstreams(make_provider: MakeProvider) -> None:
+    """The fake's "Sampler not found" body is api.py's handle_exception envelope."""
+    async with FakeSDWebUI(version="1.9") as old, httpx.AsyncClient() as http:
+        response = await http.post(f"{old.base_url}/sdapi/v1/txt2img", json={"sampler_name": "Nope"})
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "HTTPException",
+        "detail": "Sampler not found",
+        "body": "",
+        "errors": "",
+    }
+
+
+async def test_client_sends_only_fields_the_request_models_have(
+    fake: FakeSDWebUI, make_provider: MakeProvider
+) -> None:
+    """Every field of txt2img and img2img (with a mask) is in upstream's request models."""
+    provider = make_provider(model="sd_xl_base_1.0", sampler="Euler", cfg_scale=6.0, steps=20)
+    await generate(provider, negative="blur", seed=1, n=2)
+    mask = make_image(96, 64, (255, 255, 255))
+    await provider.generate(edit_request(mask=mask), on_progress=Progress())
+    assert fake.ignored_fields == []
+
+
+async def test_fake_ignores_unknown_fields_as_upstream(
+    fake: FakeSDWebUI, make_provider: MakeProvider
+) -> None:
+    """An unknown field is not an error upstream (pydantic ignores it); the fake records it."""
+    await generate(make_provider(options={"bogus_field": 1}))
+    assert fake.ignored_fields == ["bogus_field"]
 
 
 async def test_validation_error_is_readable(fake: FakeSDWebUI, make_provider: MakeProvider) -> None:

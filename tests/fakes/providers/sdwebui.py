@@ -3,7 +3,15 @@
 Like the real server: one job at a time behind a queue lock; ``txt2img``/``img2img`` block until the
 images are done while ``GET progress`` reports a rising fraction and a preview; ``POST interrupt``
 makes the running job return early with what it has; optional HTTP Basic auth (``--api-auth``);
-errors in A1111's envelope ``{"error", "detail", "body", "errors"}`` and FastAPI's 422 shape::
+errors in A1111's envelope ``{"error", "detail", "body", "errors"}`` and FastAPI's 422 shape.
+
+Held to upstream's rules (sources and licence: ``tests/fakes/specs/a1111/README.md``): request fields
+and types come from ``tests/fakes/specs/a1111/request_fields.json`` (pydantic v1 coercions; unknown
+fields ignored as upstream does, and recorded in ``ignored_fields``); a grid comes first only when
+``save_images`` is true, grids are returned (``return_grid``) and more than one image was made, with
+``info.index_of_first_image`` 1; extension outputs (:meth:`extension_images_next`, e.g. ControlNet
+detect maps) are appended at the end; an unknown sampler is replaced by the default one (1.10) or is
+``404 "Sampler not found"`` (``version="1.9"``)::
 
     async with FakeSDWebUI(auth="user:pass", job_s=0.2) as fake:
         fake.fail_next(500)       # also fail_next(429, retry_after="7"), malformed_next(), empty_next()
@@ -20,6 +28,7 @@ import io
 import itertools
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
@@ -30,7 +39,12 @@ DEFAULT_MODELS = (
     ("sd_xl_base_1.0.safetensors [31e35c80fc]", "sd_xl_base_1.0"),
     ("v1-5-pruned-emaonly.safetensors [6ce0161689]", "v1-5-pruned-emaonly"),
 )
-SAMPLERS = ("Euler", "Euler a", "DPM++ 2M", "DPM++ SDE", "DDIM", "UniPC")
+SAMPLERS = ("DPM++ 2M", "DPM++ SDE", "Euler a", "Euler", "DDIM", "UniPC")
+"""The first is the default one (1.10: ``samplers[0]``), which replaces an unknown name."""
+SCHEDULERS = ("Automatic", "Uniform", "Karras", "Exponential", "Polyexponential", "SGM Uniform", "Simple")
+SPEC: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "specs" / "a1111" / "request_fields.json").read_text()
+)
 TICKS = 5
 """Progress steps a fake job goes through (spread over ``job_s``)."""
 _FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -83,7 +97,9 @@ class FakeSDWebUI:
         auth: str | None = None,
         job_s: float = 0.0,
         models: tuple[tuple[str, str], ...] = DEFAULT_MODELS,
-        return_grid: bool = False,
+        return_grid: bool = True,
+        grid_only_if_multiple: bool = True,
+        version: Literal["1.9", "1.10"] = "1.10",
         seed_override: int | None = None,
         image_format: Literal["png", "jpeg", "webp"] = "png",
         previews: bool = True,
@@ -93,6 +109,9 @@ class FakeSDWebUI:
         self.job_s = job_s
         self.models = models
         self.return_grid = return_grid
+        """The ``return_grid`` option (upstream default on); a grid is made only with ``save_images``."""
+        self.grid_only_if_multiple = grid_only_if_multiple
+        self.version = version
         self.seed_override = seed_override
         """Report this seed whatever was asked (some scripts and extensions change the seed)."""
         self.image_format = image_format
@@ -101,7 +120,14 @@ class FakeSDWebUI:
         self.jobs: list[Recorded] = []
         """txt2img/img2img requests that passed auth, in arrival order."""
         self.served: list[bytes] = []
-        """Every image returned (grids excluded), in order."""
+        """Every generated image returned (grids and extension outputs excluded), in order."""
+        self.extras: list[bytes] = []
+        """Extension outputs returned after the generated images."""
+        self.omit_info: set[str] = set()
+        """``info`` keys to leave out (a server of another lineage or age that does not report them)."""
+        self.ignored_fields: list[str] = []
+        """Request fields the request models do not have (upstream ignores them silently)."""
+        self._extension_images: list[int] = []
         self.responses: list[dict[str, Any]] = []
         """The JSON bodies of successful generations."""
         self.faults: list[Fault] = []
@@ -161,6 +187,10 @@ class FakeSDWebUI:
             "errors": "",
         }
         self.faults.append(Fault("status", status, body, headers))
+
+    def extension_images_next(self, count: int = 1) -> None:
+        """The next job's scripts append ``count`` images at the end (ControlNet's detect maps)."""
+        self._extension_images.append(count)
 
     def malformed_next(self) -> None:
         self.faults.append(Fault("malformed"))
@@ -228,13 +258,15 @@ class FakeSDWebUI:
         if not isinstance(body, dict):
             return _validation_error("body", "value is not a valid dict", "type_error.dict")
         try:
-            params = _validate(body, img2img=img2img)
+            params, ignored = _validate(body, img2img=img2img)
         except _Invalid as exc:
             return _validation_error(exc.loc, exc.msg, exc.type)
+        self.ignored_fields.extend(ignored)
         self.jobs.append(recorded)
-        sampler = params.get("sampler_name")
-        if sampler is not None and sampler not in SAMPLERS:
+        sampler = self._sampler(params.get("sampler_name") or params.get("sampler_index"))
+        if sampler is None:
             return a1111_error(404, "Sampler not found")
+        params["sampler_name"] = sampler
         if img2img:
             if not params.get("init_images"):
                 return a1111_error(404, "Init image not found")
@@ -250,6 +282,15 @@ class FakeSDWebUI:
             return web.json_response({"images": [], "parameters": body, "info": "{}"})
         async with self._lock:  # A1111's queue_lock: one job at a time
             return await self._run(params, body)
+
+    def _sampler(self, name: str | None) -> str | None:
+        """The sampler the job runs with; None for 1.9's 404 (1.10 falls back to the default)."""
+        if self.version == "1.9":
+            return name if name in SAMPLERS else None
+        name = name or SAMPLERS[0]
+        for scheduler in SCHEDULERS:
+            name = name.removesuffix(" " + scheduler)
+        return name if name in SAMPLERS else SAMPLERS[0]
 
     async def _run(self, params: dict[str, Any], body: dict[str, Any]) -> web.Response:
         width, height = params["width"], params["height"]
@@ -275,9 +316,21 @@ class FakeSDWebUI:
         images = [make_image(width, height, colour_for(s), self.image_format) for s in seeds]
         self.served.extend(images)
         encoded = [base64.b64encode(image).decode() for image in images]
-        if self.return_grid and count > 1:
-            grid = make_image(width * 2, height, (0, 0, 0), self.image_format)
+        infotexts = [f"{params['prompt']}\nSteps: {params.get('steps', 50)}, Seed: {s}" for s in seeds]
+        index_of_first_image = 0
+        # processing.py: do_not_save_grid = not save_images; grid_only_if_multiple counts the images made
+        wanted_grid = bool(params.get("save_images")) and not (count < 2 and self.grid_only_if_multiple)
+        if self.return_grid and wanted_grid:
+            cols = min(count, params["batch_size"]) or 1
+            rows = -(-count // cols)
+            grid = make_image(width * cols, height * rows, (0, 0, 0), self.image_format)
             encoded.insert(0, base64.b64encode(grid).decode())
+            infotexts.insert(0, infotexts[0])
+            index_of_first_image = 1
+        for index in range(self._extension_images.pop(0) if self._extension_images else 0):
+            extra = make_image(width, height, (255, 255, 255 - 40 * index), self.image_format)
+            self.extras.append(extra)
+            encoded.append(base64.b64encode(extra).decode())
         checkpoint = (params.get("override_settings") or {}).get("sd_model_checkpoint")
         model_name = next(
             (name for title, name in self.models if checkpoint in (title, name)), self.models[0][1]
@@ -293,15 +346,17 @@ class FakeSDWebUI:
             "all_subseeds": [42 + i for i in range(count)],
             "width": width,
             "height": height,
-            "sampler_name": params.get("sampler_name") or "Euler",
+            "sampler_name": params["sampler_name"],
             "cfg_scale": params.get("cfg_scale", 7.0),
             "steps": params.get("steps", 50),
             "batch_size": params["batch_size"],
             "sd_model_name": model_name,
             "denoising_strength": params.get("denoising_strength"),
-            "infotexts": [f"{params['prompt']}\nSteps: {params.get('steps', 50)}, Seed: {s}" for s in seeds],
+            "index_of_first_image": index_of_first_image,
+            "infotexts": infotexts,
             "job_timestamp": "20260101120000",
         }
+        info = {key: value for key, value in info.items() if key not in self.omit_info}
         answer = {"images": encoded, "parameters": body, "info": json.dumps(info)}
         self.responses.append(answer)
         return web.json_response(answer)
@@ -360,42 +415,70 @@ class FakeSDWebUI:
 
 # ------------------------------------------------------------------------------------- validation
 
-_INT_FIELDS = ("seed", "subseed", "batch_size", "n_iter", "steps", "width", "height")
-_NUMBER_FIELDS = ("cfg_scale", "denoising_strength", "subseed_strength")
-_STR_FIELDS = ("prompt", "negative_prompt", "sampler_name", "sampler_index", "scheduler", "mask")
+_COERCE_ERRORS = {
+    "integer": ("value is not a valid integer", "type_error.integer"),
+    "number": ("value is not a valid float", "type_error.float"),
+    "boolean": ("value could not be parsed to a boolean", "type_error.bool"),
+    "string": ("str type expected", "type_error.str"),
+    "array": ("value is not a valid list", "type_error.list"),
+    "object": ("value is not a valid dict", "type_error.dict"),
+}
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}
 
 
-def _validate(body: dict[str, Any], *, img2img: bool) -> dict[str, Any]:
-    """Pydantic's checks on the request model (types), with A1111's defaults filled in."""
-    params: dict[str, Any] = {
-        "prompt": "",
-        "seed": -1,
-        "batch_size": 1,
-        "n_iter": 1,
-        "steps": 50,
-        "width": 512,
-        "height": 512,
-        **body,
-    }
-    for name in _INT_FIELDS:
-        value = params.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise _Invalid(name, "value is not a valid integer", "type_error.integer")
-    for name in _NUMBER_FIELDS:
-        value = params.get(name)
-        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-            raise _Invalid(name, "value is not a valid float", "type_error.float")
-    for name in _STR_FIELDS:
-        value = params.get(name)
-        if value is not None and not isinstance(value, str):
-            raise _Invalid(name, "str type expected", "type_error.str")
-    if not isinstance(params.get("override_settings") or {}, dict):
-        raise _Invalid("override_settings", "value is not a valid dict", "type_error.dict")
-    if img2img and not isinstance(params.get("init_images") or [], list):
-        raise _Invalid("init_images", "value is not a valid list", "type_error.list")
-    if not 1 <= params["batch_size"] <= 8:
-        raise _Invalid("batch_size", "ensure this value is less than or equal to 8", "value_error.number")
-    return params
+def _coerce(kind: str, value: Any) -> Any:
+    """Pydantic v1's lax conversion to ``kind``; raises ValueError where pydantic would fail."""
+    if value is None:
+        return None  # every generated field is Optional
+    if kind == "integer":
+        if isinstance(value, bool | int):
+            return int(value)
+        if isinstance(value, float) or (isinstance(value, str) and value.strip()):
+            return int(float(value)) if isinstance(value, float) else int(value)
+    elif kind == "number":
+        if isinstance(value, bool | int | float):
+            return float(value)
+        if isinstance(value, str):
+            return float(value)
+    elif kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+    elif kind == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+    elif kind == "array":
+        if isinstance(value, list | tuple):
+            return list(value)
+    elif kind == "object" and isinstance(value, dict):
+        return value
+    raise ValueError(kind)
+
+
+def _validate(body: dict[str, Any], *, img2img: bool) -> tuple[dict[str, Any], list[str]]:
+    """The request model's checks (types, with its defaults filled in) and the fields it ignores."""
+    fields: dict[str, Any] = SPEC["img2img" if img2img else "txt2img"]["properties"]
+    params = {name: spec["default"] for name, spec in fields.items()}
+    ignored = [name for name in body if name not in fields]
+    for name, value in body.items():
+        if name not in fields:
+            continue
+        kind = fields[name]["type"]
+        try:
+            params[name] = _coerce(kind, value)
+        except (ValueError, TypeError):
+            msg, type_ = _COERCE_ERRORS[kind]
+            raise _Invalid(name, msg, type_) from None
+    for name in ("seed", "batch_size", "n_iter", "steps", "width", "height"):
+        if params[name] is None:
+            params[name] = fields[name]["default"]
+    return params, ignored
 
 
 def _validation_error(loc: str, msg: str, type_: str) -> web.Response:

@@ -68,7 +68,18 @@ def test_implements_the_provider_protocol(provider: OpenAIProvider) -> None:
     assert provider.capabilities == Capabilities(
         edit=True, max_n=10, aspects=GPT_ASPECTS, negative_prompt=False, seed=False, max_reference_images=16
     )
-    assert "gpt-image-1" in provider.catalog and "dall-e-3" not in provider.catalog
+    assert "gpt-image-2.5-sunburst" in provider.catalog and "dall-e-3" not in provider.catalog
+
+
+def test_catalogue_leaves_out_gpt_image_1() -> None:
+    """gpt-image-1 was shut down on 2026-10-23 (openai SDK 3.60): the catalogue no longer offers it."""
+    assert "gpt-image-1" not in OpenAIProvider.catalog and "gpt-image-1.5" in OpenAIProvider.catalog
+
+
+async def test_gpt_image_1_is_misconfigured(make_provider: MakeProvider) -> None:
+    """A configured gpt-image-1 gets model_not_found from the fake, as from OpenAI: Misconfigured."""
+    with pytest.raises(Misconfigured, match="model not found"):
+        await generate(make_provider(model="gpt-image-1"))
 
 
 def test_gpt_image_2_takes_many_aspects(make_provider: MakeProvider) -> None:
@@ -117,6 +128,58 @@ async def test_gpt_image_2_gets_an_exact_size(fake: FakeOpenAIImages, make_provi
     """On gpt-image-2, 16:9 is sent as 1536x864 (sides multiples of 16) and accepted."""
     [image] = await generate(make_provider(model="gpt-image-2"), aspect=Aspect(16, 9))
     assert fake.requests[0].json["size"] == "1536x864" and (image.width, image.height) == (96, 54)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare-2026-09-08",
+    ],
+)
+@pytest.mark.parametrize(
+    ("aspect", "size"),
+    [(Aspect(16, 9), "1536x864"), (Aspect(9, 21), "656x1536"), (Aspect(1, 3), "512x1536")],
+)
+async def test_newer_gpt_image_models_get_an_exact_size(
+    fake: FakeOpenAIImages, make_provider: MakeProvider, model: str, aspect: Aspect, size: str
+) -> None:
+    """gpt-image-2.5-* take any WxH too (SDK 3.60): the aspect goes as an exact size, accepted."""
+    provider = make_provider(model=model)
+    assert aspect in (provider.capabilities.aspects or ())
+    await generate(provider, aspect=aspect)
+    assert fake.requests[0].json["size"] == size
+
+
+async def test_gpt_image_2_6_keeps_the_standard_sizes(
+    fake: FakeOpenAIImages, make_provider: MakeProvider
+) -> None:
+    """gpt-image-2.6-* are not among the SDK's free-size models: 16:9 goes as 1536x1024."""
+    await generate(make_provider(model="gpt-image-2.6-sunburst"), aspect=Aspect(16, 9))
+    assert fake.requests[0].json["size"] == "1536x1024"
+
+
+@pytest.mark.parametrize(
+    ("model", "size"),
+    [
+        ("gpt-image-1.5", "1536x864"),
+        ("gpt-image-2.6-flare", "1536x864"),
+        ("gpt-image-2.5-flare", "1536x860"),
+        ("gpt-image-2.5-flare", "3840x1024"),
+        ("gpt-image-2.5-flare", "3840x2176"),
+    ],
+)
+async def test_fake_enforces_the_size_rules(fake: FakeOpenAIImages, model: str, size: str) -> None:
+    """The fake rejects a WxH for a standard-size model, sides not in 16s, beyond 3:1 or 3840x2160."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            fake.base_url + "/images/generations",
+            headers={"Authorization": f"Bearer {KEY}"},
+            json={"model": model, "prompt": "p", "size": size},
+        )
+    assert response.status_code == 400 and response.json()["error"]["param"] == "size"
 
 
 @pytest.mark.parametrize(
@@ -314,8 +377,8 @@ async def test_check_is_ok_against_the_fake(fake: FakeOpenAIImages, provider: Op
 
 async def test_list_models_keeps_image_models(fake: FakeOpenAIImages, provider: OpenAIProvider) -> None:
     """list_models(): GET /models filtered to gpt-image*, chatgpt-image* and dall-e*."""
-    fake.models = ("gpt-4.1", "gpt-image-1", "whisper-1", "dall-e-3", "chatgpt-image-latest")
-    assert await provider.list_models() == ["chatgpt-image-latest", "dall-e-3", "gpt-image-1"]
+    fake.models = ("gpt-4.1", "gpt-image-1.5", "whisper-1", "dall-e-3", "chatgpt-image-latest")
+    assert await provider.list_models() == ["chatgpt-image-latest", "dall-e-3", "gpt-image-1.5"]
 
 
 # ------------------------------------------------------------------------------------------- the fake

@@ -86,7 +86,7 @@ def test_implements_the_provider_protocol(provider: OpenAIResponsesProvider) -> 
         seed=False,
         max_reference_images=16,
     )
-    assert "gpt-image-1" in provider.catalog
+    assert "gpt-image-2.5-flare" in provider.catalog and "gpt-image-1" not in provider.catalog
 
 
 @pytest.mark.parametrize(
@@ -143,10 +143,18 @@ async def test_aspect_maps_to_a_tool_size(
 async def test_request_model_switches_the_image_model(
     fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
 ) -> None:
-    """--model gpt-image-1 goes into the tool; the mainline model stays."""
-    [image] = await generate(provider, model="gpt-image-1")
-    assert body(fake)["tools"][0]["model"] == "gpt-image-1" and body(fake)["model"] == "gpt-4.1"
-    assert image.model == "gpt-image-1"
+    """--model gpt-image-2 goes into the tool; the mainline model stays."""
+    [image] = await generate(provider, model="gpt-image-2")
+    assert body(fake)["tools"][0]["model"] == "gpt-image-2" and body(fake)["model"] == "gpt-4.1"
+    assert image.model == "gpt-image-2"
+
+
+async def test_newer_image_model_gets_an_exact_tool_size(
+    fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
+) -> None:
+    """gpt-image-2.5-sunburst takes any WxH in the tool too: 16:9 goes as 1536x864, accepted."""
+    await generate(provider, model="gpt-image-2.5-sunburst", aspect=Aspect(16, 9))
+    assert body(fake)["tools"][0]["size"] == "1536x864"
 
 
 async def test_options_split_between_tool_and_body(
@@ -266,7 +274,7 @@ async def test_list_models_keeps_gpt_image_models(
     fake: FakeOpenAIResponses, provider: OpenAIResponsesProvider
 ) -> None:
     """list_models(): the GPT image models the key can use in the tool."""
-    assert await provider.list_models() == ["gpt-image-1", "gpt-image-1.5"]
+    assert await provider.list_models() == ["gpt-image-1.5", "gpt-image-2"]
 
 
 # ------------------------------------------------------------------------------------------- the fake

@@ -1,14 +1,16 @@
 """OpenAI's image models, as ``openai`` and ``openai-responses`` both need them.
 
-The rules that depend on the model: which sizes it accepts (the GPT standard sizes, any ``WxH`` on
-gpt-image-2, the old dall-e sizes), how many images one call makes, which quality words it takes,
-how many images an edit may start from and whether ``response_format`` may be sent (dall-e only; GPT
-models always answer base64 and reject the field). Also the defaults both providers share (base URL
+The rules that depend on the model: which sizes it accepts (the GPT standard sizes; any ``WxH`` with
+sides in 16s and an aspect from 1:3 to 3:1 on gpt-image-2 and gpt-image-2.5-*; the old dall-e sizes),
+how many images one call makes, which quality words it takes, how many images an edit may start from
+and whether ``response_format`` may be sent (dall-e only; GPT models always answer base64 and reject
+the field). Also the defaults both providers share (base URL
 ``https://api.openai.com/v1``, the image model and the catalogue).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +23,7 @@ __all__ = [
     "DEFAULT_IMAGE_MODEL",
     "GPT_IMAGE_PREFIXES",
     "IMAGE_MODEL_PREFIXES",
+    "RETIRED",
     "ModelRules",
     "is_image_model",
     "rules_for",
@@ -30,17 +33,27 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_IMAGE_MODEL = "gpt-image-1.5"
 CATALOG = (
     "gpt-image-1.5",
-    "gpt-image-1",
     "gpt-image-1-mini",
     "gpt-image-2",
     "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
     "chatgpt-image-latest",
 )
-"""GPT image models in the SDK snapshot (dall-e-2 and dall-e-3 were shut down on 2026-05-12)."""
+"""GPT image models in the openai SDK 3.60 ``ImageModel`` list, less the shut-down ones: gpt-image-1
+("GPT Image 1 was shut down on October 23, 2026"), dall-e-2 and dall-e-3 (retired on 2026-05-12)."""
+RETIRED = ("gpt-image-1", "dall-e-2", "dall-e-3")
+FLEX_SIZE_MODELS = re.compile(r"gpt-image-2(?:\.5-(?:sunburst|flare))?(?:-\d{4}-\d{2}-\d{2})?")
+"""The models that take any ``WxH`` (openai SDK 3.60, ``size``): gpt-image-2, gpt-image-2.5-sunburst and
+gpt-image-2.5-flare, with their dated snapshots. gpt-image-2.6-* are not listed there: classic sizes."""
 GPT_IMAGE_PREFIXES = ("gpt-image", "chatgpt-image")
 IMAGE_MODEL_PREFIXES = (*GPT_IMAGE_PREFIXES, "dall-e")
 
 FLEX_LONG_SIDE = 1536
+"""The long side of a free-form size: 16:9 is 1536x864 (the SDK's own example), 3:1 is 1536x512; well
+inside "maximum 3840x2160" and under 2560x1440, above which sizes are "experimental"."""
 FLEX_MULTIPLE = 16
 _GPT_QUALITIES = {
     "low": "low",
@@ -127,7 +140,7 @@ DALL_E_2 = ModelRules(
 def rules_for(model: str) -> ModelRules:
     """The rules of ``model``; unknown names get the GPT image rules (the API will say if it minds)."""
     name = model.lower()
-    if name == "gpt-image-2" or name.startswith("gpt-image-2-"):
+    if FLEX_SIZE_MODELS.fullmatch(name):
         return GPT_IMAGE_2
     if name.startswith("dall-e-3"):
         return DALL_E_3

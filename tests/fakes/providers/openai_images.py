@@ -125,7 +125,7 @@ class FakeOpenAIImages:
         image_scale: float = 1.0,
         revised_prompt: str | None = None,
         delay_s: float = 0.0,
-        models: tuple[str, ...] = ("gpt-image-1",),
+        models: tuple[str, ...] = ("gpt-image-1.5",),
         strict: bool = False,
         retired_models: tuple[str, ...] = openai_rules.RETIRED,
         host: str = "127.0.0.1",

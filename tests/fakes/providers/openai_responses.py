@@ -62,7 +62,7 @@ class FakeOpenAIResponses:
         self,
         *,
         api_key: str = "sk-test",
-        models: tuple[str, ...] = ("gpt-4.1", "gpt-image-1", "gpt-image-1.5", "whisper-1"),
+        models: tuple[str, ...] = ("gpt-4.1", "gpt-image-1.5", "gpt-image-2", "whisper-1"),
         revised_prompt: str | None = "A revised prompt.",
         image_scale: float = 1 / 16,
         delay_s: float = 0.0,

@@ -8,16 +8,37 @@ from __future__ import annotations
 from typing import Any
 
 GPT_MODELS = (
-    "gpt-image-1",
     "gpt-image-1-mini",
     "gpt-image-1.5",
     "gpt-image-2",
     "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
     "chatgpt-image-latest",
 )
+"""The live GPT image models of the openai SDK 3.60 (``ImageModel``, the ``model`` docs of
+images.generate/edit and the image_generation tool)."""
 DALL_E = ("dall-e-2", "dall-e-3")
-RETIRED = DALL_E
-"""Shut down on 2026-05-12: requests get ``model_not_found``."""
+RETIRED = ("gpt-image-1", *DALL_E)
+"""Shut down (dall-e on 2026-05-12; gpt-image-1 on 2026-10-23, "GPT Image 1 was shut down on October 23,
+2026" in the SDK): requests get ``model_not_found`` (the code observed for dall-e; for gpt-image-1 it is
+assumed the same [unv])."""
+FLEX_MODELS = (
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+)
+"""Models that take any ``WxH`` (SDK 3.60 ``size``): sides divisible by 16, aspect 1:3 to 3:1, at most
+3840x2160; other GPT models take the standard sizes only."""
+EXTRA_QUALITY_MODELS = FLEX_MODELS[2:]
+"""gpt-image-2.5-sunburst/flare and snapshots "also support xhigh and max"."""
 GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 DALL_E_SIZES = {
     "dall-e-2": ("256x256", "512x512", "1024x1024"),
@@ -70,7 +91,7 @@ def check_size(model: str, size: Any) -> Problem | None:
         return None if size in DALL_E_SIZES[model] else invalid("size", size, DALL_E_SIZES[model])
     if size in GPT_SIZES:
         return None
-    if model == "gpt-image-2" or model.startswith("gpt-image-2-"):
+    if model in FLEX_MODELS:
         try:
             width, height = (int(v) for v in str(size).split("x"))
         except ValueError:
@@ -113,6 +134,8 @@ def check_images_body(
         return problem
     if "quality" in body:
         qualities: tuple[str, ...] = ("low", "medium", "high", "auto")
+        if model in EXTRA_QUALITY_MODELS:
+            qualities = (*qualities, "xhigh", "max")
         if edit:
             qualities = ("standard", *qualities)
         if model == "dall-e-3":
@@ -153,7 +176,10 @@ def check_tool(tool: dict[str, Any]) -> Problem | None:
     for key in tool:
         if key not in TOOL_FIELDS:
             return unknown(f"tools[0].{key}")
-    model = tool.get("model", "gpt-image-1")
+    model = tool.get("model", "gpt-image-2.6-sunburst")  # the tool's default (SDK 3.60)
+    if model in RETIRED:
+        message = f"The model '{model}' does not exist or you do not have access to it."
+        return 404, error_body(message, param="tools[0].model", code="model_not_found")
     if model not in GPT_MODELS:
         return invalid("tools[0].model", model, GPT_MODELS)
     if "size" in tool and (problem := check_size(model, tool["size"])) is not None:

@@ -17,7 +17,7 @@ from bot.providers.replicate import ReplicateProvider, create
 from bot.providers.settings import ProviderSettings
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.loopback import make_image
-from tests.fakes.providers.replicate import VERSION, FakeReplicate
+from tests.fakes.providers.replicate import SCHEMAS, VERSION, FakeReplicate
 
 KEY = "r8_test_token_0123456789"
 MakeProvider = Callable[..., ReplicateProvider]
@@ -169,6 +169,50 @@ async def test_more_images_than_the_model_makes_take_several_calls(
     assert (
         len(images) == 2 and len(fake.requests) == 2 and "num_outputs" not in fake.requests[0].json["input"]
     )
+
+
+@pytest.mark.parametrize("model", sorted(SCHEMAS))
+async def test_every_input_is_in_the_models_published_schema(
+    fake: FakeReplicate, make_provider: MakeProvider, model: str
+) -> None:
+    """Generations (and edits where the model takes an image) send only inputs its schema has."""
+    provider = make_provider(model=model)
+    await generate(provider, n=provider.capabilities.max_n, seed=3, aspect=Aspect(3, 2), negative="fog")
+    if provider.capabilities.edit:
+        reference = make_image(32, 32)
+        request = ImageRequest(
+            "make it warmer", kind=GenerationKind.EDIT, reference_images=(reference,), source_prompt="x"
+        )
+        await provider.generate(request, on_progress=Progress())
+    assert fake.ignored_inputs == [] and all(p["status"] == "succeeded" for p in fake.predictions.values())
+
+
+async def test_fake_holds_inputs_to_the_schema_ranges(
+    fake: FakeReplicate, make_provider: MakeProvider
+) -> None:
+    """flux-1.1-pro's safety_tolerance is 1..6 in its schema: 7 is a 422 naming the field."""
+    provider = make_provider(model="black-forest-labs/flux-1.1-pro", options={"safety_tolerance": 7})
+    with pytest.raises(InvalidRequest) as info:
+        await generate(provider)
+    assert "input.safety_tolerance" in info.value.user_message
+
+
+async def test_fake_holds_inputs_to_the_schema_enums(
+    fake: FakeReplicate, make_provider: MakeProvider
+) -> None:
+    """flux-kontext-pro's output_format is jpg or png: webp is a 422."""
+    provider = make_provider(model="black-forest-labs/flux-kontext-pro", options={"output_format": "webp"})
+    with pytest.raises(InvalidRequest) as info:
+        await generate(provider)
+    assert "input.output_format" in info.value.user_message
+
+
+async def test_output_shape_follows_the_schema(fake: FakeReplicate, make_provider: MakeProvider) -> None:
+    """flux-schnell's output is a list of URLs, SD 3.5's a single URL; both are read."""
+    await generate(make_provider(), n=2)
+    await generate(make_provider(model="stability-ai/stable-diffusion-3.5-large"))
+    outputs = [p["output"] for p in fake.predictions.values()]
+    assert isinstance(outputs[0], list) and len(outputs[0]) == 2 and isinstance(outputs[1], str)
 
 
 # ------------------------------------------------------------------------------------------- polling

@@ -6,8 +6,11 @@ token, ``Prefer: wait[=1..60]``. With ``Prefer: wait`` and ``processing_polls ==
 answer is the finished prediction; otherwise it is ``starting`` and ``GET /v1/predictions/{id}`` (the
 ``urls.get`` it hands out) answers ``processing`` with tqdm-style ``logs`` for ``processing_polls``
 looks, then ``succeeded``. Outputs are URLs under ``/files`` (``expire_files()`` makes them stale): a
-list for models with ``num_outputs``, a string otherwise. Inputs are checked against each catalogue
-model's schema (enums, ranges, required prompt) with problem+json 422 ``invalid_fields``.
+list or a single URL, as each model's output schema says. Inputs are checked against each catalogue
+model's published input schema, written out in ``tests/fakes/specs/replicate/models.json`` (sources and
+what is unverified: the README there): types, enums, minimum/maximum, required ``prompt``, image inputs
+as URIs, with problem+json 422 ``invalid_fields``. Unknown inputs are ignored (whether Replicate rejects
+them is unverified) and recorded in ``ignored_inputs``.
 
 Scripting: :meth:`fail_prediction_next` (``failed`` with an error, e.g. NSFW), :meth:`cancel_next`,
 :meth:`empty_output_next`, :meth:`rate_limit_next` (429 ``Request was throttled ... ~30s``), the base's
@@ -16,30 +19,19 @@ Scripting: :meth:`fail_prediction_next` (``failed`` with an error, e.g. NSFW), :
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
 
-FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
-FLUX_PRO_ASPECTS = ("custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
-"""flux-1.1-pro's published enum (Replicate's model schema): 21:9 and 9:21 are 422."""
-SD35_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "9:16", "9:21")
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "black-forest-labs/flux-schnell": {"aspect_ratio": FLUX_ASPECTS, "num_outputs": (1, 4), "format": "webp"},
-    "black-forest-labs/flux-dev": {
-        "aspect_ratio": FLUX_ASPECTS, "num_outputs": (1, 4), "image": True, "format": "webp",
-    },
-    "black-forest-labs/flux-1.1-pro": {"aspect_ratio": FLUX_PRO_ASPECTS, "format": "webp"},
-    "black-forest-labs/flux-kontext-pro": {
-        "aspect_ratio": (*FLUX_ASPECTS, "match_input_image"), "input_image": True, "format": "png",
-    },
-    "stability-ai/stable-diffusion-3.5-large": {
-        "aspect_ratio": SD35_ASPECTS, "negative_prompt": True, "image": True, "format": "webp",
-    },
-}  # fmt: skip
+SPEC: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "specs" / "replicate" / "models.json").read_text()
+)
+SCHEMAS: dict[str, dict[str, Any]] = SPEC["models"]
 VERSION = "5599ed30703defd1d160a25a63321b4dec97101d98b4674bcc56e41f62f35637"
 VERSIONS = {VERSION: "black-forest-labs/flux-schnell"}
 DEFAULT_SEED = 42424
@@ -63,6 +55,8 @@ class FakeReplicate(LoopbackFake):
         self.predictions: dict[str, dict[str, Any]] = {}
         self.cancelled: list[str] = []
         self.served: list[bytes] = []
+        self.ignored_inputs: list[str] = []
+        """Input keys the model's schema does not have."""
         self._ends: list[tuple[str, str | None]] = []
         self._polls: dict[str, int] = {}
 
@@ -168,6 +162,7 @@ class FakeReplicate(LoopbackFake):
                     ],
                 ),
             )
+        self.ignored_inputs.extend(key for key in inputs if key not in SCHEMAS[model]["input"]["properties"])
         invalid = _validate(model, inputs)
         if invalid:
             detail = "\n".join(f"- {f['field']}: {f['description']}" for f in invalid)
@@ -249,9 +244,9 @@ class FakeReplicate(LoopbackFake):
 
     def _output(self, model: str, inputs: dict[str, Any]) -> str | list[str]:
         schema = SCHEMAS[model]
-        fmt = inputs.get("output_format", schema["format"])
+        fmt = inputs.get("output_format", schema["input"]["properties"]["output_format"]["default"])
         fmt = "jpeg" if fmt == "jpg" else fmt
-        ratio = inputs.get("aspect_ratio", "1:1")
+        ratio = str(inputs.get("aspect_ratio", "1:1"))
         w, h = (int(x) for x in ratio.split(":")) if ":" in ratio else (1, 1)
         size = (64, round(64 * h / w)) if w >= h else (round(64 * w / h), 64)
         urls = []
@@ -259,35 +254,49 @@ class FakeReplicate(LoopbackFake):
             image = make_image(*size, fmt, colour=(120, 60 + 30 * index, 90))
             self.served.append(image)
             urls.append(self.add_file(image, f"image/{fmt}"))
-        return urls if "num_outputs" in schema else urls[0]
+        return urls if schema["output"] == "array" else urls[0]
 
 
 def _public(prediction: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in prediction.items() if not k.startswith("_")}
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
 def _validate(model: str, inputs: dict[str, Any]) -> list[dict[str, str]]:
-    schema = SCHEMAS[model]
+    """The model's input schema, as Replicate checks it (JSON Schema): the failures, in field order."""
+    schema = SCHEMAS[model]["input"]
     invalid: list[dict[str, str]] = []
 
     def bad(field: str, kind: str, description: str) -> None:
         invalid.append({"type": kind, "field": f"input.{field}", "description": description})
 
-    if not isinstance(inputs.get("prompt"), str) or not inputs["prompt"]:
-        bad("prompt", "required", "prompt is required")
-    ratio = inputs.get("aspect_ratio")
-    if ratio is not None and ratio not in schema["aspect_ratio"]:
-        allowed = ", ".join(f'"{a}"' for a in schema["aspect_ratio"])
-        bad("aspect_ratio", "enum", f"aspect_ratio must be one of the following: {allowed}")
-    if "num_outputs" in inputs:
-        low, high = schema.get("num_outputs", (1, 1))
-        value = inputs["num_outputs"]
-        if not isinstance(value, int) or not low <= value <= high:
-            bad("num_outputs", "number_one_of", f"Must be less than or equal to {high}")
-    seed = inputs.get("seed")
-    if seed is not None and not isinstance(seed, int):
-        bad("seed", "invalid_type", "Invalid type. Expected: integer")
-    for field in ("image", "input_image"):
-        if field in inputs and not str(inputs[field]).startswith(("data:image/", "https://")):
-            bad(field, "format", "Does not match format 'uri'")
+    for name in schema["required"]:
+        if name not in inputs:
+            bad(name, "required", f"{name} is required")
+    for name, value in inputs.items():
+        rule = schema["properties"].get(name)
+        if rule is None:
+            continue
+        kinds = _TYPES[rule["type"]]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and rule["type"] != "boolean"):
+            bad(
+                name, "invalid_type", f"Invalid type. Expected: {rule['type']}, given: {type(value).__name__}"
+            )
+            continue
+        if "enum" in rule and value not in rule["enum"]:
+            allowed = ", ".join(f'"{option}"' for option in rule["enum"])
+            bad(name, "enum", f"{name} must be one of the following: {allowed}")
+        if "minimum" in rule and value < rule["minimum"]:
+            bad(name, "number_gte", f"Must be greater than or equal to {rule['minimum']}")
+        if "maximum" in rule and value > rule["maximum"]:
+            bad(name, "number_lte", f"Must be less than or equal to {rule['maximum']}")
+        if rule.get("format") == "uri" and not value.startswith(("data:", "https://", "http://")):
+            bad(name, "format", "Does not match format 'uri'")
     return invalid

@@ -75,6 +75,7 @@ def test_auto_order_is_local_servers_then_clouds() -> None:
     assert registry.AUTO_ORDER == (
         "sdwebui",
         "comfyui",
+        "ollama",
         "openai-compatible",
         "openai",
         "openai-responses",

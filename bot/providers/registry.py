@@ -96,6 +96,7 @@ VENDORS: tuple[Vendor, ...] = (
     Vendor(BUILTIN, "builtin", BuiltinSettings, "bot.providers.builtin.provider", concurrency=2),
     _local("sdwebui", SamplerSettings, "bot.providers.sdwebui"),
     _local("comfyui", ComfyUISettings, "bot.providers.comfyui.provider"),
+    _local("ollama", ProviderSettings, "bot.providers.ollama"),
     _cloud("openai", ProviderSettings, "bot.providers.openai"),
     _cloud("openai-responses", ProviderSettings, "bot.providers.openai_responses"),
     _cloud("gemini", ProviderSettings, "bot.providers.gemini.provider"),

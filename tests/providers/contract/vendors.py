@@ -17,6 +17,7 @@ from tests.fakes.providers.gemini import FakeGemini
 from tests.fakes.providers.harness import aws_credentials
 from tests.fakes.providers.imagen import FakeImagen
 from tests.fakes.providers.minimax import FakeMiniMax
+from tests.fakes.providers.ollama import FakeOllama
 from tests.fakes.providers.openai_images import FakeOpenAIImages
 from tests.fakes.providers.openai_responses import FakeOpenAIResponses
 from tests.fakes.providers.openrouter import FakeOpenRouter
@@ -124,6 +125,23 @@ ADAPTERS: tuple[Adapter, ...] = (
         check_sees_key=False,
         started=lambda fake, tracker: bool(fake.prompts),
         healthy="RTX 4090",
+    ),
+    Adapter(
+        "ollama",
+        start=FakeOllama,
+        settings=lambda fake: {"base_url": fake.base_url, "model": "x/flux2-klein"},
+        backend_list=True,
+        model="x/flux2-klein",
+        rate_limit=lambda f, s: f.fault(  # a proxy in front: Ollama itself queues
+            429, {"error": "too many requests"}, headers={"Retry-After": str(s)}, path="/api/generate"
+        ),
+        outage=lambda f, status: f.fault(status, {"error": "runner terminated"}, path="/api/generate"),
+        malformed=lambda f: f.malformed_next(),
+        hang=delay,
+        wrong_key=_comfyui_rejects_login,  # no login of its own: an authenticating proxy's 401
+        check_sees_key=False,
+        cannot_edit={"model": "x/z-image-turbo"},
+        healthy="ok (Ollama 0.20.0)",
     ),
     _openai_images("openai-compatible", strict=False),
     _openai_images("openai", strict=True),

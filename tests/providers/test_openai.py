@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bot.core.errors import Misconfigured, RateLimited, Refused, Unavailable
+from bot.core.errors import InvalidRequest, Misconfigured, RateLimited, Refused, Unavailable
 from bot.core.generation.chain import fit_to_capabilities
 from bot.core.imaging import sniff
 from bot.core.ports import Provider
@@ -382,3 +382,35 @@ async def test_list_models_keeps_image_models(fake: FakeOpenAIImages, provider: 
 
 
 # ------------------------------------------------------------------------------------------- the fake
+
+
+# --------------------------------------------------------------------------- the vendored OpenAPI schema
+
+
+async def test_fake_validates_generations_against_the_openapi_schema(
+    fake: FakeOpenAIImages, make_provider: MakeProvider
+) -> None:
+    """A value the OpenAPI schema forbids (partial_images 5; the schema says 0-3) is a 400 there."""
+    provider = make_provider(options={"partial_images": 5})
+    with pytest.raises(InvalidRequest, match="partial_images"):
+        await generate(provider)
+
+
+async def test_fake_validates_edit_forms_against_the_openapi_schema(fake: FakeOpenAIImages) -> None:
+    """Form fields are typed by the schema: stream "maybe" is not a boolean, so the edit is refused."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            fake.base_url + "/images/edits",
+            headers={"Authorization": f"Bearer {KEY}"},
+            data={"prompt": "p", "model": "gpt-image-1.5", "stream": "maybe"},
+            files=[("image[]", ("a.png", make_image(8, 8), "image/png"))],
+        )
+    error = response.json()["error"]
+    assert response.status_code == 400 and (error["param"], error["code"]) == ("stream", "invalid_type")
+
+
+async def test_fake_takes_what_the_schema_allows(fake: FakeOpenAIImages, make_provider: MakeProvider) -> None:
+    """Nullable fields and enums pass: quality null, moderation low, output_format webp."""
+    provider = make_provider(options={"moderation": "low", "output_format": "webp", "quality": None})
+    [image] = await generate(provider)
+    assert image.mime == "image/webp"

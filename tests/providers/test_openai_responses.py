@@ -335,3 +335,10 @@ async def test_fake_accepts_a_chained_previous_response(fake: FakeOpenAIResponse
         chained = first | {"input": "make it blue", "previous_response_id": earlier["id"]}
         response = await client.post(f"{fake.base_url}/responses", json=chained)
     assert response.status_code == 200 and response.json()["previous_response_id"] == earlier["id"]
+
+
+async def test_fake_validates_the_tool_against_the_openapi_schema(make_provider: MakeProvider) -> None:
+    """The image_generation tool is checked against the vendored ImageGenTool schema (partial_images 0-3)."""
+    provider = make_provider(options={"partial_images": 9})
+    with pytest.raises(InvalidRequest, match="partial_images"):
+        await generate(provider)

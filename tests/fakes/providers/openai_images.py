@@ -12,8 +12,10 @@ envelopes (``{"error": {"message", "type", "param", "code"}}``) and can be scrip
 ``strict=True`` is OpenAI itself (the ``openai`` provider's fake): the model is required in effect
 (without it the API picks the retired dall-e-2), must be a known, live model, and the model's rules in
 :mod:`tests.fakes.providers.openai_rules` apply (sizes, quality words, no ``response_format`` or
-``style`` for GPT models, unknown fields rejected). Without it the fake is a lenient
-OpenAI-compatible server (any model, ``allowed_sizes``, ``response_format`` honoured).
+``style`` for GPT models, unknown fields rejected), after the body has been validated against the
+vendored OpenAPI schema (``tests/fakes/specs/openai/images.json``: types, enums, ranges, required).
+Without it the fake is a lenient OpenAI-compatible server (any model, ``allowed_sizes``,
+``response_format`` honoured).
 
 From another process: ``python -m tests.fakes.providers.openai_images --port 0 --delay 2`` prints
 ``LISTENING http://127.0.0.1:<port>/v1`` (the base_url to configure) and serves until killed.
@@ -38,6 +40,7 @@ from PIL import Image as PILImage
 from bot.core.imaging import sniff
 from tests.fakes.providers import openai_rules
 from tests.fakes.providers.openai_rules import error_body
+from tests.fakes.specs import openapi
 
 DEFAULT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 MAX_PROMPT_CHARS = 32_000
@@ -381,6 +384,16 @@ class FakeOpenAIImages:
         if len(images) > 16:
             return _json(400, error_body("Too many images: at most 16.", param="image"))
         fields: dict[str, Any] = {p.name: p.data.decode() for p in request.form if p.filename is None}
+        if self.strict:
+            typed = openapi.coerce_form(fields, "openai", "images", "CreateImageEditRequest")
+            files: dict[str, Any] = {
+                "image": ["<file>"] * len(images) if request.files("image[]") else "<file>"
+            }
+            if request.files("mask"):
+                files["mask"] = "<file>"
+            problem = openapi.validate("openai", "images", "CreateImageEditRequest", typed | files)
+            if problem is not None:
+                return _json(*problem)
         for key in ("n", "output_compression", "partial_images"):
             if key in fields:
                 try:
@@ -414,7 +427,8 @@ class FakeOpenAIImages:
         size = body.get("size", "auto")
         shape = self.response_format or body.get("response_format") or "b64_json"
         if self.strict:
-            problem = openai_rules.check_images_body(body, edit=edit, retired=self.retired_models)
+            problem = None if edit else openapi.validate("openai", "images", "CreateImageRequest", body)
+            problem = problem or openai_rules.check_images_body(body, edit=edit, retired=self.retired_models)
             if problem is not None:
                 return _json(*problem)
             if str(body.get("model", "")).startswith("dall-e"):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes.specs import openapi
+
 GPT_MODELS = (
     "gpt-image-1-mini",
     "gpt-image-1.5",
@@ -115,6 +117,7 @@ def check_images_body(
     body: dict[str, Any], *, edit: bool, retired: tuple[str, ...] = RETIRED
 ) -> Problem | None:
     """An /images/generations JSON body or an /images/edits form (already typed), as OpenAI checks it."""
+    body = {key: value for key, value in body.items() if value is not None}  # null: the default (nullable)
     allowed = EDIT_FIELDS if edit else GENERATION_FIELDS
     for key in body:
         if key not in allowed:
@@ -172,7 +175,11 @@ def check_gpt_extras(body: dict[str, Any], *, gpt: bool) -> Problem | None:
 
 
 def check_tool(tool: dict[str, Any]) -> Problem | None:
-    """One ``{"type": "image_generation", ...}`` tool of a Responses request."""
+    """One ``{"type": "image_generation", ...}`` tool of a Responses request (the vendored ``ImageGenTool``
+    schema first, then the model's rules)."""
+    problem = openapi.validate("openai", "images", "ImageGenTool", tool, prefix="tools[0].")
+    if problem is not None:
+        return problem
     for key in tool:
         if key not in TOOL_FIELDS:
             return unknown(f"tools[0].{key}")

@@ -3,6 +3,7 @@ aiosqlite, in fewer trips to the SQLite thread."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,47 @@ async def test_many_rows_come_back_whole(engine: AsyncEngine) -> None:
         first = result.fetchmany(10)
         rest = result.fetchall()
     assert [r[0] for r in first + rest] == list(range(1, 501))
+
+
+async def test_concurrent_writers_take_turns_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty transactions that each hold the write lock across an await all commit, though SQLite's
+    own busy handler would give up after 20 ms ("database is locked")."""
+    monkeypatch.setattr("bot.storage.db.SQLITE_BUSY_TIMEOUT_MS", 20)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}", connect_args={"timeout": 0.02})
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+
+    async def write(n: int) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": f"a{n}"})
+            await asyncio.sleep(0.01)  # the write lock is held across the event loop
+            await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": f"b{n}"})
+
+    try:
+        await asyncio.gather(*(write(n) for n in range(20)))
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 40
+    finally:
+        await engine.dispose()
+
+
+async def test_reads_do_not_wait_for_a_writer(engine: AsyncEngine) -> None:
+    """A SELECT on another connection runs while a write transaction is open (WAL)."""
+    async with engine.begin() as writer:
+        await writer.execute(text("INSERT INTO t (name) VALUES ('pending')"))
+        async with engine.connect() as reader:
+            count = await asyncio.wait_for(reader.execute(text("SELECT count(*) FROM t")), 1)
+            assert count.scalar_one() == 0
+
+
+async def test_the_writer_turn_is_given_back_after_a_failed_transaction(engine: AsyncEngine) -> None:
+    """A transaction that fails (and rolls back) lets the next writer in at once."""
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    async with asyncio.timeout(1), engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))

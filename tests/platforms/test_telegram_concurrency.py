@@ -7,7 +7,7 @@ import gc
 
 from telegram import Update
 
-from bot.platforms.telegram.concurrency import ChatOrderedUpdateProcessor
+from bot.platforms.telegram.concurrency import ChatOrderedUpdateProcessor, is_quick
 from tests.fakes.telegram_world import World
 from tests.platforms.conftest import CHAT, USER, Running
 
@@ -15,9 +15,9 @@ GROUP = -1001234
 ADMIN = 777
 
 
-def update(chat_id: int, update_id: int = 1) -> Update:
+def update(chat_id: int, update_id: int = 1, text: str = "hi") -> Update:
     parsed = Update.de_json(
-        {"update_id": update_id, "message": World().user_message(chat_id, 5, text="hi")}, None
+        {"update_id": update_id, "message": World().user_message(chat_id, 5, text=text)}, None
     )
     assert parsed is not None
     return parsed
@@ -82,6 +82,53 @@ async def test_running_handlers_are_bounded_but_a_busy_chat_holds_no_slot() -> N
     release.set()
     await asyncio.gather(*tasks)
     assert sorted(log[1:]) == ["1b", "2a"]
+
+
+async def test_a_quick_command_does_not_wait_behind_a_full_processor() -> None:
+    """With every running slot and every held place taken by other chats, /status runs at once."""
+    processor = ChatOrderedUpdateProcessor(2, max_held_updates=4)
+    release = asyncio.Event()
+    busy = [
+        asyncio.create_task(processor.process_update(update(100 + i, i, "/imagine x"), release.wait()))
+        for i in range(10)
+    ]
+    await settle()
+    answered = []
+
+    async def status() -> None:
+        answered.append("status")
+
+    await asyncio.wait_for(processor.process_update(update(1, 99, "/status@EaselBot"), status()), 1)
+    assert answered == ["status"] and not any(task.done() for task in busy)
+    release.set()
+    await asyncio.gather(*busy)
+
+
+async def test_a_quick_command_still_waits_for_its_own_chat() -> None:
+    """/cancel sent right after /imagine in the same chat runs after it, not before."""
+    processor = ChatOrderedUpdateProcessor()
+    release, log = asyncio.Event(), []
+
+    async def handler(name: str) -> None:
+        log.append(name)
+        if name == "imagine":
+            await release.wait()
+
+    first = asyncio.create_task(processor.process_update(update(1, 1, "/imagine x"), handler("imagine")))
+    second = asyncio.create_task(processor.process_update(update(1, 2, "/cancel"), handler("cancel")))
+    await settle()
+    assert log == ["imagine"]
+    release.set()
+    await asyncio.gather(first, second)
+    assert log == ["imagine", "cancel"]
+
+
+def test_only_the_quick_commands_are_quick() -> None:
+    """/status, /help, /start and /cancel (any case, with a bot name) are quick; others are not."""
+    quick = ["/status", "/HELP", "/start@EaselBot", "/cancel all"]
+    slow = ["/imagine /status", "status", "/statusx", "/", "make it warmer"]
+    assert all(is_quick(update(1, text=t)) for t in quick)
+    assert not any(is_quick(update(1, text=t)) for t in slow)
 
 
 async def test_an_update_cancelled_while_waiting_is_closed_without_a_warning() -> None:

@@ -10,11 +10,17 @@ without a chat (none of the kinds Easel asks for) run unordered.
 Two bounds: PTB's own (``max_held_updates``: updates taken from the queue and not finished, including
 those waiting for their chat's turn) and ``max_running`` handlers running at once. Only the second is
 taken after the chat's lock, so one chat's backlog waits without keeping other chats from running.
+
+Quick commands (``/status``, ``/help``, ``/start``, ``/cancel``) never wait behind other chats' work: they
+take neither bound but a small one of their own (``max_quick``), so a ``/status`` sent behind a burst
+of thousands of ``/imagine`` is answered at once. They still wait for their own chat's earlier updates
+(a ``/cancel`` must see the job its chat asked for just before).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -25,6 +31,19 @@ from telegram.ext import BaseUpdateProcessor
 
 MAX_RUNNING = 64
 MAX_HELD = 4096
+MAX_QUICK = 16
+_UNBOUNDED = 2**31
+QUICK_COMMANDS = frozenset({"status", "help", "start", "cancel"})
+
+
+def is_quick(update: object) -> bool:
+    """Whether the update is a quick command (``/status`` or ``/status@SomeBot ...``) in a message."""
+    message = update.message if isinstance(update, Update) else None
+    text = message.text if message is not None else None
+    if not text or not text.startswith("/"):
+        return False
+    command = text[1:].split(maxsplit=1)[0].split("@", 1)[0] if len(text) > 1 else ""
+    return command.lower() in QUICK_COMMANDS
 
 
 @dataclass
@@ -38,11 +57,15 @@ class _Lane:
 class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     """Different chats concurrently (at most ``max_running`` handlers at once), one chat in order."""
 
-    def __init__(self, max_running: int = MAX_RUNNING, *, max_held_updates: int = MAX_HELD) -> None:
-        if max_running < 1 or max_held_updates < max_running:
-            raise ValueError("need 1 <= max_running <= max_held_updates")
-        super().__init__(max_held_updates)
+    def __init__(
+        self, max_running: int = MAX_RUNNING, *, max_held_updates: int = MAX_HELD, max_quick: int = MAX_QUICK
+    ) -> None:
+        if max_running < 1 or max_held_updates < max_running or max_quick < 1:
+            raise ValueError("need 1 <= max_running <= max_held_updates and 1 <= max_quick")
+        super().__init__(_UNBOUNDED)  # PTB's bound would hold quick commands too: ours is below
+        self._held = asyncio.Semaphore(max_held_updates)
         self._running = asyncio.Semaphore(max_running)
+        self._quick = asyncio.Semaphore(max_quick)
         self._lanes: dict[int, _Lane] = {}
 
     @property
@@ -52,11 +75,13 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
+        quick = is_quick(update)
         lane = self._lanes.setdefault(chat.id, _Lane()) if chat is not None else _Lane()
         lane.users += 1
         started = False
         try:
-            async with lane.lock, self._running:
+            held = contextlib.nullcontext() if quick else self._held
+            async with held, lane.lock, self._quick if quick else self._running:
                 started = True
                 await coroutine
         finally:

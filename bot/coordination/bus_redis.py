@@ -35,7 +35,7 @@ class RedisBus(RemoteBus):
                     await self._received(message["data"])
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # unannotated before redis 8.2
 
     async def _send(self, payload: str) -> None:
         await self._redis.publish(self.channel, payload)

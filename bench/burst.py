@@ -17,6 +17,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from telegram.ext import AIORateLimiter
 
 from bench.report import Result
@@ -29,6 +31,29 @@ FIRST_CHAT = 50_000
 BotFactory = Callable[[TimedTelegram], AbstractAsyncContextManager[Any]]
 
 
+class SqlCounter:
+    """SQL statements and commits of every engine in the process while counting."""
+
+    def __init__(self) -> None:
+        self.statements = self.commits = 0
+        self.counting = False
+
+    def __enter__(self) -> SqlCounter:
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self._statement)
+        event.remove(Engine, "commit", self._commit)
+
+    def _statement(self, *args: Any) -> None:
+        self.statements += self.counting
+
+    def _commit(self, *args: Any) -> None:
+        self.commits += self.counting
+
+
 def _easel(limited: bool) -> BotFactory:
     return lambda tg: easel_bot(tg, providers=[ScriptedProvider("instant")], telegram_limits=limited)
 
@@ -38,6 +63,11 @@ def _baseline(limited: bool) -> BotFactory:
 
 
 async def _burst(factory: BotFactory, chats: int) -> dict[str, float]:
+    with SqlCounter() as sql:
+        return await _measure(factory, chats, sql)
+
+
+async def _measure(factory: BotFactory, chats: int, sql: SqlCounter) -> dict[str, float]:
     async with TimedTelegram() as tg, factory(tg):
         warm = tg.inject(FIRST_CHAT - 1, FIRST_CHAT - 1, "/imagine a warm-up fox")
         await warm.answered
@@ -45,6 +75,7 @@ async def _burst(factory: BotFactory, chats: int) -> dict[str, float]:
         tg.forget_history()
         started = time.perf_counter()
         cpu = time.process_time()
+        sql.counting = True
         waiters = [
             tg.inject(FIRST_CHAT + i, FIRST_CHAT + i, f"/imagine fox number {i}") for i in range(chats)
         ]
@@ -53,7 +84,10 @@ async def _burst(factory: BotFactory, chats: int) -> dict[str, float]:
         calls = len(tg.calls) - len(tg.calls_to("getUpdates"))
         await asyncio.sleep(0.5)  # late chatter (a status message deleted after its photo) counts too
         late = len(tg.calls) - len(tg.calls_to("getUpdates")) - calls
+        sql.counting = False
     return {
+        "statements/request": sql.statements / chats,
+        "commits/request": sql.commits / chats,
         "photos/s": chats / (answered[-1] - started),
         "calls/request": (calls + late) / chats,
         "first s": answered[0] - started,
@@ -73,7 +107,16 @@ def run(quick: bool) -> list[Result]:
         title = "with AIORateLimiter (30/s)" if limited else "without flood control"
         result = Result(
             f"9. Burst: {chats} chats send /imagine at once, {title} (min / median / max of {runs})",
-            ["bot", "photos/s", "vs bare", "Bot API calls/request", "last photo s", "CPU ms/request"],
+            [
+                "bot",
+                "photos/s",
+                "vs bare",
+                "Bot API calls/request",
+                "last photo s",
+                "CPU ms/request",
+                "SQL statements/request",
+                "commits/request",
+            ],
         )
         figures: dict[str, list[dict[str, float]]] = {}
         for name, factory in (("bare PTB", _baseline(limited)), ("Easel", _easel(limited))):
@@ -88,6 +131,7 @@ def run(quick: bool) -> list[Result]:
             result.add(
                 name, _spread(col("photos/s")), ratio, _spread(col("calls/request")),
                 _spread(col("last s")), _spread(col("cpu ms/request")),
+                _spread(col("statements/request")), _spread(col("commits/request")),
             )  # fmt: skip
         result.notes.append("the provider answers at once; the fake and both bots share one event loop")
         tables.append(result)

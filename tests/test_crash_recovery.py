@@ -64,12 +64,12 @@ async def statuses(db_url: str) -> Counter[str]:
         await engine.dispose()
 
 
-def delivered_generation(line: str) -> int | None:
-    """The generation id of a printed image path (from its JSON sidecar), or None for other lines."""
+def delivered_job(line: str) -> int | None:
+    """The job id of a printed image path (from its JSON sidecar), or None for other lines."""
     if not line.endswith(".png"):
         return None
     sidecar = json.loads(Path(line).with_suffix(".json").read_text())
-    return int(sidecar["generation_id"])
+    return int(sidecar["job_id"])
 
 
 async def test_sigkill_mid_run_then_restart_delivers_every_job_once(db_url: str, tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ async def test_sigkill_mid_run_then_restart_delivers_every_job_once(db_url: str,
     engine = make_engine(db_url)
     try:
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(JobRow.status, JobRow.notified, JobRow.generation_id))).all()
+            rows = (await conn.execute(select(JobRow.status, JobRow.notified, JobRow.id))).all()
             attempts = (await conn.execute(select(JobRow.attempts))).scalars().all()
     finally:
         await engine.dispose()
@@ -106,14 +106,12 @@ async def test_sigkill_mid_run_then_restart_delivers_every_job_once(db_url: str,
     assert all(
         status == JobStatus.DONE or (status == JobStatus.FAILED and notified) for status, notified, _ in rows
     )
-    done = {generation for status, _, generation in rows if status == JobStatus.DONE}
-    printed = Counter(
-        g for line in first_lines + second_lines if (g := delivered_generation(line)) is not None
-    )
+    done = {job for status, _, job in rows if status == JobStatus.DONE}
+    printed = Counter(j for line in first_lines + second_lines if (j := delivered_job(line)) is not None)
     assert done <= set(printed), "a finished job was never shown"
-    duplicates = [generation for generation, count in printed.items() if count > 1]
-    assert len(duplicates) <= WORKERS and all(printed[g] == 2 for g in duplicates)
-    assert any(delivered_generation(line) for line in second_lines), "the restart delivered nothing"
+    duplicates = [job for job, count in printed.items() if count > 1]
+    assert len(duplicates) <= WORKERS and all(printed[j] == 2 for j in duplicates)
+    assert any(delivered_job(line) for line in second_lines), "the restart delivered nothing"
     assert in_flight[JobStatus.RUNNING] + in_flight[JobStatus.GENERATED] > 0, (
         "nothing was in flight at the kill"
     )

@@ -40,10 +40,24 @@ class Directory:
         self._bus.subscribe(SETTINGS, self._heard_change)
 
     async def identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
-        """The sender's and chat's ids and a copy of the chat's settings."""
-        user_id = await self.user(message.platform, message.user_id, message.display_name)
-        chat_id = await self.chat(message.platform, message.chat_id)
-        return user_id, chat_id, await self.settings(chat_id)
+        """The sender's and chat's ids and a copy of the chat's settings (one transaction for a sender
+        or chat not seen yet, or a new display name; none when all is known)."""
+        self._bound()
+        platform, name = message.platform, clean_name(message.display_name)
+        user = self._users.get((platform, message.user_id))
+        chat_id = self._chats.get((platform, message.chat_id))
+        if user is None or user[1] != name or chat_id is None:
+            user_id, chat_id, settings = await self._history.upsert_identity(
+                platform=platform,
+                user_external_id=message.user_id,
+                display_name=name,
+                chat_external_id=message.chat_id,
+            )
+            self._users[(platform, message.user_id)] = (user_id, name)
+            self._chats[(platform, message.chat_id)] = chat_id
+            self._settings.setdefault(chat_id, settings)
+            return user_id, chat_id, dict(self._settings[chat_id])
+        return user[0], chat_id, await self.settings(chat_id)
 
     async def user(self, platform: str, external_id: str, display_name: str) -> int:
         self._bound()

@@ -53,11 +53,21 @@ class HistoryStore(Protocol):
 
     async def upsert_chat(self, *, platform: str, external_id: str) -> int: ...
 
+    async def upsert_identity(
+        self, *, platform: str, user_external_id: str, display_name: str, chat_external_id: str
+    ) -> tuple[int, int, dict[str, Any]]:
+        """``upsert_user`` and ``upsert_chat`` in one transaction: (user id, chat id, chat settings)."""
+        ...
+
     async def get_chat_settings(self, *, chat_id: int) -> dict[str, Any]: ...
 
     async def set_chat_settings(self, *, chat_id: int, settings: Mapping[str, Any]) -> None: ...
 
-    async def create_generation(
+    async def fail_generation(
+        self, *, generation_id: int, error: str, now: datetime, cancelled: bool = False
+    ) -> None: ...
+
+    async def record_generation(
         self,
         *,
         chat_id: int,
@@ -67,32 +77,22 @@ class HistoryStore(Protocol):
         negative: str | None,
         params: Mapping[str, Any],
         parent_id: int | None,
+        started: datetime,
         now: datetime,
+        provider: str | None = None,
+        model: str | None = None,
+        images: Sequence[StoredImage] = (),
+        error: str | None = None,
+        cancelled: bool = False,
         job_id: int | None = None,
-    ) -> int:
-        """Insert a generation with status ``running`` and ``started_at = now``; return its id. With
-        ``job_id``, that job names the generation in the same transaction."""
+        owner: str | None = None,
+    ) -> tuple[int, bool]:
+        """Insert a finished generation in one transaction: ``done`` with its images in order, or
+        ``failed``/``cancelled`` with ``error``. With ``job_id`` that job names it; a done one also moves
+        the job to ``generated`` (under ``owner``'s lease, as ``JobStore.move``), so saved images and
+        the job's state are committed together. Returns the generation's id and whether the job moved
+        (False without ``job_id``, for a failure, or when ``owner`` no longer holds the job)."""
         ...
-
-    async def complete_generation(
-        self,
-        *,
-        generation_id: int,
-        provider: str,
-        model: str | None,
-        images: Sequence[StoredImage],
-        now: datetime,
-        notes: Sequence[str] = (),
-        preview: bool = False,
-    ) -> None:
-        """Mark done, set provider/model/finished_at, insert the image rows in order; ``notes``
-        (what was changed on the user's behalf) are kept in ``params["notes"]``, and ``preview``
-        (made by an offline preview renderer) as ``params["preview"]``."""
-        ...
-
-    async def fail_generation(
-        self, *, generation_id: int, error: str, now: datetime, cancelled: bool = False
-    ) -> None: ...
 
     async def get_generation(self, *, generation_id: int) -> GenerationRecord | None:
         """The generation with its images (in order), or None."""

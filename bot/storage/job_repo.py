@@ -74,6 +74,15 @@ def _move_values(
     return values
 
 
+def move_statement(
+    to: JobStatus, *, job_id: int, now: datetime, owner: str | None, **values: Any
+) -> tuple[Any, dict[str, Any]]:
+    """The conditional UPDATE moving ``job_id`` to ``to`` (``_MOVES``) with its parameters, for a store
+    that moves a job inside a transaction of its own (its RETURNING row is None when it did not move)."""
+    stmt = _MOVES[(to, owner is not None)].values(_move_values(to, now) | values)
+    return stmt, {"b_job_id": job_id, "b_owner": owner, "b_now": now}
+
+
 class SqlJobStore(JobClaims):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -227,10 +236,7 @@ class SqlJobStore(JobClaims):
                         await conn.execute(_UPDATE, {"b_job_id": job_id, "updated_at": now, **told})
                     else:
                         await conn.execute(
-                            _MOVES[(JobStatus.DONE, owner is not None)].values(
-                                _move_values(JobStatus.DONE, now)
-                            ),
-                            {"b_job_id": job_id, "b_owner": owner, "b_now": now},
+                            *move_statement(JobStatus.DONE, job_id=job_id, now=now, owner=owner)
                         )
                     if shown is not None and message_ids:
                         chat_id, generation_id = shown

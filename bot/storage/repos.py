@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlalchemy.orm import joinedload
 
 from bot.core.errors import NotFound
-from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, StoredImage
+from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, JobStatus, StoredImage
 from bot.storage.common import row_id, rowcount, storage_errors
+from bot.storage.job_repo import move_statement
 from bot.storage.tables import ChatRow, GenerationRow, ImageRow, JobRow, UserRow
 from bot.storage.usage_repo import UsageQueries
 
@@ -37,6 +38,25 @@ _NAME_JOBS_GENERATION = update(_JOBS).where(_JOBS.c.id == bindparam("b_job_id"))
 _UPDATE_GENERATION = update(_GENERATIONS).where(_GENERATIONS.c.id == bindparam("b_generation_id"))
 """Executed with the generation id and the columns to set (the SET clause comes from their names)."""
 _ADD_IMAGES = insert(_IMAGES)
+
+
+def _image_rows(generation_id: int, images: Sequence[StoredImage], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": image.id,
+            "generation_id": generation_id,
+            "position": position,
+            "path": str(image.path),
+            "mime": image.mime,
+            "sha256": image.sha256,
+            "size_bytes": image.size_bytes,
+            "width": image.width,
+            "height": image.height,
+            "seed": image.seed,
+            "created_at": now,
+        }
+        for position, image in enumerate(images)
+    ]
 
 
 def _stored_image(row: ImageRow) -> StoredImage:
@@ -153,6 +173,40 @@ class SqlHistoryStore(UsageQueries):
             async with self._sessions() as session:
                 return int((await session.execute(select(ChatRow.id).where(*key))).scalar_one())
 
+    async def upsert_identity(
+        self, *, platform: str, user_external_id: str, display_name: str, chat_external_id: str
+    ) -> tuple[int, int, dict[str, Any]]:
+        insert = self._insert()
+        if insert is None:  # a database without ON CONFLICT: the two upserts one after the other
+            user_id = await self.upsert_user(
+                platform=platform, external_id=user_external_id, display_name=display_name
+            )
+            chat_id = await self.upsert_chat(platform=platform, external_id=chat_external_id)
+            return user_id, chat_id, await self.get_chat_settings(chat_id=chat_id)
+        now = datetime.now(UTC)
+        user = insert(UserRow).values(
+            platform=platform,
+            external_id=user_external_id,
+            display_name=display_name[:DISPLAY_NAME_MAX],
+            created_at=now,
+        )
+        user = user.on_conflict_do_update(
+            index_elements=[UserRow.platform, UserRow.external_id],
+            set_={"display_name": user.excluded.display_name},
+        ).returning(UserRow.id)
+        chat = insert(ChatRow).values(
+            platform=platform, external_id=chat_external_id, settings={}, created_at=now
+        )
+        chat = chat.on_conflict_do_update(  # a no-op update, so that RETURNING gives the existing row
+            index_elements=[ChatRow.platform, ChatRow.external_id],
+            set_={"platform": chat.excluded.platform},
+        ).returning(ChatRow.id, ChatRow.settings)
+        with storage_errors("save the user and the chat"):
+            async with self._engine.begin() as conn:
+                user_id = int((await conn.execute(user)).scalar_one())
+                chat_id, settings = (await conn.execute(chat)).one()
+        return user_id, int(chat_id), dict(settings or {})
+
     async def get_chat_settings(self, *, chat_id: int) -> dict[str, Any]:
         with storage_errors("read the chat settings"):
             async with self._engine.connect() as conn:
@@ -172,7 +226,7 @@ class SqlHistoryStore(UsageQueries):
 
     # ------------------------------------------------------------------------------- generations
 
-    async def create_generation(
+    async def record_generation(
         self,
         *,
         chat_id: int,
@@ -182,29 +236,51 @@ class SqlHistoryStore(UsageQueries):
         negative: str | None,
         params: Mapping[str, Any],
         parent_id: int | None,
+        started: datetime,
         now: datetime,
+        provider: str | None = None,
+        model: str | None = None,
+        images: Sequence[StoredImage] = (),
+        error: str | None = None,
+        cancelled: bool = False,
         job_id: int | None = None,
-    ) -> int:
+        owner: str | None = None,
+    ) -> tuple[int, bool]:
+        status = GenerationStatus.DONE
+        if error is not None:
+            status = GenerationStatus.CANCELLED if cancelled else GenerationStatus.FAILED
         values = {
             "chat_id": chat_id,
             "user_id": user_id,
             "kind": GenerationKind(kind).value,
-            "status": GenerationStatus.RUNNING.value,
+            "status": status.value,
             "prompt": prompt,
             "negative": negative,
             "params": dict(params),
             "parent_id": parent_id,
-            "created_at": now,
-            "started_at": now,
+            "provider": provider,
+            "model": model,
+            "error": error,
+            "created_at": started,
+            "started_at": started,
+            "finished_at": now,
         }
+        moved = False
         with storage_errors("save the generation"):
             async with self._engine.begin() as conn:
                 generation_id = int((await conn.execute(_CREATE_GENERATION, values)).scalar_one())
-                if job_id is not None:
+                if images:
+                    await conn.execute(_ADD_IMAGES, _image_rows(generation_id, images, now))
+                if job_id is not None and status == GenerationStatus.DONE:
+                    stmt, move = move_statement(
+                        JobStatus.GENERATED, job_id=job_id, now=now, owner=owner, generation_id=generation_id
+                    )
+                    moved = (await conn.execute(stmt, move)).one_or_none() is not None
+                elif job_id is not None:  # the failure notice names the failed generation
                     await conn.execute(
                         _NAME_JOBS_GENERATION, {"b_job_id": job_id, "generation_id": generation_id}
                     )
-                return generation_id
+        return generation_id, moved
 
     @staticmethod
     async def _finish(conn: AsyncConnection, generation_id: int, **values: Any) -> None:
@@ -213,57 +289,6 @@ class SqlHistoryStore(UsageQueries):
             raise NotFound(
                 f"generation {generation_id} does not exist", user_message="That generation is unknown."
             )
-
-    async def complete_generation(
-        self,
-        *,
-        generation_id: int,
-        provider: str,
-        model: str | None,
-        images: Sequence[StoredImage],
-        now: datetime,
-        notes: Sequence[str] = (),
-        preview: bool = False,
-    ) -> None:
-        with storage_errors("save the finished generation"):
-            async with self._engine.begin() as conn:
-                values: dict[str, Any] = {}
-                if notes or preview:
-                    params = (
-                        await conn.execute(
-                            select(GenerationRow.params).where(GenerationRow.id == generation_id)
-                        )
-                    ).scalar_one_or_none()
-                    extra: dict[str, Any] = {"notes": list(notes)} if notes else {}
-                    values["params"] = {**(params or {}), **extra, **({"preview": True} if preview else {})}
-                await self._finish(
-                    conn,
-                    generation_id,
-                    status=GenerationStatus.DONE.value,
-                    provider=provider,
-                    model=model,
-                    error=None,
-                    finished_at=now,
-                    **values,
-                )
-                if images:
-                    rows = [
-                        {
-                            "id": image.id,
-                            "generation_id": generation_id,
-                            "position": position,
-                            "path": str(image.path),
-                            "mime": image.mime,
-                            "sha256": image.sha256,
-                            "size_bytes": image.size_bytes,
-                            "width": image.width,
-                            "height": image.height,
-                            "seed": image.seed,
-                            "created_at": now,
-                        }
-                        for position, image in enumerate(images)
-                    ]
-                    await conn.execute(_ADD_IMAGES, rows)
 
     async def fail_generation(
         self, *, generation_id: int, error: str, now: datetime, cancelled: bool = False

@@ -226,6 +226,32 @@ async def test_a_failed_delivery_record_is_retried_not_resent(harness: Harness) 
     assert len([r for r in harness.platform.replies if r.images]) == 1
 
 
+async def test_a_storage_error_while_generating_runs_the_job_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "database is locked" while saving the generation: the job runs again and is delivered, the
+    user is never told it failed."""
+    monkeypatch.setattr("bot.core.jobs.runner.STORAGE_RETRY_S", 0.01)
+    history = harness.easel.history
+    record = history.record_generation
+    failures = [StorageError("database is locked")]
+
+    async def flaky(**kwargs: Any) -> tuple[int, bool]:
+        if failures and kwargs.get("job_id") is not None:
+            raise failures.pop()
+        return await record(**kwargs)
+
+    history.record_generation = flaky  # type: ignore[method-assign]
+    job_id = await harness.easel.service.handle(harness.message("/imagine a harbour"))
+    assert job_id is not None
+    await harness.easel.queue.wait_for(job_id)
+    job = await harness.easel.jobs.get_job(job_id=job_id)
+    assert job is not None and job.status == JobStatus.DONE and not failures
+    assert [r for r in harness.platform.replies if r.images] and not any(
+        isinstance(event, Failed) for _, event in harness.platform.events
+    )
+
+
 async def interrupted_job(settings: Any, platform: RecordingPlatform) -> int:
     """Start a job on a provider that never answers, then stop Easel with the job mid-generation."""
     stuck = ScriptedProvider("p", gate=asyncio.Event())

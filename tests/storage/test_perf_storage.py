@@ -24,24 +24,16 @@ async def _user(store: SqlHistoryStore) -> int:
 
 
 async def _done_generation(store: SqlHistoryStore, chat_id: int, user_id: int, images: int) -> int:
-    generation_id = await store.create_generation(
-        chat_id=chat_id,
-        user_id=user_id,
-        kind=GenerationKind.GENERATE,
-        prompt="a cat",
-        negative=None,
-        params={"n": images},
-        parent_id=None,
-        now=NOW,
-    )
     stored = [
-        StoredImage(f"{generation_id:016x}{i:016x}", Path(f"/m/{generation_id}-{i}.png"), "image/png",
-                    "0" * 64, 10, 8, 8, i)
+        StoredImage(
+            f"{images:016x}{i:016x}", Path(f"/m/{images}-{i}.png"), "image/png", "0" * 64, 10, 8, 8, i
+        )
         for i in range(images)
-    ]  # fmt: skip
-    await store.complete_generation(
-        generation_id=generation_id, provider="p", model=None, images=stored, now=NOW
-    )
+    ]
+    generation_id, _ = await store.record_generation(
+        chat_id=chat_id, user_id=user_id, kind=GenerationKind.GENERATE, prompt="a cat", negative=None,
+        params={"n": images}, parent_id=None, started=NOW, now=NOW, provider="p", images=stored,
+    )  # fmt: skip
     return generation_id
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import NotFound, StorageError
@@ -15,7 +17,7 @@ from bot.core.ports import HistoryStore
 from bot.core.types import GenerationKind, GenerationStatus, StoredImage
 from bot.storage.db import make_engine
 from bot.storage.repos import SqlHistoryStore, last_generation_query
-from bot.storage.tables import UserRow
+from bot.storage.tables import GenerationRow, UserRow
 from tests.storage.conftest import NOW
 
 
@@ -38,10 +40,17 @@ async def _chat_and_user(store: SqlHistoryStore, chat: str = "c1") -> tuple[int,
     return chat_id, user_id
 
 
-async def _generation(
-    store: SqlHistoryStore, chat_id: int, user_id: int, *, prompt: str = "a cat", parent_id: int | None = None
+async def _record(
+    store: SqlHistoryStore,
+    chat_id: int,
+    user_id: int,
+    *,
+    prompt: str = "a cat",
+    images: Sequence[StoredImage] = (),
+    parent_id: int | None = None,
+    **outcome: Any,
 ) -> int:
-    return await store.create_generation(
+    generation_id, _ = await store.record_generation(
         chat_id=chat_id,
         user_id=user_id,
         kind=GenerationKind.GENERATE,
@@ -49,16 +58,31 @@ async def _generation(
         negative=None,
         params={"aspect": "1:1", "n": 1},
         parent_id=parent_id,
+        started=NOW,
         now=NOW,
+        provider="builtin",
+        images=images,
+        **outcome,
     )
+    return generation_id
+
+
+async def _generation(
+    store: SqlHistoryStore, chat_id: int, user_id: int, *, prompt: str = "a cat", parent_id: int | None = None
+) -> int:
+    """A generation left running (by an attempt that died mid-way, or by an older version)."""
+    generation_id = await _record(store, chat_id, user_id, prompt=prompt, parent_id=parent_id)
+    async with store._engine.begin() as conn:
+        await conn.execute(
+            update(GenerationRow)
+            .where(GenerationRow.id == generation_id)
+            .values(status=GenerationStatus.RUNNING.value, provider=None, finished_at=None)
+        )
+    return generation_id
 
 
 async def _done(store: SqlHistoryStore, chat_id: int, user_id: int, *, prompt: str = "a cat") -> int:
-    generation_id = await _generation(store, chat_id, user_id, prompt=prompt)
-    await store.complete_generation(
-        generation_id=generation_id, provider="builtin", model=None, images=[_image(prompt)], now=NOW
-    )
-    return generation_id
+    return await _record(store, chat_id, user_id, prompt=prompt, images=[_image(prompt)])
 
 
 def test_store_satisfies_history_port(store: SqlHistoryStore) -> None:
@@ -118,8 +142,8 @@ async def test_chat_settings_of_unknown_chat_is_not_found(store: SqlHistoryStore
         await store.set_chat_settings(chat_id=999, settings={})
 
 
-async def test_create_generation_is_running(store: SqlHistoryStore) -> None:
-    """A new generation is running, with its prompt, params and UTC creation time."""
+async def test_a_running_generation_reads_back(store: SqlHistoryStore) -> None:
+    """A generation left running reads back running, with its prompt, params and UTC creation time."""
     chat_id, user_id = await _chat_and_user(store)
     record = await store.get_generation(generation_id=await _generation(store, chat_id, user_id))
     assert record is not None
@@ -130,20 +154,33 @@ async def test_create_generation_is_running(store: SqlHistoryStore) -> None:
     assert (record.finished_at, record.images) == (None, ())
 
 
-async def test_complete_generation_returns_images_in_order(store: SqlHistoryStore) -> None:
-    """A completed generation is done and returns its images ordered by position."""
+async def test_a_recorded_generation_returns_images_in_order(store: SqlHistoryStore) -> None:
+    """A recorded generation is done and returns its images ordered by position."""
     chat_id, user_id = await _chat_and_user(store)
-    generation_id = await _generation(store, chat_id, user_id)
     images = [_image("zzz", seed=2**40), _image("aaa", seed=None)]
-    await store.complete_generation(
-        generation_id=generation_id, provider="openai", model="gpt-image-1", images=images, now=NOW
-    )
+    generation_id, _ = await store.record_generation(
+        chat_id=chat_id, user_id=user_id, kind=GenerationKind.GENERATE, prompt="a cat", negative=None,
+        params={}, parent_id=None, started=NOW, now=NOW, provider="openai", model="gpt-image-1",
+        images=images,
+    )  # fmt: skip
     record = await store.get_generation(generation_id=generation_id)
     assert record is not None
     assert record.status is GenerationStatus.DONE
     assert (record.provider, record.model, record.finished_at) == ("openai", "gpt-image-1", NOW)
     assert record.images == tuple(images)
     assert isinstance(record.images[0].path, Path)
+
+
+async def test_a_recorded_failure_keeps_its_error(store: SqlHistoryStore) -> None:
+    """A generation recorded with an error is failed (or cancelled), with the error and no images."""
+    chat_id, user_id = await _chat_and_user(store)
+    failed = await _record(store, chat_id, user_id, error="provider refused")
+    cancelled = await _record(store, chat_id, user_id, error="stop", cancelled=True)
+    first = await store.get_generation(generation_id=failed)
+    second = await store.get_generation(generation_id=cancelled)
+    assert first is not None and second is not None
+    assert (first.status, first.error, first.images) == (GenerationStatus.FAILED, "provider refused", ())
+    assert second.status is GenerationStatus.CANCELLED
 
 
 async def test_timestamps_are_stored_as_utc(store: SqlHistoryStore) -> None:
@@ -187,9 +224,7 @@ async def test_fail_generation_cancelled(store: SqlHistoryStore) -> None:
 
 
 async def test_finishing_unknown_generation_is_not_found(store: SqlHistoryStore) -> None:
-    """Completing or failing a generation that does not exist raises NotFound."""
-    with pytest.raises(NotFound):
-        await store.complete_generation(generation_id=999, provider="x", model=None, images=[], now=NOW)
+    """Failing a generation that does not exist raises NotFound."""
     with pytest.raises(NotFound):
         await store.fail_generation(generation_id=999, error="x", now=NOW)
 
@@ -208,8 +243,7 @@ async def test_last_generation_is_newest_done_with_images(store: SqlHistoryStore
     failed = await _generation(store, chat_id, user_id, prompt="failed")
     await store.fail_generation(generation_id=failed, error="boom", now=NOW)
     await _generation(store, chat_id, user_id, prompt="running")
-    empty = await _generation(store, chat_id, user_id, prompt="empty")
-    await store.complete_generation(generation_id=empty, provider="x", model=None, images=[], now=NOW)
+    await _record(store, chat_id, user_id, prompt="empty")
     await _done(store, other_chat, user_id, prompt="elsewhere")
     record = await store.last_generation(chat_id=chat_id)
     assert record is not None
@@ -295,7 +329,7 @@ async def test_concurrent_add_usage_sums_correctly(store: SqlHistoryStore) -> No
 async def test_database_errors_become_storage_error(store: SqlHistoryStore) -> None:
     """A driver error (here a foreign-key violation) surfaces as StorageError."""
     with pytest.raises(StorageError) as info:
-        await _generation(store, chat_id=999, user_id=999)
+        await _record(store, chat_id=999, user_id=999)
     assert info.value.__cause__ is not None
 
 

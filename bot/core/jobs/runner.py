@@ -7,6 +7,10 @@ committed before the next, so a restart picks up where the crash left off:
 - ``generated``: the images are saved, so they are delivered from the files without generating again;
 - ``failed``/``cancelled`` with no notice recorded: the notice is sent.
 
+A storage error while generating (the database busy or away for a moment, the media disk full) does
+not fail the job: the run asks to be run again after ``STORAGE_RETRY_S``, which counts an attempt, so a
+lasting failure still ends with a message after ``max_attempts``.
+
 Every move goes through ``JobStore.move`` (the allowed moves: ``bot.core.jobs.lifecycle``); jobs end
 through ``JobLedger`` (refunds, metrics, the outcome announced to listeners such as the scheduler).
 The images pass through the post-processing steps the job's payload names (``steps``: registered by
@@ -33,7 +37,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from bot.core.errors import EaselError
+from bot.core.errors import EaselError, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import params_of
 from bot.core.generation.resolve import RequestResolver
@@ -57,6 +61,7 @@ from bot.core.types import (
 
 log = logging.getLogger(__name__)
 
+STORAGE_RETRY_S = 2.0
 GAVE_UP = "Easel was interrupted several times while making this image and has given up. Please ask again."
 
 ImageStep = Callable[[Sequence[Image], Mapping[str, Any]], Awaitable[list[Image]]]
@@ -125,7 +130,11 @@ class JobRunner:
         if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
             return await self._delivery.notify_failure(job, platform) if not job.notified else None
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-            record = await self._generate(job, platform)
+            try:
+                record = await self._generate(job, platform)
+            except StorageError as exc:
+                log.warning("job %s: %s; running it again in %.0f s", job.id, exc, STORAGE_RETRY_S)
+                return STORAGE_RETRY_S
             if record is None:
                 return None
             job = dataclasses.replace(job, status=JobStatus.GENERATED, generation_id=record.id)
@@ -156,6 +165,8 @@ class JobRunner:
         except LeaseLost as exc:  # another replica took the job over: it is theirs to finish
             log.warning("%s", exc)
             return None
+        except StorageError:
+            raise  # not the job's fault: it runs again (``_advance``)
         except EaselError as exc:
             await self._delivery.fail(job, platform, error=repr(exc), user_message=exc.user_message)
             return None
@@ -176,17 +187,7 @@ class JobRunner:
             upload=upload,
         )
         request = resolved.request
-        generation_id = await self._history.create_generation(
-            chat_id=job.chat_id,
-            user_id=job.user_id,
-            kind=request.kind,
-            prompt=request.prompt,
-            negative=request.negative,
-            params=params_of(request),
-            parent_id=resolved.parent_id,
-            now=self._clock.now(),
-            job_id=job.id,  # the job names its generation in the same transaction
-        )
+        started = self._clock.now()
         await self._delivery.emit(
             platform, job, Started(provider=request.provider or self._chain.primary.name)
         )
@@ -194,12 +195,25 @@ class JobRunner:
         async def on_progress(fraction: float, preview: bytes | None) -> None:
             await self._delivery.emit(platform, job, Progress(fraction=fraction, preview=preview))
 
+        def record(params: Mapping[str, Any], **outcome: Any) -> Awaitable[tuple[int, bool]]:
+            return self._history.record_generation(
+                chat_id=job.chat_id,
+                user_id=job.user_id,
+                kind=request.kind,
+                prompt=request.prompt,
+                negative=request.negative,
+                params=params,
+                parent_id=resolved.parent_id,
+                started=started,
+                now=self._clock.now(),
+                **outcome,
+            )
+
         try:
             result = await self._chain.generate(request, on_progress=on_progress)
             stored: list[StoredImage] = []
             for image in await self._post_process(result.images, payload):
                 metadata: dict[str, Any] = {
-                    "generation_id": generation_id,
                     "job_id": job.id,
                     "prompt": request.prompt,
                     "params": params_of(request),
@@ -210,32 +224,31 @@ class JobRunner:
                 }
                 stored.append(await self._artifacts.save(image, metadata=metadata, now=self._clock.now()))
         except BaseException as exc:
-            await self._history.fail_generation(
-                generation_id=generation_id,
+            await record(
+                params_of(request),
                 error=repr(exc),
-                now=self._clock.now(),
                 cancelled=isinstance(exc, asyncio.CancelledError),
+                job_id=job.id,
             )
             raise
         preview = self._chain.is_preview(result.provider)
         notes = list(result.notes)
         notes += [img.revised_prompt for img in result.images[:1] if img.revised_prompt and preview]
-        await self._history.complete_generation(
-            generation_id=generation_id,
+        extra: dict[str, Any] = {"notes": notes} if notes else {}
+        if preview:
+            extra["preview"] = True
+        generation_id, moved = await record(
+            {**params_of(request), **extra},
             provider=result.provider,
             model=result.model,
             images=stored,
-            now=self._clock.now(),
-            notes=notes,
-            preview=preview,
+            job_id=job.id,  # the saved images and the job's move to generated: one transaction
+            owner=self._owner,
         )
         await self._ledger.settle(job, len(stored))
-        finished = self._clock.now()
-        if (
-            await self._jobs.move(job_id=job.id, to=JobStatus.GENERATED, now=finished, owner=self._owner)
-            is None
-        ):
+        if not moved:
             raise LeaseLost(f"job {job.id}: no longer held by {self._owner}")
+        finished = self._clock.now()
         return GenerationRecord(
             id=generation_id,
             chat_id=job.chat_id,

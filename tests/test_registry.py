@@ -83,6 +83,7 @@ def test_auto_order_is_local_servers_then_clouds() -> None:
         "imagen",
         "xai",
         "minimax",
+        "zhipu",
         "bedrock",
         "flux",
         "replicate",

@@ -103,6 +103,7 @@ VENDORS: tuple[Vendor, ...] = (
     _cloud("imagen", ProviderSettings, "bot.providers.imagen"),
     _cloud("xai", ProviderSettings, "bot.providers.xai"),
     _cloud("minimax", ProviderSettings, "bot.providers.minimax"),
+    _cloud("zhipu", ProviderSettings, "bot.providers.zhipu"),
     _cloud("bedrock", BedrockSettings, "bot.providers.bedrock.provider", "region", "api_key"),
     _cloud("flux", ProviderSettings, "bot.providers.flux"),
     _cloud("replicate", ProviderSettings, "bot.providers.replicate"),

@@ -25,6 +25,7 @@ from tests.fakes.providers.replicate import FakeReplicate, problem
 from tests.fakes.providers.sdwebui import FakeSDWebUI
 from tests.fakes.providers.stability import FakeStability
 from tests.fakes.providers.xai import FakeXAI
+from tests.fakes.providers.zhipu import FakeZhipu
 from tests.providers.contract.adapter import Adapter, Fake, Tracker
 
 KEY = "sk-contract-0123456789abcdef"
@@ -223,6 +224,19 @@ ADAPTERS: tuple[Adapter, ...] = (
         wrong_key=wrong_key,
         healthy="ok",
         dead_path="/v1",
+    ),
+    Adapter(
+        "zhipu",
+        start=lambda: FakeZhipu(api_key=KEY),
+        settings=keyed,
+        model="cogview-4-250304",
+        refusals={"policy error": ("content safety", lambda f: f.refuse_next())},  # code 1301
+        outage=lambda f, status: f.fail_next(status),  # throttling (1302) names no wait
+        malformed=lambda f: f.malformed_next(),
+        hang=delay,
+        wrong_key=wrong_key,
+        healthy="ok",
+        dead_path="/api/paas/v4",
     ),
     Adapter(
         "bedrock",

@@ -52,11 +52,11 @@ async def bedrock() -> AsyncIterator[FakeBedrock]:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"model": "gpt-image-1", "prompt": "x", "response_format": "b64_json"}, "response_format"),
-        ({"model": "gpt-image-1", "prompt": "x", "size": "1792x1024"}, "size"),
-        ({"model": "gpt-image-1", "prompt": "x", "quality": "hd"}, "quality"),
-        ({"model": "gpt-image-1", "prompt": "x", "style": "vivid"}, "style"),
-        ({"model": "gpt-image-1", "prompt": "x", "negative_prompt": "y"}, "negative_prompt"),
+        ({"model": "gpt-image-1.5", "prompt": "x", "response_format": "b64_json"}, "response_format"),
+        ({"model": "gpt-image-1.5", "prompt": "x", "size": "1792x1024"}, "size"),
+        ({"model": "gpt-image-1.5", "prompt": "x", "quality": "hd"}, "quality"),
+        ({"model": "gpt-image-1.5", "prompt": "x", "style": "vivid"}, "style"),
+        ({"model": "gpt-image-1.5", "prompt": "x", "negative_prompt": "y"}, "negative_prompt"),
         ({"prompt": "x"}, "model"),
     ],
 )

@@ -1,17 +1,23 @@
 """Reading what ComfyUI says about a run: websocket events, history status and outputs, rejected
 workflows.
 
-Websocket text frames are ``{"type", "data"}``: ``progress{value, max, prompt_id}`` → a fraction,
-``executing{node: null, prompt_id}`` or ``execution_success`` → done, ``execution_error`` /
-``execution_interrupted`` → failure. Binary frames are previews: a 4-byte big-endian event type
-(1 = preview image), a 4-byte image format (1 = JPEG, 2 = PNG), then the image bytes.
+Websocket text frames are ``{"type", "data"}``; only those whose ``data.prompt_id`` is ours count
+(a run queued by another client without a client id is broadcast to every socket). ``progress{value,
+max}`` → a fraction; ``execution_success`` means the nodes are done but the history is not written yet:
+the run ends on ``executing{node: null}`` (sent after the history); ``execution_error`` /
+``execution_interrupted`` → failure. Binary frames are previews, a 4-byte big-endian event type then:
+type 4 (sent when we declared ``supports_preview_metadata``) a 4-byte metadata length, metadata JSON
+with the ``prompt_id``, the image; legacy type 1 a 4-byte image format and the image, with no prompt
+id, so accepted only while our own prompt executes (the server runs one prompt at a time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -22,6 +28,8 @@ from bot.providers._http.errors import scrub
 
 __all__ = [
     "CANCELLED_TEXT",
+    "FEATURE_FLAGS",
+    "cached_outputs",
     "describe_rejection",
     "execution_failure",
     "follow",
@@ -31,42 +39,106 @@ __all__ = [
 
 CANCELLED_TEXT = "The image was cancelled before it was finished."
 PREVIEW_IMAGE = 1
+PREVIEW_IMAGE_WITH_METADATA = 4
+FEATURE_FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
 _OUT_OF_MEMORY = ("outofmemory", "out of memory", "cuda error", "allocation on device")
+_STARTED = ("execution_start", "execution_cached", "executing", "progress", "progress_state", "executed")
+
+Watch = Callable[[], Awaitable[bool]]
+"""Called after ``watch_s`` without an event for our prompt: True when the run is over (its history is
+there); raises when the prompt is gone; False to keep waiting."""
 
 
 async def follow(
-    ws: aiohttp.ClientWebSocketResponse, prompt_id: str, on_progress: ProgressCallback, *, provider: str
+    ws: aiohttp.ClientWebSocketResponse,
+    prompt_id: str,
+    on_progress: ProgressCallback,
+    *,
+    provider: str,
+    watch: Watch,
+    watch_s: float,
 ) -> bool:
     """Report the run's progress until it ends: True when it finished, False when the socket closed
-    first (the caller then polls /history). A failed or interrupted run is raised."""
-    fraction = 0.0
-    async for message in ws:
+    first (the caller then polls /history). A failed or interrupted run is raised, and so is a server
+    that stopped answering the socket's heartbeat. After ``watch_s`` without an event for our prompt,
+    ``watch`` looks for it in the queue and the history."""
+    run = _Run(prompt_id, on_progress, provider)
+    quiet_since = time.monotonic()
+    receiving: asyncio.Task[aiohttp.WSMessage] | None = None
+    try:
+        while True:
+            receiving = receiving or asyncio.ensure_future(ws.receive())
+            done, _ = await asyncio.wait(
+                {receiving}, timeout=max(quiet_since + watch_s - time.monotonic(), 0)
+            )
+            if not done:
+                if await watch():
+                    return True
+                quiet_since = time.monotonic()
+                continue
+            message, receiving = receiving.result(), None
+            outcome = await run.take(message)
+            if outcome is not None:
+                return outcome
+            if run.heard:
+                quiet_since, run.heard = time.monotonic(), False
+    finally:
+        if receiving is not None:
+            receiving.cancel()
+
+
+class _Run:
+    """One prompt's events: progress and previews reported, the end or the failure recognised."""
+
+    def __init__(self, prompt_id: str, on_progress: ProgressCallback, provider: str) -> None:
+        self.prompt_id = prompt_id
+        self.on_progress = on_progress
+        self.provider = provider
+        self.fraction = 0.0
+        self.executing = False
+        """Our prompt is the one running: legacy previews (no prompt id) are ours."""
+        self.heard = False
+        """Something about our prompt arrived (the silence watch restarts)."""
+
+    async def take(self, message: aiohttp.WSMessage) -> bool | None:
+        """True: the run ended; False: the socket closed; None: keep reading."""
         if message.type is aiohttp.WSMsgType.BINARY:
-            preview = _preview(message.data)
+            preview = _preview(message.data, self.prompt_id, legacy_ok=self.executing)
             if preview is not None:
-                await on_progress(fraction, preview)
-            continue
+                self.heard = True
+                await self.on_progress(self.fraction, preview)
+            return None
+        if message.type is aiohttp.WSMsgType.ERROR and isinstance(message.data, TimeoutError):
+            raise Unavailable(
+                f"{self.provider}: the server stopped answering the websocket heartbeat",
+                provider=self.provider,
+                user_message="The ComfyUI server stopped responding.",
+            )
         if message.type is not aiohttp.WSMsgType.TEXT:
-            break  # close, closing, error
+            return False  # close, closing, error
         try:
             event = json.loads(message.data)
         except ValueError:
-            continue
+            return None
         if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
-            continue
+            return None
         kind, data = event.get("type"), event["data"]
-        if data.get("prompt_id", prompt_id) != prompt_id:
-            continue  # another run (the server also tells every client about the queue)
+        if data.get("prompt_id") != self.prompt_id:
+            return None  # another run, or the queue status every client is told about
+        self.heard = True
+        self.executing = self.executing or kind in _STARTED
         if kind == "progress":
             value, maximum = data.get("value"), data.get("max")
             if _number(value) and _number(maximum) and maximum > 0:
-                fraction = min(max(float(value) / float(maximum), 0.0), 0.99)
-                await on_progress(fraction, None)
-        elif kind == "execution_success" or (kind == "executing" and "node" in data and data["node"] is None):
+                self.fraction = min(max(float(value) / float(maximum), 0.0), 0.99)
+                await self.on_progress(self.fraction, None)
+        elif kind == "execution_success":
+            self.executing = False  # nodes done; the history follows, then executing {node: null}
+        elif kind == "executing" and "node" in data and data["node"] is None:
             return True
         elif kind in ("execution_error", "execution_interrupted"):
-            raise execution_failure(kind, data, provider=provider)
-    return False
+            raise execution_failure(kind, data, provider=self.provider)
+        return None
 
 
 def execution_failure(kind: str, data: Mapping[str, Any], *, provider: str) -> ProviderError:
@@ -162,11 +234,39 @@ def output_images(entry: Mapping[str, Any]) -> list[dict[str, str]]:
     return saved
 
 
-def _preview(frame: bytes) -> bytes | None:
+def cached_outputs(entry: Mapping[str, Any]) -> set[str]:
+    """The output nodes ComfyUI did not run but answered from its cache (their files are old)."""
+    status = entry.get("status")
+    messages = status.get("messages") if isinstance(status, dict) else None
+    cached: set[str] = set()
+    for item in messages if isinstance(messages, list) else ():
+        if (
+            isinstance(item, list)
+            and len(item) == 2
+            and item[0] == "execution_cached"
+            and isinstance(item[1], dict)
+        ):
+            nodes = item[1].get("nodes")
+            cached |= {str(n) for n in nodes} if isinstance(nodes, list) else set()
+    outputs = entry.get("outputs")
+    return cached & set(outputs) if isinstance(outputs, dict) else set()
+
+
+def _preview(frame: bytes, prompt_id: str, *, legacy_ok: bool) -> bytes | None:
     if len(frame) <= 8:
         return None
-    event, _format = struct.unpack(">II", frame[:8])
-    return frame[8:] if event == PREVIEW_IMAGE else None
+    event, second = struct.unpack(">II", frame[:8])
+    if event == PREVIEW_IMAGE:
+        return frame[8:] if legacy_ok else None
+    if event != PREVIEW_IMAGE_WITH_METADATA or len(frame) <= 8 + second:
+        return None
+    try:
+        metadata = json.loads(frame[8 : 8 + second])
+    except ValueError:
+        return None
+    if not isinstance(metadata, dict) or metadata.get("prompt_id") != prompt_id:
+        return None
+    return frame[8 + second :]
 
 
 def _number(value: object) -> bool:

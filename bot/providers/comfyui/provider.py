@@ -15,38 +15,35 @@ request has none, so the one used is always known and recorded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import httpx
 
-from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
-from bot.core.imaging import EXTENSIONS
+from bot.core.errors import InvalidRequest, ProviderTimeout, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.client import USER_AGENT, max_response_bytes
-from bot.providers._http.common import base_urls, diffusion_prompt, is_edit, read_json, reference_mime
-from bot.providers._http.errors import raise_for_response, scrub, transport_errors
+from bot.providers._http.common import base_urls, diffusion_prompt, is_edit
 from bot.providers._http.local_servers import canvas_for, check_all
-from bot.providers._http.media import base_is_local, download, to_image
+from bot.providers._http.media import base_is_local
 from bot.providers.comfyui.events import (
     CANCELLED_TEXT,
-    describe_rejection,
+    FEATURE_FLAGS,
+    cached_outputs,
     follow,
     history_failure,
     output_images,
 )
 from bot.providers.comfyui.settings import ComfyUISettings
-from bot.providers.comfyui.workflow import IMG2IMG, TXT2IMG, fill, load_workflow, placeholders
+from bot.providers.comfyui.wire import OutputGone, Wire
+from bot.providers.comfyui.workflow import Workflows, fill, placeholders
 
 __all__ = ["ComfyUIProvider", "create"]
 
@@ -61,6 +58,10 @@ VARY_DENOISE = 0.35
 POLL_INTERVAL_S = 1.0
 DEFAULT_WAIT_S = 300.0
 SIDE_CALL_TIMEOUT_S = 10.0
+WATCH_S = 15.0
+"""Without an event about our prompt for this long, look for it in the queue and the history."""
+HEARTBEAT_S = 10.0
+"""Websocket ping interval; no pong within half of it and the server is taken as frozen."""
 
 
 class ComfyUIProvider:
@@ -70,49 +71,61 @@ class ComfyUIProvider:
     catalog: tuple[str, ...] = (DEFAULT_CHECKPOINT, "v1-5-pruned-emaonly.safetensors")
     """Common checkpoint file names; the installed ones come from :meth:`list_models`."""
 
+    live_models_only = True
+    """``easel providers`` shows :meth:`list_models` alone: what the server has is all it can load."""
+
     def __init__(
         self,
         settings: ComfyUISettings,
         *,
         client: httpx.AsyncClient,
         poll_interval_s: float = POLL_INTERVAL_S,
+        watch_s: float = WATCH_S,
+        heartbeat_s: float = HEARTBEAT_S,
+        side_timeout_s: float = SIDE_CALL_TIMEOUT_S,
     ) -> None:
         urls = base_urls(settings, provider=self.name, example="http://127.0.0.1:8188")
         self.pool = BackendPool(urls, max_per_backend=settings.max_concurrency or 1)
         self.model = settings.model
         self._settings = settings
-        self._client = client
         self._poll_s = poll_interval_s
+        self._watch_s = watch_s
+        self._heartbeat_s = heartbeat_s
+        self._side_timeout_s = side_timeout_s
         self._wait_s = settings.timeout_s or client.timeout.read or DEFAULT_WAIT_S
-        self._allow_private = base_is_local(settings.base_url)
         self._max_ws_message = max_response_bytes(settings)  # the same cap as for HTTP answers
-        self._custom = load_workflow(settings.workflow, provider=self.name) if settings.workflow else None
-        used = placeholders(self._custom) if self._custom is not None else {"negative", "seed", "image"}
-        self._used = used
+        local = base_is_local(settings.base_url)
+        self._wire = Wire(client, provider=self.name, allow_private=local, side_timeout_s=side_timeout_s)
+        self._workflows = Workflows.from_settings(
+            settings.workflow, settings.edit_workflow, provider=self.name
+        )
+        used = self._workflows.placeholders()
         self.capabilities = Capabilities(
-            edit="image" in used,
+            edit=self._workflows.edit is not None,
             max_n=1,
             aspects=None,
             negative_prompt="negative" in used,
             seed="seed" in used,
-            max_reference_images=1 if "image" in used else 0,
+            max_reference_images=1 if self._workflows.edit is not None else 0,
         )
         self._session: aiohttp.ClientSession | None = None
         self._running: dict[str, tuple[str, asyncio.Task[Mapping[str, Any]]]] = {}
         """prompt_id -> (backend, the task waiting for its result)."""
+        self._abandoned: set[asyncio.Task[None]] = set()
+        """Stops sent to a server that stopped answering (they land when it answers again)."""
 
     # ------------------------------------------------------------------------------------ the protocol
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One workflow run (the chain splits n); fails over between backends on Unavailable."""
         edit = is_edit(request, provider=self.name)
-        if edit and not self.capabilities.edit:
+        if edit and self._workflows.edit is None:
             raise InvalidRequest(
-                f"{self.name}: the configured workflow has no {{{{image}}}} placeholder",
+                f"{self.name}: no edit workflow (a {{{{image}}}} placeholder) is configured",
                 provider=self.name,
                 user_message="This ComfyUI workflow cannot edit images.",
             )
-        if not edit and self._custom is not None and "image" in self._used:
+        if not edit and self._workflows.generate is None:
             raise InvalidRequest(
                 f"{self.name}: the configured workflow needs an {{{{image}}}}",
                 provider=self.name,
@@ -154,12 +167,15 @@ class ComfyUIProvider:
         """Stop this provider's runs: drop them from the queue, interrupt the one executing, and end
         their waits (a run deleted while pending would never report back)."""
         runs = list(self._running.items())
-        await asyncio.gather(*(self._stop(base, prompt_id) for prompt_id, (base, _) in runs))
+        await asyncio.gather(*(self._wire.stop(base, prompt_id) for prompt_id, (base, _) in runs))
         for _, (_, waiter) in runs:
             waiter.cancel()
 
     async def aclose(self) -> None:
         """Close the websocket session this provider opened (the HTTP client belongs to the app)."""
+        for task in list(self._abandoned):
+            task.cancel()  # the requests are sent; the server reads them when it answers again
+        await asyncio.gather(*self._abandoned, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -169,19 +185,57 @@ class ComfyUIProvider:
     async def _run(
         self, base: str, request: ImageRequest, seed: int, on_progress: ProgressCallback, *, edit: bool
     ) -> list[Image]:
-        image_name = await self._upload(base, request.reference_images[0]) if edit else None
-        workflow = self._workflow(request, seed, image_name, edit=edit)
-        client_id = uuid.uuid4().hex
+        """Upload, queue, wait, fetch. A cached answer whose file is gone: POST /free, one resubmit."""
+        image_name = await self._wire.upload(base, request.reference_images[0]) if edit else None
+        template = self._workflows.edit if edit else self._workflows.generate
+        assert template is not None
+        workflow = self._workflow(template, request, seed, image_name, edit=edit)
+        model = (
+            request.model or self.model or (DEFAULT_CHECKPOINT if self._workflows.builtin(template) else None)
+        )
+        used_seed = seed if "seed" in placeholders(template) else None
+        for attempt in (1, 2):
+            entry = await self._submit(base, workflow, on_progress)
+            refs = output_images(entry)[: request.n]  # a batch workflow makes more than asked
+            try:
+                return [await self._wire.view(base, ref, model, used_seed) for ref in refs]
+            except OutputGone:
+                if not cached_outputs(entry):
+                    raise
+                if attempt == 2:
+                    raise InvalidRequest(
+                        f"{self.name}: ComfyUI answered from its cache with output files that were deleted, "
+                        "even after POST /free",
+                        provider=self.name,
+                        user_message="ComfyUI answered with an earlier result whose file was deleted; "
+                        "an admin needs to restart ComfyUI or change the workflow.",
+                    ) from None
+                log.info(
+                    "%s: cached result on %s names a deleted file; freeing the cache and resubmitting",
+                    self.name,
+                    base,
+                )
+                await self._wire.free(base)
+        raise AssertionError("unreachable")
+
+    async def _submit(self, base: str, workflow: Any, on_progress: ProgressCallback) -> Mapping[str, Any]:
+        """One /prompt under our own prompt_id, followed until its history entry is there."""
+        client_id, prompt_id = uuid.uuid4().hex, str(uuid.uuid4())
+        body = {**self._extra_body(), "prompt": workflow, "client_id": client_id, "prompt_id": prompt_id}
         ws = await self._open_ws(base, client_id)
         try:
-            prompt_id = await self._queue(base, workflow, client_id)
+            try:
+                prompt_id = await self._wire.queue(base, body)
+            except (ProviderTimeout, Unavailable):
+                self._abandon(base, prompt_id)  # it may have been queued before the answer was lost
+                raise
             waiter = asyncio.create_task(self._result(ws, base, prompt_id, on_progress))
             self._running[prompt_id] = (base, waiter)
             try:
                 async with asyncio.timeout(self._wait_s):
-                    entry = await waiter
+                    return await waiter
             except TimeoutError as exc:
-                await self._stop(base, prompt_id)
+                await self._wire.stop(base, prompt_id)
                 raise ProviderTimeout(
                     f"{self.name}: no result within {self._wait_s:.0f} s",
                     provider=self.name,
@@ -190,22 +244,29 @@ class ComfyUIProvider:
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():  # generate() itself was cancelled
-                    await asyncio.shield(self._stop(base, prompt_id))  # free the GPU for the next job
+                    await asyncio.shield(self._wire.stop(base, prompt_id))  # free the GPU for the next job
                     raise
                 raise InvalidRequest(  # interrupt() called off the wait
                     f"{self.name}: the run was interrupted", provider=self.name, user_message=CANCELLED_TEXT
                 ) from None
+            except (Unavailable, ProviderTimeout):
+                self._abandon(base, prompt_id)  # given up on: it must not run later for nobody
+                raise
             finally:
                 self._running.pop(prompt_id, None)
                 waiter.cancel()
         finally:
             if ws is not None:
                 await ws.close()
-        model = request.model or self.model or (DEFAULT_CHECKPOINT if self._custom is None else None)
-        used_seed = seed if "seed" in self._used else None
-        return [await self._view(base, ref, model, used_seed) for ref in output_images(entry)]
 
-    def _workflow(self, request: ImageRequest, seed: int, image: str | None, *, edit: bool) -> Any:
+    def _abandon(self, base: str, prompt_id: str) -> None:
+        task = asyncio.create_task(self._wire.stop(base, prompt_id))
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
+
+    def _workflow(
+        self, template: Any, request: ImageRequest, seed: int, image: str | None, *, edit: bool
+    ) -> Any:
         settings = self._settings
         model = request.model or self.model or DEFAULT_CHECKPOINT
         width, height = canvas_for(request.aspect, model, settings.options)
@@ -226,58 +287,28 @@ class ComfyUIProvider:
         }
         if image is not None:
             values["image"] = image
-        template = self._custom if self._custom is not None else (IMG2IMG if edit else TXT2IMG)
         return fill(template, values)
 
-    async def _upload(self, base: str, data: bytes) -> str:
-        """POST /upload/image (multipart); the name to put in a LoadImage node."""
-        mime = reference_mime(data, provider=self.name)
-        filename = f"easel-{hashlib.sha256(data).hexdigest()[:20]}.{EXTENSIONS[mime]}"
-        url = f"{base}/upload/image"
-        with transport_errors(provider=self.name, url=url):
-            response = await self._client.post(
-                url, files={"image": (filename, data, mime)}, data={"type": "input", "overwrite": "true"}
-            )
-        raise_for_response(response, provider=self.name)
-        answer = read_json(response, provider=self.name)
-        name = answer.get("name") if isinstance(answer, dict) else None
-        if not isinstance(name, str) or not name:
-            raise Unavailable(f"{self.name}: upload answer has no name", provider=self.name)
-        subfolder = answer.get("subfolder") or ""
-        return f"{subfolder}/{name}" if isinstance(subfolder, str) and subfolder else name
-
-    async def _queue(self, base: str, workflow: Any, client_id: str) -> str:
-        body = {**self._extra_body(), "prompt": workflow, "client_id": client_id}
-        url = f"{base}/prompt"
-        with transport_errors(provider=self.name, url=url):
-            response = await self._client.post(url, json=body)
-        if response.status_code == 400:
-            summary = describe_rejection(_json_or_none(response))
-            raise InvalidRequest(
-                f"{self.name}: HTTP 400: workflow rejected: {summary}",
-                provider=self.name,
-                user_message=f"ComfyUI rejected the workflow: {scrub(summary, limit=240)}",
-            )
-        raise_for_response(response, provider=self.name)
-        answer = read_json(response, provider=self.name)
-        prompt_id = answer.get("prompt_id") if isinstance(answer, dict) else None
-        if not isinstance(prompt_id, str) or not prompt_id:
-            raise Unavailable(f"{self.name}: /prompt answer has no prompt_id", provider=self.name)
-        return prompt_id
-
     async def _open_ws(self, base: str, client_id: str) -> aiohttp.ClientWebSocketResponse | None:
-        """The job's websocket, or None (then /history is polled) when it cannot be opened."""
+        """The job's websocket (heartbeat on; previews with metadata asked for), or None (then
+        /history is polled) when it cannot be opened."""
         url = httpx.URL(base + "/ws").copy_with(scheme="wss" if base.startswith("https") else "ws")
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=SIDE_CALL_TIMEOUT_S),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._side_timeout_s),
                 headers={"User-Agent": USER_AGENT},
             )
         try:
-            async with asyncio.timeout(SIDE_CALL_TIMEOUT_S):
-                return await self._session.ws_connect(
-                    str(url), params={"clientId": client_id}, max_msg_size=self._max_ws_message, autoping=True
+            async with asyncio.timeout(self._side_timeout_s):
+                ws = await self._session.ws_connect(
+                    str(url),
+                    params={"clientId": client_id},
+                    max_msg_size=self._max_ws_message,
+                    autoping=True,
+                    heartbeat=self._heartbeat_s,
                 )
+                await ws.send_json(FEATURE_FLAGS)
+                return ws
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.info("comfyui: websocket on %s unavailable (%s); polling /history instead", base, exc)
             return None
@@ -290,14 +321,33 @@ class ComfyUIProvider:
         on_progress: ProgressCallback,
     ) -> Mapping[str, Any]:
         """Follow the websocket until the run ends (if there is one), then read its history entry."""
+
+        async def watch() -> bool:
+            return await self._still_there(base, prompt_id)
+
         if ws is not None:
-            await follow(ws, prompt_id, on_progress, provider=self.name)
+            await follow(ws, prompt_id, on_progress, provider=self.name, watch=watch, watch_s=self._watch_s)
         return await self._poll_history(base, prompt_id)
 
+    async def _still_there(self, base: str, prompt_id: str) -> bool:
+        """True when the run is done; False while it is queued or running; raised when it is gone."""
+        where = await self._wire.where(base, prompt_id)
+        if where == "gone":
+            raise InvalidRequest(
+                f"{self.name}: prompt {prompt_id} is neither queued nor in the history on {base} "
+                "(the queue was cleared or the prompt deleted by another client)",
+                provider=self.name,
+                user_message="The job was removed from the ComfyUI queue before it ran (someone cleared "
+                "the queue); send the request again if you still want it.",
+            )
+        return where == "done"
+
     async def _poll_history(self, base: str, prompt_id: str) -> Mapping[str, Any]:
-        """GET /history/{id} until the run is there; its failure raised as the matching error."""
+        """GET /history/{id} until the run is there (checking the queue every ``watch_s``); its
+        failure raised as the matching error."""
+        checked = time.monotonic()
         while True:
-            history = await self._get_json(f"{base}/history/{prompt_id}")
+            history = await self._wire.get_json(f"{base}/history/{prompt_id}")
             entry = history.get(prompt_id) if isinstance(history, dict) else None
             if isinstance(entry, dict):
                 failure = history_failure(entry, provider=self.name)
@@ -308,52 +358,20 @@ class ComfyUIProvider:
                     isinstance(status, dict) and status.get("completed") is False and not entry.get("outputs")
                 ):
                     return entry
+            elif time.monotonic() - checked >= self._watch_s:
+                await self._still_there(base, prompt_id)
+                checked = time.monotonic()
             await asyncio.sleep(self._poll_s)
 
-    async def _view(self, base: str, ref: Mapping[str, str], model: str | None, seed: int | None) -> Image:
-        url = f"{base}/view?" + urlencode(ref)
-        try:
-            data, mime = await download(
-                self._client, url, provider=self.name, allow_private=self._allow_private
-            )
-        except (Misconfigured, Unavailable) as exc:  # a 404/403 (the file is gone) or a dropped fetch
-            raise Unavailable(
-                f"{self.name}: output {ref.get('filename')} cannot be fetched: {exc}",
-                provider=self.name,
-                user_message="The image was made but could not be fetched from ComfyUI; please try again.",
-            ) from exc
-        return to_image(data, provider=self.name, model=model, seed=seed, mime=mime)
-
-    async def _stop(self, base: str, prompt_id: str) -> None:
-        """Best effort: delete the run from the queue; interrupt it when it is the one executing."""
-        try:
-            with transport_errors(provider=self.name):
-                await self._client.post(
-                    f"{base}/queue", json={"delete": [prompt_id]}, timeout=SIDE_CALL_TIMEOUT_S
-                )
-                queue = await self._client.get(f"{base}/queue", timeout=SIDE_CALL_TIMEOUT_S)
-                running = _json_or_none(queue)
-                items = running.get("queue_running") if isinstance(running, dict) else None
-                ours = not isinstance(items, list) or any(
-                    isinstance(item, list) and len(item) > 1 and item[1] == prompt_id for item in items
-                )
-                if ours:
-                    await self._client.post(
-                        f"{base}/interrupt", json={"prompt_id": prompt_id}, timeout=SIDE_CALL_TIMEOUT_S
-                    )
-        except (Unavailable, ProviderTimeout, Misconfigured) as exc:
-            log.warning("comfyui: could not stop %s on %s: %s", prompt_id, base, exc)
-
     async def _get_json(self, url: str) -> Any:
-        with transport_errors(provider=self.name, url=url):
-            response = await self._client.get(url, timeout=SIDE_CALL_TIMEOUT_S)
-        raise_for_response(response, provider=self.name)
-        return read_json(response, provider=self.name)
+        return await self._wire.get_json(url)
 
     def _extra_body(self) -> dict[str, Any]:
         """``settings.options`` go into the /prompt body (``extra_data``, ``front``, ...), minus ours."""
         return {
-            k: v for k, v in self._settings.options.items() if k not in ("long_side", "prompt", "client_id")
+            k: v
+            for k, v in self._settings.options.items()
+            if k not in ("long_side", "prompt", "client_id", "prompt_id")
         }
 
 
@@ -375,12 +393,6 @@ def _checkpoints(info: Any) -> list[str]:
     if not isinstance(choices, list):
         raise Unavailable("comfyui: unexpected ckpt_name shape in /object_info", provider="comfyui")
     return [str(name) for name in choices]
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    with contextlib.suppress(ValueError, UnicodeDecodeError):
-        return json.loads(response.content)
-    return None
 
 
 def create(settings: ComfyUISettings, *, client: httpx.AsyncClient) -> ComfyUIProvider:

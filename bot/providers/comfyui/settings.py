@@ -15,4 +15,9 @@ class ComfyUISettings(SamplerSettings):
     workflow: Path | None = None
     """An API-format workflow JSON with placeholders ({{prompt}}, {{negative}}, {{seed}}, {{width}},
     {{height}}, {{steps}}, {{image}}, {{cfg}}, {{sampler}}, {{denoise}}, {{model}}); a built-in
-    SDXL-style template when unset."""
+    SDXL-style template when unset. With an {{image}} placeholder it is an edit workflow (and new
+    images are refused) unless ``edit_workflow`` is set."""
+
+    edit_workflow: Path | None = None
+    """The API-format workflow for edits and variations (must use {{image}}); with it, ``workflow``
+    makes new images (the built-in txt2img when unset) and chat offers edits."""

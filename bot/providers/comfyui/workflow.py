@@ -13,6 +13,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "IMG2IMG",
     "PLACEHOLDERS",
     "TXT2IMG",
+    "Workflows",
     "fill",
     "load_workflow",
     "placeholders",
@@ -84,9 +86,51 @@ IMG2IMG["3"]["inputs"]["denoise"] = "{{denoise}}"
 """LoadImage → VAEEncode → KSampler (denoise < 1) → VAEDecode → SaveImage; the size is the image's."""
 
 
-def load_workflow(path: Path, *, provider: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Workflows:
+    """The workflow for new images and the one for edits (None: not offered).
+
+    ``workflow`` alone keeps its old meaning: with an ``{{image}}`` it is the edit workflow (and new
+    images are refused), without one it makes new images (and edits are not offered).
+    ``edit_workflow`` (must use ``{{image}}``) adds edits; the built-in templates fill what is unset.
+    """
+
+    generate: dict[str, Any] | None
+    edit: dict[str, Any] | None
+
+    @classmethod
+    def from_settings(cls, workflow: Path | None, edit_workflow: Path | None, *, provider: str) -> Workflows:
+        main = load_workflow(workflow, provider=provider) if workflow else None
+        edit = load_workflow(edit_workflow, provider=provider, key="edit_workflow") if edit_workflow else None
+        if edit is not None and "image" not in placeholders(edit):
+            raise Misconfigured(
+                f"providers.{provider}.edit_workflow ({edit_workflow}) has no {{{{image}}}} placeholder "
+                "for the picture to edit",
+                provider=provider,
+            )
+        if main is not None and "image" in placeholders(main):
+            if edit is not None:
+                raise Misconfigured(
+                    f"providers.{provider}.workflow ({workflow}) uses {{{{image}}}}: it edits; with "
+                    "edit_workflow set, workflow must make new images",
+                    provider=provider,
+                )
+            return cls(generate=None, edit=main)
+        if main is not None:
+            return cls(generate=main, edit=edit)
+        return cls(generate=TXT2IMG, edit=edit if edit is not None else IMG2IMG)
+
+    def builtin(self, template: Any) -> bool:
+        return template is TXT2IMG or template is IMG2IMG
+
+    def placeholders(self) -> set[str]:
+        """What the new-image workflow (else the edit one) can take: seed, negative prompt."""
+        return placeholders(self.generate if self.generate is not None else self.edit)
+
+
+def load_workflow(path: Path, *, provider: str, key: str = "workflow") -> dict[str, Any]:
     """Read an API-format workflow file; Misconfigured (naming the file) when it cannot be used."""
-    where = f"providers.{provider}.workflow ({path})"
+    where = f"providers.{provider}.{key} ({path})"
     try:
         document = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
     except OSError as exc:

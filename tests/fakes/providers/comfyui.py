@@ -74,6 +74,10 @@ class FakeComfyUI:
         self.output_padding = 0
         """Bytes added to every saved PNG (to make outputs over a client's size cap)."""
         self.max_upload_mb = max_upload_mb
+        self.preview_metadata = True
+        """False: an older server that ignores ``feature_flags`` (legacy previews only)."""
+        self.ignore_free = False
+        """True: POST /free answers 200 but the cache stays (to test a client's last resort)."""
         self.requests: list[Recorded] = []
         self.prompts: list[dict[str, Any]] = []
         """Accepted /prompt bodies."""
@@ -319,7 +323,7 @@ class FakeComfyUI:
                 if message.type is WSMsgType.TEXT:
                     with contextlib.suppress(ValueError, AttributeError):
                         data = json.loads(message.data)
-                        if first and data.get("type") == "feature_flags":
+                        if first and data.get("type") == "feature_flags" and self.preview_metadata:
                             self.features[sid] = dict(data.get("data") or {})
                             await ws.send_json({"type": "feature_flags", "data": self._server_features()})
                     first = False
@@ -380,7 +384,7 @@ class FakeComfyUI:
     async def _free(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.frees.append(body)
-        for flag in ("unload_models", "free_memory"):
+        for flag in () if self.ignore_free else ("unload_models", "free_memory"):
             if body.get(flag):
                 self.executor.set_flag(flag, body[flag])
         return web.Response(status=200)

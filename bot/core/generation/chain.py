@@ -175,7 +175,7 @@ class ProviderChain:
                         images=tuple(images),
                         provider=provider.name,
                         model=images[0].model if images else None,
-                        notes=(*notes, *fit_notes),
+                        notes=(*notes, *fit_notes, *_identical(images, provider.name)),
                     )
         except TimeoutError as exc:
             raise ProviderTimeout(
@@ -288,6 +288,13 @@ class ProviderChain:
                 )
             return editors
         return providers
+
+
+def _identical(images: Sequence[Image], name: str) -> tuple[str, ...]:
+    """Several images that are byte for byte the same (a workflow or cache that ignores the seed)."""
+    if len(images) > 1 and len({image.data for image in images}) == 1:
+        return (f"{name} made {len(images)} identical images (it ignores the seed).",)
+    return ()
 
 
 def _explain_rate_limit(error: RateLimited) -> None:

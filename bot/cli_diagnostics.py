@@ -44,6 +44,8 @@ def providers(
             typer.echo(
                 f"{'':18} {source}: {', '.join(item.models[:12])}{' …' if len(item.models) > 12 else ''}"
             )
+        elif item.live_models:
+            typer.echo(f"{'':18} models (live): none")
         for note in item.notes:
             typer.echo(f"{'':18} {note}")
         if item.detail:

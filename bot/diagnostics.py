@@ -103,5 +103,7 @@ async def _live_models(provider: Provider, report_: ProviderReport) -> ProviderR
             live: Sequence[str] = await lister()
     except (TimeoutError, EaselError) as exc:
         return replace(report_, notes=[*report_.notes, f"live model list unavailable: {exc}"])
+    if getattr(provider, "live_models_only", False):  # a server of the user's own: it has what it has
+        return replace(report_, models=tuple(live), live_models=True)
     merged = tuple(dict.fromkeys([*live, *report_.models]))
     return replace(report_, models=merged, live_models=True)

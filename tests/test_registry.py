@@ -89,6 +89,7 @@ def test_auto_order_is_local_servers_then_clouds() -> None:
         "replicate",
         "stability",
         "openrouter",
+        "aihubmix",
     )
 
 

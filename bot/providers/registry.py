@@ -109,6 +109,7 @@ VENDORS: tuple[Vendor, ...] = (
     _cloud("replicate", ProviderSettings, "bot.providers.replicate"),
     _cloud("stability", DiffusionSettings, "bot.providers.stability"),
     _cloud("openrouter", ProviderSettings, "bot.providers.openrouter"),
+    _cloud("aihubmix", ProviderSettings, "bot.providers.aihubmix"),
     _local("openai-compatible", ProviderSettings, "bot.providers.openai_compatible"),
 )
 """Every provider, in the order `easel providers` and `easel config show` list them."""

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from bot.core.errors import ImageError
 from tests.fakes.providers import bedrock as fake_bedrock
+from tests.fakes.providers.aihubmix import FakeAIHubMix
 from tests.fakes.providers.comfyui import FakeComfyUI
 from tests.fakes.providers.flux import FakeBFL
 from tests.fakes.providers.gemini import FakeGemini
@@ -322,6 +323,23 @@ ADAPTERS: tuple[Adapter, ...] = (
         wrong_key=wrong_key,
         healthy="ok (credit left: 4.90)",
         dead_path="/api/v1",
+    ),
+    Adapter(
+        "aihubmix",
+        start=lambda: FakeAIHubMix(api_key=KEY, image_scale=1 / 16),
+        settings=keyed,
+        model="gpt-image-1.5",
+        refusals={
+            "policy error": ("content policy", lambda f: f.refuse_next()),
+            "http 200": ("HTTP 200 without images", lambda f: f.empty_next()),
+        },
+        rate_limit=lambda f, s: f.rate_limit_next(retry_after=str(s)),
+        outage=lambda f, status: f.fail_next(status),
+        malformed=lambda f: f.malformed_next(),
+        hang=delay,
+        wrong_key=wrong_key,
+        down="unavailable",
+        dead_path="/v1",
     ),
 )
 """One adapter per provider in the registry (``test_every_registered_provider_has_an_adapter``)."""

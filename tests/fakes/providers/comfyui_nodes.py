@@ -3,7 +3,7 @@
 
 Node classes with their inputs (a link type in capitals, or a widget kind), outputs and ranges, the
 model-free ones a CPU server runs (``EmptyImage``, ``ImageInvert``, ``ImageBlur``, ``LoadImage``,
-``SaveImage``, ``PreviewImage``) and Easel's test node ``EaselSteps`` (``deploy/comfyui/easel_nodes.py``:
+``SaveImage``, ``PreviewImage``) and Easel's test node ``EaselSteps`` (``deploy/comfyui_easel_nodes.py``:
 steps with progress and previews, interruptible, optionally failing at a step).
 
 Validation is per output node, as upstream: an output whose nodes (it and everything it links from)
@@ -48,7 +48,10 @@ NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "EmptyImage": ({"width": "INT", "height": "INT", "batch_size": "INT", "color": "INT"}, ("IMAGE",)),
     "ImageInvert": ({"image": "IMAGE"}, ("IMAGE",)),
     "ImageBlur": ({"image": "IMAGE", "blur_radius": "INT", "sigma": "FLOAT"}, ("IMAGE",)),
-    "EaselSteps": ({"image": "IMAGE", "steps": "INT", "seconds": "FLOAT", "fail_at": "INT"}, ("IMAGE",)),
+    "EaselSteps": (
+        {"image": "IMAGE", "steps": "INT", "seconds": "FLOAT", "fail_at": "INT", "seed": "INT"},
+        ("IMAGE",),
+    ),
     "LoadImage": ({"image": "FILE"}, ("IMAGE", "MASK")),
     "SaveImage": ({"images": "IMAGE", "filename_prefix": "STRING"}, ()),
     "PreviewImage": ({"images": "IMAGE"}, ()),
@@ -56,7 +59,7 @@ NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 OUTPUT_NODES = ("SaveImage", "PreviewImage")
 STEPPING = ("KSampler", "EaselSteps")
 """Nodes that report progress step by step (and can be interrupted between steps)."""
-OPTIONAL = {("EaselSteps", "fail_at"), ("EaselSteps", "seconds")}
+OPTIONAL = {("EaselSteps", "fail_at"), ("EaselSteps", "seconds"), ("EaselSteps", "seed")}
 RANGES = {
     ("KSampler", "seed"): (0, MAX_SEED),
     ("KSampler", "steps"): (1, 10000),
@@ -74,6 +77,7 @@ RANGES = {
     ("EaselSteps", "steps"): (1, 1000),
     ("EaselSteps", "seconds"): (0.0, 60.0),
     ("EaselSteps", "fail_at"): (0, 1000),
+    ("EaselSteps", "seed"): (0, MAX_SEED),
 }
 
 

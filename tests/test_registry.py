@@ -84,6 +84,7 @@ def test_auto_order_is_local_servers_then_clouds() -> None:
         "xai",
         "minimax",
         "zhipu",
+        "stepfun",
         "bedrock",
         "flux",
         "replicate",

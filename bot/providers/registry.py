@@ -104,6 +104,7 @@ VENDORS: tuple[Vendor, ...] = (
     _cloud("xai", ProviderSettings, "bot.providers.xai"),
     _cloud("minimax", ProviderSettings, "bot.providers.minimax"),
     _cloud("zhipu", ProviderSettings, "bot.providers.zhipu"),
+    _cloud("stepfun", ProviderSettings, "bot.providers.stepfun"),
     _cloud("bedrock", BedrockSettings, "bot.providers.bedrock.provider", "region", "api_key"),
     _cloud("flux", ProviderSettings, "bot.providers.flux"),
     _cloud("replicate", ProviderSettings, "bot.providers.replicate"),

@@ -25,6 +25,7 @@ from tests.fakes.providers.openrouter import FakeOpenRouter
 from tests.fakes.providers.replicate import FakeReplicate, problem
 from tests.fakes.providers.sdwebui import FakeSDWebUI
 from tests.fakes.providers.stability import FakeStability
+from tests.fakes.providers.stepfun import FakeStepFun
 from tests.fakes.providers.xai import FakeXAI
 from tests.fakes.providers.zhipu import FakeZhipu
 from tests.providers.contract.adapter import Adapter, Fake, Tracker
@@ -238,6 +239,20 @@ ADAPTERS: tuple[Adapter, ...] = (
         wrong_key=wrong_key,
         healthy="ok",
         dead_path="/api/paas/v4",
+    ),
+    Adapter(
+        "stepfun",
+        start=lambda: FakeStepFun(api_key=KEY),
+        settings=keyed,
+        model="step-image-edit-2",
+        refusals={"http 200": ("content_filtered", lambda f: f.filter_next())},
+        outage=lambda f, status: f.fail_next(status),  # throttling's form is undocumented
+        malformed=lambda f: f.malformed_next(),
+        hang=delay,
+        wrong_key=wrong_key,
+        cannot_edit={"model": "step-1x-medium"},
+        healthy="ok",
+        dead_path="/v1",
     ),
     Adapter(
         "bedrock",

@@ -3,17 +3,19 @@ lets go when it stops; the queue's figures for ``/status`` and the status page c
 
 The claim is one statement: ``UPDATE jobs SET lease_owner = :me, lease_expires_at = :until WHERE id =
 (SELECT id ... ORDER BY <least recently served user first>, id LIMIT 1 [FOR UPDATE SKIP LOCKED])
-RETURNING *``. On PostgreSQL, ``SKIP LOCKED`` lets workers of several replicas claim side by side
-without waiting for each other; SQLite runs one writer at a time, which makes the statement atomic
-there as well. A job is claimable when it is owed work (queued, running, generated, or failed or
-cancelled with its notice not yet sent), nobody holds it (never leased, or the lease expired: its
-worker died), it is for a platform the claimant serves, and it does not wait for an earlier open job
-of its chat.
+RETURNING *``; a job still to be generated (queued, or running when its worker died) is started by
+it too: ``running``, one more attempt, ``started_at`` (what ``JobStore.move(..., attempt=True)`` does),
+so a job's start costs no transaction of its own. On PostgreSQL, ``SKIP LOCKED`` lets workers of
+several replicas claim side by side without waiting for each other; SQLite runs one writer at a time,
+which makes the statement atomic there as well. A job is claimable when it is owed work (queued,
+running, generated, or failed or cancelled with its notice not yet sent), nobody holds it (never leased,
+or the lease expired: its worker died), it is for a platform the claimant serves, and it does not wait
+for an earlier open job of its chat.
 
-The claim also answers whether anything else is owed work and free (``claim_next``), so a queue whose
-last claim saw nothing more claims again only when a job is queued or freed, or at its poll: a request
-costs one claim, not one plus an empty one after it and another after its end. The statements are
-built once per dialect with bound parameters.
+The claim also answers whether anything else is owed work and free
+(``claim_next``), so a queue whose last claim saw nothing more claims again only when a job is queued or
+freed, or at its poll: a request costs one claim, not one plus an empty one after it and another after
+its end. The statements are built once per dialect with bound parameters.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.types import OPEN_JOB_STATUSES, JobRecord, JobStatus, Target
@@ -33,6 +35,7 @@ from bot.storage.tables import JobRow
 JOBS = cast(Table, JobRow.__table__)
 _OPEN = [status.value for status in OPEN_JOB_STATUSES]
 _ENDED_BADLY = [JobStatus.FAILED.value, JobStatus.CANCELLED.value]
+_STARTS = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
 
 
 def job_record(row: Row[Any]) -> JobRecord:
@@ -95,10 +98,18 @@ def _claim_statement(dialect: str) -> Any:
     )
     if dialect == "postgresql":
         candidate = candidate.with_for_update(skip_locked=True, of=JOBS)
+    starts = JOBS.c.status.in_(_STARTS)  # a job to (re)generate: the claim is its start, an attempt
     return (
         update(JOBS)
         .where(JOBS.c.id == candidate.scalar_subquery())
-        .values(lease_owner=bindparam("b_owner"), lease_expires_at=bindparam("b_until"))
+        .values(
+            lease_owner=bindparam("b_owner"),
+            lease_expires_at=bindparam("b_until"),
+            status=case((starts, JobStatus.RUNNING.value), else_=JOBS.c.status),
+            attempts=JOBS.c.attempts + case((starts, 1), else_=0),
+            started_at=case((starts, now), else_=JOBS.c.started_at),
+            updated_at=case((starts, now), else_=JOBS.c.updated_at),
+        )
         .returning(*JOBS.c)
     )
 

@@ -4,7 +4,7 @@ runs asked again later; several queues ("replicas") sharing one table."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.errors import StorageError
-from bot.core.jobs.queue import JobQueue
-from bot.core.types import JobStatus, Target
+from bot.core.jobs.queue import JobQueue, Runner
+from bot.core.types import JobRecord, JobStatus, Target
 from bot.storage import migrate
 from bot.storage.db import make_engine
 from bot.storage.job_repo import SqlJobStore
@@ -50,8 +50,8 @@ class Runs:
     def gate(self, job_id: int) -> asyncio.Event:
         return self.gates.setdefault(job_id, asyncio.Event())
 
-    def runner(self, owner: str) -> Callable[[int], Coroutine[Any, Any, float | None]]:
-        async def run(job_id: int) -> float | None:
+    def runner(self, owner: str) -> Runner:
+        async def run(job_id: int, claimed: JobRecord | None = None) -> float | None:
             self.started.append((owner, job_id))
             self.running.set()
             try:
@@ -97,7 +97,7 @@ def make_queue(
 
 def one_queue(
     jobs: SqlJobStore,
-    runner: Callable[[int], Coroutine[Any, Any, float | None]],
+    runner: Runner,
     clock: FixedClock,
     *,
     workers: int,
@@ -207,7 +207,7 @@ async def test_a_job_that_ends_while_its_lease_is_renewed_is_not_called_taken_ov
     lingered = asyncio.Event()
     interrupted: list[int] = []
 
-    async def run(job: int) -> float | None:
+    async def run(job: int, claimed: JobRecord | None = None) -> float | None:
         for step in (JobStatus.RUNNING, JobStatus.GENERATED, JobStatus.DONE):
             await jobs.move(job_id=job, to=step, now=clock.now(), owner="r1")
         try:
@@ -298,10 +298,10 @@ async def test_a_storage_error_in_a_run_leaves_the_job_to_be_claimed_again(engin
     failures = [StorageError("database is locked")]
     inner = runs.runner("r1")
 
-    async def flaky(job: int) -> float | None:
+    async def flaky(job: int, claimed: JobRecord | None = None) -> float | None:
         if failures:
             raise failures.pop()
-        return await inner(job)
+        return await inner(job, claimed)
 
     queue = one_queue(jobs, flaky, clock, workers=1)
     await queue.start()

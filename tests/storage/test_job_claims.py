@@ -157,3 +157,23 @@ async def test_releasing_a_platform_frees_a_dead_runs_leases(engine: AsyncEngine
     await jobs.claim("dead")
     assert await jobs.store.release_platforms(platforms=["telegram"]) == 1
     assert await jobs.claim("next") == job_id
+
+
+async def test_a_claim_starts_a_job_to_generate(engine: AsyncEngine) -> None:
+    """Claiming a queued job starts it (running, one attempt, started now): no separate start."""
+    jobs = Jobs(engine)
+    job_id = await jobs.add("A")
+    job = await jobs.store.claim(owner="w", platforms=["telegram"], now=NOW, lease_s=LEASE_S)
+    assert job is not None and job.id == job_id
+    assert (job.status, job.attempts) == (JobStatus.RUNNING, 1)
+
+
+async def test_claiming_a_generated_job_counts_no_attempt(engine: AsyncEngine) -> None:
+    """A job whose images are saved, taken over after its worker died, is not started again."""
+    jobs = Jobs(engine)
+    job_id = await jobs.add("A")
+    assert await jobs.claim("w1") == job_id
+    await jobs.store.move(job_id=job_id, to=JobStatus.GENERATED, now=NOW, owner="w1")
+    later = timedelta(seconds=LEASE_S + 1)
+    job = await jobs.store.claim(owner="w2", platforms=["telegram"], now=NOW + later, lease_s=LEASE_S)
+    assert job is not None and (job.status, job.attempts) == (JobStatus.GENERATED, 1)

@@ -30,13 +30,15 @@ from typing import Any
 
 from bot.core.jobs import lifecycle
 from bot.core.ports import NO_METRICS, Clock, JobStore, Metrics
-from bot.core.types import JobStatus
+from bot.core.types import JobRecord, JobStatus
 from bot.core.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[int], Coroutine[Any, Any, float | None]]
-"""Runs a job one step further; returns None when done with it, or seconds after which to run it again."""
+Runner = Callable[[int, JobRecord | None], Coroutine[Any, Any, float | None]]
+"""Runs a job one step further; returns None when done with it, or seconds after which to run it again.
+The record is the job as its claim just left it (started, when it is to be generated), or None when
+the job is run again after a delay (the runner reads it)."""
 USER_CANCEL = "easel: cancelled by the user"
 """The message of the ``CancelledError`` a job sees when /cancel stopped it (not a shutdown)."""
 LEASE_S = 30.0
@@ -248,7 +250,7 @@ class JobQueue:
     async def _fill(self) -> None:
         while not self._stopping and len(self._running) < self._workers:
             if self._ready:
-                self._start(self._ready.pop(0))
+                self._start(self._ready.pop(0), None)
                 continue
             if self._news == self._news_claimed:
                 return  # the last claim saw nothing more, and nothing was queued or freed since
@@ -264,10 +266,10 @@ class JobQueue:
                 self._news_claimed = news  # wake-ups during the claim still count
             if job is None:
                 return
-            self._start(job.id)
+            self._start(job.id, job)
 
-    def _start(self, job_id: int) -> None:
-        task = asyncio.create_task(self._runner(job_id), name=f"easel-job-{job_id}")
+    def _start(self, job_id: int, claimed: JobRecord | None) -> None:
+        task = asyncio.create_task(self._runner(job_id, claimed), name=f"easel-job-{job_id}")
         self._running[job_id] = task
         started = self._monotonic()
         task.add_done_callback(lambda done: asyncio.ensure_future(self._finished(job_id, done, started)))

@@ -99,11 +99,12 @@ class JobRunner:
         self._steps = dict(steps or {})
         self._delivery = Delivery(jobs=jobs, ledger=ledger, clock=clock, owner=owner, throttle=throttle)
 
-    async def run(self, job_id: int) -> float | None:
+    async def run(self, job_id: int, claimed: JobRecord | None = None) -> float | None:
         """Take the job one step further, whatever state a previous run left it in; return the delay
-        after which to run it again (a delivery to retry), or None."""
+        after which to run it again (a delivery to retry), or None. ``claimed``: the job as its claim
+        just left it (a claim starts a job to generate: ``JobStore.claim_next``); otherwise it is read."""
         try:
-            return await self._advance(job_id)
+            return await self._advance(job_id, claimed)
         except asyncio.CancelledError as exc:
             if USER_CANCEL not in exc.args:
                 raise  # shutting down: the job stays as it is and is resumed at the next start
@@ -119,8 +120,8 @@ class JobRunner:
                 )
             return None
 
-    async def _advance(self, job_id: int) -> float | None:
-        job = await self._jobs.get_job(job_id=job_id)
+    async def _advance(self, job_id: int, claimed: JobRecord | None) -> float | None:
+        job = claimed if claimed is not None else await self._jobs.get_job(job_id=job_id)
         if job is None:
             return None
         platform = self._platforms.get(job.platform)
@@ -131,7 +132,7 @@ class JobRunner:
             return await self._delivery.notify_failure(job, platform) if not job.notified else None
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             try:
-                record = await self._generate(job, platform)
+                record = await self._generate(job, platform, started=claimed is not None)
             except StorageError as exc:
                 log.warning("job %s: %s; running it again in %.0f s", job.id, exc, STORAGE_RETRY_S)
                 return STORAGE_RETRY_S
@@ -145,16 +146,21 @@ class JobRunner:
 
     # ----------------------------------------------------------------------------------- generating
 
-    async def _generate(self, job: JobRecord, platform: Platform) -> GenerationRecord | None:
-        """Make and save the images; None when the job failed (and the user has been told)."""
-        started = await self._jobs.move(
-            owner=self._owner, job_id=job.id, to=JobStatus.RUNNING, now=self._clock.now(), attempt=True
-        )
-        if started is None:  # it ended meanwhile (cancelled): nothing to do
+    async def _generate(
+        self, job: JobRecord, platform: Platform, *, started: bool
+    ) -> GenerationRecord | None:
+        """Make and save the images; None when the job failed (and the user has been told).
+        ``started``: its claim started it (counted the attempt); otherwise this run does."""
+        run: JobRecord | None = job
+        if not (started and job.status == JobStatus.RUNNING):
+            run = await self._jobs.move(
+                owner=self._owner, job_id=job.id, to=JobStatus.RUNNING, now=self._clock.now(), attempt=True
+            )
+        if run is None:  # it ended meanwhile (cancelled): nothing to do
             return None
-        if started.attempts > self._max_attempts:
-            error = f"gave up after {started.attempts - 1} interrupted attempts"
-            await self._delivery.fail(started, platform, error=error, user_message=GAVE_UP)
+        if run.attempts > self._max_attempts:
+            error = f"gave up after {run.attempts - 1} interrupted attempts"
+            await self._delivery.fail(run, platform, error=error, user_message=GAVE_UP)
             return None
         if job.generation_id is not None:  # an earlier attempt died mid-way: close its row honestly
             await self._history.fail_generation(

@@ -50,7 +50,8 @@ EDITS = (
     "blur it",
     "sharpen",
     "try a 16:9 version",
-    "add a hat",  # not an edit it can do: a fresh render blended in
+    "add snow",  # a scene edit: the recipe in the reference is redrawn with snow
+    "make it night",  # a scene edit: redrawn at night
 )
 SIZES = (1024, 512)
 FORMATS: tuple[Format, ...] = ("png", "jpeg", "webp")
@@ -200,8 +201,9 @@ def run(quick: bool) -> list[Result]:
     new.notes.append(BEFORE_NEW)
     edits.notes.append(
         "provider rows: decode the reference (the provider's own earlier output, so PNG or JPEG), apply "
-        "the edit, mark, encode; 'add a hat' is not an edit the renderer can do, so it renders a new "
-        "1024² scene and blends it in."
+        "the edit, mark, encode; 'add snow' and 'make it night' are scene edits: the recipe kept in the "
+        "reference is changed and the 1024² scene redrawn (before issue 19 an edit it could not do, "
+        "'add a hat', rendered a new scene and blended it in)."
     )
     edits.notes.append(BEFORE_EDITS)
     return [new, edits]

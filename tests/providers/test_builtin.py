@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFilter, ImageStat
 from pydantic import ValidationError
 
-from bot.core.errors import Misconfigured
+from bot.core.errors import InvalidRequest, Misconfigured
 from bot.core.imaging import encode_png, sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
@@ -334,14 +334,14 @@ async def test_edit_keeps_transparency(provider: BuiltinProvider) -> None:
     assert decoded.getchannel("A").getpixel((5, 5)) == 0
 
 
-async def test_unrecognised_edit_blends_a_new_render_and_says_so(
+async def test_an_edit_it_cannot_make_is_refused_with_what_it_can_do(
     provider: BuiltinProvider, reference: bytes
 ) -> None:
-    """An instruction the renderer cannot perform gives an honest blend and a revised_prompt saying so."""
-    image = await edit(provider, "add a hat", reference)
-    assert image.revised_prompt == "builtin preview: blended a new render for 'add a hat'"
-    assert (image.width, image.height) == (256, 256)
-    assert image.data != reference
+    """'add a hat' to a landscape with no one in it is refused in words, never blended in."""
+    with pytest.raises(InvalidRequest) as caught:
+        await edit(provider, "add a hat", reference)
+    assert "no one here to wear a hat" in (caught.value.user_message or "")
+    assert "warmer" in (caught.value.user_message or "")
 
 
 async def test_vary_is_related_to_the_reference_but_different(

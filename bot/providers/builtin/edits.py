@@ -43,6 +43,31 @@ class EditOp:
             return f"cropped to {self.aspect}"
         return str(self.kind)
 
+    def token(self) -> str:
+        """A short stable string for this operation (kept in a render's recipe): ``warmer@1.0``."""
+        if self.kind is EditKind.CROP and self.aspect is not None:
+            return f"crop@{self.aspect.width}:{self.aspect.height}"
+        return f"{self.kind.value}@{self.strength:g}"
+
+    @staticmethod
+    def from_token(token: str) -> EditOp | None:
+        """The operation :meth:`token` wrote, or None for anything else."""
+        name, _, value = token.partition("@")
+        try:
+            if name == "crop":
+                a, _, b = value.partition(":")
+                width, height = int(a), int(b)
+                if not (0 < width <= 64 and 0 < height <= 64 and 0.25 <= width / height <= 4):
+                    return None
+                return EditOp(EditKind.CROP, aspect=Aspect(width, height))
+            strength = float(value)
+            kind = EditKind(name)
+        except ValueError:
+            return None
+        return (
+            EditOp(kind, strength=strength) if 0.1 <= strength <= 2.0 and kind is not EditKind.CROP else None
+        )
+
 
 _ORDER = list(EditKind)  # application order: the declaration order above
 _OPPOSITE = {

@@ -79,6 +79,7 @@ _TIMES: dict[str, Palette] = {
         _BASE, sky=((6, 10, 30), (18, 30, 72), (50, 64, 116)), disc=(238, 238, 224), glow=(120, 140, 200),
         land=((44, 56, 96), (6, 9, 22)), water=((30, 44, 86), (4, 8, 24)), accent=(200, 214, 255),
     ),
+    "day": _BASE,
     "neon": replace(
         _BASE, sky=((14, 6, 38), (92, 22, 120), (255, 70, 150)), disc=(255, 214, 90), glow=(255, 60, 160),
         land=((70, 24, 104), (14, 6, 30)), water=((60, 20, 90), (10, 4, 26)), accent=(40, 230, 255),
@@ -115,6 +116,7 @@ _TIME_WORDS = {
     "dawn": "dawn", "sunrise": "dawn", "morning": "dawn", "daybreak": "dawn",
     "sunset": "sunset", "dusk": "sunset", "evening": "sunset", "twilight": "sunset",
     "night": "night", "midnight": "night", "nighttime": "night", "starry": "night", "moonlit": "night",
+    "day": "day", "daytime": "day", "noon": "day", "midday": "day", "daylight": "day",
     "neon": "neon", "cyberpunk": "neon", "synthwave": "neon", "vaporwave": "neon", "retrowave": "neon",
 }  # fmt: skip
 _PLACE_WORDS = {
@@ -200,6 +202,20 @@ def read_scene(prompt: str, negative: str | None, rng: random.Random) -> Scene:
         clouds=not night and style != "neon" and "clouds" not in banned,
         bokeh=(place == "spring" or style == "neon" or terrain == "city" or (night and rng.random() < 0.5))
         and not ({"bokeh", "circles", "bubbles"} & banned),
+    )
+
+
+def festive_palette(rng: random.Random) -> Palette:
+    """A bright party-day palette around one seeded hue (a birthday card is never a night scene)."""
+    hue = rng.random()
+    return Palette(
+        sky=(_hsv(hue, 0.38, 0.92), _hsv(hue + 0.05, 0.2, 0.98), _hsv(hue + 0.1, 0.1, 1.0)),
+        disc=(255, 248, 226),
+        glow=(255, 236, 200),
+        land=(_hsv(hue + 0.45, 0.22, 0.9), _hsv(hue + 0.45, 0.45, 0.62)),
+        water=(_hsv(hue, 0.35, 0.85), _hsv(hue, 0.55, 0.5)),
+        accent=(255, 240, 200),
+        accent2=(255, 255, 255),
     )
 
 

@@ -1,10 +1,11 @@
 """``builtin``: the keyless offline renderer, used when no image service is configured.
 
-It draws calm layered landscapes from the prompt's colour and mood words, deterministically from the
-prompt and seed, captioned "Easel preview". It performs simple real edits (warmer, cooler, brighter,
-darker, black and white, blur, sharpen, contrast, saturation, crop to an aspect); anything else is an
-honest blend of a fresh render into the reference, and ``revised_prompt`` says so. Its images are PNG,
-JPEG or WebP, as ``format`` says (see :mod:`bot.providers.builtin.encoding`).
+It draws what the prompt names (a few hundred subjects as flat-vector motifs, in a setting, with
+weather and a style: see :mod:`bot.providers.builtin.compose`), deterministically from the prompt and
+seed, captioned "Easel preview". Each picture keeps its recipe in the file, so an edit can change what
+is in it ("add a hat", "make it night", "remove the sun") and redraw it; colour, tone and crop edits
+work on any picture; anything else is refused with a sentence saying what it can do
+(``InvalidRequest``). Its images are PNG, JPEG or WebP, as ``format`` says.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from bot.core.errors import InvalidRequest, Misconfigured
 from bot.core.imaging import open_image
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
-from bot.providers.builtin.edits import EditOp, apply_edits, parse_edit_instruction
+from bot.providers.builtin.editing import CannotEdit, edit_image
 from bot.providers.builtin.encoding import encode
+from bot.providers.builtin.recipe import Recipe
+from bot.providers.builtin.recipe import read as read_recipe
 from bot.providers.builtin.render import MAX_LONG_SIDE, render_scene, stamp_preview
 from bot.providers.builtin.settings import BuiltinSettings, Format
 
@@ -28,7 +31,6 @@ __all__ = ["BuiltinProvider", "create"]
 
 MIN_LONG_SIDE = 64
 VARY_NEW_SHARE = 0.4
-EDIT_NEW_SHARE = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +80,10 @@ class BuiltinProvider:
         if request.reference_images and request.kind in (GenerationKind.EDIT, GenerationKind.VARY):
             reference = await asyncio.to_thread(_load_reference, request.reference_images[0])
         if request.kind == GenerationKind.EDIT and reference is not None:
-            ops = parse_edit_instruction(request.prompt)
-            if ops:
-                note = "builtin preview: " + ", ".join(op.describe() for op in ops)
-                image = await asyncio.to_thread(self._edit, reference, ops, note)
-                await on_progress(1.0, None)
-                return [image]  # a deterministic edit: more copies would be identical
+            data = request.reference_images[0]
+            image = await asyncio.to_thread(self._edit, reference, data, request.prompt)
+            await on_progress(1.0, None)
+            return [image]  # a deterministic edit: more copies would be identical
 
         images = []
         for index in range(count):
@@ -100,28 +100,31 @@ class BuiltinProvider:
 
     # -------------------------------------------------------------------------- worker-thread code
 
-    def _edit(self, reference: PILImage.Image, ops: list[EditOp], note: str) -> Image:
-        return self._finish(_Rendered(apply_edits(reference, ops), None, note))
+    def _edit(self, reference: PILImage.Image, data: bytes, instruction: str) -> Image:
+        recipe = read_recipe(data)
+        if recipe is not None and (max(recipe.size) > MAX_LONG_SIDE or min(recipe.size) < 1):
+            recipe = None
+        try:
+            edited = edit_image(reference, recipe, instruction)
+        except CannotEdit as exc:
+            raise InvalidRequest(
+                f"builtin cannot edit: {instruction!r}", provider=self.name, user_message=str(exc)
+            ) from exc
+        return self._finish(_Rendered(edited.img, None, edited.note), edited.recipe)
 
     def _make(self, request: ImageRequest, seed: int, reference: PILImage.Image | None) -> Image:
-        return self._finish(self._render(request, seed, reference))
-
-    def _render(self, request: ImageRequest, seed: int, reference: PILImage.Image | None) -> _Rendered:
-        if reference is None or request.kind not in (GenerationKind.EDIT, GenerationKind.VARY):
+        if reference is None or request.kind != GenerationKind.VARY:
             size = request.aspect.size_for(self.long_side)
-            return _Rendered(render_scene(request.prompt, seed, size, request.negative), seed)
-        if request.kind == GenerationKind.VARY:
-            fresh = render_scene(request.prompt, seed, reference.size, request.negative)
-            return _Rendered(_blend(reference, fresh, VARY_NEW_SHARE), seed)
-        instruction = request.prompt.strip()
-        prompt = f"{request.source_prompt}, {instruction}" if request.source_prompt else instruction
-        fresh = render_scene(prompt, seed, reference.size, request.negative)
-        note = f"builtin preview: blended a new render for '{instruction}'"
-        return _Rendered(_blend(reference, fresh, EDIT_NEW_SHARE), seed, note)
+            recipe = Recipe(request.prompt, seed, size, request.negative)
+            return self._finish(
+                _Rendered(render_scene(request.prompt, seed, size, request.negative), seed), recipe
+            )
+        fresh = render_scene(request.prompt, seed, reference.size, request.negative)
+        return self._finish(_Rendered(_blend(reference, fresh, VARY_NEW_SHARE), seed), None)
 
-    def _finish(self, rendered: _Rendered) -> Image:
+    def _finish(self, rendered: _Rendered, recipe: Recipe | None) -> Image:
         img = stamp_preview(rendered.img)
-        data, mime = encode(img, self.format)
+        data, mime = encode(img, self.format, recipe)
         return Image(
             data=data,
             mime=mime,

@@ -1,7 +1,10 @@
-"""The built-in renderer's scene: sky, sun or moon, clouds or stars, ground, light, texture, preview mark.
+"""The built-in renderer's picture: sky, sun or moon, clouds or stars, ground, the motifs the prompt
+names (:mod:`~bot.providers.builtin.compose`), weather, style, light, texture; and the preview mark.
 
 Everything random comes from ``random.Random`` seeded with a SHA-256 of the prompt and seed, so the same
 prompt, seed and size always give the same pixels (no ``Image.effect_noise``, no salted ``hash()``).
+Each part has its own generator (sky, clouds, terrain, ...), so an edit that switches one part on or
+off redraws the others exactly as before.
 What depends on the size alone (the distance fields of the vignette and the wide glow, the preview
 pill) is kept in small bounded caches (:data:`~bot.providers.builtin.draw.TEXTURE_CACHE_SIZE` entries
 each); the grain and paper textures are seeded by the prompt and seed, so they are made every time.
@@ -10,12 +13,13 @@ each); the grain and paper textures are seeded by the prompt and seed, so they a
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
+from bot.providers.builtin import scenery
+from bot.providers.builtin.compose import Description, describe, rng_for
 from bot.providers.builtin.draw import (
     TEXTURE_CACHE_SIZE,
     DrawFn,
@@ -26,49 +30,121 @@ from bot.providers.builtin.draw import (
     radial_mask,
     soft_tint,
 )
-from bot.providers.builtin.palette import RGB, Palette, mix, read_scene
+from bot.providers.builtin.painter import paint
+from bot.providers.builtin.palette import RGB, Palette, mix
+from bot.providers.builtin.recipe import Recipe
+from bot.providers.builtin.styles import finish, low_poly
 from bot.providers.builtin.terrain import draw_ground
+
+__all__ = ["MAX_LONG_SIDE", "render_description", "render_scene", "rng_for", "stamp_preview"]
 
 MAX_LONG_SIDE = 2048
 PREVIEW_TEXT = "Easel preview"
 _PAPER = (250, 246, 236)
 
 
-def rng_for(prompt: str, seed: int, salt: str = "") -> random.Random:
-    """A generator seeded from a stable hash of the prompt, the seed and a purpose."""
-    digest = hashlib.sha256(f"easel-builtin\x00{prompt}\x00{seed}\x00{salt}".encode()).digest()
-    return random.Random(int.from_bytes(digest, "big"))
-
-
 def render_scene(prompt: str, seed: int, size: tuple[int, int], negative: str | None = None) -> Image.Image:
-    """An RGB landscape of ``size`` for ``prompt`` (without the preview mark)."""
+    """An RGB picture of ``size`` for ``prompt`` (without the preview mark)."""
+    return render_description(describe(Recipe(prompt, seed, size, negative)), size)
+
+
+def render_description(desc: Description, size: tuple[int, int]) -> Image.Image:
+    """An RGB picture of ``size`` drawing ``desc`` (without the preview mark)."""
     w, h = size
-    rng = rng_for(prompt, seed)
-    scene = read_scene(prompt, negative, rng)
+    prompt, seed = desc.recipe.prompt, desc.recipe.seed
+    rng = rng_for(prompt, seed, "sky")
+    scene = desc.scene
     p = scene.palette
     neon = scene.style == "neon"
-    horizon = round(h * rng.uniform(0.56, 0.68))
+    horizon = round(h * desc.horizon)
     img = gradient(size, [(0.0, p.sky[0]), (0.55, p.sky[1]), (1.0, p.sky[2])], 0, horizon)
     radius = min(w, h) * (rng.uniform(0.13, 0.17) if neon else rng.uniform(0.055, 0.09))
     sun = (w * rng.uniform(0.25, 0.75), horizon - radius * rng.uniform(0.2, 2.2))
     if neon:
         sun = (w * rng.uniform(0.4, 0.6), horizon - radius * 0.75)
     glow(img, sun, max(w, h) * 0.6, p.glow, 0.55 if scene.disc != "none" else 0.3, cached=True)
-    if scene.stars:
+    if scene.stars or "stars" in desc.sky:
         _stars(img, rng_for(prompt, seed, "stars"), horizon, p.accent)
+    if desc.setting == "space":
+        scenery.planet(img, rng_for(prompt, seed, "planet"))
     if scene.clouds:
-        _clouds(img, rng, horizon, p)
+        _clouds(img, rng_for(prompt, seed, "clouds"), horizon, p)
+    if "storm" in desc.weather:
+        scenery.storm_clouds(img, rng_for(prompt, seed, "storm"), desc.horizon)
     if scene.disc != "none":
         glow(img, sun, radius * 2.6, p.glow, 0.5)
         _disc(img, sun, radius, p, moon=scene.disc == "moon", neon=neon, rng=rng)
-    draw_ground(img, rng, scene, horizon, sun[0])
-    if scene.bokeh:
-        _bokeh(img, rng, p, horizon if neon else h)
+    if "rainbow" in desc.sky:
+        scenery.rainbow(img, rng_for(prompt, seed, "rainbow"), desc.horizon)
+    _ground(img, desc, horizon, sun[0])
+    if desc.style == "lowpoly":  # facets for the land and sky; the motifs stay crisp on top
+        img = low_poly(img, rng_for(prompt, seed, "facets"))
+    back = [e for e in desc.elements if e.depth == 0]
+    front = [e for e in desc.elements if e.depth > 0]
+    paint(img, desc, back)
+    _stage(img, desc)
+    paint(img, desc, front)
+    _weather(img, desc)
+    if scene.bokeh and desc.setting not in ("underwater",):
+        _bokeh(img, rng_for(prompt, seed, "bokeh"), p, horizon if neon else h)
     if scene.style == "watercolor":
         img = Image.blend(img, Image.new("RGB", size, _PAPER), 0.14)
         img = _add_noise(img, noise(size, rng_for(prompt, seed, "paper"), 32, 6))
+    img = finish(img, desc.style, rng_for(prompt, seed, "style"))
     img = _vignette(img, 0.3 if scene.night else 0.22)
     return _add_noise(img, noise(size, rng_for(prompt, seed, "grain"), 2, 4))
+
+
+def _ground(img: Image.Image, desc: Description, horizon: int, sun_x: float) -> None:
+    rng = rng_for(desc.recipe.prompt, desc.recipe.seed, "terrain")
+    if desc.setting == "underwater":
+        scenery.underwater(img, rng, desc.scene.palette)
+        return
+    if desc.setting == "table":
+        draw_ground(img, rng, desc.scene, horizon, sun_x)
+        scenery.table(img, desc.scene.palette, 0.74)
+        return
+    draw_ground(img, rng, desc.scene, horizon, sun_x)
+
+
+def _stage(img: Image.Image, desc: Description) -> None:
+    """The ground the main row stands on (none at sea, on a table or under water)."""
+    if desc.setting in ("water", "underwater", "table") or not desc.elements:
+        return
+    grounded = [e for e in desc.elements if e.motif.place in ("ground", "building", "table") and e.depth >= 1]
+    if not grounded:
+        return
+    top = min(e.y for e in grounded) - 0.035
+    snow = desc.setting == "snow" or "snow" in desc.weather
+    sand = desc.scene.terrain == "dunes"
+    scenery.stage(
+        img,
+        rng_for(desc.recipe.prompt, desc.recipe.seed, "stage"),
+        desc.scene.palette,
+        top,
+        snow=snow,
+        sand=sand,
+    )
+
+
+def _weather(img: Image.Image, desc: Description) -> None:
+    prompt, seed = desc.recipe.prompt, desc.recipe.seed
+    weather = desc.weather
+    if "storm" in weather and desc.setting == "water":
+        scenery.waves(img, rng_for(prompt, seed, "waves"), desc.scene.palette, 0.84)
+    if "fog" in weather:
+        scenery.fog(img, desc.horizon)
+    if "snow" in weather:
+        scenery.snowfall(img, rng_for(prompt, seed, "snowfall"))
+    if "rain" in weather or "storm" in weather:
+        scenery.rain(img, rng_for(prompt, seed, "rain"), heavy="storm" in weather)
+    if "storm" in weather:
+        scenery.lightning(img, rng_for(prompt, seed, "lightning"), desc.horizon)
+    if desc.festive is not None:
+        party = rng_for(prompt, seed, "confetti")
+        if desc.festive == "bunting":
+            scenery.bunting(img, party)
+        scenery.confetti(img, party)
 
 
 # ------------------------------------------------------------------------------------------- sky

@@ -114,6 +114,7 @@ def build_easel(
     defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
     chain = build_chain(settings, providers, metrics, shared)
     ledger = JobLedger(jobs=jobs, history=history, clock=clock, outcomes=JobOutcomes(bus), metrics=metrics)
+    directory = Directory(history, bus=bus)
     runner = JobRunner(
         jobs=jobs,
         history=history,
@@ -126,6 +127,7 @@ def build_easel(
         max_attempts=generation.max_job_attempts,
         owner=replica,
         steps={BIRTHDAY_CARD: overlay_images},  # the scheduler's cards: their greeting, drawn on
+        chat_settings=directory.settings,
     )
     queue = JobQueue(
         runner=runner.run, jobs=jobs, owner=replica, platforms=list(platforms), clock=clock,
@@ -133,7 +135,6 @@ def build_easel(
         metrics=metrics,
     )  # fmt: skip
     bus.subscribe(JOBS, lambda _message: queue.wake())
-    directory = Directory(history, bus=bus)
     intake = JobIntake(
         directory=directory,
         history=history,

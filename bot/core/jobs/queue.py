@@ -178,7 +178,10 @@ class JobQueue:
         return max(1.0, ahead / max(1, self._workers) * self._average_s)
 
     async def position(self, job_id: int) -> int:
-        """1-based place of a waiting job in the claim order over every replica (1 when it runs)."""
+        """1-based place of a waiting job in the claim order over every replica (1 when it runs, or
+        when it is all that waits and a worker here is free: no query then)."""
+        if self._waiting <= 1 and len(self._running) < self._workers and not self._stopping:
+            return 1
         return await self._jobs.position(job_id=job_id, now=self._clock.now()) or 1
 
     async def counts(self) -> tuple[int, int]:
@@ -266,6 +269,7 @@ class JobQueue:
                 self._news_claimed = news  # wake-ups during the claim still count
             if job is None:
                 return
+            self._waiting = max(0, self._waiting - 1)  # (counted again every COUNT_TTL_S)
             self._start(job.id, job)
 
     def _start(self, job_id: int, claimed: JobRecord | None) -> None:

@@ -84,6 +84,7 @@ class JobRunner:
         owner: str | None = None,
         steps: Mapping[str, ImageStep] | None = None,
         throttle: ProgressThrottle | None = None,
+        chat_settings: Callable[[int], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self._jobs = jobs
         self._history = history
@@ -97,6 +98,8 @@ class JobRunner:
         self._owner = owner
         """This replica: every write of a job is made under its lease (``JobStore.move``)."""
         self._steps = dict(steps or {})
+        self._chat_settings = chat_settings or (lambda chat_id: history.get_chat_settings(chat_id=chat_id))
+        """A chat's settings (``Directory.settings``: cached, and read again when they change)."""
         self._delivery = Delivery(jobs=jobs, ledger=ledger, clock=clock, owner=owner, throttle=throttle)
 
     async def run(self, job_id: int, claimed: JobRecord | None = None) -> float | None:
@@ -184,7 +187,7 @@ class JobRunner:
     async def _produce(self, job: JobRecord, platform: Platform) -> GenerationRecord:
         payload = job.payload
         upload = stored_image_from_json(payload["upload"]) if payload.get("upload") else None
-        chat_settings = await self._history.get_chat_settings(chat_id=job.chat_id)
+        chat_settings = await self._chat_settings(job.chat_id)
         resolved = await self._resolver.resolve(
             intent_from_json(payload["intent"]),
             chat_id=job.chat_id,

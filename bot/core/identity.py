@@ -40,21 +40,29 @@ class Directory:
         self._bus.subscribe(SETTINGS, self._heard_change)
 
     async def identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
-        """The sender's and chat's ids and a copy of the chat's settings (one transaction for a sender
-        or chat not seen yet, or a new display name; none when all is known)."""
+        """The sender's and chat's ids and a copy of the chat's settings."""
+        return await self.user_in_chat(
+            message.platform, message.user_id, message.display_name, message.chat_id
+        )
+
+    async def user_in_chat(
+        self, platform: str, user_external_id: str, display_name: str, chat_external_id: str
+    ) -> tuple[int, int, dict[str, Any]]:
+        """A user's and a chat's ids on one platform, and a copy of the chat's settings: one
+        transaction for a user or chat not seen yet (or a new display name), none when all is known."""
         self._bound()
-        platform, name = message.platform, clean_name(message.display_name)
-        user = self._users.get((platform, message.user_id))
-        chat_id = self._chats.get((platform, message.chat_id))
+        name = clean_name(display_name)
+        user = self._users.get((platform, user_external_id))
+        chat_id = self._chats.get((platform, chat_external_id))
         if user is None or user[1] != name or chat_id is None:
             user_id, chat_id, settings = await self._history.upsert_identity(
                 platform=platform,
-                user_external_id=message.user_id,
+                user_external_id=user_external_id,
                 display_name=name,
-                chat_external_id=message.chat_id,
+                chat_external_id=chat_external_id,
             )
-            self._users[(platform, message.user_id)] = (user_id, name)
-            self._chats[(platform, message.chat_id)] = chat_id
+            self._users[(platform, user_external_id)] = (user_id, name)
+            self._chats[(platform, chat_external_id)] = chat_id
             self._settings.setdefault(chat_id, settings)
             return user_id, chat_id, dict(self._settings[chat_id])
         return user[0], chat_id, await self.settings(chat_id)

@@ -370,3 +370,18 @@ async def test_portable_add_usage_sums_correctly(engine: AsyncEngine) -> None:
     day = date(2024, 5, 17)
     await asyncio.gather(*(store.add_usage(user_id=user_id, day=day, images=1) for _ in range(20)))
     assert (await store.usage(user_id=user_id, day=day)).images_today == 20
+
+
+async def test_upsert_identity_makes_or_finds_the_user_and_the_chat(store: SqlHistoryStore) -> None:
+    """One call makes a new user and chat; the next finds them (with the chat's settings) and keeps
+    the user's new display name."""
+    first = await store.upsert_identity(
+        platform="telegram", user_external_id="u9", display_name="Ada", chat_external_id="c9"
+    )
+    await store.set_chat_settings(chat_id=first[1], settings={"aspect": "16:9"})
+    again = await store.upsert_identity(
+        platform="telegram", user_external_id="u9", display_name="Ada L.", chat_external_id="c9"
+    )
+    assert first[2] == {} and again == (first[0], first[1], {"aspect": "16:9"})
+    assert await store.upsert_user(platform="telegram", external_id="u9", display_name="Ada L.") == first[0]
+    assert await store.upsert_chat(platform="telegram", external_id="c9") == first[1]

@@ -148,11 +148,17 @@ class JobIntake:
             )  # fmt: skip
             raise LimitExceeded("queue full", scope="queue", retry_after=wait, user_message=text)
         who, target = submission.requester, submission.target
-        admission = _Admission(
-            user_id=await self._directory.user(who.platform, who.user_id, who.name),
-            chat_id=await self._directory.chat(target.platform, target.chat_id),
-        )
-        admission.settings = await self._directory.settings(admission.chat_id)
+        if who.platform == target.platform:  # a new user in a new chat: one transaction
+            user_id, chat_id, settings = await self._directory.user_in_chat(
+                who.platform, who.user_id, who.name, target.chat_id
+            )
+            admission = _Admission(user_id=user_id, chat_id=chat_id, settings=settings)
+        else:  # a schedule's owner posting elsewhere
+            admission = _Admission(
+                user_id=await self._directory.user(who.platform, who.user_id, who.name),
+                chat_id=await self._directory.chat(target.platform, target.chat_id),
+            )
+            admission.settings = await self._directory.settings(admission.chat_id)
         exempt = self.limiter.is_exempt(who.platform, who.user_id)
         intent = submission.intent
         images = await self._requested_images(intent, admission)

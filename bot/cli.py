@@ -6,6 +6,7 @@ import enum
 import gc
 import logging
 import shutil
+import socket
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 import yaml
 
+from bot import __version__
 from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, serve
-from bot.cli_common import err, friendly, settings_of
+from bot.cli_common import ConfigOption, err, friendly, settings_of
 from bot.cli_common import run as run_coroutine
 from bot.cli_diagnostics import diagnostics_commands
 from bot.cli_schedule import schedule_app
@@ -48,10 +50,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 diagnostics_commands(app)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML config file (default: $EASEL_CONFIG or ./config.yaml)."),
-]
 T = TypeVar("T")
 
 
@@ -65,8 +63,21 @@ def main() -> None:
     app()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"easel {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context, config: ConfigOption = None) -> None:
+def _root(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     ctx.obj = config
 
 
@@ -218,9 +229,23 @@ def run(
             "worker: run jobs and deliver them. Several replicas need PostgreSQL.",
         ),
     ] = RoleChoice.ALL,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="The web chat's port (web.port, EASEL__WEB__PORT; 0: any free one)."
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="The address the web chat listens on (web.host; off loopback it needs web.auth_token)."
+        ),
+    ] = None,
 ) -> None:
     """Run the bot on every configured platform (the local web chat when none is configured)."""
-    settings = settings_of(ctx)
+    overrides = {"EASEL__WEB__PORT": str(port)} if port is not None else {}
+    overrides |= {"EASEL__WEB__HOST": host} if host is not None else {}
+    settings = settings_of(ctx, overrides=overrides)
     if role != RoleChoice.ALL and lock_path(settings.database_url) is not None:
         raise ConfigError(
             f"--role {role.value} runs one part of Easel among several replicas, which share a PostgreSQL "
@@ -232,6 +257,8 @@ def run(
     install_redaction(settings)  # every record, every logger and handler: no secret reaches stderr
     metrics, liveness = PrometheusMetrics(), SchedulerLiveness()
     adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness, role=role.value)
+    if any(adapter.name == "web" for adapter in adapters):
+        _check_web_port(settings.web.host, settings.web.port)
     # The libraries are loaded now: keep their objects out of the collector's full passes, which
     # otherwise stall the event loop for 60-110 ms now and then (docs/performance.md).
     gc.collect()
@@ -257,6 +284,22 @@ def run(
                 role=role.value,
             )
         )
+
+
+def _check_web_port(host: str, port: int) -> None:
+    """A busy web port stops ``easel run`` before anything starts, saying how to choose another."""
+    if port == 0:
+        return
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web chat binds it
+            sock.bind((host, port))
+    except OSError as exc:
+        other = port + 1 if port < 65535 else port - 1
+        raise ConfigError(
+            f"The web chat cannot listen on {host}:{port}: {exc.strerror or exc}. Choose another port: "
+            f"`easel run --port {other}`, or EASEL__WEB__PORT={other} (web.port in the config file)."
+        ) from exc
 
 
 # --------------------------------------------------------------------------------------------- config

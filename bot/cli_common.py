@@ -1,16 +1,18 @@
-"""What every ``easel`` command shares: reading the settings named by ``--config``, and turning Easel's
-errors into one clear line on stderr with an exit code (2: the configuration or the command line, 1:
-the request could not be done)."""
+"""What every ``easel`` command shares: ``--config PATH`` (``-c``) before or after the command name,
+reading the settings it names, and turning Easel's errors into one clear line on stderr with an exit
+code (2: the configuration or the command line, 1: the request could not be done)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
+import os
 import signal
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,23 +20,37 @@ from rich.console import Console
 from bot.core.errors import ConfigError, EaselError, InvalidInput, LimitExceeded, NotFound
 from bot.settings import AppSettings, load_settings
 
-__all__ = ["err", "friendly", "run", "settings_of"]
+__all__ = ["CONFIG_HELP", "ConfigOption", "err", "friendly", "run", "settings_of"]
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False, markup=False)
+CONFIG_HELP = "YAML config file (default: $EASEL_CONFIG or ./config.yaml)."
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help=CONFIG_HELP)]
+_CONFIG_PARAMETER = "config_path"
 
 
-def settings_of(ctx: typer.Context) -> AppSettings:
-    """The settings of ``easel --config PATH <command>`` (the root command holds the path)."""
+def settings_of(ctx: typer.Context, *, overrides: Mapping[str, str] | None = None) -> AppSettings:
+    """The settings of ``easel [--config PATH] <command> [--config PATH]`` (the root command holds the
+    path). ``overrides``: ``EASEL__...`` values the command line sets (``easel run --port``), above the
+    environment."""
     root = ctx.find_root()
-    return load_settings(root.obj if isinstance(root.obj, Path) else None)
+    environ = None if not overrides else {**os.environ, **overrides}
+    return load_settings(root.obj if isinstance(root.obj, Path) else None, environ=environ)
 
 
 def friendly(func: Callable[..., T]) -> Callable[..., T]:
-    """Easel's errors as one line on stderr and an exit code; Ctrl-C as 130."""
+    """An ``easel`` command: it takes ``--config PATH`` / ``-c PATH`` after its name too (the root
+    command's, when both are given, loses); Easel's errors are one line on stderr and an exit code;
+    Ctrl-C is 130."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        config = kwargs.pop(_CONFIG_PARAMETER, None)
+        if config is not None:
+            # the command's context (typer passes its library's own Context, of which typer.Context
+            # is a subclass: it is told by what it does)
+            context = next(a for a in (*args, *kwargs.values()) if hasattr(a, "find_root"))
+            context.find_root().obj = config
         try:
             return func(*args, **kwargs)
         except EaselError as exc:
@@ -45,6 +61,17 @@ def friendly(func: Callable[..., T]) -> Callable[..., T]:
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
 
+    signature = inspect.signature(func, eval_str=True)
+    extra = inspect.Parameter(
+        _CONFIG_PARAMETER, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOption
+    )
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), extra]
+    )
+    wrapper.__annotations__ = {
+        **{n: p.annotation for n, p in signature.parameters.items() if p.annotation is not p.empty},
+        _CONFIG_PARAMETER: ConfigOption,
+    }
     return wrapper
 
 

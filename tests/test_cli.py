@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,10 @@ import pytest
 from PIL import Image as PILImage
 from typer.testing import CliRunner
 
+from bot import __version__
 from bot.cli import app
 from tests.fakes.providers.openai_images import FakeOpenAIImages
+from tests.platforms.conftest import free_port
 
 
 @pytest.fixture
@@ -206,3 +210,66 @@ async def test_doctor_reports_a_live_provider_with_latency(env: dict[str, str]) 
         code, out, _ = await asyncio.to_thread(easel, env, "doctor")
     line = next(line for line in out.splitlines() if line.startswith("openai-compatible"))
     assert code == 0 and " ok " in line and " ms " in line
+
+
+# ------------------------------------------------------------------------ issue 18: the command line
+
+
+@pytest.mark.parametrize("where", ["before", "after", "short"])
+def test_config_is_read_before_or_after_the_command_name(
+    env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    """--config PATH (and -c) is the file read, whether it comes before or after the command name."""
+    config = tmp_path / "easel.yaml"
+    config.write_text("generation:\n  providr: auto\n")
+    args = {
+        "before": ["--config", str(config), "config", "check"],
+        "after": ["config", "check", "--config", str(config)],
+        "short": ["config", "check", "-c", str(config)],
+    }[where]
+    code, _, err = easel(env, *args)
+    assert code == 2 and f"{config}:2: generation.providr: unknown key" in err
+
+
+def test_config_after_a_schedule_command_is_read(env: dict[str, str], tmp_path: Path) -> None:
+    """A command two levels down (easel schedule list) takes -c PATH too."""
+    config = tmp_path / "easel.yaml"
+    config.write_text("scheduler:\n  timezon: UTC\n")
+    code, _, err = easel(env, "schedule", "list", "-c", str(config))
+    assert code == 2 and f"{config}:2: scheduler.timezon: unknown key" in err
+
+
+def test_version_prints_the_version(env: dict[str, str]) -> None:
+    """easel --version prints the package's version and exits 0."""
+    code, out, _ = easel(env, "--version")
+    assert code == 0 and out.strip() == f"easel {__version__}"
+
+
+def test_run_with_a_busy_port_names_the_option_and_variable(env: dict[str, str]) -> None:
+    """easel run on a port in use exits 2, naming --port and EASEL__WEB__PORT, before starting."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = easel(env, "run", "--port", str(port))
+    assert code == 2 and out == ""
+    assert f"127.0.0.1:{port}" in err and "--port" in err and "EASEL__WEB__PORT" in err
+    assert "Starting Easel" not in err
+
+
+async def test_run_port_and_host_set_the_web_chats_address(env: dict[str, str]) -> None:
+    """easel run --host H --port N serves the web chat at http://H:N/ (a real process)."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--host", "127.0.0.2", "--port", str(port),
+        env=os.environ | env | {"EASEL__WEB__SECRET_FILE": str(Path(env["EASEL__MEDIA_DIR"]) / "secret")},
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert line.decode().strip() == f"Easel web chat: http://127.0.0.2:{port}/", stderr.decode()
+    assert process.returncode == 0

@@ -88,15 +88,20 @@ async def open_web(
     env: dict[str, str] | None = None,
     scheduler_alive: Callable[[], bool] | None = None,
     authorise: bool = True,
+    others: dict[str, Any] | None = None,
 ) -> AsyncIterator[WebRun]:
-    """The whole life cycle as ``bot.app.serve`` runs it: initialize, open Easel, attach, start."""
+    """The whole life cycle as ``bot.app.serve`` runs it: initialize, open Easel, attach, start.
+    ``others``: more platforms (by name) beside the web chat."""
     settings = web_settings(tmp_path, env)
     metrics = PrometheusMetrics()
     adapter = WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive)
     try:
         await adapter.initialize()
         async with open_easel(
-            settings, platforms={"web": adapter}, metrics=metrics, scheduler_clock=SchedulerClock(poll_s=0.05)
+            settings,
+            platforms={"web": adapter, **(others or {})},
+            metrics=metrics,
+            scheduler_clock=SchedulerClock(poll_s=0.05),
         ) as easel:
             adapter.attach(easel.front)
             await adapter.start()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.core.messages import Incoming
+from bot.core.types import JobEvent, Reply, Target
 from tests.web.conftest import WebRun, open_web
 
 
@@ -67,13 +69,31 @@ async def test_metrics_move_after_a_generation(web: WebRun) -> None:
     assert found[("easel_deliveries_total", (("platform", "web"),))] == 1
 
 
+class Lan:
+    """A chat platform whose users are held to the rates (the web chat's operator is not)."""
+
+    name = "lan"
+
+    def __init__(self) -> None:
+        self.sent: list[Reply] = []
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        self.sent.append(reply)
+        return [str(len(self.sent))]
+
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        return None
+
+
 async def test_metrics_count_rate_limit_rejections(tmp_path: Path) -> None:
     """A refused request is counted under the limit's scope."""
-    async with open_web(tmp_path, env={"EASEL__LIMITS__USER_RATE": "1/minute"}) as run:
+    lan = Lan()
+    async with open_web(tmp_path, env={"EASEL__LIMITS__USER_RATE": "1/minute"}, others={"lan": lan}) as run:
         await run.login()
-        await run.generate("a red fox")
-        refused = await run.send("a blue fox")
-        assert refused.json()["job_id"] is None
+        ask = {"platform": "lan", "chat_id": "c1", "user_id": "u1"}
+        assert await run.easel.front.handle(Incoming(text="a red fox", **ask)) is not None
+        assert await run.easel.front.handle(Incoming(text="a blue fox", **ask)) is None
+        assert "too fast" in lan.sent[-1].text
         found = samples((await run.client.get("/metrics")).text)
         assert found[("easel_rate_limited_total", (("scope", "user"),))] == 1
 

@@ -25,8 +25,10 @@ from bot.core.errors import LimitExceeded
 
 log = logging.getLogger(__name__)
 
-LOCAL_PLATFORMS = frozenset({"console", "cli"})
-"""The operator's own terminal: never rate limited."""
+LOCAL_PLATFORMS = frozenset({"console", "cli", "web"})
+"""The operator's own consoles, never rate limited: the terminal, and the web chat (served on loopback
+or behind ``web.auth_token``, which ``WebSettings`` requires off loopback: whoever uses it is the
+operator, as its messages say with ``Incoming.is_admin``)."""
 
 
 def humanize_seconds(seconds: float) -> str:

@@ -45,8 +45,9 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def caption(record: GenerationRecord) -> str:
-    """The text under a finished image: prompt, id, seed(s), aspect, provider/model."""
+def caption(record: GenerationRecord, *, title: str | None = None) -> str:
+    """The text under a finished image: prompt (or ``title``: a birthday card's greeting), id, seed(s),
+    aspect, provider/model."""
     label = _KIND_LABEL[record.kind]
     prefix = f"{label}: " if label else ""
     seeds = sorted({img.seed for img in record.images if img.seed is not None})
@@ -54,7 +55,8 @@ def caption(record: GenerationRecord) -> str:
     model = f"{record.provider}/{record.model}" if record.model else record.provider or ""
     aspect = str(record.params.get("aspect") or "")
     details = " · ".join(part for part in (f"#{record.id}", seed_text, aspect, model) if part)
-    lines = [f"{prefix}{shorten(record.prompt, 700)}", details]
+    first = shorten(title, 700) if title else f"{prefix}{shorten(record.prompt, 700)}"
+    lines = [first, details]
     if record.params.get("preview"):
         lines.append("Preview from the built-in offline renderer; configure a provider for real images.")
     return "\n".join(lines)

@@ -189,7 +189,7 @@ class RunExecutor:
             )
             settings = await self._history.get_chat_settings(chat_id=chat)
             text = greeting(birthday.name, born=birthday.year, on=local.date())
-            card = {"name": BIRTHDAY_CARD, "text": text}
+            card = {"name": BIRTHDAY_CARD, "text": text, "caption": text}  # the chat sees the greeting
             return card_prompt(settings.get(CARD_PROMPT_KEY), settings), options, (card,)
         rng = random.Random(f"{schedule.id}:{run.fire_time.isoformat()}")  # a retry picks the same choices
         return render(schedule.prompt, when=local, n=max(1, schedule.counter), rng=rng), options, ()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import tenacity
 
@@ -70,7 +72,7 @@ class Delivery:
         self, job: JobRecord, platform: Platform, record: GenerationRecord
     ) -> float | None:
         reply = Reply(
-            text=caption(record),
+            text=caption(record, title=_title(job.payload)),
             images=record.images,
             generation_id=record.id,
             actions=RESULT_ACTIONS,
@@ -177,3 +179,11 @@ class Delivery:
             await platform.event(job.target, job.id, event)
         except DeliveryFailed as exc:  # progress is best effort; the result is what matters
             log.info("progress for job %s not shown: %s", job.id, exc)
+
+
+def _title(payload: Mapping[str, Any]) -> str | None:
+    """The caption a post-processing step asks for (a birthday card's greeting), if any."""
+    for step in payload.get("steps") or ():
+        if isinstance(step, Mapping) and step.get("caption"):
+            return str(step["caption"])
+    return None

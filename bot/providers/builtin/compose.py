@@ -418,8 +418,8 @@ def _festive(
             add(
                 "balloon",
                 bunch_x + rng.uniform(-0.012, 0.012),
-                rng.uniform(0.7, 0.76),
-                rng.uniform(0.46, 0.58),
+                rng.uniform(0.8, 0.84),
+                rng.uniform(0.4, 0.48),
                 2,
             )
     for x in (0.12, 0.88) if layout != "cake" else ((0.1,) if cake_x > 0.5 else (0.9,)):

@@ -64,6 +64,10 @@ _ARTICLES = {
     "small",
 }
 _ENDS = re.compile(r"\b(?:and|to|on|in|onto|into|for|at|by|over|under|near|please|but|then|so)\b|[,.;!?]")
+_VERB = re.compile(
+    r"\s*(?:add|put|place|include|insert|draw|paint|give|remove|delete|erase|take|get|make|turn|change|set|"
+    r"show|switch|let|lose|drop|without|no|with|more|less|much|a\s+bit|slightly)\b"
+)
 _FILLERS = {"it", "this", "that", "there", "them", "him", "her", "one"}
 
 
@@ -142,6 +146,8 @@ def _items(what: str) -> tuple[list[str], int]:
     position = 0
     for _ in range(6):
         rest = what[position:]
+        if items and _VERB.match(rest):
+            break  # "... and make it warmer": another instruction begins
         stop = _ENDS.search(rest)
         chunk = rest[: stop.start()] if stop else rest
         kept = [w for w in words(chunk) if w not in _ARTICLES and w not in _FILLERS]

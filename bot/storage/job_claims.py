@@ -114,6 +114,27 @@ def _claim_statement(dialect: str) -> Any:
     )
 
 
+def _position_statement() -> Any:
+    """A waiting job's place (see ``JobClaims.position``), built once with bound parameters."""
+    served = JOBS.alias("served")
+    last = select(func.max(served.c.started_at)).where(served.c.user_id == JOBS.c.user_id)
+    waiting = (
+        select(
+            JOBS.c.id,
+            func.row_number().over(partition_by=JOBS.c.user_id, order_by=JOBS.c.id).label("turn"),
+            last.scalar_subquery().label("served"),
+        )
+        .where(JOBS.c.status == JobStatus.QUEUED.value, _free(bindparam("b_now")))
+        .subquery()
+    )
+    order = (waiting.c.turn, waiting.c.served.asc().nulls_first(), waiting.c.id)
+    ranked = select(waiting.c.id, func.row_number().over(order_by=order).label("place")).subquery()
+    return select(ranked.c.place).where(ranked.c.id == bindparam("b_job_id"))
+
+
+_POSITION = _position_statement()
+
+
 class JobClaims:
     """Mixed into ``SqlJobStore``."""
 
@@ -203,23 +224,11 @@ class JobClaims:
         """Where a waiting job stands (1 = next), over every replica's queue: users take turns, so a
         job's place is its turn among its user's waiting jobs, then its user's last service, then its
         age (the order in which claims will take them, as long as each job takes about as long)."""
-        served = JOBS.alias("served")
-        last = select(func.max(served.c.started_at)).where(served.c.user_id == JOBS.c.user_id)
-        waiting = (
-            select(
-                JOBS.c.id,
-                func.row_number().over(partition_by=JOBS.c.user_id, order_by=JOBS.c.id).label("turn"),
-                last.scalar_subquery().label("served"),
-            )
-            .where(JOBS.c.status == JobStatus.QUEUED.value, _free(now))
-            .subquery()
-        )
-        order = (waiting.c.turn, waiting.c.served.asc().nulls_first(), waiting.c.id)
-        ranked = select(waiting.c.id, func.row_number().over(order_by=order).label("place")).subquery()
-        stmt = select(ranked.c.place).where(ranked.c.id == job_id)
         with storage_errors("read the queue"):
             async with self._engine.connect() as conn:
-                found = (await conn.execute(stmt)).scalar_one_or_none()
+                found = (
+                    await conn.execute(_POSITION, {"b_job_id": job_id, "b_now": now})
+                ).scalar_one_or_none()
         return int(found) if found is not None else None
 
     async def open_jobs_in(self, *, chat_id: int, user_id: int | None = None) -> list[JobRecord]:

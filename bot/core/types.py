@@ -88,6 +88,9 @@ class Image:
     provider: str = ""
     model: str | None = None
     revised_prompt: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the provider changed to make it, for the user (a GIF reference sent as its first frame);
+    the chain merges them into :attr:`GenerationResult.notes`."""
 
 
 @dataclass(frozen=True, slots=True)

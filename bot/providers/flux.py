@@ -143,8 +143,9 @@ class FluxProvider:
         self._check_model_name(model)
         spec = MODELS.get(model, UNKNOWN_MODEL)
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         if edit and spec.max_references == 0:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
@@ -161,7 +162,7 @@ class FluxProvider:
             )
             image = await self._download(result, request, model)
         await progress.done()
-        return [image]
+        return references.noted([image], notes)
 
     async def check(self) -> ProviderHealth:
         """The key works: ``GET /v1/credits`` answers (any non-auth 4xx still proves the host is BFL)."""

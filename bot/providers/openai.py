@@ -46,8 +46,9 @@ class OpenAIProvider:
         model = request.model or self.model
         rules = gpt_image.rules_for(model)
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         if edit and not rules.max_references:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
@@ -74,7 +75,7 @@ class OpenAIProvider:
             allow_private=self._allow_private,
         )
         await on_progress(1.0, None)
-        return images[: max(1, request.n)]
+        return references.noted(images[: max(1, request.n)], notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``/models`` with the key: ok when it answers."""

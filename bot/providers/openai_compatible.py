@@ -54,11 +54,12 @@ class OpenAICompatibleProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Generate, or edit the first reference image for EDIT/VARY; fail over between backends."""
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         images = await self.pool.call(lambda base: self._generate_on(base, request, edit=edit))
         await on_progress(1.0, None)
-        return images
+        return references.noted(images, notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``{base_url}/models`` on every backend: ok when any answers."""

@@ -86,8 +86,9 @@ class OpenAIResponsesProvider:
         """One ``POST /responses``; the image_generation_call results become the images."""
         mainline, image_model = _split_models(request.model, self.mainline_model, self.image_model)
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, INPUT_IMAGE_TYPES, provider=self.name)
+            request, notes = await references.prepare(request, INPUT_IMAGE_TYPES, provider=self.name)
         body = self._body(request, mainline, image_model, edit=edit)
         payload = await images_api.send(
             self._client,
@@ -99,7 +100,7 @@ class OpenAIResponsesProvider:
         )
         images = self._images(payload, image_model)
         await on_progress(1.0, None)
-        return images[: max(1, request.n)]
+        return references.noted(images[: max(1, request.n)], notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``/models`` with the key: ok when it answers."""

@@ -103,13 +103,14 @@ class OpenRouterProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One call to chat completions; every image in the answer is returned."""
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         model = request.model or self.model
         body = self._body(request, model, edit=edit)
         images = await self.pool.call(lambda base: self._generate_on(base, body, model))
         await on_progress(1.0, None)
-        return images
+        return references.noted(images, notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``/key``: the key is valid (and how much credit it has left, when limited)."""

@@ -107,8 +107,9 @@ class StabilityProvider:
                 user_message=f"Stability AI has no model called {model!r} (try core, ultra or sd3.5-large).",
             ) from None
         img2img = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if img2img:
-            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         if img2img and endpoint == "core":
             raise InvalidRequest(
                 f"{self.name}: {request.kind} needs the ultra or an sd3 model",
@@ -128,7 +129,7 @@ class StabilityProvider:
             response = await self._client.post(url, headers=self._headers, files=files)
         image = self._image(response, model=model, sent_seed=wire_seed(request.seed))
         await on_progress(1.0, None)
-        return [image]
+        return references.noted([image], notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``/v1/user/balance``: the key works and the account has credits left."""

@@ -98,8 +98,9 @@ class XAIProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Generate, or edit the reference image(s) for EDIT/VARY; one call for up to ten images."""
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, references.PNG_JPEG, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG, provider=self.name)
         model = request.model or self.model
         body = self._body(request, model, edit=edit)
         url = f"{self.base_url}/images/{'edits' if edit else 'generations'}"
@@ -110,7 +111,7 @@ class XAIProvider:
             items = self._items(read_object(response, provider=self.name))
             images = [await self._image(item, model) for item in items]
         await on_progress(1.0, None)
-        return images
+        return references.noted(images, notes)
 
     async def list_models(self) -> list[str]:
         """Image models the key may use (``GET /image-generation-models``)."""

@@ -96,11 +96,12 @@ async def test_not_an_image_is_invalid_request() -> None:
 async def test_prepare_keeps_the_request_when_nothing_changes() -> None:
     """prepare returns the very same request when every reference is already fine."""
     request = ImageRequest("p", kind=GenerationKind.EDIT, reference_images=(make_image(8, 8),))
-    assert await prepare(request, PNG_JPEG_WEBP, provider="openai") is request
+    prepared, notes = await prepare(request, PNG_JPEG_WEBP, provider="openai")
+    assert prepared is request and notes == ()
 
 
 async def test_prepare_replaces_converted_references() -> None:
     """prepare puts the converted bytes into the request, other fields untouched."""
     request = ImageRequest("p", kind=GenerationKind.EDIT, reference_images=(animated_gif(),), n=2)
-    prepared = await prepare(request, PNG_JPEG_WEBP, provider="openai")
+    prepared, _ = await prepare(request, PNG_JPEG_WEBP, provider="openai")
     assert sniff(prepared.reference_images[0]) == "image/png" and prepared.n == 2

@@ -175,7 +175,9 @@ class ProviderChain:
                         images=tuple(images),
                         provider=provider.name,
                         model=images[0].model if images else None,
-                        notes=(*notes, *fit_notes, *_identical(images, provider.name)),
+                        notes=_unique(
+                            *notes, *fit_notes, *_provider_notes(images), *_identical(images, provider.name)
+                        ),
                     )
         except TimeoutError as exc:
             raise ProviderTimeout(
@@ -288,6 +290,16 @@ class ProviderChain:
                 )
             return editors
         return providers
+
+
+def _provider_notes(images: Sequence[Image]) -> tuple[str, ...]:
+    """The notes the provider attached to its images (each batch of a split request repeats them)."""
+    return tuple(note for image in images for note in image.notes)
+
+
+def _unique(*notes: str) -> tuple[str, ...]:
+    """The notes in order, each once."""
+    return tuple(dict.fromkeys(notes))
 
 
 def _identical(images: Sequence[Image], name: str) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ limits of uploads apply, and it runs in a worker thread (``asyncio.to_thread``),
 loop. References that are already fine are sent byte for byte, untouched.
 
 :func:`prepare` returns the request with its references replaced and the notes that say what was
-changed (logged here; see :data:`Prepared.notes`).
+changed (also logged); a provider hands those notes to the user by attaching them to the images it
+returns (:func:`noted`, :attr:`bot.core.types.Image.notes`), which the chain merges into the result.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from PIL import Image as PILImage
 
 from bot.core.errors import ImageError, InvalidRequest
 from bot.core.imaging import MAX_PIXELS, NOT_AN_IMAGE, SUPPORTED_MIMES, encode_png, open_image, sniff
-from bot.core.types import ImageRequest
+from bot.core.types import Image, ImageRequest
 
 __all__ = [
     "PNG_JPEG",
     "PNG_JPEG_WEBP",
     "Prepared",
     "convert",
+    "noted",
     "prepare",
 ]
 
@@ -56,17 +58,26 @@ class Prepared:
     notes: tuple[str, ...] = ()
 
 
-async def prepare(request: ImageRequest, accepted: frozenset[str], *, provider: str) -> ImageRequest:
+async def prepare(
+    request: ImageRequest, accepted: frozenset[str], *, provider: str
+) -> tuple[ImageRequest, tuple[str, ...]]:
     """``request`` with every reference image in a type of ``accepted`` (the request itself when all
-    already are); notes about conversions are logged."""
+    already are), and a note per conversion for the user (also logged)."""
     if not request.reference_images:
-        return request
+        return request, ()
     prepared = await convert(request.reference_images, accepted, provider=provider)
     for note in prepared.notes:
         log.info("%s: %s", provider, note)
     if prepared.images == request.reference_images:
-        return request
-    return dataclasses.replace(request, reference_images=prepared.images)
+        return request, prepared.notes
+    return dataclasses.replace(request, reference_images=prepared.images), prepared.notes
+
+
+def noted(images: Sequence[Image], notes: Sequence[str]) -> list[Image]:
+    """``images`` carrying ``notes`` for the user (:attr:`Image.notes`), after any they already have."""
+    if not notes:
+        return list(images)
+    return [dataclasses.replace(image, notes=(*image.notes, *notes)) for image in images]
 
 
 async def convert(images: Sequence[bytes], accepted: frozenset[str], *, provider: str) -> Prepared:

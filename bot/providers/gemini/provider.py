@@ -98,8 +98,9 @@ class GeminiProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """One image for the prompt, or an edit of the reference images for EDIT/VARY."""
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
         if edit:
-            request = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
+            request, notes = await references.prepare(request, references.PNG_JPEG_WEBP, provider=self.name)
         model = _bare_model(request.model or self.model)
         body = self._body(request, model, edit=edit)
         payload = await self.pool.call(
@@ -107,7 +108,7 @@ class GeminiProvider:
         )
         images = self._images(payload, model)
         await on_progress(1.0, None)
-        return images
+        return references.noted(images, notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``models/{model}``: the key works and the model exists."""

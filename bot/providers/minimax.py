@@ -10,8 +10,9 @@ mainland China), Bearer key.
 Edits and variations send the reference as ``subject_reference: [{"type": "character",
 "image_file": "data:image/...;base64,..."}]``: MiniMax keeps the *subject* (a person's face) of the
 reference and draws a new scene around it, so the prompt is the scene, not an instruction; it takes
-JPEG and PNG only. ``check()`` lists files (``GET {base}/files/list``), the cheapest call that needs
-the key.
+JPEG and PNG only, so a WebP, a GIF or an animation goes as its first frame in PNG, with a note
+(:mod:`bot.providers._http.references`). ``check()`` lists files (``GET {base}/files/list``), the
+cheapest call that needs the key.
 
 Sources: platform.minimax.io/docs (Text to Image and Image to Image OpenAPI, the image generation
 guide, error codes, File Management: List Files).
@@ -34,6 +35,7 @@ from bot.core.errors import (
 )
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
+from bot.providers._http import references
 from bot.providers._http.common import (
     base_url,
     bearer,
@@ -42,7 +44,6 @@ from bot.providers._http.common import (
     is_edit,
     merge_options,
     read_object,
-    reference_mime,
 )
 from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
@@ -67,7 +68,7 @@ CATALOG = ("image-01",)
 ASPECTS = tuple(Aspect(w, h) for w, h in ((1, 1), (16, 9), (4, 3), (3, 2), (2, 3), (3, 4), (9, 16), (21, 9)))
 MAX_N = 9
 MAX_PROMPT_CHARS = 1500
-REFERENCE_TYPES = frozenset({"image/jpeg", "image/png"})
+REFERENCE_TYPES = references.PNG_JPEG
 CHECK_TIMEOUT_S = 10.0
 _THROTTLED = frozenset({1002, 1039, 1041, 2045})
 _KEY = frozenset({1004, 2049})
@@ -94,6 +95,9 @@ class MiniMaxProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """Up to nine images in one call; EDIT/VARY keep the reference's subject in a new scene."""
         edit = is_edit(request, provider=self.name)
+        notes: tuple[str, ...] = ()
+        if edit:
+            request, notes = await references.prepare(request, REFERENCE_TYPES, provider=self.name)
         model = request.model or self.model
         body = self._body(request, model, edit=edit)
         url = f"{self.base_url}/image_generation"
@@ -104,7 +108,7 @@ class MiniMaxProvider:
         raise_for_base_resp(payload, provider=self.name)
         images = self._images(payload, model)
         await on_progress(1.0, None)
-        return images
+        return references.noted(images, notes)
 
     async def check(self) -> ProviderHealth:
         """``GET {base}/files/list``: the server answers and takes the key."""
@@ -143,19 +147,9 @@ class MiniMaxProvider:
         if request.seed is not None:
             body["seed"] = request.seed
         if edit:
-            body["subject_reference"] = [{"type": "character", "image_file": self._reference(request)}]
+            reference = encode_reference(request.reference_images[0], provider=self.name, data_url=True)
+            body["subject_reference"] = [{"type": "character", "image_file": reference}]
         return merge_options(body, self.options)
-
-    def _reference(self, request: ImageRequest) -> str:
-        data = request.reference_images[0]
-        mime = reference_mime(data, provider=self.name)
-        if mime not in REFERENCE_TYPES:
-            raise InvalidRequest(
-                f"{self.name}: a {mime} reference (MiniMax takes JPEG or PNG)",
-                provider=self.name,
-                user_message="MiniMax takes JPEG or PNG pictures to work from; please send one of those.",
-            )
-        return encode_reference(data, provider=self.name, data_url=True)
 
     def _images(self, payload: dict[str, Any], model: str) -> list[Image]:
         data = payload.get("data")

@@ -9,17 +9,24 @@ versions that have it: ``POST {base}/api/generate`` with ``model`` (an image mod
 models use them as references). The answer streams NDJSON lines ``{"completed", "total", "done":
 false}`` (progress) and a final ``{"done": true, "image": "<base64 png>", "done_reason"}``; an
 ``{"error"}`` line ends it early. A model that answers with text instead is not an image model.
+References go as PNG, JPEG or WebP (what the image runner decodes: Go's image/png and image/jpeg and
+x/image/webp, no GIF; anything else is sent as its first frame in PNG, with a note). Only 0.15.0 to
+0.15.4 use them: the image runner of c01608b6a (#13846) conditioned FLUX.2 on them, and from 0.15.5
+(d8cc798c2, #13838) the runner calls ``GenerateImage`` without them, so the picture is drawn from the
+prompt alone and the image carries a note that says so.
 ``base_url`` is the server root (``http://127.0.0.1:11434``), or a list of identical servers.
 
 Sources: ollama/ollama at v0.32.5 (``api/types.go`` GenerateRequest/GenerateResponse image fields,
 ``server/routes.go`` handleImageGenerate, ``docs/api.md`` "Image Generation (Experimental)") and the
 removal commit 4713800b (first tagged in v0.32.6-rc0; v0.32.6+ answer 400 "image generation models
-are not currently supported").
+are not currently supported"); ``x/imagegen/runner/runner.go`` at v0.15.0-v0.15.4 and
+``x/imagegen/imagegen.go`` (``handleImageCompletion``) from v0.15.5 for the references.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from typing import Any
@@ -29,6 +36,7 @@ import httpx
 from bot.core.errors import InvalidRequest, Misconfigured, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
+from bot.providers._http import references
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.common import (
     base_urls,
@@ -36,7 +44,6 @@ from bot.providers._http.common import (
     is_edit,
     merge_options,
     read_object,
-    reference_mime,
 )
 from bot.providers._http.errors import UNAVAILABLE_TEXT, raise_for_response, scrub, transport_errors
 from bot.providers._http.local_servers import check_all
@@ -51,6 +58,9 @@ FIRST = (0, 14, 3)
 """The first version with image generation."""
 REMOVED = (0, 32, 6)
 """The first version without it again."""
+EDITS = ((0, 15, 0), (0, 15, 5))
+"""The versions whose image runner uses reference images: from the first, before the second."""
+REFERENCE_TYPES = references.PNG_JPEG_WEBP
 LONG_SIDE = 1024
 SIZE_MULTIPLE = 16
 MAX_SIDE = 4096
@@ -109,10 +119,13 @@ class OllamaProvider:
                 user_message=f"The Ollama model {model} only draws from text; pick a FLUX.2 model "
                 "(x/flux2-klein) to work from a picture.",
             )
+        notes: tuple[str, ...] = ()
+        if edit:
+            request, notes = await references.prepare(request, REFERENCE_TYPES, provider=self.name)
         body = self._body(request, model, edit=edit)
         image = await self.pool.call(lambda base: self._generate_on(base, body, model, on_progress))
         await on_progress(1.0, None)
-        return [image]
+        return references.noted([image], notes)
 
     async def check(self) -> ProviderHealth:
         """``GET /api/version`` on every server: ok when one runs a version with image generation."""
@@ -134,10 +147,8 @@ class OllamaProvider:
         }
         if request.seed is not None:
             body["options"] = {"seed": request.seed}
-        if edit:
-            data = request.reference_images[0]
-            reference_mime(data, provider=self.name)  # an image, or InvalidRequest before sending
-            body["images"] = [base64.b64encode(data).decode("ascii")]
+        if edit:  # prepared: an image of REFERENCE_TYPES
+            body["images"] = [base64.b64encode(request.reference_images[0]).decode("ascii")]
         return merge_options(body, self._options)
 
     async def _version(self, base: str, *, checking: bool) -> tuple[int, int, int]:
@@ -181,7 +192,7 @@ class OllamaProvider:
     async def _generate_on(
         self, base: str, body: dict[str, Any], model: str, on_progress: ProgressCallback
     ) -> Image:
-        await self._supported(base)
+        version = await self._supported(base)
         url = f"{base}/api/generate"
         image: str | None = None
         text: list[str] = []
@@ -224,7 +235,17 @@ class OllamaProvider:
                 user_message=UNAVAILABLE_TEXT,
             )
         data, mime = decode_base64(image, provider=self.name)
-        return to_image(data, provider=self.name, model=model, mime=mime, seed=_seed(body))
+        made = to_image(data, provider=self.name, model=model, mime=mime, seed=_seed(body))
+        if body.get("images") and not EDITS[0] <= version < EDITS[1]:
+            made = dataclasses.replace(made, notes=(_references_ignored(version),))
+        return made
+
+
+def _references_ignored(version: tuple[int, int, int]) -> str:
+    return (
+        f"Ollama {_label(version)} does not use the picture to work from (only 0.15.0 to 0.15.4 do); "
+        "this image was drawn from the description alone."
+    )
 
 
 def _event(line: str, *, provider: str) -> dict[str, Any] | None:

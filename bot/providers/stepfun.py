@@ -6,14 +6,16 @@ model's list, ``n`` 1, ``response_format: b64_json``, ``seed``); edits are ``POS
 (multipart: one ``image`` file part, the other fields as text) on the models that edit
 (step-image-edit-2, step-1x-edit). Each answer item carries ``finish_reason``: ``content_filtered``
 is StepFun's refusal inside an HTTP 200. The base64 field is ``b64_json`` (older pages call it
-``image``; both are read). step-image-edit-2's sizes are written **height x width** ("format is
-height x width, not width x height"), step-1x-medium's width x height. The shared wire mechanics
-are :mod:`bot.providers._http.images_api`.
+``image``; both are read). The edit image goes as PNG, JPEG or WebP (step-1x-edit's documented
+types, taken for step-image-edit-2 too): a GIF or an animation is sent as its first frame in PNG,
+with a note (:mod:`bot.providers._http.references`). step-image-edit-2's sizes are written **height
+x width** ("format is height x width, not width x height"), step-1x-medium's width x height. The
+shared wire mechanics are :mod:`bot.providers._http.images_api`.
 
 Sources: platform.stepfun.com / platform.stepfun.ai docs "Generate images" and "Image editing" (API
 reference), the step-image-edit-2 model page and the Step Plan image API page. Unverified: the error
-body (taken to be OpenAI's envelope), ``GET /v1/models`` for ``check()``, and how the server reads
-a size given width-first.
+body (taken to be OpenAI's envelope), which image types step-image-edit-2 takes, ``GET /v1/models``
+for ``check()``, and how the server reads a size given width-first.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import httpx
 from bot.core.errors import InvalidRequest, ProviderError, Refused
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
-from bot.providers._http import images_api
+from bot.providers._http import images_api, references
 from bot.providers._http.common import base_url, bearer, instruction_prompt, is_edit
 from bot.providers._http.errors import REFUSED_TEXT
 from bot.providers._http.media import base_is_local
@@ -46,6 +48,7 @@ SIZES: Mapping[str, tuple[tuple[int, int], ...]] = {
     "step-1x-medium": ((256, 256), (512, 512), (768, 768), (1024, 1024), (1280, 800), (800, 1280)),
     "step-2x-large": ((256, 256), (512, 512), (768, 768), (1024, 1024), (1280, 800), (800, 1280)),
 }
+REFERENCE_TYPES = references.PNG_JPEG_WEBP
 MAX_PROMPT_CHARS = {"step-image-edit-2": 512, "step-1x-edit": 512, "step-1x-medium": 1024}
 
 
@@ -80,6 +83,9 @@ class StepFunProvider:
         model = request.model or self.model
         edit = is_edit(request, provider=self.name)
         self._can(model, edit=edit)
+        notes: tuple[str, ...] = ()
+        if edit:
+            request, notes = await references.prepare(request, REFERENCE_TYPES, provider=self.name)
         fields: dict[str, Any] = {**self._options, "model": model, "response_format": "b64_json"}
         if request.seed is not None:
             fields["seed"] = request.seed
@@ -110,7 +116,7 @@ class StepFunProvider:
             allow_private=self._allow_private,
         )
         await on_progress(1.0, None)
-        return images
+        return references.noted(images, notes)
 
     async def check(self) -> ProviderHealth:
         """GET ``/models`` with the key: ok when it answers."""

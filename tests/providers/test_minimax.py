@@ -11,9 +11,11 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, RateLimited, Refused, Unavailable
+from bot.core.imaging import sniff
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.minimax import MiniMaxProvider, create
 from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.minimax import FakeMiniMax
@@ -82,13 +84,27 @@ async def test_an_edit_sends_the_reference_as_a_character(
     assert subject["image_file"] == "data:image/png;base64," + base64.b64encode(reference).decode()
 
 
-async def test_a_webp_reference_is_refused_before_sending(
+def sent_reference(fake: FakeMiniMax) -> bytes:
+    [subject] = fake.requests[-1].json["subject_reference"]
+    return base64.b64decode(subject["image_file"].removeprefix("data:image/png;base64,"))
+
+
+async def test_a_webp_reference_goes_as_png_with_a_note(
     fake: FakeMiniMax, make_provider: MakeProvider
 ) -> None:
-    """MiniMax takes JPEG and PNG references only: a WebP is InvalidRequest, nothing sent."""
-    with pytest.raises(InvalidRequest, match="JPEG or PNG"):
-        await generate(make_provider(), edit(make_image(16, 16, "webp")))
-    assert fake.requests == []
+    """MiniMax takes JPEG and PNG references only: a WebP is sent as PNG and every image says so."""
+    images = await generate(make_provider(), edit(make_image(16, 16, "webp")))
+    assert sniff(sent_reference(fake)) == "image/png"
+    assert all(image.notes == ("minimax does not take WebP images; it was sent as PNG.",) for image in images)
+
+
+async def test_an_animated_gif_reference_goes_as_its_first_frame(
+    fake: FakeMiniMax, make_provider: MakeProvider
+) -> None:
+    """An animated GIF is sent as its first frame in PNG, with the note."""
+    [image] = await generate(make_provider(), edit(animated_gif()))
+    assert sniff(sent_reference(fake)) == "image/png"
+    assert image.notes == ("minimax takes still images only; the first frame of the animated GIF was sent.",)
 
 
 async def test_a_prompt_over_1500_characters_is_refused_locally(

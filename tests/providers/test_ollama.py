@@ -11,9 +11,11 @@ import httpx
 import pytest
 
 from bot.core.errors import InvalidRequest, Misconfigured, Unavailable
+from bot.core.imaging import sniff
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.ollama import OllamaProvider, create, parse_version
 from bot.providers.settings import ProviderSettings
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.ollama import FakeOllama
@@ -126,20 +128,52 @@ async def test_an_unknown_model_is_misconfigured(make_provider: MakeProvider) ->
         await generate(make_provider(model="x/nope"), ImageRequest("a lighthouse"))
 
 
-async def test_a_flux2_edit_sends_the_reference(fake: FakeOllama, make_provider: MakeProvider) -> None:
-    """EDIT with x/flux2-klein: the reference as bare base64 in images, the prompt a description."""
-    reference = make_image(16, 16)
-    request = ImageRequest(
+def flux2_edit(reference: bytes) -> ImageRequest:
+    return ImageRequest(
         "warmer", kind=GenerationKind.EDIT, reference_images=(reference,), source_prompt="a lighthouse"
     )
+
+
+async def test_a_flux2_edit_sends_the_reference(fake: FakeOllama, make_provider: MakeProvider) -> None:
+    """EDIT with x/flux2-klein: the reference as bare base64 in images, the prompt a description."""
+    fake.version = "0.15.4"  # the last version whose image runner uses references
+    reference = make_image(16, 16)
     provider = make_provider(model="x/flux2-klein")
     assert provider.capabilities.edit
-    await generate(provider, request)
+    await generate(provider, flux2_edit(reference))
     sent = fake.requests[-1].json
     assert (
         sent["images"] == [base64.b64encode(reference).decode()] and sent["prompt"] == "a lighthouse, warmer"
     )
     assert fake.references == [reference]
+
+
+async def test_a_gif_reference_goes_as_png_with_a_note(fake: FakeOllama, make_provider: MakeProvider) -> None:
+    """The image runner decodes PNG, JPEG and WebP only: a GIF goes as its first frame in PNG, noted."""
+    fake.version = "0.15.4"
+    image = await generate(make_provider(model="x/flux2-klein"), flux2_edit(animated_gif()))
+    assert [sniff(data) for data in fake.references] == ["image/png"]
+    assert image.notes == ("ollama takes still images only; the first frame of the animated GIF was sent.",)
+
+
+async def test_a_webp_reference_is_sent_as_it_is(fake: FakeOllama, make_provider: MakeProvider) -> None:
+    """WebP is among the types the image runner decodes: sent byte for byte, no note."""
+    fake.version = "0.15.0"
+    reference = make_image(16, 16, "webp")
+    image = await generate(make_provider(model="x/flux2-klein"), flux2_edit(reference))
+    assert fake.references == [reference] and image.notes == ()
+
+
+async def test_a_version_that_ignores_references_says_so(
+    fake: FakeOllama, make_provider: MakeProvider
+) -> None:
+    """From 0.15.5 the image runner ignores references: the image comes with a note that says so."""
+    image = await generate(make_provider(model="x/flux2-klein"), flux2_edit(make_image(16, 16)))
+    assert fake.references == []
+    assert image.notes == (
+        "Ollama 0.20.0 does not use the picture to work from (only 0.15.0 to 0.15.4 do); "
+        "this image was drawn from the description alone.",
+    )
 
 
 async def test_z_image_cannot_edit(fake: FakeOllama, make_provider: MakeProvider) -> None:

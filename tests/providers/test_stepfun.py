@@ -12,9 +12,11 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Refused
+from bot.core.imaging import sniff
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.settings import ProviderSettings
 from bot.providers.stepfun import StepFunProvider, create, size_for
+from tests.fakes.providers.chat_image_base import animated_gif
 from tests.fakes.providers.harness import Progress
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.stepfun import FakeStepFun
@@ -73,6 +75,26 @@ async def test_an_edit_is_multipart_with_one_image(fake: FakeStepFun, make_provi
     [image] = await generate(make_provider(), request)
     assert fake.requests[-1].path == "/v1/images/edits" and fake.edited == [reference]
     assert (image.width, image.height) == (40, 24)
+
+
+async def test_a_gif_to_step_1x_edit_goes_as_png_with_a_note(
+    fake: FakeStepFun, make_provider: MakeProvider
+) -> None:
+    """step-1x-edit takes jpg/png/webp: an animated GIF is sent as its first frame in PNG, noted."""
+    request = ImageRequest(
+        "make it warmer", kind=GenerationKind.EDIT, reference_images=(animated_gif(96, 64),)
+    )
+    [image] = await generate(make_provider(model="step-1x-edit"), request)
+    assert [sniff(data) for data in fake.edited] == ["image/png"]
+    assert image.notes == ("stepfun takes still images only; the first frame of the animated GIF was sent.",)
+
+
+async def test_a_webp_edit_image_is_sent_as_it_is(fake: FakeStepFun, make_provider: MakeProvider) -> None:
+    """WebP is among the documented types: sent byte for byte, no note."""
+    reference = make_image(64, 64, "webp")
+    request = ImageRequest("make it warmer", kind=GenerationKind.EDIT, reference_images=(reference,))
+    [image] = await generate(make_provider(), request)
+    assert fake.edited == [reference] and image.notes == ()
 
 
 async def test_content_filtered_is_refused(fake: FakeStepFun, make_provider: MakeProvider) -> None:

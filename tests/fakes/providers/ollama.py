@@ -9,7 +9,13 @@ an empty prompt only loads the model, ``done_reason: "load"``; an error after th
 ``{"error"}`` line; an unknown model 404 ``{"error": "model 'x' not found"}``) and ``GET /api/version``
 ``{"version"}``. From v0.32.6 (the removal, #16615) an image model gets 400 ``{"error": "image
 generation models are not currently supported"}`` and the image fields are gone; versions before
-0.14.3 know no image models (a text model's answer is what ``llama3.2`` gives here). Ollama has no
+0.14.3 know no image models (a text model's answer is what ``llama3.2`` gives here). ``images`` are
+used only by 0.15.0-0.15.4, whose image runner (``x/imagegen/runner/runner.go``, c01608b6a) takes at
+most 2 ("too many input images, maximum is 2"), decodes each with Go's ``image.Decode`` (PNG, JPEG
+and WebP registered; a GIF or other bytes: "invalid image 0: image: unknown format") and refuses
+them for a model without edits ("model does not support image editing"), each relayed by the server
+as 500 ``{"error"}`` before the stream starts; from 0.15.5 (d8cc798c2) the runner calls
+``GenerateImage`` and ignores them (only ``[]byte`` base64 is checked, by the JSON decoder). Ollama has no
 authentication of its own, so none is checked; unknown JSON fields are ignored, as Go's decoder does::
 
     async with FakeOllama(version="0.20.0") as fake:
@@ -38,6 +44,9 @@ IMAGE_MODELS = ("x/z-image-turbo", "x/flux2-klein")
 TEXT_MODELS = ("llama3.2",)
 FIRST = (0, 14, 3)
 REMOVED = (0, 32, 6)
+EDITS = ((0, 15, 0), (0, 15, 5))
+DECODED = ("image/png", "image/jpeg", "image/webp")
+MAX_INPUT_IMAGES = 2
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -55,7 +64,7 @@ class FakeOllama(LoopbackFake):
         """Seconds each denoising step takes (for progress and cancellation tests)."""
         self.served: list[bytes] = []
         self.references: list[bytes] = []
-        """Reference images the FLUX.2 models were given."""
+        """Reference images a FLUX.2 model used (only 0.15.0-0.15.4 use them)."""
         self._error_line_next = False
 
     @property
@@ -127,14 +136,17 @@ class FakeOllama(LoopbackFake):
         stamp = {"model": model, "created_at": datetime.now(UTC).isoformat()}
         if not str(body.get("prompt") or ""):
             return web.json_response({**stamp, "done": True, "done_reason": "load"})
+        given: list[bytes] = []
         for encoded in body.get("images") or []:
             try:
-                data = base64.b64decode(encoded, validate=True)
-                sniff(data)
-            except (binascii.Error, ValueError, ImageError, TypeError):
+                given.append(base64.b64decode(encoded, validate=True))
+            except (binascii.Error, ValueError, TypeError):
                 return json_error(400, {"error": "illegal base64 data at input byte 0"})
-            if "flux2" in model:
-                self.references.append(data)
+        if given and EDITS[0] <= _version(self.version) < EDITS[1]:
+            refused = _runner_refuses(given, model)
+            if refused:
+                return json_error(500, {"error": refused})
+            self.references += given
         total = body.get("steps") or self.steps
         lines: list[dict[str, Any]] = [
             {**stamp, "completed": step, "total": total, "done": False} for step in range(1, total + 1)
@@ -158,6 +170,22 @@ class FakeOllama(LoopbackFake):
                 }
             )
         return await _stream(request, lines, stream=body.get("stream", True) is not False, pause=self.step_s)
+
+
+def _runner_refuses(images: list[bytes], model: str) -> str | None:
+    """What the 0.15.0-0.15.4 image runner answers to input images it will not use, or None."""
+    if len(images) > MAX_INPUT_IMAGES:
+        return f"too many input images, maximum is {MAX_INPUT_IMAGES}"
+    for index, data in enumerate(images):
+        try:
+            mime = sniff(data)
+        except ImageError:
+            mime = ""
+        if mime not in DECODED:
+            return f"invalid image {index}: image: unknown format"
+    if "flux2" not in model:
+        return "model does not support image editing"
+    return None
 
 
 async def _stream(

@@ -13,18 +13,18 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from redis.asyncio import ConnectionPool, Redis
-from redis.exceptions import RedisError
+from limits.aio.storage import MemoryStorage, Storage
 
-from bot.coordination.breakers import RedisBreakers
-from bot.coordination.slots import RedisSlots
 from bot.core.errors import ConfigError
 from bot.core.generation.chain import MemorySlots, Slots
 from bot.core.generation.resilience import BreakerStore, MemoryBreakers
 from bot.core.ports import SlotClaims
 from bot.observability.masking import redact_url
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 NAMESPACE = "easel"
 CONNECT_TIMEOUT_S = 5.0
@@ -80,6 +80,14 @@ async def open_shared_state(
     """
     if redis_url is None:
         return in_memory()
+    # imported only with Redis configured (~50 ms at start otherwise)
+    from limits.aio.storage import RedisStorage
+    from redis.asyncio import ConnectionPool, Redis
+    from redis.exceptions import RedisError
+
+    from bot.coordination.breakers import RedisBreakers
+    from bot.coordination.slots import RedisSlots
+
     pool = ConnectionPool.from_url(
         redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S
     )
@@ -115,6 +123,9 @@ async def open_shared_state(
 
 async def redis_latency_ms(redis_url: str) -> float:
     """Milliseconds of one PING to Redis at ``redis_url``; raises ``ConfigError`` when it does not answer."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
     client = Redis.from_url(
         redis_url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S
     )

@@ -74,6 +74,9 @@ class ImageRequest:
     mask: bytes | None = None
     source_prompt: str | None = None
     """For edits and variations: the prompt that produced the reference image."""
+    seed_given: bool = False
+    """The user chose ``seed`` (``--seed``); otherwise the core picked it, and a provider that cannot
+    take a seed drops it without a note."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -327,7 +327,7 @@ def fit_to_capabilities(request: ImageRequest, provider: Provider) -> tuple[Imag
     if request.negative and not caps.negative_prompt:
         changes["negative"] = None
         notes.append(f"{provider.name} has no negative prompt; --no was ignored.")
-    if request.seed is not None and not caps.seed:
+    if request.seed is not None and request.seed_given and not caps.seed:
         notes.append(f"{provider.name} does not take a seed; results will vary.")
     if caps.aspects and request.aspect not in caps.aspects:
         nearest = nearest_aspect(request.aspect, caps.aspects)

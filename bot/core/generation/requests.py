@@ -38,7 +38,8 @@ def build_request(
     source_prompt: str | None = None,
     fallback_aspect: Aspect | None = None,
 ) -> ImageRequest:
-    """Flags win over the chat's settings, which win over the defaults."""
+    """Flags win over the chat's settings, which win over the defaults; ``seed`` is used unless the
+    user gave one (``seed_given`` says which)."""
     aspect = options.aspect
     if aspect is None and chat_settings.get("aspect"):
         aspect = parse_aspect(str(chat_settings["aspect"]))
@@ -50,6 +51,7 @@ def build_request(
         aspect=aspect or fallback_aspect or defaults.aspect,
         n=n,
         seed=options.seed if options.seed is not None else seed,
+        seed_given=options.seed is not None,
         negative=options.negative or chat_settings.get("negative") or None,
         model=options.model or chat_settings.get("model") or None,
         provider=options.provider or chat_settings.get("provider") or None,

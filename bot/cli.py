@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import gc
 import logging
+import os
 import shutil
 import socket
 import sys
@@ -17,11 +18,13 @@ import yaml
 
 from bot import __version__
 from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, serve
-from bot.cli_common import ConfigOption, err, friendly, settings_of
+from bot.cli_common import ConfigOption, check_provider, err, friendly, settings_of
 from bot.cli_common import run as run_coroutine
 from bot.cli_diagnostics import diagnostics_commands
 from bot.cli_schedule import schedule_app
-from bot.core.errors import ConfigError, InvalidInput
+from bot.core.chat.router import Router, RouterConfig
+from bot.core.errors import ConfigError, ImageError, InvalidInput
+from bot.core.imaging import image_size
 from bot.core.messages import Attachment, Incoming
 from bot.core.types import JobEvent, Progress, Reply, Started, Target
 from bot.observability.masking import redact_url, redacted
@@ -127,7 +130,11 @@ def gen(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also copy the images here.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Generate (or edit) images and print each saved file's absolute path on its own line."""
+    """Generate (or edit) images and print each saved file's absolute path on its own line.
+
+    Everything given on the command line is checked before anything is generated (exit 2: a bad
+    value, an edit file that is not a readable image, an --out that cannot take files); exit 1 when
+    the request itself could not be done (refused, every provider failed, no database)."""
     settings = settings_of(ctx)
     _quiet_logging(settings, verbose=verbose)
     flags = {"--ar": aspect, "--n": n, "--seed": seed, "--no": negative, "--model": model}
@@ -140,6 +147,15 @@ def gen(
     message = Incoming(
         platform="cli", chat_id="cli", user_id="cli", display_name="cli", text=text, attachments=attachments
     )
+    generation = settings.generation
+    router = Router(
+        RouterConfig(max_prompt_chars=generation.max_prompt_chars, max_images=generation.max_images)
+    )
+    router.route(message)  # InvalidInput (a bad flag, an empty or overlong prompt): exit 2, nothing made
+    if provider is not None:
+        check_provider(settings, provider)
+    if out is not None:
+        _check_out(out)
     replies = run_coroutine(_generate(settings, message))
     failed = False
     for reply in replies:
@@ -152,24 +168,59 @@ def gen(
         for index, image in enumerate(reply.images, start=1):
             path = image.path
             if out is not None:
-                out.mkdir(parents=True, exist_ok=True)
-                path = out / f"easel-{reply.generation_id}-{index}{image.path.suffix}"
-                shutil.copyfile(image.path, path)
+                path = _copy_out(image.path, out / f"easel-{reply.generation_id}-{index}{image.path.suffix}")
             typer.echo(str(path.resolve()))
     if failed:
         raise typer.Exit(1)
 
 
+def _check_out(out: Path) -> None:
+    """``--out DIR`` is a directory Easel can write in (made if missing), before anything is generated."""
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(
+            f"{out} is not a directory", user_message=f"--out {out} is a file, not a directory."
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(
+            str(exc), user_message=f"--out {out}: cannot make that directory ({exc.strerror or exc})."
+        ) from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InvalidInput(
+            f"{out} not writable", user_message=f"--out {out}: cannot write in that directory."
+        )
+
+
+def _copy_out(source: Path, destination: Path) -> Path:
+    """The image copied to ``--out``; a failure now (the disk filled up meanwhile) is one line, exit 1."""
+    try:
+        shutil.copyfile(source, destination)
+    except OSError as exc:
+        err.print(f"error: cannot copy {source} to {destination}: {exc.strerror or exc}", style="red")
+        raise typer.Exit(1) from exc
+    return destination
+
+
 def _read_edit_file(path: Path) -> Attachment:
+    """The image to edit, read and its header checked: a file that is missing, unreadable, too large
+    or not an image is a problem of the command line (exit 2)."""
     try:
         size = path.stat().st_size
         if size > MAX_EDIT_FILE_BYTES:
             raise InvalidInput(
                 f"{path} is {size} bytes", user_message=f"{path} is too large (20 MB at most)."
             )
-        return Attachment(data=path.read_bytes(), filename=path.name)
+        data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(str(exc), user_message=f"Cannot read {path}: {exc.strerror}.") from exc
+    try:
+        image_size(data)
+    except ImageError as exc:
+        raise InvalidInput(
+            str(exc), user_message=f"{path} is not an image I can read (PNG, JPEG, WebP or GIF)."
+        ) from exc
+    return Attachment(data=data, filename=path.name)
 
 
 async def _generate(settings: AppSettings, message: Incoming) -> list[Reply]:

@@ -18,9 +18,10 @@ import typer
 from rich.console import Console
 
 from bot.core.errors import ConfigError, EaselError, InvalidInput, LimitExceeded, NotFound
+from bot.providers import registry
 from bot.settings import AppSettings, load_settings
 
-__all__ = ["CONFIG_HELP", "ConfigOption", "err", "friendly", "run", "settings_of"]
+__all__ = ["CONFIG_HELP", "ConfigOption", "check_provider", "err", "friendly", "run", "settings_of"]
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False, markup=False)
@@ -36,6 +37,26 @@ def settings_of(ctx: typer.Context, *, overrides: Mapping[str, str] | None = Non
     root = ctx.find_root()
     environ = None if not overrides else {**os.environ, **overrides}
     return load_settings(root.obj if isinstance(root.obj, Path) else None, environ=environ)
+
+
+def check_provider(settings: AppSettings, name: str) -> None:
+    """``--provider NAME`` names a provider this configuration uses (its chain: ``generation.provider``
+    and ``generation.fallbacks``); InvalidInput saying what to do otherwise."""
+    chain = registry.select(settings.generation, settings.providers).chain
+    if name in chain:
+        return
+    used = f"Available here: {', '.join(chain)}."
+    if name not in registry.names():
+        raise InvalidInput(
+            f"unknown provider {name!r}",
+            user_message=f"There is no provider {name!r} (`easel providers` lists them). {used}",
+        )
+    needs = registry.missing(name, settings.providers)
+    how = f"it needs {needs}" if needs else "add it to generation.fallbacks (or generation.provider)"
+    raise InvalidInput(
+        f"provider {name!r} not in the chain",
+        user_message=f"The provider {name!r} is not set up here: {how}. {used}",
+    )
 
 
 def friendly(func: Callable[..., T]) -> Callable[..., T]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli_common import friendly, settings_of
 from bot.core.clock import SystemClock
-from bot.core.errors import InvalidInput
+from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import parse_aspect
 from bot.core.jobs.ledger import JobLedger, JobOutcomes
 from bot.core.schedules.commands import add_schedule, format_times
@@ -161,7 +161,7 @@ def _set_enabled(ctx: typer.Context, schedule_id: int, *, enabled: bool) -> None
         return await store.set_enabled(schedule_id, enabled=enabled, next_fire_at=upcoming, now=now)
 
     if not _with_store(settings_of(ctx), work):
-        raise InvalidInput("no schedule", user_message=f"There is no schedule #{schedule_id}.")
+        raise NotFound(f"schedule {schedule_id}", user_message=f"There is no schedule #{schedule_id}.")
     typer.echo(f"{'Resumed' if enabled else 'Paused'} #{schedule_id}.")
 
 

@@ -77,22 +77,65 @@ def test_gen_aspect_shapes_the_image(env: dict[str, str]) -> None:
         (["", "--seed", "1"], "what to draw"),
         (["fox", "--n", "0"], "--n must be between"),
         (["fox", "--n", "99"], "--n must be between"),
+        (["fox", "--n", "two"], "Invalid value for '--n'"),
         (["fox", "--aspect", "0:1"], "Aspect ratio"),
+        (["fox", "--provider", "nope"], "There is no provider 'nope'"),
+        (["fox", "--provider", "openai"], "needs providers.openai.api_key"),
         (["a" * 100_000], "100,000 characters"),
     ],
 )
-def test_gen_bad_input_is_explained(env: dict[str, str], args: list[str], message: str) -> None:
-    """Bad input fails with a message naming the problem and prints no path."""
+def test_gen_bad_input_is_explained(
+    env: dict[str, str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A bad value on the command line exits 2 with a message naming it, before generating anything."""
     code, out, err = easel(env, "gen", *args)
-    assert code == 1 and out == "" and message in err and "Traceback" not in err
+    assert code == 2 and out == "" and message in err and "Traceback" not in err
+    assert not (tmp_path / "media").exists()
 
 
-def test_gen_edit_of_non_image_file_is_explained(env: dict[str, str], tmp_path: Path) -> None:
-    """--edit with a text file says it is not an image."""
-    text_file = tmp_path / "notes"
-    text_file.write_text("hello")
-    code, out, err = easel(env, "gen", "make it warmer", "--edit", str(text_file))
-    assert code == 1 and out == "" and "not an image" in err
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"hello", "is not an image I can read"),
+        (b"\x89PNG\r\n\x1a\n" + b"garbage", "is not an image I can read"),
+        (None, "No such file or directory"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(20_000_001), "too large (20 MB at most)"),
+    ],
+    ids=["text", "corrupt-png", "missing", "too-large"],
+)
+def test_gen_edit_file_that_cannot_be_used_exits_2(
+    env: dict[str, str], tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    """--edit with a file that is missing, too large or not a readable image: one line, exit 2."""
+    path = tmp_path / "notes"
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = easel(env, "gen", "make it warmer", "--edit", str(path))
+    assert code == 2 and out == "" and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_gen_out_that_cannot_take_files_exits_2_before_generating(
+    env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    """--out naming a file, or a place no directory can be made, is one line and exit 2; nothing is made."""
+    existing = tmp_path / "existing"
+    existing.write_text("x")
+    out_dir = str(existing) if where == "file" else "/proc/easel-out"
+    code, out, err = easel(env, "gen", "a fox", "--out", out_dir)
+    assert code == 2 and out == "" and "--out" in err and "Traceback" not in err
+    assert not (tmp_path / "media").exists()
+
+
+def test_gen_a_request_that_fails_exits_1(env: dict[str, str]) -> None:
+    """A valid command whose request cannot be done (the only provider is down) exits 1."""
+    env = env | {
+        "EASEL__GENERATION__PROVIDER": "openai-compatible",
+        "EASEL__GENERATION__RETRIES": "0",
+        "EASEL__PROVIDERS__OPENAI_COMPATIBLE__BASE_URL": "http://127.0.0.1:9/v1",
+    }
+    code, out, err = easel(env, "gen", "a fox")
+    assert code == 1 and out == "" and "error:" in err and "Traceback" not in err
 
 
 def test_gen_edit_of_image_file_saves_edit(env: dict[str, str], tmp_path: Path) -> None:

@@ -52,22 +52,27 @@ def test_add_list_pause_resume_run_remove(env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "exit_code"),
     [
-        (["add", "--target", "telegram:42", "--cron", "0 9 * *", "--prompt", "x"], "not a cron expression"),
-        (["add", "--target", "telegram:42", "--every", "sometimes", "--prompt", "x"], "couldn't tell when"),
-        (["add", "--target", "mastodon:1", "--cron", "0 9 * * *", "--prompt", "x"], "can't post to"),
-        (["add", "--target", "web", "--cron", "0 9 * * *", "--prompt", "{nope}"], "I don't know {nope}"),
+        (["add", "--target", "web", "--cron", "0 9 * *", "--prompt", "x"], "not a cron expression", 2),
+        (["add", "--target", "web", "--every", "sometimes", "--prompt", "x"], "couldn't tell when", 2),
+        (["add", "--target", "mastodon:1", "--cron", "0 9 * * *", "--prompt", "x"], "can't post to", 2),
+        (["add", "--target", "web", "--cron", "0 9 * * *", "--prompt", "{nope}"], "I don't know {nope}", 2),
         (
             ["add", "--target", "web", "--cron", "0 9 * * *", "--prompt", "x", "--tz", "Mars/Base"],
             "time zone",
+            2,
         ),
-        (["remove", "99"], "no schedule #99"),
-        (["pause", "99"], "no schedule #99"),
+        (["remove", "99"], "no schedule #99", 1),
+        (["pause", "99"], "no schedule #99", 1),
+        (["resume", "99"], "no schedule #99", 1),
+        (["run", "99"], "no schedule #99", 1),
     ],
 )
-def test_bad_input_is_one_clear_line(env: dict[str, str], args: list[str], message: str) -> None:
-    """Mistakes exit with code 2 or 1 and a one-line explanation, never a traceback."""
+def test_bad_input_is_one_clear_line(
+    env: dict[str, str], args: list[str], message: str, exit_code: int
+) -> None:
+    """A bad value exits 2, a schedule that does not exist 1 (README), with one line, never a traceback."""
     code, out = easel(env, *args)
-    assert code in (1, 2)
+    assert code == exit_code, out
     assert message in out and "Traceback" not in out

@@ -33,7 +33,7 @@ from bot.wiring import Easel, SchedulerClock, build_easel
 
 __all__ = [
     "Easel", "Role", "SchedulerClock", "SchedulerLiveness", "build_adapters", "open_easel",
-    "remote_platforms", "serve",
+    "platform_names", "remote_platforms", "serve",
 ]  # fmt: skip
 log = logging.getLogger(__name__)
 
@@ -159,19 +159,26 @@ def build_adapters(
     chat when it is enabled, or alone when nothing else is configured. A worker has no web chat (its
     pages are served by the gateways: see :func:`remote_platforms`)."""
     adapters: list[Adapter] = []
-    if settings.telegram.token is not None:
+    names = platform_names(settings, role)
+    if "telegram" in names:
         from bot.platforms.telegram.adapter import TelegramAdapter  # each library loads only when used
 
         adapters.append(TelegramAdapter(settings.telegram, redis_url=settings.redis_url))
-    if settings.discord.token is not None:
+    if "discord" in names:
         from bot.platforms.discord.adapter import DiscordAdapter
 
         adapters.append(DiscordAdapter(settings.discord))
-    if _serves_web(settings) and role != "worker":
+    if "web" in names:
         from bot.platforms.web.adapter import WebAdapter
 
         adapters.append(WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive))
     return adapters
+
+
+def platform_names(settings: AppSettings, role: Role = "all") -> list[str]:
+    """The chat platforms ``easel run --role ROLE`` starts with ``settings`` (:func:`build_adapters`)."""
+    names = [name for name in ("telegram", "discord") if getattr(settings, name).token is not None]
+    return [*names, "web"] if _serves_web(settings) and role != "worker" else names
 
 
 def _serves_web(settings: AppSettings) -> bool:

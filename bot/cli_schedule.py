@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cli_common import friendly, settings_of
+from bot.app import platform_names
+from bot.cli_common import check_provider, friendly, settings_of
 from bot.core.clock import SystemClock
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import parse_aspect
@@ -88,12 +89,34 @@ def add(
     overrides = Overrides(
         provider=provider, model=model, aspect=str(parse_aspect(aspect)) if aspect else None
     )
-    new = NewSchedule(parse_target(target), when_text, spec, zone, prompt, *OWNER, overrides=overrides)
+    where = parse_target(target)
+    _check_platform(settings, where.platform)
+    if provider is not None:
+        check_provider(settings, provider)
+    new = NewSchedule(where, when_text, spec, zone, prompt, *OWNER, overrides=overrides)
     schedule_id, times = _with_store(
         settings, lambda store: add_schedule(store, ApschedulerTriggers(), new, now=SystemClock().now())
     )
     typer.echo(f"Scheduled #{schedule_id}: {describe(spec, zone)} → {target}")
     typer.echo(f"Next: {format_times(times, zone) or 'never'}")
+
+
+_HOW_TO_RUN = {
+    "telegram": "set telegram.token (EASEL__TELEGRAM__TOKEN)",
+    "discord": "set discord.token (EASEL__DISCORD__TOKEN)",
+    "web": "web.enabled is false and other platforms are configured",
+}
+
+
+def _check_platform(settings: AppSettings, platform: str) -> None:
+    """A schedule posts through a platform ``easel run`` starts with these settings, or not at all."""
+    running = platform_names(settings)
+    if platform not in running:
+        raise InvalidInput(
+            f"platform {platform} not configured",
+            user_message=f"Easel does not run on {platform} with this configuration "
+            f"({_HOW_TO_RUN.get(platform, 'not configured')}); it runs on {', '.join(running)}.",
+        )
 
 
 @schedule_app.command("list")

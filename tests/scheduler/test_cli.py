@@ -17,6 +17,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "EASEL__DATABASE_URL": f"sqlite:///{tmp_path / 'easel.sqlite3'}",
         "EASEL__MEDIA_DIR": str(tmp_path / "media"),
         "EASEL__SCHEDULER__TIMEZONE": "Europe/Berlin",
+        "EASEL__TELEGRAM__TOKEN": "123456:TEST-token",  # `easel run` would post to Telegram and the web
     }
     monkeypatch.chdir(tmp_path)  # no ./config.yaml is picked up
     return values
@@ -76,3 +77,29 @@ def test_bad_input_is_one_clear_line(
     code, out = easel(env, *args)
     assert code == exit_code, out
     assert message in out and "Traceback" not in out
+
+
+ADD = ["add", "--cron", "0 9 * * *", "--prompt", "a lighthouse"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "web", "--provider", "nope"], "There is no provider 'nope'"),
+        (["--target", "web", "--provider", "openai"], "needs providers.openai.api_key"),
+        (["--target", "discord:123456789012345678"], "does not run on discord"),
+    ],
+)
+def test_add_refuses_what_this_configuration_cannot_run(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    """An unknown or unconfigured --provider, or a --target platform not configured: exit 2, nothing added."""
+    code, out = easel(env, *ADD, *args)
+    assert code == 2 and message in out, out
+    assert "No schedules" in easel(env, "list")[1]
+
+
+def test_add_refuses_the_web_when_it_does_not_run(env: dict[str, str]) -> None:
+    """--target web with the web chat turned off (Telegram alone runs) is refused, exit 2."""
+    code, out = easel(env | {"EASEL__WEB__ENABLED": "false"}, *ADD, "--target", "web")
+    assert code == 2 and "does not run on web" in out and "runs on telegram" in out

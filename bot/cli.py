@@ -17,7 +17,7 @@ import typer
 import yaml
 
 from bot import __version__
-from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, serve
+from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, platform_names, serve
 from bot.cli_common import ConfigOption, check_provider, err, friendly, settings_of
 from bot.cli_common import run as run_coroutine
 from bot.cli_diagnostics import diagnostics_commands
@@ -370,9 +370,7 @@ def config_check(ctx: typer.Context) -> None:
     )
     for name, reason in selection.skipped:
         typer.echo(f"  skipped {name}: {reason}")
-    platforms = ["console"]
-    platforms += [name for name in ("telegram", "discord") if getattr(settings, name).token is not None]
-    typer.echo(f"platforms: {', '.join(platforms)}")
+    typer.echo(f"platforms: {', '.join(platform_names(settings))} (what `easel run` starts)")
 
 
 @config_app.command("show")

@@ -85,9 +85,13 @@ async def _doctor(settings: AppSettings) -> bool:
         state = "ok " if item.healthy else "BAD"
         typer.echo(f"{item.name:11} {state} {latency}  {item.detail}")
         ok &= bool(item.healthy)
-    typer.echo(f"{'telegram':11} {'configured' if settings.telegram.token is not None else 'not configured'}")
-    discord = settings.discord.token is not None
-    typer.echo(f"{'discord':11} {'configured' if discord else 'not configured'}")
+    for platform in await diagnostics.platforms(settings):
+        if not platform.configured:
+            typer.echo(f"{platform.name:11} not configured")
+            continue
+        latency = f"{platform.latency_ms:.0f} ms" if platform.latency_ms is not None else "-"
+        typer.echo(f"{platform.name:11} {'ok ' if platform.healthy else 'BAD'} {latency}  {platform.detail}")
+        ok &= bool(platform.healthy)
     return ok
 
 

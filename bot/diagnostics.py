@@ -1,4 +1,6 @@
-"""What `easel providers` and `easel doctor` report: each provider's state, catalogue and health.
+"""What `easel providers` and `easel doctor` report: each provider's state, catalogue and health, and
+whether Telegram and Discord take the configured tokens (Telegram's ``getMe``, Discord's
+``GET /users/@me``: the calls the adapters make first at start).
 
 Details and notes are scrubbed of every secret in the settings (keys, URL passwords of a ``base_url``,
 secret-looking ``options``) before they are shown: they quote errors and backend URLs.
@@ -8,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
 
 from bot.core.errors import EaselError
 from bot.core.ports import Provider
@@ -107,3 +112,85 @@ async def _live_models(provider: Provider, report_: ProviderReport) -> ProviderR
         return replace(report_, models=tuple(live), live_models=True)
     merged = tuple(dict.fromkeys([*live, *report_.models]))
     return replace(report_, models=merged, live_models=True)
+
+
+@dataclass(frozen=True)
+class PlatformReport:
+    name: str
+    configured: bool
+    healthy: bool | None = None
+    """None when not configured (nothing to probe)."""
+    latency_ms: float | None = None
+    detail: str = ""
+
+
+async def platforms(settings: AppSettings) -> list[PlatformReport]:
+    """Telegram and Discord: each configured one asked who the bot is, with its token."""
+    redact = Redactor(secrets_in(settings))
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
+        reports = await asyncio.gather(_telegram(client, settings), _discord(client, settings))
+    return [replace(r, detail=redact(r.detail)) for r in reports]
+
+
+async def _telegram(client: httpx.AsyncClient, settings: AppSettings) -> PlatformReport:
+    section = settings.telegram
+    if section.token is None:
+        return PlatformReport("telegram", configured=False)
+    probe = _Probe("telegram", section.base_url, "Telegram rejected telegram.token", (401, 404))
+    url = f"{section.base_url}{section.token.get_secret_value()}/getMe"
+    return await probe.ask(client, url, {}, _telegram_bot)
+
+
+async def _discord(client: httpx.AsyncClient, settings: AppSettings) -> PlatformReport:
+    section = settings.discord
+    if section.token is None:
+        return PlatformReport("discord", configured=False)
+    probe = _Probe("discord", section.api_base_url, "Discord rejected discord.token", (401,))
+    headers = {"Authorization": f"Bot {section.token.get_secret_value()}"}
+    return await probe.ask(client, f"{section.api_base_url}/users/@me", headers, _discord_user)
+
+
+def _telegram_bot(body: dict[str, Any]) -> str:
+    bot = body["result"]
+    return f"@{bot['username']} (id {bot['id']})"
+
+
+def _discord_user(body: dict[str, Any]) -> str:
+    discriminator = body.get("discriminator")
+    name = body["username"] + (f"#{discriminator}" if discriminator not in (None, "0") else "")
+    return f"{name} (id {body['id']})"
+
+
+@dataclass(frozen=True)
+class _Probe:
+    name: str
+    where: str
+    rejected: str
+    rejecting_statuses: tuple[int, ...]
+    """What the platform answers a bad token with (the Bot API: 401 or 404, as PTB reads them)."""
+
+    async def ask(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        headers: dict[str, str],
+        describe: Callable[[dict[str, Any]], str],
+    ) -> PlatformReport:
+        """One GET: ok with what ``describe`` makes of the answer, or BAD saying why (the token was
+        refused, the server did not answer, it answered something else)."""
+        started = time.perf_counter()
+        try:
+            response = await client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            return PlatformReport(self.name, True, False, detail=f"cannot reach {self.where}: {reason}")
+        latency = (time.perf_counter() - started) * 1000
+        status = f"{response.status_code} {response.reason_phrase}"
+        if response.status_code in self.rejecting_statuses:
+            return PlatformReport(self.name, True, False, latency, f"{self.rejected} ({status})")
+        try:
+            response.raise_for_status()
+            return PlatformReport(self.name, True, True, latency, describe(response.json()))
+        except (httpx.HTTPStatusError, ValueError, KeyError, TypeError) as exc:
+            detail = f"unexpected answer from {self.where} ({status}): {exc}"
+            return PlatformReport(self.name, True, False, latency, detail)

@@ -16,7 +16,12 @@ from typer.testing import CliRunner
 
 from bot import __version__
 from bot.cli import app
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord_world import BOT_ID as DISCORD_BOT_ID
+from tests.fakes.discord_world import BOT_NAME as DISCORD_BOT_NAME
+from tests.fakes.discord_world import TOKEN as DISCORD_TOKEN
 from tests.fakes.providers.openai_images import FakeOpenAIImages
+from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeTelegram
 from tests.platforms.conftest import free_port
 
 
@@ -316,3 +321,66 @@ async def test_run_port_and_host_set_the_web_chats_address(env: dict[str, str]) 
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert line.decode().strip() == f"Easel web chat: http://127.0.0.2:{port}/", stderr.decode()
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "platforms"),
+    [
+        ({}, "platforms: web "),
+        ({"EASEL__TELEGRAM__TOKEN": TOKEN}, "platforms: telegram, web "),
+        ({"EASEL__TELEGRAM__TOKEN": TOKEN, "EASEL__WEB__ENABLED": "false"}, "platforms: telegram "),
+        ({"EASEL__DISCORD__TOKEN": DISCORD_TOKEN, "EASEL__WEB__ENABLED": "false"}, "platforms: discord "),
+    ],
+    ids=["nothing", "telegram", "telegram-no-web", "discord-no-web"],
+)
+def test_config_check_names_the_platforms_run_would_start(
+    env: dict[str, str], extra: dict[str, str], platforms: str
+) -> None:
+    """config check lists the platforms `easel run` starts (the web chat, not a console)."""
+    code, out, _ = easel(env | extra, "config", "check")
+    assert code == 0 and platforms in out and "console" not in out
+
+
+async def test_doctor_asks_telegram_who_the_bot_is(env: dict[str, str]) -> None:
+    """doctor calls getMe with the configured token and reports the bot's @username."""
+    async with FakeTelegram() as tg:
+        env = env | {"EASEL__TELEGRAM__TOKEN": TOKEN, "EASEL__TELEGRAM__BASE_URL": tg.base_url}
+        code, out, _ = await asyncio.to_thread(easel, env, "doctor")
+        assert [c.method for c in tg.calls] == ["getMe"]
+    line = next(line for line in out.splitlines() if line.startswith("telegram"))
+    assert code == 0 and " ok " in line and f"@{BOT_USERNAME}" in line
+
+
+async def test_doctor_reports_a_token_telegram_rejects(env: dict[str, str]) -> None:
+    """A token the Bot API answers 401 to is BAD, named, not shown, and doctor exits 1."""
+    async with FakeTelegram() as tg:
+        env = env | {
+            "EASEL__TELEGRAM__TOKEN": "999:wrong-token-xyz",
+            "EASEL__TELEGRAM__BASE_URL": tg.base_url,
+        }
+        code, out, _ = await asyncio.to_thread(easel, env, "doctor")
+    line = next(line for line in out.splitlines() if line.startswith("telegram"))
+    assert code == 1 and "BAD" in line and "Telegram rejected telegram.token (401" in line
+    assert "wrong-token" not in out
+
+
+async def test_doctor_asks_discord_who_the_bot_is(env: dict[str, str]) -> None:
+    """doctor calls GET /users/@me with the configured token and reports the bot user."""
+    async with FakeDiscord() as dc:
+        env = env | {"EASEL__DISCORD__TOKEN": DISCORD_TOKEN, "EASEL__DISCORD__API_BASE_URL": dc.api_base_url}
+        code, out, _ = await asyncio.to_thread(easel, env, "doctor")
+    line = next(line for line in out.splitlines() if line.startswith("discord"))
+    assert code == 0 and " ok " in line and f"{DISCORD_BOT_NAME}" in line and f"id {DISCORD_BOT_ID}" in line
+
+
+async def test_doctor_reports_a_token_discord_rejects(env: dict[str, str]) -> None:
+    """A token Discord answers 401 to is BAD, named, not shown, and doctor exits 1."""
+    async with FakeDiscord() as dc:
+        env = env | {
+            "EASEL__DISCORD__TOKEN": "bad-discord-token",
+            "EASEL__DISCORD__API_BASE_URL": dc.api_base_url,
+        }
+        code, out, _ = await asyncio.to_thread(easel, env, "doctor")
+    line = next(line for line in out.splitlines() if line.startswith("discord"))
+    assert code == 1 and "BAD" in line and "Discord rejected discord.token (401" in line
+    assert "bad-discord-token" not in out

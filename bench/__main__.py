@@ -23,6 +23,7 @@ from bench import (
     renderer,
     scale,
     scheduler,
+    startup,
     upload_memory,
 )
 from bench.report import Result, load_note, machine, markdown, show
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Callable[[bool], list[Result]]] = {
     "burst": burst.run,
     "backends": backends.run,
     "renderer": renderer.run,
+    "startup": startup.run,
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
@@ -41,7 +41,9 @@ from bot.platforms.telegram.flood import SharedFloodLimiter
 from bot.platforms.telegram.lanes import PriorityFloodLimiter, RateArgs
 from bot.platforms.telegram.settings import TelegramSettings
 from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
-from bot.platforms.telegram.webhook import WebhookServer
+
+if TYPE_CHECKING:
+    from bot.platforms.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 # Opt in to PTB's coming behaviour (durations such as RetryAfter.retry_after as timedelta); without it
@@ -155,6 +157,8 @@ class TelegramAdapter:
         settings = self._settings
         assert settings.webhook_url is not None and settings.secret_token is not None
         secret = settings.secret_token.get_secret_value()
+        from bot.platforms.telegram.webhook import WebhookServer  # aiohttp's server: webhook mode only
+
         self._webhook = WebhookServer(
             listen=settings.listen,
             port=settings.port,

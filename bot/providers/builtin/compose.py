@@ -42,6 +42,7 @@ from bot.providers.builtin.vocab import (
 
 MAX_SUBJECTS = 4
 _COASTAL = {"lighthouse"}
+_WINTRY = {"snowman", "penguin", "polar bear"}
 _FESTIVE_LAYOUTS = ("bunting", "balloons", "cake")
 _STYLE_PHRASES = (
     (r"low[\s-]*poly", "lowpoly"), (r"pixel[\s-]*art|\d+[\s-]*bit", "pixel"), (r"oil\s+paint", "oil"),
@@ -151,8 +152,11 @@ def describe(recipe: Recipe) -> Description:
     sky = {SKY_WORDS[w] for w in said if w in SKY_WORDS and SKY_WORDS[w] in ("rainbow", "stars")} - banned
     settings = [SETTING_WORDS[w] for w in said if w in SETTING_WORDS]
     places: set[Place] = {MOTIFS[name].place for _, name, _ in found}
-    if {name for _, name, _ in found} & _COASTAL:
+    names = {name for _, name, _ in found}
+    if names & _COASTAL:
         places.add("water")
+    if names & _WINTRY and not weather and "snow" not in banned:
+        weather.add("snow")
     sea_words = any(_PLACE_WORDS.get(w) == "ocean" for w in said)
     if (
         places & {"ground", "building"}
@@ -295,6 +299,8 @@ def _count(said: list[str], index: int, plural: bool, name: str) -> int:
         j = index - back
         if 0 <= j < len(said) and said[j] in COUNT_WORDS:
             return COUNT_WORDS[said[j]]
+    if name == "fish" and said[index] == "fish":
+        return 3  # "with fish" is rarely one fish
     if not plural:
         return 1
     return {"balloon": 4, "flower": 5, "tulip": 5, "bird": 4, "star": 5, "fish": 4, "tree": 3}.get(name, 2)
@@ -320,7 +326,7 @@ def _place(
         motif = MOTIFS[name]
         index, plural = by_name[name]
         count = _count(said, index, plural, name)
-        scale = rng.uniform(0.9, 1.1) * (1.0 if rank == 0 else 0.62)
+        scale = rng.uniform(0.9, 1.1) * (1.0 if rank == 0 else 0.62 if motif.height > 0.25 else 0.9)
         colour = colours.get(index)
         for k in range(min(count, 7)):
             pose = Pose(
@@ -340,7 +346,13 @@ def _place(
             if motif.place != "sky":
                 x = min(0.98 - half, max(half + 0.02, x)) if half < 0.45 else 0.5
             if setting == "underwater" and motif.place == "under":
-                h = motif.height * rng.uniform(1.0, 1.3)
+                h = motif.height * rng.uniform(0.7, 1.0)
+                if name != "coral":
+                    x, y = rng.uniform(0.12, 0.88), rng.uniform(0.3, 0.72)
+                else:  # on the sea bed
+                    h, y = motif.height * rng.uniform(1.2, 1.5), rng.uniform(0.88, 0.92)
+            if motif.place == "sky":
+                y = max(y, h * 1.02 + 0.02)
             out.append(
                 Element(
                     name,

@@ -84,10 +84,10 @@ _QUAD_COLOURWAYS = {
     "horse": ((140, 88, 52), (240, 236, 228), (60, 44, 36)),
 }
 _EXTRA_QUADS = {
-    "panda": replace(QUADS["bear"], colour=(246, 246, 246), light=(246, 246, 246)),
+    "panda": replace(QUADS["bear"], colour=(246, 246, 246), light=(246, 246, 246), pattern="panda"),
     "polar bear": replace(QUADS["bear"], colour=(244, 246, 250), light=(226, 232, 240)),
     "panther": replace(QUADS["leopard"], colour=(40, 38, 48), light=(70, 66, 80), pattern="none"),
-    "unicorn": replace(QUADS["horse"], colour=(248, 246, 252), light=(236, 220, 246), pattern="horns"),
+    "unicorn": replace(QUADS["horse"], colour=(248, 246, 252), light=(236, 220, 246), pattern="horn"),
     "zebra": replace(QUADS["horse"], colour=(246, 246, 246), light=(246, 246, 246), pattern="stripes"),
     "squirrel": replace(
         QUADS["fox"], colour=(170, 100, 50), ears="round", legs=0.16, snout=0.08, pattern="none"
@@ -118,8 +118,8 @@ _OTHERS: list[Motif] = [
             colourways=((246, 130, 40), (60, 160, 230), (240, 200, 40), (220, 70, 120))),
     _simple("shark", c.fish, (-0.9, 0.6, 0.15, 1.0), "under", 0.25, (120, 140, 160)),
     _simple("whale", c.whale, (-1.1, 0.85, 0.0, 1.15), "water", 0.28, (70, 110, 170)),
-    _simple("dragon", c.dragon, (-1.45, 1.32, 0.1, 1.55), "sky", 0.46, (60, 160, 90), accent=(240, 200, 60),
-            head=(0.62, 0.82, 0.14), colourways=((60, 160, 90), (190, 40, 40), (80, 70, 170))),
+    _simple("dragon", c.dragon, (-1.6, 1.38, 0.1, 1.85), "sky", 0.46, (60, 160, 90), accent=(240, 200, 60),
+            head=(0.7, 1.0, 0.14), colourways=((60, 160, 90), (190, 40, 40), (80, 70, 170))),
     _simple("butterfly", c.butterfly, (-0.62, 0.62, 0.05, 1.05), "sky", 0.12, (80, 150, 240),
             accent=(250, 220, 90), colourways=((80, 150, 240), (246, 140, 40), (200, 80, 200))),
     _simple("bee", c.butterfly, (-0.62, 0.62, 0.05, 1.05), "sky", 0.08, (246, 200, 40), accent=(40, 30, 30)),

@@ -15,7 +15,18 @@ from bot.providers.builtin.pen import Extent, Look, Pen, Pose
 Ears = Literal["pointy", "floppy", "round", "long", "horse", "big"]
 Tail = Literal["bushy", "thin", "stub", "hair", "tuft", "curl"]
 Pattern = Literal[
-    "none", "whiskers", "stripes", "spots", "mane", "antlers", "horns", "fluffy", "trunk", "tip"
+    "none",
+    "whiskers",
+    "panda",
+    "horn",
+    "stripes",
+    "spots",
+    "mane",
+    "antlers",
+    "horns",
+    "fluffy",
+    "trunk",
+    "tip",
 ]
 
 
@@ -94,8 +105,9 @@ def draw_quad(pen: Pen, look: Look, pose: Pose, q: Quad) -> None:
     else:
         pen.ellipse(0, body_y, length, q.bulk, main)
         pen.ellipse(0.04, body_y - q.bulk * 0.45, length * 0.7, q.bulk * 0.45, light)
+    leg = (30, 30, 36) if q.pattern == "panda" else main
     for x, dx in ((-length * 0.5, -step), (length * 0.62, step)):
-        pen.line([(x, body_y), (x + dx, 0.04)], 0.12 + q.bulk * 0.12, main)
+        pen.line([(x, body_y), (x + dx, 0.04)], (0.12 if q.legs < 0.5 else 0.09) + q.bulk * 0.12, leg)
         pen.ellipse(x + dx + 0.02, 0.03, 0.08, 0.035, dark)
     _pattern_body(pen, q, look, length, body_y)
     # neck and head
@@ -157,6 +169,17 @@ def _head(pen: Pen, q: Quad, look: Look, hx: float, hy: float) -> None:
             base = (hx + side, hy + q.head * 0.9)
             pen.line([base, (base[0] - 0.08, base[1] + 0.3), (base[0] - 0.2, base[1] + 0.42)], 0.035, dark)
             pen.line([(base[0] - 0.06, base[1] + 0.2), (base[0] + 0.06, base[1] + 0.34)], 0.03, dark)
+    if q.pattern == "horn":
+        horn = [
+            (hx - 0.02, hy + q.head * 0.8),
+            (hx + 0.22, hy + q.head * 2.6),
+            (hx + 0.08, hy + q.head * 0.75),
+        ]
+        pen.poly(horn, (246, 200, 70))
+    if q.pattern == "panda":
+        black = (30, 30, 36)
+        pen.ellipse(hx + q.head * 0.35, hy + q.head * 0.2, q.head * 0.28, q.head * 0.22, black)
+        pen.circle(hx + q.head * 0.4, hy + q.head * 0.25, 0.03, (250, 250, 250))
     if q.pattern == "horns":
         pen.line([(hx - 0.02, hy + q.head * 0.8), (hx - 0.14, hy + q.head * 1.8)], 0.04, (210, 200, 180))
 
@@ -203,7 +226,9 @@ def _ears(pen: Pen, q: Quad, look: Look, hx: float, hy: float, *, behind: bool) 
         pen.ellipse(hx - r * 0.55, hy - r * 0.1, r * 0.28, r * 0.7, look.dark)
     elif q.ears == "round" and behind:
         for dx in (-0.6, 0.35):
-            pen.circle(hx + dx * r, hy + r * 0.85, r * 0.38, look.main)
+            pen.circle(
+                hx + dx * r, hy + r * 0.85, r * 0.38, (30, 30, 36) if q.pattern == "panda" else look.main
+            )
             pen.circle(hx + dx * r, hy + r * 0.85, r * 0.2, inner)
     elif q.ears == "long" and behind:
         for dx, tilt in ((-0.5, -0.35), (0.15, 0.1)):

@@ -92,27 +92,51 @@ def whale(pen: Pen, look: Look, pose: Pose) -> None:
 
 
 def dragon(pen: Pen, look: Look, pose: Pose) -> None:
-    """A flying dragon: wings, a long tail with a spade, horns, a little fire."""
-    wing = mix(look.main, look.dark, 0.4)
-    lift = 0.25 * pose.open_wings
-    pen.poly([(-0.05, 0.6), (-0.5, 1.15 + lift), (-0.3, 0.8), (-0.75, 1.0 + lift), (-0.45, 0.6)], wing)
-    pen.line([(-0.45, 0.5), (-0.9, 0.42), (-1.2, 0.6 + 0.1 * pose.tail)], 0.13, look.main)
-    pen.poly([(-1.18, 0.6), (-1.42, 0.72), (-1.3, 0.5)], look.dark)
-    pen.ellipse(-0.1, 0.5, 0.5, 0.2, look.main)
-    pen.ellipse(-0.05, 0.43, 0.38, 0.09, look.light)
+    """A flying dragon: bat wings, a long tail with a spade, spikes, horns, a puff of fire."""
+    main, dark, light = look.main, look.dark, look.light
+    far_wing = mix(main, dark, 0.55)
+    lift = 0.2 * pose.open_wings
+    _wing(pen, (0.0, 0.72), lift * 0.6 + 0.1, 0.75, far_wing)
+    tail = [(-0.35, 0.58), (-0.75, 0.46), (-1.05, 0.52 + 0.08 * pose.tail), (-1.3, 0.66 + 0.1 * pose.tail)]
+    pen.line(tail, 0.11, main)
+    tip = tail[-1]
+    pen.poly([(tip[0] + 0.04, tip[1]), (tip[0] - 0.12, tip[1] + 0.14), (tip[0] - 0.2, tip[1] - 0.06)], dark)
+    for x, y in ((-0.05, 0.42), (0.22, 0.45)):
+        pen.line([(x, y + 0.08), (x + 0.04, y - 0.12), (x + 0.12, y - 0.14)], 0.07, main)
+    pen.ellipse(-0.05, 0.6, 0.45, 0.19, main)
+    pen.ellipse(0.0, 0.52, 0.36, 0.09, light)
     for i in range(5):
-        x = -0.45 + i * 0.18
-        pen.poly([(x, 0.66), (x + 0.07, 0.8), (x + 0.14, 0.66)], look.accent)
-    pen.line([(0.3, 0.55), (0.5, 0.78)], 0.16, look.main)
-    pen.ellipse(0.62, 0.82, 0.2, 0.13, look.main)
-    pen.poly([(0.7, 0.9), (0.95, 0.8), (0.75, 0.72)], look.main)
-    pen.poly([(0.5, 0.92), (0.4, 1.1), (0.58, 0.95)], look.accent)
-    pen.circle(0.66, 0.87, 0.035, (250, 220, 60))
-    pen.poly([(0.94, 0.82), (1.25, 0.9), (1.12, 0.8), (1.3, 0.72), (0.94, 0.76)], (255, 150, 40))
-    pen.poly([(0.95, 0.81), (1.12, 0.83), (1.02, 0.78)], (255, 230, 120))
-    pen.line([(0.0, 0.36), (0.05, 0.18)], 0.07, look.main)
-    pen.line([(-0.35, 0.38), (-0.38, 0.2)], 0.07, look.main)
-    pen.poly([(0.0, 0.62), (0.25, 1.25 + lift), (0.35, 0.95), (0.7, 1.1 + lift), (0.3, 0.58)], look.main)
+        x = -0.42 + i * 0.17
+        pen.poly([(x, 0.74), (x + 0.07, 0.88), (x + 0.13, 0.74)], look.accent)
+    pen.line([(0.3, 0.66), (0.48, 0.86), (0.6, 0.98)], 0.15, main)
+    pen.ellipse(0.7, 1.0, 0.18, 0.12, main)
+    pen.poly([(0.78, 1.07), (1.02, 0.99), (1.0, 0.92), (0.78, 0.9)], main)
+    pen.poly([(0.6, 1.08), (0.45, 1.28), (0.66, 1.12)], look.accent)
+    pen.poly([(0.7, 1.1), (0.62, 1.3), (0.76, 1.12)], look.accent)
+    pen.circle(0.76, 1.03, 0.035, (250, 220, 60))
+    pen.circle(0.985, 0.99, 0.015, dark)
+    if pose.tail > -0.2:
+        pen.poly([(1.02, 0.96), (1.3, 1.04), (1.2, 0.95), (1.34, 0.86), (1.02, 0.92)], (255, 150, 40))
+        pen.poly([(1.03, 0.95), (1.18, 0.97), (1.1, 0.92)], (255, 230, 120))
+    _wing(pen, (0.12, 0.72), lift + 0.2, 1.0, main)
+
+
+def _wing(
+    pen: Pen, root: tuple[float, float], lift: float, span: float, colour: tuple[int, int, int]
+) -> None:
+    """A bat wing from ``root``: a bony leading edge and a scalloped membrane."""
+    rx, ry = root
+    elbow = (rx - 0.05 * span, ry + (0.5 + lift) * span)
+    tip = (rx - 0.75 * span, ry + (0.8 + lift) * span)
+    edge = [
+        (rx - 0.82 * span, ry + 0.38 * span), (rx - 0.6 * span, ry + 0.3 * span),
+        (rx - 0.5 * span, ry + 0.1 * span), (rx - 0.3 * span, ry + 0.14 * span), (rx - 0.2 * span, ry - 0.02),
+    ]  # fmt: skip
+    pen.poly([root, elbow, tip, *edge], colour)
+    bone = mix(colour, (20, 16, 24), 0.4)
+    pen.line([root, elbow, tip], 0.035 * span, bone)
+    for end in edge[1::2]:
+        pen.line([elbow, end], 0.018 * span, bone)
 
 
 def butterfly(pen: Pen, look: Look, pose: Pose) -> None:

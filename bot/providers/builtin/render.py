@@ -109,14 +109,14 @@ def _ground(img: Image.Image, desc: Description, horizon: int, sun_x: float) -> 
 
 def _stage(img: Image.Image, desc: Description) -> None:
     """The ground the main row stands on (none at sea, on a table or under water)."""
-    if desc.setting in ("water", "underwater", "table") or not desc.elements:
+    if desc.setting in ("underwater", "table") or not desc.elements:
         return
     grounded = [e for e in desc.elements if e.motif.place in ("ground", "building", "table") and e.depth >= 1]
     if not grounded:
         return
     top = min(e.y for e in grounded) - 0.035
     snow = desc.setting == "snow" or "snow" in desc.weather
-    sand = desc.scene.terrain == "dunes"
+    sand = desc.scene.terrain == "dunes" or desc.setting == "water"  # on the sea: a beach
     scenery.stage(
         img,
         rng_for(desc.recipe.prompt, desc.recipe.seed, "stage"),

@@ -17,26 +17,27 @@ _SNOW = (244, 247, 252)
 
 
 def stage(img: Image.Image, rng: random.Random, p: Palette, top: float, *, snow: bool, sand: bool) -> None:
-    """A gentle foreground rise from ``top`` (fraction of the height) down, for subjects to stand on."""
+    """A gentle foreground rise from ``top`` (fraction of the height) down, for subjects to stand on.
+
+    Only the rows it covers are drawn (at 2x, reduced)."""
     w, h = img.size
     colour = _SNOW if snow else (226, 206, 160) if sand else mix(p.land[1], p.land[0], 0.35)
     phase, amp = rng.uniform(0, math.tau), h * rng.uniform(0.008, 0.02)
+    y0 = max(0, math.floor(top * h - amp - 2))
     k = 2
-    mask = Image.new("L", (w * k, h * k), 0)
-    outline = [(x * k, (top * h + amp * math.sin(phase + 2.2 * x / w)) * k) for x in range(0, w + 8, 8)]
-    ImageDraw.Draw(mask).polygon([*outline, (w * k, h * k), (0, h * k)], fill=255)
+    outline = [(x, top * h + amp * math.sin(phase + 2.2 * x / w) - y0) for x in range(0, w + 8, 8)]
+    mask = Image.new("L", (w * k, (h - y0) * k), 0)
+    ImageDraw.Draw(mask).polygon(
+        [*((x * k, y * k) for x, y in outline), (w * k, (h - y0) * k), (0, (h - y0) * k)], fill=255
+    )
     mask = mask.reduce(k)
     lower = mix(colour, (0, 0, 0), 0.12) if not snow else (206, 218, 236)
-    y0 = max(0, math.floor(top * h - amp - 2))
-    img.paste(
-        gradient((w, h - y0), [(0.0, colour), (1.0, lower)], 0, h - y0), (0, y0), mask.crop((0, y0, w, h))
-    )
+    img.paste(gradient((w, h - y0), [(0.0, colour), (1.0, lower)], 0, h - y0), (0, y0), mask)
     if snow:  # a blue shadow line along the crest
-        crest = Image.new("L", (w, h), 0)
-        ImageDraw.Draw(crest).line(
-            [(x / k, y / k + h * 0.01) for x, y in outline], fill=90, width=max(2, h // 90)
-        )
-        tint(img, (190, 206, 232), crest.filter(ImageFilter.GaussianBlur(h * 0.004)))
+        band = round(h * 0.06)
+        crest = Image.new("L", (w, band), 0)
+        ImageDraw.Draw(crest).line([(x, y + h * 0.01) for x, y in outline], fill=90, width=max(2, h // 90))
+        tint(img, (190, 206, 232), crest.filter(ImageFilter.GaussianBlur(h * 0.004)), (0, y0))
 
 
 def table(img: Image.Image, p: Palette, top: float) -> None:

@@ -56,11 +56,12 @@ def sketch(img: Image.Image) -> Image.Image:
 
 
 def oil(img: Image.Image, rng: random.Random) -> Image.Image:
-    """Flattened colour patches (a mode filter at half size), brush texture, a little more colour."""
+    """Flattened colour patches (a mode filter at quarter size), brush texture, a little more colour."""
     w, h = img.size
-    half = img.resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BOX)
-    patches = half.filter(ImageFilter.ModeFilter(5)).filter(ImageFilter.SMOOTH_MORE)
-    up = patches.resize((w, h), Image.Resampling.BICUBIC)
+    small = img.resize((max(1, w // 4), max(1, h // 4)), Image.Resampling.BOX).filter(
+        ImageFilter.ModeFilter(3)
+    )
+    up = small.resize((w, h), Image.Resampling.BICUBIC)
     sw, sh = max(1, w // 6), max(1, h // 6)
     strokes = Image.frombytes("L", (sw, sh), rng.randbytes(sw * sh)).resize((w, max(1, h // 3)))
     relief = strokes.resize((w, h), Image.Resampling.BICUBIC).filter(ImageFilter.EMBOSS)

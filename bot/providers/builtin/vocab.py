@@ -74,7 +74,8 @@ PHRASES: dict[str, str] = {
     "polar bear": "polar bear", "hot air balloon": "hot air balloon", "ice cream": "ice cream",
     "christmas tree": "pine", "cherry blossom": "blossom tree", "teddy bear": "bear",
     "t rex": "dragon", "space ship": "rocket", "sail boat": "boat", "birthday cake": "cake",
-    "pine tree": "pine", "palm tree": "palm", "apple tree": "tree",
+    "pine tree": "pine", "palm tree": "palm", "apple tree": "tree", "pirate ship": "ship",
+    "sailing ship": "ship", "race car": "car", "fire truck": "bus", "space shuttle": "rocket",
 }  # fmt: skip
 """Two or three words that name one subject, read before single words."""
 

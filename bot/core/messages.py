@@ -32,6 +32,9 @@ class Incoming:
     message_id: str | None = None
     reply_to_message_id: str | None = None
     reply_to_generation_id: int | None = None
+    reply_to_image: int | None = None
+    """Which image of that generation the replied message shows (0-based), when the adapter can tell
+    (a Telegram album's photo ``#12 · 2/3``, the Edit question ``#12/2``); the core checks the range."""
     attachments: tuple[Attachment, ...] = ()
     is_admin: bool = False
     locale: str | None = None
@@ -76,6 +79,8 @@ class Edit:
     generation_id: int | None = None
     reference: Attachment | None = None
     from_free_text: bool = False
+    image: int | None = None
+    """Which image of the generation (0-based position; None: the first). Checked when the job runs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,8 @@ class Reroll:
 @dataclass(frozen=True, slots=True)
 class Vary:
     generation_id: int | None = None
+    image: int | None = None
+    """Which image of the generation (0-based position; None: the first). Checked when the job runs."""
 
 
 @dataclass(frozen=True, slots=True)

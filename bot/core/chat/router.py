@@ -57,8 +57,11 @@ __all__ = ["Router", "RouterConfig", "looks_like_edit"]
 EXAMPLE = "/imagine a watercolor fox --ar 16:9"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _COMMAND = re.compile(r"([A-Za-z][A-Za-z0-9_]{0,31})(?:@([A-Za-z0-9_]{1,64}))?")
-_GENERATION_ID = re.compile(r"#?([0-9]{1,12})")
+_GENERATION_ID = re.compile(r"#?([0-9]{1,12})(?:/([0-9]{1,3}))?")
+"""``#12``, or ``#12/2`` for the second image of #12's set (``/vary #12/2``, ``/edit #12/2 ...``)."""
 _DASHES = "/-\u2014\u2013"
+MAX_IMAGE_NUMBER = 99
+"""The largest image number ``#12/n`` may name (the core checks it against the set)."""
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif")
 
 
@@ -120,8 +123,8 @@ class Router:
         self._commands: dict[str, Callable[[str, Incoming], Intent]] = {
             "imagine": generate, "img": generate, "draw": generate, "generate": generate,
             "edit": self._edit,
-            "reroll": lambda args, m: Reroll(self._target(args, m, "/reroll")),
-            "vary": lambda args, m: Vary(self._target(args, m, "/vary")),
+            "reroll": lambda args, m: Reroll(self._target(args, m, "/reroll", images=False)[0]),
+            "vary": lambda args, m: Vary(*self._target(args, m, "/vary")),
             "history": lambda args, m: History(self._page(args)),
             "status": lambda args, m: Status(),
             "cancel": lambda args, m: Cancel(),
@@ -191,6 +194,7 @@ class Router:
     def _edit(self, args: str, message: Incoming) -> Edit:
         first, _, rest = args.partition(" ")
         target = _GENERATION_ID.fullmatch(first)
+        generation, image = self._target(first, message, "/edit") if target else self._replied(message)
         parsed = self._parse(rest if target else args, "instruction")
         if not parsed.words:
             raise InvalidInput(
@@ -201,21 +205,40 @@ class Router:
         return Edit(
             instruction=parsed.text,
             options=parsed.options,
-            generation_id=int(target[1]) if target else message.reply_to_generation_id,
+            generation_id=generation,
             reference=_first_image(message, strict=True),
+            image=image,
         )
 
     @staticmethod
-    def _target(args: str, message: Incoming, command: str) -> int | None:
+    def _replied(message: Incoming) -> tuple[int | None, int | None]:
+        """The generation (and the image of its set) the message replies to, if any."""
+        generation = message.reply_to_generation_id
+        return generation, message.reply_to_image if generation is not None else None
+
+    @classmethod
+    def _target(
+        cls, args: str, message: Incoming, command: str, *, images: bool = True
+    ) -> tuple[int | None, int | None]:
+        """``#12`` or ``#12/2`` (with ``images``) → (12, 1); nothing → the replied generation."""
         if not args:
-            return message.reply_to_generation_id
+            return cls._replied(message) if images else (message.reply_to_generation_id, None)
         match = _GENERATION_ID.fullmatch(args)
-        if match is None:
+        example = f"{command} #12/2" if images else f"{command} #12"
+        if match is None or (match[2] is not None and not images):
             raise InvalidInput(
                 f"bad {command} target {clip(args)!r}",
-                user_message=f"{command} takes an optional picture number, e.g. {command} #12.",
+                user_message=f"{command} takes an optional picture number, e.g. {example}.",
             )
-        return int(match[1])
+        if match[2] is None:
+            return int(match[1]), None
+        number = int(match[2])
+        if not 1 <= number <= MAX_IMAGE_NUMBER:
+            raise InvalidInput(
+                f"bad {command} image {number}",
+                user_message=f"Images of a set are numbered from 1, e.g. {command} #{match[1]}/2.",
+            )
+        return int(match[1]), number - 1
 
     @staticmethod
     def _page(args: str) -> int:
@@ -257,27 +280,30 @@ class Router:
             return Help() if mentioned else Ignore()
         parsed = self._parse(text, "prompt")
         words = strip_politeness(parsed.words)
-        reply_to = message.reply_to_generation_id
+        reply_to, shown = self._replied(message)
         if parsed.options == GenerationOptions():
-            bare = self._bare(" ".join(key(w) for w in words) or " ".join(map(key, parsed.words)), reply_to)
+            phrase = " ".join(key(w) for w in words) or " ".join(map(key, parsed.words))
+            bare = self._bare(phrase, reply_to, shown)
             if bare is not None:
                 return bare
         if not words:
             raise InvalidInput("empty prompt", user_message=f"Tell me what to draw, e.g. {EXAMPLE}")
         if reply_to is not None or looks_like_edit(words):
-            return Edit(" ".join(words), parsed.options, generation_id=reply_to, from_free_text=True)
+            return Edit(
+                " ".join(words), parsed.options, generation_id=reply_to, from_free_text=True, image=shown
+            )
         prompt = strip_request(words)
         if not prompt:
             raise InvalidInput("empty prompt", user_message=f"Tell me what to draw, e.g. {EXAMPLE}")
         return Generate(prompt=" ".join(prompt), options=parsed.options)
 
     @staticmethod
-    def _bare(phrase: str, reply_to: int | None) -> Intent | None:
+    def _bare(phrase: str, reply_to: int | None, image: int | None) -> Intent | None:
         """Whole-message phrases: "again" → Reroll, "variations" → Vary, "thanks" → Ignore, ..."""
         if phrase in BARE_REROLL:
             return Reroll(reply_to)
         if phrase in BARE_VARY:
-            return Vary(reply_to)
+            return Vary(reply_to, image=image)
         if phrase in BARE_ACK:
             return Ignore()
         if phrase in BARE_CANCEL:

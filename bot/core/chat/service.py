@@ -118,7 +118,8 @@ class ChatService:
         )
         if shown is None or shown == message.reply_to_generation_id:
             return message
-        return dataclasses.replace(message, reply_to_generation_id=shown)
+        # the adapter's reading named another generation: its image number was about that one
+        return dataclasses.replace(message, reply_to_generation_id=shown, reply_to_image=None)
 
     async def _execute(
         self, intent: Intent, message: Incoming, platform: Platform, target: Target

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.core.errors import InvalidInput, NotFound
@@ -21,6 +22,9 @@ from bot.core.types import GenerationKind, GenerationRecord, ImageRequest, Store
 class Resolved:
     request: ImageRequest
     parent_id: int | None
+    source: Mapping[str, Any] | None = None
+    """The image an edit or variation starts from, recorded with the generation so that a reroll
+    starts from it again: ``{"generation": 12, "image": 1}`` (0-based) or ``{"upload": {...}}``."""
 
 
 class RequestResolver:
@@ -45,8 +49,8 @@ class RequestResolver:
                 return await self._edit(intent, chat_id, chat_settings, seed, upload)
             case Reroll(generation_id=generation_id):
                 return await self._reroll(generation_id, chat_id, chat_settings, seed)
-            case Vary(generation_id=generation_id):
-                return await self._vary(generation_id, chat_id, chat_settings, seed)
+            case Vary(generation_id=generation_id, image=image):
+                return await self._vary(generation_id, image, chat_id, chat_settings, seed)
 
     async def target(
         self, generation_id: int | None, *, chat_id: int, required: bool
@@ -76,15 +80,19 @@ class RequestResolver:
         seed: int,
         upload: StoredImage | None,
     ) -> Resolved:
+        source: dict[str, Any] | None = None
         if upload is not None:
             reference, source_prompt, parent = await self._artifacts.load(upload), None, None
+            source = {"upload": _upload_json(upload)}
         else:
             parent = await self.target(
                 intent.generation_id, chat_id=chat_id, required=not intent.from_free_text
             )
             if parent is None:  # free text that reads like an edit, but nothing to edit yet
                 return Resolved(self._request(intent.instruction, intent.options, chat_settings, seed), None)
-            reference, source_prompt = await self._first_image(parent), parent.prompt
+            index = image_index(parent, intent.image)
+            reference, source_prompt = await self._artifacts.load(parent.images[index]), parent.prompt
+            source = {"generation": parent.id, "image": index}
         request = self._request(
             intent.instruction,
             intent.options,
@@ -95,7 +103,7 @@ class RequestResolver:
             source_prompt=source_prompt,
             fallback_aspect=options_of(parent).aspect if parent else None,
         )
-        return Resolved(request, parent.id if parent else None)
+        return Resolved(request, parent.id if parent else None, source)
 
     async def _reroll(
         self, generation_id: int | None, chat_id: int, chat_settings: Mapping[str, Any], seed: int
@@ -103,10 +111,10 @@ class RequestResolver:
         target = await self.target(generation_id, chat_id=chat_id, required=True)
         assert target is not None
         references: tuple[bytes, ...] = ()
-        if target.kind in (GenerationKind.EDIT, GenerationKind.VARY) and target.parent_id is not None:
-            source = await self._history.get_generation(generation_id=target.parent_id)
-            if source is not None and source.images:
-                references = (await self._first_image(source),)
+        source: dict[str, Any] | None = None
+        if target.kind in (GenerationKind.EDIT, GenerationKind.VARY):
+            source, reference = await self._source_of(target)
+            references = (reference,) if reference is not None else ()
         request = self._request(
             target.prompt,
             options_of(target),
@@ -116,13 +124,36 @@ class RequestResolver:
             reference_images=references,
             source_prompt=target.params.get("source_prompt"),
         )
-        return Resolved(request, target.id)
+        return Resolved(request, target.id, source)
+
+    async def _source_of(self, record: GenerationRecord) -> tuple[dict[str, Any] | None, bytes | None]:
+        """The image an edit or variation started from, again (None when it is gone): as recorded with
+        it, else (generations recorded before sources were) its parent's first image."""
+        recorded = record.params.get("source")
+        source = dict(recorded) if isinstance(recorded, Mapping) else None
+        if source is not None and isinstance(source.get("upload"), Mapping):
+            return source, await self._artifacts.load(_upload(source["upload"]))
+        generation = source.get("generation") if source is not None else record.parent_id
+        if not isinstance(generation, int):
+            return None, None
+        parent = await self._history.get_generation(generation_id=generation)
+        if parent is None or parent.chat_id != record.chat_id or not parent.images:
+            return None, None
+        index = source.get("image") if source is not None else 0
+        at = index if isinstance(index, int) and 0 <= index < len(parent.images) else 0
+        return {"generation": parent.id, "image": at}, await self._artifacts.load(parent.images[at])
 
     async def _vary(
-        self, generation_id: int | None, chat_id: int, chat_settings: Mapping[str, Any], seed: int
+        self,
+        generation_id: int | None,
+        image: int | None,
+        chat_id: int,
+        chat_settings: Mapping[str, Any],
+        seed: int,
     ) -> Resolved:
         target = await self.target(generation_id, chat_id=chat_id, required=True)
         assert target is not None
+        index = image_index(target, image)
         prompt = target.params.get("source_prompt") or target.prompt
         request = self._request(
             prompt,
@@ -130,10 +161,10 @@ class RequestResolver:
             chat_settings,
             seed,
             kind=GenerationKind.VARY,
-            reference_images=(await self._first_image(target),),
+            reference_images=(await self._artifacts.load(target.images[index]),),
             source_prompt=prompt,
         )
-        return Resolved(request, target.id)
+        return Resolved(request, target.id, {"generation": target.id, "image": index})
 
     def _request(
         self,
@@ -145,5 +176,41 @@ class RequestResolver:
     ) -> ImageRequest:
         return build_request(prompt, options, chat_settings, self._defaults, seed=seed, **kwargs)
 
-    async def _first_image(self, record: GenerationRecord) -> bytes:
-        return await self._artifacts.load(record.images[0])
+
+def image_index(record: GenerationRecord, image: int | None) -> int:
+    """The position of the asked image in the generation's set (None: the first), checked against the
+    stored set: the number may come from a button or a typed ``#12/9``."""
+    index = 0 if image is None else image
+    if not 0 <= index < len(record.images):
+        count = len(record.images)
+        raise NotFound(
+            f"generation {record.id} has {count} images, not image {index + 1}",
+            user_message=f"Picture #{record.id} has {count} image{'s' if count != 1 else ''}; "
+            f"there is no image {index + 1}.",
+        )
+    return index
+
+
+def _upload_json(image: StoredImage) -> dict[str, Any]:
+    return {
+        "id": image.id,
+        "path": str(image.path),
+        "mime": image.mime,
+        "sha256": image.sha256,
+        "size_bytes": image.size_bytes,
+        "width": image.width,
+        "height": image.height,
+    }
+
+
+def _upload(data: Mapping[str, Any]) -> StoredImage:
+    """The uploaded photo an edit started from, as recorded with it (``params["upload"]``)."""
+    return StoredImage(
+        id=str(data["id"]),
+        path=Path(str(data["path"])),
+        mime=str(data["mime"]),
+        sha256=str(data["sha256"]),
+        size_bytes=int(data["size_bytes"]),
+        width=int(data["width"]),
+        height=int(data["height"]),
+    )

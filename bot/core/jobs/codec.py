@@ -48,11 +48,12 @@ def intent_to_json(intent: JobIntent) -> dict[str, Any]:
                 "options": options_to_json(intent.options),
                 "generation_id": intent.generation_id,
                 "from_free_text": intent.from_free_text,
+                "image": intent.image,
             }
         case Reroll(generation_id=generation_id):
             return {"type": "reroll", "generation_id": generation_id}
-        case Vary(generation_id=generation_id):
-            return {"type": "vary", "generation_id": generation_id}
+        case Vary(generation_id=generation_id, image=image):
+            return {"type": "vary", "generation_id": generation_id, "image": image}
 
 
 def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
@@ -67,14 +68,21 @@ def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
             options,
             generation_id=data.get("generation_id"),
             from_free_text=bool(data.get("from_free_text")),
+            image=_image(data),
         )
     if kind == "reroll":
         return Reroll(data.get("generation_id"))
     if kind == "vary":
-        return Vary(data.get("generation_id"))
+        return Vary(data.get("generation_id"), image=_image(data))
     raise PayloadError(
         f"unknown job intent {kind!r}", user_message="This request was made by another version."
     )
+
+
+def _image(data: Mapping[str, Any]) -> int | None:
+    """Which image of the set (jobs queued before images were named have none: the first)."""
+    image = data.get("image")
+    return image if isinstance(image, int) and not isinstance(image, bool) and image >= 0 else None
 
 
 def stored_image_to_json(image: StoredImage) -> dict[str, Any]:

@@ -44,8 +44,10 @@ from bot.core.generation.resolve import RequestResolver
 from bot.core.jobs.codec import intent_from_json, stored_image_from_json
 from bot.core.jobs.delivery import RESULT, Delivery
 from bot.core.jobs.ledger import JobLedger
+from bot.core.jobs.made import check_reroll, describe, recorded
 from bot.core.jobs.pacing import ProgressThrottle
 from bot.core.jobs.queue import USER_CANCEL
+from bot.core.messages import Reroll
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
 from bot.core.texts import UNEXPECTED
 from bot.core.types import (
@@ -188,8 +190,9 @@ class JobRunner:
         payload = job.payload
         upload = stored_image_from_json(payload["upload"]) if payload.get("upload") else None
         chat_settings = await self._chat_settings(job.chat_id)
+        intent = intent_from_json(payload["intent"])
         resolved = await self._resolver.resolve(
-            intent_from_json(payload["intent"]),
+            intent,
             chat_id=job.chat_id,
             chat_settings=chat_settings,
             seed=int(payload["seed"]),
@@ -220,12 +223,17 @@ class JobRunner:
 
         try:
             result = await self._chain.generate(request, on_progress=on_progress)
+            if isinstance(intent, Reroll) and resolved.parent_id is not None:
+                rerolled = await self._history.get_generation(generation_id=resolved.parent_id)
+                check_reroll(rerolled, result.images, result.provider)  # the same picture: say why
+            made = describe(intent, request, result)
+            params = recorded(params_of(request), made, resolved.source)
             stored: list[StoredImage] = []
             for image in await self._post_process(result.images, payload):
                 metadata: dict[str, Any] = {
                     "job_id": job.id,
                     "prompt": request.prompt,
-                    "params": params_of(request),
+                    "params": params,
                     "provider": result.provider,
                     "model": image.model,
                     "parent": resolved.parent_id,
@@ -241,13 +249,13 @@ class JobRunner:
             )
             raise
         preview = self._chain.is_preview(result.provider)
-        notes = list(result.notes)
+        notes = [*result.notes, *made.notes]
         notes += [img.revised_prompt for img in result.images[:1] if img.revised_prompt and preview]
         extra: dict[str, Any] = {"notes": notes} if notes else {}
         if preview:
             extra["preview"] = True
         generation_id, moved = await record(
-            {**params_of(request), **extra},
+            {**params, **extra},
             provider=result.provider,
             model=result.model,
             images=stored,
@@ -266,7 +274,7 @@ class JobRunner:
             status=GenerationStatus.DONE,
             prompt=request.prompt,
             negative=request.negative,
-            params={**params_of(request), "notes": notes, **({"preview": True} if preview else {})},
+            params={**params, "notes": notes, **({"preview": True} if preview else {})},
             provider=result.provider,
             model=result.model,
             parent_id=resolved.parent_id,

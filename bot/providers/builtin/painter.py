@@ -4,6 +4,7 @@ its accessories, and let the style touch up its layer (neon outline, watercolour
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from PIL import Image
 
@@ -24,6 +25,9 @@ def paint(img: Image.Image, desc: Description, elements: Iterable[Element]) -> N
         left, right, bottom, top = motif.extent
         unit = element.height * h / max(0.3, top - min(0.0, bottom))
         look = motif.look(element.colour, element.pick)
+        pose = element.pose
+        if motif.place == "building":  # a building's "sitting" pose is its lit windows: at night
+            pose = replace(pose, sitting=desc.scene.night)
         draw_fn = motif.draw
         head = motif.head_at(element.pose)
         if element.accessories and head is not None:
@@ -37,7 +41,7 @@ def paint(img: Image.Image, desc: Description, elements: Iterable[Element]) -> N
             (element.x * w, element.y * h),
             unit,
             look,
-            element.pose,
+            pose,
             flip=element.flip,
             shade=shade,
             touch_up=touch,

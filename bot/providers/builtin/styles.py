@@ -46,8 +46,8 @@ def pixel_art(img: Image.Image) -> Image.Image:
 def sketch(img: Image.Image) -> Image.Image:
     """Pencil lines on paper with a faint wash of the original colours."""
     grey = ImageOps.grayscale(img)
-    soft = grey.filter(ImageFilter.GaussianBlur(max(1.0, img.width / 400)))
-    edges = soft.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 - min(255, v * 5))
+    soft = grey.filter(ImageFilter.GaussianBlur(max(1.0, img.width / 300)))
+    edges = soft.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 - min(255, max(0, v - 3) * 8))
     hatch = ImageOps.autocontrast(soft).point(lambda v: 255 - (255 - v) // 3)
     pencil = ImageChops.multiply(edges, hatch)
     paper = Image.new("RGB", img.size, _PAPER)

@@ -57,10 +57,12 @@ def test_reply_to_the_bots_photo_names_its_generation() -> None:
 
 
 def test_callback_data_names_only_the_action_and_generation() -> None:
-    """Callback data is ``d:<id>`` within 64 bytes; an old Delete's requester and count are ignored."""
-    button = render.Button(Action.DELETE, 999_999_999_999)
+    """Callback data is ``d:<id>`` within 64 bytes; an old Delete's requester and count are ignored;
+    an id no row can have names nothing."""
+    button = render.Button(Action.DELETE, 2_147_483_647)
     data = render.encode(button)
-    assert data == "d:999999999999" and render.decode(data) == button and len(data.encode()) <= 64
+    assert data == "d:2147483647" and render.decode(data) == button and len(data.encode()) <= 64
+    assert render.decode("d:999999999999") is None
     assert render.decode("d:12:99999:11") == render.Button(Action.DELETE, 12)
     assert render.decode("garbage") is None and render.decode("d:\u0663") is None
 

@@ -27,10 +27,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.chat.buttons import command_text, job_intent
 from bot.core.chat.service import target_of
 from bot.core.errors import ConfigError, DeliveryFailed, EaselError
 from bot.core.front_door import FrontDoor
-from bot.core.messages import Attachment, Incoming, Reroll, Vary
+from bot.core.messages import Attachment, Incoming
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, JobEvent, Reply, Target
 from bot.platforms.telegram import render
@@ -261,7 +262,7 @@ class TelegramAdapter:
             chat_id=chat_key(message.chat.id, thread_id),
             user_id=str(query.from_user.id),
             display_name=query.from_user.full_name,
-            text=f"/{button.action.value} #{button.generation_id}",
+            text=command_text(button),
             message_id=f"cb{query.id}",  # the idempotency key: one job per press
             reply_to_message_id=str(message.message_id),
             is_admin=await self.admins.is_admin(
@@ -270,10 +271,10 @@ class TelegramAdapter:
             locale=query.from_user.language_code,
             extra=extra,
         )
+        intent = job_intent(button)
         match button.action:
-            case Action.REROLL | Action.VARY:
+            case Action.REROLL | Action.VARY if intent is not None:
                 await self._ack(query)
-                intent = (Reroll if button.action is Action.REROLL else Vary)(button.generation_id)
                 try:
                     await self._front.handle(dataclasses.replace(incoming, intent=intent))
                 except DeliveryFailed as exc:
@@ -281,12 +282,12 @@ class TelegramAdapter:
             case Action.EDIT:
                 await self._ack(query)
                 await message.reply_text(
-                    render.edit_prompt(button.generation_id),
+                    render.edit_prompt(button.generation_id, button.image),
                     reply_markup=ForceReply(input_field_placeholder="make it warmer"),
                     reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
                 )
             case Action.ORIGINAL:
-                await self._send_original(query, message, incoming, button.generation_id)
+                await self._send_original(query, message, incoming, button.generation_id, button.image)
             case Action.DELETE:
                 await self._delete(query, incoming, button.generation_id)
 
@@ -300,15 +301,32 @@ class TelegramAdapter:
             log.info("telegram: could not answer a button press (%s); handling it anyway", exc.message)
 
     async def _send_original(
-        self, query: CallbackQuery, message: Message, incoming: Incoming, generation_id: int
+        self,
+        query: CallbackQuery,
+        message: Message,
+        incoming: Incoming,
+        generation_id: int,
+        image_index: int | None = None,
     ) -> None:
+        """The original files of the set (or of its image ``image_index``), if the generation is this
+        chat's (the core says) and has that image (the stored set says)."""
         assert self._front is not None
         record = await self._front.generation_in_chat(incoming, generation_id)
         if record is None or not record.images:
             await query.answer("That image is gone.", show_alert=True)
             return
+        chosen = list(enumerate(record.images, start=1))
+        if image_index is not None:
+            if image_index >= len(record.images):
+                count = len(record.images)
+                await query.answer(
+                    f"#{generation_id} has {count} images; there is no image {image_index + 1}.",
+                    show_alert=True,
+                )
+                return
+            chosen = [chosen[image_index]]
         await query.answer("Sending the original file…")
-        for index, image in enumerate(record.images, start=1):
+        for index, image in chosen:
             data = await self._front.image_bytes(image)
             await message.reply_document(
                 data,

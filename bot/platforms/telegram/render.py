@@ -1,17 +1,21 @@
 """Replies → what Telegram shows: captions within 1024 characters, texts split at 4096, the inline
-keyboard under a result, callback data (which carries the generation id, so buttons outlive a restart)
-and the status line of a job."""
+keyboard under a result, callback data (which carries the generation id, so buttons outlive a restart;
+the encoding is the core's, :mod:`bot.core.chat.buttons`) and the status line of a job.
+
+A set of several images gets compact per-image buttons, as Midjourney's V1-V4: one row of 🔀 1 … n
+(Vary image k), one of ✏️ 1 … n (Edit image k), one of 📄 1 … n (its original file), then 🎲 Reroll and
+🗑 Delete for the whole set."""
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core import texts
+from bot.core.chat.buttons import PER_IMAGE, Button, decode, encode
 from bot.core.texts import shorten
 from bot.core.types import Action, Done, Failed, JobEvent, Progress, Queued, Reply, Started
+
+__all__ = ["Button", "decode", "encode", "keyboard"]
 
 MAX_CAPTION = 1024
 MAX_TEXT = 4096
@@ -23,42 +27,33 @@ _LABELS = {
     Action.ORIGINAL: "📄 Original",
     Action.DELETE: "🗑 Delete",
 }
-_CODES = {Action.REROLL: "r", Action.VARY: "v", Action.EDIT: "e", Action.ORIGINAL: "o", Action.DELETE: "d"}
-_ACTIONS = {code: action for action, code in _CODES.items()}
-_DATA = re.compile(r"([rveod]):([0-9]{1,12})(?::[0-9]{1,20}:[0-9]{1,2})?")
-"""``r:12``; Delete buttons sent by earlier versions also carry ``:<requester>:<count>``, which is
-accepted and ignored: callback data is written by the client, so it names a generation, nothing more."""
+_ICONS = {Action.VARY: "🔀", Action.EDIT: "✏️", Action.ORIGINAL: "📄"}
+PER_ROW = 5
+"""Per-image buttons a row holds (a row of more gets too narrow to read on a phone)."""
+MAX_PER_IMAGE = 10
+"""Sets up to this size get per-image buttons (an album holds 10); larger ones act on the whole set."""
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
-    """A decoded button press: which action on which generation (rights are the core's to decide)."""
-
-    action: Action
-    generation_id: int
-
-
-def encode(button: Button) -> str:
-    """Callback data, at most 64 bytes: ``r:12``."""
-    return f"{_CODES[button.action]}:{button.generation_id}"
-
-
-def decode(data: str | None) -> Button | None:
-    match = _DATA.fullmatch(data or "")
-    if match is None:
-        return None
-    return Button(_ACTIONS[match[1]], int(match[2]))
+def _button(label: str, button: Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=encode(button))
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Reroll/Vary/Edit on the first row, Original/Delete on the second."""
-    if reply.generation_id is None or not reply.actions:
+    """One image: Reroll/Vary/Edit on the first row, Original/Delete on the second. A set: a row of
+    per-image buttons for each of Vary, Edit and Original, then Reroll and Delete."""
+    generation = reply.generation_id
+    if generation is None or not reply.actions:
         return None
-    buttons = [
-        InlineKeyboardButton(_LABELS[action], callback_data=encode(Button(action, reply.generation_id)))
-        for action in reply.actions
-    ]
-    return InlineKeyboardMarkup([buttons[:3], buttons[3:]] if len(buttons) > 3 else [buttons])
+    count = len(reply.images)
+    if not 1 < count <= MAX_PER_IMAGE:
+        buttons = [_button(_LABELS[action], Button(action, generation)) for action in reply.actions]
+        return InlineKeyboardMarkup([buttons[:3], buttons[3:]] if len(buttons) > 3 else [buttons])
+    rows: list[list[InlineKeyboardButton]] = []
+    for action in (a for a in reply.actions if a in PER_IMAGE):
+        row = [_button(f"{_ICONS[action]} {k + 1}", Button(action, generation, k)) for k in range(count)]
+        rows += [row[start : start + PER_ROW] for start in range(0, count, PER_ROW)]
+    whole = [_button(_LABELS[a], Button(a, generation)) for a in reply.actions if a not in PER_IMAGE]
+    return InlineKeyboardMarkup([*rows, whole] if whole else rows)
 
 
 def caption(reply: Reply, limit: int = MAX_CAPTION) -> str:
@@ -77,8 +72,9 @@ def album_caption(reply: Reply, index: int, total: int) -> str:
 
 
 def keyboard_text(reply: Reply, count: int) -> str:
-    """The message under an album that carries its buttons."""
-    return f"#{reply.generation_id} · {count} images · reply to one of them to edit it"
+    """The message under an album that carries its buttons (and says what the per-image ones do)."""
+    legend = " · 🔀 vary, ✏️ edit, 📄 file of image n" if 1 < count <= MAX_PER_IMAGE else ""
+    return f"#{reply.generation_id} · {count} images{legend} · reply to one of them to edit it"
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -86,9 +82,15 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return texts.split_text(text, limit)
 
 
-def edit_prompt(generation_id: int) -> str:
-    """The ForceReply question after Edit; the ``#id`` line makes the answer edit that image."""
-    return f"#{generation_id}\nHow should I change it? Reply to this message, e.g. 'make it warmer'."
+def edit_prompt(generation_id: int, image: int | None = None) -> str:
+    """The ForceReply question after Edit; the ``#id`` (``#id/k`` for image k of a set) line makes the
+    answer edit that image."""
+    if image is None:
+        return f"#{generation_id}\nHow should I change it? Reply to this message, e.g. 'make it warmer'."
+    return (
+        f"#{generation_id}/{image + 1}\nHow should I change image {image + 1}? "
+        "Reply to this message, e.g. 'make it warmer'."
+    )
 
 
 def status_text(event: JobEvent) -> str | None:

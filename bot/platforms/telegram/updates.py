@@ -2,7 +2,9 @@
 
 Decides whether a message is meant for the bot (private chats: always; groups: commands, @mentions and
 replies to the bot), which image it carries or replies to, and which of the bot's generations a reply
-points at (the ``#<id>`` the bot writes on a line of its own under every image).
+points at (the ``#<id>`` the bot writes on a line of its own under every image), and which image of
+its set (an album's later photos are captioned ``#12 · 2/3``; the Edit question of image 2 starts with
+``#12/2``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API serves files up to 20 MB to bots."""
 _LINE_REF = re.compile(r"(?m)^(?:\S+: )?#([0-9]{1,12})\b")
 _ANY_REF = re.compile(r"(?<![\w#])#([0-9]{1,12})\b")
+_IMAGE_REF = re.compile(r"#([0-9]{1,12})(?:/([0-9]{1,2})(?:\n|$)| · ([0-9]{1,2})/[0-9]{1,2}$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,16 @@ def generation_ref(text: str | None) -> int | None:
     return int(match[1]) if match else None
 
 
+def image_ref(text: str | None, generation: int | None) -> int | None:
+    """Which image of ``generation``'s set a bot message shows (0-based), when it says: ``#12 · 2/3``
+    (an album's photo) or ``#12/2`` (the Edit question); None for the first image or the whole set."""
+    match = _IMAGE_REF.match(text or "")
+    if match is None or generation is None or int(match[1]) != generation:
+        return None
+    number = int(match[2] or match[3])
+    return number - 1 if number >= 1 else None
+
+
 def image_of(message: Message) -> FileRef | None:
     """The largest photo of a message, or an image sent as a file."""
     if message.photo:
@@ -82,11 +95,12 @@ def translate(message: Message, *, bot_id: int, bot_username: str) -> Inbound | 
     addressed = private or mentioned or to_bot
     if not addressed and not text.lstrip().startswith("/"):
         return None  # group chatter: not for us, and nothing is downloaded
-    reply_generation = None
+    reply_generation = reply_image = None
     image = own_image
     if replied is not None:
         if to_bot:
             reply_generation = generation_ref(replied.caption or replied.text)
+            reply_image = image_ref(replied.caption or replied.text, reply_generation)
         if image is None and reply_generation is None:
             image = image_of(replied)
     thread_id = message.message_thread_id if message.is_topic_message else None
@@ -99,6 +113,7 @@ def translate(message: Message, *, bot_id: int, bot_username: str) -> Inbound | 
         message_id=str(message.message_id),
         reply_to_message_id=str(replied.message_id) if replied is not None else None,
         reply_to_generation_id=reply_generation,
+        reply_to_image=reply_image,
         locale=user.language_code,
         extra={"thread_id": thread_id} if thread_id is not None else {},
     )

@@ -38,17 +38,25 @@ def test_a_bad_option_is_refused_with_the_flags_answer() -> None:
 
 
 def test_custom_ids_name_only_the_action_and_generation() -> None:
-    """A Delete button's custom id is ``easel:d:<id>``; an old one's requester is accepted and ignored."""
-    button = render.Button(Action.DELETE, 123456789012)
+    """A Delete button's custom id is ``easel:d:<id>``; an old one's requester is accepted and ignored;
+    an id no row can have, or an image number on a Delete, names nothing."""
+    button = render.Button(Action.DELETE, 2_147_483_647)
     custom_id = render.encode(button)
     match = re.fullmatch(render.BUTTON_TEMPLATE, custom_id)
-    assert custom_id == "easel:d:123456789012" and match is not None
-    assert render.decode(match["action"], match["generation"]) == button
+    assert custom_id == "easel:d:2147483647" and match is not None
+    assert render.decode(match["data"]) == button
     old = re.fullmatch(render.BUTTON_TEMPLATE, "easel:d:12:1300000000000000001")
-    assert old is not None and render.decode(old["action"], old["generation"]) == render.Button(
-        Action.DELETE, 12
-    )
+    assert old is not None and render.decode(old["data"]) == render.Button(Action.DELETE, 12)
     assert re.fullmatch(render.BUTTON_TEMPLATE, "easel:d:\u0663") is None
+    assert render.decode("d:123456789012") is None and render.decode("r:12:2") is None
+
+
+def test_vary_of_image_2_has_its_own_custom_id() -> None:
+    """Vary of image 2 is ``easel:v:12:2``, matched by the template and decoded to image 2 (0-based 1)."""
+    custom_id = render.encode(render.Button(Action.VARY, 12, 1))
+    match = re.fullmatch(render.BUTTON_TEMPLATE, custom_id)
+    assert custom_id == "easel:v:12:2" and match is not None
+    assert render.decode(match["data"]) == render.Button(Action.VARY, 12, 1)
 
 
 def test_long_text_is_cut_at_line_breaks_within_2000() -> None:

@@ -232,7 +232,7 @@ class DiscordDelivery:
             record = await self.record(reply.generation_id)
         embed = render.result_embed(reply, record)
         view = (
-            result_view(reply.generation_id, reply.actions)
+            result_view(reply.generation_id, reply.actions, len(reply.images))
             if reply.generation_id is not None and reply.actions
             else None
         )

@@ -18,9 +18,10 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.core.chat.buttons import command_text, job_intent
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.front_door import FrontDoor
-from bot.core.messages import Attachment, Edit, Incoming, Intent, Reroll, Vary
+from bot.core.messages import Attachment, Edit, Incoming, Intent
 from bot.core.ports import Clock
 from bot.core.types import Action
 from bot.platforms.discord import render
@@ -165,20 +166,21 @@ class DiscordInbound:
     async def on_button(self, interaction: discord.Interaction[Any], button: render.Button) -> None:
         if not await self._admit(interaction):
             return
-        generation = button.generation_id
+        generation, image = button.generation_id, button.image
+        intent = job_intent(button)
         match button.action:
-            case Action.REROLL | Action.VARY:
-                intent = (Reroll if button.action is Action.REROLL else Vary)(generation)
-                await self.run(interaction, f"/{button.action.value} #{generation}", intent=intent)
+            case Action.REROLL | Action.VARY if intent is not None:
+                await self.run(interaction, command_text(button), intent=intent)
             case Action.EDIT:
 
                 async def submit(modal_interaction: discord.Interaction[Any], instruction: str) -> None:
                     words = " ".join(instruction.split())
-                    edit = Edit(words, generation_id=generation)
-                    await self.run(modal_interaction, f"/edit #{generation} {words}", intent=edit)
+                    edit = Edit(words, generation_id=generation, image=image)
+                    await self.run(modal_interaction, f"{command_text(button)} {words}", intent=edit)
 
+                title = "Edit image" if image is None else f"Edit image {image + 1}"
                 await interaction.response.send_modal(
-                    EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
+                    EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit, title=title)
                 )
             case Action.DELETE:
                 await self._delete(interaction, button)

@@ -1,24 +1,28 @@
 """Replies → what Discord shows: the result embed, status lines, texts cut at 2000 characters, and the
-custom ids of the result buttons (they carry the generation id, so buttons work after a restart)."""
+custom ids of the result buttons (they carry the generation id, so buttons work after a restart; the
+encoding is the core's, :mod:`bot.core.chat.buttons`, behind an ``easel:`` prefix)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import discord
 
 from bot.core import texts
+from bot.core.chat import buttons
+from bot.core.chat.buttons import Button
 from bot.core.texts import shorten
 from bot.core.types import Action, GenerationRecord, JobEvent, Progress, Queued, Reply, Started
 
+__all__ = ["BUTTON_TEMPLATE", "Button", "decode", "encode", "label"]
+
 MAX_CONTENT = 2000
 EMBED_PROMPT_CHARS = 1000
-BUTTON_TEMPLATE = r"easel:(?P<action>[rved]):(?P<generation>[0-9]{1,12})(?::[0-9]{1,20})?"
-"""``easel:d:12``; Delete buttons of earlier versions also carry ``:<requester>``, accepted and ignored:
-custom ids come from the client, so they name a generation and an action, nothing more."""
+BUTTON_TEMPLATE = r"easel:(?P<data>[rved]:[0-9]{1,12}(?::[0-9]{1,20})?)"
+"""``easel:d:12``, ``easel:v:12:2`` (Vary of image 2); Delete buttons of earlier versions also carry
+``:<requester>``, accepted and ignored: custom ids come from the client, so they name a generation, an
+action and an image, nothing more (:func:`decode` bounds them; the core checks them)."""
 _CODES = {Action.REROLL: "r", Action.VARY: "v", Action.EDIT: "e", Action.DELETE: "d"}
-_ACTIONS = {code: action for action, code in _CODES.items()}
 _LABELS = {
     Action.REROLL: ("Reroll", "🎲", discord.ButtonStyle.secondary),
     Action.VARY: ("Vary", "🔀", discord.ButtonStyle.secondary),
@@ -27,27 +31,27 @@ _LABELS = {
 }
 SHOWN_ACTIONS = tuple(_CODES)
 """The result buttons Discord gets (the attachments already are the original files)."""
+PER_IMAGE_ACTIONS = (Action.VARY, Action.EDIT)
+"""Per-image buttons of a set (Vary k, Edit k); each attachment is image k's original file."""
 _GENERATION_REF = re.compile(r"(?<![\w#])#([0-9]{1,12})\b")
 _STAGES = {Queued: 0, Started: 1, Progress: 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
-    action: Action
-    generation_id: int
-
-
 def encode(button: Button) -> str:
-    """``easel:r:12`` (Discord allows 100 characters)."""
-    return f"easel:{_CODES[button.action]}:{button.generation_id}"
+    """``easel:r:12``, ``easel:v:12:2`` (Discord allows 100 characters)."""
+    return f"easel:{buttons.encode(button)}"
 
 
-def decode(action: str, generation: str) -> Button:
-    return Button(_ACTIONS[action], int(generation))
+def decode(data: str) -> Button | None:
+    """The button a matched custom id's ``data`` names, or None (not ours, or an impossible id/image)."""
+    button = buttons.decode(data)
+    return button if button is not None and button.action in _CODES else None
 
 
-def label(action: Action) -> tuple[str, str, discord.ButtonStyle]:
-    return _LABELS[action]
+def label(action: Action, image: int | None = None) -> tuple[str, str, discord.ButtonStyle]:
+    """The button's label, emoji and style; a per-image one is labelled with the image's number."""
+    name, emoji, style = _LABELS[action]
+    return (name if image is None else str(image + 1)), emoji, style
 
 
 def generation_of(message: discord.Message) -> int | None:
@@ -55,8 +59,9 @@ def generation_of(message: discord.Message) -> int | None:
     for row in message.components:
         for child in getattr(row, "children", ()):
             match = re.fullmatch(BUTTON_TEMPLATE, getattr(child, "custom_id", None) or "")
-            if match:
-                return int(match["generation"])
+            button = decode(match["data"]) if match else None
+            if button is not None:
+                return button.generation_id
     for embed in message.embeds:
         for text in (embed.title, embed.description, embed.footer.text if embed.footer else None):
             found = _GENERATION_REF.search(text or "")

@@ -61,24 +61,40 @@ class EaselShardedClient(EaselClient, discord.AutoShardedClient):
             last[:] = [loop.time()]
 
 
+NO_LONGER_WORKS = "This button no longer works."
+PER_ROW = 5
+"""Discord: at most 5 buttons in a row, 5 rows in a message."""
+MAX_ROWS = 5
+MAX_PER_IMAGE = (MAX_ROWS - 1) // len(render.PER_IMAGE_ACTIONS) * PER_ROW
+"""Sets up to 10 images get per-image buttons (two rows each of Vary k and Edit k, one of the rest)."""
+
+
 class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=render.BUTTON_TEMPLATE):
-    def __init__(self, button: render.Button) -> None:
-        name, emoji, style = render.label(button.action)
-        super().__init__(
-            discord.ui.Button(label=name, emoji=emoji, style=style, custom_id=render.encode(button))
-        )
+    def __init__(self, button: render.Button | None, *, row: int | None = None, custom_id: str = "") -> None:
+        """``button`` None: a custom id of our shape that names nothing (forged, or an impossible id)."""
+        if button is None:
+            item: discord.ui.Button[Any] = discord.ui.Button(label="?", custom_id=custom_id or "easel:?")
+        else:
+            name, emoji, style = render.label(button.action, button.image)
+            item = discord.ui.Button(
+                label=name, emoji=emoji, style=style, custom_id=render.encode(button), row=row
+            )
+        super().__init__(item)
         self.button = button
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any, /
     ) -> ResultButton:
-        return cls(render.decode(match["action"], match["generation"]))
+        return cls(render.decode(match["data"]), custom_id=match.string)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client
         handler = client.button_handler if isinstance(client, EaselClient) else None
         if handler is None:
+            return
+        if self.button is None:
+            await interaction.response.send_message(NO_LONGER_WORKS, ephemeral=True)
             return
         try:
             await handler.on_button(interaction, self.button)
@@ -98,11 +114,23 @@ async def apologise(interaction: discord.Interaction[Any]) -> None:
         log.info("discord: could not tell the user about the error: %s", exc)
 
 
-def result_view(generation_id: int, actions: tuple[Action, ...]) -> discord.ui.View:
+def result_view(generation_id: int, actions: tuple[Action, ...], count: int = 1) -> discord.ui.View:
+    """One image: Reroll, Vary, Edit, Delete in a row. A set of ``count`` (up to 10): a row of Vary 1…n
+    and one of Edit 1…n (two each above 5 images), then Reroll and Delete."""
     view = discord.ui.View(timeout=None)
-    for action in render.SHOWN_ACTIONS:
-        if action in actions:
+    shown = [action for action in render.SHOWN_ACTIONS if action in actions]
+    if not 1 < count <= MAX_PER_IMAGE:
+        for action in shown:
             view.add_item(ResultButton(render.Button(action, generation_id)))
+        return view
+    row = 0
+    for action in (a for a in shown if a in render.PER_IMAGE_ACTIONS):
+        for start in range(0, count, PER_ROW):
+            for image in range(start, min(count, start + PER_ROW)):
+                view.add_item(ResultButton(render.Button(action, generation_id, image), row=row))
+            row += 1
+    for action in (a for a in shown if a not in render.PER_IMAGE_ACTIONS):
+        view.add_item(ResultButton(render.Button(action, generation_id), row=row))
     return view
 
 

@@ -168,3 +168,15 @@ def test_two_word_subjects_are_read_as_one() -> None:
         "polar bear",
         "hot air balloon",
     ]
+
+
+def test_a_reef_without_fish_named_still_gets_fish() -> None:
+    """Under water, fish come along even when the prompt names none."""
+    desc = scene("a coral reef")
+    assert desc.setting == "underwater" and "fish" in desc.subjects
+
+
+def test_subjects_added_by_an_edit_are_placed() -> None:
+    """Words an edit adds (here 'fish', counted specially) become motifs like the prompt's own."""
+    assert "fish" in scene("a coral reef", added=("fish",)).subjects
+    assert "dog" in scene("a cat in a garden", added=("dog",)).subjects

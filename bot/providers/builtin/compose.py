@@ -269,7 +269,7 @@ def _colours_for(
     for index, name, _ in found:
         for back in (1, 2, 3):
             j = index - back
-            if j < 0 or j in subject_at:
+            if j < 0 or j >= len(said) or j in subject_at:
                 break
             if said[j] in COLOURS:
                 attached.add(j)
@@ -299,7 +299,7 @@ def _count(said: list[str], index: int, plural: bool, name: str) -> int:
         j = index - back
         if 0 <= j < len(said) and said[j] in COUNT_WORDS:
             return COUNT_WORDS[said[j]]
-    if name == "fish" and said[index] == "fish":
+    if name == "fish" and index < len(said) and said[index] == "fish":
         return 3  # "with fish" is rarely one fish
     if not plural:
         return 1

@@ -130,14 +130,11 @@ def webp_xmp(recipe: Recipe) -> bytes:
 def read(data: bytes) -> Recipe | None:
     """The recipe kept in an image file by :func:`embed` or :func:`webp_xmp`, else None."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # the header only: a PNG's early text is in ``info``
             info = dict(img.info)
-            text = getattr(img, "text", None) if img.format == "PNG" else None
     except Exception:  # not an image Pillow can open: certainly no recipe
         return None
-    raw: object = None
-    if text and KEY in text:
-        raw = text[KEY]
+    raw: object = info.get(KEY)
     for slot in ("comment", "xmp"):
         value = info.get(slot)
         if raw is None and isinstance(value, bytes) and value.startswith(KEY.encode() + b"\x00"):

@@ -8,9 +8,9 @@ import io
 import pytest
 from PIL import Image as PILImage
 
-from bot.core.jobs.made import aspect_of
+from bot.core.jobs.made import aspect_of, made_aspect
 from bot.core.messages import Attachment
-from bot.core.types import Aspect, GenerationKind
+from bot.core.types import Aspect, GenerationKind, Image
 from tests.core.conftest import Harness
 from tests.core.test_image_actions import provider_of, seeded
 
@@ -106,3 +106,12 @@ async def test_reroll_of_an_edit_the_renderer_cannot_vary_says_why(harness: Harn
 def test_an_aspect_is_read_from_a_size_in_small_terms(size: tuple[int, int], aspect: Aspect) -> None:
     """Sizes become aspects a person would write (and /settings would take)."""
     assert aspect_of(*size) == aspect
+
+
+def test_a_size_rounded_to_a_multiple_of_8_keeps_the_asked_aspect() -> None:
+    """96x56 asked as 16:9 (the exact 96x54 rounded up to a multiple of 8) is recorded as 16:9."""
+    image = Image(data=b"", mime="image/png", width=96, height=56)
+    assert made_aspect(Aspect(16, 9), [image]) == Aspect(16, 9)
+    assert made_aspect(Aspect(9, 16), [Image(data=b"", mime="image/png", width=96, height=96)]) == Aspect(
+        1, 1
+    )

@@ -25,6 +25,8 @@ from bot.core.types import Aspect, GenerationKind, GenerationRecord, GenerationR
 
 ASPECT_TOLERANCE = 0.03
 """Sizes are rounded (to multiples of 8, 16 or 64): within 3 % of the asked ratio is the asked aspect."""
+ROUNDING_PX = 8
+"""... and so is a size whose short side is within one rounding step of the asked shape (96x56: 16:9)."""
 MAX_TERM = 32
 """An aspect read from a size is written with terms up to this (1000x563 → 16:9, not 1000:563)."""
 
@@ -55,8 +57,17 @@ def made_aspect(asked: Aspect, images: Sequence[Image]) -> Aspect:
     """The aspect the images have: ``asked`` when the first one is that shape, else read from its size."""
     if not images:
         return asked
-    seen = aspect_of(images[0].width, images[0].height)
-    return asked if same_aspect(seen, asked) else seen
+    width, height = images[0].width, images[0].height
+    seen = aspect_of(width, height)
+    if same_aspect(seen, asked):
+        return asked
+    wide, asked_wide = width >= height, asked.width >= asked.height
+    exact_short = max(width, height) / max(asked.ratio, 1 / asked.ratio)
+    if (wide == asked_wide or asked.width == asked.height) and abs(
+        min(width, height) - exact_short
+    ) <= ROUNDING_PX:
+        return asked
+    return seen
 
 
 def describe(intent: JobIntent, request: ImageRequest, result: GenerationResult) -> Made:

@@ -156,6 +156,23 @@
         })));
     }
     const labels = { reroll: "Reroll", vary: "Vary", edit: "Edit" };
+    if ((kind === "vary" || kind === "edit") && data.images.length > 1) {
+      // one button per image of the set (as Midjourney's V1-V4): the typed command names image k
+      return el("span", { class: "downloads" }, labels[kind],
+        data.images.map((image, i) => el("button", {
+          class: "btn", type: "button", text: String(i + 1), "aria-label": `${labels[kind]} image ${i + 1} of #${id}`,
+          dataset: { action: kind, image: String(i + 1) },
+          onclick: async (event) => {
+            const target = `#${id}/${i + 1}`;
+            if (kind === "edit") { prompt.value = `/edit ${target} `; prompt.focus(); return; }
+            const button = event.currentTarget;
+            button.disabled = true;
+            try { await api("/api/messages", { method: "POST", json: { text: `/vary ${target}` } }); }
+            catch (error) { showError(error.message); }
+            finally { button.disabled = false; }
+          },
+        })));
+    }
     return el("button", {
       class: "btn", type: "button", text: labels[kind], "aria-label": `${labels[kind]} #${id}`,
       dataset: { action: kind },

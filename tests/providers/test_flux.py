@@ -353,3 +353,37 @@ async def test_ready_without_a_sample_is_unavailable(fake: FakeBFL, provider: Fl
     fake.fault(200, {"id": "x", "status": "Ready", "result": {}}, path="/v1/get_result")
     with pytest.raises(Unavailable, match="without a result sample"):
         await generate(provider)
+
+
+# ----------------------------------------------------------------------------------------- the fake
+
+
+async def test_flux2_safety_tolerance_above_5_is_invalid(make_provider: MakeProvider) -> None:
+    """FLUX.2 takes safety_tolerance 0-5 (docs.bfl.ai); 6 from options is a 422 naming the field."""
+    with pytest.raises(InvalidRequest) as info:
+        await generate(make_provider(options={"safety_tolerance": 6}))
+    assert "safety_tolerance" in info.value.user_message
+
+
+async def test_flux_pro_1_1_still_takes_safety_tolerance_6(
+    fake: FakeBFL, make_provider: MakeProvider
+) -> None:
+    """flux-pro-1.1 keeps the 0-6 range of BFL's SDK models."""
+    [image] = await generate(make_provider(model="flux-pro-1.1", options={"safety_tolerance": 6}))
+    assert fake.requests[0].json["safety_tolerance"] == 6 and image.data == fake.served[0]
+
+
+async def test_klein_refuses_a_fifth_reference(fake: FakeBFL) -> None:
+    """FLUX.2 [klein] takes at most four input images (docs.bfl.ai); input_image_5 is a 422."""
+    data = base64.b64encode(make_image(8, 8)).decode()
+    body = {"prompt": "x", **{f"input_image_{i}": data for i in range(2, 6)}, "input_image": data}
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{fake.base_url}/v1/flux-2-klein-9b", json=body, headers={"x-key": KEY})
+    assert response.status_code == 422
+    assert [p["loc"] for p in response.json()["detail"]] == [["body", "input_image_5"]]
+
+
+async def test_kontext_samples_default_to_png(make_provider: MakeProvider) -> None:
+    """Kontext's output_format defaults to png (BFL's SDK), FLUX.2's to jpeg."""
+    [image] = await generate(make_provider(model="flux-kontext-pro"))
+    assert image.mime == "image/png"

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused
-from bot.core.imaging import sniff
+from bot.core.imaging import image_size, sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers._http.client import timeout_for
@@ -311,6 +311,9 @@ async def test_list_models_pages_and_filters(fake: FakeGemini, provider: GeminiP
         ({"personGeneration": "ALLOW_ALL"}, "not supported in Gemini API"),
         ({"aspectRatio": "7:3"}, "Unsupported aspect ratio"),
         ({"imageSize": "2K"}, "imageSize is not supported"),
+        ({"imageOutputOptions": {"mimeType": "image/jpeg"}}, "not supported in Gemini API"),
+        ({"prominentPeople": "BLOCK_PROMINENT_PEOPLE"}, "not supported in Gemini API"),
+        ({"aspectRatio": "1:8"}, "Unsupported aspect ratio"),
     ],
 )
 async def test_fake_rejects_what_the_api_rejects(
@@ -330,6 +333,57 @@ async def test_fake_rejects_what_the_api_rejects(
     error = response.json()["error"]
     assert (response.status_code, error["status"]) == (400, "INVALID_ARGUMENT")
     assert fragment in error["message"]
+
+
+async def _post_raw(fake: FakeGemini, model: str, body: dict[str, Any]) -> httpx.Response:
+    url = f"{fake.base_url}/models/{model}:generateContent"
+    async with httpx.AsyncClient(verify=TLS) as client:
+        return await client.post(url, json=body, headers={"x-goog-api-key": KEY})
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"responseLogprobs": False},
+        {"responseJsonSchema": {"type": "object"}},
+        {"enableEnhancedCivicAnswers": False},
+    ],
+)
+async def test_fake_takes_every_generation_config_field_of_the_gemini_api(
+    fake: FakeGemini, field: dict[str, Any]
+) -> None:
+    """generationConfig fields the SDK's Gemini-API converter sends are accepted (spec JSON), not 400."""
+    body = {
+        "contents": [{"parts": [{"text": "x"}]}],
+        "generationConfig": {"responseModalities": ["TEXT", "IMAGE"], **field},
+    }
+    response = await _post_raw(fake, DEFAULT_MODEL, body)
+    assert response.status_code == 200, response.text
+
+
+async def test_fake_takes_the_extended_sizes_on_gemini_3_1_flash_image(fake: FakeGemini) -> None:
+    """gemini-3.1-flash-image takes aspect 1:8 and imageSize 512 (Google's enums), and serves that shape."""
+    body = {
+        "contents": [{"parts": [{"text": "x"}]}],
+        "generationConfig": {
+            "responseModalities": ["IMAGE"],
+            "imageConfig": {"aspectRatio": "1:8", "imageSize": "512"},
+        },
+    }
+    response = await _post_raw(fake, "gemini-3.1-flash-image-preview", body)
+    assert response.status_code == 200, response.text
+    width, height = image_size(fake.served[-1])
+    assert height == 8 * width
+
+
+async def test_fake_refuses_vertex_only_inline_data_fields(fake: FakeGemini) -> None:
+    """inlineData.displayName is Vertex-only (the SDK refuses it for the Gemini API): 400."""
+    part = {"inlineData": {"mimeType": "image/png", "data": b64(make_image(8, 8)), "displayName": "a.png"}}
+    body = {"contents": [{"parts": [{"text": "x"}, part]}]}
+    response = await _post_raw(fake, DEFAULT_MODEL, body)
+    assert (
+        response.status_code == 400 and "not supported in Gemini API" in response.json()["error"]["message"]
+    )
 
 
 # ------------------------------------------------------------------------------------- error envelope

@@ -328,6 +328,8 @@ async def test_list_models_asks_for_image_output(fake: FakeOpenRouter, provider:
             "could not decode",
         ),
         ({"model": "acme/nothing"}, 400, "not a valid model ID"),
+        ({"modalities": ["image", "audio"]}, 404, "No endpoints found"),
+        ({"modalities": ["video"]}, 400, "Invalid modalities"),
     ],
 )
 async def test_fake_rejects_what_the_api_rejects(

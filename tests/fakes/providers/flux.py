@@ -10,13 +10,41 @@ Kontext an ``aspect_ratio`` in range; FastAPI-style 422 ``{"detail": [{"loc", "m
 Scripting: :meth:`end_next` (``Request Moderated``, ``Content Moderated``, ``Error``, ``Failed``,
 ``Task not found`` instead of Ready), :meth:`fault` from the base (402, 429, 5xx, malformed JSON), and
 ``delay_s``.
+
+Sources (per rule group; ``[unv]`` = not confirmed, ``[3p]`` = read only in a third-party copy). The
+limits are read from ``tests/fakes/specs/bfl/endpoints.json`` (README there):
+
+- FLUX.2 fields (``prompt`` required; ``input_image`` ... ``input_image_8``, four on [klein];
+  ``width``/``height`` >= 64; ``safety_tolerance`` 0-5, default 2; ``output_format`` jpeg/png; the submit
+  answer ``{id, polling_url, cost, input_mp, output_mp}``): docs.bfl.ai/api-reference/models/
+  generate-or-edit-an-image-with-flux2-[pro] (and the [max], [flex], [klein] pages; generated from
+  api.bfl.ai/openapi.json). Multiples of 16 and at most 4 MP: BFL's guides and skills repo [3p]; that
+  the API refuses (422) rather than rounds other sizes, and that a fifth reference on [klein] is refused
+  rather than ignored: [unv].
+- flux-pro-1.1 ``width``/``height`` 256-1440 in 32s (default 1024x768), Ultra ``aspect_ratio`` between
+  21:9 and 9:21 (default 16:9), Kontext ``aspect_ratio`` "between 21:9 and 9:21" (the SDK's own
+  validator is looser, 1:4-4:1), Kontext ``input_image_2``..``_4`` ("Experimental Multiref") and its PNG
+  default, ``safety_tolerance`` 0-6, ``output_format`` jpeg/png: BFL's SDK ``blackforest``
+  0.1.4a1 (``types/inputs/*.py``).
+- Reference images: "Base64 encoded image or URL" (docs.bfl.ai, SDK); which image types the API decodes
+  (the fake takes jpeg/png/webp, no GIF): [unv]. A negative ``seed`` refused: [unv].
+- Errors: 400/402/403/422/429/500/503 and the poll statuses ``Pending``, ``Ready``, ``Request
+  Moderated``, ``Content Moderated``, ``Error``, ``Task not found``: help.bfl.ai "Why did my request
+  fail?". The FastAPI 422 ``{"detail": [{"loc", "msg", "type"}]}`` body is FastAPI's (BFL's API is
+  FastAPI-generated: ``operationId`` ``generate_flux_2_pro_v1_flux_2_pro_post``); its ``msg`` wording
+  here, the 403 body and the 429 text: [unv]. ``Failed``: [unv].
+- Polling: ``GET polling_url`` (``/v1/get_result?id=``) with ``x-key``; ``result.sample`` a signed URL
+  valid for 10 minutes (SDK ``GenerationResult``); ``progress`` while Pending and ``details`` on
+  moderation: [3p].
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -24,13 +52,20 @@ from aiohttp import web
 from bot.core.imaging import image_size, sniff
 from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
 
-FLUX2 = ("flux-2-pro", "flux-2-max", "flux-2-flex", "flux-2-klein-4b", "flux-2-klein-9b")
+SPEC: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "specs" / "bfl" / "endpoints.json").read_text()
+)
+"""The vendored per-endpoint limits (sources in the JSON and the module docstring)."""
+FLUX2 = tuple(SPEC["flux2"]["endpoints"])
 PRO = ("flux-pro-1.1",)
+KONTEXT = tuple(SPEC["flux-kontext"]["endpoints"])
 ASPECT_MODELS = {
     "flux-pro-1.1-ultra": (9 / 21, 21 / 9),
-    "flux-kontext-pro": (3 / 7, 7 / 3),
-    "flux-kontext-max": (3 / 7, 7 / 3),
+    "flux-kontext-pro": (9 / 21, 21 / 9),
+    "flux-kontext-max": (9 / 21, 21 / 9),
 }
+FLUX2_REFERENCES = tuple(SPEC["flux2"]["reference_fields"])
+KONTEXT_REFERENCES = tuple(SPEC["flux-kontext"]["reference_fields"])
 SCALE = 16
 INPUT_TYPES = ("image/jpeg", "image/png", "image/webp")
 """Reference types taken as base64 (not verified in BFL's docs [unv]; no GIF, as for every image API)."""
@@ -135,11 +170,15 @@ class FakeBFL(LoopbackFake):
         task_id = self.next_id("task-")
         seed = body.get("seed", DEFAULT_SEED)
         end = self._ends.pop(0) if self._ends else "Ready"
+        default_format = SPEC["flux-kontext"]["output_format_default"] if model in KONTEXT else "jpeg"
         self.tasks[task_id] = _Task(
-            body["prompt"], seed, width, height, body.get("output_format", "jpeg"), end
+            body["prompt"], seed, width, height, body.get("output_format", default_format), end
         )
         polling_url = self.polling_url or f"{self.origin}/v1/get_result?id={task_id}"
-        return web.json_response({"id": task_id, "polling_url": polling_url, "cost": 3.0})
+        answer: dict[str, Any] = {"id": task_id, "polling_url": polling_url, "cost": 3.0}
+        if model in FLUX2:
+            answer |= {"input_mp": 0.0, "output_mp": round(width * height / 1e6, 2)}
+        return web.json_response(answer)
 
     async def _get_result(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
@@ -194,15 +233,24 @@ def _validate(model: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         problems.append(_invalid("seed", "Input should be a valid non-negative integer", seed))
     if body.get("output_format", "jpeg") not in ("jpeg", "png"):
         problems.append(_invalid("output_format", "Input should be 'jpeg' or 'png'", body["output_format"]))
+    low_tol, high_tol = (
+        SPEC["flux2"]["safety_tolerance"] if model in FLUX2 else SPEC["flux-pro-1.1"]["safety_tolerance"]
+    )
     tolerance = body.get("safety_tolerance", 2)
-    if not isinstance(tolerance, int) or not 0 <= tolerance <= 6:
-        problems.append(_invalid("safety_tolerance", "Input should be between 0 and 6", tolerance))
+    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not low_tol <= tolerance <= high_tol:
+        message = f"Input should be less than or equal to {high_tol}"
+        problems.append(_invalid("safety_tolerance", message, tolerance))
     if model in FLUX2:
-        problems += _check_size(body, multiple=16, low=64, high=4096, max_pixels=4 * 1024 * 1024)
-        references = ["input_image", *(f"input_image_{i}" for i in range(2, 9))]
-        for field in references:
-            if field in body and not _image_ok(body[field]):
-                problems.append(_invalid(field, "Input should be a base64 image or an https URL", "..."))
+        flux2 = SPEC["flux2"]
+        problems += _check_size(
+            body,
+            multiple=flux2["multiple_of"],
+            low=flux2["width_height_minimum"],
+            high=flux2["max_side"],
+            max_pixels=flux2["max_pixels"],
+        )
+        allowed = FLUX2_REFERENCES[: flux2["max_references"].get(model, len(FLUX2_REFERENCES))]
+        problems += _check_references(body, allowed, FLUX2_REFERENCES)
     elif model in PRO:
         problems += _check_size(body, multiple=32, low=256, high=1440, max_pixels=None)
     else:
@@ -210,8 +258,22 @@ def _validate(model: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         ratio = body.get("aspect_ratio")
         if ratio is not None and not _ratio_ok(ratio, low, high):
             problems.append(_invalid("aspect_ratio", "Aspect ratio must be between the allowed range", ratio))
-        if "input_image" in body and not _image_ok(body["input_image"]):
-            problems.append(_invalid("input_image", "Input should be a base64 image or an https URL", "..."))
+        references = KONTEXT_REFERENCES if model in KONTEXT else ("input_image",)
+        problems += _check_references(body, references, references)
+    return problems
+
+
+def _check_references(
+    body: dict[str, Any], allowed: tuple[str, ...], known: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    problems = []
+    for field in known:
+        if field not in body or body[field] is None:
+            continue
+        if field not in allowed:
+            problems.append(_invalid(field, f"This model takes at most {len(allowed)} input images", "..."))
+        elif not _image_ok(body[field]):
+            problems.append(_invalid(field, "Input should be a base64 image or an https URL", "..."))
     return problems
 
 

@@ -13,12 +13,45 @@ details}}`` envelope. Gemini 3 models also send a "thought" draft image before t
         fake.rate_limit_next(retry_delay="37s")   # block_next(), finish_next("IMAGE_SAFETY"),
         ...                                       # text_only_next(), fail_next(503), malformed_next(),
                                                   # empty_next(); fake.delay_s; fake.requests
+
+Sources (per rule group; ``[unv]`` = not confirmed, ``[3p]`` = read only in a third-party copy):
+
+- Field names at every level (request, ``generationConfig``, ``imageConfig``, ``contents``, parts,
+  ``inlineData``) and which of them are Vertex-only: ``tests/fakes/specs/gemini/generate_content.json``,
+  from google-genai 2.19.0's Gemini-API converters (``google/genai/models.py``; README there). The
+  wording of the 400s ("Unknown name ... Cannot find field", "... is not supported in Gemini API") is
+  Google's usual proto/ESF wording [unv]; the SDK itself refuses the Vertex-only fields client-side.
+  snake_case names are accepted like camelCase (proto JSON mapping) [unv for this endpoint].
+- Aspect ratios (10; 1:4, 4:1, 1:8, 8:1 on Gemini 3.1 Flash Image only) and ``imageSize`` 1K/2K/4K
+  (``512`` on 3.1 Flash Image): the SDK's ``ImageConfig`` and Google's generated Interactions enums
+  (same JSON); ai.google.dev/gemini-api/docs/image-generation for the size table (the fake's
+  ``ASPECT_SIZES`` are 2.5 Flash Image's documented sizes divided by 16) [3p copies]. Which models take
+  the extended values, and that ``imageSize`` on 2.5 Flash Image is a 400 rather than ignored: [unv].
+- ``responseModalities`` values: ``types.Modality`` (the SDK treats them case-insensitively; the API
+  doing so is [unv]). "Model does not support the requested response modalities" for IMAGE on a
+  text-only model, and ``candidateCount`` > 1 refused for image models: [unv].
+- Input image MIME types (png/jpeg/webp/heic/heif): ai.google.dev/gemini-api/docs/image-understanding
+  [3p quote]. The "Unable to process input image" wording for an unreadable image: [unv].
+- Auth: ``x-goog-api-key`` header or ``?key=`` (ai.google.dev/api, "API keys"; the SDK sends the
+  header). 403 PERMISSION_DENIED without a key and 400 INVALID_ARGUMENT/API_KEY_INVALID with a wrong one,
+  and their wording: [unv] (widely reported, not in the reference).
+- Error envelope ``{"error": {code, message, status, details}}`` and the ``google.rpc`` detail types
+  (``RetryInfo.retryDelay``, ``QuotaFailure``, ``ErrorInfo``): ai.google.dev/gemini-api/docs/
+  troubleshooting and the SDK's ``errors.py`` (reads ``error.status``). The 429 message text: [3p].
+- Answers (``candidates[].content.parts[].inlineData``, ``finishReason``, ``promptFeedback.blockReason``,
+  ``usageMetadata``, ``modelVersion``, ``responseId``): ``GenerateContentResponse`` in the SDK's
+  ``types.py``. The Gemini 3 "thought" draft image before the final one, and ``thoughtSignature`` on the
+  final part: ai.google.dev/gemini-api/docs/image-generation ("thinking") [3p]. The declared
+  ``mimeType`` always ``image/png``: [unv]. Model list paging (``pageSize``/``pageToken``/
+  ``nextPageToken``): ai.google.dev/api/models.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -44,20 +77,31 @@ ASPECT_SIZES = {  # gemini-2.5-flash-image's real output sizes, divided by 16 to
     "16:9": (84, 48),
     "21:9": (96, 42),
 }
-IMAGE_SIZES = {"1K": 1, "2K": 2, "4K": 4}
-INPUT_MIMES = ("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif")
-TOP_FIELDS = {
-    "contents", "generationConfig", "safetySettings", "systemInstruction", "tools", "toolConfig",
-    "cachedContent",
-}  # fmt: skip
-GENERATION_FIELDS = {
-    "responseModalities", "imageConfig", "temperature", "topP", "topK", "candidateCount",
-    "maxOutputTokens", "stopSequences", "seed", "responseMimeType", "thinkingConfig", "mediaResolution",
-    "presencePenalty", "frequencyPenalty",
-}  # fmt: skip
-IMAGE_CONFIG_FIELDS = {"aspectRatio", "imageSize"}
-VERTEX_ONLY = {"personGeneration", "outputMimeType", "outputCompressionQuality"}
-PART_FIELDS = {"text", "inlineData", "fileData", "thought", "thoughtSignature"}
+SPEC: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "specs" / "gemini" / "generate_content.json").read_text()
+)
+"""The vendored field lists and enums (sources in the JSON and the module docstring)."""
+IMAGE_SIZES = {"512": 0.5, "1K": 1, "2K": 2, "4K": 4}
+assert set(ASPECT_SIZES) == set(SPEC["aspect_ratios"])
+ASPECT_SIZES.update({"1:4": (32, 128), "4:1": (128, 32), "1:8": (24, 192), "8:1": (192, 24)})
+EXTENDED_ASPECTS = frozenset(SPEC["extended_aspect_ratios"])
+EXTENDED_SIZES = frozenset(SPEC["extended_image_sizes"])
+EXTENDED_MODELS = SPEC["extended_models_prefix"]
+INPUT_MIMES = tuple(SPEC["input_image_mime_types"])
+TOP_FIELDS = set(SPEC["request_fields"])
+GENERATION_FIELDS = set(SPEC["generation_config_fields"])
+GENERATION_VERTEX_ONLY = set(SPEC["generation_config_vertex_only"])
+IMAGE_CONFIG_FIELDS = set(SPEC["image_config_fields"])
+VERTEX_ONLY = set(SPEC["image_config_vertex_only"])
+PART_FIELDS = set(SPEC["part_fields"])
+BLOB_FIELDS = set(SPEC["blob_fields"])
+BLOB_VERTEX_ONLY = set(SPEC["blob_vertex_only"])
+MODALITIES = tuple(SPEC["response_modalities"])
+PART_DATA_FIELDS = (
+    "text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode",
+    "codeExecutionResult", "toolCall", "toolResponse",
+)  # fmt: skip
+"""The ``Part.data`` oneof [unv: its exact membership in the v1beta proto]."""
 UNREADABLE_IMAGE = (
     "Unable to process input image. Please retry or report in "
     "https://developers.generativeai.google/guide/troubleshooting"
@@ -254,10 +298,14 @@ class FakeGemini(LoopbackFake):
             raise _Reject("Invalid JSON payload received. Unexpected token.")
         body = _fields(body, TOP_FIELDS, "")
         self._check_contents(body.get("contents"))
-        config = _fields(body.get("generationConfig") or {}, GENERATION_FIELDS, "generation_config")
+        raw_config = body.get("generationConfig") or {}
+        if isinstance(raw_config, dict):
+            for name in GENERATION_VERTEX_ONLY & {_camel(k) for k in raw_config}:
+                raise _Reject(f"{name} parameter is not supported in Gemini API.")
+        config = _fields(raw_config, GENERATION_FIELDS, "generation_config")
         modalities = [str(m).upper() for m in config.get("responseModalities") or ["TEXT", "IMAGE"]]
         for value in modalities:
-            if value not in ("TEXT", "IMAGE", "AUDIO"):
+            if value not in MODALITIES[1:]:
                 raise _Reject(f"Invalid value at 'generation_config.response_modalities[0]', \"{value}\"")
         if "IMAGE" in modalities and "image" not in model:
             raise _Reject("Model does not support the requested response modalities: image")
@@ -270,18 +318,19 @@ class FakeGemini(LoopbackFake):
             raise _Reject(f"{name} parameter is not supported in Gemini API.")
         image_config = _fields(image_config, IMAGE_CONFIG_FIELDS, "generation_config.image_config")
         aspect = image_config.get("aspectRatio", "1:1")
-        if aspect not in ASPECT_SIZES:
+        extended = model.startswith(EXTENDED_MODELS)
+        if aspect not in ASPECT_SIZES or (aspect in EXTENDED_ASPECTS and not extended):
             raise _Reject(f"Unsupported aspect ratio: {aspect}. Supported: {', '.join(ASPECT_SIZES)}.")
         size = image_config.get("imageSize", "1K")
         if "imageSize" in image_config and not model.startswith("gemini-3"):
             raise _Reject(f"imageSize is not supported for models/{model}.")
-        if size not in IMAGE_SIZES:
+        if size not in IMAGE_SIZES or (size in EXTENDED_SIZES and not extended):
             raise _Reject(f"Invalid image size: {size}. Supported values: 1K, 2K, 4K.")
         parts: list[dict[str, Any]] = []
         if self.caption and "TEXT" in modalities:
             parts.append({"text": self.caption})
         if "IMAGE" in modalities:
-            width, height = (side * IMAGE_SIZES[size] for side in ASPECT_SIZES[aspect])
+            width, height = (max(1, round(side * IMAGE_SIZES[size])) for side in ASPECT_SIZES[aspect])
             if model.startswith("gemini-3"):
                 draft = make_image(width, height, colour=(200, 200, 200))
                 parts.insert(
@@ -324,15 +373,16 @@ class FakeGemini(LoopbackFake):
                 )
 
     def _check_part(self, part: dict[str, Any], where: str) -> None:
-        data_fields = [k for k in ("text", "inlineData", "fileData") if k in part]
+        data_fields = [k for k in PART_DATA_FIELDS if k in part]
         if len(data_fields) != 1:
-            raise _Reject(
-                f"Invalid value at '{where}': exactly one of text, inline_data, file_data must be set"
-            )
+            raise _Reject(f"Invalid value at '{where}': exactly one of the part's data fields must be set")
         if "text" in part and not isinstance(part["text"], str):
             raise _Reject(f"Invalid value at '{where}.text' (TYPE_STRING)")
         if "inlineData" in part:
-            inline = _fields(part["inlineData"], {"mimeType", "data"}, f"{where}.inline_data")
+            if isinstance(part["inlineData"], dict):
+                for name in BLOB_VERTEX_ONLY & {_camel(k) for k in part["inlineData"]}:
+                    raise _Reject(f"{name} parameter is not supported in Gemini API.")
+            inline = _fields(part["inlineData"], BLOB_FIELDS, f"{where}.inline_data")
             if inline.get("mimeType") not in INPUT_MIMES:
                 raise _Reject(f"Unsupported MIME type: {inline.get('mimeType')}")
             try:

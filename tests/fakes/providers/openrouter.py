@@ -12,6 +12,32 @@ found"), and ``image_config.aspect_ratio`` / ``image_size`` values. Answers have
         fake.rate_limit_next()        # no_credit_next(), moderate_next(), fail_next(502), text_only_next(),
         ...                           # content_filter_next(), choice_error_next(), malformed_next(),
                                       # empty_next(), expire_next(); fake.delay_s; fake.requests
+
+Sources (per rule group; ``[unv]`` = not confirmed, ``[3p]`` = read only in a third-party copy). No
+machine-readable spec is vendored: OpenRouter's SDK types ``image_config`` as a free-form
+``Dict[str, str | number | list]`` ("Keys and values vary by model/provider"), so there is no enum to
+read from it.
+
+- ``POST /api/v1/chat/completions`` with ``modalities`` ``["image", "text"]`` (``["image"]`` for
+  image-only models), ``image_config.aspect_ratio``/``image_size``, answers in
+  ``choices[0].message.images[].image_url.url`` as base64 data URLs, reference images as ``image_url``
+  content parts, ``GET /api/v1/models?output_modalities=image``: openrouter.ai/docs/guides/overview/
+  multimodal/image-generation. The ``modalities`` values text/image/audio: the SDK's
+  ``ChatRequestModalitiesItems`` (OpenRouter's Python/TypeScript SDK docs, ``ChatRequest``).
+- The aspect-ratio list and sizes (``ASPECT_SIZES``, Gemini's 1K table divided by 16) and 1K/2K/4K: the
+  same guide [sizes 3p]; that OpenRouter itself refuses other values with this zod-style 400 (rather
+  than passing them to the upstream) is [unv], as is refusing image-only models asked for text with 404
+  "No endpoints found that support the requested output modalities" (the wording is OpenRouter's usual
+  routing error [3p]).
+- The upstream's image types (png/jpeg/webp) and the relayed 400 "Provider returned error" with
+  ``metadata.raw``/``provider_name``: openrouter.ai/docs/api-reference/errors (the envelope and
+  ``metadata``); the raw text is Gemini's wording [unv]. OpenRouter's docs list image/gif as accepted.
+- Auth: Bearer key, 401 ``{"error": {"code", "message"}}``; the model list is public: openrouter.ai/docs/
+  api-reference/authentication. The 401 wordings ("No auth credentials found", "User not found."): [3p].
+- Errors 402 (credits), 403 (moderation, ``metadata.reasons``/``flagged_input``/``provider_name``), 429,
+  502, 503, and a 200 whose choice carries ``error`` with ``finish_reason`` "error":
+  openrouter.ai/docs/api-reference/errors; the exact messages: [3p]. ``native_finish_reason``,
+  ``GET /api/v1/key`` (``limit_remaining``, ``is_free_tier``): openrouter.ai/docs/api-reference.
 """
 
 from __future__ import annotations
@@ -45,6 +71,8 @@ ASPECT_SIZES = {  # OpenRouter's documented sizes, divided by 16
     "21:9": (96, 42),
 }
 IMAGE_SIZES = {"1K": 1, "2K": 2, "4K": 4}
+MODALITIES = ("text", "image", "audio")
+"""OpenRouter's SDK ``ChatRequestModalitiesItems``; a model without the output answers 404."""
 
 
 def error_body(code: int, message: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -234,8 +262,8 @@ class FakeOpenRouter(LoopbackFake):
             raise _Reject(f"{model} is not a valid model ID")
         self._check_messages(body.get("messages"), model)
         modalities = body.get("modalities") or ["text"]
-        if not isinstance(modalities, list) or any(m not in ("image", "text") for m in modalities):
-            raise _Reject("Invalid modalities: expected a list of 'image' and 'text'")
+        if not isinstance(modalities, list) or any(m not in MODALITIES for m in modalities):
+            raise _Reject(f"Invalid modalities: expected a list of {', '.join(map(repr, MODALITIES))}")
         if any(m not in MODELS[model] for m in modalities):
             raise _Reject(
                 f"No endpoints found that support the requested output modalities: {', '.join(modalities)}",

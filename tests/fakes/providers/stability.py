@@ -9,6 +9,30 @@ real API documents them and errors use its envelope ``{"id", "name", "errors": [
         fake.filter_next()                      # (200 CONTENT_FILTERED), malformed_next(), empty_next(),
         fake.delay_s = 0.2                      # status_next(402, "payment_required", ...)
         ...; fake.requests[-1].fields; fake.served
+
+Sources (per rule group; ``[unv]`` = not confirmed, ``[3p]`` = read only in a third-party copy). The
+official reference is platform.stability.ai/docs/api-reference (v2beta "Generate" section); no copy of
+its OpenAPI document could be read here, so nothing is vendored and every rule below was read through
+copies of that page: an apifox mirror of the Ultra request schema, the ``stability`` Ruby gem's docs,
+ComfyUI's ``comfy_api_nodes/apis/stability_api.py`` models, and Stability's v1 docs quoted by AWS.
+
+- ``multipart/form-data`` only (even without a file), ``Authorization: Bearer``, ``Accept`` ``image/*``
+  or ``application/json``, optional ``stability-client-id``/``-user-id``/``-version`` headers [3p mirror].
+- Fields: ``prompt`` 1-10000 characters (required), ``negative_prompt``, ``aspect_ratio`` one of
+  16:9 1:1 21:9 2:3 3:2 4:5 5:4 9:16 9:21 (default 1:1), ``seed`` 0-4294967294 (0 = random),
+  ``output_format`` png (default)/jpeg/webp [3p mirror, gem]; sd3 png/jpeg only [3p]. ``style_preset``
+  and its 17 values on core [3p gem, ComfyUI]; on sd3 [3p]; its absence on ultra [unv].
+- sd3: ``model`` (sd3.5-large default, -large-turbo, -medium, sd3-large, -large-turbo, -medium),
+  ``mode`` text-to-image/image-to-image, ``cfg_scale`` 1-10 [3p]; which sd3 ids are still served [unv].
+  img2img: ``image`` (jpeg/png/webp) plus ``strength`` 0-1, required together; ultra img2img by sending
+  ``image`` [3p]. That an ``image`` without ``mode=image-to-image`` is a 400, and every message text: [unv].
+- Unknown fields answered 400 rather than ignored: [unv]. Body cap 10 MiB (413 past it) [3p mirror,
+  "413 request too large"; the exact cap unv].
+- Answers: raw bytes with ``finish-reason`` (SUCCESS/CONTENT_FILTERED) and ``seed`` headers, or JSON
+  ``{"image", "finish_reason", "seed"}``; a filtered result is a 200 [3p: ComfyUI's client]. Errors
+  ``{"id", "name", "errors": [...]}``: 400, 401, 402 (credits), 403 ``content_moderation``, 413, 422,
+  429 (150 requests in 10 s), 500 [3p mirror]. ``GET /v1/user/balance`` → ``{"credits"}``: Stability's
+  v1 "User" reference [3p].
 """
 
 from __future__ import annotations

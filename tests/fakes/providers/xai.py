@@ -9,13 +9,39 @@ Strict like the real one: Bearer key; JSON only (edits too, never multipart); ``
 can expire). Scripted misbehaviour: :meth:`rate_limit_next`, :meth:`fail_next`, :meth:`refuse_next`
 (a 400), :meth:`moderate_next` (HTTP 200 with ``respect_moderation: false``), :meth:`empty_next`,
 :meth:`malformed_next`, ``delay_s``, ``expire_files()``.
+
+Sources (per rule group; ``[unv]`` = not confirmed, ``[3p]`` = read only in a third-party copy). The
+enums and limits are read from ``tests/fakes/specs/xai/images.json`` (xai-sdk 1.19.0; README there):
+
+- Models, ``aspect_ratio`` (13 + ``auto``), ``resolution`` 1k/2k, ``quality`` low/medium on
+  grok-imagine-image-2.0 only: xai-sdk ``types/image.py``, ``types/model.py``, ``sync/image.py``;
+  ``auto`` from the proto enum and docs.x.ai's REST reference [3p copy]. The REST reference also lists
+  ``quality: high`` and says other models ignore the field; the fake follows the SDK (issue 17 item 4).
+- ``n`` 1-10, ``response_format`` url/b64_json, ``user``, ``size``/``style`` "not supported":
+  docs.x.ai/developers/rest-api-reference (images) [3p copies of the schema]. That ``size``/``style``
+  and unknown fields are a 400 rather than ignored: [unv].
+- Edits are ``application/json`` (the OpenAI SDK's multipart ``images.edit()`` does not work): docs.x.ai/
+  developers/model-capabilities/images/generation. Up to three source images, URL or base64 data URI,
+  output aspect follows the first image: docs.x.ai/developers/model-capabilities/images/
+  multi-image-editing. The ``{"url", "type": "image_url"}`` object shape: [3p].
+- Reference types jpg/png (20 MiB): docs.x.ai/developers/model-capabilities/images/understanding, stated
+  for image understanding; for edits [unv]. The 20 MiB limit is not enforced here.
+- Errors: 400 for a bad request or a wrong key and 422 for an unprocessable body are in the REST
+  reference [3p copy]; which of the two a bad enum value gets (the fake answers 400), the 401 without a
+  key, the 404 for an unknown model, the 415, the ``{"code", "error"}`` body and its wording: [unv].
+- Answers: ``data[].url``/``b64_json``, ``mime_type``, ``revised_prompt``, ``respect_moderation``
+  (``GeneratedImage.respect_moderation`` in the SDK proto; the SDK raises when it is false), ``usage.
+  cost_in_usd_ticks`` [3p copy of the REST reference]; JPEG output and temporary URLs: docs.x.ai
+  images/generation ("URLs are temporary").
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -24,20 +50,24 @@ from bot.core.errors import ImageError
 from bot.core.imaging import sniff
 from tests.fakes.providers.loopback import LoopbackFake, json_error, make_image
 
-MODELS = ("grok-imagine-image", "grok-imagine-image-2.0", "grok-imagine-image-quality")
-ASPECTS = (
-    "1:1", "3:4", "4:3", "9:16", "16:9", "2:3", "3:2",
-    "9:19.5", "19.5:9", "9:20", "20:9", "1:2", "2:1", "auto",
-)  # fmt: skip
+SPEC: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "specs" / "xai" / "images.json").read_text()
+)
+"""The vendored enums and limits (xai-sdk 1.19.0; sources in the JSON and the module docstring)."""
+MODELS = tuple(SPEC["models"])
+ASPECTS = (*SPEC["aspect_ratios"], *SPEC["aspect_ratio_rest_extra"])
 _SIZES = {"1k": 1024, "2k": 2048}
-QUALITIES = ("low", "medium")
+assert set(_SIZES) == set(SPEC["resolutions"])
+QUALITIES = tuple(SPEC["qualities"])
 """xai-sdk 1.19 ``ImageQuality``: "low" and "medium" (its proto also has HIGH, which the SDK never sends)."""
-QUALITY_MODELS = ("grok-imagine-image-2.0",)
+QUALITY_MODELS = tuple(SPEC["quality_models"])
 """xai-sdk: "The parameter is only supported for grok-imagine-image-2.0"."""
-INPUT_TYPES = ("image/jpeg", "image/png")
+INPUT_TYPES = tuple(SPEC["input_image_types"])
 """docs.x.ai, image input limits: "Supported image file types: jpg/jpeg or png"."""
-_ALLOWED = {"model", "prompt", "n", "response_format", "aspect_ratio", "resolution", "quality", "user"}
-_EDIT_ALLOWED = _ALLOWED | {"image", "images"}
+_ALLOWED = set(SPEC["generation_fields"])
+_EDIT_ALLOWED = _ALLOWED | set(SPEC["edit_image_fields"])
+N_MIN, N_MAX = SPEC["n"]["minimum"], SPEC["n"]["maximum"]
+MAX_EDIT_IMAGES = SPEC["max_edit_images"]
 INVALID = "Client specified an invalid argument"
 
 
@@ -154,8 +184,8 @@ class FakeXAI(LoopbackFake):
             message = f"The model {model} does not exist or your team does not have access to it."
             return 404, xai_error(message, "Some requested entity was not found")
         checks: dict[str, Callable[[Any], bool]] = {
-            "n": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10,
-            "response_format": lambda v: v in ("url", "b64_json"),
+            "n": lambda v: isinstance(v, int) and not isinstance(v, bool) and N_MIN <= v <= N_MAX,
+            "response_format": lambda v: v in SPEC["response_formats"],
             "aspect_ratio": lambda v: v in ASPECTS,
             "resolution": lambda v: v in _SIZES,
             "quality": lambda v: v in QUALITIES,
@@ -191,8 +221,8 @@ def _validate_images(body: dict[str, Any]) -> str | None:
     if ("image" in body) == ("images" in body):
         return "Exactly one of image or images must be provided."
     images = body["images"] if "images" in body else [body["image"]]
-    if not isinstance(images, list) or not 1 <= len(images) <= 3:
-        return "images must hold 1 to 3 images."
+    if not isinstance(images, list) or not 1 <= len(images) <= MAX_EDIT_IMAGES:
+        return f"images must hold 1 to {MAX_EDIT_IMAGES} images."
     for image in images:
         if (
             not isinstance(image, dict)

@@ -89,9 +89,10 @@ async def open_web(
     scheduler_alive: Callable[[], bool] | None = None,
     authorise: bool = True,
     others: dict[str, Any] | None = None,
+    providers: list[Any] | None = None,
 ) -> AsyncIterator[WebRun]:
     """The whole life cycle as ``bot.app.serve`` runs it: initialize, open Easel, attach, start.
-    ``others``: more platforms (by name) beside the web chat."""
+    ``others``: more platforms (by name) beside the web chat; ``providers``: instead of the configured."""
     settings = web_settings(tmp_path, env)
     metrics = PrometheusMetrics()
     adapter = WebAdapter(settings.web, metrics=metrics, scheduler_alive=scheduler_alive)
@@ -102,6 +103,7 @@ async def open_web(
             platforms={"web": adapter, **(others or {})},
             metrics=metrics,
             scheduler_clock=SchedulerClock(poll_s=0.05),
+            providers_override=providers,
         ) as easel:
             adapter.attach(easel.front)
             await adapter.start()

@@ -5,12 +5,16 @@ Skipped when /usr/bin/chromium is missing, unless EASEL_REQUIRE_BROWSER=1 (CI), 
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.fakes.scripted import ScriptedProvider
 from tests.web.conftest import open_web, png
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -88,5 +92,178 @@ async def test_generate_edit_and_browse_lineage(tmp_path: Path, chromium: Path) 
             await expect(dialog.locator("#children button")).to_have_attribute("data-generation", second)
             await expect(dialog).to_contain_text("a red fox in the snow")
             await page.screenshot(path=shots / "6-detail-parent.png")
+        finally:
+            await browser.close()
+
+
+async def _launch(p: Any, chromium: Path) -> Any:
+    return await p.chromium.launch(executable_path=str(chromium), headless=True)
+
+
+async def test_the_conversation_survives_a_restart(tmp_path: Path, chromium: Path) -> None:
+    """A browser's new conversation, after the server restarts: its picture with buttons that work,
+    older pictures on scrolling up, and the main conversation still there to go back to."""
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as p:
+        browser = await _launch(p, chromium)
+        try:
+            context = await browser.new_context(viewport={"width": 1000, "height": 700})
+            page = await context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            async with open_web(tmp_path) as run:
+                await run.login()
+                for n in range(22):  # more than one page of history, in the main conversation
+                    await run.generate(f"picture {n}")
+                await page.goto(run.url)
+                await page.get_by_role("button", name="New conversation").click()
+                await expect(page.locator("#conversation")).to_have_value(re.compile("^w"))
+                await page.get_by_label("Prompt").fill("a red fox in the snow")
+                await page.get_by_label("Prompt").press("Enter")
+                await expect(page.locator(".reply[data-generation] img")).to_be_visible()
+                fox = await page.locator(".reply[data-generation]").get_attribute("data-generation")
+            async with open_web(tmp_path) as run:  # a restart: another port, the same database
+                await page.goto(run.url)
+                replies = page.locator(".reply[data-generation]")
+                await expect(replies).to_have_count(1)
+                await expect(replies.first.locator("img")).to_be_visible()
+                await expect(page.locator(".msg.mine .bubble").first).to_contain_text("a red fox in the snow")
+                await replies.first.get_by_role("button", name=f"Reroll #{fox}").click()
+                await expect(replies).to_have_count(2)
+                await expect(page.locator(".msg.mine").last).to_contain_text(f"#{fox} · Reroll")
+
+                conversation = page.locator("#conversation")
+                await conversation.select_option("web")
+                await expect(conversation).to_have_value("web")
+                await expect(replies).to_have_count(20)
+                first_shown = await replies.first.get_attribute("data-generation")
+                await page.locator("#log").evaluate("log => { log.scrollTop = 0; }")
+                await expect(replies).to_have_count(22)
+                numbers = [int(await r.get_attribute("data-generation") or 0) for r in await replies.all()]
+                assert numbers == sorted(numbers) and numbers[2] == int(first_shown or 0)
+                await expect(page.locator("#older")).to_be_hidden()
+        finally:
+            await browser.close()
+
+
+async def test_results_of_older_messages_and_stopping_a_request(tmp_path: Path, chromium: Path) -> None:
+    """Reroll on a message scrolled out of view brings the page to its new result; a result that
+    arrives while one reads older messages shows the "New result" pill; Stop ends a running request."""
+    from playwright.async_api import async_playwright, expect
+
+    gate = asyncio.Event()
+    gate.set()
+    provider = ScriptedProvider(gate=gate)
+    async with open_web(tmp_path, providers=[provider]) as run, async_playwright() as p:
+        await run.login()
+        browser = await _launch(p, chromium)
+        try:
+            page = await browser.new_page(viewport={"width": 1000, "height": 600})
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(run.url)
+            prompt = page.get_by_label("Prompt")
+            replies = page.locator(".reply[data-generation]")
+            for n in range(4):
+                await prompt.fill(f"picture {n}")
+                await prompt.press("Enter")
+                await expect(replies).to_have_count(n + 1)
+            log = page.locator("#log")
+            await log.evaluate("log => { log.scrollTop = 0; }")
+            first = await replies.first.get_attribute("data-generation")
+            await replies.first.get_by_role("button", name=f"Reroll #{first}").click()
+            await expect(replies).to_have_count(5)
+            await expect(replies.last).to_be_in_viewport()
+
+            await log.evaluate("log => { log.scrollTop = 0; }")
+            other = await run.generate("from another browser")  # someone else's result
+            await expect(page.locator(f'.reply[data-generation="{other}"]')).to_have_count(1)
+            pill = page.get_by_role("button", name="New result ↓")
+            await expect(pill).to_be_visible()
+            await pill.click()
+            await expect(replies.last).to_be_in_viewport()
+            await expect(pill).to_be_hidden()
+
+            gate.clear()  # the next request waits in the provider until stopped
+            await prompt.fill("a slow lighthouse")
+            await prompt.press("Enter")
+            stop = page.get_by_role("button", name="Stop this request")
+            await expect(stop).to_be_visible()
+            await stop.click()
+            await expect(page.locator(".reply").last).to_contain_text("Cancelled 1 request(s).")
+            await expect(stop).to_have_count(0)
+        finally:
+            await browser.close()
+
+
+async def test_an_upload_shows_as_a_thumbnail_and_a_non_image_is_refused(
+    tmp_path: Path, chromium: Path
+) -> None:
+    """The photo is in the sender's bubble; a text file never leaves the composer."""
+    from playwright.async_api import async_playwright, expect
+
+    async with open_web(tmp_path) as run, async_playwright() as p:
+        browser = await _launch(p, chromium)
+        try:
+            page = await browser.new_page(viewport={"width": 1000, "height": 700})
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(run.url)
+            notes = tmp_path / "notes.txt"
+            notes.write_text("not a picture")
+            await page.locator("#file").set_input_files(notes)
+            await expect(page.get_by_role("alert")).to_contain_text("notes.txt is not an image I can edit")
+            await expect(page.locator("#attachment")).to_have_count(0)
+            assert (
+                await page.locator("#file").get_attribute("accept")
+                == "image/png,image/jpeg,image/webp,image/gif"
+            )
+
+            photo = tmp_path / "holiday.png"
+            photo.write_bytes(png(300, 200))
+            await page.locator("#file").set_input_files(photo)
+            await expect(page.locator("#composer-error")).to_be_hidden()
+            await page.get_by_label("Prompt").fill("make it black and white")
+            await page.get_by_label("Prompt").press("Enter")
+            thumb = page.locator(".msg.mine img.upload-thumb")
+            await expect(thumb).to_be_visible()
+            assert await thumb.evaluate("img => img.naturalWidth") == 256
+            await expect(page.locator(".msg.mine")).not_to_contain_text("[image attached]")
+            await expect(page.locator(".reply[data-generation] img")).to_be_visible()
+        finally:
+            await browser.close()
+
+
+async def test_human_labels_gallery_addresses_and_touch_hint(tmp_path: Path, chromium: Path) -> None:
+    """The gallery names chat and sender; a new #id in its address opens that picture; a touch screen
+    is not told about Enter and Shift+Enter."""
+    from playwright.async_api import async_playwright, expect
+
+    async with open_web(tmp_path) as run, async_playwright() as p:
+        await run.login()
+        first = await run.generate("a lighthouse")
+        second = await run.generate("a windmill")
+        browser = await _launch(p, chromium)
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 800})
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(f"{run.url}gallery#{first}")
+            dialog = page.locator("dialog#detail")
+            await expect(dialog).to_contain_text("a lighthouse")
+            await expect(dialog).to_contain_text("Web chat")
+            await expect(dialog).not_to_contain_text("web:web")
+            await page.evaluate(f"location.hash = '#{second}'")
+            await expect(dialog).to_contain_text("a windmill")
+            await expect(page.locator("#f-chat option", has_text="Web chat")).to_have_count(1)
+            await expect(page.locator("#f-user option").nth(1)).to_have_text(re.compile(r" \(web chat\)$"))
+            await page.goto(run.url)
+            await expect(page.locator(".hint-keys")).to_be_visible()
+
+            phone = await browser.new_context(
+                has_touch=True, is_mobile=True, viewport={"width": 390, "height": 800}
+            )
+            touch = await phone.new_page()
+            touch.set_default_timeout(TIMEOUT_MS)
+            await touch.goto(run.url)
+            await expect(touch.locator(".hint-keys")).to_be_hidden()
+            await expect(touch.locator(".hint-touch")).to_be_visible()
         finally:
             await browser.close()

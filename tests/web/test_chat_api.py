@@ -139,7 +139,7 @@ async def test_gallery_lists_newest_first_with_filters(web: WebRun) -> None:
     older = (await web.client.get("/api/gallery", params={"before": second})).json()["items"]
     assert [i["id"] for i in older] == [first]
     facets = (await web.client.get("/api/gallery/facets")).json()
-    assert facets["providers"] == ["builtin"] and facets["chats"][0]["label"] == "web:web"
+    assert facets["providers"] == ["builtin"] and facets["chats"][0]["label"] == "Web chat"
 
 
 async def test_status_shows_chain_queue_and_limits(web: WebRun) -> None:

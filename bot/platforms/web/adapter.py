@@ -27,6 +27,7 @@ from bot.core.gallery import GalleryStore
 from bot.core.types import JobEvent, Progress, Reply, StoredImage, Target
 from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.web.chat import PLATFORM, ChatRoutes
+from bot.platforms.web.history import HistoryRoutes
 from bot.platforms.web.hosts import HostPolicy
 from bot.platforms.web.hub import EventHub
 from bot.platforms.web.pages import PageRoutes, load_static
@@ -72,6 +73,7 @@ class WebAdapter:
         )
         self.app.on_response_prepare.append(add_security_headers)
         ChatRoutes(self).register(self.app)
+        HistoryRoutes(self).register(self.app)
         PageRoutes(self, load_static()).register(self.app)
 
     # ---------------------------------------------------------------------------------- lifecycle

@@ -12,45 +12,51 @@ from aiohttp import web
 
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.imaging import EXTENSIONS
-from bot.core.messages import Incoming, Reroll, Vary
+from bot.core.messages import Cancel, Incoming, Reroll, Vary
+from bot.platforms.web import conversations
 from bot.platforms.web.security import Session, set_session_cookie
-from bot.platforms.web.thumbs import THUMB_MIME, ThumbnailCache
+from bot.platforms.web.thumbs import THUMB_MIME, ThumbnailCache, UploadThumbnails
 from bot.platforms.web.uploads import http_error, read_submission
 
 if TYPE_CHECKING:
     from bot.platforms.web.site import Site
 
-PLATFORM = "web"
-CHAT = "web"
-"""One shared conversation: every browser (and scheduled posts to ``web``) sees the same channel."""
+PLATFORM = conversations.PLATFORM
+CHAT = conversations.MAIN
+"""The main conversation, shared by every browser (and scheduled posts to ``web``); a browser may
+start one of its own (:mod:`.conversations`)."""
 ACTIONS = frozenset({"reroll", "vary"})
 _IMAGE_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def display_name(session: Session) -> str:
-    return f"Browser {session.user_id[-4:]}"
+def display_name(request: web.Request) -> str:
+    """The sender's name in the gallery and in other browsers: ``Firefox on Windows``."""
+    return conversations.browser_name(request.headers.get("User-Agent", ""))
 
 
 class ChatRoutes:
     def __init__(self, adapter: Site) -> None:
         self._adapter = adapter
         self._thumbnails = ThumbnailCache()
+        self._uploads = UploadThumbnails()
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/api/session", self.session)
         app.router.add_post("/api/messages", self.message)
         app.router.add_post("/api/actions", self.action)
         app.router.add_post("/api/command", self.command)
-        app.router.add_get("/api/events", self._adapter.hub.stream)
+        app.router.add_post("/api/cancel", self.cancel)
+        app.router.add_get("/api/events", self.events)
         app.router.add_get("/images/{generation}/{index}", self.image)  # ids read by path_id
         app.router.add_get(r"/files/{image:[0-9a-f]{32}}", self.file)
+        app.router.add_get(r"/uploads/{upload:[0-9a-f]{32}}", self.upload)
 
-    def _incoming(self, session: Session, text: str, **extra: Any) -> Incoming:
+    def _incoming(self, request: web.Request, session: Session, text: str, **extra: Any) -> Incoming:
         return Incoming(
             platform=PLATFORM,
-            chat_id=CHAT,
+            chat_id=conversations.current(request),
             user_id=session.user_id,
-            display_name=display_name(session),
+            display_name=display_name(request),
             text=text,
             message_id=f"w{uuid.uuid4().hex}",
             is_admin=True,  # the operator's own console: loopback, or behind web.auth_token
@@ -59,8 +65,16 @@ class ChatRoutes:
 
     async def session(self, request: web.Request) -> web.Response:
         session = self._adapter.guard.session(request)
+        chat = conversations.current(request)
         response = web.json_response(
-            {"user_id": session.user_id, "name": display_name(session), "csrf": session.csrf, "chat": CHAT}
+            {
+                "user_id": session.user_id,
+                "name": display_name(request),
+                "csrf": session.csrf,
+                "chat": chat,
+                "chat_label": conversations.label(chat),
+                "max_upload_bytes": self._adapter.max_upload_bytes,
+            }
         )
         response.headers["Cache-Control"] = "no-store"
         set_session_cookie(response, session)
@@ -73,20 +87,25 @@ class ChatRoutes:
         if not submission.text and submission.image is None:
             raise http_error(web.HTTPBadRequest, "Type a prompt or add an image.")
         incoming = self._incoming(
+            request,
             session,
             submission.text,
             reply_to_generation_id=submission.reply_to,
             attachments=(submission.image,) if submission.image else (),
         )
+        image = None
+        if submission.image is not None:  # the sender's photo, small, in their bubble
+            image = {"url": f"/uploads/{await self._uploads.keep(submission.image.data)}"}
         self._adapter.hub.publish(
             {
                 "type": "message",
-                "chat": CHAT,
+                "chat": incoming.chat_id,
                 "message_id": incoming.message_id,
                 "user_id": session.user_id,
                 "user": incoming.display_name,
                 "text": submission.text,
                 "has_image": submission.image is not None,
+                "image": image,
                 "reply_to": submission.reply_to,
             }
         )
@@ -105,16 +124,17 @@ class ChatRoutes:
         if generation is None:
             raise http_error(web.HTTPBadRequest, "generation_id must be a picture number like 12.")
         intent = (Reroll if action == "reroll" else Vary)(generation)
-        incoming = self._incoming(session, f"/{action} #{generation}", intent=intent)
+        incoming = self._incoming(request, session, f"/{action} #{generation}", intent=intent)
         self._adapter.hub.publish(
             {
                 "type": "message",
-                "chat": CHAT,
+                "chat": incoming.chat_id,
                 "message_id": incoming.message_id,
                 "user_id": session.user_id,
                 "user": incoming.display_name,
-                "text": f"{action.capitalize()} #{generation}",
+                "text": action.capitalize(),
                 "has_image": False,
+                "image": None,
                 "reply_to": generation,
             }
         )
@@ -130,8 +150,25 @@ class ChatRoutes:
             raise http_error(web.HTTPBadRequest, "Commands start with /.")
         request_id = uuid.uuid4().hex
         with self._adapter.collect(request_id) as replies:
-            job_id = await front.handle(self._incoming(session, text, extra={"request": request_id}))
+            job_id = await front.handle(self._incoming(request, session, text, extra={"request": request_id}))
         return web.json_response({"replies": replies, "job_id": job_id})
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """The Stop button of a job in progress: ``/cancel`` (this browser's waiting and running
+        requests in this conversation), answered in the chat."""
+        session = self._adapter.guard.session(request)
+        await self._adapter.front.handle(self._incoming(request, session, "/cancel", intent=Cancel()))
+        return web.json_response({"ok": True})
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """The live events of the browser's conversation."""
+        return await self._adapter.hub.stream(request, chat=conversations.current(request))
+
+    async def upload(self, request: web.Request) -> web.Response:
+        thumb = self._uploads.get(request.match_info["upload"])
+        if thumb is None:
+            raise web.HTTPNotFound(text="No such image.")
+        return _image_response(request, thumb, THUMB_MIME, "upload.webp")
 
     async def image(self, request: web.Request) -> web.Response:
         front = self._adapter.front

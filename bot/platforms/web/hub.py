@@ -1,6 +1,7 @@
 """Live updates for the browsers: every event published here goes to every open ``/api/events``
-stream (Server-Sent Events). The last ``history`` events are kept so a page that (re)connects sees the
-recent conversation; ``Last-Event-ID`` makes a reconnect replay only what it missed."""
+stream (Server-Sent Events) of its conversation (the event's ``chat``). The last ``history`` events are
+kept so a page that (re)connects sees what happened since the server started (older history is read
+from the database: :mod:`.history`); ``Last-Event-ID`` makes a reconnect replay only what it missed."""
 
 from __future__ import annotations
 
@@ -58,8 +59,9 @@ class EventHub:
                 queue.put_nowait(event)
         return event.id
 
-    def recent(self, after: int = 0) -> list[Event]:
-        return [event for event in self._recent if event.id > after]
+    def recent(self, after: int = 0, *, chat: str | None = None) -> list[Event]:
+        """Kept events after ``after`` (of the conversation ``chat``, when given), oldest first."""
+        return [e for e in self._recent if e.id > after and (chat is None or e.data.get("chat") == chat)]
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event | None]]:
@@ -79,8 +81,9 @@ class EventHub:
             queue.put_nowait(None)
         self._subscribers.clear()
 
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        """``GET /api/events``: replay what the browser missed, then follow live."""
+    async def stream(self, request: web.Request, *, chat: str | None = None) -> web.StreamResponse:
+        """``GET /api/events``: replay what the browser missed, then follow live (only the events of
+        the conversation ``chat``, when given)."""
         epoch, _, number = (request.headers.get("Last-Event-ID") or "").partition(".")
         after = (ascii_int(number) or 0) if epoch == self._epoch else 0
         response = web.StreamResponse(
@@ -93,14 +96,14 @@ class EventHub:
         async with self.subscribe() as queue:
             await response.prepare(request)
             with contextlib.suppress(ConnectionResetError):  # the page was closed or navigated away
-                await self._follow(response, queue, after)
+                await self._follow(response, queue, after, chat)
         return response
 
     async def _follow(
-        self, response: web.StreamResponse, queue: asyncio.Queue[Event | None], after: int
+        self, response: web.StreamResponse, queue: asyncio.Queue[Event | None], after: int, chat: str | None
     ) -> None:
         await response.write(b"retry: 2000\n\n")
-        for missed in self.recent(after):
+        for missed in self.recent(after, chat=chat):
             await response.write(missed.encode())
         while True:
             try:
@@ -111,5 +114,5 @@ class EventHub:
                 continue
             if event is None:
                 return
-            if event.id > after:
+            if event.id > after and (chat is None or event.data.get("chat") == chat):
                 await response.write(event.encode())

@@ -15,6 +15,7 @@ from bot.core.errors import StorageError
 from bot.core.gallery import GalleryItem
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.platforms.web.chat import path_id
+from bot.platforms.web.conversations import chat_label_of, user_label
 from bot.platforms.web.uploads import http_error
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def item_json(item: GalleryItem) -> dict[str, Any]:
         "parent_id": item.parent_id,
         "created_at": item.created_at.isoformat(),
         "chat": item.chat,
+        "chat_label": chat_label_of(item.chat),
         "user": item.user,
         "images": [
             {
@@ -138,8 +140,8 @@ class PageRoutes:
         facets = await self._adapter.gallery.facets()
         return web.json_response(
             {
-                "chats": [{"id": i, "label": label} for i, label in facets.chats],
-                "users": [{"id": i, "label": label} for i, label in facets.users],
+                "chats": [{"id": i, "label": chat_label_of(label)} for i, label in facets.chats],
+                "users": [{"id": i, "label": user_label(label)} for i, label in facets.users],
                 "providers": list(facets.providers),
             }
         )

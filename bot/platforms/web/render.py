@@ -39,6 +39,7 @@ def event_json(target: Target, job_id: int, event: JobEvent) -> dict[str, Any]:
         "type": "job",
         "chat": target.chat_id,
         "job_id": job_id,
+        "user_id": target.user_id,  # whose request: their page shows its Stop button
         "reply_to": target.reply_to_message_id,
     }
     match event:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -44,3 +45,29 @@ class ThumbnailCache:
         while len(self._cache) > self._limit:
             self._cache.popitem(last=False)
         return thumb
+
+
+UPLOAD_SIDE = 256
+KEPT_UPLOADS = 200
+"""About 10 kB each."""
+
+
+class UploadThumbnails:
+    """Small copies of photos browsers sent to edit, shown in the sender's bubble (``/uploads/<id>``):
+    in memory, newest kept; after a restart the bubble says only that a photo came with it."""
+
+    def __init__(self, limit: int = KEPT_UPLOADS) -> None:
+        self._limit = limit
+        self._kept: OrderedDict[str, bytes] = OrderedDict()
+
+    async def keep(self, data: bytes) -> str:
+        """A random id for the thumbnail of ``data`` (a checked image)."""
+        thumb = await asyncio.to_thread(make_thumbnail, data, UPLOAD_SIDE)
+        key = secrets.token_hex(16)
+        self._kept[key] = thumb
+        while len(self._kept) > self._limit:
+            self._kept.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> bytes | None:
+        return self._kept.get(key)

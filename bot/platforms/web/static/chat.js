@@ -1,4 +1,5 @@
-// The chat page: send prompts (with an optional image), follow the shared conversation live (SSE).
+// The chat page: the browser's conversation from the database (older pages on scroll up), then live
+// (SSE); send prompts (with an optional image), press buttons, stop a request in progress.
 "use strict";
 
 (() => {
@@ -9,20 +10,39 @@
   const fileInput = document.getElementById("file");
   const chips = document.getElementById("chips");
   const sendButton = document.getElementById("send");
+  const older = document.getElementById("older");
+  const pill = document.getElementById("new-result");
+  const composerError = document.getElementById("composer-error");
   const seen = new Set();
-  const state = { me: null, editing: null, file: null, fileUrl: null };
+  const state = {
+    me: null, editing: null, file: null, fileUrl: null, maxUpload: 10_000_000,
+    before: null, loadingOlder: false,
+  };
   const DEFAULT_PLACEHOLDER = prompt.placeholder;
+  const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"];
 
   function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 80; }
-  function append(node) {
-    const stick = atBottom();
+  function toBottom() { log.scrollTop = log.scrollHeight; pill.hidden = true; }
+  // A node at the end of the log. It is scrolled to when the reader was at the bottom, or when it is
+  // the answer to their own click (follow); else a new result shows the "New result" pill.
+  function append(node, { follow = false } = {}) {
+    const stick = atBottom() || follow;
     document.getElementById("empty")?.remove();
     log.append(node);
-    if (!stick) return;
-    const scroll = () => { log.scrollTop = log.scrollHeight; };
-    scroll();
-    for (const img of node.querySelectorAll("img")) img.addEventListener("load", scroll, { once: true });
+    if (!stick) {
+      if (node.querySelector(".reply[data-generation]")) pill.hidden = false;
+      return;
+    }
+    toBottom();
+    for (const img of node.querySelectorAll("img")) {
+      img.addEventListener("load", () => { if (stick) log.scrollTop = log.scrollHeight; }, { once: true });
+    }
   }
+  pill.addEventListener("click", () => {
+    const last = [...log.querySelectorAll(".reply[data-generation]")].pop();
+    toBottom();
+    last?.closest("li")?.querySelector("button, a")?.focus({ preventScroll: true });
+  });
 
   // ------------------------------------------------------------------ composer state
 
@@ -43,11 +63,25 @@
     prompt.required = !state.file;
   }
   function setEditing(id) { state.editing = id; renderChips(); if (id !== null) prompt.focus(); }
+  function composerSays(text) { composerError.textContent = text || ""; composerError.hidden = !text; }
+  // Only an image Easel can edit is attached: anything else is refused here, before any upload.
+  function fileProblem(file) {
+    if (!IMAGE_TYPES.includes(file.type)) {
+      return `${file.name || "That file"} is not an image I can edit: attach a PNG, JPEG, WebP or GIF.`;
+    }
+    if (file.size > state.maxUpload) {
+      return `${file.name || "That image"} is too large: ${Math.round(state.maxUpload / 1_000_000)} MB at most.`;
+    }
+    return null;
+  }
   function setFile(file) {
+    const problem = file ? fileProblem(file) : null;
+    composerSays(problem);
+    fileInput.value = "";
+    if (problem) return;
     if (state.fileUrl) URL.revokeObjectURL(state.fileUrl);
     state.file = file; state.fileUrl = file ? URL.createObjectURL(file) : null;
     if (file) state.editing = null;
-    fileInput.value = "";
     renderChips();
     prompt.focus();
   }
@@ -64,8 +98,8 @@
   });
   fileInput.addEventListener("change", () => { if (fileInput.files[0]) setFile(fileInput.files[0]); });
   document.addEventListener("paste", (event) => {
-    const file = [...(event.clipboardData?.files || [])].find((f) => f.type.startsWith("image/"));
-    if (file) { event.preventDefault(); setFile(file); }
+    const files = [...(event.clipboardData?.files || [])];
+    if (files.length) { event.preventDefault(); setFile(files.find((f) => IMAGE_TYPES.includes(f.type)) || files[0]); }
   });
   // Drops anywhere on the page: a file dropped outside the chat must not make the browser open it.
   const chat = document.getElementById("chat");
@@ -74,9 +108,8 @@
   document.addEventListener("drop", (event) => {
     event.preventDefault();
     chat.classList.remove("dropping");
-    const file = [...event.dataTransfer.files].find((f) => f.type.startsWith("image/"));
-    if (file) setFile(file);
-    else if (event.dataTransfer.files.length) showError("Only images can be dropped here (PNG, JPEG, WebP or GIF).");
+    const files = [...event.dataTransfer.files];
+    if (files.length) setFile(files.find((f) => IMAGE_TYPES.includes(f.type)) || files[0]);
   });
 
   form.addEventListener("submit", async (event) => {
@@ -88,12 +121,13 @@
     if (state.editing !== null) data.append("reply_to", String(state.editing));
     if (state.file) data.append("image", state.file, state.file.name || "pasted.png");
     sendButton.disabled = true;
+    composerSays(null);
     try {
       await api("/api/messages", { method: "POST", form: data });
       prompt.value = ""; autosize();
       state.editing = null; setFile(null);
     } catch (error) {
-      showError(error.message);
+      composerSays(error.message);
     } finally {
       sendButton.disabled = false;
       prompt.focus();
@@ -106,19 +140,40 @@
 
   // ------------------------------------------------------------------ rendering events
 
-  function renderMessage(data) {
-    const mine = data.user_id === state.me;
+  function messageNode(data) {
+    const mine = data.mine || (data.user_id !== null && data.user_id === state.me);
     const label = data.reply_to ? `#${data.reply_to} · ` : "";
-    append(el("li", { class: `msg${mine ? " mine" : ""}` },
-      el("span", { class: "who", text: mine ? "You" : data.user }),
-      el("div", { class: "bubble", text: `${label}${data.text || ""}${data.has_image ? "  [image attached]" : ""}` })));
+    const bubble = el("div", { class: "bubble" });
+    if (data.image) {
+      bubble.append(el("img", { class: "upload-thumb", src: data.image.url, alt: mine ? "Your image" : "Their image" }));
+    } else if (data.has_image) {
+      bubble.append(el("span", { class: "attached", text: "with a photo" }), "\n");
+    }
+    bubble.append(`${label}${data.text || ""}`);
+    return el("li", { class: `msg${mine ? " mine" : ""}` },
+      el("span", { class: "who", text: mine ? "You" : data.user }), bubble);
+  }
+  function renderMessage(data) {
+    const mine = data.user_id !== null && data.user_id === state.me;
+    append(messageNode(data), { follow: mine }); // the answer to their own click: scrolled to
   }
 
-  function jobNode(jobId) {
-    let node = document.getElementById(`job-${jobId}`);
+  function jobNode(data) {
+    let node = document.getElementById(`job-${data.job_id}`);
     if (!node) {
-      node = el("li", { class: "msg", id: `job-${jobId}` }, el("div", { class: "status", role: "status" }));
-      append(node);
+      const mine = data.user_id === state.me;
+      node = el("li", { class: "msg", id: `job-${data.job_id}` },
+        el("div", { class: "job" }, el("div", { class: "status", role: "status" }),
+          mine ? el("button", {
+            class: "btn stop", type: "button", text: "Stop", "aria-label": "Stop this request",
+            onclick: async (event) => {
+              const button = event.currentTarget;
+              button.disabled = true;
+              try { await api("/api/cancel", { method: "POST", json: {} }); }
+              catch (error) { showError(error.message); button.disabled = false; }
+            },
+          }) : null));
+      append(node, { follow: mine });
     }
     return node;
   }
@@ -129,7 +184,7 @@
       document.getElementById(`job-${data.job_id}`)?.remove();
       return;
     }
-    const status = jobNode(data.job_id).firstChild;
+    const status = jobNode(data).querySelector(".status");
     status.className = "status";
     if (data.state === "queued") {
       status.replaceChildren(el("span", { class: "spinner", "aria-hidden": "true" }), `Queued (#${data.position})`);
@@ -187,7 +242,7 @@
     });
   }
 
-  function renderReply(data) {
+  function replyNode(data) {
     const bubble = el("div", { class: `bubble reply${data.is_error ? " error" : ""}`, role: data.is_error ? "alert" : null });
     if (data.generation_id !== null) bubble.dataset.generation = String(data.generation_id);
     if (data.images.length) {
@@ -204,7 +259,14 @@
     if (data.actions.length && data.generation_id !== null) {
       bubble.append(el("div", { class: "actions" }, data.actions.map((kind) => actionButton(kind, data))));
     }
-    append(el("li", { class: "msg" }, el("span", { class: "who", text: "Easel" }), bubble));
+    return el("li", { class: "msg" }, el("span", { class: "who", text: "Easel" }), bubble);
+  }
+  function shown(generationId) {
+    return generationId !== null && log.querySelector(`.reply[data-generation="${generationId}"]`) !== null;
+  }
+  function renderReply(data) {
+    if (shown(data.generation_id)) return; // already on the page (from the history)
+    append(replyNode(data));
   }
 
   function onEvent(message) {
@@ -216,11 +278,66 @@
     else if (data.type === "reply") renderReply(data);
   }
 
-  session().then((s) => {
+  // ------------------------------------------------------------------ history and conversations
+
+  function historyNodes(page) {
+    return page.items.filter((entry) => !shown(entry.reply.generation_id))
+      .flatMap((entry) => [messageNode(entry.request), replyNode(entry.reply)]);
+  }
+  function setBefore(before) { state.before = before; older.hidden = before === null; }
+
+  async function loadOlder() {
+    if (state.before === null || state.loadingOlder) return;
+    state.loadingOlder = true;
+    try {
+      const page = await api(`/api/history?before=${state.before}`);
+      const height = log.scrollHeight;
+      older.after(...historyNodes(page));
+      log.scrollTop += log.scrollHeight - height; // the reader stays where they were
+      document.getElementById("empty")?.remove();
+      setBefore(page.before);
+    } catch (error) {
+      showError(error.message);
+    } finally {
+      state.loadingOlder = false;
+    }
+  }
+  document.getElementById("older-button").addEventListener("click", loadOlder);
+  log.addEventListener("scroll", () => {
+    if (atBottom()) pill.hidden = true;
+    if (log.scrollTop < 120) loadOlder();
+  });
+
+  async function loadHistory() {
+    const page = await api("/api/history");
+    const nodes = historyNodes(page);
+    if (nodes.length) { document.getElementById("empty")?.remove(); log.append(...nodes); }
+    setBefore(page.before);
+    toBottom(); // the images' sizes are known (width, height): the bottom stays the bottom
+  }
+
+  async function conversations() {
+    const select = document.getElementById("conversation");
+    const list = await api("/api/conversations");
+    select.replaceChildren(...list.conversations.map((c) => el("option", {
+      value: c.id, text: c.label, selected: c.id === list.current,
+    })));
+    const go = async (chat) => {
+      try { await api("/api/conversations", { method: "POST", json: { chat } }); location.reload(); }
+      catch (error) { showError(error.message); }
+    };
+    select.addEventListener("change", () => go(select.value));
+    document.getElementById("new-conversation").addEventListener("click", () => go("new"));
+  }
+
+  session().then(async (s) => {
     state.me = s.user_id;
+    state.maxUpload = s.max_upload_bytes || state.maxUpload;
+    renderChips();
+    conversations().catch((error) => showError(error.message));
+    try { await loadHistory(); } catch (error) { showError(error.message); }
     const events = new EventSource("/api/events");
     events.onmessage = onEvent;
-    renderChips();
     prompt.focus();
   }).catch((error) => showError(error.message));
 })();

@@ -71,7 +71,7 @@
         el("p", { class: "prompt-text", text: item.prompt }),
         el("dl", {},
           el("dt", { text: "Provider" }), el("dd", { text: [item.provider, item.model].filter(Boolean).join(" / ") || "—" }),
-          el("dt", { text: "Chat" }), el("dd", { text: item.chat }),
+          el("dt", { text: "Chat" }), el("dd", { text: item.chat_label || item.chat }),
           el("dt", { text: "By" }), el("dd", { text: item.user }),
           el("dt", { text: "Made" }), el("dd", { text: when(item.created_at) }),
           item.negative ? [el("dt", { text: "Negative" }), el("dd", { text: item.negative })] : [],
@@ -89,6 +89,12 @@
   }
 
   dialog.addEventListener("close", () => history.replaceState(null, "", location.pathname));
+  // A picture's address is /gallery#<id>: typing another id there opens that picture.
+  function openLinked() {
+    const linked = location.hash.slice(1);
+    if (/^\d{1,12}$/.test(linked)) openDetail(Number(linked));
+  }
+  window.addEventListener("hashchange", openLinked);
   dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
   more.addEventListener("click", () => load(false));
 
@@ -99,8 +105,7 @@
     filters.provider.append(...facets.providers.map((p) => el("option", { value: p, text: p })));
     for (const select of Object.values(filters)) select.addEventListener("change", () => load(true));
     await load(true);
-    const linked = location.hash.slice(1);
-    if (/^\d+$/.test(linked)) openDetail(Number(linked));
+    openLinked();
   }
   init().catch((error) => grid.replaceChildren(el("p", { class: "bubble error", text: error.message })));
 })();

@@ -1,0 +1,57 @@
+"""A photo sent to edit shows in its sender's bubble; a request in progress can be stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
+
+from tests.fakes.scripted import ScriptedProvider
+from tests.web.conftest import WebRun, open_web, png
+
+
+async def test_an_uploaded_photo_is_shown_small_in_the_senders_bubble(web: WebRun) -> None:
+    """The message event names a thumbnail of the photo, served as WebP."""
+    await web.generate("make it warmer", image=png(640, 480))
+    message = next(e.data for e in web.adapter.hub.recent() if e.data["type"] == "message")
+    assert message["has_image"] and message["image"]["url"].startswith("/uploads/")
+    response = await web.client.get(message["image"]["url"])
+    assert response.status_code == 200 and response.headers["content-type"] == "image/webp"
+    assert max(PILImage.open(io.BytesIO(response.content)).size) == 256
+
+
+async def test_an_unknown_upload_is_not_found(web: WebRun) -> None:
+    """Only thumbnails this server made are served."""
+    assert (await web.client.get(f"/uploads/{'0' * 32}")).status_code == 404
+
+
+async def test_stop_ends_the_senders_running_request(tmp_path: Path) -> None:
+    """The Stop button (``/api/cancel``) does what /cancel does: the running job ends cancelled."""
+    provider = ScriptedProvider(gate=asyncio.Event())
+    async with open_web(tmp_path, providers=[provider]) as run:
+        await run.login()
+        async with run.adapter.hub.subscribe() as events, asyncio.timeout(5):
+            job_id = (await run.send("a slow lighthouse")).json()["job_id"]
+            started: dict[str, Any] = {}
+            while started.get("state") != "started":
+                event = await events.get()
+                assert event is not None
+                started = event.data
+        session = (await run.client.get("/api/session")).json()
+        assert started["job_id"] == job_id and started["user_id"] == session["user_id"]
+        response = await run.client.post("/api/cancel", json={})
+        assert response.status_code == 200
+        await run.easel.queue.wait_for(job_id)
+        job = await run.easel.jobs.get_job(job_id=job_id)
+        assert job is not None and job.status == "cancelled"
+        texts = [e.data.get("text") for e in run.adapter.hub.recent()]
+        assert "Cancelled 1 request(s)." in texts
+
+
+async def test_stop_needs_the_pages_csrf_token(web: WebRun) -> None:
+    """Like every POST, a cancel without the session's token is refused."""
+    del web.client.headers["X-CSRF-Token"]
+    assert (await web.client.post("/api/cancel", json={})).status_code == 403

@@ -107,3 +107,21 @@ async def test_birthday_card_arrives_on_the_local_day_with_the_name_drawn(world:
 
 def _distance(pixel: tuple[int, ...], other: tuple[int, ...]) -> int:
     return max(abs(a - b) for a, b in zip(pixel, other, strict=True))
+
+
+@pytest.mark.easel(start=datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+async def test_birthday_preview_posts_the_card_now_and_keeps_the_day(world: World) -> None:
+    """/birthday preview posts the sender's card at once; the yearly card is still due on the day."""
+    await world.say("/birthday set 14-03 Ana", user="ana")
+    answer = await world.say("/birthday preview", user="ana")
+    assert "Ana's card" in answer
+    assert len(world.images(await world.at(datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC)))) == 1
+    [schedule] = await world.store.list_schedules(kind=ScheduleKind.BIRTHDAY)
+    assert schedule.next_fire_at is not None and schedule.next_fire_at.date().isoformat() == "2026-03-14"
+
+
+async def test_previewing_someone_elses_card_needs_an_admin(world: World) -> None:
+    """A member cannot post another person's card with /birthday preview <name>."""
+    await world.say("/birthday set 14-03 Ana", admin=True)
+    answer = await world.say("/birthday preview Ana", user="bob")
+    assert "admin" in answer.lower()

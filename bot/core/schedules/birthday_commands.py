@@ -1,4 +1,4 @@
-"""``/birthday set|list|remove|template`` (see ``bot.core.schedules.commands`` for who may do what).
+"""``/birthday set|list|remove|preview|template`` (see ``bot.core.schedules.commands`` for who may do what).
 
 A birthday is a row of its own (who, which day, which zone) plus a yearly ``birthday`` schedule that
 posts the card, so cards share everything scheduled posts have: claims, catch-up, retries, pausing.
@@ -31,7 +31,7 @@ CARD_PROMPT_KEY = "birthday_prompt"
 """The chat setting holding the chat's card prompt (``/birthday template``)."""
 BIRTHDAY_USAGE = (
     "Use /birthday set 14-03 [name] [time zone], /birthday list, /birthday remove [name], "
-    "or /birthday template <prompt> (reset for the default)."
+    "/birthday preview [name] (the card, now), or /birthday template <prompt> (reset for the default)."
 )
 
 
@@ -62,10 +62,15 @@ class BirthdayCommands:
         if action in ("set", "add"):
             return await self._birthday_set(args, message)
         if action in ("remove", "delete"):
-            found = await self._to_remove(args.strip(), message)
+            found = await self._named(args.strip(), message, "remove someone else's birthday")
             await self._store.remove(found.schedule_id)
             await self._events.removed(found.schedule_id, [])
             return f"Removed {found.name}'s birthday."
+        if action == "preview":
+            found = await self._named(args.strip(), message, "preview someone else's card")
+            run = await self._store.request_run(found.schedule_id, now=self._clock.now())
+            self._events.run_now(run)  # a card now; the yearly one still comes on the day
+            return f"Making {found.name}'s card now."
         if action == "template":
             require_admin(message, "change the birthday card")
             return await self._template(args, message)
@@ -124,9 +129,9 @@ class BirthdayCommands:
             f"The card comes {format_times(times[:1], tz)} ({tz})."
         )
 
-    async def _to_remove(self, name: str, message: Incoming) -> BirthdayRecord:
-        """The birthday ``/birthday remove [name]`` means: the sender's own (by id, whatever their
-        name), or, for admins, anyone's by name."""
+    async def _named(self, name: str, message: Incoming, doing: str) -> BirthdayRecord:
+        """The birthday ``/birthday remove|preview [name]`` means: the sender's own (by id, whatever
+        their name), or, for admins, anyone's by name (``doing`` says what a non-admin may not)."""
         where = {"chat_platform": message.platform, "chat_id": message.chat_id}
         if not name:
             own = await self._birthdays.own(**where, person_user=message.user_id)
@@ -141,7 +146,7 @@ class BirthdayCommands:
             raise NotFound(
                 f"birthday {clip(name)}", user_message=f"I have no birthday for {clip(name)} here."
             )
-        require_admin(message, "remove someone else's birthday")
+        require_admin(message, doing)
         return same_name[0]
 
     async def _birthday_list(self, message: Incoming) -> str:

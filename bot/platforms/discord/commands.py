@@ -187,7 +187,7 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
     async def schedule(interaction: discord.Interaction[Any], args: str = "") -> None:
         await runner.run(interaction, f"/schedule {' '.join(args.split())}".strip(), ephemeral=True)
 
-    @tree.command(name="birthday", description="Birthday pictures: set, list, remove")
+    @tree.command(name="birthday", description="Birthday cards: set, list, remove, preview")
     @app_commands.describe(args="e.g. set 03-14")
     async def birthday(interaction: discord.Interaction[Any], args: str = "") -> None:
         await runner.run(interaction, f"/birthday {' '.join(args.split())}".strip(), ephemeral=True)

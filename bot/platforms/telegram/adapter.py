@@ -63,7 +63,7 @@ COMMANDS = (
     ("settings", "This chat's defaults (aspect, n, ...)"),
     ("cancel", "Stop what is waiting or running"),
     ("schedule", "Scheduled posts: add, list, pause, resume, run, remove"),
-    ("birthday", "Birthday cards: set, list, remove"),
+    ("birthday", "Birthday cards: set, list, remove, preview"),
     ("help", "How to use Easel"),
     ("start", "Say hello"),
 )

@@ -39,6 +39,7 @@ from bot.core.jobs.relay import Relay
 from bot.core.jobs.runner import JobRunner
 from bot.core.ports import Clock, Metrics, Platform, Provider
 from bot.core.schedules.birthday_card import overlay_images
+from bot.core.schedules.board import ScheduleBoard
 from bot.core.schedules.commands import ScheduleCommands, SchedulePolicy
 from bot.providers import registry
 from bot.scheduler.runs import BIRTHDAY_CARD, RunExecutor, RunPolicy
@@ -157,7 +158,7 @@ def build_easel(
             confirm_over=limits.confirm_over,
         ),
     )
-    scheduler, commands = _scheduler(
+    scheduler, commands, board = _scheduler(
         settings, engine, history, jobs, intake, ledger, platforms, clock, scheduler_clock
     )
     answers = QuickAnswers(
@@ -194,6 +195,7 @@ def build_easel(
             "timeout_s": generation.timeout_s,
         },
         models=_model_names(providers, settings),
+        schedules=board,
     )
     return Easel(
         settings, front, service, intake, queue, scheduler, history, jobs, artifacts, providers, chain,
@@ -252,9 +254,9 @@ def _scheduler(
     platforms: Mapping[str, Platform],
     clock: Clock,
     timing: SchedulerClock,
-) -> tuple[SchedulerService, ScheduleCommands]:
-    """The scheduler's loop and executor (which hears job outcomes), and the chat's /schedule and
-    /birthday, which tell that loop about changes."""
+) -> tuple[SchedulerService, ScheduleCommands, ScheduleBoard]:
+    """The scheduler's loop and executor (which hears job outcomes), the chat's /schedule and
+    /birthday, which tell that loop about changes, and what the web's schedules page reads."""
     options = settings.scheduler
     store, birthdays, triggers = SqlScheduleStore(engine), SqlBirthdayStore(engine), ApschedulerTriggers()
     scheduler: SchedulerService
@@ -291,7 +293,10 @@ def _scheduler(
             timezone=options.timezone, birthday_hour=options.birthday_hour, max_per_chat=options.max_per_chat
         ),
     )
-    return scheduler, commands
+    board = ScheduleBoard(
+        store=store, birthdays=birthdays, jobs=jobs, triggers=triggers, clock=clock, timezone=options.timezone
+    )
+    return scheduler, commands, board
 
 
 def _model_names(providers: Sequence[Provider], settings: AppSettings) -> list[str]:

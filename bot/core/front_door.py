@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.core.gallery import GalleryStore
 from bot.core.messages import Incoming
+from bot.core.schedules.board import ScheduleBoard
 from bot.core.types import Deletion, GenerationRecord, StoredImage
 
 
@@ -65,3 +66,8 @@ class FrontDoor(Protocol):
 
     @property
     def gallery(self) -> GalleryStore: ...
+
+    @property
+    def schedules(self) -> ScheduleBoard:
+        """What a schedules page shows of a chat; changes go through ``handle`` (``/schedule``)."""
+        ...

@@ -267,3 +267,57 @@ async def test_human_labels_gallery_addresses_and_touch_hint(tmp_path: Path, chr
             await expect(touch.locator(".hint-touch")).to_be_visible()
         finally:
             await browser.close()
+
+
+async def test_the_schedules_page(tmp_path: Path, chromium: Path) -> None:
+    """A post added with the form (its next runs shown while typing), run now (its picture in the
+    table), paused, resumed and deleted; a birthday listed by name."""
+    from playwright.async_api import async_playwright, expect
+
+    holder: list[Any] = []
+    async with open_web(tmp_path, scheduler_alive=lambda: holder[0].is_running()) as run:
+        holder.append(run.easel.scheduler)
+        await run.easel.scheduler.start()
+        await run.login()
+        response = await run.client.post("/api/command", json={"text": "/birthday set 14-03 Ann"})
+        assert response.status_code == 200
+        async with async_playwright() as p:
+            browser = await _launch(p, chromium)
+            try:
+                page = await browser.new_page(viewport={"width": 1200, "height": 900})
+                page.set_default_timeout(TIMEOUT_MS)
+                page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+                await page.goto(f"{run.url}schedules")
+                rows = page.locator("#rows tr")
+                await expect(rows).to_have_count(1)
+                await expect(rows.first).to_contain_text("Ann")
+
+                await page.get_by_label("Prompt").fill("a lighthouse at dawn")
+                await page.get_by_label("Time zone").fill("Asia/Tokyo")
+                await page.get_by_label("When").fill("0 9 * * 1")
+                await expect(page.locator("#preview li")).to_have_count(3)
+                await expect(page.locator("#preview li").first).to_have_text(re.compile(r"^Mon .* 09:00$"))
+                await page.get_by_label("When").fill("whenever")
+                await expect(page.locator("#preview")).to_contain_text("couldn't tell when")
+                await page.get_by_label("When").fill("every day at 09:00")
+                await page.get_by_role("button", name="Schedule it").click()
+                await expect(page.locator("#answer")).to_contain_text("Scheduled #")
+                post = rows.filter(has_text="a lighthouse at dawn")
+                await expect(post).to_contain_text("09:00")
+                schedule_id = (await post.get_attribute("data-schedule")) or ""
+
+                await post.get_by_role("button", name=f"Run now #{schedule_id}").click()
+                await expect(page.locator("#answer")).to_contain_text(f"Running #{schedule_id} now.")
+                await expect(post.locator("img")).to_be_visible()  # the page follows the run
+                await expect(post).to_contain_text("done")
+
+                await post.get_by_role("button", name=f"Pause #{schedule_id}").click()
+                await expect(post).to_contain_text("paused")
+                await post.get_by_role("button", name=f"Resume #{schedule_id}").click()
+                await expect(post.get_by_role("button", name=f"Pause #{schedule_id}")).to_be_visible()
+                await post.get_by_role("button", name=f"Delete #{schedule_id}").click()
+                await expect(rows).to_have_count(1)
+                await page.screenshot(path=tmp_path / "schedules.png")
+            finally:
+                await browser.close()
+                await run.easel.scheduler.stop()

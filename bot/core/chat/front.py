@@ -13,6 +13,7 @@ from bot.core.identity import Directory
 from bot.core.jobs.queue import JobQueue
 from bot.core.messages import Incoming
 from bot.core.ports import ArtifactStore, HistoryStore
+from bot.core.schedules.board import ScheduleBoard
 from bot.core.types import Deletion, GenerationRecord, StoredImage
 
 
@@ -30,6 +31,7 @@ class Front:
         max_waiting: int,
         workers: int,
         limits: Mapping[str, Any],
+        schedules: ScheduleBoard,
         models: Sequence[str] = (),
     ) -> None:
         self._service = service
@@ -43,6 +45,7 @@ class Front:
         self._workers = workers
         self._limits = dict(limits)
         self._models = list(dict.fromkeys(models))
+        self._schedules = schedules
 
     async def handle(self, message: Incoming, *, addressed: bool = True) -> int | None:
         return await self._service.handle(message, addressed=addressed)
@@ -82,3 +85,7 @@ class Front:
     @property
     def gallery(self) -> GalleryStore:
         return self._gallery
+
+    @property
+    def schedules(self) -> ScheduleBoard:
+        return self._schedules

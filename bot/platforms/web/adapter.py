@@ -32,6 +32,7 @@ from bot.platforms.web.hosts import HostPolicy
 from bot.platforms.web.hub import EventHub
 from bot.platforms.web.pages import PageRoutes, load_static
 from bot.platforms.web.render import event_json, reply_json
+from bot.platforms.web.schedules import ScheduleRoutes
 from bot.platforms.web.secret import load_secret
 from bot.platforms.web.security import Guard, add_security_headers, errors
 from bot.platforms.web.settings import WebSettings
@@ -74,6 +75,7 @@ class WebAdapter:
         self.app.on_response_prepare.append(add_security_headers)
         ChatRoutes(self).register(self.app)
         HistoryRoutes(self).register(self.app)
+        ScheduleRoutes(self).register(self.app)
         PageRoutes(self, load_static()).register(self.app)
 
     # ---------------------------------------------------------------------------------- lifecycle

@@ -34,6 +34,22 @@ def display_name(request: web.Request) -> str:
     return conversations.browser_name(request.headers.get("User-Agent", ""))
 
 
+def web_incoming(
+    request: web.Request, session: Session, text: str, *, chat: str | None = None, **extra: Any
+) -> Incoming:
+    """A message from this browser, in its conversation (or ``chat``, another web conversation)."""
+    return Incoming(
+        platform=PLATFORM,
+        chat_id=chat or conversations.current(request),
+        user_id=session.user_id,
+        display_name=display_name(request),
+        text=text,
+        message_id=f"w{uuid.uuid4().hex}",
+        is_admin=True,  # the operator's own console: loopback, or behind web.auth_token
+        **extra,
+    )
+
+
 class ChatRoutes:
     def __init__(self, adapter: Site) -> None:
         self._adapter = adapter
@@ -52,16 +68,7 @@ class ChatRoutes:
         app.router.add_get(r"/uploads/{upload:[0-9a-f]{32}}", self.upload)
 
     def _incoming(self, request: web.Request, session: Session, text: str, **extra: Any) -> Incoming:
-        return Incoming(
-            platform=PLATFORM,
-            chat_id=conversations.current(request),
-            user_id=session.user_id,
-            display_name=display_name(request),
-            text=text,
-            message_id=f"w{uuid.uuid4().hex}",
-            is_admin=True,  # the operator's own console: loopback, or behind web.auth_token
-            **extra,
-        )
+        return web_incoming(request, session, text, **extra)
 
     async def session(self, request: web.Request) -> web.Response:
         session = self._adapter.guard.session(request)
@@ -116,7 +123,7 @@ class ChatRoutes:
         """Reroll / Vary under an image: the same commands the Telegram buttons send."""
         front = self._adapter.front
         session = self._adapter.guard.session(request)
-        body = await _json_object(request)
+        body = await json_object(request)
         action, generation_id = str(body.get("action", "")), body.get("generation_id", "")
         if action not in ACTIONS:
             raise http_error(web.HTTPBadRequest, "Unknown button.")
@@ -145,7 +152,7 @@ class ChatRoutes:
         """Run one command (``/status``, ``/schedule list`` …) and answer with its replies."""
         front = self._adapter.front
         session = self._adapter.guard.session(request)
-        text = str((await _json_object(request)).get("text", "")).strip()
+        text = str((await json_object(request)).get("text", "")).strip()
         if not text.startswith("/") or len(text) > 4000:
             raise http_error(web.HTTPBadRequest, "Commands start with /.")
         request_id = uuid.uuid4().hex
@@ -213,7 +220,7 @@ def _image_response(request: web.Request, data: bytes, mime: str, filename: str)
     return response
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
+async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError as exc:

@@ -315,6 +315,9 @@ class PhotoLimits:
     max_side_sum: int
     max_ratio: float
     mimes: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+    recompress_over: int | None = None
+    """A PNG larger than this is sent as JPEG (quality 90): for a platform that recompresses photos
+    to JPEG anyway, the lossless bytes are only a slower upload (the original file stays as it is)."""
 
 
 _JPEG_QUALITIES = (90, 82, 72)
@@ -328,14 +331,23 @@ def fit_photo(data: bytes, limits: PhotoLimits) -> bytes:
     """
     mime = sniff(data)
     width, height = image_size(data)
-    if (
+    fits = (
         mime in limits.mimes
         and len(data) <= limits.max_bytes
         and width + height <= limits.max_side_sum
         and max(width, height) / min(width, height) <= limits.max_ratio
-    ):
+    )
+    recompress = (
+        mime == "image/png" and limits.recompress_over is not None and len(data) > limits.recompress_over
+    )
+    if fits and not recompress:
         return data
     img = open_image(data, max_bytes=max(len(data), 20_000_000), max_pixels=200_000_000, budget=None)
+    if fits:  # only too many lossless bytes for a platform that makes a JPEG of it anyway
+        buf = io.BytesIO()
+        opaque = _flatten(img.convert("RGBA")) if _has_alpha(img) else img.convert("RGB")
+        opaque.save(buf, format="JPEG", quality=_JPEG_QUALITIES[0])
+        return buf.getvalue() if buf.tell() < len(data) else data
     img = _pad_to_ratio(img, limits.max_ratio)
     if img.width + img.height > limits.max_side_sum:
         scale = limits.max_side_sum / (img.width + img.height)

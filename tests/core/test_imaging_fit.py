@@ -48,3 +48,25 @@ def test_gif_is_reencoded_as_a_photo_format() -> None:
     """A GIF is not a photo format: it comes back as PNG or JPEG."""
     out = fit_photo(encoded(PILImage.new("RGB", (50, 50)), "GIF"), PHOTO_LIMITS)
     assert out.startswith((b"\x89PNG", b"\xff\xd8"))
+
+
+def test_a_large_png_goes_to_telegram_as_a_smaller_jpeg() -> None:
+    """A photo-like PNG over 512 KiB becomes a JPEG of the same size in pixels (Telegram recompresses
+    photos anyway); the stored PNG is not touched."""
+    gradient = PILImage.linear_gradient("L").resize((1024, 1024)).convert("RGB")
+    noise = PILImage.frombytes("RGB", (1024, 1024), os.urandom(1024 * 1024 * 3))
+    data = encoded(PILImage.blend(gradient, noise, 0.15))
+    assert len(data) > 512 * 1024
+    sent = fit_photo(data, PHOTO_LIMITS)
+    assert sent[:2] == b"\xff\xd8" and len(sent) < len(data) and image_size(sent) == (1024, 1024)
+
+
+def test_a_transparent_large_png_is_flattened_on_white() -> None:
+    """Recompressing a PNG with transparency puts it on white, not black."""
+    noise = PILImage.frombytes("RGBA", (900, 900), os.urandom(900 * 900 * 4))
+    noise.putalpha(0)
+    corner = PILImage.new("RGBA", (900, 900), (0, 0, 0, 0))
+    data = encoded(PILImage.alpha_composite(corner, noise).convert("RGBA"))
+    data = encoded(PILImage.frombytes("RGBA", (900, 900), os.urandom(900 * 900 * 4)))
+    sent = fit_photo(data, PhotoLimits(10 * 2**20, 10_000, 20.0, recompress_over=1))
+    assert sent[:2] == b"\xff\xd8"

@@ -34,8 +34,11 @@ from bot.platforms.telegram.updates import PLATFORM
 log = logging.getLogger(__name__)
 PROGRESS_MIN_GAP_S = 1.0
 """A progress update is not shown when the status line changed less than this ago."""
-PHOTO_LIMITS = imaging.PhotoLimits(max_bytes=10 * 1024 * 1024, max_side_sum=10_000, max_ratio=20.0)
-"""sendPhoto: at most 10 MB, width + height at most 10000, a side ratio of at most 20."""
+PHOTO_LIMITS = imaging.PhotoLimits(
+    max_bytes=10 * 1024 * 1024, max_side_sum=10_000, max_ratio=20.0, recompress_over=512 * 1024
+)
+"""sendPhoto: at most 10 MB, width + height at most 10000, a side ratio of at most 20; Telegram makes a
+JPEG of every photo, so a PNG over 512 KiB goes as JPEG (the 📄 Original button sends the file itself)."""
 DELETE_BATCH = 100
 """deleteMessages takes 1 to 100 message ids."""
 STATUS_DELAY_S = 1.0

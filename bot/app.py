@@ -11,18 +11,21 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+from tenacity.wait import wait_base
 
 from bot import process_memory
 from bot.coordination.bus import make_bus, replica_name
 from bot.coordination.state import SharedState, open_shared_state
 from bot.core.bus import EventBus
 from bot.core.clock import SystemClock
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, DeliveryFailed
 from bot.core.ports import NO_METRICS, Clock, Metrics, Platform, Provider
+from bot.core.types import JobEvent, Reply, Target
 from bot.observability.masking import redact_url
 from bot.observability.metrics import PrometheusMetrics
 from bot.observability.redaction import install_redaction
-from bot.platforms.base import Adapter
+from bot.platforms.base import Adapter, PlatformUnreachable
 from bot.providers import registry
 from bot.scheduler.service import SchedulerService
 from bot.settings import AppSettings
@@ -148,6 +151,10 @@ Role = Literal["all", "gateway", "worker"]
 runs jobs and delivers them (through the platforms' APIs), ``all`` (one process) does both."""
 
 
+JOIN_WAIT: wait_base = wait_exponential_jitter(initial=1, max=60, jitter=1)
+"""Between tries of a platform that did not answer at start: 1 s doubling to a minute, jittered."""
+
+
 def build_adapters(
     settings: AppSettings,
     *,
@@ -203,6 +210,7 @@ async def serve(
     clock: Clock | None = None,
     role: Role = "all",
     replica: str | None = None,
+    join_wait: wait_base = JOIN_WAIT,
 ) -> None:
     """Run the chat platforms (``build_adapters`` unless given) and the scheduler until ``stop`` is set
         (or SIGINT/SIGTERM with ``handle_signals``). Order: meet every platform (Telegram's username is the
@@ -210,7 +218,10 @@ async def serve(
         updates, start the scheduler; then the reverse. See ``bot.platforms.base`` for the adapter life
         cycle. ``metrics`` and ``liveness`` are what the web chat's /metrics and /healthz report; ``clock``
     (tests) drives the pipeline and the scheduler. ``role``: a gateway runs no job, a worker takes no
-    update (its adapters only send); see :data:`Role`."""
+    update (its adapters only send); see :data:`Role`. A platform whose servers do not answer at start
+    (:class:`~bot.platforms.base.PlatformUnreachable`) does not hold up the others: it is tried again in
+    the background (``join_wait`` between tries) and joins when it answers; meanwhile its replies wait
+    as a delivery the platform cannot take yet. A refused token still stops the start."""
     stop = stop or asyncio.Event()
     metrics = metrics or PrometheusMetrics()
     liveness = liveness or SchedulerLiveness()
@@ -218,10 +229,17 @@ async def serve(
     if adapters is None:
         adapters = build_adapters(settings, metrics=metrics, scheduler_alive=liveness, role=role)
     receiving = [] if role == "worker" else adapters
+    joining: dict[str, _Joining] = {}  # platforms whose servers did not answer: tried in the background
+    joins: list[asyncio.Task[None]] = []
     try:
         for adapter in adapters:
-            await adapter.initialize()
-        platforms = {adapter.name: adapter for adapter in adapters}
+            try:
+                await adapter.initialize()
+            except PlatformUnreachable as exc:
+                log.warning("%s; starting without %s and trying again in the background", exc, adapter.name)
+                joining[adapter.name] = _Joining(adapter)
+        platforms: dict[str, Platform] = {adapter.name: adapter for adapter in adapters}
+        platforms |= joining
         async with open_easel(
             settings,
             platforms=platforms,
@@ -241,8 +259,18 @@ async def serve(
             started: list[Adapter] = []
             try:
                 for adapter in receiving:
-                    await adapter.start()
+                    if adapter.name in joining:
+                        continue
+                    try:
+                        await adapter.start()
+                    except PlatformUnreachable as exc:
+                        log.warning("%s; trying %s again in the background", exc, adapter.name)
+                        joining[adapter.name] = _Joining(adapter, initialized=True)
+                        continue
                     started.append(adapter)
+                for late in joining.values():
+                    receive = late.adapter in receiving
+                    joins.append(asyncio.create_task(late.join(receive, started, join_wait), name=late.name))
                 if scheduler is not None:
                     await scheduler.start()
                     liveness.scheduler = scheduler
@@ -253,6 +281,9 @@ async def serve(
             finally:
                 # No new work (the scheduler, then every platform's updates), then the running jobs get
                 # their grace to deliver and record, while the platforms can still send.
+                for join in joins:
+                    join.cancel()
+                await asyncio.gather(*joins, return_exceptions=True)
                 if scheduler is not None:
                     with _logged("stopping the scheduler"):
                         await scheduler.stop()
@@ -268,6 +299,51 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+class _Joining:
+    """A platform whose servers did not answer at start, as the core sees it until it joins: replies
+    to it wait (a delivery it cannot take yet, retried as any), progress is not shown."""
+
+    def __init__(self, adapter: Adapter, *, initialized: bool = False) -> None:
+        self.name = adapter.name
+        self.adapter = adapter
+        self._joined = initialized  # initialized: it sends; only its updates are missing
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        if not self._joined:
+            raise DeliveryFailed(f"{self.name} has not answered since Easel started", permanent=False)
+        return await self.adapter.send(target, reply)
+
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        if self._joined:
+            await self.adapter.event(target, job_id, event)
+
+    async def join(self, receive: bool, started: list[Adapter], wait: wait_base) -> None:
+        """Try until the platform answers (then take its updates, when ``receive``); a refused token
+        or any other error ends the tries, logged."""
+
+        def retrying(state: RetryCallState) -> None:
+            log.warning("%s still unreachable (%s); next try in %.0f s", self.name,
+                        state.outcome and state.outcome.exception(), state.upcoming_sleep)  # fmt: skip
+
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(PlatformUnreachable), wait=wait, before_sleep=retrying
+            ):
+                with attempt:
+                    await self.adapter.initialize()
+                    self._joined = True
+                    if receive:
+                        await self.adapter.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s could not be started; Easel goes on without it", self.name)
+            return
+        if receive:
+            started.append(self.adapter)
+        log.warning("%s is reachable again and has joined", self.name)
 
 
 @contextlib.contextmanager

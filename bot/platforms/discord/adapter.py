@@ -27,6 +27,7 @@ from bot.core.errors import ConfigError, DeliveryFailed
 from bot.core.front_door import FrontDoor
 from bot.core.ports import Clock
 from bot.core.types import JobEvent, Reply, Target
+from bot.platforms.base import PlatformUnreachable
 from bot.platforms.discord.commands import build_tree
 from bot.platforms.discord.delivery import PLATFORM, DiscordDelivery
 from bot.platforms.discord.http import Endpoints
@@ -89,18 +90,31 @@ class DiscordAdapter:
     # ---------------------------------------------------------------------------------- lifecycle
 
     async def initialize(self) -> None:
-        """Log in over REST (the bot user, the application id); ConfigError for a bad token or URL."""
+        """Log in over REST (the bot user, the application id); ConfigError for a bad token or URL,
+        PlatformUnreachable for an API that does not answer (called again, it tries again)."""
         assert self._settings.token is not None
+        if self.client.user is not None:
+            return  # logged in already (start is being tried again)
         self._endpoints.apply()
         try:
             await self.client.login(self._settings.token.get_secret_value())
         except discord.LoginFailure as exc:
             raise ConfigError("Discord rejected discord.token (401 Unauthorized)") from exc
-        except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
-            raise ConfigError(
+        except (aiohttp.ClientError, OSError, discord.DiscordServerError) as exc:
+            await self._forget_login()
+            raise PlatformUnreachable(
                 f"Cannot reach the Discord API at {self._settings.api_base_url}: {exc}"
             ) from exc
+        except discord.HTTPException as exc:
+            raise ConfigError(f"The Discord API at {self._settings.api_base_url} refused: {exc}") from exc
         log.info("discord: logged in as %s (application %s)", self.client.user, self.client.application_id)
+
+    async def _forget_login(self) -> None:
+        """Undo a login that could not reach Discord, so the next one starts clean: discord.py opens
+        a new HTTP session on every login (closing its connector with the old one)."""
+        await self.client.http.close()
+        self.client.http.connector = discord.utils.MISSING
+        self._endpoints.restore()
 
     def attach(self, front: FrontDoor) -> None:
         self.inbound.front = front
@@ -157,7 +171,7 @@ class DiscordAdapter:
         except discord.Forbidden as exc:
             log.warning("discord: cannot register slash commands (%s); invite the bot with the "
                         "applications.commands scope", exc)  # fmt: skip
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             log.warning("discord: registering slash commands failed: %s", exc)
 
     async def stop(self) -> None:

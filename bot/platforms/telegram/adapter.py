@@ -34,6 +34,7 @@ from bot.core.front_door import FrontDoor
 from bot.core.messages import Attachment, Incoming
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, JobEvent, Reply, Target
+from bot.platforms.base import PlatformUnreachable
 from bot.platforms.telegram import render
 from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
@@ -125,13 +126,14 @@ class TelegramAdapter:
     # ---------------------------------------------------------------------------------- lifecycle
 
     async def initialize(self) -> None:
-        """Meet the Bot API (getMe): raises ConfigError for a rejected token or an unreachable server."""
+        """Meet the Bot API (getMe): ConfigError for a rejected token, PlatformUnreachable for a server
+        that does not answer (called again, it tries again)."""
         try:
             await self.application.initialize()
         except InvalidToken as exc:
             raise ConfigError(f"Telegram rejected telegram.token ({exc.message})") from exc
-        except NetworkError as exc:
-            raise ConfigError(
+        except NetworkError as exc:  # TimedOut and 5xx answers included
+            raise PlatformUnreachable(
                 f"Cannot reach the Telegram Bot API at {self._settings.base_url}: {exc}"
             ) from exc
         self.username = self.application.bot.username
@@ -141,17 +143,24 @@ class TelegramAdapter:
         self._front = front
 
     async def start(self) -> None:
-        """Register the commands, then take updates (polling or webhook)."""
+        """Register the commands, then take updates (polling or webhook). PlatformUnreachable, with
+        everything stopped again, when the Bot API stops answering meanwhile (deleteWebhook/setWebhook)."""
         try:
             await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         except TelegramError as exc:
             log.warning("could not register the bot's commands: %s", exc)
         await self.application.start()
-        if self._settings.mode == "webhook":
-            await self._start_webhook()
-        else:
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        try:
+            if self._settings.mode == "webhook":
+                await self._start_webhook()
+            else:
+                assert self.application.updater is not None
+                await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        except NetworkError as exc:
+            await self.stop()
+            raise PlatformUnreachable(
+                f"Cannot reach the Telegram Bot API at {self._settings.base_url}: {exc}"
+            ) from exc
         log.info("telegram: @%s is %s", self.username, self._settings.mode)
 
     async def _start_webhook(self) -> None:
@@ -195,6 +204,9 @@ class TelegramAdapter:
     async def shutdown(self) -> None:
         await self.delivery.aclose()
         await self.application.shutdown()
+        # an initialize that failed at getMe left the bot's HTTP clients open (the application, not
+        # initialized, does not shut them): a no-op otherwise
+        await self.application.bot.shutdown()
 
     @property
     def webhook_port(self) -> int | None:

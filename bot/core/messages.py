@@ -120,7 +120,10 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
-    pass
+    """``/cancel``: the sender's waiting and running jobs in the chat, or only ``job_id`` of them
+    (the web chat's Stop button on one request)."""
+
+    job_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

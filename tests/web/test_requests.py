@@ -55,3 +55,34 @@ async def test_stop_needs_the_pages_csrf_token(web: WebRun) -> None:
     """Like every POST, a cancel without the session's token is refused."""
     del web.client.headers["X-CSRF-Token"]
     assert (await web.client.post("/api/cancel", json={})).status_code == 403
+
+
+async def test_stop_on_one_request_leaves_the_others_running(tmp_path: Path) -> None:
+    """Stop with a job id ends that request only; the sender's other request goes on."""
+    gate = asyncio.Event()
+    async with open_web(tmp_path, providers=[ScriptedProvider(gate=gate)]) as run:
+        await run.login()
+        first = (await run.send("a slow lighthouse")).json()["job_id"]
+        second = (await run.send("a slow harbour")).json()["job_id"]
+        response = await run.client.post("/api/cancel", json={"job_id": second})
+        assert response.status_code == 200
+        await run.easel.queue.wait_for(second)
+        gate.set()
+        await run.easel.queue.wait_for(first)
+        statuses = [(await run.easel.jobs.get_job(job_id=j)) for j in (first, second)]
+        assert [job.status if job else None for job in statuses] == ["done", "cancelled"]
+
+
+async def test_stop_cannot_name_a_job_of_another_chat(tmp_path: Path) -> None:
+    """A job id that is not this browser's request here (another chat's, or made up) stops nothing."""
+    gate = asyncio.Event()
+    async with open_web(tmp_path, providers=[ScriptedProvider(gate=gate)]) as run:
+        await run.login()
+        mine = (await run.send("a slow lighthouse")).json()["job_id"]
+        for forged in (mine + 1, 2**40, -1, "1", True):
+            response = await run.client.post("/api/cancel", json={"job_id": forged})
+            assert response.status_code in (200, 400)
+        gate.set()
+        await run.easel.queue.wait_for(mine)
+        job = await run.easel.jobs.get_job(job_id=mine)
+        assert job is not None and job.status == "done"

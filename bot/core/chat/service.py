@@ -142,9 +142,9 @@ class ChatService:
                 await self._say(platform, target, await self._answers.status(message))
             case Settings():
                 await self._say(platform, target, await self._answers.settings(message, intent))
-            case Cancel():
+            case Cancel(job_id=job_id):
                 count = await self._intake.cancel(
-                    platform=message.platform, chat=message.chat_id, user=message.user_id
+                    platform=message.platform, chat=message.chat_id, user=message.user_id, job_id=job_id
                 )
                 text = (
                     f"Cancelled {count} request(s)."

@@ -266,12 +266,16 @@ class JobIntake:
 
     # ------------------------------------------------------------------------------------ cancelling
 
-    async def cancel(self, *, platform: str, chat: str, user: str) -> int:
+    async def cancel(self, *, platform: str, chat: str, user: str, job_id: int | None = None) -> int:
         """``/cancel``: the user's waiting jobs in the chat end (their quota given back, their status
-        says so), their running ones are stopped, on whichever replica runs them. Returns how many."""
+        says so), their running ones are stopped, on whichever replica runs them; with ``job_id`` only
+        that one, if it is one of them (another user's or chat's job is never touched). Returns how
+        many."""
         chat_id = await self._directory.chat(platform, chat)
         user_id = await self._directory.user(platform, user, "")
         jobs = await self._jobs.open_jobs_in(chat_id=chat_id, user_id=user_id)
+        if job_id is not None:
+            jobs = [job for job in jobs if job.id == job_id]
         return await self._cancel(jobs, error="cancelled")
 
     async def cancel_jobs(self, job_ids: Sequence[int]) -> None:

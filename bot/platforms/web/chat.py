@@ -161,10 +161,15 @@ class ChatRoutes:
         return web.json_response({"replies": replies, "job_id": job_id})
 
     async def cancel(self, request: web.Request) -> web.Response:
-        """The Stop button of a job in progress: ``/cancel`` (this browser's waiting and running
-        requests in this conversation), answered in the chat."""
+        """The Stop button of a job in progress: ``/cancel`` of that job (``{"job_id": n}``; the core
+        stops it only if it is this browser's, in this conversation), or of all of this browser's
+        requests here without one; answered in the chat."""
         session = self._adapter.guard.session(request)
-        await self._adapter.front.handle(self._incoming(request, session, "/cancel", intent=Cancel()))
+        raw = (await json_object(request)).get("job_id")
+        if raw is not None and not (isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**53):
+            raise http_error(web.HTTPBadRequest, "job_id must be a positive whole number.")
+        intent = Cancel(job_id=raw)
+        await self._adapter.front.handle(self._incoming(request, session, "/cancel", intent=intent))
         return web.json_response({"ok": True})
 
     async def events(self, request: web.Request) -> web.StreamResponse:

@@ -169,7 +169,7 @@
             onclick: async (event) => {
               const button = event.currentTarget;
               button.disabled = true;
-              try { await api("/api/cancel", { method: "POST", json: {} }); }
+              try { await api("/api/cancel", { method: "POST", json: { job_id: data.job_id } }); }
               catch (error) { showError(error.message); button.disabled = false; }
             },
           }) : null));

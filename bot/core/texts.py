@@ -11,9 +11,9 @@ HELP = """\
 Easel turns words into pictures.
 
 /imagine <prompt> [flags] - make an image (aliases /img, /draw)
-/edit <instruction> - change the last image (or the one you reply to, or a photo you send)
+/edit [#id/k] <instruction> - change the last image (or image k of a set, the one you reply to, or a photo you send)
 /reroll - the same prompt with a new seed
-/vary - a close variation of the last image
+/vary [#id/k] - a close variation of the last image (or of image k of a set)
 /history [page] - what this chat has made
 /status - provider, your usage today
 /settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.core import texts
+from bot.core.chat import ids
 from bot.core.chat.answers import QuickAnswers
 from bot.core.chat.router import Router
 from bot.core.errors import EaselError, InvalidInput, LimitExceeded
@@ -89,6 +90,9 @@ class ChatService:
             target = received_by(target, self._replica)
         message = _clean(message)
         try:
+            if (ids_text := ids.answer(message)) is not None:  # /id: nothing to look up or queue
+                await platform.send(target, Reply(text=ids_text))
+                return None
             message = await self._with_replied_generation(message)
             if message.intent is not None:
                 intent = self._router.check(message.intent)

@@ -182,6 +182,12 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
     async def help_(interaction: discord.Interaction[Any]) -> None:
         await runner.run(interaction, "/help", intent=Help(), ephemeral=True)
 
+    @tree.command(
+        name="id", description="Your user id, this channel's and this server's (for Easel's settings)"
+    )
+    async def id_(interaction: discord.Interaction[Any]) -> None:
+        await runner.run(interaction, "/id", ephemeral=True)
+
     @tree.command(name="schedule", description="Scheduled posts: add, list, remove, pause, resume, run")
     @app_commands.describe(args="e.g. add daily 09:00 a sunrise over the sea")
     async def schedule(interaction: discord.Interaction[Any], args: str = "") -> None:

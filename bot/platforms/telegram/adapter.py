@@ -65,6 +65,7 @@ COMMANDS = (
     ("cancel", "Stop what is waiting or running"),
     ("schedule", "Scheduled posts: add, list, pause, resume, run, remove"),
     ("birthday", "Birthday cards: set, list, remove, preview"),
+    ("id", "Your user id and this chat's id (for Easel's settings)"),
     ("help", "How to use Easel"),
     ("start", "Say hello"),
 )

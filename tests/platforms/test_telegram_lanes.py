@@ -166,3 +166,44 @@ async def test_a_burst_of_photos_spends_the_budget_on_the_photos(
     assert [len(tg.photos(chat)) for chat in chats] == [1] * 24
     others = [c for c in tg.calls if c.method not in {"sendPhoto", "getUpdates"}]
     assert len(others) <= 3, [c.method for c in others]
+
+
+def test_would_drop_matches_what_admission_skips() -> None:
+    """A droppable call is predicted dropped exactly when the window is half used; a result never."""
+    now = [0.0]
+    limiter = PriorityFloodLimiter(overall=(4, 1.0), clock=lambda: now[0])
+    assert not limiter.would_drop(STATUS, 7) and not limiter.would_drop(RESULT, 7)
+    limiter._take(None, now[0])
+    limiter._take(None, now[0])  # half of the window used
+    assert limiter.would_drop(STATUS, 7) and limiter.would_drop(COSMETIC, 7)
+    assert not limiter.would_drop(RESULT, 7)
+
+
+async def test_dropped_status_calls_are_not_even_built_in_a_burst(
+    laned: tuple[TelegramDelivery, FakeTelegram, StoredImage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While photos fill the window, status messages and chat actions are skipped before PTB builds a
+    request for them: few attempts reach the bot at all, not several per job."""
+    delivery, tg, image = laned
+    attempts: list[str] = []
+    original = ExtBot._do_post
+
+    async def counting(self: ExtBot[Any], endpoint: str, *args: Any, **kwargs: Any) -> Any:
+        attempts.append(endpoint)
+        return await original(self, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(ExtBot, "_do_post", counting)
+    chats = range(2000, 2024)
+    for chat in chats:
+        tg.world.chat(chat)
+
+    async def job(chat: int) -> None:
+        target = Target(platform="telegram", chat_id=str(chat), user_id=str(chat))
+        await delivery.event(target, chat, Started(provider="p"))
+        await asyncio.sleep(0.2)  # past the status delay: its status message is due
+        await delivery.send(target, Reply(text="a fox", images=(image,)))
+
+    await asyncio.wait_for(asyncio.gather(*(job(chat) for chat in chats)), 20)
+    await delivery.aclose()
+    others = [a for a in attempts if a != "sendPhoto"]
+    assert len(others) <= 6, others

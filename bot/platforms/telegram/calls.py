@@ -57,6 +57,17 @@ class BotCalls:
             return {"rate_limit_args": call}
         return {}
 
+    def _dropped(self, call: Call, chat_id: int) -> bool:
+        """Whether the flood limiter would skip this droppable call now (checked before building it)."""
+        limiter = self._bot.rate_limiter if isinstance(self._bot, ExtBot) else None
+        return isinstance(limiter, PriorityFloodLimiter) and limiter.would_drop(call, chat_id)
+
+    def _skip_if_dropped(self, call: Call, chat_id: int, what: str) -> None:
+        """Raise what the limiter would (``DeliveryFailed`` from ``FloodSkipped``) without the call."""
+        if self._dropped(call, chat_id):
+            skip = FloodSkipped(f"{what} skipped: the flood budget is kept for results")
+            raise DeliveryFailed(str(skip), permanent=False) from skip
+
     def unblock(self, chat_id: int) -> None:
         """The chat's user wrote again: sending there works again."""
         self._blocked.discard(chat_id)
@@ -140,6 +151,8 @@ class BotCalls:
         sent_at = self._actions.get(where)
         if sent_at is not None and now - sent_at < ACTION_SHOWN_S:
             return True
+        if self._dropped(COSMETIC, chat_id):
+            return False  # flood control keeps its room for results: not even built
         if len(self._actions) >= ACTIONS_REMEMBERED:
             self._actions.clear()
         self._actions[where] = now

@@ -279,6 +279,7 @@ class TelegramDelivery(BotCalls):
 
     async def _show(self, chat_id: int, thread_id: int | None, job_id: int, pending: _Pending) -> None:
         target = pending.target
+        self._skip_if_dropped(STATUS, chat_id, "status message")  # tried again after another delay
         reply_to = reply_id(target)
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         message = await self._call(
@@ -296,6 +297,8 @@ class TelegramDelivery(BotCalls):
         )
 
     async def _edit_status(self, status: _Status, text: str, call: Call = RESULT) -> None:
+        if call.droppable:
+            self._skip_if_dropped(call, status.chat_id, "status edit")
         lane = self._lane(call)
         try:
             await self._call(

@@ -188,6 +188,14 @@ class PriorityFloodLimiter(BaseRateLimiter[RateArgs]):
                     self._unpaused.set()
         raise AssertionError("unreachable")  # pragma: no cover: the loop returns or raises
 
+    def would_drop(self, call: Call, chat_id: object) -> bool:
+        """Whether ``call`` to ``chat_id`` would be skipped now (``FloodSkipped``): asked before a
+        droppable call is even built, so a burst does not pay for thousands of requests never sent."""
+        if not call.droppable:
+            return False
+        room = not self._live and self._free_in(group_of(chat_id), self._clock()) == 0
+        return not (room and self._overall.share() < DROPPABLE_SHARE)
+
     async def _admit(self, call: Call, group: str | int | None, endpoint: str) -> None:
         now = self._clock()
         room = not self._live and self._free_in(group, now) == 0

@@ -222,6 +222,9 @@ class Reply:
     notes: tuple[str, ...] = ()
     is_error: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    spoiler: bool = False
+    """Show its images hidden until opened (the chat's content policy): Telegram ``has_spoiler``,
+    Discord ``SPOILER_`` file names, blurred in the web chat until clicked."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,13 @@ Each returns the text to say (or the decision); talking to the platform is the s
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.core import texts
+from bot.core.content.bans import BAN_KEY
+from bot.core.content.commands import ban_command, split
+from bot.core.content.policy import POLICY_KEY, parse_policy
+from bot.core.content.refusals import REFUSED_KEY
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import Defaults, validate_chat_setting
@@ -15,12 +21,16 @@ from bot.core.jobs.queue import JobQueue
 from bot.core.messages import Incoming, Settings
 from bot.core.ports import Clock, HistoryStore, JobStore
 from bot.core.rights import may_manage, require_admin
-from bot.core.types import Deletion, JobStatus
+from bot.core.types import Deletion, GenerationRecord, JobStatus
 
 HISTORY_PAGE = 10
 GONE = "That image is gone."
 NOT_SENT_YET = "That image is still being sent; try again in a moment."
 DELETE_REFUSED = "Only the person who asked for it or an admin can delete this."
+CONTENT_KEYS = frozenset({BAN_KEY, REFUSED_KEY, POLICY_KEY})
+"""Settings ``/settings reset`` keeps: the content controls (changed with /ban and /settings policy)."""
+REFUSED_SCAN = 50
+"""How many of the chat's newest generations ``/ban refused`` looks through for provider refusals."""
 
 
 class QuickAnswers:
@@ -78,22 +88,38 @@ class QuickAnswers:
         return "\n".join(lines)
 
     async def settings(self, message: Incoming, intent: Settings) -> str:
-        """Show the chat's settings, or change one (admins; a provider must be configured)."""
+        """Show the chat's settings, or change one (admins; a provider must be configured). ``/ban``
+        arrives here as the ``ban`` key; ``/settings reset`` keeps the content controls."""
         chat_id = await self._directory.chat(message.platform, message.chat_id)
         settings = await self._directory.settings(chat_id)
+        if intent.key == BAN_KEY:
+            return await self._ban(message, chat_id, settings, intent.value)
         if intent.key is not None:
             require_admin(message, "change the settings")
         if intent.key == "reset":
-            settings = {}
+            settings = {k: v for k, v in settings.items() if k in CONTENT_KEYS}
         elif intent.key is not None and intent.value is None:
             settings.pop(intent.key, None)
+        elif intent.key == POLICY_KEY and intent.value is not None:
+            settings[POLICY_KEY] = parse_policy(intent.value).value
         elif intent.key is not None and intent.value is not None:
             settings[intent.key] = validate_chat_setting(
                 intent.key, intent.value, self._defaults, providers=self._chain.names
             )
         if intent.key is not None:
             await self._directory.set_settings(chat_id, settings)
-        return texts.settings_lines(settings)
+        return texts.settings_lines(_shown(settings))
+
+    async def _ban(self, message: Incoming, chat_id: int, settings: dict[str, Any], value: str | None) -> str:
+        """``/ban ...``: the chat's admins only (their ban list and what it refused are theirs)."""
+        require_admin(message, "manage the ban list")
+        failed: list[GenerationRecord] = []
+        if split(value)[0] == "refused":
+            failed = await self._history.list_generations(chat_id=chat_id, limit=REFUSED_SCAN)
+        answer, changed = ban_command(value, settings, failed)
+        if changed is not None:
+            await self._directory.set_settings(chat_id, changed)
+        return answer
 
     async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
         """The messages a Delete press by ``message``'s sender may remove: those that showed the
@@ -113,3 +139,11 @@ class QuickAnswers:
         if not shown:  # its result is still on its way (the delivery is recorded once it arrived)
             raise InvalidInput(f"generation {generation_id} not delivered yet", user_message=NOT_SENT_YET)
         return Deletion(generation_id, tuple(shown))
+
+
+def _shown(settings: dict[str, Any]) -> dict[str, Any]:
+    """What ``/settings`` lists: the ban list as a count (``/ban list`` shows it to admins), no log."""
+    shown = {k: v for k, v in settings.items() if k not in (BAN_KEY, REFUSED_KEY)}
+    if rules := settings.get(BAN_KEY):
+        shown[BAN_KEY] = f"{len(rules)} rule(s) (/ban list)"
+    return shown

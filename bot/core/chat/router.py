@@ -30,6 +30,7 @@ from bot.core.chat.free_text import (
     strip_politeness,
     strip_request,
 )
+from bot.core.content.bans import BAN_KEY
 from bot.core.errors import InvalidInput
 from bot.core.flags import FlagLimits, ParsedText, check_storable, clip, parse_flags, typed_options
 from bot.core.messages import (
@@ -132,6 +133,7 @@ class Router:
             "help": lambda args, m: Help(args.split(" ")[0].lstrip(_DASHES).lower() or None),
             "start": lambda args, m: Help(),
             "settings": lambda args, m: self._settings(args),
+            "ban": lambda args, m: Settings(key=BAN_KEY, value=args or None),
             "schedule": lambda args, m: ScheduleCommand(*_subcommand(args)),
             "birthday": lambda args, m: BirthdayCommand(*_subcommand(args)),
         }  # fmt: skip

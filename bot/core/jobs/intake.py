@@ -20,6 +20,8 @@ from typing import Any
 
 from bot.core import imaging
 from bot.core.bus import CANCEL, JOBS, EventBus, LocalBus
+from bot.core.content.policy import PAYLOAD_KEY, POLICY_KEY, payload_entry
+from bot.core.content.screening import needs_screening, screen
 from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded
 from bot.core.flags import MAX_SEED
 from bot.core.identity import Directory
@@ -159,6 +161,7 @@ class JobIntake:
                 chat_id=await self._directory.chat(target.platform, target.chat_id),
             )
             admission.settings = await self._directory.settings(admission.chat_id)
+        await self._screen(submission, admission)
         exempt = self.limiter.is_exempt(who.platform, who.user_id)
         intent = submission.intent
         images = await self._requested_images(intent, admission)
@@ -186,6 +189,8 @@ class JobIntake:
             payload["upload"] = upload
         if submission.steps:
             payload["steps"] = [dict(step) for step in submission.steps]
+        if POLICY_KEY in admission.settings:  # shown as the chat asked when it was accepted
+            payload[PAYLOAD_KEY] = payload_entry(admission.settings)
         made = await self._jobs.create_job(
             idempotency_key=key,
             platform=target.platform,
@@ -229,6 +234,35 @@ class JobIntake:
             self._pending = {k: v for k, v in self._pending.items() if v.expires >= now}
         expires = self._clock.now() + CONFIRM_TTL
         self._pending[(admission.chat_id, admission.user_id)] = _Pending(submission, expires)
+
+    async def _screen(self, submission: Submission, admission: _Admission) -> None:
+        """The chat's ban list on the request's text (a reroll's or variation's: its source's prompt);
+        raises the refusal, logged for the chat's admins."""
+        if not needs_screening(admission.settings):
+            return
+        intent = submission.intent
+        if isinstance(intent, Generate):
+            text, what = intent.prompt, "schedule prompt" if submission.scheduled else "prompt"
+        elif isinstance(intent, Edit):
+            text, what = intent.instruction, "edit instruction"
+        else:
+            source = (
+                await self._history.get_generation(generation_id=intent.generation_id)
+                if intent.generation_id is not None
+                else await self._history.last_generation(chat_id=admission.chat_id)
+            )
+            if source is None or source.chat_id != admission.chat_id:
+                return  # the job says there is nothing to redo
+            text, what = source.prompt, "prompt"
+        await screen(
+            self._directory,
+            chat_id=admission.chat_id,
+            settings=admission.settings,
+            text=text,
+            what=what,
+            who=submission.requester.name or submission.requester.user_id,
+            now=self._clock.now(),
+        )
 
     async def _requested_images(self, intent: JobIntent, admission: _Admission) -> int:
         """How many images the job will make, for the quota: a reroll or variation repeats its source's n."""

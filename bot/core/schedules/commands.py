@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.core.content.bans import check_text
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import FlagLimits, clip, parse_flags
 from bot.core.messages import BirthdayCommand, Incoming, ScheduleCommand
@@ -88,12 +89,14 @@ class ScheduleCommands:
         self, intent: ScheduleCommand | BirthdayCommand, message: Incoming, chat_settings: Mapping[str, Any]
     ) -> str:
         if isinstance(intent, ScheduleCommand):
-            return await self._schedule(intent, message)
+            return await self._schedule(intent, message, chat_settings)
         return await self._birthday_commands.handle(intent, message)
 
     # ------------------------------------------------------------------------------------ schedules
 
-    async def _schedule(self, intent: ScheduleCommand, message: Incoming) -> str:
+    async def _schedule(
+        self, intent: ScheduleCommand, message: Incoming, chat_settings: Mapping[str, Any]
+    ) -> str:
         action, args = intent.action, intent.args
         if action == "list":
             return await self._list(message)
@@ -101,7 +104,7 @@ class ScheduleCommands:
             raise InvalidInput(f"unknown /schedule {clip(action)}", user_message=SCHEDULE_USAGE)
         require_admin(message, "manage scheduled posts")
         if action == "add":
-            return await self._add(args, message)
+            return await self._add(args, message, chat_settings)
         schedule = await self._own(args, message)
         if action in ("remove", "delete"):
             jobs = await self._store.remove(schedule.id)
@@ -122,7 +125,7 @@ class ScheduleCommands:
         self._events.run_now(run)
         return f"Running #{schedule.id} now."
 
-    async def _add(self, args: str, message: Incoming) -> str:
+    async def _add(self, args: str, message: Incoming, chat_settings: Mapping[str, Any]) -> str:
         here = await self._store.list_schedules(target=chat_target(message), kind=ScheduleKind.POST)
         if len(here) >= self._policy.max_per_chat:
             raise InvalidInput(
@@ -142,6 +145,7 @@ class ScheduleCommands:
                 "no prompt", user_message=f"Tell me what to draw after the time. {SCHEDULE_USAGE}"
             )
         validate_template(prompt)
+        check_text(chat_settings, prompt, "schedule prompt")  # and again at each run (``JobIntake``)
         options = parsed.options
         overrides = Overrides(
             provider=options.provider,

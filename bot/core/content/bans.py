@@ -1,0 +1,179 @@
+"""A chat's ban list: words (or phrases) and regular expressions, checked on prompts, edit instructions
+and schedule prompts.
+
+Entries are stored as strings in the chat's settings (``ban``): a word as written (normalized), a
+regular expression as ``re:<pattern>``. Patterns are hostile input: at most ``MAX_PATTERN_CHARS``,
+compiled with the ``regex`` package (the standard ``re`` has no time bound) and matched with a
+``timeout``; a pattern that is slow on probe strings is refused when it is added, and a check that runs
+out of time at a prompt refuses the prompt (fail closed) and names the rule, so an admin can fix it.
+Words match whole words, case-insensitively, after Unicode normalization (NFKC, zero-width characters
+removed), so "Fox" and its full-width form are "fox" but "foxglove" is not.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import regex
+
+from bot.core.errors import InvalidInput
+from bot.core.flags import clip
+
+BAN_KEY = "ban"
+REGEX_PREFIX = "re:"
+MAX_ENTRIES = 50
+MAX_WORD_CHARS = 100
+MAX_PATTERN_CHARS = 200
+MATCH_BUDGET_S = 0.05
+"""Time for checking one text against every pattern of a chat, in all."""
+PROBE_BUDGET_S = 0.02
+"""Time a new pattern may take on each probe string before it is refused as too slow."""
+_PROBES = (
+    "a" * 300 + "!",
+    "ab" * 150 + "!",
+    " ".join(["word"] * 60) + " !",
+    "x" * 120 + "@" + "y" * 120 + ".",
+    "1" * 300 + "a",
+)
+"""Inputs that make nested or overlapping repetitions backtrack (``(a+)+$``, ``(\\w+\\s?)*$``)."""
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_FLAGS = regex.IGNORECASE | regex.UNICODE | regex.VERSION0
+
+
+def normalized(text: str) -> str:
+    """What is compared: NFKC, no zero-width characters, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class BanHit:
+    """Which rule (1-based, as ``/ban list`` numbers them) matched; ``timed_out``: it could not be
+    checked in time, so the text was refused without knowing."""
+
+    number: int
+    entry: str
+    timed_out: bool = False
+
+
+def entries_of(settings: Mapping[str, Any]) -> list[str]:
+    """The chat's ban list, as stored (anything that is not a list of strings counts as empty)."""
+    raw = settings.get(BAN_KEY)
+    if not isinstance(raw, list):
+        return []
+    return [item for item in raw if isinstance(item, str)]
+
+
+def parse_entry(raw: str) -> str:
+    """The entry to store for ``/ban add <raw>``; ``InvalidInput`` saying why it cannot be."""
+    text = raw.strip()
+    if text[: len(REGEX_PREFIX)].lower() == REGEX_PREFIX:
+        return REGEX_PREFIX + _checked_pattern(text[len(REGEX_PREFIX) :].strip())
+    word = normalized(text)
+    if not word:
+        raise InvalidInput(
+            "empty ban", user_message="Name a word, e.g. /ban add gore, or /ban add re:<pattern>."
+        )
+    if len(word) > MAX_WORD_CHARS:
+        raise InvalidInput(
+            "ban word too long",
+            user_message=f"A banned word or phrase has at most {MAX_WORD_CHARS} characters.",
+        )
+    if not word.isprintable():
+        raise InvalidInput("unprintable ban word", user_message="That word has characters I cannot show.")
+    return word
+
+
+def _checked_pattern(pattern: str) -> str:
+    if not pattern:
+        raise InvalidInput(
+            "empty ban pattern", user_message="Give a pattern after re:, e.g. /ban add re:g[o0]re."
+        )
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InvalidInput(
+            f"ban pattern of {len(pattern)} chars",
+            user_message=f"A pattern has at most {MAX_PATTERN_CHARS} characters.",
+        )
+    if not pattern.isprintable():
+        raise InvalidInput(
+            "unprintable ban pattern", user_message="That pattern has characters I cannot show."
+        )
+    try:
+        compiled = _compiled(pattern)
+    except regex.error as exc:
+        raise InvalidInput(
+            f"bad ban pattern: {exc}", user_message=f"That is not a valid pattern: {clip(str(exc), 80)}."
+        ) from exc
+    if compiled.search("") is not None:
+        raise InvalidInput(
+            "ban pattern matches empty text",
+            user_message="That pattern matches an empty text, so it would ban everything.",
+        )
+    for probe in _PROBES:
+        try:
+            compiled.search(probe, timeout=PROBE_BUDGET_S)
+        except TimeoutError as exc:
+            raise InvalidInput(
+                f"slow ban pattern {clip(pattern)!r}",
+                user_message="That pattern takes too long to check (nested repetition such as (a+)+); "
+                "please write it more simply.",
+            ) from exc
+    return pattern
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern, _FLAGS)
+
+
+@lru_cache(maxsize=1024)
+def _word(word: str) -> re.Pattern[str]:
+    """A whole word or phrase: escaped, so matching it is linear."""
+    return re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)")
+
+
+def find_ban(entries: Sequence[str], text: str, *, budget_s: float = MATCH_BUDGET_S) -> BanHit | None:
+    """The first rule ``text`` breaks, if any. Patterns share ``budget_s``; one that runs out of time
+    (or a stored one that no longer compiles) is a hit with ``timed_out``: the text is refused."""
+    if not entries:
+        return None
+    plain = normalized(text)
+    deadline = time.monotonic() + budget_s
+    for number, entry in enumerate(entries, 1):
+        if not entry.startswith(REGEX_PREFIX):
+            if _word(entry).search(plain):
+                return BanHit(number, entry)
+            continue
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0 or _compiled(entry[len(REGEX_PREFIX) :]).search(plain, timeout=left):
+                return BanHit(number, entry, timed_out=left <= 0)
+        except (TimeoutError, regex.error):
+            return BanHit(number, entry, timed_out=True)
+    return None
+
+
+def refusal(hit: BanHit, what: str) -> InvalidInput:
+    """The error a banned ``what`` (prompt, instruction, schedule prompt) is refused with."""
+    if hit.timed_out:
+        return InvalidInput(
+            f"ban rule {hit.number} timed out on a {what}",
+            user_message=f"I could not check this {what} against this chat's ban list in time "
+            f"(rule {hit.number}); an admin can simplify it (/ban list).",
+        )
+    return InvalidInput(
+        f"{what} matches ban rule {hit.number}",
+        user_message=f"This chat's admins do not allow that: your {what} has a banned word or phrase.",
+    )
+
+
+def check_text(settings: Mapping[str, Any], text: str, what: str) -> None:
+    """``InvalidInput`` (the refusal) when ``text`` breaks the chat's ban list."""
+    hit = find_ban(entries_of(settings), text)
+    if hit is not None:
+        raise refusal(hit, what)

@@ -1,0 +1,65 @@
+"""What the ban list refused in a chat, kept for its admins (``/ban refused``).
+
+The log is a short list in the chat's settings (``refused``, newest last, at most ``KEEP``): written
+through the :class:`~bot.core.identity.Directory`, so every replica reads it again. Texts are clipped.
+Results a provider refused are the chat's failed generations (their error names the refusal); they
+are listed next to these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.core.flags import clip
+from bot.core.types import GenerationRecord, GenerationStatus
+
+REFUSED_KEY = "refused"
+KEEP = 20
+TEXT_CHARS = 80
+PROVIDER_REFUSAL = "Refused("
+"""How a provider's refusal is recorded as a generation's error (``repr`` of ``errors.Refused``)."""
+
+
+def logged(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    raw = settings.get(REFUSED_KEY)
+    return [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
+
+
+def with_refusal(
+    settings: Mapping[str, Any], *, when: datetime, who: str, what: str, text: str, rule: int
+) -> dict[str, Any]:
+    """The settings with one refusal more (the oldest dropped beyond ``KEEP``)."""
+    entry = {
+        "at": when.isoformat(timespec="seconds"),
+        "who": clip(who, 40),
+        "what": what,
+        "text": clip(text, TEXT_CHARS),
+        "rule": rule,
+    }
+    return {**settings, REFUSED_KEY: [*logged(settings), entry][-KEEP:]}
+
+
+def refused_lines(settings: Mapping[str, Any], failed: Sequence[GenerationRecord]) -> str:
+    """``/ban refused``: the ban list's refusals and the provider's, newest first."""
+    rows: list[tuple[str, str]] = []
+    for item in logged(settings):
+        at = str(item.get("at", ""))
+        who, what, rule, text = item.get("who") or "?", item.get("what"), item.get("rule"), item.get("text")
+        rows.append((at, f"{_minute(at)} · {who} · {what} · rule {rule} · {text}"))
+    for record in failed:
+        if record.status == GenerationStatus.FAILED and (record.error or "").startswith(PROVIDER_REFUSAL):
+            at = record.created_at.isoformat(timespec="seconds")
+            by = record.provider or "the provider"
+            rows.append(
+                (at, f"{_minute(at)} · #{record.id} · refused by {by} · {clip(record.prompt, TEXT_CHARS)}")
+            )
+    if not rows:
+        return "Nothing has been refused here lately."
+    rows.sort(reverse=True)
+    return "Refused here (newest first):\n" + "\n".join(line for _, line in rows)
+
+
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")

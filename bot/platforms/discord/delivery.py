@@ -225,7 +225,9 @@ class DiscordDelivery:
         self, target: Target, reply: Reply
     ) -> tuple[list[tuple[str, bytes]], list[list[int]], discord.Embed, discord.ui.View | None]:
         limit = int(target.extra.get("filesize_limit") or DEFAULT_FILESIZE_LIMIT)
-        named = await discord_files.prepare(reply.images, generation_id=reply.generation_id, limit=limit)
+        named = await discord_files.prepare(
+            reply.images, generation_id=reply.generation_id, limit=limit, spoiler=reply.spoiler
+        )
         groups = discord_files.batches([len(data) for _, data in named], limit=limit)
         record = None
         if reply.generation_id is not None and self.record is not None:

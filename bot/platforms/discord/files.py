@@ -15,12 +15,20 @@ from bot.core.types import StoredImage
 MAX_FILES = 10
 
 
+SPOILER_PREFIX = "SPOILER_"
+"""Discord shows an attachment whose file name starts with it blurred until clicked."""
+
+
 async def prepare(
-    images: Sequence[StoredImage], *, generation_id: int | None, limit: int
+    images: Sequence[StoredImage], *, generation_id: int | None, limit: int, spoiler: bool = False
 ) -> list[tuple[str, bytes]]:
-    """(file name, bytes) for each image, each within ``limit`` bytes (CPU work in threads)."""
+    """(file name, bytes) for each image, each within ``limit`` bytes (CPU work in threads); with
+    ``spoiler``, named ``SPOILER_…`` so Discord hides them until clicked."""
     blobs = await asyncio.gather(*(asyncio.to_thread(fitted, image, limit) for image in images))
-    return [(f"easel-{generation_id or 0}-{i}.{extension(data)}", data) for i, data in enumerate(blobs, 1)]
+    prefix = SPOILER_PREFIX if spoiler else ""
+    return [
+        (f"{prefix}easel-{generation_id or 0}-{i}.{extension(data)}", data) for i, data in enumerate(blobs, 1)
+    ]
 
 
 def fitted(image: StoredImage, limit: int) -> bytes:

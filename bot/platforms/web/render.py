@@ -31,6 +31,7 @@ def reply_json(target: Target, reply: Reply, image_urls: list[str]) -> dict[str,
         ],
         "actions": [BUTTONS[a] for a in reply.actions if a in BUTTONS],
         "notes": list(reply.notes),
+        "spoiler": reply.spoiler,  # the chat's content policy hides them: blurred until clicked
     }
 
 

@@ -242,13 +242,25 @@
     });
   }
 
+  function reveal(event) { // a spoiler's first click shows it; the next one opens it
+    const link = event.currentTarget;
+    if (!link.classList.contains("spoiler")) return;
+    event.preventDefault();
+    link.classList.remove("spoiler");
+    link.removeAttribute("title");
+  }
+
   function replyNode(data) {
     const bubble = el("div", { class: `bubble reply${data.is_error ? " error" : ""}`, role: data.is_error ? "alert" : null });
     if (data.generation_id !== null) bubble.dataset.generation = String(data.generation_id);
     if (data.images.length) {
       const layout = { 1: " single", 2: " two", 4: " two" }[data.images.length] || "";
       bubble.append(el("div", { class: `images${layout}` },
-        data.images.map((image, i) => el("a", { href: image.url, target: "_blank", rel: "noopener" },
+        data.images.map((image, i) => el("a", {
+          href: image.url, target: "_blank", rel: "noopener",
+          class: data.spoiler ? "spoiler" : null, title: data.spoiler ? "Hidden: click to show" : null,
+          onclick: data.spoiler ? reveal : null,
+        },
           el("img", {
             src: image.url, width: image.width, height: image.height, loading: "lazy",
             alt: `Picture #${data.generation_id ?? ""} ${i + 1}: ${data.text.split("\n")[0]}`,

@@ -98,6 +98,15 @@ class Vary:
 @dataclass(frozen=True, slots=True)
 class Status:
     pass
+@dataclass(frozen=True, slots=True)
+class Upscale:
+    """An image of a generation twice as large, as a new generation whose parent is that one."""
+
+    generation_id: int | None = None
+    image: int | None = None
+    """Which image of the generation (0-based position; None: the first). Checked when the job runs."""
+
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +169,7 @@ Intent = (
     | Status
     | History
     | Help
+    | Upscale
     | Settings
     | Cancel
     | Confirm
@@ -167,5 +177,5 @@ Intent = (
     | ScheduleCommand
     | BirthdayCommand
 )
-JobIntent = Generate | Edit | Reroll | Vary
+JobIntent = Generate | Edit | Reroll | Vary | Upscale
 """The intents that become durable jobs."""

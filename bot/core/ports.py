@@ -46,6 +46,17 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class Upscaler(Protocol):
+    """A provider that can enlarge an image itself (``Capabilities.upscale``). Optional: the chain
+    enlarges with Lanczos when no provider can, so a Provider needs nothing of this."""
+
+    async def upscale(self, image: bytes, factor: int, *, on_progress: ProgressCallback) -> Image | None:
+        """``image`` ``factor`` times larger, or None when this provider cannot for this image (the
+        offline renderer enlarges only the pictures it drew). Failures as in ``Provider.generate``."""
+        ...
+
+
 class HistoryStore(Protocol):
     """Users, chats, generations and their images, usage counters. All methods are keyword-only."""
 

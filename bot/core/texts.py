@@ -39,6 +39,7 @@ _KIND_LABEL = {
     GenerationKind.REROLL: "reroll",
     GenerationKind.VARY: "variation",
 }
+    GenerationKind.UPSCALE: "upscale",
 
 
 def shorten(text: str, limit: int) -> str:

@@ -44,6 +44,7 @@ class GenerationKind(enum.StrEnum):
     EDIT = "edit"
     REROLL = "reroll"
     VARY = "vary"
+    UPSCALE = "upscale"
 
 
 class GenerationStatus(enum.StrEnum):
@@ -74,6 +75,10 @@ class ImageRequest:
     mask: bytes | None = None
     source_prompt: str | None = None
     """For edits and variations: the prompt that produced the reference image."""
+    upscale_factor: int = 2
+    """For an upscale (``kind`` UPSCALE, the image in ``reference_images``): how many times larger."""
+    made_by: str | None = None
+    """For an upscale: the provider that made the image, asked first (``provider`` still pins one)."""
     seed_given: bool = False
     """The user chose ``seed`` (``--seed``); otherwise the core picked it, and a provider that cannot
     take a seed drops it without a note."""
@@ -107,6 +112,8 @@ class Capabilities:
     max_reference_images: int = 0
     preview: bool = False
     """Its images are previews (the offline renderer): captions say so, and its notes are shown."""
+    upscale: bool = False
+    """It can enlarge an image itself (``bot.core.ports.Upscaler``); otherwise the core does Lanczos."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +213,7 @@ class UsageSummary:
 class Action(enum.StrEnum):
     REROLL = "reroll"
     VARY = "vary"
+    UPSCALE = "upscale"
     EDIT = "edit"
     ORIGINAL = "original"
     DELETE = "delete"

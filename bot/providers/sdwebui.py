@@ -5,7 +5,10 @@ one job at a time (a global queue lock), so by default one request per backend i
 ``api_key`` is ``user:pass`` when the server runs with ``--api-auth user:pass`` (HTTP Basic auth).
 
 Generations are ``POST txt2img``; edits and variations are ``POST img2img`` with the reference as
-``init_images`` (and ``mask`` when given). The POST blocks until the images are done, so progress
+``init_images`` (and ``mask`` when given). An upscale is ``POST extra-single-image`` (the Extras tab:
+``resize_mode`` 0, ``upscaling_resize`` the factor) with the best upscaler ``GET upscalers`` lists
+(:data:`UPSCALERS`, in that order; a named upscaler the server lacks is a 500 ``AssertionError``, and
+``"None"`` would return the image unchanged). The POST blocks until the images are done, so progress
 comes from polling ``GET progress`` on a second request. The seed the server reports (``info``) is
 recorded on each image. A cancelled or timed-out generation interrupts the backend so the GPU stops.
 
@@ -57,6 +60,9 @@ PROGRESS_INTERVAL_S = 1.0
 SIDE_CALL_TIMEOUT_S = 10.0
 """Progress polls, interrupts and health checks: short, whatever the generation timeout is."""
 CANCELLED_TEXT = "The image was cancelled before it was finished."
+UPSCALERS = ("R-ESRGAN 4x+", "ESRGAN_4x", "SwinIR 4x", "ScuNET GAN", "Lanczos")
+"""Extras upscalers by preference: the model ones A1111 ships (downloaded on first use), then Lanczos,
+which every install has."""
 
 
 @dataclass(eq=False)
@@ -70,7 +76,13 @@ class SDWebUIProvider:
 
     name = "sdwebui"
     capabilities = Capabilities(
-        edit=True, max_n=4, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+        edit=True,
+        max_n=4,
+        aspects=None,
+        negative_prompt=True,
+        seed=True,
+        max_reference_images=1,
+        upscale=True,
     )
     catalog: tuple[str, ...] = ("sd_xl_base_1.0.safetensors", "v1-5-pruned-emaonly.safetensors")
     """Common checkpoint file names; the installed ones come from :meth:`list_models`."""
@@ -101,6 +113,48 @@ class SDWebUIProvider:
         images = await self.pool.call(lambda base: self._run(base, route, body, request, on_progress))
         await on_progress(1.0, None)
         return images
+
+    async def upscale(self, image: bytes, factor: int, *, on_progress: ProgressCallback) -> Image | None:
+        """The Extras tab's upscale (``POST extra-single-image``); fails over between backends."""
+        encoded = encode_reference(image, provider=self.name, data_url=False)
+
+        async def run(base: str) -> Image:
+            upscaler = await self._upscaler(base)
+            body = {"resize_mode": 0, "upscaling_resize": factor, "upscaler_1": upscaler, "image": encoded}
+            url = f"{base}{API}/extra-single-image"
+            with transport_errors(provider=self.name, url=url):
+                response = await self._client.post(url, json=body, headers=self._auth)
+            self._raise_for(response)
+            payload = read_json(response, provider=self.name)
+            item = payload.get("image") if isinstance(payload, dict) else None
+            if not isinstance(item, str) or not item:
+                raise Unavailable(f"{self.name}: the extras answer has no image", provider=self.name)
+            data, mime = decode_base64(item, provider=self.name)
+            return to_image(data, provider=self.name, model=upscaler, mime=mime)
+
+        result = await self.pool.call(run)
+        await on_progress(1.0, None)
+        return result
+
+    async def _upscaler(self, base: str) -> str:
+        """The first of :data:`UPSCALERS` the server has (``GET upscalers``), else its first real one."""
+        url = f"{base}{API}/upscalers"
+        with transport_errors(provider=self.name, url=url):
+            response = await self._client.get(url, headers=self._auth, timeout=SIDE_CALL_TIMEOUT_S)
+        self._raise_for(response)
+        listed = read_json(response, provider=self.name)
+        names = (
+            [str(u["name"]) for u in listed if isinstance(u, dict) and u.get("name")]
+            if isinstance(listed, list)
+            else []
+        )
+        for wanted in UPSCALERS:
+            if wanted in names:
+                return wanted
+        real = [name for name in names if name != "None"]
+        if not real:
+            raise Unavailable(f"{self.name}: the server lists no upscaler", provider=self.name)
+        return real[0]
 
     async def check(self) -> ProviderHealth:
         """GET ``sd-models`` on every backend (this also proves the login): ok when any answers."""

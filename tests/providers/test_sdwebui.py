@@ -77,7 +77,13 @@ def test_implements_the_provider_protocol(provider: SDWebUIProvider) -> None:
     """The provider satisfies the Provider protocol and declares what A1111 can do."""
     assert isinstance(provider, Provider)
     assert provider.capabilities == Capabilities(
-        edit=True, max_n=4, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+        edit=True,
+        max_n=4,
+        aspects=None,
+        negative_prompt=True,
+        seed=True,
+        max_reference_images=1,
+        upscale=True,
     )
     assert "sd_xl_base_1.0.safetensors" in provider.catalog
 

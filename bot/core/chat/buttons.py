@@ -1,12 +1,13 @@
-"""The result buttons' data: which action on which generation, and for Vary, Edit and Original which
-image of its set, as a short string every platform can carry (Telegram's callback data: 64 bytes at
-most; Discord's custom id: 100 characters).
+"""The result buttons' data: which action on which generation, and for Vary, Upscale, Edit and
+Original which image of its set, as a short string every platform can carry (Telegram's callback data:
+64 bytes at most; Discord's custom id: 100 characters).
 
-``v:12`` is Vary of generation 12's first image; ``v:12:2`` of its second image (the wire counts
-images from 1, as the labels do; :class:`Button` from 0). The data comes back from the client, so it is
-hostile input: :func:`decode` accepts only this grammar, bounded in length and in value, and names a
-generation, nothing more. Whether the presser may act on it, and whether the image exists, is decided
-from stored facts when the request is handled (``RequestResolver``, ``FrontDoor.generation_in_chat``).
+``v:12`` is Vary of generation 12's first image; ``v:12:2`` of its second image; ``u:12:2`` upscales
+that one (the wire counts images from 1, as the labels do; :class:`Button` from 0). The data comes
+back from the client, so it is hostile input: :func:`decode` accepts only this grammar, bounded in
+length and in value, and names a generation, nothing more. Whether the presser may act on it, and
+whether the image exists, is decided from stored facts when the request is handled
+(``RequestResolver``, ``FrontDoor.generation_in_chat``).
 """
 
 from __future__ import annotations
@@ -15,18 +16,25 @@ import re
 from dataclasses import dataclass
 
 from bot.core.ids import MAX_ROW_ID
-from bot.core.messages import Reroll, Vary
+from bot.core.messages import Reroll, Upscale, Vary
 from bot.core.types import Action
 
 MAX_DATA = 64
 """Telegram's limit for callback data, in bytes; every encoded button is far below it."""
 MAX_IMAGES = 99
 """The largest image number a button may name (a set has at most ``generation.max_images``)."""
-PER_IMAGE = frozenset({Action.VARY, Action.EDIT, Action.ORIGINAL})
+PER_IMAGE = frozenset({Action.VARY, Action.UPSCALE, Action.EDIT, Action.ORIGINAL})
 """Actions a button may aim at one image of a set."""
-CODES = {Action.REROLL: "r", Action.VARY: "v", Action.EDIT: "e", Action.ORIGINAL: "o", Action.DELETE: "d"}
+CODES = {
+    Action.REROLL: "r",
+    Action.VARY: "v",
+    Action.UPSCALE: "u",
+    Action.EDIT: "e",
+    Action.ORIGINAL: "o",
+    Action.DELETE: "d",
+}
 _ACTIONS = {code: action for action, code in CODES.items()}
-_DATA = re.compile(r"([rveod]):([0-9]{1,12})(?::([0-9]{1,2}))?")
+_DATA = re.compile(r"([rvueod]):([0-9]{1,12})(?::([0-9]{1,2}))?")
 _LEGACY_DELETE = re.compile(r"d:([0-9]{1,12}):[0-9]{1,20}(?::[0-9]{1,2})?")
 """Delete buttons sent by earlier versions carried ``:<requester>[:<count>]``: accepted, ignored."""
 
@@ -78,12 +86,14 @@ def decode(data: str | None) -> Button | None:
     return Button(action, generation, number - 1)
 
 
-def job_intent(button: Button) -> Reroll | Vary | None:
-    """The request a Reroll or Vary press makes (Edit asks first; Original and Delete make none)."""
+def job_intent(button: Button) -> Reroll | Vary | Upscale | None:
+    """The request a Reroll, Vary or Upscale press makes (Edit asks first; Original and Delete make none)."""
     if button.action is Action.REROLL:
         return Reroll(button.generation_id)
     if button.action is Action.VARY:
         return Vary(button.generation_id, image=button.image)
+    if button.action is Action.UPSCALE:
+        return Upscale(button.generation_id, image=button.image)
     return None
 
 

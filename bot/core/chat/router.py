@@ -50,6 +50,7 @@ from bot.core.messages import (
     ScheduleCommand,
     Settings,
     Status,
+    Upscale,
     Vary,
 )
 
@@ -126,6 +127,7 @@ class Router:
             "edit": self._edit,
             "reroll": lambda args, m: Reroll(self._target(args, m, "/reroll", images=False)[0]),
             "vary": lambda args, m: Vary(*self._target(args, m, "/vary")),
+            "upscale": lambda args, m: Upscale(*self._target(args, m, "/upscale")),
             "history": lambda args, m: History(self._page(args)),
             "status": lambda args, m: Status(),
             "cancel": lambda args, m: Cancel(),

@@ -33,6 +33,7 @@ from bot.core.messages import (
     ScheduleCommand,
     Settings,
     Status,
+    Upscale,
     Vary,
 )
 from bot.core.ports import NO_METRICS, JobStore, Metrics, Platform
@@ -133,7 +134,7 @@ class ChatService:
                 return None
             case Help():
                 await platform.send(target, Reply(text=texts.HELP))
-            case Generate() | Edit() | Reroll() | Vary():
+            case Generate() | Edit() | Reroll() | Vary() | Upscale():
                 return await self._submit(message, intent, platform, target)
             case Confirm():
                 result = await self._intake.confirm(

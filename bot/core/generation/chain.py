@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.core.errors import (
     InvalidInput,
@@ -39,10 +40,12 @@ from bot.core.generation.resilience import (
     about,
     call_with_retries,
 )
-from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider
+from bot.core.generation.upscale import MAX_UPSCALED_SIDE, lanczos, lanczos_note, upscalers
+from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider, Upscaler
 from bot.core.types import Aspect, GenerationKind, GenerationResult, Image, ImageRequest
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROBE_MARGIN_S = 30.0
 """A half-open probe unanswered this long after the chain's own deadline is presumed lost."""
@@ -144,6 +147,8 @@ class ProviderChain:
 
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> GenerationResult:
         """Run the request on the first provider that can take it, failing over on transient errors."""
+        if request.kind is GenerationKind.UPSCALE:
+            return await self._upscale(request, on_progress)
         candidates = self._candidates(request)
         current = candidates[0].name
         deadline = self._clock() + self._timeout_s
@@ -224,10 +229,57 @@ class ProviderChain:
         async def attempt() -> list[Image]:
             return await provider.generate(request, on_progress=on_progress)
 
+        return await self._guarded(provider, ticket, attempt, deadline)
+
+    async def _upscale(self, request: ImageRequest, on_progress: ProgressCallback) -> GenerationResult:
+        """The image larger, by the first provider with an upscaler that takes it (see
+        ``bot.core.generation.upscale``), else with Lanczos and a note saying so."""
+        data, factor = request.reference_images[0], request.upscale_factor
+        failed: list[str] = []
+        declined: list[str] = []
+        deadline = self._clock() + self._timeout_s
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                for provider in upscalers(request, self._providers):
+                    ticket = await self._breakers.allow(provider.name, self._policy)
+                    if ticket is None:
+                        continue
+                    assert isinstance(provider, Upscaler)
+                    attempt = functools.partial(provider.upscale, data, factor, on_progress=on_progress)
+                    try:
+                        image = await self._guarded(provider, ticket, attempt, deadline)
+                    except ProviderError as exc:
+                        log.warning("provider %s could not upscale: %s", provider.name, exc)
+                        failed.append(provider.name)
+                        continue
+                    if image is None:
+                        declined.append(provider.name)
+                        continue
+                    if max(image.width, image.height) > MAX_UPSCALED_SIDE:
+                        log.warning("provider %s upscaled to %dx%d", provider.name, image.width, image.height)
+                        failed.append(provider.name)
+                        continue
+                    said = (f"{', '.join(failed)} could not upscale it, so {provider.name} did.",)
+                    return GenerationResult((image,), provider.name, image.model, said if failed else ())
+                image = await lanczos(data, factor)
+        except TimeoutError as exc:
+            raise ProviderTimeout(
+                f"upscale took longer than {self._timeout_s:.0f} s",
+                provider=request.made_by or "",
+                user_message=f"The upscale took too long ({self._timeout_s:.0f} s) and was abandoned.",
+            ) from exc
+        await on_progress(1.0, None)
+        note = lanczos_note(request, failed=failed, declined=declined)
+        return GenerationResult((image,), image.provider, None, (note,))
+
+    async def _guarded(
+        self, provider: Provider, ticket: BreakerPass, attempt: Callable[[], Awaitable[T]], deadline: float
+    ) -> T:
+        """``attempt`` with retries, under the provider's slot; the outcome is told to its breaker."""
         started = self._clock()
         try:
             async with self._slot(provider.name):
-                images = await call_with_retries(
+                result = await call_with_retries(
                     attempt,
                     policy=self._retry,
                     provider=provider.name,
@@ -250,7 +302,7 @@ class ProviderChain:
             raise
         await self._breakers.record_success(ticket)
         self._metrics.generation_seconds(provider.name, self._clock() - started)
-        return images
+        return result
 
     @contextlib.asynccontextmanager
     async def _slot(self, name: str) -> AsyncIterator[None]:

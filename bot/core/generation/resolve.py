@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.generation.requests import Defaults, build_request, options_of
-from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Vary
+from bot.core.generation.upscale import check_upscale_size
+from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Upscale, Vary
 from bot.core.ports import ArtifactStore, HistoryStore
 from bot.core.types import GenerationKind, GenerationRecord, ImageRequest, StoredImage
 
@@ -51,6 +52,8 @@ class RequestResolver:
                 return await self._reroll(generation_id, chat_id, chat_settings, seed)
             case Vary(generation_id=generation_id, image=image):
                 return await self._vary(generation_id, image, chat_id, chat_settings, seed)
+            case Upscale(generation_id=generation_id, image=image):
+                return await self._upscale(generation_id, image, chat_id)
 
     async def target(
         self, generation_id: int | None, *, chat_id: int, required: bool
@@ -163,6 +166,32 @@ class RequestResolver:
             kind=GenerationKind.VARY,
             reference_images=(await self._artifacts.load(target.images[index]),),
             source_prompt=prompt,
+        )
+        return Resolved(request, target.id, {"generation": target.id, "image": index})
+
+    async def _upscale(self, generation_id: int | None, image: int | None, chat_id: int) -> Resolved:
+        """The asked image, to be made larger: the same prompt and seed, by the provider that made it
+        if it can (``ImageRequest.made_by``), else another that can, else Lanczos (the chain)."""
+        target = await self.target(generation_id, chat_id=chat_id, required=True)
+        assert target is not None
+        index = image_index(target, image)
+        stored = target.images[index]
+        factor = 2
+        check_upscale_size(stored.width, stored.height, factor, name=f"#{target.id}")
+        options = options_of(target)
+        request = ImageRequest(
+            prompt=target.prompt,
+            aspect=options.aspect or self._defaults.aspect,
+            n=1,
+            seed=stored.seed,
+            negative=target.negative,
+            model=options.model,
+            provider=options.provider,
+            made_by=target.provider,
+            kind=GenerationKind.UPSCALE,
+            reference_images=(await self._artifacts.load(stored),),
+            source_prompt=target.params.get("source_prompt"),
+            upscale_factor=factor,
         )
         return Resolved(request, target.id, {"generation": target.id, "image": index})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import PayloadError
-from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Vary
+from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Upscale, Vary
 from bot.core.types import Action, Aspect, Reply, StoredImage
 
 
@@ -54,6 +54,8 @@ def intent_to_json(intent: JobIntent) -> dict[str, Any]:
             return {"type": "reroll", "generation_id": generation_id}
         case Vary(generation_id=generation_id, image=image):
             return {"type": "vary", "generation_id": generation_id, "image": image}
+        case Upscale(generation_id=generation_id, image=image):
+            return {"type": "upscale", "generation_id": generation_id, "image": image}
 
 
 def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
@@ -74,6 +76,8 @@ def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
         return Reroll(data.get("generation_id"))
     if kind == "vary":
         return Vary(data.get("generation_id"), image=_image(data))
+    if kind == "upscale":
+        return Upscale(data.get("generation_id"), image=_image(data))
     raise PayloadError(
         f"unknown job intent {kind!r}", user_message="This request was made by another version."
     )

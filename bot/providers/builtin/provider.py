@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image as PILImage
 
 from bot.core.errors import InvalidRequest, Misconfigured
+from bot.core.generation.upscale import MAX_UPSCALED_SIDE
 from bot.core.imaging import open_image
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.providers.builtin.compose import describe
 from bot.providers.builtin.editing import CannotEdit, edit_image
+from bot.providers.builtin.edits import EditOp, apply_edits
 from bot.providers.builtin.encoding import encode
 from bot.providers.builtin.recipe import Recipe
 from bot.providers.builtin.recipe import read as read_recipe
-from bot.providers.builtin.render import MAX_LONG_SIDE, render_scene, stamp_preview
+from bot.providers.builtin.render import MAX_LONG_SIDE, render_description, render_scene, stamp_preview
 from bot.providers.builtin.settings import BuiltinSettings, Format
 
 __all__ = ["BuiltinProvider", "create"]
@@ -52,6 +55,7 @@ class BuiltinProvider:
         seed=True,
         max_reference_images=1,
         preview=True,
+        upscale=True,
     )
 
     def __init__(self, *, long_side: int = 1024, model: str = "builtin-v1", format: Format = "png") -> None:
@@ -92,6 +96,20 @@ class BuiltinProvider:
             await on_progress((index + 1) / count, None)
         return images
 
+    async def upscale(self, image: bytes, factor: int, *, on_progress: ProgressCallback) -> Image | None:
+        """A picture it drew, drawn again ``factor`` times larger from the recipe in its file (the
+        drawing is vector: no pixel is interpolated); None for any other picture."""
+        recipe = read_recipe(image)
+        if recipe is None:
+            return None
+        size = (recipe.size[0] * factor, recipe.size[1] * factor)
+        if max(size) > MAX_UPSCALED_SIDE:
+            return None
+        await on_progress(0.0, None)
+        big = await asyncio.to_thread(self._redraw, replace(recipe, size=size))
+        await on_progress(1.0, None)
+        return big
+
     async def check(self) -> ProviderHealth:
         return ProviderHealth(ok=True, detail="offline renderer")
 
@@ -111,6 +129,12 @@ class BuiltinProvider:
                 f"builtin cannot edit: {instruction!r}", provider=self.name, user_message=str(exc)
             ) from exc
         return self._finish(_Rendered(edited.img, None, edited.note), edited.recipe)
+
+    def _redraw(self, recipe: Recipe) -> Image:
+        """The recipe's scene at its size, with its colour, tone and crop edits made again."""
+        earlier = [op for op in (EditOp.from_token(t) for t in recipe.post) if op is not None]
+        img = apply_edits(render_description(describe(recipe), recipe.size), earlier)
+        return self._finish(_Rendered(img, recipe.seed), recipe)
 
     def _make(self, request: ImageRequest, seed: int, reference: PILImage.Image | None) -> Image:
         if reference is None or request.kind != GenerationKind.VARY:

@@ -16,6 +16,7 @@ detect maps) are appended at the end; an unknown sampler is replaced by the defa
     async with FakeSDWebUI(auth="user:pass", job_s=0.2) as fake:
         fake.fail_next(500)       # also fail_next(429, retry_after="7"), malformed_next(), empty_next()
         fake.requests             # every request; fake.jobs: the generation bodies; fake.served: images
+        fake.extras_requests      # Extras upscales (``tests/fakes/providers/sdwebui_extras.py``)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import io
 import itertools
 import json
@@ -33,6 +35,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 from PIL import Image as PILImage
+
+from tests.fakes.providers import sdwebui_extras
 
 API = "/sdapi/v1"
 DEFAULT_MODELS = (
@@ -131,6 +135,11 @@ class FakeSDWebUI:
         self.responses: list[dict[str, Any]] = []
         """The JSON bodies of successful generations."""
         self.faults: list[Fault] = []
+        self.upscalers: set[str] = {name for name, _, _ in sdwebui_extras.UPSCALERS}
+        """The Extras upscalers this server has (``GET upscalers``); remove some to test choices."""
+        self.extras_requests: list[dict[str, Any]] = []
+        """Valid ``extra-single-image`` bodies; ``upscaled``: the images those answered."""
+        self.upscaled: list[bytes] = []
         self.interrupts = 0
         self._host = host
         self._runner: web.AppRunner | None = None
@@ -159,6 +168,10 @@ class FakeSDWebUI:
         app.router.add_get(f"{API}/sd-models", self._sd_models)
         app.router.add_get(f"{API}/options", self._options)
         app.router.add_get(f"{API}/samplers", self._samplers)
+        app.router.add_get(f"{API}/upscalers", functools.partial(sdwebui_extras.upscalers, self))
+        app.router.add_post(
+            f"{API}/extra-single-image", functools.partial(sdwebui_extras.extra_single_image, self)
+        )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, 0).start()

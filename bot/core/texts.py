@@ -38,8 +38,8 @@ _KIND_LABEL = {
     GenerationKind.EDIT: "edit",
     GenerationKind.REROLL: "reroll",
     GenerationKind.VARY: "variation",
-}
     GenerationKind.UPSCALE: "upscale",
+}
 
 
 def shorten(text: str, limit: int) -> str:

@@ -16,7 +16,8 @@ Easel turns words into pictures.
 /vary [#id/k] - a close variation of the last image (or of image k of a set)
 /history [page] - what this chat has made
 /status - provider, your usage today
-/settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality
+/settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality,
+  format (photo, or file to get the original files; Telegram)
 /cancel - stop what is waiting or running
 /confirm - go ahead with a request held back for its cost
 /schedule add <when> <prompt> - post an image on a schedule, e.g.
@@ -38,7 +39,6 @@ _KIND_LABEL = {
     GenerationKind.EDIT: "edit",
     GenerationKind.REROLL: "reroll",
     GenerationKind.VARY: "variation",
-    GenerationKind.UPSCALE: "upscale",
 }
 
 

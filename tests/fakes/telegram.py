@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -299,6 +300,14 @@ class FakeTelegram:
             if "photo" in m and self.world.get_message(chat_id, m["message_id"]) is m
         ]
 
+    def documents(self, chat_id: int) -> list[dict[str, Any]]:
+        """Document messages the bot sent to the chat that still exist."""
+        return [
+            m
+            for m in self.sent_to(chat_id)
+            if "document" in m and self.world.get_message(chat_id, m["message_id"]) is m
+        ]
+
     def texts(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent_to(chat_id) if "text" in m]
 
@@ -475,7 +484,7 @@ class FakeTelegram:
         if len(data) > MAX_UPLOAD_BYTES:
             raise ApiError(413, "Request Entity Too Large")
         name = str(params.get("__filename_document") or "file")
-        document = self.world.document(data, name, "application/octet-stream")
+        document = self.world.document(data, name, _mime_of(name))
         return self._bot_message(chat.id, params, document=document, caption=caption)
 
     async def _m_sendMediaGroup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -483,18 +492,23 @@ class FakeTelegram:
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise bad("wrong number of media in the album: must be between 2 and 10")
+        kinds = {item.get("type") for item in media if isinstance(item, dict)}
+        if not (kinds <= {"photo"} or kinds == {"document"}):  # documents group with documents only
+            raise bad("MEDIA_INVALID")
         prepared = []
         for item in media:
-            if item.get("type") != "photo":
-                raise bad("MEDIA_INVALID")
             caption = item.get("caption")
             if caption is not None and len(caption) > MAX_CAPTION:
                 raise bad("message caption is too long")
-            prepared.append((self._photo_sizes(item.get("media"), files), caption))
+            if item.get("type") == "document":
+                prepared.append(
+                    {"document": self._document(item.get("media"), params, files)} | {"caption": caption}
+                )
+            else:
+                prepared.append({"photo": self._photo_sizes(item.get("media"), files), "caption": caption})
         group_id = self.world.media_group_id()
         return [
-            self._bot_message(chat.id, params, photo=photo, caption=caption, media_group_id=group_id)
-            for photo, caption in prepared
+            self._bot_message(chat.id, params, media_group_id=group_id, **content) for content in prepared
         ]
 
     async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
@@ -621,6 +635,19 @@ class FakeTelegram:
             raise bad("message can't be edited")
         return message
 
+    def _document(self, media: Any, params: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
+        """An album's document: an ``attach://`` part (at most 50 MB) or a known document's file_id."""
+        if isinstance(media, str) and media.startswith("attach://"):
+            name = media.removeprefix("attach://")
+            data = files.get(name)
+            if data is None:
+                raise bad("there is no document in the request")
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise ApiError(413, "Request Entity Too Large")
+            filename = str(params.get(f"__filename_{name}") or "file")
+            return self.world.document(data, filename, _mime_of(filename))
+        raise bad("wrong file identifier/HTTP URL specified")
+
     def _photo_sizes(self, media: Any, files: dict[str, bytes]) -> list[dict[str, Any]]:
         if isinstance(media, str) and media.startswith("attach://"):
             data = files.get(media.removeprefix("attach://"))
@@ -670,6 +697,11 @@ class FakeTelegram:
         if "photo" in changes:
             self.sent.append(message)
         return message
+
+
+def _mime_of(filename: str) -> str:
+    """Telegram sets a document's ``mime_type`` from its file name."""
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def _check_text(text: str) -> None:

@@ -13,7 +13,9 @@ from bot.core.ids import ascii_int
 from bot.core.messages import GenerationOptions
 from bot.core.types import Aspect, GenerationKind, GenerationRecord, ImageRequest
 
-CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality")
+CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality", "format")
+FORMATS = ("photo", "file")
+"""``/settings format``: results as photos (the default), or as files that keep the original bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,12 @@ def validate_chat_setting(key: str, value: str, defaults: Defaults, *, providers
                 f"n={clip(value)!r}", user_message=f"n must be a number from 1 to {defaults.max_images}."
             )
         return n
+    if key == "format":
+        if value.lower() not in FORMATS:
+            raise InvalidInput(
+                f"format={clip(value)!r}", user_message="format is photo (the default) or file."
+            )
+        return value.lower()
     if key == "provider" and value not in providers:
         raise InvalidInput(
             f"unknown provider {clip(value)!r}",

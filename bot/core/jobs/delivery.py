@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import tenacity
@@ -28,10 +28,12 @@ log = logging.getLogger(__name__)
 
 RESULT = "result"
 FAILURE = "failure"
-RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.UPSCALE, Action.EDIT, Action.ORIGINAL, Action.DELETE)
+RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.EDIT, Action.ORIGINAL, Action.DELETE)
 RECORD_RETRY_S = 120.0
 """How long a delivery record that cannot be written is retried (the reply has gone out already)."""
 UNDELIVERABLE = "I made your image but could not deliver it here for an hour. Please ask again."
+FORMAT = "format"
+"""``Reply.extra`` key of a result: the chat's ``/settings format`` (``file``: send the original files)."""
 
 
 class Delivery:
@@ -43,8 +45,11 @@ class Delivery:
         clock: Clock,
         owner: str | None = None,
         throttle: ProgressThrottle | None = None,
+        chat_settings: Callable[[int], Awaitable[Mapping[str, Any]]] | None = None,
     ) -> None:
+        """``chat_settings``: a chat's settings, read when its result is sent (``/settings format``)."""
         self._jobs = jobs
+        self._chat_settings = chat_settings
         self._owner = owner
         """The replica whose lease the job is run under (every write is made under it)."""
         self._ledger = ledger
@@ -77,6 +82,7 @@ class Delivery:
             generation_id=record.id,
             actions=RESULT_ACTIONS,
             notes=tuple(record.params.get("notes") or ()),
+            extra=await self._result_extra(job),
         )
         try:
             message_ids = await platform.send(job.target, reply)
@@ -95,6 +101,13 @@ class Delivery:
         await self._ledger.delivered(job, platform=platform.name, generation_id=record.id)
         await self.emit(platform, job, Done(generation_id=record.id))
         return None
+
+    async def _result_extra(self, job: JobRecord) -> dict[str, Any]:
+        """What a platform needs to know of the chat's settings to show a result (its format)."""
+        if self._chat_settings is None:
+            return {}
+        chosen = (await self._chat_settings(job.chat_id)).get(FORMAT)
+        return {FORMAT: str(chosen)} if chosen else {}
 
     async def _retry_later(self, job: JobRecord, platform: Platform, exc: DeliveryFailed) -> float | None:
         """The delay before the next try of a result the platform refused for now, or None after

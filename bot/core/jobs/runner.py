@@ -102,7 +102,10 @@ class JobRunner:
         self._steps = dict(steps or {})
         self._chat_settings = chat_settings or (lambda chat_id: history.get_chat_settings(chat_id=chat_id))
         """A chat's settings (``Directory.settings``: cached, and read again when they change)."""
-        self._delivery = Delivery(jobs=jobs, ledger=ledger, clock=clock, owner=owner, throttle=throttle)
+        self._delivery = Delivery(
+            jobs=jobs, ledger=ledger, clock=clock, owner=owner, throttle=throttle,
+            chat_settings=self._chat_settings,
+        )  # fmt: skip
 
     async def run(self, job_id: int, claimed: JobRecord | None = None) -> float | None:
         """Take the job one step further, whatever state a previous run left it in; return the delay

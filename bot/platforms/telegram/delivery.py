@@ -17,16 +17,15 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InputMediaPhoto, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 
-from bot.core import imaging
 from bot.core.errors import DeliveryFailed
 from bot.core.types import Done, Failed, JobEvent, Progress, Reply, Started, StoredImage, Target
-from bot.platforms.telegram import render
+from bot.platforms.telegram import media, render
 from bot.platforms.telegram.calls import BotCalls, reply_id, skipped
 from bot.platforms.telegram.lanes import ANSWER, CLEANUP, COSMETIC, RESULT, STATUS, Call
 from bot.platforms.telegram.updates import PLATFORM
@@ -34,11 +33,7 @@ from bot.platforms.telegram.updates import PLATFORM
 log = logging.getLogger(__name__)
 PROGRESS_MIN_GAP_S = 1.0
 """A progress update is not shown when the status line changed less than this ago."""
-PHOTO_LIMITS = imaging.PhotoLimits(
-    max_bytes=10 * 1024 * 1024, max_side_sum=10_000, max_ratio=20.0, recompress_over=512 * 1024
-)
-"""sendPhoto: at most 10 MB, width + height at most 10000, a side ratio of at most 20; Telegram makes a
-JPEG of every photo, so a PNG over 512 KiB goes as JPEG (the 📄 Original button sends the file itself)."""
+PHOTO_LIMITS = media.PHOTO_LIMITS
 DELETE_BATCH = 100
 """deleteMessages takes 1 to 100 message ids."""
 STATUS_DELAY_S = 1.0
@@ -112,42 +107,60 @@ class TelegramDelivery(BotCalls):
                 ids.append(str(sent.message_id))
             self._message_sent(chat_id, thread_id)
             return ids
-        photos = await asyncio.gather(*(asyncio.to_thread(_fitted, image) for image in reply.images))
+        uploads = await asyncio.to_thread(_prepared, reply)
         await self._try(lambda: self._action(chat_id, thread_id))
-        if len(photos) == 1:
-            markup = render.keyboard(reply)
-            message = await self._call(
-                lambda: self._bot.send_photo(
-                    photo=photos[0], caption=render.caption(reply), reply_markup=markup, **common
-                )
-            )
-            self._message_sent(chat_id, thread_id)
-            return [str(message.message_id)]
         try:
-            return await self._send_album(reply, photos, common)
+            if len(uploads) == 1:
+                markup = render.keyboard(reply)
+                image = reply.images[0]
+                message = await self._upload(image, uploads[0], render.caption(reply), markup, common)
+                return [str(message.message_id)]
+            return await self._send_album(reply, uploads, common)
         finally:
             self._message_sent(chat_id, thread_id)
 
-    async def _send_album(self, reply: Reply, photos: list[bytes], common: dict[str, Any]) -> list[str]:
-        messages: list[Message] = []
-        total = len(photos)
-        for start in range(0, total, render.ALBUM_MAX):
-            chunk = photos[start : start + render.ALBUM_MAX]
-            if len(chunk) == 1:  # an album needs two: a lone eleventh photo goes on its own
-                lone = render.album_caption(reply, start, total)
-                messages.append(
-                    await self._call(
-                        functools.partial(self._bot.send_photo, photo=chunk[0], caption=lone, **common)
-                    )
-                )
-                continue
-            media = [
-                InputMediaPhoto(data, caption=render.album_caption(reply, start + i, total))
-                for i, data in enumerate(chunk)
-            ]
-            messages.extend(
-                await self._call(functools.partial(self._bot.send_media_group, media=media, **common))
+    async def _upload(
+        self,
+        image: StoredImage,
+        upload: media.Upload,
+        caption: str,
+        markup: InlineKeyboardMarkup | None,
+        common: dict[str, Any],
+    ) -> Message:
+        """One photo or document; a photo Telegram refuses as one goes again as the original file."""
+        try:
+            return await self._call(lambda: self._send_upload(upload, caption, markup, common))
+        except DeliveryFailed as exc:
+            if upload.document or not media.refused_as_photo(exc):
+                raise
+            document = await asyncio.to_thread(media.as_document, image, upload)
+            if document is None:
+                raise
+            log.info("telegram: %s refused as a photo (%s); sending it as a document", upload.filename, exc)
+            return await self._call(lambda: self._send_upload(document, caption, markup, common))
+
+    def _send_upload(
+        self, upload: media.Upload, caption: str, markup: InlineKeyboardMarkup | None, common: dict[str, Any]
+    ) -> Awaitable[Message]:
+        if upload.document:
+            return self._bot.send_document(
+                document=upload.data, filename=upload.filename, caption=caption, reply_markup=markup, **common
             )
+        return self._bot.send_photo(photo=upload.data, caption=caption, reply_markup=markup, **common)
+
+    async def _send_album(
+        self, reply: Reply, uploads: list[media.Upload], common: dict[str, Any]
+    ) -> list[str]:
+        messages: list[Message] = []
+        total = len(uploads)
+        for start in range(0, total, render.ALBUM_MAX):
+            chunk = uploads[start : start + render.ALBUM_MAX]
+            images = reply.images[start : start + render.ALBUM_MAX]
+            if len(chunk) == 1:  # an album needs two: a lone eleventh image goes on its own
+                lone = render.album_caption(reply, start, total)
+                messages.append(await self._upload(images[0], chunk[0], lone, None, common))
+                continue
+            messages.extend(await self._album(reply, start, images, chunk, common))
         ids = [str(m.message_id) for m in messages]
         markup = render.keyboard(reply)
         if markup is not None:
@@ -156,6 +169,34 @@ class TelegramDelivery(BotCalls):
             keys = await self._call(lambda: self._bot.send_message(text=text, reply_markup=markup, **under))
             ids.append(str(keys.message_id))
         return ids
+
+    async def _album(
+        self,
+        reply: Reply,
+        start: int,
+        images: tuple[StoredImage, ...],
+        chunk: list[media.Upload],
+        common: dict[str, Any],
+    ) -> tuple[Message, ...]:
+        """2-10 photos or documents; photos Telegram refuses as photos go again as their files."""
+
+        def send(uploads: list[media.Upload]) -> Awaitable[tuple[Message, ...]]:
+            items = [
+                media.input_media(up, render.album_caption(reply, start + i, len(reply.images)))
+                for i, up in enumerate(uploads)
+            ]
+            return self._bot.send_media_group(media=items, **common)
+
+        try:
+            return await self._call(lambda: send(chunk))
+        except DeliveryFailed as exc:
+            if chunk[0].document or not media.refused_as_photo(exc):
+                raise
+            documents = await asyncio.to_thread(media.as_documents, images, chunk)
+            if documents is None:
+                raise
+            log.info("telegram: an album was refused as photos (%s); sending the files", exc)
+            return await self._call(lambda: send(documents))
 
     async def delete(self, target: Target, message_ids: list[str]) -> None:
         """Delete messages the bot sent to the target's chat (deleteMessages: 100 a call; ones already
@@ -311,5 +352,14 @@ class TelegramDelivery(BotCalls):
         status.changed_at = self._clock()
 
 
-def _fitted(image: StoredImage) -> bytes:
-    return imaging.fit_photo(image.path.read_bytes(), PHOTO_LIMITS)
+def _prepared(reply: Reply) -> list[media.Upload]:
+    """Each image as it goes (in a thread: reads files, fits photos); a set with a document goes as
+    documents (an album takes one kind)."""
+    as_file = media.wants_files(reply)
+    uploads = [
+        media.prepare(image, media.file_name(reply, i, image), as_file=as_file)
+        for i, image in enumerate(reply.images)
+    ]
+    if any(upload.document for upload in uploads):
+        uploads = media.as_documents(reply.images, uploads) or uploads
+    return uploads

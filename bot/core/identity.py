@@ -4,6 +4,14 @@ Ids never change once given, so they are remembered (three queries a message sav
 that changed is written again. Chat settings are read through the same cache and written through
 :meth:`Directory.set_settings`, which tells every replica (the bus's ``settings`` topic) to read them
 again, so one replica never works from (or writes back) another's stale copy. The cache is bounded.
+
+Chats may belong to a server (a Discord guild: ``Incoming.guild_id``). A server's defaults are kept
+as a chats row of their own, external id ``guild:<id>`` on the same platform (no table of their own);
+a chat learns its server once (:meth:`Directory.place`, kept in its row under the reserved key
+``guild``: the server row's id). :meth:`Directory.settings` is what applies in a chat: the server's
+defaults overlaid by the chat's own settings. :meth:`Directory.set_settings` keeps as the chat's own
+only what differs from the server's, so a caller may read the effective settings, change one key
+and write them back without copying the server's defaults into the chat.
 """
 
 from __future__ import annotations
@@ -17,6 +25,13 @@ from bot.core.ports import HistoryStore
 
 CACHE_LIMIT = 100_000
 MAX_NAME_CHARS = 128
+GUILD_LINK = "guild"
+"""Reserved key in a chat's stored settings: the Easel id of its server's settings row."""
+
+
+def guild_external_id(guild_id: str) -> str:
+    """The external id of a server's settings row (a chats row next to its channels')."""
+    return f"guild:{guild_id}"
 
 
 def clean_name(name: str) -> str:
@@ -40,10 +55,15 @@ class Directory:
         self._bus.subscribe(SETTINGS, self._heard_change)
 
     async def identify(self, message: Incoming) -> tuple[int, int, dict[str, Any]]:
-        """The sender's and chat's ids and a copy of the chat's settings."""
-        return await self.user_in_chat(
+        """The sender's and chat's ids and a copy of the chat's settings (its server's under its own:
+        the chat learns its server here)."""
+        user_id, chat_id, settings = await self.user_in_chat(
             message.platform, message.user_id, message.display_name, message.chat_id
         )
+        if message.guild_id is None:
+            return user_id, chat_id, settings
+        await self.place(message)
+        return user_id, chat_id, await self.settings(chat_id)
 
     async def user_in_chat(
         self, platform: str, user_external_id: str, display_name: str, chat_external_id: str
@@ -64,8 +84,7 @@ class Directory:
             self._users[(platform, user_external_id)] = (user_id, name)
             self._chats[(platform, chat_external_id)] = chat_id
             self._settings.setdefault(chat_id, settings)
-            return user_id, chat_id, dict(self._settings[chat_id])
-        return user[0], chat_id, await self.settings(chat_id)
+        return self._users[(platform, user_external_id)][0], chat_id, await self.settings(chat_id)
 
     async def user(self, platform: str, external_id: str, display_name: str) -> int:
         self._bound()
@@ -87,14 +106,56 @@ class Directory:
             self._chats[(platform, external_id)] = chat_id
         return chat_id
 
+    async def guild(self, platform: str, guild_id: str) -> int:
+        """The Easel id of a server's settings row (made when first asked for)."""
+        return await self.chat(platform, guild_external_id(guild_id))
+
+    async def place(self, message: Incoming) -> None:
+        """Remember the server ``message``'s chat belongs to (written once, in the chat's row), so its
+        defaults apply there from now on, for every replica and for scheduled posts too."""
+        if message.guild_id is None:
+            return
+        chat_id = await self.chat(message.platform, message.chat_id)
+        guild_id = await self.guild(message.platform, message.guild_id)
+        stored = await self._stored(chat_id)
+        if stored.get(GUILD_LINK) == guild_id or chat_id == guild_id:
+            return
+        stored[GUILD_LINK] = guild_id
+        await self._write(chat_id, stored)
+
     async def settings(self, chat_id: int) -> dict[str, Any]:
+        """What applies in the chat: its server's defaults (if it has a server) under its own."""
+        stored = await self._stored(chat_id)
+        own = _without_link(stored)
+        link = stored.get(GUILD_LINK)
+        if not isinstance(link, int) or link == chat_id:
+            return own
+        return _without_link(await self._stored(link)) | own
+
+    async def own_settings(self, chat_id: int) -> dict[str, Any]:
+        """The chat's (or server row's) own settings, without its server's defaults."""
+        return _without_link(await self._stored(chat_id))
+
+    async def set_settings(self, chat_id: int, settings: dict[str, Any]) -> None:
+        """Store ``settings`` as the chat's own: a value equal to its server's default is left to
+        the server (it follows the server's later changes); the chat's link to its server stays."""
+        stored = await self._stored(chat_id)
+        values = _without_link(settings)
+        link = stored.get(GUILD_LINK)
+        if isinstance(link, int) and link != chat_id:
+            inherited = _without_link(await self._stored(link))
+            values = {k: v for k, v in values.items() if k not in inherited or inherited[k] != v}
+            values[GUILD_LINK] = link
+        await self._write(chat_id, values)
+
+    async def _stored(self, chat_id: int) -> dict[str, Any]:
         settings = self._settings.get(chat_id)
         if settings is None:
             settings = await self._history.get_chat_settings(chat_id=chat_id)
             self._settings[chat_id] = settings
         return dict(settings)
 
-    async def set_settings(self, chat_id: int, settings: dict[str, Any]) -> None:
+    async def _write(self, chat_id: int, settings: dict[str, Any]) -> None:
         await self._history.set_chat_settings(chat_id=chat_id, settings=settings)
         await self.settings_changed(chat_id)
         self._settings[chat_id] = dict(settings)
@@ -111,3 +172,7 @@ class Directory:
             self._users.clear()
             self._chats.clear()
             self._settings.clear()
+
+
+def _without_link(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k != GUILD_LINK}

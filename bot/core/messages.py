@@ -43,6 +43,9 @@ class Incoming:
     intent: Intent | None = None
     """Already typed (slash-command options, a button, a form): not parsed from ``text`` again, only
     checked like any routed intent. ``text`` then says what it was, for logs and echoes."""
+    guild_id: str | None = None
+    """The server (Discord guild) the chat belongs to, if any: its defaults (``/settings guild``) apply
+    under the chat's own settings."""
 
 
 # --------------------------------------------------------------------------------------------- intents

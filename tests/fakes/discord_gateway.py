@@ -81,7 +81,8 @@ class Gateway:
 
     def bot_info(self) -> dict[str, Any]:
         """``GET /gateway/bot``'s body."""
-        shards = self.recommended_shards or max(1, math.ceil(len(self.world.guilds) / GUILDS_PER_SHARD))
+        guilds = len(self.world.member_guilds())
+        shards = self.recommended_shards or max(1, math.ceil(guilds / GUILDS_PER_SHARD))
         elapsed_ms = int((time.monotonic() - self._window_start) * 1000)
         return {
             "url": self._fake.gateway_url,
@@ -153,7 +154,7 @@ class Gateway:
             self.remaining -= 1
             self._identified_at[bucket] = now
         session = Session(socket, (shard_id, count))
-        guilds = [g for g in self.world.guilds if session.owns(g)]
+        guilds = [g for g in self.world.member_guilds() if session.owns(g)]
         if len(guilds) > MAX_GUILDS_PER_SHARD:
             await socket.close(code=4011, message=b"Sharding required.")
             return

@@ -1,4 +1,15 @@
-"""The fake Discord's REST endpoints: one handler per route, matched by method and path."""
+"""The fake Discord's REST endpoints: one handler per route, matched by method and path.
+
+User-installable apps (docs.discord.com: Application Commands → Contexts and the bulk-overwrite JSON
+params; Receiving and Responding → Create Followup Message; Opcodes and Status Codes): a command's
+``integration_types`` are integration types (0, 1) the application supports (its
+``integration_types_config``: both here) and its ``contexts`` interaction context types (0, 1, 2),
+PRIVATE_CHANNEL only with USER_INSTALL (the user-installable-app tutorial), else 400 Invalid Form Body
+(50035; [unv] the exact error paths); an interaction only the user install authorized takes at most 5
+follow-ups (40094 "This interaction has hit the maximum number of follow up messages"; [unv] HTTP 400);
+the bot's channel calls where it is not (a guild that did not add Easel, other people's DMs, group DMs)
+answer 403 Missing Access (50001).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +20,23 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.fakes.discord_rest import ApiError, Upload, apply_message, json_response, validate_message
+from tests.fakes.discord_rest import (
+    ApiError,
+    Upload,
+    apply_message,
+    form_error,
+    json_response,
+    validate_message,
+)
 from tests.fakes.discord_world import APP_ID, BOT_ID, DEFAULT_FILESIZE_LIMIT, EPHEMERAL, LOADING, Interaction
 
 if TYPE_CHECKING:
     from tests.fakes.discord import FakeDiscord
 
 Handler = Callable[[web.Request, Upload], Awaitable[web.StreamResponse]]
+SUPPORTED_INSTALLS = (0, 1)
+"""The application's ``integration_types_config`` keys: guild and user install."""
+MAX_USER_INSTALL_FOLLOWUPS = 5
 
 
 def route(fake: FakeDiscord, method: str, path: str) -> tuple[str, Handler]:
@@ -71,6 +92,7 @@ def _application(fake: FakeDiscord, match: re.Match[str]) -> Handler:
                 "id": str(APP_ID), "name": "Easel", "description": "", "icon": None, "bot_public": True,
                 "bot_require_code_grant": False, "owner": fake.world.users[BOT_ID], "verify_key": "0" * 64,
                 "flags": 0, "team": None, "summary": "", "rpc_origins": [],
+                "integration_types_config": {"0": {}, "1": {}},
             }
         )  # fmt: skip
 
@@ -98,7 +120,8 @@ def _commands(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         body = upload.payload
         assert isinstance(body, list), "command sync sends a JSON array"
         synced = []
-        for command in body:
+        for index, command in enumerate(body):
+            _check_contexts(index, command)
             out = dict(command, id=str(fake.world.snowflake()), application_id=str(APP_ID), version="1")
             out.setdefault("type", 1)
             out.setdefault("description", "")
@@ -115,6 +138,20 @@ def _commands(fake: FakeDiscord, match: re.Match[str]) -> Handler:
     return handle
 
 
+def _check_contexts(index: int, command: dict[str, Any]) -> None:
+    kinds = command.get("integration_types")
+    contexts = command.get("contexts")
+    if kinds is not None and (not isinstance(kinds, list) or any(k not in SUPPORTED_INSTALLS for k in kinds)):
+        raise form_error(f"{index}.integration_types", "ENUM_TYPE_COERCE", f"Value {kinds!r} is not valid.")
+    if contexts is not None and (not isinstance(contexts, list) or any(c not in (0, 1, 2) for c in contexts)):
+        raise form_error(f"{index}.contexts", "ENUM_TYPE_COERCE", f"Value {contexts!r} is not valid.")
+    if contexts and 2 in contexts and 1 not in (kinds or [0]):
+        raise form_error(
+            f"{index}.contexts", "APPLICATION_COMMAND_INVALID_CONTEXTS",
+            "PRIVATE_CHANNEL requires the USER_INSTALL integration type.",
+        )  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------ interactions
 
 
@@ -126,7 +163,7 @@ def _callback(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         fake.check_ack_window(interaction)
         kind = int(upload.payload["type"])
         data = upload.payload.get("data") or {}
-        ephemeral = bool(int(data.get("flags") or 0) & EPHEMERAL)
+        ephemeral = bool(int(data.get("flags") or 0) & EPHEMERAL) or interaction.forced_ephemeral
         message: dict[str, Any] | None = None
         if kind == 9:
             interaction.modal = data
@@ -205,7 +242,9 @@ def _followup(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         interaction = _interaction(fake, match["app"], match["token"])
         payload = upload.payload
         validate_message(payload, upload, filesize_limit=interaction.filesize_limit)
-        ephemeral = bool(int(payload.get("flags") or 0) & EPHEMERAL)
+        if interaction.user_install_only and len(interaction.followups) >= MAX_USER_INSTALL_FOLLOWUPS:
+            raise ApiError(400, "This interaction has hit the maximum number of follow up messages", 40094)
+        ephemeral = bool(int(payload.get("flags") or 0) & EPHEMERAL) or interaction.forced_ephemeral
         message = fake.world.message(
             interaction.channel_id,
             BOT_ID,
@@ -232,6 +271,8 @@ def _channel_messages(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         channel = fake.world.channels.get(channel_id)
         if channel is None:
             raise ApiError(404, "Unknown Channel", 10003)
+        if not fake.world.bot_can_see(channel_id):
+            raise ApiError(403, "Missing Access", 50001)
         if channel.denied:
             raise ApiError(403, str(channel.denied["message"]), int(channel.denied["code"]))
         if request.method == "GET":
@@ -252,6 +293,8 @@ def _channel_message(fake: FakeDiscord, match: re.Match[str]) -> Handler:
     async def handle(request: web.Request, upload: Upload) -> web.StreamResponse:
         _authorised(fake, request)
         channel_id, message_id = int(match["channel"]), int(match["message"])
+        if channel_id in fake.world.channels and not fake.world.bot_can_see(channel_id):
+            raise ApiError(403, "Missing Access", 50001)
         message = fake.world.messages.get(message_id)
         if message is None or message_id in fake.world.deleted or message["channel_id"] != str(channel_id):
             raise ApiError(404, "Unknown Message", 10008)

@@ -1,5 +1,11 @@
 """What the fake's users do: run slash and message commands, type into autocomplete, press buttons, submit
-forms and post messages. Each becomes the INTERACTION_CREATE or MESSAGE_CREATE payload Discord sends."""
+forms and post messages. Each becomes the INTERACTION_CREATE or MESSAGE_CREATE payload Discord sends.
+
+A command is offered only where Discord would show it: a guild's own commands in that guild, global
+ones elsewhere too (guild commands have no DM context), and only in the ``contexts`` it was registered
+with (absent: all) for an installation it supports (``integration_types``, absent: the guild install)
+that exists there (see :mod:`.discord_world`); otherwise the test's action fails (AssertionError), as a
+user could not have done it. Messages reach the bot only from guilds it is in and its own DMs."""
 
 from __future__ import annotations
 
@@ -38,7 +44,12 @@ class UserActions(abc.ABC):
         ``app_permissions`` are the bot's own permissions in the channel."""
         command = self._command(name, 1, channel)
         state, payload = self.world.interaction_base(
-            2, user_id=user, channel_id=channel, permissions=permissions, filesize_limit=filesize_limit
+            2,
+            user_id=user,
+            channel_id=channel,
+            permissions=permissions,
+            filesize_limit=filesize_limit,
+            owners=self._owners(command, user, channel),
         )
         if app_permissions is not None:
             payload["app_permissions"] = str(app_permissions)
@@ -80,13 +91,15 @@ class UserActions(abc.ABC):
     def context_menu(self, name: str, message_id: int, *, user: int = USER) -> Interaction:
         """A user runs a message command (right click → Apps) on a message."""
         message = self.world.messages[message_id]
-        command = self._command(name, 3, int(message["channel_id"]))
+        channel = int(message["channel_id"])
+        command = self._command(name, 3, channel)
         state, payload = self.world.interaction_base(
             2,
             user_id=user,
-            channel_id=int(message["channel_id"]),
+            channel_id=channel,
             permissions=EVERYONE_PERMISSIONS,
             filesize_limit=None,
+            owners=self._owners(command, user, channel),
         )
         data: dict[str, Any] = {
             "id": command["id"],
@@ -108,12 +121,14 @@ class UserActions(abc.ABC):
         message = self.world.messages[message_id]
         ids = [c.get("custom_id") for row in message.get("components", []) for c in row.get("components", [])]
         assert custom_id in ids, f"no button {custom_id!r} on message {message_id}: {ids}"
+        inherited = (message.get("interaction_metadata") or {}).get("authorizing_integration_owners")
         state, payload = self.world.interaction_base(
             3,
             user_id=user,
             channel_id=int(message["channel_id"]),
             permissions=permissions,
             filesize_limit=None,
+            owners=dict(inherited) if inherited else None,  # a component inherits its message's
         )
         state.message_id = message_id
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
@@ -147,6 +162,7 @@ class UserActions(abc.ABC):
             channel_id=opened_by.channel_id,
             permissions=EVERYONE_PERMISSIONS,
             filesize_limit=None,
+            owners=dict(opened_by.owners),
         )
         payload["data"] = {"custom_id": modal["custom_id"], "components": rows}
         if opened_by.message_id is not None:
@@ -165,6 +181,7 @@ class UserActions(abc.ABC):
         image: tuple[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """A user posts a message (``<@bot>`` prepended with ``mention_bot``)."""
+        assert self.world.bot_can_see(channel), "Discord sends Easel no messages from where it is not"
         mentions = [BOT_ID] if mention_bot else []
         if reply_to is not None and self.world.messages[reply_to]["author"]["id"] == str(BOT_ID):
             mentions = [BOT_ID]  # a reply pings its author by default
@@ -175,9 +192,25 @@ class UserActions(abc.ABC):
         message = self.world.message(
             channel, user, content=text, mentions=mentions, reference=reply_to, attachments=attachments
         )
-        payload = dict(message, member={k: v for k, v in self.world.member_json(user).items() if k != "user"})
+        payload = dict(message)
+        if self.world.channels[channel].guild_id is not None:
+            payload["member"] = {k: v for k, v in self.world.member_json(user).items() if k != "user"}
         self._dispatch("MESSAGE_CREATE", payload)
         return message
+
+    def _owners(self, command: dict[str, Any], user: int, channel: int) -> dict[str, str]:
+        """The installations that authorize ``command`` for ``user`` here (AssertionError: none)."""
+        context = self.world.context_of(channel)
+        contexts = command.get("contexts")
+        assert contexts is None or context in contexts, (
+            f"/{command['name']} is not offered in context {context} (its contexts: {contexts})"
+        )
+        kinds = command.get("integration_types") or [0]
+        if command.get("guild_id"):
+            kinds = [0]  # a guild's own command belongs to that guild's install
+        owners = self.world.owners_for(user, channel, kinds)
+        assert owners, f"/{command['name']} ({kinds}) is installed neither here nor for user {user}"
+        return owners
 
     def _command(self, name: str, kind: int, channel: int) -> dict[str, Any]:
         guild = self.world.channels[channel].guild_id

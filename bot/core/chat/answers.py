@@ -27,6 +27,12 @@ HISTORY_PAGE = 10
 GONE = "That image is gone."
 NOT_SENT_YET = "That image is still being sent; try again in a moment."
 DELETE_REFUSED = "Only the person who asked for it or an admin can delete this."
+GUILD_SCOPE = "guild"
+"""``/settings guild ...``: the server's defaults rather than the chat's settings."""
+NO_GUILD = "This chat is not part of a server: /settings changes this chat's settings."
+GUILD_ADMINS_ONLY = "Only the server's administrators (Manage Server) can change its defaults."
+GUILD_NOTE = "(a channel's own /settings win over them; /settings guild reset clears them)"
+NO_GUILD_DEFAULTS = "This server has no defaults of its own. Set one: /settings guild aspect 16:9."
 CONTENT_KEYS = frozenset({BAN_KEY, REFUSED_KEY, POLICY_KEY})
 """Settings ``/settings reset`` keeps: the content controls (changed with /ban and /settings policy)."""
 REFUSED_SCAN = 50
@@ -90,6 +96,9 @@ class QuickAnswers:
     async def settings(self, message: Incoming, intent: Settings) -> str:
         """Show the chat's settings, or change one (admins; a provider must be configured). ``/ban``
         arrives here as the ``ban`` key; ``/settings reset`` keeps the content controls."""
+        if intent.key == GUILD_SCOPE:
+            return await self._guild_settings(message, intent.value)
+        await self._directory.place(message)  # a server's channel: its defaults apply here
         chat_id = await self._directory.chat(message.platform, message.chat_id)
         settings = await self._directory.settings(chat_id)
         if intent.key == BAN_KEY:
@@ -108,6 +117,7 @@ class QuickAnswers:
             )
         if intent.key is not None:
             await self._directory.set_settings(chat_id, settings)
+            settings = await self._directory.settings(chat_id)  # a cleared key may fall back to the server's
         return texts.settings_lines(_shown(settings))
 
     async def _ban(self, message: Incoming, chat_id: int, settings: dict[str, Any], value: str | None) -> str:
@@ -120,6 +130,30 @@ class QuickAnswers:
         if changed is not None:
             await self._directory.set_settings(chat_id, changed)
         return answer
+
+    async def _guild_settings(self, message: Incoming, args: str | None) -> str:
+        """``/settings guild [key [value] | reset]``: the server's defaults, under every channel's own
+        settings; shown to anyone, changed by the server's admins only (Discord: Manage Server)."""
+        if message.guild_id is None:
+            raise InvalidInput("no guild here", user_message=NO_GUILD)
+        key, _, value = (args or "").strip().partition(" ")
+        key, value = key.lower(), value.strip()
+        if key and not message.is_admin:
+            raise InvalidInput("not a server admin: /settings guild", user_message=GUILD_ADMINS_ONLY)
+        guild_id = await self._directory.guild(message.platform, message.guild_id)
+        settings = await self._directory.own_settings(guild_id)
+        if key == "reset":
+            settings = {}
+        elif key and not value:
+            settings.pop(key, None)
+        elif key:
+            settings[key] = validate_chat_setting(key, value, self._defaults, providers=self._chain.names)
+        if key:
+            await self._directory.set_settings(guild_id, settings)
+        if not settings:
+            return NO_GUILD_DEFAULTS
+        body = "\n".join(f"{k}: {v}" for k, v in sorted(settings.items()))
+        return f"This server's defaults:\n{body}\n{GUILD_NOTE}"
 
     async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
         """The messages a Delete press by ``message``'s sender may remove: those that showed the

@@ -4,6 +4,13 @@ same rules as the flags (``bot.core.flags.typed_options``) and again by the core
 
 Options are also checked by Discord (choices, ranges); a value the core refuses is answered privately.
 ``/schedule`` and ``/birthday`` take their arguments as the words of the chat command.
+
+Every command is registered for both installations (``integration_types`` 0 guild, 1 user) and every
+context (``contexts`` 0 guild, 1 DM with the bot, 2 other DMs and group DMs): a user who added Easel to
+their account can ``/imagine`` anywhere, answered through the interaction only. ``/schedule`` and
+``/birthday`` set up later posts in the channel, so they are not offered in other people's DMs (2) and
+are refused in servers Easel was not added to. Discord honours both fields on global commands only
+(``discord.guild_ids`` empty).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from bot.core.chat.answers import GUILD_SCOPE
 from bot.core.errors import InvalidInput
 from bot.core.flags import typed_options
 from bot.core.messages import (
@@ -47,6 +55,7 @@ class Runner(Protocol):
         intent: Intent | None = None,
         ephemeral: bool = False,
         is_admin: bool = False,
+        posts_later: bool = False,
     ) -> None: ...
 
     async def download(
@@ -60,6 +69,16 @@ class Runner(Protocol):
     def provider_names(self) -> list[str]: ...
 
     def model_names(self) -> list[str]: ...
+
+
+INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+"""``integration_types`` [0, 1]: added to a server, or to a user's account."""
+CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+"""``contexts`` [0, 1, 2]: servers, DMs with the bot, and other DMs and group DMs."""
+SCOPES = [
+    app_commands.Choice(name="this channel", value="channel"),
+    app_commands.Choice(name="this server (every channel's defaults)", value="server"),
+]
 
 
 def imagine_intent(
@@ -78,6 +97,17 @@ def imagine_intent(
     return Generate(" ".join(prompt.split()), typed_options(values))
 
 
+def settings_intent(key: str | None, value: str | None, *, server: bool = False) -> Settings:
+    """``/settings``'s options as the chat command's ``Settings``: ``/settings key value``, or for the
+    server scope ``/settings guild key value`` (key ``guild``, the rest as its value)."""
+    name = "".join(key.split()).lower() if key else None
+    words = " ".join(value.split()) if value and name else None
+    if not server:
+        return Settings(key=name or None, value=words)
+    rest = " ".join(p for p in (name, words) if p)
+    return Settings(key=GUILD_SCOPE, value=rest or None)
+
+
 def _choices(names: list[str], typed: str) -> list[app_commands.Choice[str]]:
     typed = typed.lower()
     found = [n for n in names if typed in n.lower()]
@@ -85,7 +115,9 @@ def _choices(names: list[str], typed: str) -> list[app_commands.Choice[str]]:
 
 
 def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTree[Any]:
-    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(
+        client, allowed_installs=INSTALLS, allowed_contexts=CONTEXTS
+    )
 
     async def providers(interaction: discord.Interaction[Any], typed: str) -> list[app_commands.Choice[str]]:
         return _choices(runner.provider_names(), typed)
@@ -157,16 +189,23 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         await runner.run(interaction, f"/history {page}", intent=History(page), ephemeral=True)
 
     @tree.command(name="settings", description="This channel's defaults (aspect, n, negative, model, ...)")
-    @app_commands.describe(key="Setting to change (empty: show them all; 'reset': clear)", value="New value")
+    @app_commands.describe(
+        key="Setting to change (empty: show them all; 'reset': clear)",
+        value="New value",
+        scope="This channel (default), or this server's defaults under every channel's own",
+    )
+    @app_commands.choices(scope=SCOPES)
     @app_commands.default_permissions(manage_guild=True)
     async def settings(
-        interaction: discord.Interaction[Any], key: str | None = None, value: str | None = None
+        interaction: discord.Interaction[Any],
+        key: str | None = None,
+        value: str | None = None,
+        scope: str = "channel",
     ) -> None:
         if interaction.guild_id is not None and not interaction.permissions.manage_guild:
             await interaction.response.send_message(SETTINGS_ADMINS_ONLY, ephemeral=True)
             return
-        name = "".join(key.split()).lower() if key else None
-        setting = Settings(key=name or None, value=" ".join(value.split()) if value and name else None)
+        setting = settings_intent(key, value, server=scope == "server")
         text = " ".join(p for p in ("/settings", setting.key, setting.value) if p)
         await runner.run(interaction, text, intent=setting, ephemeral=True, is_admin=True)
 
@@ -190,13 +229,17 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
 
     @tree.command(name="schedule", description="Scheduled posts: add, list, remove, pause, resume, run")
     @app_commands.describe(args="e.g. add daily 09:00 a sunrise over the sea")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def schedule(interaction: discord.Interaction[Any], args: str = "") -> None:
-        await runner.run(interaction, f"/schedule {' '.join(args.split())}".strip(), ephemeral=True)
+        text = f"/schedule {' '.join(args.split())}".strip()
+        await runner.run(interaction, text, ephemeral=True, posts_later=True)
 
     @tree.command(name="birthday", description="Birthday cards: set, list, remove, preview")
     @app_commands.describe(args="e.g. set 03-14")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def birthday(interaction: discord.Interaction[Any], args: str = "") -> None:
-        await runner.run(interaction, f"/birthday {' '.join(args.split())}".strip(), ephemeral=True)
+        text = f"/birthday {' '.join(args.split())}".strip()
+        await runner.run(interaction, text, ephemeral=True, posts_later=True)
 
     @tree.context_menu(name=EDIT_IMAGE)
     async def edit_image(interaction: discord.Interaction[Any], message: discord.Message) -> None:

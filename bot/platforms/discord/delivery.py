@@ -6,6 +6,10 @@ the original response (status lines, then the result with its attachments, embed
 after a deferral replace it with an ephemeral follow-up. The token lives 15 minutes: a job that outlives
 it (``issued_at`` in the target, by the injected clock), or whose interaction Discord no longer knows,
 is answered in the channel instead, as are requests that came as messages (mentions, replies).
+Where Easel may only answer (``extra["webhook_only"]``: a server that did not add Easel, other people's
+DMs), there is no channel to fall back to: the answer fails (``DeliveryFailed``) and status lines are
+dropped; Discord allows such an interaction 5 follow-ups, which a result (one message of at most 10
+images within the upload limit) does not reach.
 
 Discord's errors arrive as ``DeliveryFailed`` (see :mod:`.discord_errors`); on a 403 (missing
 permissions) the invoker is told why, privately, while the interaction still allows it.
@@ -38,6 +42,7 @@ DEFAULT_FILESIZE_LIMIT = 10 * 1024 * 1024
 DELIVERED = 99
 MEMORY_LIMIT = 10_000
 NOTHING_TO_DO = "Nothing to do."
+NO_CHANNEL = "discord: the interaction can no longer be answered and Easel may not post here"
 
 RecordLookup = Callable[[int], Awaitable[GenerationRecord | None]]
 
@@ -126,6 +131,8 @@ class DiscordDelivery:
                         exc,
                     )
                     self._dead.add(token)
+            if target.extra.get("webhook_only"):
+                raise DeliveryFailed(NO_CHANNEL, permanent=True)
             return await self._send_channel(target, key, reply)
 
     async def _send_interaction(self, target: Target, token: str, reply: Reply) -> list[str]:
@@ -268,6 +275,8 @@ class DiscordDelivery:
                     if not gone(exc):
                         raise
                     self._dead.add(token)
+            if target.extra.get("webhook_only"):
+                return  # no channel to show it in
             await self._status_in_channel(target, key, shown, text, render.stage(event))
 
     async def _status_in_channel(
@@ -286,6 +295,8 @@ class DiscordDelivery:
 
     async def delete(self, target: Target, message_ids: list[str]) -> None:
         """Delete the bot's messages in the target's channel (one already gone is skipped)."""
+        if target.extra.get("webhook_only"):
+            return  # no channel access: only the pressed message can go (through its interaction)
         channel = self._channel(target)
         for message_id in message_ids:
             if message_id.isascii() and message_id.isdigit():

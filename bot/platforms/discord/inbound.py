@@ -2,6 +2,10 @@
 messages (mentions, replies) become text for the core's router. Everything a reply needs (interaction
 token, channel, upload limit) goes in ``extra``.
 
+Where Easel may only answer (a server that added Easel to a user's account but not Easel itself,
+other people's DMs and group DMs: ``reaches_channel`` is false), ``extra["webhook_only"]`` tells the
+delivery never to fall back to channel posts; DMs with the bot take plain messages (no mention needed).
+
 Every interaction is answered within Discord's 3 s: by the service's first reply or event (which the
 delivery turns into the interaction response), or by a "thinking" deferral when the service takes
 longer than ``defer_after_s``.
@@ -26,7 +30,7 @@ from bot.core.ports import Clock
 from bot.core.types import Action
 from bot.platforms.discord import render
 from bot.platforms.discord.delivery import DEFAULT_FILESIZE_LIMIT, PLATFORM, DiscordDelivery
-from bot.platforms.discord.errors import MISSING_PERMISSIONS
+from bot.platforms.discord.errors import MISSING_PERMISSIONS, attempt
 from bot.platforms.discord.settings import DiscordSettings
 from bot.platforms.discord.views import EditModal
 
@@ -38,6 +42,10 @@ NOT_ALLOWED = "Sorry, this bot is private here."
 NOT_READY = "I'm still starting up; try again in a few seconds."
 RESTARTING = "I'm restarting; try again in a few seconds."
 NO_IMAGE = "That message has no image I can edit."
+NO_CHANNEL_POSTS = (
+    "I can only answer commands here (I'm on your account, not in this server), so I can't post "
+    "scheduled images or birthday cards here. Use it in a server that added Easel, or in a DM with me."
+)
 _MENTION = re.compile(r"<@!?([0-9]+)>")
 
 
@@ -75,9 +83,14 @@ class DiscordInbound:
         intent: Intent | None = None,
         ephemeral: bool = False,
         is_admin: bool = False,
+        posts_later: bool = False,
     ) -> None:
-        """Hand a command to the service as text; make sure Discord is answered within 3 s."""
+        """Hand a command to the service as text; make sure Discord is answered within 3 s.
+        ``posts_later``: it sets up posts in the channel, refused where Easel can only answer."""
         if not await self._admit(interaction):
+            return
+        if posts_later and not reaches_channel(interaction):
+            await interaction.response.send_message(NO_CHANNEL_POSTS, ephemeral=True)
             return
         if not ephemeral and not self._can_post_images(interaction):
             await interaction.response.send_message(MISSING_PERMISSIONS, ephemeral=True)
@@ -115,6 +128,8 @@ class DiscordInbound:
         }
         if interaction.guild_id is not None:
             extra["guild_id"] = str(interaction.guild_id)
+        if not reaches_channel(interaction):
+            extra["webhook_only"] = True
         return Incoming(
             platform=PLATFORM,
             chat_id=str(channel_id),
@@ -126,6 +141,7 @@ class DiscordInbound:
             locale=str(interaction.locale),
             extra=extra,
             intent=intent,
+            guild_id=str(interaction.guild_id) if interaction.guild_id is not None else None,
         )
 
     async def _handle(self, incoming: Incoming) -> None:
@@ -201,6 +217,9 @@ class DiscordInbound:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
         await interaction.response.defer()  # a component's deferred update: nothing shown
+        if not reaches_channel(interaction):  # no channel access: delete the pressed message itself
+            await attempt(interaction.delete_original_response())
+            return
         for target, message_ids in deletion.messages:
             await self._delivery.delete(target, list(message_ids))
 
@@ -238,7 +257,9 @@ class DiscordInbound:
     # ------------------------------------------------------------------------------- messages in
 
     async def on_message(self, message: discord.Message) -> None:
-        """A mention with text works like /imagine; a reply to one of the bot's images edits it."""
+        """A mention with text works like /imagine; a reply to one of the bot's images edits it; in
+        a DM with the bot every message is for it (Discord sends DM content without the Message
+        Content intent)."""
         me = self._client.user
         if self.front is None or me is None or message.author.bot or message.webhook_id is not None:
             return
@@ -248,7 +269,7 @@ class DiscordInbound:
         generation = None
         if isinstance(replied, discord.Message) and replied.author.id == me.id:
             generation = render.generation_of(replied)
-        mentioned = any(user.id == me.id for user in message.mentions)
+        mentioned = message.guild is None or any(user.id == me.id for user in message.mentions)
         if not (mentioned or generation is not None):
             return
         if not self._allowed(
@@ -283,6 +304,7 @@ class DiscordInbound:
                 "reply_to": str(message.id),
                 "filesize_limit": limit,
             },
+            guild_id=str(message.guild.id) if message.guild is not None else None,
         )
         await self._handle(incoming)
 
@@ -309,3 +331,17 @@ class DiscordInbound:
             and (not s.allowed_guilds or guild_id in s.allowed_guilds)
             and (not s.allowed_channels or channel_id in s.allowed_channels)
         )
+
+
+def reaches_channel(interaction: discord.Interaction[Any]) -> bool:
+    """Whether Easel may post in the interaction's channel, not only answer the interaction: a DM
+    with the bot, or a server that added Easel itself (``authorizing_integration_owners`` has the
+    guild install, key 0). Only the user install (key 1: a server that did not add Easel, other
+    people's DMs, group DMs) allows the interaction's response and follow-ups only. An interaction
+    without the owners map (an older payload) is taken as the guild install it then was."""
+    if interaction.context.dm_channel:
+        return True
+    owners: dict[int, int] = getattr(interaction, "_integration_owners", {})
+    if not owners:
+        return True
+    return interaction.guild_id is not None and interaction.is_guild_integration()

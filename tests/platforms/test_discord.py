@@ -32,7 +32,7 @@ async def test_imagine_defers_then_edits_in_a_16_9_png_with_buttons(bot: Running
     assert img.format == "PNG" and abs(img.width / img.height - 16 / 9) < 0.05
     embed = message["embeds"][0]
     assert "a red fox" in embed["description"] and {"Seed", "Model"} <= {f["name"] for f in embed["fields"]}
-    assert [c.split(":")[1] for c in bot.dc.custom_ids(message)] == ["r", "v", "e", "d"]
+    assert [c.split(":")[1] for c in bot.dc.custom_ids(message)] == ["r", "v", "u", "e", "d"]
 
 
 async def test_progress_is_shown_by_editing_the_original_response(bot: RunningDiscord) -> None:

@@ -27,12 +27,12 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_imagine_sends_a_16_9_photo_with_keyboard(running: Running) -> None:
-    """/imagine a red fox --ar 16:9 answers with a 16:9 photo, a caption and five buttons."""
+    """/imagine a red fox --ar 16:9 answers with a 16:9 photo, a caption and six buttons."""
     photo = await running.photo_after("/imagine a red fox --ar 16:9")
     img = picture(running.tg.file_bytes(photo))
     assert abs(img.width / img.height - 16 / 9) < 0.05
     assert "a red fox" in photo["caption"] and "#1" in photo["caption"]
-    assert list(buttons(photo)) == ["r", "v", "e", "o", "d"]
+    assert list(buttons(photo)) == ["r", "v", "u", "e", "o", "d"]
 
 
 async def test_commands_are_registered_at_start(running: Running) -> None:

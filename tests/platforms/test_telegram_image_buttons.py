@@ -34,11 +34,12 @@ async def answer_text(running: Running, containing: str) -> str:
 
 
 async def test_a_set_of_two_gets_a_row_per_action_and_image(running: Running) -> None:
-    """--n 2: rows 🔀 1 2, ✏️ 1 2, 📄 1 2, then Reroll and Delete, each within 64 bytes of data."""
+    """--n 2: rows 🔀 1 2, ⬆️ 1 2, ✏️ 1 2, 📄 1 2, then Reroll and Delete, each within 64 bytes of data."""
     keys = await album_of_two(running)
     rows = keyboard(keys)
     assert [[data for _, data in row] for row in rows] == [
         ["v:1:1", "v:1:2"],
+        ["u:1:1", "u:1:2"],
         ["e:1:1", "e:1:2"],
         ["o:1:1", "o:1:2"],
         ["r:1", "d:1"],

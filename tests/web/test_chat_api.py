@@ -93,7 +93,7 @@ async def test_events_stream_replays_progress_and_the_reply(web: WebRun) -> None
     reply = events[-1]
     assert reply["generation_id"] == generation
     assert reply["images"][0]["url"] == f"/images/{generation}/0"
-    assert reply["actions"] == ["reroll", "vary", "edit", "download"]
+    assert reply["actions"] == ["reroll", "vary", "upscale", "edit", "download"]
 
 
 async def _first_event_id(web: WebRun, last_event_id: str) -> str:

@@ -18,21 +18,23 @@ __all__ = ["BUTTON_TEMPLATE", "Button", "decode", "encode", "label"]
 
 MAX_CONTENT = 2000
 EMBED_PROMPT_CHARS = 1000
-BUTTON_TEMPLATE = r"easel:(?P<data>[rved]:[0-9]{1,12}(?::[0-9]{1,20})?)"
+BUTTON_TEMPLATE = r"easel:(?P<data>[rvued]:[0-9]{1,12}(?::[0-9]{1,20})?)"
 """``easel:d:12``, ``easel:v:12:2`` (Vary of image 2); Delete buttons of earlier versions also carry
 ``:<requester>``, accepted and ignored: custom ids come from the client, so they name a generation, an
 action and an image, nothing more (:func:`decode` bounds them; the core checks them)."""
-_CODES = {Action.REROLL: "r", Action.VARY: "v", Action.EDIT: "e", Action.DELETE: "d"}
+_CODES = {Action.REROLL: "r", Action.VARY: "v", Action.UPSCALE: "u", Action.EDIT: "e", Action.DELETE: "d"}
 _LABELS = {
     Action.REROLL: ("Reroll", "🎲", discord.ButtonStyle.secondary),
     Action.VARY: ("Vary", "🔀", discord.ButtonStyle.secondary),
+    Action.UPSCALE: ("Upscale", "⬆️", discord.ButtonStyle.secondary),
     Action.EDIT: ("Edit", "✏️", discord.ButtonStyle.primary),
     Action.DELETE: ("Delete", "🗑️", discord.ButtonStyle.danger),
 }
 SHOWN_ACTIONS = tuple(_CODES)
 """The result buttons Discord gets (the attachments already are the original files)."""
-PER_IMAGE_ACTIONS = (Action.VARY, Action.EDIT)
-"""Per-image buttons of a set (Vary k, Edit k); each attachment is image k's original file."""
+PER_IMAGE_ACTIONS = (Action.VARY, Action.UPSCALE, Action.EDIT)
+"""Per-image buttons of a set (Vary k, Upscale k, Edit k); each attachment is image k's original file.
+Upscale k only while each action's buttons fit one row (Discord has 5 rows): see ``views.result_view``."""
 _GENERATION_REF = re.compile(r"(?<![\w#])#([0-9]{1,12})\b")
 _STAGES = {Queued: 0, Started: 1, Progress: 2}
 

@@ -65,8 +65,9 @@ NO_LONGER_WORKS = "This button no longer works."
 PER_ROW = 5
 """Discord: at most 5 buttons in a row, 5 rows in a message."""
 MAX_ROWS = 5
-MAX_PER_IMAGE = (MAX_ROWS - 1) // len(render.PER_IMAGE_ACTIONS) * PER_ROW
-"""Sets up to 10 images get per-image buttons (two rows each of Vary k and Edit k, one of the rest)."""
+MAX_PER_IMAGE = (MAX_ROWS - 1) // (len(render.PER_IMAGE_ACTIONS) - 1) * PER_ROW
+"""Sets up to 10 images get per-image buttons (two rows each of Vary k and Edit k, one of the rest);
+sets of up to 5 also a row of Upscale k (three rows and one of the rest)."""
 
 
 class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=render.BUTTON_TEMPLATE):
@@ -115,8 +116,9 @@ async def apologise(interaction: discord.Interaction[Any]) -> None:
 
 
 def result_view(generation_id: int, actions: tuple[Action, ...], count: int = 1) -> discord.ui.View:
-    """One image: Reroll, Vary, Edit, Delete in a row. A set of ``count`` (up to 10): a row of Vary 1…n
-    and one of Edit 1…n (two each above 5 images), then Reroll and Delete."""
+    """One image: Reroll, Vary, Upscale, Edit, Delete in a row. A set of ``count`` (up to 10): a row
+    of Vary 1…n, one of Upscale 1…n (up to 5 images) and one of Edit 1…n (two each of Vary and Edit
+    above 5 images), then Reroll and Delete."""
     view = discord.ui.View(timeout=None)
     shown = [action for action in render.SHOWN_ACTIONS if action in actions]
     if not 1 < count <= MAX_PER_IMAGE:
@@ -124,7 +126,10 @@ def result_view(generation_id: int, actions: tuple[Action, ...], count: int = 1)
             view.add_item(ResultButton(render.Button(action, generation_id)))
         return view
     row = 0
-    for action in (a for a in shown if a in render.PER_IMAGE_ACTIONS):
+    per_image = [a for a in shown if a in render.PER_IMAGE_ACTIONS]
+    if count > PER_ROW:  # two rows each of Vary and Edit: no room for rows of Upscale k as well
+        per_image = [a for a in per_image if a is not Action.UPSCALE]
+    for action in per_image:
         for start in range(0, count, PER_ROW):
             for image in range(start, min(count, start + PER_ROW)):
                 view.add_item(ResultButton(render.Button(action, generation_id, image), row=row))

@@ -2,9 +2,9 @@
 keyboard under a result, callback data (which carries the generation id, so buttons outlive a restart;
 the encoding is the core's, :mod:`bot.core.chat.buttons`) and the status line of a job.
 
-A set of several images gets compact per-image buttons, as Midjourney's V1-V4: one row of 🔀 1 … n
-(Vary image k), one of ✏️ 1 … n (Edit image k), one of 📄 1 … n (its original file), then 🎲 Reroll and
-🗑 Delete for the whole set."""
+A set of several images gets compact per-image buttons, as Midjourney's V1-V4 and U1-U4: one row of
+🔀 1 … n (Vary image k), one of ⬆️ 1 … n (Upscale image k), one of ✏️ 1 … n (Edit image k), one of
+📄 1 … n (its original file), then 🎲 Reroll and 🗑 Delete for the whole set."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ ALBUM_MAX = 10
 _LABELS = {
     Action.REROLL: "🎲 Reroll",
     Action.VARY: "🔀 Vary",
+    Action.UPSCALE: "⬆️ Upscale",
     Action.EDIT: "✏️ Edit",
     Action.ORIGINAL: "📄 Original",
     Action.DELETE: "🗑 Delete",
 }
-_ICONS = {Action.VARY: "🔀", Action.EDIT: "✏️", Action.ORIGINAL: "📄"}
+_ICONS = {Action.VARY: "🔀", Action.UPSCALE: "⬆️", Action.EDIT: "✏️", Action.ORIGINAL: "📄"}
 PER_ROW = 5
 """Per-image buttons a row holds (a row of more gets too narrow to read on a phone)."""
 MAX_PER_IMAGE = 10
@@ -39,8 +40,8 @@ def _button(label: str, button: Button) -> InlineKeyboardButton:
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """One image: Reroll/Vary/Edit on the first row, Original/Delete on the second. A set: a row of
-    per-image buttons for each of Vary, Edit and Original, then Reroll and Delete."""
+    """One image: Reroll/Vary/Upscale on the first row, Edit/Original/Delete on the second. A set: a
+    row of per-image buttons for each of Vary, Upscale, Edit and Original, then Reroll and Delete."""
     generation = reply.generation_id
     if generation is None or not reply.actions:
         return None
@@ -73,7 +74,7 @@ def album_caption(reply: Reply, index: int, total: int) -> str:
 
 def keyboard_text(reply: Reply, count: int) -> str:
     """The message under an album that carries its buttons (and says what the per-image ones do)."""
-    legend = " · 🔀 vary, ✏️ edit, 📄 file of image n" if 1 < count <= MAX_PER_IMAGE else ""
+    legend = " · 🔀 vary, ⬆️ upscale, ✏️ edit, 📄 file of image n" if 1 < count <= MAX_PER_IMAGE else ""
     return f"#{reply.generation_id} · {count} images{legend} · reply to one of them to edit it"
 
 

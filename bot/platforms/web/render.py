@@ -10,6 +10,7 @@ from bot.core.types import Action, Done, Failed, JobEvent, Progress, Queued, Rep
 BUTTONS = {
     Action.REROLL: "reroll",
     Action.VARY: "vary",
+    Action.UPSCALE: "upscale",
     Action.EDIT: "edit",
     Action.ORIGINAL: "download",
 }

@@ -210,8 +210,8 @@
           "aria-label": `Download image ${i + 1}`,
         })));
     }
-    const labels = { reroll: "Reroll", vary: "Vary", edit: "Edit" };
-    if ((kind === "vary" || kind === "edit") && data.images.length > 1) {
+    const labels = { reroll: "Reroll", vary: "Vary", upscale: "⬆️ Upscale", edit: "Edit" };
+    if ((kind === "vary" || kind === "upscale" || kind === "edit") && data.images.length > 1) {
       // one button per image of the set (as Midjourney's V1-V4): the typed command names image k
       return el("span", { class: "downloads" }, labels[kind],
         data.images.map((image, i) => el("button", {
@@ -222,7 +222,7 @@
             if (kind === "edit") { prompt.value = `/edit ${target} `; prompt.focus(); return; }
             const button = event.currentTarget;
             button.disabled = true;
-            try { await api("/api/messages", { method: "POST", json: { text: `/vary ${target}` } }); }
+            try { await api("/api/messages", { method: "POST", json: { text: `/${kind} ${target}` } }); }
             catch (error) { showError(error.message); }
             finally { button.disabled = false; }
           },
@@ -235,7 +235,11 @@
         if (kind === "edit") { setEditing(id); return; }
         event.currentTarget.disabled = true;
         const button = event.currentTarget;
-        try { await api("/api/actions", { method: "POST", json: { action: kind, generation_id: id } }); }
+        // Upscale is the typed command (/upscale #12), held to the same rules as any message
+        const call = kind === "upscale"
+          ? api("/api/messages", { method: "POST", json: { text: `/upscale #${id}` } })
+          : api("/api/actions", { method: "POST", json: { action: kind, generation_id: id } });
+        try { await call; }
         catch (error) { showError(error.message); }
         finally { button.disabled = false; }
       },

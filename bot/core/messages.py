@@ -99,9 +99,6 @@ class Vary:
 
 
 @dataclass(frozen=True, slots=True)
-class Status:
-    pass
-@dataclass(frozen=True, slots=True)
 class Upscale:
     """An image of a generation twice as large, as a new generation whose parent is that one."""
 
@@ -110,6 +107,9 @@ class Upscale:
     """Which image of the generation (0-based position; None: the first). Checked when the job runs."""
 
 
+@dataclass(frozen=True, slots=True)
+class Status:
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +169,10 @@ Intent = (
     | Edit
     | Reroll
     | Vary
+    | Upscale
     | Status
     | History
     | Help
-    | Upscale
     | Settings
     | Cancel
     | Confirm

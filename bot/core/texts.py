@@ -11,9 +11,11 @@ HELP = """\
 Easel turns words into pictures.
 
 /imagine <prompt> [flags] - make an image (aliases /img, /draw)
-/edit [#id/k] <instruction> - change the last image (or image k of a set, the one you reply to, or a photo you send)
+/edit [#id/k] <instruction> - change the last image (or image k of a set, the one you reply to,
+  or a photo you send)
 /reroll - the same prompt with a new seed
 /vary [#id/k] - a close variation of the last image (or of image k of a set)
+/upscale [#id/k] - the image twice as large (up to 4096 px)
 /history [page] - what this chat has made
 /status - provider, your usage today
 /settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality,
@@ -23,7 +25,9 @@ Easel turns words into pictures.
 /schedule add <when> <prompt> - post an image on a schedule, e.g.
   /schedule add every day at 09:00 a lighthouse, {weekday} --tz Europe/Berlin
   (also: /schedule list | remove <id> | pause <id> | resume <id> | run <id>; admins in groups)
-/birthday set 14-03 [name] [time zone] - a birthday card on the day (also list, remove)
+/birthday set 14-03 [name] [time zone] - a birthday card on the day (also list, remove, preview)
+/ban add <word> | add re:<pattern> | list | remove <n> | refused - words this chat refuses (admins)
+/id - your user id and this chat's id, for the settings
 /help - this text
 
 Flags: --ar 16:9 (or --aspect, square, portrait, landscape, wide), --n 2, --seed 7,
@@ -39,6 +43,7 @@ _KIND_LABEL = {
     GenerationKind.EDIT: "edit",
     GenerationKind.REROLL: "reroll",
     GenerationKind.VARY: "variation",
+    GenerationKind.UPSCALE: "upscale",
 }
 
 

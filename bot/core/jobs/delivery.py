@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 RESULT = "result"
 FAILURE = "failure"
-RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.EDIT, Action.ORIGINAL, Action.DELETE)
+RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.UPSCALE, Action.EDIT, Action.ORIGINAL, Action.DELETE)
 RECORD_RETRY_S = 120.0
 """How long a delivery record that cannot be written is retried (the reply has gone out already)."""
 UNDELIVERABLE = "I made your image but could not deliver it here for an hour. Please ask again."

@@ -185,7 +185,7 @@ class DiscordInbound:
         generation, image = button.generation_id, button.image
         intent = job_intent(button)
         match button.action:
-            case Action.REROLL | Action.VARY if intent is not None:
+            case Action.REROLL | Action.VARY | Action.UPSCALE if intent is not None:
                 await self.run(interaction, command_text(button), intent=intent)
             case Action.EDIT:
 

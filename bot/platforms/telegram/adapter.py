@@ -286,7 +286,7 @@ class TelegramAdapter:
         )
         intent = job_intent(button)
         match button.action:
-            case Action.REROLL | Action.VARY if intent is not None:
+            case Action.REROLL | Action.VARY | Action.UPSCALE if intent is not None:
                 await self._ack(query)
                 try:
                     await self._front.handle(dataclasses.replace(incoming, intent=intent))

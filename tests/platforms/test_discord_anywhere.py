@@ -12,7 +12,15 @@ import pytest
 from bot.core.chat.answers import GUILD_ADMINS_ONLY
 from bot.platforms.discord.inbound import NO_CHANNEL_POSTS
 from tests.fakes.discord_harness import RunningDiscord, picture, running_discord
-from tests.fakes.discord_world import CHANNEL, EPHEMERAL, EVERYONE_PERMISSIONS, MANAGE_GUILD, USER
+from tests.fakes.discord_world import (
+    CHANNEL,
+    EPHEMERAL,
+    EVERYONE_PERMISSIONS,
+    GUILD,
+    MANAGE_GUILD,
+    USER,
+    Channel,
+)
 
 FOREIGN_GUILD = 1100000000000000077
 """A server that did not add Easel; the user added Easel to their account."""
@@ -125,6 +133,21 @@ async def test_a_channel_setting_removed_falls_back_to_the_guild_default(bot: Ru
     cleared = await ephemeral_answer(bot, bot.dc.slash("settings", {"key": "aspect"}, permissions=MANAGER))
     assert "aspect: 16:9" in cleared
     result = await bot.result_of(bot.dc.slash("imagine", {"prompt": "a red fox"}))
+    width, height = picture(bot.dc.file_bytes(result["attachments"][0])).size
+    assert width > height
+
+
+async def test_a_new_channel_of_the_server_gets_its_defaults(bot: RunningDiscord) -> None:
+    """Server aspect 16:9 set in one channel: /imagine in another channel of that server, which never
+    ran /settings, makes a 16:9 image."""
+    second = CHANNEL + 5
+    bot.dc.world.channels[second] = Channel(second, GUILD, name="chan-second")
+    bot.dc.world.guilds[GUILD].channels.append(second)
+    await ephemeral_answer(
+        bot,
+        bot.dc.slash("settings", {"key": "aspect", "value": "16:9", "scope": "server"}, permissions=MANAGER),
+    )
+    result = await bot.result_of(bot.dc.slash("imagine", {"prompt": "a red fox"}, channel=second))
     width, height = picture(bot.dc.file_bytes(result["attachments"][0])).size
     assert width > height
 

@@ -91,6 +91,7 @@ class ChatService:
             target = received_by(target, self._replica)
         message = _clean(message)
         try:
+            await self._directory.place(message)  # a Discord channel learns its server (cached)
             if (ids_text := ids.answer(message)) is not None:  # /id: nothing to look up or queue
                 await platform.send(target, Reply(text=ids_text))
                 return None

@@ -87,6 +87,15 @@ async def test_the_policy_travels_with_the_job(harness: Harness) -> None:
     assert job is not None and shown_as_spoiler(job.payload)
 
 
+async def test_under_the_spoiler_policy_the_result_goes_out_hidden(harness: Harness) -> None:
+    """"/settings policy spoiler": the delivered reply is a spoiler; under "off" it is not."""
+    await harness.say("/settings policy spoiler", is_admin=True)
+    hidden = await harness.last("/imagine a lighthouse")
+    await harness.say("/settings policy off", is_admin=True)
+    shown = await harness.last("/imagine a harbour")
+    assert hidden.images and hidden.spoiler and shown.images and not shown.spoiler
+
+
 async def test_a_reroll_of_a_now_banned_prompt_is_refused(harness: Harness) -> None:
     """A word banned after the image was made refuses its reroll too."""
     await harness.last("/imagine a fox")

@@ -16,6 +16,7 @@ from typing import Any
 
 import tenacity
 
+from bot.core.content.policy import shown_as_spoiler
 from bot.core.errors import DeliveryFailed, StorageError
 from bot.core.jobs.ledger import JobLedger
 from bot.core.jobs.pacing import DeliveryRetries, ProgressThrottle
@@ -83,6 +84,7 @@ class Delivery:
             actions=RESULT_ACTIONS,
             notes=tuple(record.params.get("notes") or ()),
             extra=await self._result_extra(job),
+            spoiler=shown_as_spoiler(job.payload),  # the chat's content policy when it was asked
         )
         try:
             message_ids = await platform.send(job.target, reply)

@@ -200,3 +200,12 @@ def test_hostile_upscale_button_data_is_not_a_button(data: str) -> None:
 def test_an_upscale_job_survives_a_restart() -> None:
     """The job payload round-trips the Upscale intent with its image."""
     assert intent_from_json(intent_to_json(Upscale(5, image=2))) == Upscale(5, image=2)
+
+
+@pytest.mark.easel(providers=plain, env={"EASEL__LIMITS__DAILY_IMAGES_PER_USER": "3"})
+async def test_an_upscale_counts_one_image_against_the_quota(harness: Harness) -> None:
+    """With the chat's n at 3 and 1 of 3 images used, an upscale (one image) is still allowed."""
+    await harness.say("/settings n 3", is_admin=True)
+    first = await harness.last("/imagine a fox --n 1")
+    up = await harness.last(f"/upscale #{first.generation_id}")
+    assert not up.is_error and len(up.images) == 1

@@ -29,7 +29,7 @@ from bot.core.jobs.codec import intent_to_json, stored_image_to_json
 from bot.core.jobs.ledger import JobLedger
 from bot.core.jobs.limits import RateLimiter, estimate_cost, humanize_seconds
 from bot.core.jobs.queue import JobQueue
-from bot.core.messages import Edit, Generate, JobIntent, Reroll, Vary
+from bot.core.messages import Edit, Generate, JobIntent, Reroll, Upscale, Vary
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
 from bot.core.types import Failed, Image, JobRecord, JobStatus, Target
 
@@ -177,7 +177,7 @@ class JobIntake:
             await self.limiter.admit(platform=who.platform, chat_id=target.chat_id, user_id=who.user_id)
         now = self._clock.now()
         quota = self.policy.daily_images_per_user
-        implicit = isinstance(intent, Edit | Reroll | Vary) and intent.generation_id is None
+        implicit = isinstance(intent, Edit | Reroll | Vary | Upscale) and intent.generation_id is None
         after = await self._jobs.latest_open_job(chat_id=admission.chat_id) if implicit else None
         seed = (
             options.seed
@@ -268,6 +268,8 @@ class JobIntake:
         """How many images the job will make, for the quota: a reroll or variation repeats its source's n."""
         if isinstance(intent, Generate | Edit) and intent.options.n is not None:
             return intent.options.n
+        if isinstance(intent, Upscale):
+            return 1  # one image, twice as large
         if isinstance(intent, Reroll | Vary):
             source = (
                 await self._history.get_generation(generation_id=intent.generation_id)

@@ -82,6 +82,9 @@ class ImageRequest:
     seed_given: bool = False
     """The user chose ``seed`` (``--seed``); otherwise the core picked it, and a provider that cannot
     take a seed drops it without a note."""
+    moderation: str | None = None
+    """How strictly a provider that offers a level filters: ``low`` under the chat's content policy
+    ``off``; None: the provider's default (OpenAI's ``auto``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,8 @@ class OpenAIProvider:
         quality = rules.quality(request.quality)
         if quality is not None:
             fields["quality"] = quality
+        if request.moderation is not None and not edit and not rules.response_format:
+            fields["moderation"] = request.moderation  # GPT image generations only (the spec's enum)
         if rules.response_format:
             fields["response_format"] = "b64_json"
         else:

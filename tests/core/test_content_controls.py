@@ -88,7 +88,7 @@ async def test_the_policy_travels_with_the_job(harness: Harness) -> None:
 
 
 async def test_under_the_spoiler_policy_the_result_goes_out_hidden(harness: Harness) -> None:
-    """"/settings policy spoiler": the delivered reply is a spoiler; under "off" it is not."""
+    """ "/settings policy spoiler": the delivered reply is a spoiler; under "off" it is not."""
     await harness.say("/settings policy spoiler", is_admin=True)
     hidden = await harness.last("/imagine a lighthouse")
     await harness.say("/settings policy off", is_admin=True)
@@ -112,3 +112,17 @@ async def test_ban_refused_lists_what_a_provider_refused_too(harness: Harness) -
     await harness.say("/imagine a lighthouse at night")
     text = (await harness.last("/ban refused", is_admin=True)).text
     assert "refused by the provider · a lighthouse at night" in text
+
+
+def test_the_policy_off_asks_providers_for_low_moderation() -> None:
+    """build_request: policy off → moderation "low"; safe or unset → the provider's default."""
+    from bot.core.generation.requests import Defaults, build_request
+    from bot.core.messages import GenerationOptions
+    from bot.core.types import SQUARE
+
+    defaults = Defaults(aspect=SQUARE, max_images=4)
+    made = [
+        build_request("a fox", GenerationOptions(), settings, defaults, seed=1).moderation
+        for settings in ({"policy": "off"}, {"policy": "safe"}, {})
+    ]
+    assert made == ["low", None, None]

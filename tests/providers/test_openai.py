@@ -193,6 +193,14 @@ async def test_quality_is_translated(
     assert fake.requests[0].json["quality"] == sent
 
 
+async def test_the_chats_moderation_level_is_sent_to_gpt_image_models(
+    fake: FakeOpenAIImages, provider: OpenAIProvider
+) -> None:
+    """moderation "low" (content policy off) reaches a GPT image generation, as the spec allows."""
+    await generate(provider, moderation="low")
+    assert fake.requests[0].json["moderation"] == "low"
+
+
 async def test_request_model_overrides_the_configured_one(
     fake: FakeOpenAIImages, provider: OpenAIProvider
 ) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.content.policy import ContentPolicy, policy_of
 from bot.core.errors import InvalidInput
 from bot.core.flags import MAX_SEED, clip, parse_aspect
 from bot.core.ids import ascii_int
@@ -54,6 +55,7 @@ def build_request(
         n=n,
         seed=options.seed if options.seed is not None else seed,
         seed_given=options.seed is not None,
+        moderation="low" if policy_of(chat_settings) == ContentPolicy.OFF else None,
         negative=options.negative or chat_settings.get("negative") or None,
         model=options.model or chat_settings.get("model") or None,
         provider=options.provider or chat_settings.get("provider") or None,

@@ -47,7 +47,17 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_CAPTION = 1024
 MAX_TEXT = 4096
 _JSON_FIELDS = frozenset(
-    {"reply_markup", "reply_parameters", "media", "commands", "allowed_updates", "scope", "message_ids"}
+    {
+        "reply_markup",
+        "reply_parameters",
+        "media",
+        "commands",
+        "allowed_updates",
+        "scope",
+        "message_ids",
+        "results",
+        "button",
+    }
 )
 _INT_FIELDS = frozenset(
     {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "message_thread_id", "max_connections"}
@@ -57,6 +67,19 @@ _ADMIN_RIGHTS = (
     "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
     "can_post_stories", "can_edit_stories", "can_delete_stories",
 )  # fmt: skip
+DEFAULT_UPDATES = frozenset(
+    {
+        "message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
+        "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query", "poll",
+        "poll_answer", "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    }
+)  # fmt: skip
+"""Update kinds sent when ``allowed_updates`` was never given (chat_member and reactions need asking)."""
+MAX_INLINE_RESULTS = 50
+MAX_RESULT_ID_BYTES = 64
+NO_INLINE_UPLOAD = "Bad Request: can't upload a file to an inline message"
+"""editMessageMedia on an inline message with an upload (``attach://``): the Bot API documents that a new
+file cannot be uploaded there; this description's exact wording is the fake's."""
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -116,6 +139,13 @@ class FakeTelegram:
         """Every message the bot sent (or re-sent by editing media), in order."""
         self.answered: dict[str, dict[str, Any]] = {}
         """Callback query id → answerCallbackQuery parameters."""
+        self.inline_answers: dict[str, dict[str, Any]] = {}
+        """Inline query id → answerInlineQuery parameters."""
+        self.allowed_updates: frozenset[str] = DEFAULT_UPDATES
+        """The update kinds the bot asked for (getUpdates / setWebhook ``allowed_updates``); Telegram
+        does not keep the others for the bot."""
+        self.inline_feedback = True
+        """@BotFather's /setinlinefeedback: chosen inline results are sent to the bot."""
         self._changed = asyncio.Condition()
         self._closing = False
         self._poll_generation = 0
@@ -194,6 +224,27 @@ class FakeTelegram:
         query_id = self.world.callback(chat_id, message_id, user_id, data)
         self._updated()
         return query_id
+
+    def inline(self, user_id: int, query: str) -> str:
+        """A user types ``@bot <query>`` in some chat; returns the inline query id."""
+        query_id = self.world.inline_query(user_id, query)
+        self._updated()
+        return query_id
+
+    def choose(self, query_id: str, index: int = 0) -> str | None:
+        """The user taps result ``index`` of the bot's answer to that query; returns the new inline
+        message's id (the bot hears it only if the result has an inline keyboard)."""
+        answer = self.inline_answers[query_id]
+        inline_message_id = self.world.chosen_inline_result(
+            self.world.inline_queries[query_id], answer["results"][index], feedback=self.inline_feedback
+        )
+        if self.inline_feedback:
+            self._updated()
+        return inline_message_id
+
+    def inline_message(self, inline_message_id: str) -> dict[str, Any]:
+        """An inline message as it is now (after edits)."""
+        return self.world.inline_messages[inline_message_id]
 
     def group(self, chat_id: int, *, admins: tuple[int, ...] = (), forum: bool = False) -> None:
         chat = self.world.chat(chat_id)
@@ -324,9 +375,21 @@ class FakeTelegram:
 
     def _updated(self) -> None:
         asyncio.get_running_loop().create_task(self._notify())
+        if not self._wanted(self.world.updates[-1]):
+            self.world.updates.pop()  # not asked for: Telegram does not keep it for the bot
+            return
         if self.webhook is not None:
             update = self.world.updates.pop()
             asyncio.get_running_loop().create_task(self.push_webhook(update))
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        return any(kind in self.allowed_updates for kind in update if kind != "update_id")
+
+    def _ask_for(self, params: dict[str, Any]) -> None:
+        """``allowed_updates`` given: from now on only those kinds (an empty list: the default)."""
+        kinds = params.get("allowed_updates")
+        if isinstance(kinds, list):
+            self.allowed_updates = frozenset(map(str, kinds)) or DEFAULT_UPDATES
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -400,6 +463,7 @@ class FakeTelegram:
         connections = params.get("max_connections", 40)
         if not isinstance(connections, int) or not 1 <= connections <= 100:
             raise bad("max_connections must be between 1 and 100")
+        self._ask_for(params)
         self.webhook = Webhook(url, secret or None)
         return True
 
@@ -417,6 +481,7 @@ class FakeTelegram:
         )
         if not 1 <= limit <= 100:
             limit = 100
+        self._ask_for(params)
         if offset:
             self.world.updates[:] = [u for u in self.world.updates if u["update_id"] >= offset]
         self._poll_generation += 1
@@ -511,7 +576,32 @@ class FakeTelegram:
             self._bot_message(chat.id, params, media_group_id=group_id, **content) for content in prepared
         ]
 
+    async def _m_answerInlineQuery(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        query_id = str(params.get("inline_query_id"))
+        if query_id not in self.world.inline_queries or query_id in self.inline_answers:
+            raise bad("query is too old and response timeout expired or query ID is invalid")
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise bad("Expected an Array of inline query results")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise bad("Too many inline query results specified")
+        ids = [_inline_result(result) for result in results]
+        if len(set(ids)) != len(ids):
+            raise bad("RESULT_ID_DUPLICATE")
+        button = params.get("button")
+        if button is not None:
+            _inline_button(button)
+        cache_time = params.get("cache_time", 300)
+        if not str(cache_time).isdigit() or int(cache_time) > 86_400:
+            raise bad("cache_time must be 0-86400")
+        if len(str(params.get("next_offset") or "").encode()) > 64:
+            raise bad("NEXT_OFFSET_INVALID")
+        self.inline_answers[query_id] = params
+        return True
+
     async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if "inline_message_id" in params:
+            return self._edit_inline_text(params)
         message = self._own_message(params)
         text = str(params.get("text", ""))
         _check_text(text)
@@ -531,6 +621,8 @@ class FakeTelegram:
         return self._edit(message, caption=caption, reply_markup=markup)
 
     async def _m_editMessageMedia(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if "inline_message_id" in params:
+            return self._edit_inline_media(params)
         message = self._own_message(params)
         media = params.get("media")
         if not isinstance(media, dict) or media.get("type") != "photo":
@@ -596,6 +688,68 @@ class FakeTelegram:
             "file_size": len(stored.data),
             "file_path": stored.path,
         }
+
+    # ------------------------------------------------------------------------------ inline messages
+
+    def _inline_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self.world.inline_messages.get(str(params["inline_message_id"]))
+        if message is None:
+            raise bad("MESSAGE_ID_INVALID")
+        markup = params.get("reply_markup")
+        for row in markup.get("inline_keyboard", []) if isinstance(markup, dict) else []:
+            for key in row:
+                data = key.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise bad("BUTTON_DATA_INVALID")
+        return message
+
+    def _edit_inline_text(self, params: dict[str, Any]) -> bool:
+        """An inline message's text (it must still be a text message); True, as Telegram answers."""
+        message = self._inline_message(params)
+        text = str(params.get("text", ""))
+        _check_text(text)
+        if "text" not in message:
+            raise bad("there is no text in the message to edit")
+        markup = params.get("reply_markup")
+        if message["text"] == text and message.get("reply_markup") == markup:
+            raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
+        message["text"] = text
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return True
+
+    def _edit_inline_media(self, params: dict[str, Any]) -> bool:
+        """An inline message (text or media) becomes a photo or document of a file already on Telegram
+        (a file_id): inline messages cannot take an upload. True, as Telegram answers."""
+        message = self._inline_message(params)
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") not in ("photo", "document"):
+            raise bad("MEDIA_INVALID")
+        ref = media.get("media")
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            raise ApiError(400, NO_INLINE_UPLOAD)
+        stored = self.world.files.get(str(ref))
+        if stored is None:
+            raise bad("wrong file identifier/HTTP URL specified")
+        kind = stored.path.split("/")[0].removesuffix("s")
+        if kind != media["type"]:
+            raise bad(f"can't use file of type {kind.capitalize()} as {media['type'].capitalize()}")
+        caption = media.get("caption")
+        if caption is not None and len(caption) > MAX_CAPTION:
+            raise bad("message caption is too long")
+        for key in ("text", "photo", "document", "caption", "reply_markup"):
+            message.pop(key, None)
+        if kind == "photo":
+            message["photo"] = self.world.photo_sizes_of(stored)
+        else:
+            message["document"] = self.world.document_of(stored)
+        if caption is not None:
+            message["caption"] = caption
+        if isinstance(params.get("reply_markup"), dict):
+            message["reply_markup"] = params["reply_markup"]
+        return True
 
     # ------------------------------------------------------------------------------------- helpers
 
@@ -702,6 +856,39 @@ class FakeTelegram:
 def _mime_of(filename: str) -> str:
     """Telegram sets a document's ``mime_type`` from its file name."""
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _inline_result(result: Any) -> str:
+    """Check one InlineQueryResult as the Bot API parses it; return its id."""
+    if not isinstance(result, dict):
+        raise bad("Can't parse inline query result: Inline query result must be an object")
+    kind, result_id = result.get("type"), result.get("id")
+    if not isinstance(kind, str) or not isinstance(result_id, str):
+        raise bad('Can\'t parse inline query result: Field "type" and "id" must be strings')
+    if not 1 <= len(result_id.encode()) <= MAX_RESULT_ID_BYTES:
+        raise bad("RESULT_ID_INVALID")
+    if kind.lower() != "article":
+        raise bad(f"Can't parse inline query result: Unsupported by this fake: {kind}")
+    if not result.get("title"):
+        raise bad("Can't parse inline query result: Can't find field \"title\"")
+    content = result.get("input_message_content")
+    if not isinstance(content, dict) or not str(content.get("message_text") or "").strip():
+        raise bad("Can't parse inline query result: Message text is empty")
+    if len(str(content["message_text"])) > MAX_TEXT:
+        raise bad("MESSAGE_TOO_LONG")
+    return result_id
+
+
+def _inline_button(button: Any) -> None:
+    """InlineQueryResultsButton: a text and exactly one of start_parameter (1-64 of A-Z a-z 0-9 _ -)
+    and web_app."""
+    if not isinstance(button, dict) or not button.get("text"):
+        raise bad("Can't parse inline query results button JSON object")
+    start = button.get("start_parameter")
+    if (start is None) == (button.get("web_app") is None):
+        raise bad("InlineQueryResultsButton must have exactly one optional field")
+    if start is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(start)):
+        raise bad("START_PARAM_INVALID")
 
 
 def _check_text(text: str) -> None:

@@ -6,8 +6,10 @@ python-telegram-bot parses it. :mod:`tests.fakes.telegram` serves it over HTTP.
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +19,8 @@ from PIL import Image as PILImage
 BOT_ID = 700_000_001
 BOT_USERNAME = "EaselTestBot"
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+MAX_INLINE_QUERY = 256
+"""An inline query's text: Telegram's clients send at most 256 characters."""
 
 
 @dataclass
@@ -79,6 +83,11 @@ class World:
         self.callback_ids: set[str] = set()
         self._callback_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
+        self.inline_queries: dict[str, dict[str, Any]] = {}
+        """Inline query id → the query (``from``, ``query``)."""
+        self.inline_messages: dict[str, dict[str, Any]] = {}
+        """inline_message_id → the message a chosen inline result put in some chat (its content)."""
+        self._inline_ids = itertools.count(1)
 
     # -------------------------------------------------------------------------------------- chats
 
@@ -131,6 +140,16 @@ class World:
                 "file_size": len(data),
             }
         ]
+
+    def photo_sizes_of(self, stored: StoredFile) -> list[dict[str, Any]]:
+        """A photo already on the server, sent again by its file_id."""
+        width, height = image_size(stored.data) or (0, 0)
+        size = {"width": width, "height": height, "file_size": len(stored.data)}
+        return [{"file_id": stored.file_id, "file_unique_id": stored.unique_id} | size]
+
+    def document_of(self, stored: StoredFile) -> dict[str, Any]:
+        """A document already on the server, sent again by its file_id."""
+        return {"file_id": stored.file_id, "file_unique_id": stored.unique_id, "file_size": len(stored.data)}
 
     def document(self, data: bytes, filename: str, mime: str) -> dict[str, Any]:
         stored = self.store_file(data, "document", filename.rsplit(".", 1)[-1] if "." in filename else "bin")
@@ -194,6 +213,45 @@ class World:
         }
         self.add_update(callback_query=query)
         return query_id
+
+    def inline_query(self, user_id: int, query: str, *, chat_type: str = "private") -> str:
+        """A user types ``@bot <query>`` in some chat; returns the inline query id."""
+        assert len(query) <= MAX_INLINE_QUERY, "Telegram's clients send at most 256 characters"
+        query_id = str(8_000_000_000 + next(self._inline_ids))
+        inline = {
+            "id": query_id,
+            "from": user_json(user_id),
+            "query": query,
+            "offset": "",
+            "chat_type": chat_type,
+        }
+        self.inline_queries[query_id] = inline
+        self.add_update(inline_query=inline)
+        return query_id
+
+    def chosen_inline_result(
+        self, query: dict[str, Any], result: dict[str, Any], *, feedback: bool = True
+    ) -> str | None:
+        """The user taps a result: its message goes to the chat (an opaque ``inline_message_id``, which
+        the update carries only when the result has an inline keyboard); with inline feedback on
+        (@BotFather /setinlinefeedback) the bot gets a ``chosen_inline_result``. Returns the id."""
+        content = dict(result.get("input_message_content") or {})
+        markup = result.get("reply_markup")
+        message: dict[str, Any] = {"via_bot": BOT_USER, "text": content.get("message_text")}
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        inline_message_id = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+        self.inline_messages[inline_message_id] = message
+        if feedback:
+            chosen: dict[str, Any] = {
+                "result_id": result["id"],
+                "from": query["from"],
+                "query": query["query"],
+            }
+            if isinstance(markup, dict) and markup.get("inline_keyboard"):
+                chosen["inline_message_id"] = inline_message_id
+            self.add_update(chosen_inline_result=chosen)
+        return inline_message_id
 
     def media_group_id(self) -> str:
         return f"MG{next(self._media_groups)}"

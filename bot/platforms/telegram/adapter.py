@@ -22,7 +22,9 @@ from telegram.ext import (
     Application,
     BaseRateLimiter,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -40,6 +42,7 @@ from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.flood import SharedFloodLimiter
+from bot.platforms.telegram.inline import InlineMode, is_inline
 from bot.platforms.telegram.lanes import PriorityFloodLimiter, RateArgs
 from bot.platforms.telegram.settings import TelegramSettings
 from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
@@ -69,7 +72,7 @@ COMMANDS = (
     ("help", "How to use Easel"),
     ("start", "Say hello"),
 )
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "chosen_inline_result"]
 NOT_ALLOWED = "Sorry, this bot is private."
 
 
@@ -114,6 +117,13 @@ class TelegramAdapter:
             self.application.bot,
             status_delay_s=settings.status_delay_s if status_delay_s is None else status_delay_s,
         )
+        self.inline = InlineMode(
+            self.application.bot,
+            self.delivery,
+            storage_chat=settings.inline_storage_chat,
+            allowed=self._allowed_inline,
+        )
+        """Inline mode (``@bot a red fox`` in any chat): answers, requests and inline messages."""
         self.admins = AdminDirectory(self.application.bot, operators=settings.admin_ids)
         """Tells the core who administers a chat (``Incoming.is_admin``); the core decides the rights."""
         self.username = ""
@@ -122,6 +132,8 @@ class TelegramAdapter:
         self._webhook: WebhookServer | None = None
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_handler(InlineQueryHandler(self._on_inline_query))
+        self.application.add_handler(ChosenInlineResultHandler(self._on_chosen_inline_result))
         self.application.add_error_handler(self._on_error)
 
     # ---------------------------------------------------------------------------------- lifecycle
@@ -216,10 +228,15 @@ class TelegramAdapter:
     # ----------------------------------------------------------------------------------- Platform
 
     async def send(self, target: Target, reply: Reply) -> list[str]:
+        if is_inline(target):
+            return await self.inline.send(target, reply)
         return await self.delivery.send(target, reply)
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
-        """Progress is best effort: a status message that cannot be shown never stops the job."""
+        """Progress is best effort: a status message that cannot be shown never stops the job. An inline
+        message shows none: it says "Drawing…" until the image or the reason replaces it."""
+        if is_inline(target):
+            return
         try:
             await self.delivery.event(target, job_id, event)
         except DeliveryFailed as exc:
@@ -304,6 +321,22 @@ class TelegramAdapter:
             case Action.DELETE:
                 await self._delete(query, incoming, button.generation_id)
 
+    async def _on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.inline_query is not None:
+            await self.inline.answer(update.inline_query)
+
+    async def _on_chosen_inline_result(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A user sent our "Drawing…" result: the request it makes (rates, quota and all) is handled like
+        a message's, its answers edit that inline message."""
+        chosen = update.chosen_inline_result
+        incoming = self.inline.incoming(chosen) if chosen is not None else None
+        if incoming is None or self._front is None:
+            return
+        try:
+            await self._front.handle(incoming)
+        except DeliveryFailed as exc:
+            log.info("telegram: could not answer inline message of %s: %s", incoming.user_id, exc)
+
     @staticmethod
     async def _ack(query: CallbackQuery) -> None:
         """Stop the button's spinner; a press Telegram delivered again (the replica that took it first
@@ -377,6 +410,10 @@ class TelegramAdapter:
             log.info("could not tell the user about the error: %s", exc)
 
     # ------------------------------------------------------------------------------------ helpers
+
+    def _allowed_inline(self, user_id: int) -> bool:
+        """Inline messages land in any chat: with ``allowed_chats`` set nobody may send them."""
+        return not self._settings.allowed_chats and self._allowed(user_id, user_id)
 
     def _allowed(self, chat_id: int, user_id: int) -> bool:
         users, chats = self._settings.allowed_users, self._settings.allowed_chats

@@ -14,6 +14,7 @@ by the failure reply that follows (``Reply.is_error``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -118,6 +119,25 @@ class TelegramDelivery(BotCalls):
             return await self._send_album(reply, uploads, common)
         finally:
             self._message_sent(chat_id, thread_id)
+
+    async def store(self, chat_id: int, reply: Reply) -> tuple[str, bool]:
+        """Upload the reply's first image to ``chat_id`` without a notification (inline mode's storage
+        chat), as a photo or, by the same rules as any result, a document; return its ``file_id`` and
+        whether it is a document's."""
+        first = dataclasses.replace(reply, images=reply.images[:1])
+        [upload] = await asyncio.to_thread(_prepared, first)
+        caption = render.caption(first)
+
+        async def store_at(chat: int, thread_id: int | None) -> Message:
+            common = {"chat_id": chat, "disable_notification": True}
+            return await self._upload(first.images[0], upload, caption, None, common)
+
+        message = await self._at(Target(PLATFORM, str(chat_id)), store_at)
+        if message.photo:
+            return message.photo[-1].file_id, False
+        if message.document is not None:
+            return message.document.file_id, True
+        raise DeliveryFailed("telegram kept no file of the stored image", permanent=True)
 
     async def _upload(
         self,

@@ -43,6 +43,11 @@ class TelegramSettings(SettingsSection):
     """Chat ids (groups are negative) the bot works in; empty = all."""
     admin_ids: list[int] = []
     """User ids that may change any chat's settings and delete any image (besides chat administrators)."""
+    inline_storage_chat: int | None = None
+    """Inline mode (``@bot a red fox`` in any chat): the chat the bot uploads inline results to first
+    (an inline message cannot take an upload, only a file id): a private channel or group where the bot
+    may post, or your own chat with the bot. Unset: inline queries are answered "not set up". Also turn
+    on inline mode and inline feedback with @BotFather (/setinline, /setinlinefeedback)."""
     status_delay_s: float = Field(default=1.0, ge=0, le=60)
     """A job's status message ("Queued (#2)", "Generating… 40%") appears only if the job is still
     going after this many seconds (0 = at once): quick images come without the extra messages."""

@@ -1,0 +1,217 @@
+"""Inline mode: ``@bot a red fox`` typed in any chat.
+
+The inline query is answered with one article, "🎨 Draw: a red fox"; tapping it posts a placeholder
+("🎨 Drawing “a red fox”…") with a 🎨 Draw another button. That keyboard is what makes Telegram give the
+bot the message's ``inline_message_id`` in the ``chosen_inline_result`` update (with inline feedback on
+in @BotFather): only then is a job made, a Generate of one image held to the same rules, rate limits and
+quota as any other request. It belongs to the user's private chat with the bot (their settings, their
+history), and its answers go to the inline message (a :class:`Target` whose ``extra`` holds
+``inline_message_id``): the image replaces the placeholder (editMessageMedia), a refusal or failure
+replaces its text.
+
+An inline message cannot take an upload, only a file Telegram already has: the image is uploaded first,
+silently, to ``telegram.inline_storage_chat``, and its ``file_id`` used. Without that setting every
+inline query is answered with one "Inline mode is not set up" article. Users outside ``allowed_users``,
+and everyone when ``allowed_chats`` is set (an inline message may land in any chat), get no results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from telegram import (
+    Bot,
+    ChosenInlineResult,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputTextMessageContent,
+)
+
+from bot.core.errors import DeliveryFailed
+from bot.core.messages import Generate, GenerationOptions, Incoming
+from bot.core.texts import shorten
+from bot.core.types import Reply, Target
+from bot.platforms.telegram import render
+from bot.platforms.telegram.calls import BotCalls
+from bot.platforms.telegram.lanes import ANSWER, RESULT
+from bot.platforms.telegram.updates import PLATFORM
+
+if TYPE_CHECKING:
+    from bot.platforms.telegram.delivery import TelegramDelivery
+
+log = logging.getLogger(__name__)
+INLINE_MESSAGE = "inline_message_id"
+"""``Incoming.extra`` / ``Target.extra`` key: the answers go to this inline message."""
+RESULT_PREFIX = "draw:"
+OFF_RESULT = "off"
+NOT_SET_UP = "Inline mode is not set up"
+NOT_SET_UP_TEXT = (
+    "Inline mode of this bot is not set up: its operator has to set telegram.inline_storage_chat "
+    "(a chat the bot uploads images to first)."
+)
+NOT_ALLOWED = "Sorry, this bot is private."
+TYPE_A_PROMPT = "Type what to draw, e.g. a red fox --ar 16:9"
+STORAGE_FAILED = "I made your image but could not upload it for this message. Please try again."
+
+
+def is_inline(target: Target) -> bool:
+    """Whether the target is an inline message (not a chat)."""
+    return INLINE_MESSAGE in target.extra
+
+
+def result_id(prompt: str) -> str:
+    """A result id of 37 bytes (Telegram allows 1-64) naming the prompt."""
+    return RESULT_PREFIX + hashlib.sha256(prompt.encode()).hexdigest()[:32]
+
+
+def draw_another() -> InlineKeyboardMarkup:
+    """The keyboard of an inline message: 🎨 Draw another (starts ``@bot `` in the same chat)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("🎨 Draw another", switch_inline_query_current_chat="")]]
+    )
+
+
+class InlineMode(BotCalls):
+    """Answers inline queries, turns chosen results into requests, and delivers to inline messages."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        delivery: TelegramDelivery,
+        *,
+        storage_chat: int | None,
+        allowed: Callable[[int], bool],
+    ) -> None:
+        super().__init__(bot)
+        self._delivery = delivery
+        self._storage_chat = storage_chat
+        self._allowed = allowed
+        """Whether a user may use inline mode (``allowed_users``; nobody when ``allowed_chats`` is set)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self._storage_chat is not None
+
+    # ------------------------------------------------------------------------------------ queries
+
+    async def answer(self, query: InlineQuery) -> None:
+        """Answer an inline query (every keystroke makes one: nothing is generated here)."""
+        prompt = " ".join(query.query.split())
+        results: list[InlineQueryResultArticle] = []
+        button: InlineQueryResultsButton | None = None
+        if not self.enabled:
+            results = [
+                InlineQueryResultArticle(
+                    OFF_RESULT,
+                    NOT_SET_UP,
+                    InputTextMessageContent(NOT_SET_UP_TEXT),
+                    description="The bot's operator has to set telegram.inline_storage_chat.",
+                )
+            ]
+        elif not self._allowed(query.from_user.id):
+            button = InlineQueryResultsButton(NOT_ALLOWED, start_parameter="private")
+        elif not prompt:
+            button = InlineQueryResultsButton(TYPE_A_PROMPT, start_parameter="inline")
+        else:
+            results = [
+                InlineQueryResultArticle(
+                    result_id(prompt),
+                    f"🎨 Draw: {shorten(prompt, 60)}",
+                    InputTextMessageContent(f"🎨 Drawing “{prompt}”…"),
+                    reply_markup=draw_another(),  # without a keyboard Telegram gives no inline_message_id
+                    description="The picture replaces this message when it is ready.",
+                )
+            ]
+        try:
+            await self._call(
+                lambda: self._bot.answer_inline_query(
+                    query.id, results, cache_time=0, is_personal=True, button=button, **self._lane(ANSWER)
+                )
+            )
+        except DeliveryFailed as exc:  # the user typed on: this query is too old to answer
+            log.info("telegram: inline query not answered: %s", exc)
+
+    def incoming(self, chosen: ChosenInlineResult) -> Incoming | None:
+        """The request a chosen result makes: one image of the query, for the inline message; None for
+        results that make none (inline mode off, not allowed, or no inline message to deliver to)."""
+        if not self.enabled or not chosen.result_id.startswith(RESULT_PREFIX):
+            return None
+        if chosen.inline_message_id is None:
+            log.warning("telegram: a chosen inline result came without inline_message_id; nothing made")
+            return None
+        user = chosen.from_user
+        if not self._allowed(user.id):
+            return None
+        prompt = " ".join(chosen.query.split())
+        key = hashlib.sha256(chosen.inline_message_id.encode()).hexdigest()[:32]
+        return Incoming(
+            platform=PLATFORM,
+            chat_id=str(user.id),  # the user's private chat with the bot: their settings and history
+            user_id=str(user.id),
+            display_name=user.full_name,
+            text=prompt,
+            message_id=f"inline-{key}",  # the idempotency key: one job per inline message
+            locale=user.language_code,
+            extra={INLINE_MESSAGE: chosen.inline_message_id},
+            intent=Generate(prompt=prompt, options=GenerationOptions(n=1)),  # one message, one image
+        )
+
+    # ----------------------------------------------------------------------------------- delivery
+
+    async def send(self, target: Target, reply: Reply) -> list[str]:
+        """The image replaces the inline message (uploaded to the storage chat first, then edited in by
+        its file_id); a text (a refusal, a failure, a cost to confirm) replaces its text. No message ids
+        are returned: an inline message belongs to no chat the bot can delete in."""
+        inline_id = str(target.extra[INLINE_MESSAGE])
+        if not reply.images:
+            text = render.caption(reply, render.MAX_TEXT)
+            await self._edit_text(inline_id, f"⚠️ {text}" if reply.is_error else text, reply.is_error)
+            return []
+        if self._storage_chat is None:  # turned off since the request: say so rather than stay silent
+            await self._edit_text(inline_id, f"⚠️ {NOT_SET_UP_TEXT}", True)
+            return []
+        try:
+            file_id, document = await self._delivery.store(self._storage_chat, reply)
+        except DeliveryFailed as exc:
+            if exc.permanent:
+                await self._try(lambda: self._edit_text(inline_id, f"⚠️ {STORAGE_FAILED}", True))
+            raise
+        caption = render.caption(reply)
+        media = (
+            InputMediaDocument(file_id, caption=caption)
+            if document
+            else InputMediaPhoto(file_id, caption=caption)
+        )
+        try:
+            await self._call(
+                lambda: self._bot.edit_message_media(
+                    media, inline_message_id=inline_id, reply_markup=draw_another(), **self._lane(RESULT)
+                )
+            )
+        except DeliveryFailed as exc:
+            if "not modified" not in str(exc).lower():  # an earlier try got through
+                raise
+        return []
+
+    async def _edit_text(self, inline_id: str, text: str, error: bool) -> None:
+        markup = None if error else draw_another()
+        try:
+            await self._call(
+                lambda: self._bot.edit_message_text(
+                    shorten(text, render.MAX_TEXT),
+                    inline_message_id=inline_id,
+                    reply_markup=markup,
+                    **self._lane(RESULT),
+                )
+            )
+        except DeliveryFailed as exc:
+            if "not modified" not in str(exc).lower():
+                raise

@@ -135,3 +135,16 @@ async def test_the_bot_asks_telegram_for_inline_updates(running: Running) -> Non
     await running.tg.wait_for(lambda: running.tg.calls_to("getUpdates"))
     asked = running.tg.calls_to("getUpdates")[-1].params["allowed_updates"]
     assert {"inline_query", "chosen_inline_result"} <= set(asked) and asked == ALLOWED_UPDATES
+
+
+@pytest.mark.easel(env=INLINE)
+async def test_format_file_in_the_users_chat_makes_the_inline_message_a_document(running: Running) -> None:
+    """The user's /settings format file (their private chat's) holds inline: the message becomes a file."""
+    tg = running.tg
+    tg.group(STORAGE)
+    tg.say(USER, USER, "/settings format file")
+    await tg.wait_for(lambda: any("format: file" in t for t in tg.texts(USER)))
+    inline_message_id = await chosen(running, "a red fox")
+    await tg.wait_for(lambda: "document" in tg.inline_message(inline_message_id))
+    [stored] = tg.documents(STORAGE)
+    assert tg.inline_message(inline_message_id)["document"]["file_id"] == stored["document"]["file_id"]

@@ -538,7 +538,7 @@ class FakeTelegram:
         chat = self._writable_chat(params)
         caption = _caption(params)
         photo = self._photo_sizes(params.get("photo"), files)
-        return self._bot_message(chat.id, params, photo=photo, caption=caption)
+        return self._bot_message(chat.id, params, photo=photo, caption=caption, **_spoiler(params))
 
     async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         chat = self._writable_chat(params)
@@ -570,7 +570,8 @@ class FakeTelegram:
                     {"document": self._document(item.get("media"), params, files)} | {"caption": caption}
                 )
             else:
-                prepared.append({"photo": self._photo_sizes(item.get("media"), files), "caption": caption})
+                photo = self._photo_sizes(item.get("media"), files)
+                prepared.append({"photo": photo, "caption": caption, **_spoiler(item)})
         group_id = self.world.media_group_id()
         return [
             self._bot_message(chat.id, params, media_group_id=group_id, **content) for content in prepared
@@ -947,3 +948,13 @@ def _decode(name: str, value: str) -> Any:
 
 
 __all__ = ["BOT_ID", "BOT_USERNAME", "TOKEN", "Call", "FakeTelegram"]
+
+
+def _spoiler(params: dict[str, Any]) -> dict[str, Any]:
+    """``has_spoiler`` (a Boolean; multipart sends it as text) → the message's ``has_media_spoiler``."""
+    value = params.get("has_spoiler")
+    if value is None:
+        return {}
+    if value not in (True, False, "true", "false", "True", "False"):
+        raise bad("can't parse has_spoiler: a Boolean is expected")
+    return {"has_media_spoiler": True} if value in (True, "true", "True") else {}

@@ -166,7 +166,13 @@ class TelegramDelivery(BotCalls):
             return self._bot.send_document(
                 document=upload.data, filename=upload.filename, caption=caption, reply_markup=markup, **common
             )
-        return self._bot.send_photo(photo=upload.data, caption=caption, reply_markup=markup, **common)
+        return self._bot.send_photo(
+            photo=upload.data,
+            caption=caption,
+            reply_markup=markup,
+            has_spoiler=upload.spoiler or None,
+            **common,
+        )
 
     async def _send_album(
         self, reply: Reply, uploads: list[media.Upload], common: dict[str, Any]
@@ -382,4 +388,6 @@ def _prepared(reply: Reply) -> list[media.Upload]:
     ]
     if any(upload.document for upload in uploads):
         uploads = media.as_documents(reply.images, uploads) or uploads
+    if reply.spoiler:  # the chat's content policy: photos hidden until tapped
+        uploads = [dataclasses.replace(u, spoiler=not u.document) for u in uploads]
     return uploads

@@ -188,7 +188,7 @@ class InlineMode(BotCalls):
         media = (
             InputMediaDocument(file_id, caption=caption)
             if document
-            else InputMediaPhoto(file_id, caption=caption)
+            else InputMediaPhoto(file_id, caption=caption, has_spoiler=reply.spoiler or None)
         )
         try:
             await self._call(

@@ -44,6 +44,8 @@ class Upload:
     data: bytes
     filename: str
     document: bool
+    spoiler: bool = False
+    """A photo shown hidden until tapped (``has_spoiler``; documents cannot be)."""
 
 
 def wants_files(reply: Reply) -> bool:
@@ -98,4 +100,4 @@ def input_media(upload: Upload, caption: str | None) -> InputMediaPhoto | InputM
     """An album item of the upload's kind."""
     if upload.document:
         return InputMediaDocument(upload.data, caption=caption, filename=upload.filename)
-    return InputMediaPhoto(upload.data, caption=caption)
+    return InputMediaPhoto(upload.data, caption=caption, has_spoiler=upload.spoiler or None)

@@ -172,7 +172,7 @@ async def test_the_builtin_renderer_draws_its_scene_again_at_twice_the_size(harn
     assert mean_difference(back, small) < 8 < mean_difference(another, small)  # the same scene
 
 
-@pytest.mark.easel()
+@pytest.mark.easel
 async def test_builtin_upscale_of_a_variation_without_a_recipe_says_lanczos(harness: Harness) -> None:
     """A builtin variation keeps no recipe: it is enlarged with Lanczos, and the note says why."""
     first = await harness.last("/imagine a red fox --seed 7")

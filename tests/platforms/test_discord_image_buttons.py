@@ -51,7 +51,7 @@ async def answer_of(bot: RunningDiscord, interaction: Interaction, containing: s
 
 
 async def test_a_set_of_two_gets_vary_and_edit_rows_per_image(bot: RunningDiscord) -> None:
-    """count:2 → rows [Vary 1, Vary 2], [Upscale 1, 2], [Edit 1, Edit 2], [Reroll, Delete], labelled with the numbers."""
+    """count:2 → rows [Vary 1, Vary 2], [Upscale 1, 2], [Edit 1, Edit 2], [Reroll, Delete], numbered."""
     message = await bot.result_of(bot.dc.slash("imagine", {"prompt": "two foxes", "count": 2}))
     assert rows(message) == [
         ["easel:v:1:1", "easel:v:1:2"],

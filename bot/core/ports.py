@@ -119,6 +119,14 @@ class HistoryStore(Protocol):
         """Newest first; all chats when chat_id is None."""
         ...
 
+    async def delete_generation(self, *, generation_id: int) -> list[StoredImage]:
+        """Remove the generation and its images from the history in one transaction; return the
+        images, whose files the caller removes (``ArtifactStore.remove``). Generations made from it keep
+        working without a parent, jobs that named it keep their rows, the messages that showed it are
+        forgotten. ``NotFound`` when there is no such generation, ``InvalidInput`` while a job is still
+        delivering it."""
+        ...
+
     async def add_usage(self, *, user_id: int, day: date, images: int, est_cost: float = 0.0) -> None:
         """Add (or, with negative numbers, give back) images and estimated spend for a day."""
         ...
@@ -297,6 +305,11 @@ class ArtifactStore(Protocol):
         ...
 
     async def load(self, stored: StoredImage) -> bytes: ...
+
+    async def remove(self, images: Sequence[StoredImage]) -> None:
+        """Delete the images' files and their sidecars (those already gone are skipped); refuses
+        paths outside ``media_dir``."""
+        ...
 
 
 class Metrics(Protocol):

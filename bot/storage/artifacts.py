@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,21 @@ class FileArtifactStore:
     async def load(self, stored: StoredImage) -> bytes:
         """The bytes of a stored image; refuses paths outside ``media_dir``."""
         return await asyncio.to_thread(self._read, stored.path)
+
+    async def remove(self, images: Sequence[StoredImage]) -> None:
+        """Delete each image's file and its JSON sidecar (files already gone are skipped); refuses
+        paths outside ``media_dir``, checked for every image before anything is deleted."""
+        paths = [self._inside(image.path) for image in images]
+        await asyncio.to_thread(self._unlink, paths)
+
+    @staticmethod
+    def _unlink(paths: list[Path]) -> None:
+        for path in paths:
+            for file in (path, path.with_suffix(".json")):
+                try:
+                    file.unlink(missing_ok=True)
+                except OSError as exc:
+                    raise StorageError(f"Could not delete {file}: {exc}", user_message=_UNAVAILABLE) from exc
 
     async def load_metadata(self, stored: StoredImage) -> dict[str, Any]:
         """The JSON sidecar written next to the image."""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
     exists,
     insert,
     select,
@@ -20,11 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
-from bot.core.errors import NotFound
+from bot.core.errors import InvalidInput, NotFound
 from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, JobStatus, StoredImage
 from bot.storage.common import row_id, rowcount, storage_errors
 from bot.storage.job_repo import move_statement
-from bot.storage.tables import ChatRow, GenerationRow, ImageRow, JobRow, UserRow
+from bot.storage.tables import ChatRow, GenerationRow, ImageRow, JobRow, ShownMessageRow, UserRow
 from bot.storage.usage_repo import UsageQueries
 
 DISPLAY_NAME_MAX = 256
@@ -332,3 +333,41 @@ class SqlHistoryStore(UsageQueries):
             async with self._sessions() as session:
                 rows = (await session.execute(stmt)).unique().scalars().all()
         return [_record(row) for row in rows]
+
+    async def delete_generation(self, *, generation_id: int) -> list[StoredImage]:
+        """Remove the generation and its image rows in one transaction and return its images (their
+        files are the ``ArtifactStore``'s to remove). Generations made from it lose their parent link,
+        jobs that named it keep their row without it, the messages that showed it are forgotten.
+        ``NotFound`` when there is no such generation; ``InvalidInput`` while a job is still delivering
+        it (deleting then would leave a job owed a delivery of nothing)."""
+        if not row_id(generation_id):
+            raise NotFound(f"generation {generation_id} does not exist")
+        delivering = select(JobRow.id).where(
+            JobRow.generation_id == generation_id, JobRow.status == JobStatus.GENERATED.value
+        )
+        images = select(ImageRow).where(ImageRow.generation_id == generation_id).order_by(ImageRow.position)
+        with storage_errors("delete the generation"):
+            async with self._sessions.begin() as session:
+                found = await session.execute(
+                    select(GenerationRow.id).where(GenerationRow.id == generation_id).with_for_update()
+                )
+                if found.scalar_one_or_none() is None:
+                    raise NotFound(f"generation {generation_id} does not exist")
+                if (await session.execute(delivering.limit(1))).first() is not None:
+                    raise InvalidInput(f"generation {generation_id} is still being delivered")
+                stored = [_stored_image(row) for row in (await session.execute(images)).scalars()]
+                # explicit, not left to the foreign keys' ON DELETE: the same on any database
+                await session.execute(
+                    update(GenerationRow)
+                    .where(GenerationRow.parent_id == generation_id)
+                    .values(parent_id=None)
+                )
+                await session.execute(
+                    update(JobRow).where(JobRow.generation_id == generation_id).values(generation_id=None)
+                )
+                await session.execute(
+                    delete(ShownMessageRow).where(ShownMessageRow.generation_id == generation_id)
+                )
+                await session.execute(delete(ImageRow).where(ImageRow.generation_id == generation_id))
+                await session.execute(delete(GenerationRow).where(GenerationRow.id == generation_id))
+        return stored

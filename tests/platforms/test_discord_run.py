@@ -35,7 +35,7 @@ async def test_easel_run_answers_imagine_with_a_16_9_png(tmp_path: Path) -> None
             await dc.wait_for(lambda: (m := dc.original(it)) is not None and m["attachments"], 30)
             assert it.response_type == 5 and it.responded_at is not None and it.responded_at - it.created < 3
             message = dc.original(it)
-            assert message is not None and len(dc.custom_ids(message)) == 4
+            assert message is not None and len(dc.custom_ids(message)) == 5  # r, v, u, e, d
             img = picture(dc.file_bytes(message["attachments"][0]))
             assert img.format == "PNG" and abs(img.width / img.height - 16 / 9) < 0.05
         finally:

@@ -30,7 +30,7 @@ async def test_after_a_restart_the_conversation_is_read_from_the_database(tmp_pa
     request, reply = page["items"][1]["request"], page["items"][1]["reply"]
     assert request["text"] == "make it warmer" and request["reply_to"] == first and request["mine"]
     assert reply["images"][0]["url"] == f"/images/{second}/0"
-    assert reply["actions"] == ["reroll", "vary", "edit", "download"]
+    assert reply["actions"] == ["reroll", "vary", "upscale", "edit", "download"]
     assert reply["text"].startswith("edit: make it warmer") and f"#{second}" in reply["text"]
     assert page["before"] is None
 

@@ -82,6 +82,9 @@ class GenerationSettings(Section):
     max_images: int = Field(default=4, ge=1, le=10)
     default_aspect: str = "1:1"
     max_prompt_chars: int = Field(default=1500, ge=10, le=32000)
+    embed_parameters: bool = True
+    """Saved images carry their prompt and parameters in the file (A1111's ``parameters`` text in PNG,
+    EXIF UserComment in JPEG and WebP), as A1111's "PNG Info" reads them."""
     workers: int = Field(default=4, ge=1, le=64)
     """Jobs generated at once, over all users and providers."""
     attempt_timeout_s: float = Field(default=120.0, gt=0, le=3600)

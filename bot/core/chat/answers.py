@@ -5,6 +5,7 @@ Each returns the text to say (or the decision); talking to the platform is the s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.core import texts
@@ -12,17 +13,19 @@ from bot.core.content.bans import BAN_KEY
 from bot.core.content.commands import ban_command, split
 from bot.core.content.policy import POLICY_KEY, parse_policy
 from bot.core.content.refusals import REFUSED_KEY
-from bot.core.errors import InvalidInput, NotFound
+from bot.core.errors import InvalidInput, NotFound, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import Defaults, validate_chat_setting
 from bot.core.identity import Directory
 from bot.core.jobs.intake import JobIntake
+from bot.core.jobs.limits import LOCAL_PLATFORMS
 from bot.core.jobs.queue import JobQueue
 from bot.core.messages import Incoming, Settings
-from bot.core.ports import Clock, HistoryStore, JobStore
+from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore
 from bot.core.rights import may_manage, require_admin
 from bot.core.types import Deletion, GenerationRecord, JobStatus
 
+log = logging.getLogger(__name__)
 HISTORY_PAGE = 10
 GONE = "That image is gone."
 NOT_SENT_YET = "That image is still being sent; try again in a moment."
@@ -51,7 +54,10 @@ class QuickAnswers:
         intake: JobIntake,
         defaults: Defaults,
         clock: Clock,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
+        """``artifacts``: where a deleted generation's files are removed from (without it, only its
+        rows are deleted)."""
         self._directory = directory
         self._history = history
         self._jobs = jobs
@@ -60,6 +66,7 @@ class QuickAnswers:
         self._intake = intake
         self._defaults = defaults
         self._clock = clock
+        self._artifacts = artifacts
 
     async def history(self, message: Incoming, page: int) -> str:
         chat_id = await self._directory.chat(message.platform, message.chat_id)
@@ -156,12 +163,15 @@ class QuickAnswers:
         return f"This server's defaults:\n{body}\n{GUILD_NOTE}"
 
     async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
-        """The messages a Delete press by ``message``'s sender may remove: those that showed the
-        generation in this chat, if the sender asked for it or administers the chat. Raises
-        ``NotFound`` or ``InvalidInput`` (with the answer for the presser) otherwise."""
-        user_id, chat_id, _ = await self._directory.identify(message)
+        """Delete a generation for ``message``'s sender, if they asked for it or administer its chat
+        (the operator's own consoles, the web chat and the terminal: any chat's, as the gallery shows
+        every chat): its rows go from the history and the gallery, its files from ``media_dir``.
+        Returns the messages that showed it in this chat, for the adapter to remove. Raises
+        ``NotFound`` or ``InvalidInput`` (with the answer for the sender) otherwise."""
+        user_id, chat_id, _settings = await self._directory.identify(message)
         record = await self._history.get_generation(generation_id=generation_id)
-        if record is None or record.chat_id != chat_id:
+        operator = message.is_admin and message.platform in LOCAL_PLATFORMS
+        if record is None or (record.chat_id != chat_id and not operator):
             raise NotFound(f"generation {generation_id} not in chat {chat_id}", user_message=GONE)
         if record.user_id != user_id and not may_manage(message):
             raise InvalidInput(f"delete of {generation_id} refused", user_message=DELETE_REFUSED)
@@ -170,8 +180,17 @@ class QuickAnswers:
             for target, ids in await self._jobs.result_messages(generation_id=generation_id)
             if (target.platform, target.chat_id) == (message.platform, message.chat_id) and ids
         ]
-        if not shown:  # its result is still on its way (the delivery is recorded once it arrived)
-            raise InvalidInput(f"generation {generation_id} not delivered yet", user_message=NOT_SENT_YET)
+        try:
+            images = await self._history.delete_generation(generation_id=generation_id)
+        except NotFound as exc:  # deleted meanwhile (two presses at once)
+            raise NotFound(str(exc), user_message=GONE) from exc
+        except InvalidInput as exc:  # its result is still on its way: deleted once it arrived
+            raise InvalidInput(str(exc), user_message=NOT_SENT_YET) from exc
+        if self._artifacts is not None:
+            try:
+                await self._artifacts.remove(images)
+            except StorageError:  # the rows are gone: the image is deleted for everyone; files left over
+                log.exception("generation %s deleted, but not all of its files", generation_id)
         return Deletion(generation_id, tuple(shown))
 
 

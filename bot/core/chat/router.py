@@ -62,6 +62,10 @@ _COMMAND = re.compile(r"([A-Za-z][A-Za-z0-9_]{0,31})(?:@([A-Za-z0-9_]{1,64}))?")
 _GENERATION_ID = re.compile(r"#?([0-9]{1,12})(?:/([0-9]{1,3}))?")
 """``#12``, or ``#12/2`` for the second image of #12's set (``/vary #12/2``, ``/edit #12/2 ...``)."""
 _DASHES = "/-\u2014\u2013"
+DELETE_KEY = "#delete"
+"""``/delete #12`` arrives as ``Settings(key=DELETE_KEY, value="12")`` (no settings key can be written
+so: they are letters first), handled by the delete flow, not by ``/settings``."""
+DELETE_WHICH = "Which image? Reply to it with /delete, or name it: /delete #12."
 MAX_IMAGE_NUMBER = 99
 """The largest image number ``#12/n`` may name (the core checks it against the set)."""
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif")
@@ -136,6 +140,7 @@ class Router:
             "start": lambda args, m: Help(),
             "settings": lambda args, m: self._settings(args),
             "ban": lambda args, m: Settings(key=BAN_KEY, value=args or None),
+            "delete": self._delete,
             "schedule": lambda args, m: ScheduleCommand(*_subcommand(args)),
             "birthday": lambda args, m: BirthdayCommand(*_subcommand(args)),
         }  # fmt: skip
@@ -213,6 +218,13 @@ class Router:
             reference=_first_image(message, strict=True),
             image=image,
         )
+
+    def _delete(self, args: str, message: Incoming) -> Settings:
+        """``/delete #12``, or ``/delete`` in reply to one of the bot's images."""
+        generation = self._target(args, message, "/delete", images=False)[0]
+        if generation is None:
+            raise InvalidInput("/delete of nothing", user_message=DELETE_WHICH)
+        return Settings(key=DELETE_KEY, value=str(generation))
 
     @staticmethod
     def _replied(message: Incoming) -> tuple[int | None, int | None]:

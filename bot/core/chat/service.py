@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from bot.core import texts
 from bot.core.chat import ids
 from bot.core.chat.answers import QuickAnswers
-from bot.core.chat.router import Router
+from bot.core.chat.router import DELETE_KEY, DELETE_WHICH, Router
 from bot.core.errors import EaselError, InvalidInput, LimitExceeded
 from bot.core.identity import Directory, clean_name
+from bot.core.ids import ascii_int
 from bot.core.jobs.intake import Accepted, JobIntake, NeedsConfirmation, Requester, Submission
 from bot.core.jobs.relay import received_by
 from bot.core.messages import (
@@ -44,6 +45,8 @@ from bot.core.types import Deletion, Queued, Reply, Target
 log = logging.getLogger(__name__)
 CREATING_ACTIONS = frozenset({"add", "set"})
 NO_SCHEDULER = "Scheduled posts are not available here."
+
+DELETED = "Deleted #{id}: it is gone from the history and the gallery, and its files with it."
 
 
 def target_of(message: Incoming) -> Target:
@@ -146,6 +149,8 @@ class ChatService:
                 await self._say(platform, target, await self._answers.history(message, page))
             case Status():
                 await self._say(platform, target, await self._answers.status(message))
+            case Settings(key=key, value=value) if key == DELETE_KEY:
+                await self._say(platform, target, await self._delete(message, value))
             case Settings():
                 await self._say(platform, target, await self._answers.settings(message, intent))
             case Cancel(job_id=job_id):
@@ -189,6 +194,15 @@ class ChatService:
         if result.created:
             await platform.event(target, result.job_id, Queued(position=result.position))
         return result.job_id
+
+    async def _delete(self, message: Incoming, value: str | None) -> str:
+        """``/delete #12``: what the Delete button does (the same rights, the history and the files),
+        answered in the chat."""
+        generation_id = ascii_int(value or "")
+        if generation_id is None:
+            raise InvalidInput(f"/delete of {value!r}", user_message=DELETE_WHICH)
+        await self._answers.authorize_delete(message, generation_id)
+        return DELETED.format(id=generation_id)
 
     async def _schedule(self, intent: ScheduleCommand | BirthdayCommand, message: Incoming) -> str:
         if self._scheduling is None:

@@ -1,4 +1,4 @@
-// The gallery: history newest first, filters, and a detail view with parent and children.
+// The gallery: history newest first, filters, and a detail view with parent and children (and Delete).
 "use strict";
 
 (() => {
@@ -56,6 +56,32 @@
     }, thumb(item));
   }
 
+  // "Made from" when the parent was deleted: the link is cleared, the recorded source still names it.
+  function madeFrom(item) {
+    if (item.parent) return lineageButton(item.parent, "Parent");
+    const source = item.params && item.params.source;
+    if (source && Number.isInteger(source.generation)) {
+      return el("span", { class: "muted", text: `#${source.generation} (deleted)` });
+    }
+    return el("span", { class: "muted", text: "Nothing: an original prompt." });
+  }
+
+  // Delete (the operator's): the core removes it from the history and the gallery, and its files.
+  async function remove(item, button) {
+    if (!confirm(`Delete #${item.id} for good? Its files go too.`)) return;
+    button.disabled = true;
+    try {
+      await api(`/api/generations/${item.id}/delete`, { method: "POST", json: {} });
+    } catch (error) {
+      button.disabled = false;
+      body.append(el("p", { class: "bubble error", role: "alert", text: error.message }));
+      return;
+    }
+    for (const node of grid.querySelectorAll(`[data-generation="${item.id}"]`)) node.remove();
+    empty.hidden = grid.children.length > 0;
+    dialog.close();
+  }
+
   async function openDetail(id) {
     let item;
     try { item = await api(`/api/generations/${id}`); }
@@ -78,12 +104,14 @@
           params.map(([key, value]) => [el("dt", { text: key }), el("dd", { text: typeof value === "object" ? JSON.stringify(value) : String(value) })])),
         el("h3", { text: "Made from" }),
         el("div", { class: "lineage", id: "parent" },
-          item.parent ? lineageButton(item.parent, "Parent") : el("span", { class: "muted", text: "Nothing: an original prompt." })),
+          madeFrom(item)),
         el("h3", { text: "Made from this" }),
         el("div", { class: "lineage", id: "children" },
           item.children.length ? item.children.map((c) => lineageButton(c, "Child")) : el("span", { class: "muted", text: "No edits or variations yet." })),
         el("p", { class: "actions" },
-          item.images.map((image, i) => el("a", { class: "btn", href: `${image.url}?download=1`, download: "", text: item.images.length > 1 ? `Download ${i + 1}` : "Download" })))));
+          item.images.map((image, i) => el("a", { class: "btn", href: `${image.url}?download=1`, download: "", text: item.images.length > 1 ? `Download ${i + 1}` : "Download" })),
+          el("button", { class: "btn", type: "button", id: "delete", text: "Delete",
+            onclick: (event) => remove(item, event.currentTarget) }))));
     if (!dialog.open) dialog.showModal();
     history.replaceState(null, "", `#${item.id}`);
   }

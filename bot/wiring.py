@@ -111,7 +111,7 @@ def build_easel(
     shared = shared or in_memory()
     platforms = Relay(platforms, bus=bus, replica=replica, remote=remote)
     history, jobs = SqlHistoryStore(engine), SqlJobStore(engine)
-    artifacts = FileArtifactStore(settings.media_dir)
+    artifacts = FileArtifactStore(settings.media_dir, embed_parameters=generation.embed_parameters)
     defaults = Defaults(aspect=parse_aspect(generation.default_aspect), max_images=generation.max_images)
     chain = build_chain(settings, providers, metrics, shared)
     ledger = JobLedger(jobs=jobs, history=history, clock=clock, outcomes=JobOutcomes(bus), metrics=metrics)

@@ -236,6 +236,7 @@ class JobRunner:
                 metadata: dict[str, Any] = {
                     "job_id": job.id,
                     "prompt": request.prompt,
+                    "negative": request.negative,
                     "params": params,
                     "provider": result.provider,
                     "model": image.model,

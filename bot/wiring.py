@@ -163,7 +163,7 @@ def build_easel(
     )
     answers = QuickAnswers(
         directory=directory, history=history, jobs=jobs, queue=queue, chain=chain, intake=intake,
-        defaults=defaults, clock=clock,
+        defaults=defaults, clock=clock, artifacts=artifacts,
     )  # fmt: skip
     router = Router(
         RouterConfig(

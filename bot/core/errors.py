@@ -27,27 +27,29 @@ never the message itself: raised without one, an error shows its class's generic
 
 from __future__ import annotations
 
+from bot.core.i18n import N_, _
+
 
 class EaselError(Exception):
     """Base of every error Easel raises on purpose."""
 
-    default_user_message = "Something went wrong on my side; it has been logged. Please try again."
+    default_user_message = N_("Something went wrong on my side; it has been logged. Please try again.")
 
     def __init__(self, message: str, *, user_message: str | None = None) -> None:
         super().__init__(message)
-        self.user_message = user_message if user_message is not None else self.default_user_message
+        self.user_message = user_message if user_message is not None else _(self.default_user_message)
 
 
 class InvalidInput(EaselError):
     """The user's request cannot be acted on as written."""
 
-    default_user_message = "I can't do that as written. Send /help to see what I can do."
+    default_user_message = N_("I can't do that as written. Send /help to see what I can do.")
 
 
 class NotFound(EaselError):
     """Something the user referred to does not exist."""
 
-    default_user_message = "I can't find that here."
+    default_user_message = N_("I can't find that here.")
 
 
 class LimitExceeded(EaselError):
@@ -63,19 +65,19 @@ class LimitExceeded(EaselError):
 class ImageError(EaselError):
     """Bytes that are not a usable image."""
 
-    default_user_message = "That file is not an image I can read (PNG, JPEG, WebP or GIF)."
+    default_user_message = N_("That file is not an image I can read (PNG, JPEG, WebP or GIF).")
 
 
 class ConfigError(EaselError):
     """Settings are invalid, incomplete or unsafe."""
 
-    default_user_message = "Easel is not configured for that; an admin needs to check its settings."
+    default_user_message = N_("Easel is not configured for that; an admin needs to check its settings.")
 
 
 class StorageError(EaselError):
     """The database or the media store failed."""
 
-    default_user_message = "The history database is unavailable right now; please try again shortly."
+    default_user_message = N_("The history database is unavailable right now; please try again shortly.")
 
 
 class PayloadError(EaselError):
@@ -101,7 +103,7 @@ class DeliveryFailed(EaselError):
 class ProviderError(EaselError):
     """An image provider failed."""
 
-    default_user_message = "The image service failed; please try again."
+    default_user_message = N_("The image service failed; please try again.")
 
     def __init__(self, message: str, *, provider: str, user_message: str | None = None) -> None:
         super().__init__(message, user_message=user_message)
@@ -132,7 +134,7 @@ class TransientProviderError(ProviderError):
 class RateLimited(TransientProviderError):
     """The provider asked us to slow down."""
 
-    default_user_message = "The image service is busy; try again in a little while."
+    default_user_message = N_("The image service is busy; try again in a little while.")
 
     def __init__(
         self,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import InvalidInput
+from bot.core.i18n import N_, _
 from bot.core.messages import GenerationOptions
 from bot.core.types import Aspect
 
@@ -46,21 +47,21 @@ ASPECT_WORDS: dict[str, Aspect] = {
     "wide": Aspect(16, 9),
     "tall": Aspect(9, 16),
 }
-ASPECT_HELP = (
+ASPECT_HELP = N_(
     "Aspect ratio must look like 16:9 (each side 1-100, between 1:4 and 4:1), "
     "or one of: square, portrait, landscape, wide, tall."
 )
 QUALITIES = ("low", "medium", "high", "auto", "standard", "hd")
 MAX_SEED = 2**32 - 1
 
-NUL_REFUSED = "Your message contains a NUL character (\\0), which I can't keep; please remove it."
+NUL_REFUSED = N_("Your message contains a NUL character (\\0), which I can't keep; please remove it.")
 
 
 def check_storable(text: str) -> str:
     """``text`` unchanged, or ``InvalidInput`` when it holds a NUL character (PostgreSQL refuses them in
     text columns, so a prompt with one could never be saved)."""
     if "\x00" in text:
-        raise InvalidInput("NUL character in text", user_message=NUL_REFUSED)
+        raise InvalidInput("NUL character in text", user_message=_(NUL_REFUSED))
     return text
 
 
@@ -117,7 +118,7 @@ def parse_aspect(value: str) -> Aspect:
         width, height = int(match[1]), int(match[2])
         if 1 <= width <= 100 and 1 <= height <= 100 and width <= 4 * height and height <= 4 * width:
             return Aspect(width, height)
-    raise InvalidInput(f"bad aspect ratio {clip(value)!r}", user_message=ASPECT_HELP)
+    raise InvalidInput(f"bad aspect ratio {clip(value)!r}", user_message=_(ASPECT_HELP))
 
 
 def _aspect(value: str, flag: str, limits: FlagLimits) -> Aspect:
@@ -128,15 +129,16 @@ def _count(value: str, flag: str, limits: FlagLimits) -> int:
     top = limits.max_images
     if re.fullmatch(r"[0-9]{1,3}", value) and 1 <= int(value) <= top:
         return int(value)
-    rule = "can only be 1 here" if top == 1 else f"must be between 1 and {top}"
-    raise InvalidInput(f"bad {flag} {clip(value)!r}", user_message=f"{flag} {rule}.")
+    rule = _("{flag} can only be 1 here.") if top == 1 else _("{flag} must be between 1 and {top}.")
+    raise InvalidInput(f"bad {flag} {clip(value)!r}", user_message=rule.format(flag=flag, top=top))
 
 
 def _seed(value: str, flag: str, limits: FlagLimits) -> int:
     if re.fullmatch(r"[0-9]{1,10}", value) and int(value) <= MAX_SEED:
         return int(value)
     raise InvalidInput(
-        f"bad {flag} {clip(value)!r}", user_message=f"{flag} must be a whole number from 0 to {MAX_SEED}."
+        f"bad {flag} {clip(value)!r}",
+        user_message=_("{flag} must be a whole number from 0 to {top}.").format(flag=flag, top=MAX_SEED),
     )
 
 
@@ -144,8 +146,9 @@ def _negative(value: str, flag: str, limits: FlagLimits) -> str:
     if len(value) > limits.max_negative_chars:
         raise InvalidInput(
             f"{flag} text too long ({len(value)})",
-            user_message=f"Your {flag} text is {len(value):,} characters; "
-            f"the limit is {limits.max_negative_chars:,}.",
+            user_message=_("Your {flag} text is {length} characters; the limit is {limit}.").format(
+                flag=flag, length=f"{len(value):,}", limit=f"{limits.max_negative_chars:,}"
+            ),
         )
     return value
 
@@ -156,7 +159,9 @@ def _provider(value: str, flag: str, limits: FlagLimits) -> str:
         return slug
     raise InvalidInput(
         f"bad {flag} {clip(value)!r}",
-        user_message=f"{flag} must be a name like 'openai' (letters, digits and . _ : / -).",
+        user_message=_("{flag} must be a name like 'openai' (letters, digits and . _ : / -).").format(
+            flag=flag
+        ),
     )
 
 
@@ -166,7 +171,9 @@ def _model(value: str, flag: str, limits: FlagLimits) -> str:
         return value
     raise InvalidInput(
         f"bad {flag} {clip(value)!r}",
-        user_message=f"{flag} must be a name like 'sdxl' or 'gpt-image-1' (letters, digits and . _ : / -).",
+        user_message=_(
+            "{flag} must be a name like 'sdxl' or 'gpt-image-1' (letters, digits and . _ : / -)."
+        ).format(flag=flag),
     )
 
 
@@ -174,7 +181,8 @@ def _quality(value: str, flag: str, limits: FlagLimits) -> str:
     if value.lower() in QUALITIES:
         return value.lower()
     raise InvalidInput(
-        f"bad {flag} {clip(value)!r}", user_message=f"{flag} must be one of: {', '.join(QUALITIES)}."
+        f"bad {flag} {clip(value)!r}",
+        user_message=_("{flag} must be one of: {choices}.").format(flag=flag, choices=", ".join(QUALITIES)),
     )
 
 
@@ -197,7 +205,10 @@ def typed_options(values: Mapping[str, object], limits: FlagLimits = FlagLimits(
     with the same answers; empty values are "not given"."""
     unknown = set(values) - _FIELDS
     if unknown:
-        raise InvalidInput(f"unknown options {sorted(unknown)}", user_message=f"Options I know: {_KNOWN}.")
+        raise InvalidInput(
+            f"unknown options {sorted(unknown)}",
+            user_message=_("Options I know: {known}.").format(known=_KNOWN),
+        )
     fields: dict[str, Any] = {}
     for spec in FLAGS:
         value = values.get(spec.field)
@@ -209,10 +220,12 @@ def typed_options(values: Mapping[str, object], limits: FlagLimits = FlagLimits(
 
 def _unknown_flag(name: str) -> InvalidInput:
     close = difflib.get_close_matches(name.lower()[:20], list(_BY_NAME), n=1)
-    hint = f" (did you mean --{close[0]}?)" if close else ""
+    hint = " " + _("(did you mean --{flag}?)").format(flag=close[0]) if close else ""
     return InvalidInput(
         f"unknown flag --{clip(name)}",
-        user_message=f"I don't know the flag --{clip(name)}{hint}. Flags I know: {_KNOWN}.",
+        user_message=_("I don't know the flag --{name}{hint}. Flags I know: {known}.").format(
+            name=clip(name), hint=hint, known=_KNOWN
+        ),
     )
 
 
@@ -252,7 +265,10 @@ def parse_flags(text: str, limits: FlagLimits = FlagLimits()) -> ParsedText:
         value = " ".join(parts) if spec.greedy else "".join(parts).rstrip(_TRAILING_PUNCT)
         if not value:
             raise InvalidInput(
-                f"{shown} without a value", user_message=f"{shown} needs a value, e.g. {spec.example}."
+                f"{shown} without a value",
+                user_message=_("{flag} needs a value, e.g. {example}.").format(
+                    flag=shown, example=spec.example
+                ),
             )
         values[spec.field] = spec.parse(value, shown, limits)
     return ParsedText(tuple(words), GenerationOptions(**values))

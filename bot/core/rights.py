@@ -10,9 +10,20 @@ client sent: callback data and custom ids name a generation and an action, nothi
 from __future__ import annotations
 
 from bot.core.errors import InvalidInput
+from bot.core.i18n import N_, _
 from bot.core.messages import Incoming
 
-ADMINS_ONLY = "Only the chat's administrators can {what} here."
+ADMINS_ONLY = N_("Only the chat's administrators can {what} here.")
+"""``what`` is one of the :data:`DOINGS` (or any phrase: translated if the catalogues have it)."""
+DOINGS = (
+    N_("change the settings"),
+    N_("manage the ban list"),
+    N_("manage scheduled posts"),
+    N_("change the birthday card"),
+    N_("set someone else's birthday"),
+    N_("remove someone else's birthday"),
+    N_("preview someone else's card"),
+)
 
 
 def may_manage(message: Incoming) -> bool:
@@ -23,4 +34,4 @@ def may_manage(message: Incoming) -> bool:
 def require_admin(message: Incoming, what: str) -> None:
     """``InvalidInput`` naming ``what`` unless the sender administers the chat."""
     if not may_manage(message):
-        raise InvalidInput(f"not an admin: {what}", user_message=ADMINS_ONLY.format(what=what))
+        raise InvalidInput(f"not an admin: {what}", user_message=_(ADMINS_ONLY).format(what=_(what)))

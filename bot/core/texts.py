@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.core.i18n import N_, _
 from bot.core.types import GenerationKind, GenerationRecord
 
-HELP = """\
+HELP = N_("""\
 Easel turns words into pictures.
 
 /imagine <prompt> [flags] - make an image (aliases /img, /draw)
@@ -19,7 +20,7 @@ Easel turns words into pictures.
 /history [page] - what this chat has made
 /status - provider, your usage today
 /settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality,
-  format (photo, or file to get the original files; Telegram)
+  format (photo, or file to get the original files; Telegram), language (en, de, es or auto)
 /cancel - stop what is waiting or running
 /confirm - go ahead with a request held back for its cost
 /schedule add <when> <prompt> - post an image on a schedule, e.g.
@@ -33,18 +34,24 @@ Easel turns words into pictures.
 Flags: --ar 16:9 (or --aspect, square, portrait, landscape, wide), --n 2, --seed 7,
 --no <things to avoid>, --model m, --provider p, --quality high
 
-Or just talk: "a watercolor fox at dawn" makes a new image; "make it warmer" edits the last one."""
+Or just talk: "a watercolor fox at dawn" makes a new image; "make it warmer" edits the last one.""")
 
-UNEXPECTED = "Something went wrong on my side; it has been logged. Please try again."
+UNEXPECTED = N_("Something went wrong on my side; it has been logged. Please try again.")
 """What a user hears when a bug (not their request) stopped the work."""
 
 _KIND_LABEL = {
     GenerationKind.GENERATE: "",
-    GenerationKind.EDIT: "edit",
-    GenerationKind.REROLL: "reroll",
-    GenerationKind.VARY: "variation",
-    GenerationKind.UPSCALE: "upscale",
+    GenerationKind.EDIT: N_("edit"),
+    GenerationKind.REROLL: N_("reroll"),
+    GenerationKind.VARY: N_("variation"),
+    GenerationKind.UPSCALE: N_("upscale"),
 }
+
+
+def kind_label(kind: GenerationKind) -> str:
+    """What a generation of ``kind`` is called in captions and history ("" for a plain one)."""
+    label = _KIND_LABEL[kind]
+    return _(label) if label else ""
 
 
 def shorten(text: str, limit: int) -> str:
@@ -54,40 +61,45 @@ def shorten(text: str, limit: int) -> str:
 def caption(record: GenerationRecord, *, title: str | None = None) -> str:
     """The text under a finished image: prompt (or ``title``: a birthday card's greeting), id, seed(s),
     aspect, provider/model."""
-    label = _KIND_LABEL[record.kind]
+    label = kind_label(record.kind)
     prefix = f"{label}: " if label else ""
     seeds = sorted({img.seed for img in record.images if img.seed is not None})
-    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}" if seeds else ""
+    if len(seeds) == 1:
+        seed_text = _("seed {seed}").format(seed=seeds[0])
+    else:
+        seed_text = _("seeds {first}-{last}").format(first=seeds[0], last=seeds[-1]) if seeds else ""
     model = f"{record.provider}/{record.model}" if record.model else record.provider or ""
     aspect = str(record.params.get("aspect") or "")
     details = " · ".join(part for part in (f"#{record.id}", seed_text, aspect, model) if part)
     first = shorten(title, 700) if title else f"{prefix}{shorten(record.prompt, 700)}"
     lines = [first, details]
     if record.params.get("preview"):
-        lines.append("Preview from the built-in offline renderer; configure a provider for real images.")
+        lines.append(_("Preview from the built-in offline renderer; configure a provider for real images."))
     return "\n".join(lines)
 
 
 def history_lines(records: Sequence[GenerationRecord], page: int) -> str:
     if not records:
-        return "Nothing here yet." if page == 1 else f"No more history (page {page})."
-    lines = [f"History, page {page} (newest first):"]
+        return _("Nothing here yet.") if page == 1 else _("No more history (page {page}).").format(page=page)
+    lines = [_("History, page {page} (newest first):").format(page=page)]
     for record in records:
         when = record.created_at.strftime("%Y-%m-%d %H:%M")
-        label = _KIND_LABEL[record.kind]
-        parent = f" of #{record.parent_id}" if record.parent_id else ""
+        label = kind_label(record.kind)
+        parent = " " + _("of #{id}").format(id=record.parent_id) if record.parent_id else ""
         kind = f"{label}{parent} · " if label else ""
         status = "" if record.status == "done" else f" [{record.status}]"
-        count = f" · {len(record.images)} image(s)" if record.images else ""
+        count = " · " + _("{count} image(s)").format(count=len(record.images)) if record.images else ""
         lines.append(f"#{record.id} · {when} · {kind}{shorten(record.prompt, 80)}{count}{status}")
     return "\n".join(lines)
 
 
 def settings_lines(settings: Mapping[str, Any]) -> str:
     if not settings:
-        return "This chat uses the defaults. Set one: /settings aspect 16:9 (keys: aspect, n, negative, ...)."
+        return _(
+            "This chat uses the defaults. Set one: /settings aspect 16:9 (keys: aspect, n, negative, ...)."
+        )
     body = "\n".join(f"{key}: {value}" for key, value in sorted(settings.items()))
-    return f"This chat's settings:\n{body}\n(/settings reset clears them)"
+    return _("This chat's settings:") + f"\n{body}\n" + _("(/settings reset clears them)")
 
 
 def split_text(text: str, limit: int) -> list[str]:

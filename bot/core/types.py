@@ -276,15 +276,19 @@ class Target:
     user_id: str = ""
     reply_to_message_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    locale: str | None = None
+    """The language its answers are in (``bot.core.i18n``), resolved when the request came in; None:
+    English."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "platform": self.platform,
             "chat_id": self.chat_id,
             "user_id": self.user_id,
             "reply_to_message_id": self.reply_to_message_id,
             "extra": dict(self.extra),
         }
+        return data | ({"locale": self.locale} if self.locale else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Target:
@@ -294,6 +298,7 @@ class Target:
             user_id=str(data.get("user_id") or ""),
             reply_to_message_id=data.get("reply_to_message_id"),
             extra=dict(data.get("extra") or {}),
+            locale=data.get("locale") or None,
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.core import texts
+from bot.core import i18n, texts
 from bot.core.content.bans import BAN_KEY
 from bot.core.content.commands import ban_command, split
 from bot.core.content.policy import POLICY_KEY, parse_policy
@@ -16,6 +16,7 @@ from bot.core.content.refusals import REFUSED_KEY
 from bot.core.errors import InvalidInput, NotFound, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import Defaults, validate_chat_setting
+from bot.core.i18n import AUTO, LANGUAGE_KEY, N_, _
 from bot.core.identity import Directory
 from bot.core.jobs.intake import JobIntake
 from bot.core.jobs.limits import LOCAL_PLATFORMS
@@ -27,15 +28,15 @@ from bot.core.types import Deletion, GenerationRecord, JobStatus
 
 log = logging.getLogger(__name__)
 HISTORY_PAGE = 10
-GONE = "That image is gone."
-NOT_SENT_YET = "That image is still being sent; try again in a moment."
-DELETE_REFUSED = "Only the person who asked for it or an admin can delete this."
+GONE = N_("That image is gone.")
+NOT_SENT_YET = N_("That image is still being sent; try again in a moment.")
+DELETE_REFUSED = N_("Only the person who asked for it or an admin can delete this.")
 GUILD_SCOPE = "guild"
 """``/settings guild ...``: the server's defaults rather than the chat's settings."""
-NO_GUILD = "This chat is not part of a server: /settings changes this chat's settings."
-GUILD_ADMINS_ONLY = "Only the server's administrators (Manage Server) can change its defaults."
-GUILD_NOTE = "(a channel's own /settings win over them; /settings guild reset clears them)"
-NO_GUILD_DEFAULTS = "This server has no defaults of its own. Set one: /settings guild aspect 16:9."
+NO_GUILD = N_("This chat is not part of a server: /settings changes this chat's settings.")
+GUILD_ADMINS_ONLY = N_("Only the server's administrators (Manage Server) can change its defaults.")
+GUILD_NOTE = N_("(a channel's own /settings win over them; /settings guild reset clears them)")
+NO_GUILD_DEFAULTS = N_("This server has no defaults of its own. Set one: /settings guild aspect 16:9.")
 CONTENT_KEYS = frozenset({BAN_KEY, REFUSED_KEY, POLICY_KEY})
 """Settings ``/settings reset`` keeps: the content controls (changed with /ban and /settings policy)."""
 REFUSED_SCAN = 50
@@ -76,7 +77,7 @@ class QuickAnswers:
         return texts.history_lines(records, page)
 
     async def status(self, message: Incoming) -> str:
-        user_id, chat_id, _ = await self._directory.identify(message)
+        user_id, chat_id, _settings = await self._directory.identify(message)
         usage = await self._history.usage(user_id=user_id, day=self._clock.now().date())
         here = await self._jobs.open_jobs_in(chat_id=chat_id)  # over every replica
         mine = [job.id for job in here if job.status == JobStatus.QUEUED and job.user_id == user_id]
@@ -86,18 +87,29 @@ class QuickAnswers:
         limited = quota and not self._intake.limiter.is_exempt(message.platform, message.user_id)
         health = await self._chain.current_health()  # as every replica sees it
         chain = [
-            name if health.get(name, "closed") == "closed" else f"{name} (paused)"
+            name if health.get(name, "closed") == "closed" else _("{name} (paused)").format(name=name)
             for name in self._chain.names
         ]
+        today = (
+            _("Your images today: {used} of {quota} (all time: {total})")
+            if limited
+            else _("Your images today: {used} (all time: {total})")
+        )
+        queued = _("Your queued requests: {count}").format(count=len(mine))
+        if mine:
+            queued += " " + _("(positions {positions})").format(positions=", ".join(positions))
         lines = [
-            f"Provider: {' → '.join(chain)}",
-            f"Your images today: {usage.images_today}{f' of {quota}' if limited else ''} "
-            f"(all time: {usage.images_total})",
-            f"Running in this chat: {len(running)}",
-            f"Your queued requests: {len(mine)}" + (f" (positions {', '.join(positions)})" if mine else ""),
+            _("Provider: {chain}").format(chain=" → ".join(chain)),
+            today.format(used=usage.images_today, quota=quota, total=usage.images_total),
+            _("Running in this chat: {count}").format(count=len(running)),
+            queued,
         ]
         if usage.spend_total:
-            lines.append(f"Estimated spend: ${usage.spend_today:.2f} today, ${usage.spend_total:.2f} in all")
+            lines.append(
+                _("Estimated spend: ${today} today, ${total} in all").format(
+                    today=f"{usage.spend_today:.2f}", total=f"{usage.spend_total:.2f}"
+                )
+            )
         return "\n".join(lines)
 
     async def settings(self, message: Incoming, intent: Settings) -> str:
@@ -114,6 +126,8 @@ class QuickAnswers:
             require_admin(message, "change the settings")
         if intent.key == "reset":
             settings = {k: v for k, v in settings.items() if k in CONTENT_KEYS}
+        elif intent.key == LANGUAGE_KEY and (intent.value or AUTO).strip().lower() == AUTO:
+            settings.pop(LANGUAGE_KEY, None)  # auto: each sender's own locale
         elif intent.key is not None and intent.value is None:
             settings.pop(intent.key, None)
         elif intent.key == POLICY_KEY and intent.value is not None:
@@ -125,6 +139,8 @@ class QuickAnswers:
         if intent.key is not None:
             await self._directory.set_settings(chat_id, settings)
             settings = await self._directory.settings(chat_id)  # a cleared key may fall back to the server's
+            if intent.key in (LANGUAGE_KEY, "reset"):  # the answer is in the language now chosen
+                i18n.choose(i18n.resolve(settings, message.locale))
         return texts.settings_lines(_shown(settings))
 
     async def _ban(self, message: Incoming, chat_id: int, settings: dict[str, Any], value: str | None) -> str:
@@ -142,25 +158,25 @@ class QuickAnswers:
         """``/settings guild [key [value] | reset]``: the server's defaults, under every channel's own
         settings; shown to anyone, changed by the server's admins only (Discord: Manage Server)."""
         if message.guild_id is None:
-            raise InvalidInput("no guild here", user_message=NO_GUILD)
-        key, _, value = (args or "").strip().partition(" ")
+            raise InvalidInput("no guild here", user_message=_(NO_GUILD))
+        key, _sep, value = (args or "").strip().partition(" ")
         key, value = key.lower(), value.strip()
         if key and not message.is_admin:
-            raise InvalidInput("not a server admin: /settings guild", user_message=GUILD_ADMINS_ONLY)
+            raise InvalidInput("not a server admin: /settings guild", user_message=_(GUILD_ADMINS_ONLY))
         guild_id = await self._directory.guild(message.platform, message.guild_id)
         settings = await self._directory.own_settings(guild_id)
         if key == "reset":
             settings = {}
-        elif key and not value:
+        elif key and (not value or (key == LANGUAGE_KEY and value.lower() == AUTO)):
             settings.pop(key, None)
         elif key:
             settings[key] = validate_chat_setting(key, value, self._defaults, providers=self._chain.names)
         if key:
             await self._directory.set_settings(guild_id, settings)
         if not settings:
-            return NO_GUILD_DEFAULTS
+            return _(NO_GUILD_DEFAULTS)
         body = "\n".join(f"{k}: {v}" for k, v in sorted(settings.items()))
-        return f"This server's defaults:\n{body}\n{GUILD_NOTE}"
+        return _("This server's defaults:") + f"\n{body}\n" + _(GUILD_NOTE)
 
     async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
         """Delete a generation for ``message``'s sender, if they asked for it or administer its chat
@@ -172,9 +188,9 @@ class QuickAnswers:
         record = await self._history.get_generation(generation_id=generation_id)
         operator = message.is_admin and message.platform in LOCAL_PLATFORMS
         if record is None or (record.chat_id != chat_id and not operator):
-            raise NotFound(f"generation {generation_id} not in chat {chat_id}", user_message=GONE)
+            raise NotFound(f"generation {generation_id} not in chat {chat_id}", user_message=_(GONE))
         if record.user_id != user_id and not may_manage(message):
-            raise InvalidInput(f"delete of {generation_id} refused", user_message=DELETE_REFUSED)
+            raise InvalidInput(f"delete of {generation_id} refused", user_message=_(DELETE_REFUSED))
         shown = [
             (target, tuple(ids))
             for target, ids in await self._jobs.result_messages(generation_id=generation_id)
@@ -183,9 +199,9 @@ class QuickAnswers:
         try:
             images = await self._history.delete_generation(generation_id=generation_id)
         except NotFound as exc:  # deleted meanwhile (two presses at once)
-            raise NotFound(str(exc), user_message=GONE) from exc
+            raise NotFound(str(exc), user_message=_(GONE)) from exc
         except InvalidInput as exc:  # its result is still on its way: deleted once it arrived
-            raise InvalidInput(str(exc), user_message=NOT_SENT_YET) from exc
+            raise InvalidInput(str(exc), user_message=_(NOT_SENT_YET)) from exc
         if self._artifacts is not None:
             try:
                 await self._artifacts.remove(images)
@@ -198,5 +214,5 @@ def _shown(settings: dict[str, Any]) -> dict[str, Any]:
     """What ``/settings`` lists: the ban list as a count (``/ban list`` shows it to admins), no log."""
     shown = {k: v for k, v in settings.items() if k not in (BAN_KEY, REFUSED_KEY)}
     if rules := settings.get(BAN_KEY):
-        shown[BAN_KEY] = f"{len(rules)} rule(s) (/ban list)"
+        shown[BAN_KEY] = _("{count} rule(s) (/ban list)").format(count=len(rules))
     return shown

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.i18n import _
 from bot.core.messages import Incoming
 
 __all__ = ["answer"]
@@ -23,32 +24,38 @@ def answer(message: Incoming) -> str | None:
         return _telegram(message)
     if message.platform == "discord":
         return _discord(message)
-    return (
-        f"You are {message.platform}:{message.user_id} (for limits.admins); this chat is "
-        f"{message.chat_id!r} (a schedule's --target {message.platform})."
+    return _(
+        "You are {user} (for limits.admins); this chat is {chat} (a schedule's --target {platform})."
+    ).format(
+        user=f"{message.platform}:{message.user_id}", chat=repr(message.chat_id), platform=message.platform
     )
 
 
 def _telegram(message: Incoming) -> str:
-    chat, _, topic = message.chat_id.partition("/")
+    chat, _sep, topic = message.chat_id.partition("/")
     where = f"telegram:{chat}:{topic}" if topic else f"telegram:{chat}"
     lines = [
-        f"Your user id: {message.user_id} (telegram.allowed_users, telegram.admin_ids, "
-        f"limits.admins as telegram:{message.user_id})",
-        f"This chat: {chat} (telegram.allowed_chats)" + (f", topic {topic}" if topic else ""),
-        f"Schedules here: --target {where}",
+        _(
+            "Your user id: {user} (telegram.allowed_users, telegram.admin_ids, limits.admins as {qualified})"
+        ).format(user=message.user_id, qualified=f"telegram:{message.user_id}"),
+        _("This chat: {chat} (telegram.allowed_chats)").format(chat=chat)
+        + (", " + _("topic {topic}").format(topic=topic) if topic else ""),
+        _("Schedules here: --target {where}").format(where=where),
     ]
     return "\n".join(lines)
 
 
 def _discord(message: Incoming) -> str:
     lines = [
-        f"Your user id: {message.user_id} (discord.allowed_users, limits.admins as "
-        f"discord:{message.user_id})",
-        f"This channel: {message.chat_id} (discord.allowed_channels)",
+        _("Your user id: {user} (discord.allowed_users, limits.admins as {qualified})").format(
+            user=message.user_id, qualified=f"discord:{message.user_id}"
+        ),
+        _("This channel: {channel} (discord.allowed_channels)").format(channel=message.chat_id),
     ]
     guild = message.extra.get("guild_id")
     if guild:
-        lines.append(f"This server: {guild} (discord.allowed_guilds, discord.guild_ids)")
-    lines.append(f"Schedules here: --target discord:{message.chat_id}")
+        lines.append(
+            _("This server: {guild} (discord.allowed_guilds, discord.guild_ids)").format(guild=guild)
+        )
+    lines.append(_("Schedules here: --target {where}").format(where=f"discord:{message.chat_id}"))
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from bot.core.chat.free_text import (
 from bot.core.content.bans import BAN_KEY
 from bot.core.errors import InvalidInput
 from bot.core.flags import FlagLimits, ParsedText, check_storable, clip, parse_flags, typed_options
+from bot.core.i18n import N_, _
 from bot.core.messages import (
     Attachment,
     BirthdayCommand,
@@ -65,7 +66,7 @@ _DASHES = "/-\u2014\u2013"
 DELETE_KEY = "#delete"
 """``/delete #12`` arrives as ``Settings(key=DELETE_KEY, value="12")`` (no settings key can be written
 so: they are letters first), handled by the delete flow, not by ``/settings``."""
-DELETE_WHICH = "Which image? Reply to it with /delete, or name it: /delete #12."
+DELETE_WHICH = N_("Which image? Reply to it with /delete, or name it: /delete #12.")
 MAX_IMAGE_NUMBER = 99
 """The largest image number ``#12/n`` may name (the core checks it against the set)."""
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif")
@@ -83,10 +84,12 @@ def _first_image(message: Incoming, *, strict: bool = False) -> Attachment | Non
     """The first image attached; with ``strict``, only non-image attachments are refused."""
     image = next((a for a in message.attachments if _is_image(a)), None)
     if strict and image is None and message.attachments:
-        name = message.attachments[0].filename or "That file"
+        name = message.attachments[0].filename or _("That file")
         raise InvalidInput(
             f"non-image attachment {clip(name)!r}",
-            user_message=f"{clip(name)} is not an image I can edit (PNG, JPEG, WebP or GIF).",
+            user_message=_("{name} is not an image I can edit (PNG, JPEG, WebP or GIF).").format(
+                name=clip(name)
+            ),
         )
     return image
 
@@ -154,7 +157,10 @@ class Router:
                 what = "prompt" if isinstance(intent, Generate) else "instruction"
                 parsed = self._parse(check_storable(text), what)
                 if not parsed.words:
-                    raise InvalidInput(f"empty {what}", user_message=f"Tell me what to draw, e.g. {EXAMPLE}")
+                    raise InvalidInput(
+                        f"empty {what}",
+                        user_message=_("Tell me what to draw, e.g. {example}").format(example=EXAMPLE),
+                    )
                 typed = _as_values(options)
                 merged = typed_options(_as_values(parsed.options) | typed, self._limits)
                 if isinstance(intent, Generate):
@@ -191,25 +197,31 @@ class Router:
             return Ignore()  # may belong to another bot in the group
         raise InvalidInput(
             f"unknown command {prefix}{name}",
-            user_message=f"I don't know {prefix}{name}. Send {prefix}help to see what I can do.",
+            user_message=_("I don't know {command}. Send {help} to see what I can do.").format(
+                command=f"{prefix}{name}", help=f"{prefix}help"
+            ),
         )
 
     def _generate(self, args: str, message: Incoming) -> Generate:
         parsed = self._parse(args, "prompt")
         if not parsed.words:
-            raise InvalidInput("empty prompt", user_message=f"Tell me what to draw, e.g. {EXAMPLE}")
+            raise InvalidInput(
+                "empty prompt", user_message=_("Tell me what to draw, e.g. {example}").format(example=EXAMPLE)
+            )
         return Generate(prompt=parsed.text, options=parsed.options)
 
     def _edit(self, args: str, message: Incoming) -> Edit:
-        first, _, rest = args.partition(" ")
+        first, _sep, rest = args.partition(" ")
         target = _GENERATION_ID.fullmatch(first)
         generation, image = self._target(first, message, "/edit") if target else self._replied(message)
         parsed = self._parse(rest if target else args, "instruction")
         if not parsed.words:
             raise InvalidInput(
                 "empty edit instruction",
-                user_message="Tell me what to change, e.g. /edit make it warmer (reply to an image or "
-                "attach one; otherwise I edit your last picture).",
+                user_message=_(
+                    "Tell me what to change, e.g. /edit make it warmer (reply to an image or "
+                    "attach one; otherwise I edit your last picture)."
+                ),
             )
         return Edit(
             instruction=parsed.text,
@@ -223,7 +235,7 @@ class Router:
         """``/delete #12``, or ``/delete`` in reply to one of the bot's images."""
         generation = self._target(args, message, "/delete", images=False)[0]
         if generation is None:
-            raise InvalidInput("/delete of nothing", user_message=DELETE_WHICH)
+            raise InvalidInput("/delete of nothing", user_message=_(DELETE_WHICH))
         return Settings(key=DELETE_KEY, value=str(generation))
 
     @staticmethod
@@ -244,7 +256,9 @@ class Router:
         if match is None or (match[2] is not None and not images):
             raise InvalidInput(
                 f"bad {command} target {clip(args)!r}",
-                user_message=f"{command} takes an optional picture number, e.g. {example}.",
+                user_message=_("{command} takes an optional picture number, e.g. {example}.").format(
+                    command=command, example=example
+                ),
             )
         if match[2] is None:
             return int(match[1]), None
@@ -252,7 +266,9 @@ class Router:
         if not 1 <= number <= MAX_IMAGE_NUMBER:
             raise InvalidInput(
                 f"bad {command} image {number}",
-                user_message=f"Images of a set are numbered from 1, e.g. {command} #{match[1]}/2.",
+                user_message=_("Images of a set are numbered from 1, e.g. {example}.").format(
+                    example=f"{command} #{match[1]}/2"
+                ),
             )
         return int(match[1]), number - 1
 
@@ -263,19 +279,19 @@ class Router:
         if re.fullmatch(r"[0-9]{1,6}", args) and int(args) >= 1:
             return int(args)
         raise InvalidInput(
-            f"bad history page {clip(args)!r}", user_message="Pages start at 1, e.g. /history 2."
+            f"bad history page {clip(args)!r}", user_message=_("Pages start at 1, e.g. /history 2.")
         )
 
     @staticmethod
     def _settings(args: str) -> Settings:
         if not args:
             return Settings()
-        key, _, value = args.partition(" ")
+        key, _sep, value = args.partition(" ")
         key = key.lstrip(_DASHES).lower()
         if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,39}", key):
             raise InvalidInput(
                 f"bad settings key {clip(key)!r}",
-                user_message="Use /settings to see your settings, or e.g. /settings aspect 16:9.",
+                user_message=_("Use /settings to see your settings, or e.g. /settings aspect 16:9."),
             )
         return Settings(key=key, value=value or None)
 
@@ -289,7 +305,7 @@ class Router:
             if not words:
                 raise InvalidInput(
                     "image without instruction",
-                    user_message="What should I change in this picture? e.g. 'make it warmer'.",
+                    user_message=_("What should I change in this picture? e.g. 'make it warmer'."),
                 )
             return Edit(instruction=" ".join(words), options=parsed.options, reference=image)
         if not text:
@@ -303,14 +319,18 @@ class Router:
             if bare is not None:
                 return bare
         if not words:
-            raise InvalidInput("empty prompt", user_message=f"Tell me what to draw, e.g. {EXAMPLE}")
+            raise InvalidInput(
+                "empty prompt", user_message=_("Tell me what to draw, e.g. {example}").format(example=EXAMPLE)
+            )
         if reply_to is not None or looks_like_edit(words):
             return Edit(
                 " ".join(words), parsed.options, generation_id=reply_to, from_free_text=True, image=shown
             )
         prompt = strip_request(words)
         if not prompt:
-            raise InvalidInput("empty prompt", user_message=f"Tell me what to draw, e.g. {EXAMPLE}")
+            raise InvalidInput(
+                "empty prompt", user_message=_("Tell me what to draw, e.g. {example}").format(example=EXAMPLE)
+            )
         return Generate(prompt=" ".join(prompt), options=parsed.options)
 
     @staticmethod
@@ -345,6 +365,10 @@ class Router:
         if length > limit:
             raise InvalidInput(
                 f"{what} too long ({length} > {limit})",
-                user_message=f"Your {what} is {length:,} characters; the limit is {limit:,}.",
+                user_message=(
+                    _("Your prompt is {length} characters; the limit is {limit}.")
+                    if what == "prompt"
+                    else _("Your instruction is {length} characters; the limit is {limit}.")
+                ).format(length=f"{length:,}", limit=f"{limit:,}"),
             )
         return parsed

@@ -9,11 +9,12 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 
-from bot.core import texts
+from bot.core import i18n, texts
 from bot.core.chat import ids
 from bot.core.chat.answers import QuickAnswers
 from bot.core.chat.router import DELETE_KEY, DELETE_WHICH, Router
 from bot.core.errors import EaselError, InvalidInput, LimitExceeded
+from bot.core.i18n import N_, _
 from bot.core.identity import Directory, clean_name
 from bot.core.ids import ascii_int
 from bot.core.jobs.intake import Accepted, JobIntake, NeedsConfirmation, Requester, Submission
@@ -44,9 +45,9 @@ from bot.core.types import Deletion, Queued, Reply, Target
 
 log = logging.getLogger(__name__)
 CREATING_ACTIONS = frozenset({"add", "set"})
-NO_SCHEDULER = "Scheduled posts are not available here."
+NO_SCHEDULER = N_("Scheduled posts are not available here.")
 
-DELETED = "Deleted #{id}: it is gone from the history and the gallery, and its files with it."
+DELETED = N_("Deleted #{id}: it is gone from the history and the gallery, and its files with it.")
 
 
 def target_of(message: Incoming) -> Target:
@@ -88,6 +89,10 @@ class ChatService:
     async def handle(self, message: Incoming, *, addressed: bool = True) -> int | None:
         """Answer one message; return the id of the job it queued, if any. Never raises for the user's
         mistakes: they are answered in the chat."""
+        with i18n.using(message.locale):  # the chat's /settings language, once read, wins
+            return await self._handle(message, addressed=addressed)
+
+    async def _handle(self, message: Incoming, *, addressed: bool) -> int | None:
         platform = self._platforms[message.platform]
         target = target_of(message)
         if self._replica is not None:
@@ -95,6 +100,9 @@ class ChatService:
         message = _clean(message)
         try:
             await self._directory.place(message)  # a Discord channel learns its server (cached)
+            chat_id = await self._directory.chat(message.platform, message.chat_id)
+            language = i18n.choose(i18n.resolve(await self._directory.settings(chat_id), message.locale))
+            target = dataclasses.replace(target, locale=None if language == i18n.DEFAULT else language)
             if (ids_text := ids.answer(message)) is not None:  # /id: nothing to look up or queue
                 await platform.send(target, Reply(text=ids_text))
                 return None
@@ -111,11 +119,14 @@ class ChatService:
             await platform.send(target, Reply(text=exc.user_message, is_error=True))
         except Exception:
             log.exception("unexpected error handling %s message %s", message.platform, message.message_id)
-            await platform.send(target, Reply(text=UNEXPECTED, is_error=True))
+            await platform.send(target, Reply(text=_(UNEXPECTED), is_error=True))
         return None
 
     async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
-        return await self._answers.authorize_delete(_clean(message), generation_id)
+        with i18n.using(message.locale):  # its refusals are raised in the presser's language
+            chat_id = await self._directory.chat(message.platform, message.chat_id)
+            i18n.choose(i18n.resolve(await self._directory.settings(chat_id), message.locale))
+            return await self._answers.authorize_delete(_clean(message), generation_id)
 
     async def _with_replied_generation(self, message: Incoming) -> Incoming:
         """A reply to one of our results names its generation: found from the recorded delivery (the
@@ -137,7 +148,7 @@ class ChatService:
             case Ignore():
                 return None
             case Help():
-                await platform.send(target, Reply(text=texts.HELP))
+                await platform.send(target, Reply(text=_(texts.HELP)))
             case Generate() | Edit() | Reroll() | Vary() | Upscale():
                 return await self._submit(message, intent, platform, target)
             case Confirm():
@@ -158,9 +169,9 @@ class ChatService:
                     platform=message.platform, chat=message.chat_id, user=message.user_id, job_id=job_id
                 )
                 text = (
-                    f"Cancelled {count} request(s)."
+                    _("Cancelled {count} request(s).").format(count=count)
                     if count
-                    else "Nothing of yours is waiting or running here."
+                    else _("Nothing of yours is waiting or running here.")
                 )
                 await self._say(platform, target, text)
             case ScheduleCommand() | BirthdayCommand():
@@ -188,7 +199,9 @@ class ChatService:
             await self._say(
                 platform,
                 target,
-                f"This would cost about ${result.cost:.2f}. Send /confirm within 5 minutes to go ahead.",
+                _("This would cost about ${cost}. Send /confirm within 5 minutes to go ahead.").format(
+                    cost=f"{result.cost:.2f}"
+                ),
             )
             return None
         if result.created:
@@ -200,13 +213,13 @@ class ChatService:
         answered in the chat."""
         generation_id = ascii_int(value or "")
         if generation_id is None:
-            raise InvalidInput(f"/delete of {value!r}", user_message=DELETE_WHICH)
+            raise InvalidInput(f"/delete of {value!r}", user_message=_(DELETE_WHICH))
         await self._answers.authorize_delete(message, generation_id)
-        return DELETED.format(id=generation_id)
+        return _(DELETED).format(id=generation_id)
 
     async def _schedule(self, intent: ScheduleCommand | BirthdayCommand, message: Incoming) -> str:
         if self._scheduling is None:
-            raise InvalidInput("scheduler off", user_message=NO_SCHEDULER)
+            raise InvalidInput("scheduler off", user_message=_(NO_SCHEDULER))
         if intent.action in CREATING_ACTIONS:  # each schedule creates work: counted like a request
             await self._intake.limiter.admit(
                 platform=message.platform, chat_id=message.chat_id, user_id=message.user_id

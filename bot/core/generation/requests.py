@@ -10,11 +10,12 @@ from typing import Any
 from bot.core.content.policy import ContentPolicy, policy_of
 from bot.core.errors import InvalidInput
 from bot.core.flags import MAX_SEED, clip, parse_aspect
+from bot.core.i18n import LANGUAGE_KEY, LANGUAGES, _
 from bot.core.ids import ascii_int
 from bot.core.messages import GenerationOptions
 from bot.core.types import Aspect, GenerationKind, GenerationRecord, ImageRequest
 
-CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality", "format")
+CHAT_SETTING_KEYS = ("aspect", "n", "negative", "provider", "model", "quality", "format", "language")
 FORMATS = ("photo", "file")
 """``/settings format``: results as photos (the default), or as files that keep the original bytes."""
 
@@ -48,7 +49,9 @@ def build_request(
         aspect = parse_aspect(str(chat_settings["aspect"]))
     n = options.n if options.n is not None else int(chat_settings.get("n") or 1)
     if not 1 <= n <= defaults.max_images:
-        raise InvalidInput(f"n={n}", user_message=f"You can ask for 1 to {defaults.max_images} images.")
+        raise InvalidInput(
+            f"n={n}", user_message=_("You can ask for 1 to {count} images.").format(count=defaults.max_images)
+        )
     return ImageRequest(
         prompt=prompt,
         aspect=aspect or fallback_aspect or defaults.aspect,
@@ -99,7 +102,9 @@ def validate_chat_setting(key: str, value: str, defaults: Defaults, *, providers
     if key not in CHAT_SETTING_KEYS:
         raise InvalidInput(
             f"unknown setting {key!r}",
-            user_message=f"I don't know the setting {key!r}. Settings: {', '.join(CHAT_SETTING_KEYS)}.",
+            user_message=_("I don't know the setting {key}. Settings: {keys}.").format(
+                key=repr(key), keys=", ".join(CHAT_SETTING_KEYS)
+            ),
         )
     if key == "aspect":
         return str(parse_aspect(value))
@@ -107,23 +112,32 @@ def validate_chat_setting(key: str, value: str, defaults: Defaults, *, providers
         n = ascii_int(value, max_digits=3)
         if n is None or not 1 <= n <= defaults.max_images:
             raise InvalidInput(
-                f"n={clip(value)!r}", user_message=f"n must be a number from 1 to {defaults.max_images}."
+                f"n={clip(value)!r}",
+                user_message=_("n must be a number from 1 to {count}.").format(count=defaults.max_images),
             )
         return n
     if key == "format":
         if value.lower() not in FORMATS:
             raise InvalidInput(
-                f"format={clip(value)!r}", user_message="format is photo (the default) or file."
+                f"format={clip(value)!r}", user_message=_("format is photo (the default) or file.")
             )
         return value.lower()
+    if key == LANGUAGE_KEY:
+        if value.strip().lower() not in LANGUAGES:
+            raise InvalidInput(
+                f"language={clip(value)!r}",
+                user_message=_("language is en, de, es or auto (each person's own language)."),
+            )
+        return value.strip().lower()
     if key == "provider" and value not in providers:
         raise InvalidInput(
             f"unknown provider {clip(value)!r}",
-            user_message=f"{clip(value)!r} is not a configured provider here. "
-            f"Choose one of: {', '.join(providers)}.",
+            user_message=_("{value} is not a configured provider here. Choose one of: {providers}.").format(
+                value=repr(clip(value)), providers=", ".join(providers)
+            ),
         )
     if len(value) > 500:
         raise InvalidInput(
-            "setting too long", user_message="That value is too long (500 characters at most)."
+            "setting too long", user_message=_("That value is too long (500 characters at most).")
         )
     return value

@@ -18,6 +18,7 @@ import tenacity
 
 from bot.core.content.policy import shown_as_spoiler
 from bot.core.errors import DeliveryFailed, StorageError
+from bot.core.i18n import N_, _
 from bot.core.jobs.ledger import JobLedger
 from bot.core.jobs.pacing import DeliveryRetries, ProgressThrottle
 from bot.core.jobs.queue import USER_CANCEL
@@ -32,7 +33,7 @@ FAILURE = "failure"
 RESULT_ACTIONS = (Action.REROLL, Action.VARY, Action.UPSCALE, Action.EDIT, Action.ORIGINAL, Action.DELETE)
 RECORD_RETRY_S = 120.0
 """How long a delivery record that cannot be written is retried (the reply has gone out already)."""
-UNDELIVERABLE = "I made your image but could not deliver it here for an hour. Please ask again."
+UNDELIVERABLE = N_("I made your image but could not deliver it here for an hour. Please ask again.")
 FORMAT = "format"
 """``Reply.extra`` key of a result: the chat's ``/settings format`` (``file``: send the original files)."""
 
@@ -119,7 +120,7 @@ class Delivery:
             log.warning("delivery of job %s failed (%s); retrying in %.0f s", job.id, exc, delay)
             return delay
         log.warning("delivery of job %s failed for an hour; giving up: %s", job.id, exc)
-        await self.fail(job, platform, error=f"undeliverable: {exc!r}", user_message=UNDELIVERABLE)
+        await self.fail(job, platform, error=f"undeliverable: {exc!r}", user_message=_(UNDELIVERABLE))
         return None
 
     async def _record(
@@ -172,7 +173,7 @@ class Delivery:
 
     async def notify_failure(self, job: JobRecord, platform: Platform) -> float | None:
         """Tell the user why the job failed; a delay when the platform asks for a retry."""
-        reply = Reply(text=job.user_message or UNEXPECTED, generation_id=job.generation_id, is_error=True)
+        reply = Reply(text=job.user_message or _(UNEXPECTED), generation_id=job.generation_id, is_error=True)
         try:
             message_ids = await platform.send(job.target, reply)
         except DeliveryFailed as exc:

@@ -24,6 +24,7 @@ from bot.core.content.policy import PAYLOAD_KEY, POLICY_KEY, payload_entry
 from bot.core.content.screening import needs_screening, screen
 from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded
 from bot.core.flags import MAX_SEED
+from bot.core.i18n import _
 from bot.core.identity import Directory
 from bot.core.jobs.codec import intent_to_json, stored_image_to_json
 from bot.core.jobs.ledger import JobLedger
@@ -145,8 +146,8 @@ class JobIntake:
             return Accepted(existing.id, await self._queue.position(existing.id), created=False)
         if await self._queue.is_full():
             wait = self._queue.wait_estimate_s()
-            text = "The queue was full." if submission.scheduled else (
-                f"I'm busy right now; try again in about {humanize_seconds(wait)}."
+            text = _("The queue was full.") if submission.scheduled else (
+                _("I'm busy right now; try again in about {wait}.").format(wait=humanize_seconds(wait))
             )  # fmt: skip
             raise LimitExceeded("queue full", scope="queue", retry_after=wait, user_message=text)
         who, target = submission.requester, submission.target
@@ -224,7 +225,7 @@ class JobIntake:
         pending = self._pending.pop((chat_id, user_id), None)
         if pending is None or pending.expires < self._clock.now():
             raise InvalidInput(
-                "nothing to confirm", user_message="There is nothing waiting for confirmation."
+                "nothing to confirm", user_message=_("There is nothing waiting for confirmation.")
             )
         return await self.submit(pending.submission, confirmed=True)
 
@@ -371,6 +372,7 @@ def _quota_exceeded(now: datetime, quota: int) -> LimitExceeded:
         "daily quota reached",
         scope="daily",
         retry_after=wait,
-        user_message=f"You have used your {quota} images for today. "
-        f"The quota resets in about {humanize_seconds(wait)} (midnight UTC).",
+        user_message=_(
+            "You have used your {quota} images for today. The quota resets in about {wait} (midnight UTC)."
+        ).format(quota=quota, wait=humanize_seconds(wait)),
     )

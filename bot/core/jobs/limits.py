@@ -22,6 +22,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from bot.core.errors import LimitExceeded
+from bot.core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,16 @@ class RateLimiter:
     async def _exceeded(self, scope: str, item: RateLimitItem, key: tuple[str, ...]) -> LimitExceeded:
         stats = await self._limiter.get_window_stats(item, *key)
         wait = max(1.0, stats.reset_time - self._wall_clock())
-        whose = {"user": "You are", "chat": "This chat is", "overall": "Everyone is"}[scope]
+        text = {
+            "user": _("You are sending requests too fast ({rate}). Try again in about {wait}."),
+            "chat": _("This chat is sending requests too fast ({rate}). Try again in about {wait}."),
+            "overall": _("Everyone is sending requests too fast ({rate}). Try again in about {wait}."),
+        }[scope]
         return LimitExceeded(
             f"{scope} rate {item} exceeded",
             scope=scope,
             retry_after=wait,
-            user_message=f"{whose} sending requests too fast ({item}). "
-            f"Try again in about {humanize_seconds(wait)}.",
+            user_message=text.format(rate=item, wait=humanize_seconds(wait)),
         )
 
 

@@ -34,6 +34,7 @@ def received_by(target: Target, replica: str) -> Target:
         user_id=target.user_id,
         reply_to_message_id=target.reply_to_message_id,
         extra={**target.extra, GATEWAY: replica},
+        locale=target.locale,
     )
 
 

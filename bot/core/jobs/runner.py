@@ -37,10 +37,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from bot.core import i18n
 from bot.core.errors import EaselError, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import params_of
 from bot.core.generation.resolve import RequestResolver
+from bot.core.i18n import N_, _
 from bot.core.jobs.codec import intent_from_json, stored_image_from_json
 from bot.core.jobs.delivery import RESULT, Delivery
 from bot.core.jobs.ledger import JobLedger
@@ -64,7 +66,9 @@ from bot.core.types import (
 log = logging.getLogger(__name__)
 
 STORAGE_RETRY_S = 2.0
-GAVE_UP = "Easel was interrupted several times while making this image and has given up. Please ask again."
+GAVE_UP = N_(
+    "Easel was interrupted several times while making this image and has given up. Please ask again."
+)
 
 ImageStep = Callable[[Sequence[Image], Mapping[str, Any]], Awaitable[list[Image]]]
 """A post-processing step: the images and the step's entry of the payload → the images to keep."""
@@ -111,6 +115,18 @@ class JobRunner:
         """Take the job one step further, whatever state a previous run left it in; return the delay
         after which to run it again (a delivery to retry), or None. ``claimed``: the job as its claim
         just left it (a claim starts a job to generate: ``JobStore.claim_next``); otherwise it is read."""
+        with i18n.using(None):  # the job's language, once it is read (``_in_language``)
+            return await self._run(job_id, claimed)
+
+    async def _in_language(self, job: JobRecord) -> None:
+        """Answer in the job's chat's /settings language, else the one its request came in with."""
+        try:
+            settings: Mapping[str, Any] | None = await self._chat_settings(job.chat_id)
+        except StorageError:
+            settings = None
+        i18n.choose(i18n.resolve(settings, job.target.locale))
+
+    async def _run(self, job_id: int, claimed: JobRecord | None) -> float | None:
         try:
             return await self._advance(job_id, claimed)
         except asyncio.CancelledError as exc:
@@ -123,8 +139,9 @@ class JobRunner:
             platform = self._platforms.get(job.platform) if job else None
             still_open = job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             if job is not None and platform is not None and still_open:
+                await self._in_language(job)
                 await self._delivery.fail(
-                    job, platform, error="cancelled", user_message="Cancelled.", cancelled=True
+                    job, platform, error="cancelled", user_message=_("Cancelled."), cancelled=True
                 )
             return None
 
@@ -132,6 +149,7 @@ class JobRunner:
         job = claimed if claimed is not None else await self._jobs.get_job(job_id=job_id)
         if job is None:
             return None
+        await self._in_language(job)
         platform = self._platforms.get(job.platform)
         if platform is None:
             log.warning("job %s is for %s, which is not running; left for later", job.id, job.platform)
@@ -168,7 +186,7 @@ class JobRunner:
             return None
         if run.attempts > self._max_attempts:
             error = f"gave up after {run.attempts - 1} interrupted attempts"
-            await self._delivery.fail(run, platform, error=error, user_message=GAVE_UP)
+            await self._delivery.fail(run, platform, error=error, user_message=_(GAVE_UP))
             return None
         if job.generation_id is not None:  # an earlier attempt died mid-way: close its row honestly
             await self._history.fail_generation(
@@ -186,7 +204,7 @@ class JobRunner:
             return None
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job.id)
-            await self._delivery.fail(job, platform, error=repr(exc), user_message=UNEXPECTED)
+            await self._delivery.fail(job, platform, error=repr(exc), user_message=_(UNEXPECTED))
             return None
 
     async def _produce(self, job: JobRecord, platform: Platform) -> GenerationRecord:
@@ -295,7 +313,7 @@ class JobRunner:
             apply = self._steps.get(str(step.get("name")))
             if apply is None:
                 raise EaselError(
-                    f"unknown post-processing step {step.get('name')!r}", user_message=UNEXPECTED
+                    f"unknown post-processing step {step.get('name')!r}", user_message=_(UNEXPECTED)
                 )
             out = await apply(out, step)
         return out
@@ -314,7 +332,7 @@ class JobRunner:
         )
         if record is None or not record.images:
             await self._delivery.fail(
-                job, platform, error="generated images missing", user_message=UNEXPECTED
+                job, platform, error="generated images missing", user_message=_(UNEXPECTED)
             )
             return None
         return await self._delivery.send_result(job, platform, record)

@@ -32,6 +32,7 @@ from bot.platforms.discord.commands import build_tree
 from bot.platforms.discord.delivery import PLATFORM, DiscordDelivery
 from bot.platforms.discord.http import Endpoints
 from bot.platforms.discord.inbound import DEFER_AFTER_S, DiscordInbound
+from bot.platforms.discord.locales import CommandTranslator
 from bot.platforms.discord.settings import DiscordSettings
 from bot.platforms.discord.views import EaselClient, EaselShardedClient, ResultButton, apologise
 
@@ -124,6 +125,7 @@ class DiscordAdapter:
         """Register the persistent buttons, sync the commands, connect the gateway (wait for READY:
         every shard's, when sharded)."""
         self.client.add_dynamic_items(ResultButton)
+        await self.tree.set_translator(CommandTranslator())  # descriptions in de and es (bot.core.i18n)
         await self._sync_commands()
         if isinstance(self.client, EaselShardedClient):
             await self._check_session_starts(self.client)

@@ -23,6 +23,7 @@ from discord import app_commands
 from bot.core.chat.answers import GUILD_SCOPE
 from bot.core.errors import InvalidInput
 from bot.core.flags import typed_options
+from bot.core.i18n import N_
 from bot.core.messages import (
     Attachment,
     Cancel,
@@ -76,8 +77,8 @@ INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
 CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
 """``contexts`` [0, 1, 2]: servers, DMs with the bot, and other DMs and group DMs."""
 SCOPES = [
-    app_commands.Choice(name="this channel", value="channel"),
-    app_commands.Choice(name="this server (every channel's defaults)", value="server"),
+    app_commands.Choice(name=N_("this channel"), value="channel"),
+    app_commands.Choice(name=N_("this server (every channel's defaults)"), value="server"),
 ]
 
 
@@ -125,15 +126,15 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
     async def models(interaction: discord.Interaction[Any], typed: str) -> list[app_commands.Choice[str]]:
         return _choices(runner.model_names(), typed)
 
-    @tree.command(name="imagine", description="Make an image from a prompt")
+    @tree.command(name="imagine", description=N_("Make an image from a prompt"))
     @app_commands.describe(
-        prompt="What to draw",
-        aspect="Aspect ratio",
-        count="How many images (1-4)",
-        seed="Seed, for repeatable results",
-        negative="What to avoid",
-        model="Model (depends on the provider)",
-        provider="Image provider",
+        prompt=N_("What to draw"),
+        aspect=N_("Aspect ratio"),
+        count=N_("How many images (1-4)"),
+        seed=N_("Seed, for repeatable results"),
+        negative=N_("What to avoid"),
+        model=N_("Model (depends on the provider)"),
+        provider=N_("Image provider"),
     )
     @app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECTS])
     @app_commands.autocomplete(model=models, provider=providers)
@@ -162,8 +163,8 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
             return
         await runner.run(interaction, f"/imagine {intent.prompt}", intent=intent)
 
-    @tree.command(name="edit", description="Change an image (yours, or the channel's last one)")
-    @app_commands.describe(prompt="How to change it, e.g. make it warmer", image="The image to edit")
+    @tree.command(name="edit", description=N_("Change an image (yours, or the channel's last one)"))
+    @app_commands.describe(prompt=N_("How to change it, e.g. make it warmer"), image=N_("The image to edit"))
     async def edit(
         interaction: discord.Interaction[Any],
         prompt: app_commands.Range[str, 1, 4000],
@@ -177,22 +178,24 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         instruction = " ".join(prompt.split())
         await runner.run(interaction, f"/edit {instruction}", intent=Edit(instruction, reference=attachment))
 
-    @tree.command(name="status", description="Provider, queue and your usage today")
+    @tree.command(name="status", description=N_("Provider, queue and your usage today"))
     async def status(interaction: discord.Interaction[Any]) -> None:
         await runner.run(interaction, "/status", intent=Status(), ephemeral=True)
 
-    @tree.command(name="history", description="What this channel has made")
-    @app_commands.describe(page="Page (newest first)")
+    @tree.command(name="history", description=N_("What this channel has made"))
+    @app_commands.describe(page=N_("Page (newest first)"))
     async def history(
         interaction: discord.Interaction[Any], page: app_commands.Range[int, 1, 100000] = 1
     ) -> None:
         await runner.run(interaction, f"/history {page}", intent=History(page), ephemeral=True)
 
-    @tree.command(name="settings", description="This channel's defaults (aspect, n, negative, model, ...)")
+    @tree.command(
+        name="settings", description=N_("This channel's defaults (aspect, n, negative, model, ...)")
+    )
     @app_commands.describe(
-        key="Setting to change (empty: show them all; 'reset': clear)",
-        value="New value",
-        scope="This channel (default), or this server's defaults under every channel's own",
+        key=N_("Setting to change (empty: show them all; 'reset': clear)"),
+        value=N_("New value"),
+        scope=N_("This channel (default), or this server's defaults under every channel's own"),
     )
     @app_commands.choices(scope=SCOPES)
     @app_commands.default_permissions(manage_guild=True)
@@ -209,33 +212,33 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         text = " ".join(p for p in ("/settings", setting.key, setting.value) if p)
         await runner.run(interaction, text, intent=setting, ephemeral=True, is_admin=True)
 
-    @tree.command(name="cancel", description="Stop what you asked for that is waiting or running here")
+    @tree.command(name="cancel", description=N_("Stop what you asked for that is waiting or running here"))
     async def cancel(interaction: discord.Interaction[Any]) -> None:
         await runner.run(interaction, "/cancel", intent=Cancel(), ephemeral=True)
 
-    @tree.command(name="confirm", description="Go ahead with a request held back for its cost")
+    @tree.command(name="confirm", description=N_("Go ahead with a request held back for its cost"))
     async def confirm(interaction: discord.Interaction[Any]) -> None:
         await runner.run(interaction, "/confirm", intent=Confirm())
 
-    @tree.command(name="help", description="How to use Easel")
+    @tree.command(name="help", description=N_("How to use Easel"))
     async def help_(interaction: discord.Interaction[Any]) -> None:
         await runner.run(interaction, "/help", intent=Help(), ephemeral=True)
 
     @tree.command(
-        name="id", description="Your user id, this channel's and this server's (for Easel's settings)"
+        name="id", description=N_("Your user id, this channel's and this server's (for Easel's settings)")
     )
     async def id_(interaction: discord.Interaction[Any]) -> None:
         await runner.run(interaction, "/id", ephemeral=True)
 
-    @tree.command(name="schedule", description="Scheduled posts: add, list, remove, pause, resume, run")
-    @app_commands.describe(args="e.g. add daily 09:00 a sunrise over the sea")
+    @tree.command(name="schedule", description=N_("Scheduled posts: add, list, remove, pause, resume, run"))
+    @app_commands.describe(args=N_("e.g. add daily 09:00 a sunrise over the sea"))
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def schedule(interaction: discord.Interaction[Any], args: str = "") -> None:
         text = f"/schedule {' '.join(args.split())}".strip()
         await runner.run(interaction, text, ephemeral=True, posts_later=True)
 
-    @tree.command(name="birthday", description="Birthday cards: set, list, remove, preview")
-    @app_commands.describe(args="e.g. set 03-14")
+    @tree.command(name="birthday", description=N_("Birthday cards: set, list, remove, preview"))
+    @app_commands.describe(args=N_("e.g. set 03-14"))
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def birthday(interaction: discord.Interaction[Any], args: str = "") -> None:
         text = f"/birthday {' '.join(args.split())}".strip()

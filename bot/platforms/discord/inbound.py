@@ -31,6 +31,7 @@ from bot.core.types import Action
 from bot.platforms.discord import render
 from bot.platforms.discord.delivery import DEFAULT_FILESIZE_LIMIT, PLATFORM, DiscordDelivery
 from bot.platforms.discord.errors import MISSING_PERMISSIONS, attempt
+from bot.platforms.discord.locales import locale_of
 from bot.platforms.discord.settings import DiscordSettings
 from bot.platforms.discord.views import EditModal
 
@@ -138,7 +139,7 @@ class DiscordInbound:
             display_name=interaction.user.display_name,
             message_id=f"i{interaction.id}",  # the idempotency key: one job per interaction
             is_admin=is_admin or interaction.guild_id is None or interaction.permissions.manage_guild,
-            locale=str(interaction.locale),
+            locale=locale_of(interaction),
             extra=extra,
             intent=intent,
             guild_id=str(interaction.guild_id) if interaction.guild_id is not None else None,

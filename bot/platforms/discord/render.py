@@ -11,6 +11,7 @@ import discord
 from bot.core import texts
 from bot.core.chat import buttons
 from bot.core.chat.buttons import Button
+from bot.core.i18n import N_, _
 from bot.core.texts import shorten
 from bot.core.types import Action, GenerationRecord, JobEvent, Progress, Queued, Reply, Started
 
@@ -24,11 +25,11 @@ BUTTON_TEMPLATE = r"easel:(?P<data>[rvued]:[0-9]{1,12}(?::[0-9]{1,20})?)"
 action and an image, nothing more (:func:`decode` bounds them; the core checks them)."""
 _CODES = {Action.REROLL: "r", Action.VARY: "v", Action.UPSCALE: "u", Action.EDIT: "e", Action.DELETE: "d"}
 _LABELS = {
-    Action.REROLL: ("Reroll", "🎲", discord.ButtonStyle.secondary),
-    Action.VARY: ("Vary", "🔀", discord.ButtonStyle.secondary),
-    Action.UPSCALE: ("Upscale", "⬆️", discord.ButtonStyle.secondary),
-    Action.EDIT: ("Edit", "✏️", discord.ButtonStyle.primary),
-    Action.DELETE: ("Delete", "🗑️", discord.ButtonStyle.danger),
+    Action.REROLL: (N_("Reroll"), "🎲", discord.ButtonStyle.secondary),
+    Action.VARY: (N_("Vary"), "🔀", discord.ButtonStyle.secondary),
+    Action.UPSCALE: (N_("Upscale"), "⬆️", discord.ButtonStyle.secondary),
+    Action.EDIT: (N_("Edit"), "✏️", discord.ButtonStyle.primary),
+    Action.DELETE: (N_("Delete"), "🗑️", discord.ButtonStyle.danger),
 }
 SHOWN_ACTIONS = tuple(_CODES)
 """The result buttons Discord gets (the attachments already are the original files)."""
@@ -53,7 +54,7 @@ def decode(data: str) -> Button | None:
 def label(action: Action, image: int | None = None) -> tuple[str, str, discord.ButtonStyle]:
     """The button's label, emoji and style; a per-image one is labelled with the image's number."""
     name, emoji, style = _LABELS[action]
-    return (name if image is None else str(image + 1)), emoji, style
+    return (_(name) if image is None else str(image + 1)), emoji, style
 
 
 def generation_of(message: discord.Message) -> int | None:
@@ -82,14 +83,14 @@ def result_embed(reply: Reply, record: GenerationRecord | None) -> discord.Embed
     )
     seeds = sorted({image.seed for image in record.images if image.seed is not None})
     if seeds:
-        embed.add_field(name="Seed", value=", ".join(map(str, seeds))[:1024], inline=True)
+        embed.add_field(name=_("Seed"), value=", ".join(map(str, seeds))[:1024], inline=True)
     if record.params.get("aspect"):
-        embed.add_field(name="Aspect", value=str(record.params["aspect"]), inline=True)
+        embed.add_field(name=_("Aspect"), value=str(record.params["aspect"]), inline=True)
     model = f"{record.provider}/{record.model}" if record.model else record.provider or "?"
-    embed.add_field(name="Model", value=model[:1024], inline=True)
+    embed.add_field(name=_("Model"), value=model[:1024], inline=True)
     notes = [*reply.notes]
     if record.params.get("preview"):
-        notes.append("Preview from the built-in offline renderer; configure a provider for real images.")
+        notes.append(_("Preview from the built-in offline renderer; configure a provider for real images."))
     if notes:
         embed.set_footer(text=shorten(" · ".join(notes), 2000))
     return embed
@@ -98,11 +99,11 @@ def result_embed(reply: Reply, record: GenerationRecord | None) -> discord.Embed
 def status_text(event: JobEvent) -> str | None:
     match event:
         case Queued(position=position):
-            return f"⏳ Queued (#{position})"
+            return "⏳ " + _("Queued (#{position})").format(position=position)
         case Started(provider=provider):
-            return f"🎨 Generating with {provider}…"
+            return "🎨 " + _("Generating with {provider}…").format(provider=provider)
         case Progress(fraction=fraction):
-            return f"🎨 Generating… {fraction:.0%}"
+            return "🎨 " + _("Generating… {percent}").format(percent=f"{fraction:.0%}")
     return None
 
 
@@ -112,7 +113,7 @@ def stage(event: JobEvent) -> int:
 
 
 def text_of(reply: Reply) -> str:
-    notes = [f"note: {note}" for note in reply.notes]
+    notes = [_("note: {note}").format(note=note) for note in reply.notes]
     return "\n".join([reply.text, *notes])
 
 

@@ -29,10 +29,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core import i18n
 from bot.core.chat.buttons import command_text, job_intent
 from bot.core.chat.service import target_of
 from bot.core.errors import ConfigError, DeliveryFailed, EaselError
 from bot.core.front_door import FrontDoor
+from bot.core.i18n import N_, _
 from bot.core.messages import Attachment, Incoming
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action, JobEvent, Reply, Target
@@ -56,22 +58,30 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 COMMANDS = (
-    ("imagine", "Make an image: /imagine a red fox --ar 16:9"),
-    ("img", "Same as /imagine"),
-    ("draw", "Same as /imagine"),
-    ("edit", "Change an image: reply to it with /edit make it warmer"),
-    ("reroll", "The same prompt with a new seed"),
-    ("vary", "A close variation of the last image"),
-    ("history", "What this chat has made"),
-    ("status", "Provider and your usage today"),
-    ("settings", "This chat's defaults (aspect, n, ...)"),
-    ("cancel", "Stop what is waiting or running"),
-    ("schedule", "Scheduled posts: add, list, pause, resume, run, remove"),
-    ("birthday", "Birthday cards: set, list, remove, preview"),
-    ("id", "Your user id and this chat's id (for Easel's settings)"),
-    ("help", "How to use Easel"),
-    ("start", "Say hello"),
+    ("imagine", N_("Make an image: /imagine a red fox --ar 16:9")),
+    ("img", N_("Same as /imagine")),
+    ("draw", N_("Same as /imagine")),
+    ("edit", N_("Change an image: reply to it with /edit make it warmer")),
+    ("reroll", N_("The same prompt with a new seed")),
+    ("vary", N_("A close variation of the last image")),
+    ("history", N_("What this chat has made")),
+    ("status", N_("Provider and your usage today")),
+    ("settings", N_("This chat's defaults (aspect, n, ...)")),
+    ("cancel", N_("Stop what is waiting or running")),
+    ("schedule", N_("Scheduled posts: add, list, pause, resume, run, remove")),
+    ("birthday", N_("Birthday cards: set, list, remove, preview")),
+    ("id", N_("Your user id and this chat's id (for Easel's settings)")),
+    ("help", N_("How to use Easel")),
+    ("start", N_("Say hello")),
 )
+
+
+def command_list(language: str) -> list[BotCommand]:
+    """The command menu with its descriptions in ``language`` (command names stay English)."""
+    with i18n.using(language):
+        return [BotCommand(command, _(description)) for command, description in COMMANDS]
+
+
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "chosen_inline_result"]
 NOT_ALLOWED = "Sorry, this bot is private."
 
@@ -160,6 +170,9 @@ class TelegramAdapter:
         everything stopped again, when the Bot API stops answering meanwhile (deleteWebhook/setWebhook)."""
         try:
             await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+            for language in i18n.LANGUAGES:  # each user sees the descriptions in their app's language
+                if language != i18n.DEFAULT:
+                    await self.application.bot.set_my_commands(command_list(language), language_code=language)
         except TelegramError as exc:
             log.warning("could not register the bot's commands: %s", exc)
         await self.application.start()
@@ -311,9 +324,14 @@ class TelegramAdapter:
                     log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
             case Action.EDIT:
                 await self._ack(query)
+                with i18n.using(incoming.locale):  # the presser's language (the chat's is the core's)
+                    question, placeholder = (
+                        render.edit_prompt(button.generation_id, button.image),
+                        _("make it warmer"),
+                    )
                 await message.reply_text(
-                    render.edit_prompt(button.generation_id, button.image),
-                    reply_markup=ForceReply(input_field_placeholder="make it warmer"),
+                    question,
+                    reply_markup=ForceReply(input_field_placeholder=placeholder),
                     reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
                 )
             case Action.ORIGINAL:
@@ -389,7 +407,8 @@ class TelegramAdapter:
         except EaselError as exc:
             await query.answer(exc.user_message, show_alert=True)
             return
-        await query.answer("Deleted.")
+        with i18n.using(incoming.locale):
+            await query.answer(_("Deleted."))
         for target, message_ids in deletion.messages:
             try:
                 await self.delivery.delete(target, list(message_ids))
@@ -401,11 +420,14 @@ class TelegramAdapter:
         log.error("telegram update failed: %r", update, exc_info=context.error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
+        user = update.effective_user
         try:
+            with i18n.using(user.language_code if user else None):
+                unexpected = _(UNEXPECTED)
             if update.callback_query is not None:
-                await update.callback_query.answer(UNEXPECTED, show_alert=True)
+                await update.callback_query.answer(unexpected, show_alert=True)
             else:
-                await context.bot.send_message(update.effective_chat.id, UNEXPECTED)
+                await context.bot.send_message(update.effective_chat.id, unexpected)
         except TelegramError as exc:
             log.info("could not tell the user about the error: %s", exc)
 

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.core import texts
 from bot.core.chat.buttons import PER_IMAGE, Button, decode, encode
+from bot.core.i18n import N_, _
 from bot.core.texts import shorten
 from bot.core.types import Action, Done, Failed, JobEvent, Progress, Queued, Reply, Started
 
@@ -21,12 +22,12 @@ MAX_CAPTION = 1024
 MAX_TEXT = 4096
 ALBUM_MAX = 10
 _LABELS = {
-    Action.REROLL: "🎲 Reroll",
-    Action.VARY: "🔀 Vary",
-    Action.UPSCALE: "⬆️ Upscale",
-    Action.EDIT: "✏️ Edit",
-    Action.ORIGINAL: "📄 Original",
-    Action.DELETE: "🗑 Delete",
+    Action.REROLL: N_("🎲 Reroll"),
+    Action.VARY: N_("🔀 Vary"),
+    Action.UPSCALE: N_("⬆️ Upscale"),
+    Action.EDIT: N_("✏️ Edit"),
+    Action.ORIGINAL: N_("📄 Original"),
+    Action.DELETE: N_("🗑 Delete"),
 }
 _ICONS = {Action.VARY: "🔀", Action.UPSCALE: "⬆️", Action.EDIT: "✏️", Action.ORIGINAL: "📄"}
 PER_ROW = 5
@@ -47,19 +48,19 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
         return None
     count = len(reply.images)
     if not 1 < count <= MAX_PER_IMAGE:
-        buttons = [_button(_LABELS[action], Button(action, generation)) for action in reply.actions]
+        buttons = [_button(_(_LABELS[action]), Button(action, generation)) for action in reply.actions]
         return InlineKeyboardMarkup([buttons[:3], buttons[3:]] if len(buttons) > 3 else [buttons])
     rows: list[list[InlineKeyboardButton]] = []
     for action in (a for a in reply.actions if a in PER_IMAGE):
         row = [_button(f"{_ICONS[action]} {k + 1}", Button(action, generation, k)) for k in range(count)]
         rows += [row[start : start + PER_ROW] for start in range(0, count, PER_ROW)]
-    whole = [_button(_LABELS[a], Button(a, generation)) for a in reply.actions if a not in PER_IMAGE]
+    whole = [_button(_(_LABELS[a]), Button(a, generation)) for a in reply.actions if a not in PER_IMAGE]
     return InlineKeyboardMarkup([*rows, whole] if whole else rows)
 
 
 def caption(reply: Reply, limit: int = MAX_CAPTION) -> str:
     """The reply's text and notes, notes dropped from the end (then the text shortened) to fit."""
-    notes = [f"note: {note}" for note in reply.notes]
+    notes = [_("note: {note}").format(note=note) for note in reply.notes]
     while notes and len("\n".join([reply.text, *notes])) > limit:
         notes.pop()
     return shorten("\n".join([reply.text, *notes]), limit)
@@ -74,8 +75,9 @@ def album_caption(reply: Reply, index: int, total: int) -> str:
 
 def keyboard_text(reply: Reply, count: int) -> str:
     """The message under an album that carries its buttons (and says what the per-image ones do)."""
-    legend = " · 🔀 vary, ⬆️ upscale, ✏️ edit, 📄 file of image n" if 1 < count <= MAX_PER_IMAGE else ""
-    return f"#{reply.generation_id} · {count} images{legend} · reply to one of them to edit it"
+    legend = " · " + _("🔀 vary, ⬆️ upscale, ✏️ edit, 📄 file of image n") if 1 < count <= MAX_PER_IMAGE else ""
+    images = _("{count} images").format(count=count)
+    return f"#{reply.generation_id} · {images}{legend} · " + _("reply to one of them to edit it")
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -87,22 +89,22 @@ def edit_prompt(generation_id: int, image: int | None = None) -> str:
     """The ForceReply question after Edit; the ``#id`` (``#id/k`` for image k of a set) line makes the
     answer edit that image."""
     if image is None:
-        return f"#{generation_id}\nHow should I change it? Reply to this message, e.g. 'make it warmer'."
-    return (
-        f"#{generation_id}/{image + 1}\nHow should I change image {image + 1}? "
-        "Reply to this message, e.g. 'make it warmer'."
-    )
+        return f"#{generation_id}\n" + _(
+            "How should I change it? Reply to this message, e.g. 'make it warmer'."
+        )
+    question = _("How should I change image {number}? Reply to this message, e.g. 'make it warmer'.")
+    return f"#{generation_id}/{image + 1}\n" + question.format(number=image + 1)
 
 
 def status_text(event: JobEvent) -> str | None:
     """The job's status line, or None when the status message should go away."""
     match event:
         case Queued(position=position):
-            return f"Queued (#{position})"
+            return _("Queued (#{position})").format(position=position)
         case Started(provider=provider):
-            return f"Generating with {provider}…"
+            return _("Generating with {provider}…").format(provider=provider)
         case Progress(fraction=fraction):
-            return f"Generating… {fraction:.0%}"
+            return _("Generating… {percent}").format(percent=f"{fraction:.0%}")
         case Failed(reason=reason):
             return f"⚠️ {shorten(reason, MAX_TEXT - 3)}"
         case Done():

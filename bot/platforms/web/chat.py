@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.core.i18n import accept_language
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.imaging import EXTENSIONS
 from bot.core.messages import Cancel, Incoming, Reroll, Vary
@@ -46,6 +47,7 @@ def web_incoming(
         text=text,
         message_id=f"w{uuid.uuid4().hex}",
         is_admin=True,  # the operator's own console: loopback, or behind web.auth_token
+        locale=accept_language(request.headers.get("Accept-Language")),
         **extra,
     )
 

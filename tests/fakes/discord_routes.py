@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 
 Handler = Callable[[web.Request, Upload], Awaitable[web.StreamResponse]]
 SUPPORTED_INSTALLS = (0, 1)
+LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl",
+    "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja",
+    "zh-TW", "ko",
+})  # fmt: skip
+"""Discord's locales (https://discord.com/developers/docs/reference#locales): the only keys a
+``name_localizations`` or ``description_localizations`` map may have."""
 """The application's ``integration_types_config`` keys: guild and user install."""
 MAX_USER_INSTALL_FOLLOWUPS = 5
 
@@ -122,6 +129,7 @@ def _commands(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         synced = []
         for index, command in enumerate(body):
             _check_contexts(index, command)
+            _check_localizations(str(index), command)
             out = dict(command, id=str(fake.world.snowflake()), application_id=str(APP_ID), version="1")
             out.setdefault("type", 1)
             out.setdefault("description", "")
@@ -150,6 +158,31 @@ def _check_contexts(index: int, command: dict[str, Any]) -> None:
             f"{index}.contexts", "APPLICATION_COMMAND_INVALID_CONTEXTS",
             "PRIVATE_CHANNEL requires the USER_INSTALL integration type.",
         )  # fmt: skip
+
+
+def _check_localizations(path: str, part: dict[str, Any]) -> None:
+    """A command's, option's or choice's localizations: known locales only, each within the length of
+    the field it translates (names 1-32 (choices 1-100), descriptions 1-100); then its options and
+    choices in turn."""
+    for field, longest in (("name_localizations", 100 if "value" in part else 32),
+                           ("description_localizations", 100)):  # fmt: skip
+        localized = part.get(field)
+        if localized is None:
+            continue
+        if not isinstance(localized, dict):
+            raise form_error(
+                f"{path}.{field}", "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
+            )
+        for locale, text in localized.items():
+            if locale not in LOCALES:
+                raise form_error(f"{path}.{field}", "ENUM_TYPE_COERCE",
+                                 f"Value {locale!r} is not a valid enum value.")  # fmt: skip
+            if not isinstance(text, str) or not 1 <= len(text) <= longest:
+                raise form_error(f"{path}.{field}.{locale}", "BASE_TYPE_BAD_LENGTH",
+                                 f"Must be between 1 and {longest} in length.")  # fmt: skip
+    for kind in ("options", "choices"):
+        for index, child in enumerate(part.get(kind) or []):
+            _check_localizations(f"{path}.{kind}.{index}", child)
 
 
 # ------------------------------------------------------------------------------------ interactions

@@ -157,6 +157,10 @@ class World:
             MEMBER: user_json(MEMBER, "cy"),
         }
         self.user_installs: set[int] = set()
+        self.locales: dict[int, str] = {}
+        """A user's client language (``locale`` of their interactions; Discord's default en-US)."""
+        self.guild_locales: dict[int, str] = {}
+        """A server's preferred locale (``guild_locale``; en-US unless set)."""
         """Users who added Easel to their account (the user install)."""
         self.add_guild(GUILD, [CHANNEL])
 
@@ -418,7 +422,7 @@ class World:
             "attachment_size_limit": limit,
             "channel_id": str(channel_id),
             "channel": self.channel_json(channel_id),
-            "locale": "en-US",
+            "locale": self.locales.get(user_id, "en-US"),
             "app_permissions": str(EVERYONE_PERMISSIONS),
             "entitlements": [],
             "authorizing_integration_owners": owners,
@@ -433,8 +437,9 @@ class World:
             state.forced_ephemeral = not permissions & USE_EXTERNAL_APPS
         if guild is not None:
             payload["guild_id"] = str(guild.id)
-            payload["guild"] = {"id": str(guild.id), "locale": "en-US", "features": []}
-            payload["guild_locale"] = "en-US"
+            guild_locale = self.guild_locales.get(guild.id, "en-US")
+            payload["guild"] = {"id": str(guild.id), "locale": guild_locale, "features": []}
+            payload["guild_locale"] = guild_locale
             payload["member"] = self.member_json(user_id, permissions=permissions)
         else:
             payload["user"] = self.users[user_id]

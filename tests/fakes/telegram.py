@@ -134,6 +134,8 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.commands: list[dict[str, Any]] = []
+        self.commands_by_language: dict[str, list[dict[str, Any]]] = {}
+        """setMyCommands per ``language_code`` ("" for everyone's default list, also ``commands``)."""
         self.webhook: Webhook | None = None
         self.sent: list[dict[str, Any]] = []
         """Every message the bot sent (or re-sent by editing media), in order."""
@@ -509,7 +511,14 @@ class FakeTelegram:
                 raise bad("BOT_COMMAND_INVALID")
             if not 1 <= len(description) <= 256:
                 raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands = commands
+        language = params.get("language_code") or ""
+        # "A two-letter ISO 639-1 language code. If empty, commands will be applied to all users"
+        if language and not (isinstance(language, str) and len(language) == 2 and language.isalpha()
+                             and language.isascii() and language.islower()):  # fmt: skip
+            raise bad("invalid language code specified")  # [unv] the exact wording of the error
+        self.commands_by_language[language] = commands
+        if not language:
+            self.commands = commands
         return True
 
     async def _m_getChatMember(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:

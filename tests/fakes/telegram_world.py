@@ -53,8 +53,17 @@ class ChatState:
         return data
 
 
+USER_LANGUAGES: dict[int, str] = {}
+"""A user's app language (``language_code``; en unless a test sets it, with ``monkeypatch.setitem``)."""
+
+
 def user_json(user_id: int, name: str | None = None) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": name or f"User{user_id}", "language_code": "en"}
+    return {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": name or f"User{user_id}",
+        "language_code": USER_LANGUAGES.get(user_id, "en"),
+    }
 
 
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Easel", "username": BOT_USERNAME}

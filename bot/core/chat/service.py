@@ -99,9 +99,10 @@ class ChatService:
             target = received_by(target, self._replica)
         message = _clean(message)
         try:
-            await self._directory.place(message)  # a Discord channel learns its server (cached)
-            chat_id = await self._directory.chat(message.platform, message.chat_id)
-            language = i18n.choose(i18n.resolve(await self._directory.settings(chat_id), message.locale))
+            # who and where (one transaction for a new sender or chat, cached after; a Discord channel
+            # learns its server), and so the language of the answers
+            _, _, settings = await self._directory.identify(message)
+            language = i18n.choose(i18n.resolve(settings, message.locale))
             target = dataclasses.replace(target, locale=None if language == i18n.DEFAULT else language)
             if (ids_text := ids.answer(message)) is not None:  # /id: nothing to look up or queue
                 await platform.send(target, Reply(text=ids_text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image as PILImage
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -454,7 +456,10 @@ async def test_cli_gen_end_to_end(fake: FakeSDWebUI, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     [line] = [line for line in result.stdout.splitlines() if line.strip()]
     saved = Path(line)
-    assert await asyncio.to_thread(saved.read_bytes) == fake.served[0]
+    stored = await asyncio.to_thread(saved.read_bytes)  # the server's PNG with its parameters text
+    served = PILImage.open(io.BytesIO(fake.served[0]))
+    kept = PILImage.open(io.BytesIO(stored))
+    assert kept.tobytes() == served.tobytes() and kept.text["parameters"].startswith("a red fox")
     [job] = fake.jobs
     assert (job.json["prompt"], job.json["seed"], job.json["width"], job.json["height"]) == (
         "a red fox",

@@ -8,6 +8,7 @@ functions are safe to await from a running event loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -73,6 +74,7 @@ async def upgrade(url: str, revision: str = "head", *, connect_args: Mapping[str
         return
     from alembic import command
 
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
     config = make_config(url, connect_args=connect_args)
     await _run("upgrade", url, command.upgrade, config, revision)
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -318,6 +318,11 @@ class _Joining:
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         if self._joined:
             await self.adapter.event(target, job_id, event)
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        if not self._joined:
+            raise DeliveryFailed(f"{self.name} has not answered since Easel started", permanent=False)
+        await self.adapter.delete(target, message_ids)
 
     async def join(self, receive: bool, started: list[Adapter], wait: wait_base) -> None:
         """Try until the platform answers (then take its updates, when ``receive``); a refused token

@@ -296,6 +296,11 @@ class Platform(Protocol):
         """Show a job's progress (queued position, started, percent, done, failed)."""
         ...
 
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        """Remove messages this platform sent to the target's chat (those already gone are skipped);
+        a platform that cannot remove a sent message does nothing. Raises ``DeliveryFailed``."""
+        ...
+
 
 class ArtifactStore(Protocol):
     """Image files under ``media_dir`` (``YYYY-MM-DD/<id>.<ext>`` + ``<id>.json`` sidecar)."""

@@ -13,7 +13,7 @@ from bot.core import i18n, texts
 from bot.core.chat import ids
 from bot.core.chat.answers import QuickAnswers
 from bot.core.chat.router import DELETE_KEY, DELETE_WHICH, Router
-from bot.core.errors import EaselError, InvalidInput, LimitExceeded
+from bot.core.errors import DeliveryFailed, EaselError, InvalidInput, LimitExceeded
 from bot.core.i18n import N_, _
 from bot.core.identity import Directory, clean_name
 from bot.core.ids import ascii_int
@@ -162,7 +162,7 @@ class ChatService:
             case Status():
                 await self._say(platform, target, await self._answers.status(message))
             case Settings(key=key, value=value) if key == DELETE_KEY:
-                await self._say(platform, target, await self._delete(message, value))
+                await self._say(platform, target, await self._delete(message, value, platform))
             case Settings():
                 await self._say(platform, target, await self._answers.settings(message, intent))
             case Cancel(job_id=job_id):
@@ -209,13 +209,18 @@ class ChatService:
             await platform.event(target, result.job_id, Queued(position=result.position))
         return result.job_id
 
-    async def _delete(self, message: Incoming, value: str | None) -> str:
-        """``/delete #12``: what the Delete button does (the same rights, the history and the files),
-        answered in the chat."""
+    async def _delete(self, message: Incoming, value: str | None, platform: Platform) -> str:
+        """``/delete #12``: what the Delete button does (the same rights, the history and the files,
+        the messages that showed it in this chat), answered in the chat."""
         generation_id = ascii_int(value or "")
         if generation_id is None:
             raise InvalidInput(f"/delete of {value!r}", user_message=_(DELETE_WHICH))
-        await self._answers.authorize_delete(message, generation_id)
+        deletion = await self._answers.authorize_delete(message, generation_id)
+        for target, message_ids in deletion.messages:  # only this chat's (QuickAnswers)
+            try:
+                await platform.delete(target, message_ids)
+            except DeliveryFailed as exc:  # the image is deleted all the same; its message is left
+                log.info("could not delete the messages of #%s in %s: %s", generation_id, target.chat_id, exc)
         return _(DELETED).format(id=generation_id)
 
     async def _schedule(self, intent: ScheduleCommand | BirthdayCommand, message: Incoming) -> str:

@@ -12,7 +12,7 @@ whose connections only gateways hold (the web chat, in a worker replica) is sent
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from bot.core.bus import EventBus, event_from_json, event_to_json, events_topic, platform_topic
@@ -50,6 +50,9 @@ class _Relayed:
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         await self._relay.event(self.name, target, job_id, event)
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        await self._relay.delete(self.name, target, message_ids)
 
 
 class Relay(Mapping[str, Platform]):
@@ -99,6 +102,16 @@ class Relay(Mapping[str, Platform]):
             return
         message = {"platform": name, "target": target.to_json(), "job_id": job_id}
         await self._bus.publish(self._topic_for(name, target), {**message, "event": event_to_json(event)})
+
+    async def delete(self, name: str, target: Target, message_ids: Sequence[str]) -> None:
+        """Through the platform held here. A platform only gateways hold (the web chat, from a worker)
+        is not asked: its sent messages are not removable (the web chat's page drops nothing), and
+        the ones that are (Telegram, Discord) are reached from every replica through their APIs."""
+        local = self._local.get(name)
+        if local is not None:
+            await local.delete(target, message_ids)
+        else:
+            log.debug("%s is not held here: its %d message(s) are left", name, len(message_ids))
 
     async def _heard(self, message: Mapping[str, Any]) -> None:
         """Another replica's event or reply for a platform held here."""

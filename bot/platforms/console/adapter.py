@@ -11,7 +11,7 @@ import asyncio
 import getpass
 import itertools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
 from bot.core.front_door import FrontDoor
@@ -59,6 +59,10 @@ class ConsolePlatform:
                 text = f"failed: {reason}"
         self._err.write(f"  [job {job_id}] {text}\n")
         self._err.flush()
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        """Printed lines cannot be taken back."""
+        return
 
 
 async def run_console(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -208,6 +209,11 @@ class DiscordAdapter:
         except DeliveryFailed as exc:
             await self.delivery.tell_forbidden(target, exc)
             log.info("discord: progress of job %s not shown: %s", job_id, exc)
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        """The bot's messages in the target's channel (without channel access, as a user-installed
+        app in a server that has not added the bot, they stay)."""
+        await self.delivery.delete(target, list(message_ids))
 
     async def _on_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -254,6 +255,11 @@ class TelegramAdapter:
             await self.delivery.event(target, job_id, event)
         except DeliveryFailed as exc:
             log.info("telegram: progress of job %s not shown: %s", job_id, exc)
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        """deleteMessages in the target's chat (an inline result lives in no chat of ours: kept)."""
+        if not is_inline(target):
+            await self.delivery.delete(target, list(message_ids))
 
     # ----------------------------------------------------------------------------------- handlers
 

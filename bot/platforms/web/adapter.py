@@ -16,7 +16,7 @@ import ipaddress
 import logging
 import socket
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -187,6 +187,11 @@ class WebAdapter:
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         self.hub.publish(event_json(target, job_id, event), keep=not isinstance(event, Progress))
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        """Nothing to remove: a deleted picture's images answer 404 at once and the page's history,
+        read from the database, no longer lists it."""
+        return
 
     def _image_url(self, reply: Reply, index: int, image: StoredImage) -> str:
         if reply.generation_id is not None:

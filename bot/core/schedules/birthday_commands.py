@@ -6,14 +6,13 @@ posts the card, so cards share everything scheduled posts have: claims, catch-up
 
 from __future__ import annotations
 
-import calendar
-
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import clip
+from bot.core.i18n import N_, _
 from bot.core.messages import BirthdayCommand, Incoming
 from bot.core.ports import Clock, HistoryStore
 from bot.core.rights import require_admin
-from bot.core.schedules.birthday_dates import parse_birth_date
+from bot.core.schedules.birthday_dates import day_and_month, parse_birth_date
 from bot.core.schedules.common import SchedulePolicy, add_schedule, chat_target, format_times
 from bot.core.schedules.ports import (
     BirthdayRecord,
@@ -29,7 +28,7 @@ from bot.core.schedules.spec import check_timezone, looks_like_timezone
 
 CARD_PROMPT_KEY = "birthday_prompt"
 """The chat setting holding the chat's card prompt (``/birthday template``)."""
-BIRTHDAY_USAGE = (
+BIRTHDAY_USAGE = N_(
     "Use /birthday set 14-03 [name] [time zone], /birthday list, /birthday remove [name], "
     "/birthday preview [name] (the card, now), or /birthday template <prompt> (reset for the default)."
 )
@@ -65,16 +64,16 @@ class BirthdayCommands:
             found = await self._named(args.strip(), message, "remove someone else's birthday")
             await self._store.remove(found.schedule_id)
             await self._events.removed(found.schedule_id, [])
-            return f"Removed {found.name}'s birthday."
+            return _("Removed {name}'s birthday.").format(name=found.name)
         if action == "preview":
             found = await self._named(args.strip(), message, "preview someone else's card")
             run = await self._store.request_run(found.schedule_id, now=self._clock.now())
             self._events.run_now(run)  # a card now; the yearly one still comes on the day
-            return f"Making {found.name}'s card now."
+            return _("Making {name}'s card now.").format(name=found.name)
         if action == "template":
             require_admin(message, "change the birthday card")
             return await self._template(args, message)
-        raise InvalidInput(f"unknown /birthday {clip(action)}", user_message=BIRTHDAY_USAGE)
+        raise InvalidInput(f"unknown /birthday {clip(action)}", user_message=_(BIRTHDAY_USAGE))
 
     async def _birthday_set(self, args: str, message: Incoming) -> str:
         now = self._clock.now()
@@ -83,7 +82,7 @@ class BirthdayCommands:
         tz = self._policy.timezone
         if words and looks_like_timezone(words[-1]):
             tz = check_timezone(words.pop())
-        name = clip(" ".join(words), 64) if words else message.display_name or "friend"
+        name = clip(" ".join(words), 64) if words else message.display_name or _("friend")
         # Whose birthday it is comes from the sender's id: a name only names someone else's (admins).
         person: str | None = message.user_id
         replace_id = None
@@ -107,7 +106,7 @@ class BirthdayCommands:
             kind=ScheduleKind.BIRTHDAY,
         )
         schedule_id, times = await add_schedule(self._store, self._triggers, new, now=now)
-        _, replaced = await self._birthdays.set(
+        _row, replaced = await self._birthdays.set(
             chat_platform=message.platform,
             chat_id=message.chat_id,
             person_user=person,
@@ -123,10 +122,11 @@ class BirthdayCommands:
         for old_schedule in replaced:
             await self._events.removed(old_schedule, [])
         self._events.changed(schedule_id)
-        year = f" {date.year}" if date.year else ""
-        return (
-            f"Saved: {name}, {date.day} {calendar.month_name[date.month]}{year}. "
-            f"The card comes {format_times(times[:1], tz)} ({tz})."
+        return _("Saved: {name}, {date}. The card comes {when} ({tz}).").format(
+            name=name,
+            date=day_and_month(date.day, date.month, date.year),
+            when=format_times(times[:1], tz),
+            tz=tz,
         )
 
     async def _named(self, name: str, message: Incoming, doing: str) -> BirthdayRecord:
@@ -136,7 +136,7 @@ class BirthdayCommands:
         if not name:
             own = await self._birthdays.own(**where, person_user=message.user_id)
             if own is None:
-                raise NotFound("no own birthday", user_message="I have no birthday for you here.")
+                raise NotFound("no own birthday", user_message=_("I have no birthday for you here."))
             return own
         same_name = await self._birthdays.named(**where, name=name)
         mine = [b for b in same_name if b.person_user == message.user_id]
@@ -144,7 +144,8 @@ class BirthdayCommands:
             return mine[0]
         if not same_name:
             raise NotFound(
-                f"birthday {clip(name)}", user_message=f"I have no birthday for {clip(name)} here."
+                f"birthday {clip(name)}",
+                user_message=_("I have no birthday for {name} here.").format(name=clip(name)),
             )
         require_admin(message, doing)
         return same_name[0]
@@ -152,11 +153,10 @@ class BirthdayCommands:
     async def _birthday_list(self, message: Incoming) -> str:
         found = await self._birthdays.for_chat(chat_platform=message.platform, chat_id=message.chat_id)
         if not found:
-            return "No birthdays here yet. " + BIRTHDAY_USAGE
-        lines = ["Birthdays here:"]
+            return _("No birthdays here yet.") + " " + _(BIRTHDAY_USAGE)
+        lines = [_("Birthdays here:")]
         for b in found:
-            year = f" {b.year}" if b.year else ""
-            lines.append(f"{b.name}: {b.day} {calendar.month_name[b.month]}{year} ({b.tz})")
+            lines.append(f"{b.name}: {day_and_month(b.day, b.month, b.year)} ({b.tz})")
         return "\n".join(lines)
 
     async def _template(self, args: str, message: Incoming) -> str:
@@ -165,9 +165,9 @@ class BirthdayCommands:
         text = args.strip()
         if not text or text.lower() == "reset":
             settings.pop(CARD_PROMPT_KEY, None)
-            answer = "Birthday cards here use the default festive picture again."
+            answer = _("Birthday cards here use the default festive picture again.")
         else:
             settings[CARD_PROMPT_KEY] = clip(text, 500)
-            answer = "Birthday cards here will be drawn from: " + clip(text, 200)
+            answer = _("Birthday cards here will be drawn from:") + " " + clip(text, 200)
         await self._history.set_chat_settings(chat_id=chat_id, settings=settings)
         return answer

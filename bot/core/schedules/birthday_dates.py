@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import N_, _
 
 _MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): index for index, name in enumerate(calendar.month_abbr) if name}
@@ -25,7 +26,12 @@ _FORMS = (
     re.compile(rf"(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}{_YEAR}(?=\s|$)"),
     re.compile(rf"{_MONTH}\s+(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?{_YEAR}(?=\s|$)"),
 )
-DATE_HELP = "Write the date like 14-03, 14 March or March 14 (a year, e.g. 14-03-1990, adds the age)."
+DATE_HELP = N_("Write the date like 14-03, 14 March or March 14 (a year, e.g. 14-03-1990, adds the age).")
+MONTH_NAMES = (
+    N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_("June"),
+    N_("July"), N_("August"), N_("September"), N_("October"), N_("November"), N_("December"),
+)  # fmt: skip
+"""``calendar.month_name`` of the C locale (what people write is read in English), shown translated."""
 DEFAULT_CARD_PROMPT = (
     "a festive birthday illustration, balloons, confetti and a cake with candles, joyful colours, "
     "space at the top for a greeting"
@@ -53,7 +59,21 @@ def parse_birth_date(text: str, *, today: date) -> tuple[BirthDate, str]:
         year = int(match["year"]) if match["year"] else None
         _check(day, month, year, today)
         return BirthDate(day, month, year), stripped[match.end() :].strip()
-    raise InvalidInput(f"bad birthday {clip(text)!r}", user_message=f"I couldn't read that date. {DATE_HELP}")
+    raise InvalidInput(
+        f"bad birthday {clip(text)!r}", user_message=_("I couldn't read that date.") + " " + _(DATE_HELP)
+    )
+
+
+def month_name(month: int) -> str:
+    """The month's name (1-12) in the reader's language."""
+    return _(MONTH_NAMES[month - 1])
+
+
+def day_and_month(day: int, month: int, year: int | None = None) -> str:
+    """ "14 March" or "14 March 1990", as the reader's language writes a date."""
+    if year:
+        return _("{day} {month} {year}").format(day=day, month=month_name(month), year=year)
+    return _("{day} {month}").format(day=day, month=month_name(month))
 
 
 def _month(match: re.Match[str]) -> int | None:
@@ -65,14 +85,20 @@ def _month(match: re.Match[str]) -> int | None:
 
 def _check(day: int, month: int, year: int | None, today: date) -> None:
     if not 1 <= month <= 12:
-        raise InvalidInput(f"month {month}", user_message=f"There is no month {month}. {DATE_HELP}")
+        raise InvalidInput(
+            f"month {month}",
+            user_message=_("There is no month {month}.").format(month=month) + " " + _(DATE_HELP),
+        )
     longest = calendar.monthrange(year if year else 2000, month)[1]  # 2000: a leap year
     if not 1 <= day <= longest:
         raise InvalidInput(
-            f"day {day}/{month}", user_message=f"{calendar.month_name[month]} has no day {day}."
+            f"day {day}/{month}",
+            user_message=_("{month} has no day {day}.").format(month=month_name(month), day=day),
         )
     if year is not None and not today.year - 130 <= year <= today.year:
-        raise InvalidInput(f"year {year}", user_message=f"{year} doesn't look like a birth year.")
+        raise InvalidInput(
+            f"year {year}", user_message=_("{year} doesn't look like a birth year.").format(year=year)
+        )
 
 
 def celebrated_on(day: int, month: int, year: int) -> date:
@@ -97,9 +123,9 @@ def next_card_time(day: int, month: int, tz: str, hour: int, after: datetime) ->
 
 def greeting(name: str, *, born: int | None, on: date) -> str:
     """ "Happy birthday, Ana!" and, when the birth year is known, the age on the line below."""
-    text = f"Happy birthday, {name}!"
+    text = _("Happy birthday, {name}!").format(name=name)
     if born is not None and on.year > born:
-        text += f"\n{on.year - born} today"
+        text += "\n" + _("{age} today").format(age=on.year - born)
     return text
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import _
 from bot.core.messages import Incoming
 from bot.core.ports import Clock, JobStore
 from bot.core.schedules.common import chat_target, format_times
@@ -118,13 +119,15 @@ class ScheduleBoard:
         """The next runs of ``when`` (a phrase or a cron expression, nothing after it) in ``tz`` (the
         configured time zone when None); ``InvalidInput`` with the reason when it is not one."""
         if len(when) > MAX_WHEN_CHARS:
-            raise InvalidInput(f"when too long: {clip(when)!r}", user_message="That is too long for a time.")
+            raise InvalidInput(
+                f"when too long: {clip(when)!r}", user_message=_("That is too long for a time.")
+            )
         zone = check_timezone(tz) if tz else self._timezone
         spec = parse_when(when, whole=True).spec
         self._triggers.validate(spec, zone)
         runs: list[datetime] = []
         after = now = self._clock.now()
-        for _ in range(PREVIEW_RUNS):
+        for _index in range(PREVIEW_RUNS):
             upcoming = self._triggers.next_after(spec, zone, after, anchor=now)
             if upcoming is None:
                 break

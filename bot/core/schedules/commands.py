@@ -20,6 +20,7 @@ from typing import Any
 from bot.core.content.bans import check_text
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.flags import FlagLimits, clip, parse_flags
+from bot.core.i18n import N_, _
 from bot.core.messages import BirthdayCommand, Incoming, ScheduleCommand
 from bot.core.ports import Clock, HistoryStore
 from bot.core.rights import require_admin
@@ -44,7 +45,7 @@ from bot.core.schedules.ports import (
 from bot.core.schedules.spec import check_timezone, describe, parse_when
 from bot.core.schedules.templates import validate_template
 
-SCHEDULE_USAGE = (
+SCHEDULE_USAGE = N_(
     "Use /schedule add <when> <prompt>, e.g. /schedule add every day at 09:00 a lighthouse, {weekday} "
     "--tz Europe/Berlin; or /schedule list | remove <id> | pause <id> | resume <id> | run <id>."
 )
@@ -101,7 +102,7 @@ class ScheduleCommands:
         if action == "list":
             return await self._list(message)
         if action not in ("add", "remove", "delete", "pause", "resume", "run"):
-            raise InvalidInput(f"unknown /schedule {clip(action)}", user_message=SCHEDULE_USAGE)
+            raise InvalidInput(f"unknown /schedule {clip(action)}", user_message=_(SCHEDULE_USAGE))
         require_admin(message, "manage scheduled posts")
         if action == "add":
             return await self._add(args, message, chat_settings)
@@ -109,8 +110,9 @@ class ScheduleCommands:
         if action in ("remove", "delete"):
             jobs = await self._store.remove(schedule.id)
             await self._events.removed(schedule.id, jobs)  # its waiting jobs end, their quota given back
-            what = "scheduled post" if schedule.kind == ScheduleKind.POST else "birthday card"
-            return f"Removed {what} #{schedule.id}."
+            if schedule.kind == ScheduleKind.POST:
+                return _("Removed scheduled post #{id}.").format(id=schedule.id)
+            return _("Removed birthday card #{id}.").format(id=schedule.id)
         if action in ("pause", "resume"):
             resume = action == "resume"
             now = self._clock.now()
@@ -118,20 +120,22 @@ class ScheduleCommands:
             await self._store.set_enabled(schedule.id, enabled=resume, next_fire_at=next_fire, now=now)
             self._events.changed(schedule.id)
             if not resume:
-                return f"Paused #{schedule.id}. /schedule resume {schedule.id} starts it again."
-            upcoming = format_times([next_fire], schedule.tz) if next_fire else "never"
-            return f"Resumed #{schedule.id}; next post {upcoming}."
+                return _("Paused #{id}. /schedule resume {id} starts it again.").format(id=schedule.id)
+            upcoming = format_times([next_fire], schedule.tz) if next_fire else _("never")
+            return _("Resumed #{id}; next post {when}.").format(id=schedule.id, when=upcoming)
         run = await self._store.request_run(schedule.id, now=self._clock.now())
         self._events.run_now(run)
-        return f"Running #{schedule.id} now."
+        return _("Running #{id} now.").format(id=schedule.id)
 
     async def _add(self, args: str, message: Incoming, chat_settings: Mapping[str, Any]) -> str:
         here = await self._store.list_schedules(target=chat_target(message), kind=ScheduleKind.POST)
         if len(here) >= self._policy.max_per_chat:
             raise InvalidInput(
                 f"schedule cap {self._policy.max_per_chat} reached",
-                user_message=f"This chat already has {len(here)} scheduled posts, the most it may have. "
-                "Remove one first (/schedule list, /schedule remove <id>).",
+                user_message=_(
+                    "This chat already has {count} scheduled posts, the most it may have. "
+                    "Remove one first (/schedule list, /schedule remove <id>)."
+                ).format(count=len(here)),
             )
         tz = self._policy.timezone
         if match := _TZ_FLAG.search(args):
@@ -142,7 +146,7 @@ class ScheduleCommands:
         prompt = parsed.text
         if not prompt:
             raise InvalidInput(
-                "no prompt", user_message=f"Tell me what to draw after the time. {SCHEDULE_USAGE}"
+                "no prompt", user_message=_("Tell me what to draw after the time.") + " " + _(SCHEDULE_USAGE)
             )
         validate_template(prompt)
         check_text(chat_settings, prompt, "schedule prompt")  # and again at each run (``JobIntake``)
@@ -166,20 +170,25 @@ class ScheduleCommands:
         schedule_id, times = await add_schedule(self._store, self._triggers, new, now=self._clock.now())
         self._events.changed(schedule_id)
         return (
-            f"Scheduled #{schedule_id}: {describe(when.spec, tz)}: {clip(prompt, 200)}\n"
-            f"Next: {format_times(times, tz) or 'never'}"
+            _("Scheduled #{id}: {when}: {prompt}").format(
+                id=schedule_id, when=describe(when.spec, tz), prompt=clip(prompt, 200)
+            )
+            + "\n"
+            + _("Next: {times}").format(times=format_times(times, tz) or _("never"))
         )
 
     async def _list(self, message: Incoming) -> str:
         schedules = await self._store.list_schedules(target=chat_target(message), kind=ScheduleKind.POST)
         if not schedules:
-            return "No scheduled posts here. " + SCHEDULE_USAGE
-        lines = ["Scheduled posts here:"]
+            return _("No scheduled posts here.") + " " + _(SCHEDULE_USAGE)
+        lines = [_("Scheduled posts here:")]
         for s in schedules:
-            state = "" if s.enabled else " [paused]"
+            state = "" if s.enabled else " " + _("[paused]")
             upcoming = format_times([s.next_fire_at], s.tz) if s.enabled and s.next_fire_at else "-"
             lines.append(
-                f"#{s.id}{state} · {describe(s.spec, s.tz)} · next {upcoming} · {clip(s.prompt, 80)}"
+                f"#{s.id}{state} · {describe(s.spec, s.tz)} · "
+                + _("next {when}").format(when=upcoming)
+                + f" · {clip(s.prompt, 80)}"
             )
         return "\n".join(lines)
 
@@ -187,7 +196,8 @@ class ScheduleCommands:
         match = _ID.fullmatch(args.strip())
         if match is None:
             raise InvalidInput(
-                f"bad schedule id {clip(args)!r}", user_message="Name the schedule, e.g. /schedule pause 3."
+                f"bad schedule id {clip(args)!r}",
+                user_message=_("Name the schedule, e.g. /schedule pause 3."),
             )
         schedule = await self._store.get(int(match[1]))
         here = chat_target(message)
@@ -196,6 +206,7 @@ class ScheduleCommands:
             here.chat_id,
         ):
             raise NotFound(
-                f"schedule {match[1]}", user_message=f"There is no scheduled post #{match[1]} in this chat."
+                f"schedule {match[1]}",
+                user_message=_("There is no scheduled post #{id} in this chat.").format(id=match[1]),
             )
         return schedule

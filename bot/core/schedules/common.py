@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.i18n import N_, _
 from bot.core.messages import Incoming
 from bot.core.rights import ADMINS_ONLY, may_manage
 from bot.core.schedules.ports import NewSchedule, ScheduleKind, ScheduleStore, Triggers
@@ -14,6 +15,8 @@ from bot.core.schedules.templates import validate_template
 from bot.core.types import Target
 
 __all__ = ["ADMINS_ONLY", "SchedulePolicy", "add_schedule", "chat_target", "format_times", "may_manage"]
+WEEKDAY_ABBREVIATIONS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+"""``%a`` of the C locale, in the reader's language."""
 
 
 def chat_target(message: Incoming) -> Target:
@@ -26,7 +29,8 @@ def chat_target(message: Incoming) -> Target:
 
 def format_times(times: list[datetime], tz: str) -> str:
     zone = ZoneInfo(tz)
-    return ", ".join(t.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") for t in times)
+    local = [t.astimezone(zone) for t in times]
+    return ", ".join(f"{_(WEEKDAY_ABBREVIATIONS[t.weekday()])} {t:%Y-%m-%d %H:%M}" for t in local)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,7 @@ async def add_schedule(
         validate_template(new.prompt)
     times: list[datetime] = []
     after = now
-    for _ in range(3):
+    for _index in range(3):
         upcoming = triggers.next_after(new.spec, new.tz, after, anchor=now)
         if upcoming is None:
             break

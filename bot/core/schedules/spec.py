@@ -16,10 +16,14 @@ from dataclasses import dataclass
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import N_, _
 from bot.core.schedules.ports import TriggerSpec
 from bot.core.types import Target
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY_NAMES = (
+    N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday")
+)  # fmt: skip
 _CRON_DOW = {name: str((index + 1) % 7) for index, name in enumerate(WEEKDAYS)}  # cron: 0 = Sunday
 _DAY_ALIASES = {name[:3]: name for name in WEEKDAYS} | {"tues": "tuesday", "thurs": "thursday"}
 _TIME = r"(?:at\s+)?(?P<time>noon|midnight|[0-9]{1,2}(?::[0-9]{2})?(?:\s*(?:am|pm)\b)?)"
@@ -47,7 +51,7 @@ DEFAULT_MORNING = (9, 0)
 DEFAULT_EVENING = (18, 0)
 MIN_INTERVAL_S = 60
 MAX_INTERVAL_S = 366 * 86400
-WHEN_HELP = (
+WHEN_HELP = N_(
     "Say when like 'every day at 09:00', 'every monday at 18:30', 'every 2 hours', "
     "or a cron expression such as '0 9 * * *'."
 )
@@ -82,14 +86,17 @@ def parse_when(text: str, *, whole: bool = False) -> ParsedWhen:
             spec = _spec(name, match)
             if spec is not None:
                 return _finish(spec, stripped, match.end(), whole)
-    raise InvalidInput(f"no schedule in {clip(text)!r}", user_message=f"I couldn't tell when. {WHEN_HELP}")
+    raise InvalidInput(
+        f"no schedule in {clip(text)!r}", user_message=_("I couldn't tell when.") + " " + _(WHEN_HELP)
+    )
 
 
 def _finish(spec: TriggerSpec, text: str, end: int, whole: bool) -> ParsedWhen:
     rest = text[end:].strip().lstrip(",:;|").strip()
     if whole and rest:
         raise InvalidInput(
-            f"trailing words {clip(rest)!r}", user_message=f"I don't understand {clip(rest)!r}. {WHEN_HELP}"
+            f"trailing words {clip(rest)!r}",
+            user_message=_("I don't understand {words}.").format(words=repr(clip(rest))) + " " + _(WHEN_HELP),
         )
     return ParsedWhen(spec, text[:end].strip(), rest)
 
@@ -107,8 +114,12 @@ def _refuse_long_cron(text: str) -> None:
     if count > 5 and _looks_like_cron(" ".join(fields[:5])):
         raise InvalidInput(
             f"cron with {count} fields",
-            user_message="Cron expressions here have five fields: minute hour day month weekday, "
-            f"e.g. '0 9 * * *' (no seconds or year field). {WHEN_HELP}",
+            user_message=_(
+                "Cron expressions here have five fields: minute hour day month weekday, "
+                "e.g. '0 9 * * *' (no seconds or year field)."
+            )
+            + " "
+            + _(WHEN_HELP),
         )
 
 
@@ -148,7 +159,7 @@ def _spec(name: str, match: re.Match[str]) -> TriggerSpec | None:
 
 def _interval(seconds: int) -> TriggerSpec:
     if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
-        raise InvalidInput(f"interval {seconds}s", user_message="Intervals go from 1 minute to 1 year.")
+        raise InvalidInput(f"interval {seconds}s", user_message=_("Intervals go from 1 minute to 1 year."))
     if seconds % 86400 == 0 and seconds // 86400 == 1:
         return TriggerSpec("cron", cron="0 0 * * *")
     return TriggerSpec("interval", seconds=seconds)
@@ -164,43 +175,62 @@ def parse_time(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"([0-9]{1,2})(?::([0-9]{2}))?(am|pm)?", word)
     if match is None:
         raise InvalidInput(
-            f"bad time {clip(text)!r}", user_message=f"{clip(text)} is not a time like 09:00 or 6pm."
+            f"bad time {clip(text)!r}",
+            user_message=_("{text} is not a time like 09:00 or 6pm.").format(text=clip(text)),
         )
     hour, minute, half = int(match[1]), int(match[2] or 0), match[3]
     if half is not None:
         if not 1 <= hour <= 12:
-            raise InvalidInput(f"bad time {text!r}", user_message=f"{text} is not a time (1-12 with am/pm).")
+            raise InvalidInput(
+                f"bad time {text!r}",
+                user_message=_("{text} is not a time (1-12 with am/pm).").format(text=text),
+            )
         hour = hour % 12 + (12 if half == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise InvalidInput(f"bad time {text!r}", user_message=f"{text} is not a time of day (00:00-23:59).")
+        raise InvalidInput(
+            f"bad time {text!r}",
+            user_message=_("{text} is not a time of day (00:00-23:59).").format(text=text),
+        )
     return hour, minute
 
 
 def describe(spec: TriggerSpec, tz: str) -> str:
     """Human words for a spec: "every day at 09:00 (Europe/Berlin)"."""
     if spec.kind == "interval" and spec.seconds:
-        return f"every {_duration(spec.seconds)}"
+        return _every(spec.seconds)
     if spec.kind == "birthday":
-        return f"every year on {spec.day:02d}-{spec.month:02d} at {spec.hour:02d}:00 ({tz})"
+        return _("every year on {day}-{month} at {hour}:00 ({tz})").format(
+            day=f"{spec.day:02d}", month=f"{spec.month:02d}", hour=f"{spec.hour:02d}", tz=tz
+        )
     fields = (spec.cron or "").split()
     if len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit() and fields[2:4] == ["*", "*"]:
         at = f"{int(fields[1]):02d}:{int(fields[0]):02d} ({tz})"
-        days = {"*": "every day", "1-5": "every weekday", "0,6": "every weekend day"}
+        days = {
+            "*": _("every day at {at}"),
+            "1-5": _("every weekday at {at}"),
+            "0,6": _("every weekend day at {at}"),
+        }
         if fields[4] in days:
-            return f"{days[fields[4]]} at {at}"
+            return days[fields[4]].format(at=at)
         if fields[4].isdigit() and int(fields[4]) <= 7:
-            return f"every {WEEKDAYS[(int(fields[4]) - 1) % 7].capitalize()} at {at}"
+            day = _(WEEKDAY_NAMES[(int(fields[4]) - 1) % 7])
+            return _("every {weekday} at {at}").format(weekday=day, at=at)
     if spec.cron == "* * * * *":
-        return "every minute"
-    return f"cron '{spec.cron}' ({tz})"
+        return _("every minute")
+    return _("cron '{cron}' ({tz})").format(cron=spec.cron, tz=tz)
 
 
-def _duration(seconds: int) -> str:
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+def _every(seconds: int) -> str:
+    """ "every 2 hours", "every minute" ... (a whole phrase each: languages inflect "every")."""
+    for size, one, many in (
+        (86400, N_("every day"), N_("every {count} days")),
+        (3600, N_("every hour"), N_("every {count} hours")),
+        (60, N_("every minute"), N_("every {count} minutes")),
+    ):
         if seconds % size == 0:
             count = seconds // size
-            return unit if count == 1 else f"{count} {unit}s"
-    return f"{seconds} seconds"
+            return _(one) if count == 1 else _(many).format(count=count)
+    return _("every {count} seconds").format(count=seconds)
 
 
 def check_timezone(name: str) -> str:
@@ -210,7 +240,9 @@ def check_timezone(name: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidInput(
             f"unknown time zone {clip(name)!r}",
-            user_message=f"I don't know the time zone {clip(name)!r}; use a name like Europe/Berlin or UTC.",
+            user_message=_("I don't know the time zone {name}; use a name like Europe/Berlin or UTC.").format(
+                name=repr(clip(name))
+            ),
         ) from exc
     return name
 
@@ -223,7 +255,7 @@ def looks_like_timezone(word: str) -> bool:
 
 _TELEGRAM = re.compile(r"telegram:(-?[0-9]{1,20})(?::([0-9]{1,12}))?")
 _DISCORD = re.compile(r"discord:([0-9]{1,24})")
-TARGET_HELP = "Targets look like telegram:<chat id>[:<topic id>], discord:<channel id> or web."
+TARGET_HELP = N_("Targets look like telegram:<chat id>[:<topic id>], discord:<channel id> or web.")
 
 
 def parse_target(text: str) -> Target:
@@ -241,7 +273,8 @@ def parse_target(text: str) -> Target:
     if value == "web":
         return Target("web", "web")
     raise InvalidInput(
-        f"bad target {clip(value)!r}", user_message=f"I can't post to {clip(value)!r}. {TARGET_HELP}"
+        f"bad target {clip(value)!r}",
+        user_message=_("I can't post to {target}.").format(target=repr(clip(value))) + " " + _(TARGET_HELP),
     )
 
 

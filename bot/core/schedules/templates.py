@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import check_storable, clip
+from bot.core.i18n import N_, _
 
 PLACEHOLDERS = ("date", "weekday", "month", "season", "time", "n")
 MAX_TEMPLATE_CHARS = 1500
@@ -24,7 +25,7 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _NORTH = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring"}
 _NORTH |= {6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
 _OPPOSITE = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
-TEMPLATE_HELP = (
+TEMPLATE_HELP = N_(
     "Placeholders: {date}, {weekday}, {month}, {season}, {time}, {n}, and a random pick like "
     "{dragon|phoenix|griffin}."
 )
@@ -51,11 +52,13 @@ Part = Literal | Placeholder | Choice
 def parse_template(template: str) -> tuple[Part, ...]:
     """The template's parts; ``InvalidInput`` with a friendly message when it is not valid."""
     if not template.strip():
-        raise InvalidInput("empty template", user_message="The prompt is empty. Tell me what to draw.")
+        raise InvalidInput("empty template", user_message=_("The prompt is empty. Tell me what to draw."))
     if len(template) > MAX_TEMPLATE_CHARS:
         raise InvalidInput(
             "template too long",
-            user_message=f"The prompt is too long ({MAX_TEMPLATE_CHARS} characters at most).",
+            user_message=_("The prompt is too long ({most} characters at most).").format(
+                most=MAX_TEMPLATE_CHARS
+            ),
         )
     parts: list[Part] = []
     position = 0
@@ -69,7 +72,11 @@ def parse_template(template: str) -> tuple[Part, ...]:
         elif token in ("{", "}"):
             raise InvalidInput(
                 f"unbalanced brace in {clip(template)!r}",
-                user_message=f"A '{token}' has no partner (write {{{{ or }}}} for a brace). {TEMPLATE_HELP}",
+                user_message=_("A '{token}' has no partner (write {{{{ or }}}} for a brace).").format(
+                    token=token
+                )
+                + " "
+                + _(TEMPLATE_HELP),
             )
         else:
             parts.append(_placeholder(match[1]))
@@ -85,15 +92,16 @@ def _placeholder(body: str) -> Part:
         if any(not option for option in options) or len(options) > MAX_CHOICES:
             raise InvalidInput(
                 f"bad choice {{{clip(body)}}}",
-                user_message=f"{{{clip(body)}}}: a random pick needs 2-{MAX_CHOICES} non-empty options, "
-                "like {dragon|phoenix}.",
+                user_message=_(
+                    "{{{body}}}: a random pick needs 2-{most} non-empty options, like {{dragon|phoenix}}."
+                ).format(body=clip(body), most=MAX_CHOICES),
             )
         return Choice(options)
     if name.lower() in PLACEHOLDERS:
         return Placeholder(name.lower())
     raise InvalidInput(
         f"unknown placeholder {{{clip(body)}}}",
-        user_message=f"I don't know {{{clip(body)}}}. {TEMPLATE_HELP}",
+        user_message=_("I don't know {{{body}}}.").format(body=clip(body)) + " " + _(TEMPLATE_HELP),
     )
 
 

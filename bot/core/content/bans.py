@@ -24,6 +24,7 @@ import regex
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import N_, _
 
 BAN_KEY = "ban"
 REGEX_PREFIX = "re:"
@@ -77,42 +78,45 @@ def parse_entry(raw: str) -> str:
     word = normalized(text)
     if not word:
         raise InvalidInput(
-            "empty ban", user_message="Name a word, e.g. /ban add gore, or /ban add re:<pattern>."
+            "empty ban", user_message=_("Name a word, e.g. /ban add gore, or /ban add re:<pattern>.")
         )
     if len(word) > MAX_WORD_CHARS:
         raise InvalidInput(
             "ban word too long",
-            user_message=f"A banned word or phrase has at most {MAX_WORD_CHARS} characters.",
+            user_message=_("A banned word or phrase has at most {most} characters.").format(
+                most=MAX_WORD_CHARS
+            ),
         )
     if not word.isprintable():
-        raise InvalidInput("unprintable ban word", user_message="That word has characters I cannot show.")
+        raise InvalidInput("unprintable ban word", user_message=_("That word has characters I cannot show."))
     return word
 
 
 def _checked_pattern(pattern: str) -> str:
     if not pattern:
         raise InvalidInput(
-            "empty ban pattern", user_message="Give a pattern after re:, e.g. /ban add re:g[o0]re."
+            "empty ban pattern", user_message=_("Give a pattern after re:, e.g. /ban add re:g[o0]re.")
         )
     if len(pattern) > MAX_PATTERN_CHARS:
         raise InvalidInput(
             f"ban pattern of {len(pattern)} chars",
-            user_message=f"A pattern has at most {MAX_PATTERN_CHARS} characters.",
+            user_message=_("A pattern has at most {most} characters.").format(most=MAX_PATTERN_CHARS),
         )
     if not pattern.isprintable():
         raise InvalidInput(
-            "unprintable ban pattern", user_message="That pattern has characters I cannot show."
+            "unprintable ban pattern", user_message=_("That pattern has characters I cannot show.")
         )
     try:
         compiled = _compiled(pattern)
     except regex.error as exc:
         raise InvalidInput(
-            f"bad ban pattern: {exc}", user_message=f"That is not a valid pattern: {clip(str(exc), 80)}."
+            f"bad ban pattern: {exc}",
+            user_message=_("That is not a valid pattern: {reason}.").format(reason=clip(str(exc), 80)),
         ) from exc
     if compiled.search("") is not None:
         raise InvalidInput(
             "ban pattern matches empty text",
-            user_message="That pattern matches an empty text, so it would ban everything.",
+            user_message=_("That pattern matches an empty text, so it would ban everything."),
         )
     for probe in _PROBES:
         try:
@@ -120,8 +124,10 @@ def _checked_pattern(pattern: str) -> str:
         except TimeoutError as exc:
             raise InvalidInput(
                 f"slow ban pattern {clip(pattern)!r}",
-                user_message="That pattern takes too long to check (nested repetition such as (a+)+); "
-                "please write it more simply.",
+                user_message=_(
+                    "That pattern takes too long to check (nested repetition such as (a+)+); "
+                    "please write it more simply."
+                ),
             ) from exc
     return pattern
 
@@ -158,17 +164,53 @@ def find_ban(entries: Sequence[str], text: str, *, budget_s: float = MATCH_BUDGE
     return None
 
 
+_BANNED = {
+    "prompt": N_("This chat's admins do not allow that: your prompt has a banned word or phrase."),
+    "schedule prompt": N_(
+        "This chat's admins do not allow that: your schedule prompt has a banned word or phrase."
+    ),
+    "edit instruction": N_(
+        "This chat's admins do not allow that: your edit instruction has a banned word or phrase."
+    ),
+}
+"""The refusal for each ``what`` the callers check (a whole sentence each: languages inflect it)."""
+_UNCHECKED = {
+    "prompt": N_(
+        "I could not check this prompt against this chat's ban list in time (rule {number}); "
+        "an admin can simplify it (/ban list)."
+    ),
+    "schedule prompt": N_(
+        "I could not check this schedule prompt against this chat's ban list in time (rule {number}); "
+        "an admin can simplify it (/ban list)."
+    ),
+    "edit instruction": N_(
+        "I could not check this edit instruction against this chat's ban list in time (rule {number}); "
+        "an admin can simplify it (/ban list)."
+    ),
+}
+
+
 def refusal(hit: BanHit, what: str) -> InvalidInput:
-    """The error a banned ``what`` (prompt, instruction, schedule prompt) is refused with."""
+    """The error a banned ``what`` (prompt, edit instruction, schedule prompt) is refused with."""
     if hit.timed_out:
+        unchecked = _UNCHECKED.get(what)
         return InvalidInput(
             f"ban rule {hit.number} timed out on a {what}",
-            user_message=f"I could not check this {what} against this chat's ban list in time "
-            f"(rule {hit.number}); an admin can simplify it (/ban list).",
+            user_message=_(unchecked).format(number=hit.number)
+            if unchecked
+            else _(
+                "I could not check this {what} against this chat's ban list in time (rule {number}); "
+                "an admin can simplify it (/ban list)."
+            ).format(what=what, number=hit.number),
         )
+    banned = _BANNED.get(what)
     return InvalidInput(
         f"{what} matches ban rule {hit.number}",
-        user_message=f"This chat's admins do not allow that: your {what} has a banned word or phrase.",
+        user_message=_(banned)
+        if banned
+        else _("This chat's admins do not allow that: your {what} has a banned word or phrase.").format(
+            what=what
+        ),
     )
 
 

@@ -10,23 +10,27 @@ from bot.core.content.bans import BAN_KEY, MAX_ENTRIES, REGEX_PREFIX, entries_of
 from bot.core.content.refusals import refused_lines
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import N_, _
 from bot.core.types import GenerationRecord
 
-BAN_USAGE = "Use /ban add <word or phrase>, /ban add re:<pattern>, /ban list, /ban remove <n>, /ban refused."
+BAN_USAGE = N_(
+    "Use /ban add <word or phrase>, /ban add re:<pattern>, /ban list, /ban remove <n>, /ban refused."
+)
 
 
 def split(value: str | None) -> tuple[str, str]:
     """ "add re:g[o0]re" → ("add", "re:g[o0]re"); nothing → ("list", "")."""
-    action, _, rest = (value or "").strip().partition(" ")
+    action, _sep, rest = (value or "").strip().partition(" ")
     return action.lower() or "list", rest.strip()
 
 
 def ban_list_lines(entries: Sequence[str]) -> str:
     if not entries:
-        return "Nothing is banned here. " + BAN_USAGE
-    lines = ["Banned here (checked on prompts, edit instructions and scheduled posts):"]
+        return _("Nothing is banned here.") + " " + _(BAN_USAGE)
+    lines = [_("Banned here (checked on prompts, edit instructions and scheduled posts):")]
     for number, entry in enumerate(entries, 1):
-        shown = f"pattern {entry[len(REGEX_PREFIX) :]}" if entry.startswith(REGEX_PREFIX) else entry
+        pattern = entry[len(REGEX_PREFIX) :]
+        shown = _("pattern {pattern}").format(pattern=pattern) if entry.startswith(REGEX_PREFIX) else entry
         lines.append(f"{number}. {shown}")
     return "\n".join(lines)
 
@@ -45,22 +49,29 @@ def ban_command(
     if action == "add":
         entry = parse_entry(args)
         if entry in entries:
-            return f"Already banned (rule {entries.index(entry) + 1}).", None
+            return _("Already banned (rule {number}).").format(number=entries.index(entry) + 1), None
         if len(entries) >= MAX_ENTRIES:
             raise InvalidInput(
                 "ban list full",
-                user_message=f"This chat's ban list is full ({MAX_ENTRIES}); remove one first (/ban list).",
+                user_message=_("This chat's ban list is full ({most}); remove one first (/ban list).").format(
+                    most=MAX_ENTRIES
+                ),
             )
-        return f"Banned (rule {len(entries) + 1}).", {**settings, BAN_KEY: [*entries, entry]}
+        return _("Banned (rule {number}).").format(number=len(entries) + 1), {
+            **settings,
+            BAN_KEY: [*entries, entry],
+        }
     if action in ("remove", "delete", "rm"):
         number = args.lstrip("#")
         if not (number.isascii() and number.isdigit() and 1 <= int(number) <= len(entries)):
             raise InvalidInput(
                 f"bad ban number {clip(args)!r}",
-                user_message=f"Name a rule by its number in /ban list (1 to {len(entries)})."
+                user_message=_("Name a rule by its number in /ban list (1 to {count}).").format(
+                    count=len(entries)
+                )
                 if entries
-                else "Nothing is banned here.",
+                else _("Nothing is banned here."),
             )
         kept = [e for i, e in enumerate(entries, 1) if i != int(number)]
-        return f"Removed rule {number}.", {**settings, BAN_KEY: kept}
-    raise InvalidInput(f"unknown /ban {clip(action)}", user_message=BAN_USAGE)
+        return _("Removed rule {number}.").format(number=number), {**settings, BAN_KEY: kept}
+    raise InvalidInput(f"unknown /ban {clip(action)}", user_message=_(BAN_USAGE))

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import _
 
 POLICY_KEY = "policy"
 PAYLOAD_KEY = "content"
@@ -42,8 +43,10 @@ def parse_policy(value: str) -> ContentPolicy:
     except ValueError:
         raise InvalidInput(
             f"bad policy {clip(value)!r}",
-            user_message="The policy is one of: safe (refuse flagged results), spoiler (send every "
-            "result as a spoiler), off (send results as they are), e.g. /settings policy spoiler.",
+            user_message=_(
+                "The policy is one of: safe (refuse flagged results), spoiler (send every "
+                "result as a spoiler), off (send results as they are), e.g. /settings policy spoiler."
+            ),
         ) from None
 
 

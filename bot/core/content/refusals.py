@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.flags import clip
+from bot.core.i18n import N_, _
 from bot.core.types import GenerationRecord, GenerationStatus
 
 REFUSED_KEY = "refused"
@@ -20,6 +21,12 @@ KEEP = 20
 TEXT_CHARS = 80
 PROVIDER_REFUSAL = "Refused("
 """How a provider's refusal is recorded as a generation's error (``repr`` of ``errors.Refused``)."""
+WHAT_NAMES = {
+    "prompt": N_("prompt"),
+    "schedule prompt": N_("schedule prompt"),
+    "edit instruction": N_("edit instruction"),
+}
+"""What a logged refusal checked, as ``/ban refused`` names it (the log keeps the English key)."""
 
 
 def logged(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -47,18 +54,18 @@ def refused_lines(settings: Mapping[str, Any], failed: Sequence[GenerationRecord
     for item in logged(settings):
         at = str(item.get("at", ""))
         who, what, rule, text = item.get("who") or "?", item.get("what"), item.get("rule"), item.get("text")
-        rows.append((at, f"{_minute(at)} · {who} · {what} · rule {rule} · {text}"))
+        shown = _(WHAT_NAMES[what]) if isinstance(what, str) and what in WHAT_NAMES else what
+        rule_text = _("rule {rule}").format(rule=rule)
+        rows.append((at, f"{_minute(at)} · {who} · {shown} · {rule_text} · {text}"))
     for record in failed:
         if record.status == GenerationStatus.FAILED and (record.error or "").startswith(PROVIDER_REFUSAL):
             at = record.created_at.isoformat(timespec="seconds")
-            by = record.provider or "the provider"
-            rows.append(
-                (at, f"{_minute(at)} · #{record.id} · refused by {by} · {clip(record.prompt, TEXT_CHARS)}")
-            )
+            by = _("refused by {provider}").format(provider=record.provider or _("the provider"))
+            rows.append((at, f"{_minute(at)} · #{record.id} · {by} · {clip(record.prompt, TEXT_CHARS)}"))
     if not rows:
-        return "Nothing has been refused here lately."
+        return _("Nothing has been refused here lately.")
     rows.sort(reverse=True)
-    return "Refused here (newest first):\n" + "\n".join(line for _, line in rows)
+    return _("Refused here (newest first):") + "\n" + "\n".join(line for _at, line in rows)
 
 
 def _minute(iso: str) -> str:

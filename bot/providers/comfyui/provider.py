@@ -9,7 +9,8 @@ SDXL-style txt2img / img2img template whose checkpoint is ``providers.comfyui.mo
 Flow: upload the reference (edits) → open the websocket ``/ws?clientId=`` → ``POST /prompt`` → follow
 ``progress`` / ``executing`` / ``execution_*`` events (or poll ``GET /history/{id}`` when the socket
 cannot be opened or drops) → ``GET /view`` for each output image. The seed is chosen here when the
-request has none, so the one used is always known and recorded.
+request has none, so the one used is always known and recorded. An upscale is the same flow with the
+workflow of :mod:`bot.providers.comfyui.upscale`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 import aiohttp
 import httpx
 
-from bot.core.errors import InvalidRequest, ProviderTimeout, Unavailable
+from bot.core.errors import ImageError, InvalidRequest, ProviderTimeout, Unavailable
+from bot.core.imaging import image_size
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
@@ -42,6 +44,7 @@ from bot.providers.comfyui.events import (
     output_images,
 )
 from bot.providers.comfyui.settings import ComfyUISettings
+from bot.providers.comfyui.upscale import upscale_workflow
 from bot.providers.comfyui.wire import OutputGone, Wire
 from bot.providers.comfyui.workflow import Workflows, fill, placeholders
 
@@ -107,6 +110,7 @@ class ComfyUIProvider:
             negative_prompt="negative" in used,
             seed="seed" in used,
             max_reference_images=1 if self._workflows.edit is not None else 0,
+            upscale=True,  # ImageScaleBy is a core node: every server can
         )
         self._session: aiohttp.ClientSession | None = None
         self._running: dict[str, tuple[str, asyncio.Task[Mapping[str, Any]]]] = {}
@@ -135,6 +139,27 @@ class ComfyUIProvider:
         images = await self.pool.call(lambda base: self._run(base, request, seed, on_progress, edit=edit))
         await on_progress(1.0, None)
         return images
+
+    async def upscale(self, image: bytes, factor: int, *, on_progress: ProgressCallback) -> Image | None:
+        """Upload, run the upscale workflow (ImageScaleBy, or ``upscale_model``), fetch; fails over
+        between backends on Unavailable."""
+        try:
+            width, height = image_size(image)
+        except ImageError as exc:
+            raise InvalidRequest(
+                f"{self.name}: the picture to upscale is not an image: {exc}", provider=self.name
+            ) from exc
+        model = self._settings.upscale_model
+
+        async def run(base: str) -> Image:
+            name = await self._wire.upload(base, image)
+            workflow = upscale_workflow(name, factor, width=width, height=height, model=model)
+            [result] = await self._outputs(base, workflow, on_progress, n=1, model=model, seed=None)
+            return result
+
+        result = await self.pool.call(run)
+        await on_progress(1.0, None)
+        return result
 
     async def check(self) -> ProviderHealth:
         """GET ``/system_stats`` on every backend: ok when any answers."""
@@ -185,7 +210,7 @@ class ComfyUIProvider:
     async def _run(
         self, base: str, request: ImageRequest, seed: int, on_progress: ProgressCallback, *, edit: bool
     ) -> list[Image]:
-        """Upload, queue, wait, fetch. A cached answer whose file is gone: POST /free, one resubmit."""
+        """Upload, then :meth:`_outputs`."""
         image_name = await self._wire.upload(base, request.reference_images[0]) if edit else None
         template = self._workflows.edit if edit else self._workflows.generate
         assert template is not None
@@ -194,11 +219,25 @@ class ComfyUIProvider:
             request.model or self.model or (DEFAULT_CHECKPOINT if self._workflows.builtin(template) else None)
         )
         used_seed = seed if "seed" in placeholders(template) else None
+        return await self._outputs(base, workflow, on_progress, n=request.n, model=model, seed=used_seed)
+
+    async def _outputs(
+        self,
+        base: str,
+        workflow: Any,
+        on_progress: ProgressCallback,
+        *,
+        n: int,
+        model: str | None,
+        seed: int | None,
+    ) -> list[Image]:
+        """Queue, wait, fetch the first ``n`` saved images. A cached answer whose file is gone: POST
+        /free, one resubmit."""
         for attempt in (1, 2):
             entry = await self._submit(base, workflow, on_progress)
-            refs = output_images(entry)[: request.n]  # a batch workflow makes more than asked
+            refs = output_images(entry)[:n]  # a batch workflow makes more than asked
             try:
-                return [await self._wire.view(base, ref, model, used_seed) for ref in refs]
+                return [await self._wire.view(base, ref, model, seed) for ref in refs]
             except OutputGone:
                 if not cached_outputs(entry):
                     raise

@@ -21,3 +21,8 @@ class ComfyUISettings(SamplerSettings):
     edit_workflow: Path | None = None
     """The API-format workflow for edits and variations (must use {{image}}); with it, ``workflow``
     makes new images (the built-in txt2img when unset) and chat offers edits."""
+
+    upscale_model: str | None = None
+    """An upscale model file in the server's ``models/upscale_models`` (``RealESRGAN_x4plus.pth``):
+    /upscale runs it (UpscaleModelLoader, ImageUpscaleWithModel), then sizes the result to exactly the
+    factor. Unset: ComfyUI's model-free ImageScaleBy with Lanczos."""

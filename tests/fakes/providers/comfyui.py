@@ -32,7 +32,14 @@ from PIL import Image as PILImage
 
 from tests.fakes.providers.comfyui_exec import Executor, Job
 from tests.fakes.providers.comfyui_files import SYSTEM_STATS, upload, view
-from tests.fakes.providers.comfyui_nodes import CHECKPOINTS, NODES, object_info, reason, validate
+from tests.fakes.providers.comfyui_nodes import (
+    CHECKPOINTS,
+    NODES,
+    UPSCALE_MODELS,
+    object_info,
+    reason,
+    validate,
+)
 
 MAX_UPLOAD_MB = 100
 CRASH = "500 Internal Server Error\n\nServer got itself in trouble"
@@ -67,6 +74,8 @@ class FakeComfyUI:
         self.step_s = step_s
         self.checkpoints = checkpoints
         """What ``models/checkpoints`` holds (may be empty: a model-free server)."""
+        self.upscale_models = dict(UPSCALE_MODELS)
+        """What ``models/upscale_models`` holds: file name -> the model's fixed scale."""
         self.websocket = True
         self.expire_outputs = False
         self.history_delay_s = 0.0
@@ -285,7 +294,11 @@ class FakeComfyUI:
         prompt_id = str(body.get("prompt_id") or uuid.uuid4())
         targets = body.get("partial_execution_targets")
         valid, error, outputs, node_errors = validate(
-            prompt, checkpoints=self.checkpoints, uploads=self.uploads, targets=targets
+            prompt,
+            checkpoints=self.checkpoints,
+            uploads=self.uploads,
+            targets=targets,
+            upscalers=tuple(self.upscale_models),
         )
         if not valid:
             return web.json_response({"error": error, "node_errors": node_errors}, status=400)
@@ -405,10 +418,12 @@ class FakeComfyUI:
         return web.json_response(self._server_features())
 
     async def _object_info_all(self, request: web.Request) -> web.Response:
-        return web.json_response({name: object_info(name, self.checkpoints) for name in NODES})
+        models = tuple(self.upscale_models)
+        return web.json_response({name: object_info(name, self.checkpoints, models) for name in NODES})
 
     async def _object_info(self, request: web.Request) -> web.Response:
         node_class = request.match_info["node_class"]
         if node_class not in NODES:
             return web.json_response({})
-        return web.json_response({node_class: object_info(node_class, self.checkpoints)})
+        info = object_info(node_class, self.checkpoints, tuple(self.upscale_models))
+        return web.json_response({node_class: info})

@@ -273,6 +273,16 @@ class Executor:
                 return (
                     Pic(pic.width, pic.height, tuple(tuple(255 - c for c in rgb) for rgb in pic.colours)),
                 ), None
+            case "ImageScaleBy":
+                pic, scale = args["image"], float(args["scale_by"])
+                return (Pic(round(pic.width * scale), round(pic.height * scale), pic.colours),), None
+            case "ImageScale":
+                return (_scaled(args["image"], int(args["width"]), int(args["height"])),), None
+            case "UpscaleModelLoader":
+                return (self.server.upscale_models[str(args["model_name"])],), None
+            case "ImageUpscaleWithModel":
+                pic, scale = args["image"], int(args["upscale_model"])
+                return (Pic(pic.width * scale, pic.height * scale, pic.colours),), None
             case "LoadImage":
                 return (self._load(str(args["image"])), None), None
             case "SaveImage" | "PreviewImage":
@@ -348,6 +358,17 @@ class Executor:
 
 def _executed(nid: str, output: dict[str, Any] | None, prompt_id: str) -> dict[str, Any]:
     return {"node": nid, "display_node": nid, "output": output, "prompt_id": prompt_id}
+
+
+def _scaled(pic: Pic, width: int, height: int) -> Pic:
+    """``ImageScale``: 0 for a side keeps the aspect ratio, 0 for both passes the picture through."""
+    if width == 0 and height == 0:
+        return pic
+    if width == 0:
+        width = max(1, round(pic.width * height / pic.height))
+    elif height == 0:
+        height = max(1, round(pic.height * width / pic.width))
+    return Pic(width, height, pic.colours)
 
 
 def _seed_colour(seed: int) -> tuple[int, int, int]:

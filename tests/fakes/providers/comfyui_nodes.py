@@ -2,9 +2,12 @@
 ``execution.py`` ``validate_prompt`` / ``validate_inputs`` and ``nodes.py``).
 
 Node classes with their inputs (a link type in capitals, or a widget kind), outputs and ranges, the
-model-free ones a CPU server runs (``EmptyImage``, ``ImageInvert``, ``ImageBlur``, ``LoadImage``,
-``SaveImage``, ``PreviewImage``) and Easel's test node ``EaselSteps`` (``deploy/comfyui_easel_nodes.py``:
-steps with progress and previews, interruptible, optionally failing at a step).
+model-free ones a CPU server runs (``EmptyImage``, ``ImageInvert``, ``ImageBlur``, ``ImageScale``,
+``ImageScaleBy``, ``LoadImage``, ``SaveImage``, ``PreviewImage``), the upscale-model pair of
+``comfy_extras/nodes_upscale_model.py`` (``UpscaleModelLoader``: ``model_name`` one of
+``models/upscale_models``; ``ImageUpscaleWithModel``: ``upscale_model``, ``image``) and Easel's test
+node ``EaselSteps`` (``deploy/comfyui_easel_nodes.py``: steps with progress and previews,
+interruptible, optionally failing at a step).
 
 Validation is per output node, as upstream: an output whose nodes (it and everything it links from)
 have errors is dropped; when at least one output is good the prompt is queued (HTTP 200 with the dropped
@@ -19,9 +22,16 @@ from typing import Any
 CHECKPOINTS = ("sd_xl_base_1.0.safetensors", "v1-5-pruned-emaonly.safetensors")
 SAMPLERS = ("euler", "euler_ancestral", "dpmpp_2m", "dpmpp_sde", "ddim", "uni_pc")
 SCHEDULERS = ("normal", "karras", "exponential", "simple", "sgm_uniform")
+UPSCALE_MODELS = {"RealESRGAN_x4plus.pth": 4, "RealESRGAN_x2plus.pth": 2}
+"""What the fake's ``models/upscale_models`` holds by default, with each model's fixed scale."""
+UPSCALE_METHODS = ("nearest-exact", "bilinear", "area", "bicubic", "lanczos")
+"""``ImageScale.upscale_methods`` / ``ImageScaleBy.upscale_methods`` in upstream's nodes.py."""
+CROP_METHODS = ("disabled", "center")
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 MAX_RESOLUTION = 16384
-WIDGETS = ("INT", "FLOAT", "STRING", "CKPT", "SAMPLER", "SCHEDULER", "FILE")
+WIDGETS = (
+    "INT", "FLOAT", "STRING", "CKPT", "SAMPLER", "SCHEDULER", "FILE", "UPSCALE_METHOD", "CROP", "UPSCALER",
+)  # fmt: skip
 
 # class -> (input name -> kind, output types); kind: a link type, or one of WIDGETS
 NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
@@ -48,6 +58,19 @@ NODES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "EmptyImage": ({"width": "INT", "height": "INT", "batch_size": "INT", "color": "INT"}, ("IMAGE",)),
     "ImageInvert": ({"image": "IMAGE"}, ("IMAGE",)),
     "ImageBlur": ({"image": "IMAGE", "blur_radius": "INT", "sigma": "FLOAT"}, ("IMAGE",)),
+    "ImageScale": (
+        {
+            "image": "IMAGE",
+            "upscale_method": "UPSCALE_METHOD",
+            "width": "INT",
+            "height": "INT",
+            "crop": "CROP",
+        },
+        ("IMAGE",),
+    ),
+    "ImageScaleBy": ({"image": "IMAGE", "upscale_method": "UPSCALE_METHOD", "scale_by": "FLOAT"}, ("IMAGE",)),
+    "UpscaleModelLoader": ({"model_name": "UPSCALER"}, ("UPSCALE_MODEL",)),
+    "ImageUpscaleWithModel": ({"upscale_model": "UPSCALE_MODEL", "image": "IMAGE"}, ("IMAGE",)),
     "EaselSteps": (
         {"image": "IMAGE", "steps": "INT", "seconds": "FLOAT", "fail_at": "INT", "seed": "INT"},
         ("IMAGE",),
@@ -74,6 +97,9 @@ RANGES = {
     ("EmptyImage", "color"): (0, 0xFFFFFF),
     ("ImageBlur", "blur_radius"): (1, 31),
     ("ImageBlur", "sigma"): (0.1, 10.0),
+    ("ImageScale", "width"): (0, MAX_RESOLUTION),
+    ("ImageScale", "height"): (0, MAX_RESOLUTION),
+    ("ImageScaleBy", "scale_by"): (0.01, 8.0),
     ("EaselSteps", "steps"): (1, 1000),
     ("EaselSteps", "seconds"): (0.0, 60.0),
     ("EaselSteps", "fail_at"): (0, 1000),
@@ -117,6 +143,7 @@ def validate(
     checkpoints: tuple[str, ...],
     uploads: dict[str, bytes],
     targets: list[str] | None = None,
+    upscalers: tuple[str, ...] = tuple(UPSCALE_MODELS),
 ) -> tuple[bool, dict[str, Any] | None, list[str], dict[str, Any]]:
     """``(valid, error, outputs to execute, node_errors)`` as upstream's ``validate_prompt``."""
     outputs: list[str] = []
@@ -131,6 +158,14 @@ def validate(
             outputs.append(node_id)
     if not outputs:
         return False, reason("prompt_no_outputs", "Prompt has no outputs", ""), [], {}
+    choices = {
+        "CKPT": checkpoints,
+        "SAMPLER": SAMPLERS,
+        "SCHEDULER": SCHEDULERS,
+        "UPSCALE_METHOD": UPSCALE_METHODS,
+        "CROP": CROP_METHODS,
+        "UPSCALER": upscalers,
+    }
     checked: dict[str, list[dict[str, Any]]] = {}
     good: list[str] = []
     node_errors: dict[str, Any] = {}
@@ -139,7 +174,7 @@ def validate(
         bad = False
         for node_id in ancestors(prompt, output):
             if node_id not in checked:
-                checked[node_id] = _check_node(prompt, prompt[node_id], checkpoints, uploads)
+                checked[node_id] = _check_node(prompt, prompt[node_id], choices, uploads)
             reasons = checked[node_id]
             if not reasons:
                 continue
@@ -160,7 +195,10 @@ def validate(
 
 
 def _check_node(
-    prompt: dict[str, Any], node: dict[str, Any], checkpoints: tuple[str, ...], uploads: dict[str, bytes]
+    prompt: dict[str, Any],
+    node: dict[str, Any],
+    choices: dict[str, tuple[str, ...]],
+    uploads: dict[str, bytes],
 ) -> list[dict[str, Any]]:
     class_type = node["class_type"]
     inputs = node.get("inputs")
@@ -178,12 +216,17 @@ def _check_node(
         if kind not in WIDGETS or isinstance(value, list):
             found += _check_link(prompt, name, kind, value)
         else:
-            found += _check_value(class_type, name, kind, value, checkpoints, uploads)
+            found += _check_value(class_type, name, kind, value, choices, uploads)
     return found
 
 
 def _check_value(
-    class_type: str, name: str, kind: str, value: Any, checkpoints: tuple[str, ...], uploads: dict[str, bytes]
+    class_type: str,
+    name: str,
+    kind: str,
+    value: Any,
+    choices: dict[str, tuple[str, ...]],
+    uploads: dict[str, bytes],
 ) -> list[dict[str, Any]]:
     if kind in ("INT", "FLOAT"):
         try:
@@ -206,7 +249,7 @@ def _check_value(
             return []
         message = "Failed to convert an input value to a STRING value"
         return [reason("invalid_input_type", message, name, input_name=name)]
-    allowed = {"CKPT": checkpoints, "SAMPLER": SAMPLERS, "SCHEDULER": SCHEDULERS}.get(kind)
+    allowed = choices.get(kind)
     if allowed is not None and value not in allowed:
         details = f"{name}: '{value}' not in {list(allowed)}"
         return [reason("value_not_in_list", "Value not in list", details, input_name=name)]
@@ -240,15 +283,24 @@ def _check_link(prompt: dict[str, Any], name: str, kind: str, value: Any) -> lis
     return []
 
 
-def object_info(node_class: str, checkpoints: tuple[str, ...]) -> dict[str, Any]:
+def object_info(
+    node_class: str, checkpoints: tuple[str, ...], upscalers: tuple[str, ...] = tuple(UPSCALE_MODELS)
+) -> dict[str, Any]:
     """``GET /object_info/{class}``'s entry for a known class (only the parts clients read)."""
     inputs, outputs = NODES[node_class]
     required: dict[str, Any] = {}
+    lists = {
+        "SAMPLER": SAMPLERS,
+        "SCHEDULER": SCHEDULERS,
+        "UPSCALE_METHOD": UPSCALE_METHODS,
+        "CROP": CROP_METHODS,
+        "UPSCALER": upscalers,
+    }
     for name, kind in inputs.items():
         if kind == "CKPT":
             required[name] = [list(checkpoints), {"tooltip": "The name of the checkpoint (model) to load."}]
-        elif kind in ("SAMPLER", "SCHEDULER"):
-            required[name] = [list(SAMPLERS if kind == "SAMPLER" else SCHEDULERS), {}]
+        elif kind in lists:
+            required[name] = [list(lists[kind]), {}]
         else:
             low, high = RANGES.get((node_class, name), (None, None))
             required[name] = [

@@ -9,7 +9,7 @@ import os
 import shutil
 import socket
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -104,6 +104,9 @@ class _CliPlatform:
     async def send(self, target: Target, reply: Reply) -> list[str]:
         self.replies.append(reply)
         return [f"cli-{len(self.replies)}"]
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        """A printed path cannot be taken back."""
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         if isinstance(event, Started):

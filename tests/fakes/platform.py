@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.core.errors import DeliveryFailed
@@ -20,6 +21,7 @@ class RecordingPlatform:
     name: str = "test"
     sent: list[Sent] = field(default_factory=list)
     events: list[tuple[int, JobEvent]] = field(default_factory=list)
+    deleted: list[tuple[Target, list[str]]] = field(default_factory=list)
     fail_sends: int = 0
     """How many of the next sends raise a transient DeliveryFailed."""
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -30,6 +32,9 @@ class RecordingPlatform:
             raise DeliveryFailed("platform down", permanent=False)
         self.sent.append(Sent(target, reply))
         return [f"m{len(self.sent)}"]
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
+        self.deleted.append((target, list(message_ids)))
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         self.events.append((job_id, event))

@@ -82,10 +82,16 @@ def write_workflow(tmp_path: Path, workflow: Any) -> Path:
 
 
 def test_implements_the_provider_protocol(provider: ComfyUIProvider) -> None:
-    """The built-in templates give edit, seed and negative prompt, one image per run."""
+    """The built-in templates give edit, seed, negative prompt and upscale, one image per run."""
     assert isinstance(provider, Provider)
     assert provider.capabilities == Capabilities(
-        edit=True, max_n=1, aspects=None, negative_prompt=True, seed=True, max_reference_images=1
+        edit=True,
+        max_n=1,
+        aspects=None,
+        negative_prompt=True,
+        seed=True,
+        max_reference_images=1,
+        upscale=True,
     )
     assert "sd_xl_base_1.0.safetensors" in provider.catalog
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -82,6 +83,9 @@ class Lan:
         return [str(len(self.sent))]
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        return None
+
+    async def delete(self, target: Target, message_ids: Sequence[str]) -> None:
         return None
 
 

@@ -34,3 +34,17 @@ async def test_the_refusal_log_names_what_was_checked_in_german(harness: Harness
     reply = await harness.last("/ban refused", is_admin=True, locale="de")
     assert reply.text.startswith("Hier abgelehnt (neueste zuerst):\n")
     assert " · u1 · Prompt · Regel 1 · a red fox" in reply.text
+
+
+async def test_an_unknown_provider_is_refused_in_german(harness: Harness) -> None:
+    """The provider chain's refusal (a provider that is not set up) reaches a German user in German."""
+    reply = await harness.last("/imagine a fox --provider nowhere", locale="de")
+    assert reply.is_error
+    assert reply.text.startswith("Der Anbieter 'nowhere' ist hier nicht eingerichtet. Verfügbar: ")
+
+
+async def test_a_missing_picture_of_a_set_is_named_in_spanish(harness: Harness) -> None:
+    """Asking for image 5 of a one-image set is refused in Spanish (the singular form)."""
+    made = await harness.last("/imagine a fox")
+    reply = await harness.last(f"/vary #{made.generation_id}/5", locale="es")
+    assert reply.text == f"La imagen #{made.generation_id} tiene 1 imagen; no hay imagen 5."

@@ -41,6 +41,7 @@ from bot.core.generation.resilience import (
     call_with_retries,
 )
 from bot.core.generation.upscale import MAX_UPSCALED_SIDE, lanczos, lanczos_note, upscalers
+from bot.core.i18n import _
 from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider, Upscaler
 from bot.core.types import Aspect, GenerationKind, GenerationResult, Image, ImageRequest
 
@@ -161,7 +162,9 @@ class ProviderChain:
                     ticket = await self._breakers.allow(provider.name, self._policy)
                     if ticket is None:
                         notes.append(
-                            f"{provider.name} is paused after repeated failures; trying the next provider."
+                            _(
+                                "{provider} is paused after repeated failures; trying the next provider."
+                            ).format(provider=provider.name)
                         )
                         log.info("provider %s skipped: its circuit breaker is open", provider.name)
                         continue
@@ -175,7 +178,11 @@ class ProviderChain:
                         log.warning("provider %s failed transiently: %s", provider.name, exc)
                         continue
                     if failed:
-                        notes.append(f"{failed[0]} was unavailable, so {provider.name} made this image.")
+                        notes.append(
+                            _("{failed} was unavailable, so {provider} made this image.").format(
+                                failed=failed[0], provider=provider.name
+                            )
+                        )
                     return GenerationResult(
                         images=tuple(images),
                         provider=provider.name,
@@ -188,7 +195,9 @@ class ProviderChain:
             raise ProviderTimeout(
                 f"{current} took longer than {self._timeout_s:.0f} s",
                 provider=current,
-                user_message=f"The image took too long ({self._timeout_s:.0f} s) and was abandoned.",
+                user_message=_("The image took too long ({seconds} s) and was abandoned.").format(
+                    seconds=f"{self._timeout_s:.0f}"
+                ),
             ) from exc
         if last_error is None:
             raise await self._all_paused(candidates)
@@ -259,14 +268,20 @@ class ProviderChain:
                         log.warning("provider %s upscaled to %dx%d", provider.name, image.width, image.height)
                         failed.append(provider.name)
                         continue
-                    said = (f"{', '.join(failed)} could not upscale it, so {provider.name} did.",)
+                    said = (
+                        _("{failed} could not upscale it, so {provider} did.").format(
+                            failed=", ".join(failed), provider=provider.name
+                        ),
+                    )
                     return GenerationResult((image,), provider.name, image.model, said if failed else ())
                 image = await lanczos(data, factor)
         except TimeoutError as exc:
             raise ProviderTimeout(
                 f"upscale took longer than {self._timeout_s:.0f} s",
                 provider=request.made_by or "",
-                user_message=f"The upscale took too long ({self._timeout_s:.0f} s) and was abandoned.",
+                user_message=_("The upscale took too long ({seconds} s) and was abandoned.").format(
+                    seconds=f"{self._timeout_s:.0f}"
+                ),
             ) from exc
         await on_progress(1.0, None)
         note = lanczos_note(request, failed=failed, declined=declined)
@@ -320,7 +335,9 @@ class ProviderChain:
         return Unavailable(
             f"every candidate provider is paused by its circuit breaker: {names}",
             provider=candidates[0].name,
-            user_message=f"All image providers are failing right now; try again in about {about(wait)}.",
+            user_message=_("All image providers are failing right now; try again in about {wait}.").format(
+                wait=about(wait)
+            ),
         )
 
     def _candidates(self, request: ImageRequest) -> list[Provider]:
@@ -330,15 +347,16 @@ class ProviderChain:
             if not providers:
                 raise InvalidInput(
                     f"provider {request.provider!r} not configured",
-                    user_message=f"The provider {request.provider!r} is not set up here. "
-                    f"Available: {', '.join(self.names)}.",
+                    user_message=_("The provider {provider} is not set up here. Available: {names}.").format(
+                        provider=repr(request.provider), names=", ".join(self.names)
+                    ),
                 )
         if request.kind in (GenerationKind.EDIT, GenerationKind.VARY):
             editors = [p for p in providers if p.capabilities.edit]
             if not editors:
                 raise InvalidInput(
                     "no provider can edit",
-                    user_message="None of the configured image providers can edit images.",
+                    user_message=_("None of the configured image providers can edit images."),
                 )
             return editors
         return providers
@@ -357,18 +375,25 @@ def _unique(*notes: str) -> tuple[str, ...]:
 def _identical(images: Sequence[Image], name: str) -> tuple[str, ...]:
     """Several images that are byte for byte the same (a workflow or cache that ignores the seed)."""
     if len(images) > 1 and len({image.data for image in images}) == 1:
-        return (f"{name} made {len(images)} identical images (it ignores the seed).",)
+        return (
+            _("{provider} made {count} identical images (it ignores the seed).").format(
+                provider=name, count=len(images)
+            ),
+        )
     return ()
 
 
 def _explain_rate_limit(error: RateLimited) -> None:
     """Give a rate limit that carries no message of its own one that tells the user when to come back."""
-    if error.user_message != RateLimited.default_user_message:
+    default = RateLimited.default_user_message
+    if error.user_message not in (default, _(default)):  # raised with its generic text, in any language
         return
     if error.retry_after is not None:
-        error.user_message = f"The image service is busy; try again in about {about(error.retry_after)}."
+        error.user_message = _("The image service is busy; try again in about {wait}.").format(
+            wait=about(error.retry_after)
+        )
     else:
-        error.user_message = "The image service is busy; try again in a little while."
+        error.user_message = _("The image service is busy; try again in a little while.")
 
 
 def fit_to_capabilities(request: ImageRequest, provider: Provider) -> tuple[ImageRequest, list[str]]:
@@ -378,16 +403,24 @@ def fit_to_capabilities(request: ImageRequest, provider: Provider) -> tuple[Imag
     changes: dict[str, object] = {}
     if request.negative and not caps.negative_prompt:
         changes["negative"] = None
-        notes.append(f"{provider.name} has no negative prompt; --no was ignored.")
+        notes.append(_("{provider} has no negative prompt; --no was ignored.").format(provider=provider.name))
     if request.seed is not None and request.seed_given and not caps.seed:
-        notes.append(f"{provider.name} does not take a seed; results will vary.")
+        notes.append(_("{provider} does not take a seed; results will vary.").format(provider=provider.name))
     if caps.aspects and request.aspect not in caps.aspects:
         nearest = nearest_aspect(request.aspect, caps.aspects)
         changes["aspect"] = nearest
-        notes.append(f"{provider.name} has no {request.aspect}; used the nearest, {nearest}.")
+        notes.append(
+            _("{provider} has no {aspect}; used the nearest, {nearest}.").format(
+                provider=provider.name, aspect=request.aspect, nearest=nearest
+            )
+        )
     if len(request.reference_images) > caps.max_reference_images:
         changes["reference_images"] = request.reference_images[: caps.max_reference_images]
-        notes.append(f"{provider.name} takes at most {caps.max_reference_images} reference image(s).")
+        notes.append(
+            _("{provider} takes at most {count} reference image(s).").format(
+                provider=provider.name, count=caps.max_reference_images
+            )
+        )
     return dataclasses.replace(request, **changes) if changes else request, notes  # type: ignore[arg-type]
 
 

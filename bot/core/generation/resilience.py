@@ -28,6 +28,7 @@ from typing import Protocol, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from bot.core.errors import ProviderTimeout, RateLimited, TransientProviderError
+from bot.core.i18n import _
 
 T = TypeVar("T")
 
@@ -100,7 +101,7 @@ async def call_with_retries(
             raise ProviderTimeout(
                 f"{provider} did not answer within {limit}",
                 provider=provider,
-                user_message="The image service took too long to answer; please try again later.",
+                user_message=_("The image service took too long to answer; please try again later."),
             ) from exc
 
     def wait(state: RetryCallState) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.generation.requests import Defaults, build_request, options_of
 from bot.core.generation.upscale import check_upscale_size
+from bot.core.i18n import _
 from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Upscale, Vary
 from bot.core.ports import ArtifactStore, HistoryStore
 from bot.core.types import GenerationKind, GenerationRecord, ImageRequest, StoredImage
@@ -64,14 +65,16 @@ class RequestResolver:
             if record is None or record.chat_id != chat_id or not record.images:
                 raise NotFound(
                     f"generation {generation_id} not in chat {chat_id}",
-                    user_message=f"I can't find image #{generation_id} in this chat.",
+                    user_message=_("I can't find image #{id} in this chat.").format(id=generation_id),
                 )
             return record
         record = await self._history.last_generation(chat_id=chat_id)
         if record is None and required:
             raise InvalidInput(
                 "no last image",
-                user_message="There is no image here yet. Make one with /imagine, or send a photo to edit.",
+                user_message=_(
+                    "There is no image here yet. Make one with /imagine, or send a photo to edit."
+                ),
             )
         return record
 
@@ -214,8 +217,11 @@ def image_index(record: GenerationRecord, image: int | None) -> int:
         count = len(record.images)
         raise NotFound(
             f"generation {record.id} has {count} images, not image {index + 1}",
-            user_message=f"Picture #{record.id} has {count} image{'s' if count != 1 else ''}; "
-            f"there is no image {index + 1}.",
+            user_message=(
+                _("Picture #{id} has {count} image; there is no image {number}.")
+                if count == 1
+                else _("Picture #{id} has {count} images; there is no image {number}.")
+            ).format(id=record.id, count=count, number=index + 1),
         )
     return index
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from PIL import Image as PILImage
 
 from bot.core.errors import InvalidInput
+from bot.core.i18n import _
 from bot.core.imaging import PIXEL_BUDGET, encode_png, open_image
 from bot.core.ports import Provider, Upscaler
 from bot.core.types import Image, ImageRequest
@@ -33,9 +34,18 @@ def check_upscale_size(width: int, height: int, factor: int, *, name: str) -> No
     if long_side > MAX_UPSCALED_SIDE or width * height * factor * factor > PIXEL_BUDGET:
         raise InvalidInput(
             f"upscale of {name} ({width}x{height}) by {factor} would be {long_side} px",
-            user_message=f"Picture {name} is {width}x{height}: upscaled {factor}x it would be "
-            f"{width * factor}x{height * factor}, and {MAX_UPSCALED_SIDE} px on the long side is the "
-            "largest I make.",
+            user_message=_(
+                "Picture {name} is {width}x{height}: upscaled {factor}x it would be "
+                "{new_width}x{new_height}, and {most} px on the long side is the largest I make."
+            ).format(
+                name=name,
+                width=width,
+                height=height,
+                factor=factor,
+                new_width=width * factor,
+                new_height=height * factor,
+                most=MAX_UPSCALED_SIDE,
+            ),
         )
 
 
@@ -50,13 +60,23 @@ def upscalers(request: ImageRequest, providers: Sequence[Provider]) -> list[Prov
 
 def lanczos_note(request: ImageRequest, *, failed: Sequence[str], declined: Sequence[str]) -> str:
     """What the user is told when the core enlarged the image itself, and why."""
-    done = f"upscaled {request.upscale_factor}x with Lanczos"
+    factor = request.upscale_factor
     if failed:
-        return f"{done}; {', '.join(failed)} could not upscale it"
-    made_by = request.made_by or "the provider that made it"
-    if made_by in declined:
-        return f"{done}; {made_by} cannot upscale this picture"
-    return f"{done}; {made_by} has no upscaler"
+        return _("upscaled {factor}x with Lanczos; {failed} could not upscale it").format(
+            factor=factor, failed=", ".join(failed)
+        )
+    made_by = request.made_by
+    if made_by and made_by in declined:
+        return _("upscaled {factor}x with Lanczos; {provider} cannot upscale this picture").format(
+            factor=factor, provider=made_by
+        )
+    if made_by:
+        return _("upscaled {factor}x with Lanczos; {provider} has no upscaler").format(
+            factor=factor, provider=made_by
+        )
+    return _("upscaled {factor}x with Lanczos; the provider that made it has no upscaler").format(
+        factor=factor
+    )
 
 
 async def lanczos(data: bytes, factor: int) -> Image:
@@ -66,7 +86,7 @@ async def lanczos(data: bytes, factor: int) -> Image:
 
 def _lanczos(data: bytes, factor: int) -> Image:
     img = open_image(data)
-    check_upscale_size(img.width, img.height, factor, name="this picture")
+    check_upscale_size(img.width, img.height, factor, name=_("this picture"))
     size = (img.width * factor, img.height * factor)
     big = img.resize(size, PILImage.Resampling.LANCZOS)
     return Image(

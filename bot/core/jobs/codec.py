@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import PayloadError
+from bot.core.i18n import _
 from bot.core.messages import Edit, Generate, GenerationOptions, JobIntent, Reroll, Upscale, Vary
 from bot.core.types import Action, Aspect, Reply, StoredImage
 
@@ -79,7 +80,7 @@ def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
     if kind == "upscale":
         return Upscale(data.get("generation_id"), image=_image(data))
     raise PayloadError(
-        f"unknown job intent {kind!r}", user_message="This request was made by another version."
+        f"unknown job intent {kind!r}", user_message=_("This request was made by another version.")
     )
 
 

@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from bot.core.errors import InvalidInput
+from bot.core.i18n import _
 from bot.core.messages import Edit, Generate, JobIntent
 from bot.core.types import Aspect, GenerationKind, GenerationRecord, GenerationResult, Image, ImageRequest
 
@@ -83,14 +84,29 @@ def describe(intent: JobIntent, request: ImageRequest, result: GenerationResult)
     already = any(str(aspect) in note for note in result.notes)  # e.g. "used the nearest, 3:2"
     if images and asked is not None and not same_aspect(aspect, asked) and not already:
         if request.kind == GenerationKind.EDIT:
-            shape = f"{provider} kept the picture's {aspect} shape for this edit"
-            notes.append(f"{shape}; --ar {asked} was ignored.")
+            notes.append(
+                _(
+                    "{provider} kept the picture's {aspect} shape for this edit; --ar {asked} was ignored."
+                ).format(provider=provider, aspect=aspect, asked=asked)
+            )
         else:
-            notes.append(f"{provider} made a {aspect} picture; --ar {asked} was not possible.")
+            notes.append(
+                _("{provider} made a {aspect} picture; --ar {asked} was not possible.").format(
+                    provider=provider, aspect=aspect, asked=asked
+                )
+            )
     if request.model and result.model and not _same_model(request.model, result.model):
-        notes.append(f"{provider} has no model {request.model!r}; {result.model} made this.")
+        notes.append(
+            _("{provider} has no model {model}; {used} made this.").format(
+                provider=provider, model=repr(request.model), used=result.model
+            )
+        )
     if images and len(images) < request.n:
-        notes.append(f"{provider} made {len(images)} of the {request.n} images asked for.")
+        notes.append(
+            _("{provider} made {count} of the {asked} images asked for.").format(
+                provider=provider, count=len(images), asked=request.n
+            )
+        )
     return Made(params, tuple(notes))
 
 
@@ -101,11 +117,20 @@ def check_reroll(source: GenerationRecord | None, images: Sequence[Image], provi
         return
     before = {image.sha256 for image in source.images}
     if all(hashlib.sha256(image.data).hexdigest() in before for image in images):
-        what = "this edit" if source.kind == GenerationKind.EDIT else "this picture"
+        same = (
+            _(
+                "{provider} made exactly the same picture again: it does not use the seed for this edit, "
+                "so a reroll cannot change it. Try Vary, or ask for the change in other words."
+            )
+            if source.kind == GenerationKind.EDIT
+            else _(
+                "{provider} made exactly the same picture again: it does not use the seed for this picture, "
+                "so a reroll cannot change it. Try Vary, or ask for the change in other words."
+            )
+        )
         raise InvalidInput(
             f"reroll of #{source.id} came back identical from {provider}",
-            user_message=f"{provider} made exactly the same picture again: it does not use the seed for "
-            f"{what}, so a reroll cannot change it. Try Vary, or ask for the change in other words.",
+            user_message=same.format(provider=provider),
         )
 
 

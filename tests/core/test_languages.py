@@ -3,6 +3,9 @@ Spanish) through the whole Easel; English stays the source text."""
 
 from __future__ import annotations
 
+from bot.core import i18n
+from bot.core.errors import RateLimited
+from bot.core.generation.chain import _explain_rate_limit
 from tests.core.conftest import Harness
 
 
@@ -48,3 +51,11 @@ async def test_a_missing_picture_of_a_set_is_named_in_spanish(harness: Harness) 
     made = await harness.last("/imagine a fox")
     reply = await harness.last(f"/vary #{made.generation_id}/5", locale="es")
     assert reply.text == f"La imagen #{made.generation_id} tiene 1 imagen; no hay imagen 5."
+
+
+def test_a_rate_limit_raised_for_a_german_user_still_says_when_to_come_back() -> None:
+    """A RateLimited raised with its generic (now German) text gets the German retry time."""
+    with i18n.using("de"):
+        error = RateLimited("429", provider="p", retry_after=30)
+        _explain_rate_limit(error)
+        assert error.user_message == "Der Bilddienst ist ausgelastet; versuch es in etwa 30 s wieder."

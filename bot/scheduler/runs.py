@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.core import i18n
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.flags import parse_aspect
 from bot.core.jobs.intake import Accepted, NeedsConfirmation, Requester, Submission
@@ -188,7 +189,8 @@ class RunExecutor:
                 platform=schedule.target.platform, external_id=schedule.target.chat_id
             )
             settings = await self._history.get_chat_settings(chat_id=chat)
-            text = greeting(birthday.name, born=birthday.year, on=local.date())
+            with i18n.using(i18n.resolve(settings, None)):  # the chat's /settings language
+                text = greeting(birthday.name, born=birthday.year, on=local.date())
             card = {"name": BIRTHDAY_CARD, "text": text, "caption": text}  # the chat sees the greeting
             return card_prompt(settings.get(CARD_PROMPT_KEY), settings), options, (card,)
         rng = random.Random(f"{schedule.id}:{run.fire_time.isoformat()}")  # a retry picks the same choices

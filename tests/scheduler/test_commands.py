@@ -125,3 +125,12 @@ async def test_previewing_someone_elses_card_needs_an_admin(world: World) -> Non
     await world.say("/birthday set 14-03 Ana", admin=True)
     answer = await world.say("/birthday preview Ana", user="bob")
     assert "admin" in answer.lower()
+
+
+@pytest.mark.easel(start=datetime(2026, 3, 13, 12, 0, tzinfo=UTC))
+async def test_a_german_chats_card_greets_in_german(world: World) -> None:
+    """With /settings language de in the chat, the card's greeting (and caption) is German."""
+    await world.say("/settings language de", admin=True)
+    await world.say("/birthday set 14-03 Ana Europe/Berlin", admin=True)
+    [card] = world.images(await world.at(datetime(2026, 3, 14, 8, 0, tzinfo=UTC)))  # 09:00 in Berlin
+    assert "Alles Gute zum Geburtstag, Ana!" in card.text

@@ -72,9 +72,9 @@ async def upgrade(url: str, revision: str = "head", *, connect_args: Mapping[str
     (Alembic takes about a tenth of a second to import, at every start)."""
     if revision == "head" and await _at_head(url, connect_args):
         return
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
     from alembic import command
 
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
     config = make_config(url, connect_args=connect_args)
     await _run("upgrade", url, command.upgrade, config, revision)
 

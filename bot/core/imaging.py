@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps
 
 from bot.core.errors import ImageError
+from bot.core.i18n import N_, _
 
 __all__ = [
     "EXTENSIONS",
@@ -36,7 +37,7 @@ __all__ = [
     "sniff",
 ]
 
-NOT_AN_IMAGE = "That file is not an image I can read (PNG, JPEG, WebP or GIF)."
+NOT_AN_IMAGE = N_("That file is not an image I can read (PNG, JPEG, WebP or GIF).")
 
 SUPPORTED_MIMES: dict[str, str] = {
     "image/png": "PNG",
@@ -87,7 +88,7 @@ def sniff(data: bytes) -> str:
         return "image/webp"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
-    raise ImageError("unrecognised image signature", user_message=NOT_AN_IMAGE)
+    raise ImageError("unrecognised image signature", user_message=_(NOT_AN_IMAGE))
 
 
 def open_image(
@@ -166,7 +167,7 @@ def _decode(data: bytes, *, max_bytes: int, max_pixels: int, budget: int | None)
     if len(data) > max_bytes:
         raise ImageError(
             f"image is {len(data)} bytes, limit {max_bytes}",
-            user_message=f"That image is too large, max {_megabytes(max_bytes)} MB.",
+            user_message=_("That image is too large, max {size} MB.").format(size=_megabytes(max_bytes)),
         )
     mime = sniff(data)
     large = False
@@ -188,10 +189,10 @@ def _decode(data: bytes, *, max_bytes: int, max_pixels: int, budget: int | None)
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(
-            f"decompression bomb: {exc}", user_message="That image has too many pixels to open."
+            f"decompression bomb: {exc}", user_message=_("That image has too many pixels to open.")
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise ImageError(f"cannot decode image: {exc}", user_message=NOT_AN_IMAGE) from exc
+        raise ImageError(f"cannot decode image: {exc}", user_message=_(NOT_AN_IMAGE)) from exc
     finally:
         if large and _release_hook is not None:
             _release_hook()
@@ -202,8 +203,15 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
     if width <= 0 or height <= 0 or width * height > max_pixels:
         raise ImageError(
             f"image claims {width}x{height} pixels, limit {max_pixels}",
-            user_message=f"That image has too many pixels: {width}x{height} is "
-            f"{_megapixels(width * height)} MP, and {_megapixels(max_pixels)} MP is the most I take.",
+            user_message=_(
+                "That image has too many pixels: {width}x{height} is {megapixels} MP, "
+                "and {limit} MP is the most I take."
+            ).format(
+                width=width,
+                height=height,
+                megapixels=_megapixels(width * height),
+                limit=_megapixels(max_pixels),
+            ),
         )
 
 
@@ -301,7 +309,7 @@ def image_size(data: bytes) -> tuple[int, int]:
             exif.load(raw_exif)
             orientation = exif.get(_EXIF_ORIENTATION_TAG)
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"cannot read image header: {exc}", user_message=NOT_AN_IMAGE) from exc
+        raise ImageError(f"cannot read image header: {exc}", user_message=_(NOT_AN_IMAGE)) from exc
     if orientation in _SWAPPING_ORIENTATIONS:
         return height, width
     return width, height

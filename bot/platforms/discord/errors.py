@@ -15,13 +15,15 @@ import aiohttp
 import discord
 
 from bot.core.errors import DeliveryFailed
+from bot.core.i18n import N_, _
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MISSING_PERMISSIONS = (
+MISSING_PERMISSIONS = N_(
     "I can't post in this channel: I'm missing permissions here (I need View Channel, Send Messages, "
     "Attach Files and Embed Links). Ask a server admin to grant them, or use me in another channel."
 )
+"""Shown translated (``_(MISSING_PERMISSIONS)``) in the language of the request."""
 
 
 async def call(request: Awaitable[T]) -> T:
@@ -30,7 +32,7 @@ async def call(request: Awaitable[T]) -> T:
         return await request
     except discord.Forbidden as exc:
         raise DeliveryFailed(
-            f"discord forbids it: {exc.code} {exc.text}", permanent=True, user_message=MISSING_PERMISSIONS
+            f"discord forbids it: {exc.code} {exc.text}", permanent=True, user_message=_(MISSING_PERMISSIONS)
         ) from exc
     except discord.NotFound as exc:
         raise DeliveryFailed(f"discord: not found: {exc.code} {exc.text}", permanent=True) from exc

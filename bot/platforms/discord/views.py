@@ -10,9 +10,12 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.core import i18n
+from bot.core.i18n import N_, _
 from bot.core.texts import UNEXPECTED
 from bot.core.types import Action
 from bot.platforms.discord import render
+from bot.platforms.discord.locales import locale_of
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class EaselShardedClient(EaselClient, discord.AutoShardedClient):
             last[:] = [loop.time()]
 
 
-NO_LONGER_WORKS = "This button no longer works."
+NO_LONGER_WORKS = N_("This button no longer works.")
 PER_ROW = 5
 """Discord: at most 5 buttons in a row, 5 rows in a message."""
 MAX_ROWS = 5
@@ -94,23 +97,25 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rend
         handler = client.button_handler if isinstance(client, EaselClient) else None
         if handler is None:
             return
-        if self.button is None:
-            await interaction.response.send_message(NO_LONGER_WORKS, ephemeral=True)
-            return
-        try:
-            await handler.on_button(interaction, self.button)
-        except Exception:
-            log.exception("discord: the %s button failed", self.button.action.value)
-            await apologise(interaction)
+        with i18n.using(locale_of(interaction)):  # the presser's language (the chat's is the core's)
+            if self.button is None:
+                await interaction.response.send_message(_(NO_LONGER_WORKS), ephemeral=True)
+                return
+            try:
+                await handler.on_button(interaction, self.button)
+            except Exception:
+                log.exception("discord: the %s button failed", self.button.action.value)
+                await apologise(interaction)
 
 
 async def apologise(interaction: discord.Interaction[Any]) -> None:
-    """Tell the user (ephemeral) that something went wrong on our side; it has been logged."""
+    """Tell the user (ephemeral, in the current language) that something went wrong on our side; it
+    has been logged."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(UNEXPECTED, ephemeral=True)
+            await interaction.followup.send(_(UNEXPECTED), ephemeral=True)
         else:
-            await interaction.response.send_message(UNEXPECTED, ephemeral=True)
+            await interaction.response.send_message(_(UNEXPECTED), ephemeral=True)
     except discord.HTTPException as exc:
         log.info("discord: could not tell the user about the error: %s", exc)
 
@@ -142,19 +147,31 @@ def result_view(generation_id: int, actions: tuple[Action, ...], count: int = 1)
 Submit = Callable[[discord.Interaction[Any], str], Awaitable[None]]
 
 
+EDIT_IMAGE = N_("Edit image")
+EDIT_IMAGE_K = N_("Edit image {number}")
+HOW_TO_CHANGE = N_("How should I change it?")
+CHANGE_EXAMPLES = N_("make it warmer, add a hat, at night…")
+
+
 class EditModal(discord.ui.Modal):
-    """Asks "How should I change it?"; ``on_submit`` gets the answer."""
+    """Asks "How should I change it?"; ``on_submit`` gets the answer. Its texts are in the current
+    language (a result button's press runs in the presser's, see :meth:`ResultButton.callback`)."""
 
-    instruction: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
-        label="How should I change it?",
-        placeholder="make it warmer, add a hat, at night…",
-        style=discord.TextStyle.paragraph,
-        min_length=1,
-        max_length=1000,
-    )
-
-    def __init__(self, *, custom_id: str, submit: Submit, title: str = "Edit image") -> None:
+    def __init__(
+        self, *, custom_id: str, submit: Submit, title: str | None = None, image: int | None = None
+    ) -> None:
+        """``title`` None: "Edit image" (``image`` None) or "Edit image k" (``image`` k-1), translated."""
+        if title is None:
+            title = _(EDIT_IMAGE) if image is None else _(EDIT_IMAGE_K).format(number=image + 1)
         super().__init__(title=title, custom_id=custom_id, timeout=15 * 60)
+        self.instruction: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
+            label=_(HOW_TO_CHANGE),
+            placeholder=_(CHANGE_EXAMPLES),
+            style=discord.TextStyle.paragraph,
+            min_length=1,
+            max_length=1000,
+        )
+        self.add_item(self.instruction)
         self._submit = submit
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
@@ -162,4 +179,5 @@ class EditModal(discord.ui.Modal):
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]  # Modal narrows it
         log.error("discord: the edit form failed", exc_info=error)
-        await apologise(interaction)
+        with i18n.using(locale_of(interaction)):
+            await apologise(interaction)

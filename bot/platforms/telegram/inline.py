@@ -35,7 +35,9 @@ from telegram import (
     InputTextMessageContent,
 )
 
+from bot.core import i18n
 from bot.core.errors import DeliveryFailed
+from bot.core.i18n import N_, _
 from bot.core.messages import Generate, GenerationOptions, Incoming
 from bot.core.texts import shorten
 from bot.core.types import Reply, Target
@@ -52,14 +54,18 @@ INLINE_MESSAGE = "inline_message_id"
 """``Incoming.extra`` / ``Target.extra`` key: the answers go to this inline message."""
 RESULT_PREFIX = "draw:"
 OFF_RESULT = "off"
-NOT_SET_UP = "Inline mode is not set up"
-NOT_SET_UP_TEXT = (
+NOT_SET_UP = N_("Inline mode is not set up")
+NOT_SET_UP_TEXT = N_(
     "Inline mode of this bot is not set up: its operator has to set telegram.inline_storage_chat "
     "(a chat the bot uploads images to first)."
 )
-NOT_ALLOWED = "Sorry, this bot is private."
-TYPE_A_PROMPT = "Type what to draw, e.g. a red fox --ar 16:9"
-STORAGE_FAILED = "I made your image but could not upload it for this message. Please try again."
+NOT_SET_UP_DESCRIPTION = N_("The bot's operator has to set telegram.inline_storage_chat.")
+NOT_ALLOWED = N_("Sorry, this bot is private.")
+TYPE_A_PROMPT = N_("Type what to draw, e.g. a red fox --ar 16:9")
+DRAW_DESCRIPTION = N_("The picture replaces this message when it is ready.")
+STORAGE_FAILED = N_("I made your image but could not upload it for this message. Please try again.")
+"""These are translated where they are shown: an inline query's answer in the typer's app language,
+an inline message's text in the job's language (the core's)."""
 
 
 def is_inline(target: Target) -> bool:
@@ -103,7 +109,12 @@ class InlineMode(BotCalls):
     # ------------------------------------------------------------------------------------ queries
 
     async def answer(self, query: InlineQuery) -> None:
-        """Answer an inline query (every keystroke makes one: nothing is generated here)."""
+        """Answer an inline query (every keystroke makes one: nothing is generated here), in the
+        language of the typer's app."""
+        with i18n.using(query.from_user.language_code):
+            await self._answer(query)
+
+    async def _answer(self, query: InlineQuery) -> None:
         prompt = " ".join(query.query.split())
         results: list[InlineQueryResultArticle] = []
         button: InlineQueryResultsButton | None = None
@@ -111,15 +122,15 @@ class InlineMode(BotCalls):
             results = [
                 InlineQueryResultArticle(
                     OFF_RESULT,
-                    NOT_SET_UP,
-                    InputTextMessageContent(NOT_SET_UP_TEXT),
-                    description="The bot's operator has to set telegram.inline_storage_chat.",
+                    _(NOT_SET_UP),
+                    InputTextMessageContent(_(NOT_SET_UP_TEXT)),
+                    description=_(NOT_SET_UP_DESCRIPTION),
                 )
             ]
         elif not self._allowed(query.from_user.id):
-            button = InlineQueryResultsButton(NOT_ALLOWED, start_parameter="private")
+            button = InlineQueryResultsButton(_(NOT_ALLOWED), start_parameter="private")
         elif not prompt:
-            button = InlineQueryResultsButton(TYPE_A_PROMPT, start_parameter="inline")
+            button = InlineQueryResultsButton(_(TYPE_A_PROMPT), start_parameter="inline")
         else:
             results = [
                 InlineQueryResultArticle(
@@ -127,7 +138,7 @@ class InlineMode(BotCalls):
                     f"🎨 Draw: {shorten(prompt, 60)}",
                     InputTextMessageContent(f"🎨 Drawing “{prompt}”…"),
                     reply_markup=draw_another(),  # without a keyboard Telegram gives no inline_message_id
-                    description="The picture replaces this message when it is ready.",
+                    description=_(DRAW_DESCRIPTION),
                 )
             ]
         try:
@@ -176,13 +187,13 @@ class InlineMode(BotCalls):
             await self._edit_text(inline_id, f"⚠️ {text}" if reply.is_error else text, reply.is_error)
             return []
         if self._storage_chat is None:  # turned off since the request: say so rather than stay silent
-            await self._edit_text(inline_id, f"⚠️ {NOT_SET_UP_TEXT}", True)
+            await self._edit_text(inline_id, "⚠️ " + _(NOT_SET_UP_TEXT), True)
             return []
         try:
             file_id, document = await self._delivery.store(self._storage_chat, reply)
         except DeliveryFailed as exc:
             if exc.permanent:
-                await self._try(lambda: self._edit_text(inline_id, f"⚠️ {STORAGE_FAILED}", True))
+                await self._try(lambda: self._edit_text(inline_id, "⚠️ " + _(STORAGE_FAILED), True))
             raise
         caption = render.caption(reply)
         media = (

@@ -26,6 +26,7 @@ from typing import Any
 import discord
 
 from bot.core.errors import DeliveryFailed
+from bot.core.i18n import _
 from bot.core.ports import Clock
 from bot.core.types import Done, Failed, GenerationRecord, JobEvent, Reply, Target
 from bot.platforms.discord import files as discord_files
@@ -343,7 +344,7 @@ class DiscordDelivery:
             return
         self._told.add(token)
         hook = http.followup(self._client, token)
-        await attempt(hook.send(MISSING_PERMISSIONS, ephemeral=True, wait=True))
+        await attempt(hook.send(_(MISSING_PERMISSIONS), ephemeral=True, wait=True))
 
 
 def _reference(target: Target) -> discord.MessageReference | None:

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.core import i18n
 from bot.core.chat.buttons import command_text, job_intent
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.front_door import FrontDoor
@@ -94,7 +95,7 @@ class DiscordInbound:
             await interaction.response.send_message(NO_CHANNEL_POSTS, ephemeral=True)
             return
         if not ephemeral and not self._can_post_images(interaction):
-            await interaction.response.send_message(MISSING_PERMISSIONS, ephemeral=True)
+            await interaction.response.send_message(i18n._(MISSING_PERMISSIONS), ephemeral=True)
             return
         assert self.front is not None
         incoming = self._incoming(interaction, text, intent=intent, is_admin=is_admin)
@@ -195,9 +196,8 @@ class DiscordInbound:
                     edit = Edit(words, generation_id=generation, image=image)
                     await self.run(modal_interaction, f"{command_text(button)} {words}", intent=edit)
 
-                title = "Edit image" if image is None else f"Edit image {image + 1}"
                 await interaction.response.send_modal(
-                    EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit, title=title)
+                    EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit, image=image)
                 )
             case Action.DELETE:
                 await self._delete(interaction, button)
@@ -251,9 +251,9 @@ class DiscordInbound:
             if attachment is not None:
                 await self.run(modal_interaction, f"/edit {words}", intent=Edit(words, reference=attachment))
 
-        await interaction.response.send_modal(
-            EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
-        )
+        with i18n.using(locale_of(interaction)):  # the form in the presser's language
+            modal = EditModal(custom_id=f"easel:edit:{interaction.id}", submit=submit)
+        await interaction.response.send_modal(modal)
 
     # ------------------------------------------------------------------------------- messages in
 

@@ -182,6 +182,33 @@ class StoredImage:
     height: int
     seed: int | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """As kept in a job's payload or a generation's parameters."""
+        return {
+            "id": self.id,
+            "path": str(self.path),
+            "mime": self.mime,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "width": self.width,
+            "height": self.height,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StoredImage:
+        seed = data.get("seed")
+        return cls(
+            id=str(data["id"]),
+            path=Path(str(data["path"])),
+            mime=str(data["mime"]),
+            sha256=str(data["sha256"]),
+            size_bytes=int(data["size_bytes"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            seed=int(seed) if seed is not None else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationRecord:

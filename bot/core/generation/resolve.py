@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.core.errors import InvalidInput, NotFound
@@ -89,7 +88,7 @@ class RequestResolver:
         source: dict[str, Any] | None = None
         if upload is not None:
             reference, source_prompt, parent = await self._artifacts.load(upload), None, None
-            source = {"upload": _upload_json(upload)}
+            source = {"upload": upload.to_json()}
         else:
             parent = await self.target(
                 intent.generation_id, chat_id=chat_id, required=not intent.from_free_text
@@ -138,7 +137,7 @@ class RequestResolver:
         recorded = record.params.get("source")
         source = dict(recorded) if isinstance(recorded, Mapping) else None
         if source is not None and isinstance(source.get("upload"), Mapping):
-            return source, await self._artifacts.load(_upload(source["upload"]))
+            return source, await self._artifacts.load(StoredImage.from_json(source["upload"]))
         generation = source.get("generation") if source is not None else record.parent_id
         if not isinstance(generation, int):
             return None, None
@@ -224,28 +223,3 @@ def image_index(record: GenerationRecord, image: int | None) -> int:
             ).format(id=record.id, count=count, number=index + 1),
         )
     return index
-
-
-def _upload_json(image: StoredImage) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "path": str(image.path),
-        "mime": image.mime,
-        "sha256": image.sha256,
-        "size_bytes": image.size_bytes,
-        "width": image.width,
-        "height": image.height,
-    }
-
-
-def _upload(data: Mapping[str, Any]) -> StoredImage:
-    """The uploaded photo an edit started from, as recorded with it (``params["upload"]``)."""
-    return StoredImage(
-        id=str(data["id"]),
-        path=Path(str(data["path"])),
-        mime=str(data["mime"]),
-        sha256=str(data["sha256"]),
-        size_bytes=int(data["size_bytes"]),
-        width=int(data["width"]),
-        height=int(data["height"]),
-    )

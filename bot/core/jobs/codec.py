@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from bot.core.errors import PayloadError
@@ -60,7 +59,7 @@ def intent_to_json(intent: JobIntent) -> dict[str, Any]:
 
 
 def intent_from_json(data: Mapping[str, Any]) -> JobIntent:
-    """The intent back; an uploaded reference image is not part of it (see ``stored_image_*``)."""
+    """The intent back; an uploaded reference image is not part of it (see ``StoredImage.to_json``)."""
     kind = data.get("type")
     options = options_from_json(data.get("options") or {})
     if kind == "generate":
@@ -90,37 +89,11 @@ def _image(data: Mapping[str, Any]) -> int | None:
     return image if isinstance(image, int) and not isinstance(image, bool) and image >= 0 else None
 
 
-def stored_image_to_json(image: StoredImage) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "path": str(image.path),
-        "mime": image.mime,
-        "sha256": image.sha256,
-        "size_bytes": image.size_bytes,
-        "width": image.width,
-        "height": image.height,
-        "seed": image.seed,
-    }
-
-
-def stored_image_from_json(data: Mapping[str, Any]) -> StoredImage:
-    return StoredImage(
-        id=str(data["id"]),
-        path=Path(str(data["path"])),
-        mime=str(data["mime"]),
-        sha256=str(data["sha256"]),
-        size_bytes=int(data["size_bytes"]),
-        width=int(data["width"]),
-        height=int(data["height"]),
-        seed=data.get("seed"),
-    )
-
-
 def reply_to_json(reply: Reply) -> dict[str, Any]:
     """A reply as a message for another replica (images by their stored files: a shared volume)."""
     return {
         "text": reply.text,
-        "images": [stored_image_to_json(image) for image in reply.images],
+        "images": [image.to_json() for image in reply.images],
         "generation_id": reply.generation_id,
         "actions": [action.value for action in reply.actions],
         "notes": list(reply.notes),
@@ -131,7 +104,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
 def reply_from_json(data: Mapping[str, Any]) -> Reply:
     return Reply(
         text=str(data.get("text") or ""),
-        images=tuple(stored_image_from_json(image) for image in data.get("images") or ()),
+        images=tuple(StoredImage.from_json(image) for image in data.get("images") or ()),
         generation_id=data.get("generation_id"),
         actions=tuple(Action(action) for action in data.get("actions") or ()),
         notes=tuple(str(note) for note in data.get("notes") or ()),

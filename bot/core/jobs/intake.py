@@ -26,7 +26,7 @@ from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded
 from bot.core.flags import MAX_SEED
 from bot.core.i18n import _
 from bot.core.identity import Directory
-from bot.core.jobs.codec import intent_to_json, stored_image_to_json
+from bot.core.jobs.codec import intent_to_json
 from bot.core.jobs.ledger import JobLedger
 from bot.core.jobs.limits import RateLimiter, estimate_cost, humanize_seconds
 from bot.core.jobs.queue import JobQueue
@@ -295,7 +295,7 @@ class JobIntake:
             provider="upload",
         )
         stored = await self._artifacts.save(image, metadata={"upload": True}, now=self._clock.now())
-        return stored_image_to_json(stored)
+        return stored.to_json()
 
     async def wait_for(self, job_id: int) -> None:
         """Until the job is finished, or no longer this process's to do."""

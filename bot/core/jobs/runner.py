@@ -43,7 +43,7 @@ from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import params_of
 from bot.core.generation.resolve import RequestResolver
 from bot.core.i18n import N_, _
-from bot.core.jobs.codec import intent_from_json, stored_image_from_json
+from bot.core.jobs.codec import intent_from_json
 from bot.core.jobs.delivery import RESULT, Delivery
 from bot.core.jobs.ledger import JobLedger
 from bot.core.jobs.made import check_reroll, describe, recorded
@@ -209,7 +209,7 @@ class JobRunner:
 
     async def _produce(self, job: JobRecord, platform: Platform) -> GenerationRecord:
         payload = job.payload
-        upload = stored_image_from_json(payload["upload"]) if payload.get("upload") else None
+        upload = StoredImage.from_json(payload["upload"]) if payload.get("upload") else None
         chat_settings = await self._chat_settings(job.chat_id)
         intent = intent_from_json(payload["intent"])
         resolved = await self._resolver.resolve(

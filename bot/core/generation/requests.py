@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.content.policy import ContentPolicy, policy_of
+from bot.core.content.policy import moderation_for, policy_of
 from bot.core.errors import InvalidInput
 from bot.core.flags import MAX_SEED, clip, parse_aspect
 from bot.core.i18n import LANGUAGE_KEY, LANGUAGES, _
@@ -58,7 +58,7 @@ def build_request(
         n=n,
         seed=options.seed if options.seed is not None else seed,
         seed_given=options.seed is not None,
-        moderation="low" if policy_of(chat_settings) == ContentPolicy.OFF else None,
+        moderation=_moderation(chat_settings),
         negative=options.negative or chat_settings.get("negative") or None,
         model=options.model or chat_settings.get("model") or None,
         provider=options.provider or chat_settings.get("provider") or None,
@@ -141,3 +141,9 @@ def validate_chat_setting(key: str, value: str, defaults: Defaults, *, providers
             "setting too long", user_message=_("That value is too long (500 characters at most).")
         )
     return value
+
+
+def _moderation(chat_settings: Mapping[str, Any]) -> str | None:
+    """The chat's moderation level, or None for the providers' own default (``auto``: not sent)."""
+    level = moderation_for(policy_of(chat_settings))
+    return None if level == "auto" else level

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from bot.core.errors import InvalidInput, ProviderTimeout, RateLimited, Refused, TooLarge, Unavailable
-from bot.core.generation.chain import MemorySlots, ProviderChain, fit_to_capabilities, nearest_aspect
+from bot.core.generation.chain import MemorySlots, ProviderChain
+from bot.core.generation.fitting import fit_to_capabilities, nearest_aspect
 from bot.core.generation.resilience import BreakerState, MemoryBreakers, RetryPolicy
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest

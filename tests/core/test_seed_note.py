@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.core.generation.chain import fit_to_capabilities
+from bot.core.generation.fitting import fit_to_capabilities
 from bot.core.generation.requests import Defaults, build_request
 from bot.core.messages import GenerationOptions
 from bot.core.ports import Provider

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, RateLimited, Refused, Unavailable
-from bot.core.generation.chain import fit_to_capabilities
+from bot.core.generation.fitting import fit_to_capabilities
 from bot.core.imaging import sniff
 from bot.core.ports import Provider
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest

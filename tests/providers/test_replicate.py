@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
-from bot.core.generation.chain import fit_to_capabilities
+from bot.core.generation.fitting import fit_to_capabilities
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.replicate import ReplicateProvider, create

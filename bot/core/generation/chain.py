@@ -30,6 +30,7 @@ from bot.core.errors import (
     TransientProviderError,
     Unavailable,
 )
+from bot.core.generation.fitting import fit_to_capabilities, identical_notes
 from bot.core.generation.resilience import (
     BreakerPass,
     BreakerPolicy,
@@ -43,7 +44,7 @@ from bot.core.generation.resilience import (
 from bot.core.generation.upscale import MAX_UPSCALED_SIDE, lanczos, lanczos_note, upscalers
 from bot.core.i18n import _
 from bot.core.ports import NO_METRICS, Metrics, ProgressCallback, Provider, Upscaler
-from bot.core.types import Aspect, GenerationKind, GenerationResult, Image, ImageRequest
+from bot.core.types import GenerationKind, GenerationResult, Image, ImageRequest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -188,7 +189,10 @@ class ProviderChain:
                         provider=provider.name,
                         model=images[0].model if images else None,
                         notes=_unique(
-                            *notes, *fit_notes, *_provider_notes(images), *_identical(images, provider.name)
+                            *notes,
+                            *fit_notes,
+                            *_provider_notes(images),
+                            *identical_notes(images, provider.name),
                         ),
                     )
         except TimeoutError as exc:
@@ -372,17 +376,6 @@ def _unique(*notes: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(notes))
 
 
-def _identical(images: Sequence[Image], name: str) -> tuple[str, ...]:
-    """Several images that are byte for byte the same (a workflow or cache that ignores the seed)."""
-    if len(images) > 1 and len({image.data for image in images}) == 1:
-        return (
-            _("{provider} made {count} identical images (it ignores the seed).").format(
-                provider=name, count=len(images)
-            ),
-        )
-    return ()
-
-
 def _explain_rate_limit(error: RateLimited) -> None:
     """Give a rate limit that carries no message of its own one that tells the user when to come back."""
     default = RateLimited.default_user_message
@@ -394,35 +387,3 @@ def _explain_rate_limit(error: RateLimited) -> None:
         )
     else:
         error.user_message = _("The image service is busy; try again in a little while.")
-
-
-def fit_to_capabilities(request: ImageRequest, provider: Provider) -> tuple[ImageRequest, list[str]]:
-    """Adjust ``request`` to what ``provider`` supports and say what changed."""
-    caps = provider.capabilities
-    notes: list[str] = []
-    changes: dict[str, object] = {}
-    if request.negative and not caps.negative_prompt:
-        changes["negative"] = None
-        notes.append(_("{provider} has no negative prompt; --no was ignored.").format(provider=provider.name))
-    if request.seed is not None and request.seed_given and not caps.seed:
-        notes.append(_("{provider} does not take a seed; results will vary.").format(provider=provider.name))
-    if caps.aspects and request.aspect not in caps.aspects:
-        nearest = nearest_aspect(request.aspect, caps.aspects)
-        changes["aspect"] = nearest
-        notes.append(
-            _("{provider} has no {aspect}; used the nearest, {nearest}.").format(
-                provider=provider.name, aspect=request.aspect, nearest=nearest
-            )
-        )
-    if len(request.reference_images) > caps.max_reference_images:
-        changes["reference_images"] = request.reference_images[: caps.max_reference_images]
-        notes.append(
-            _("{provider} takes at most {count} reference image(s).").format(
-                provider=provider.name, count=caps.max_reference_images
-            )
-        )
-    return dataclasses.replace(request, **changes) if changes else request, notes  # type: ignore[arg-type]
-
-
-def nearest_aspect(wanted: Aspect, available: Sequence[Aspect]) -> Aspect:
-    return min(available, key=lambda a: abs(a.ratio - wanted.ratio))

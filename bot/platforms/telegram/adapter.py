@@ -3,9 +3,9 @@
 Lifecycle (``bot.app.serve`` drives it): ``initialize()`` (getMe: the bot's id and username) →
 ``attach(front)`` → ``start()`` (setMyCommands, then polling or the webhook) → ``stop()`` →
 ``shutdown()``. Updates of different chats are handled concurrently, one chat's in order
-(:mod:`.telegram_concurrency`). One handler per concern: messages, button presses, errors. Translation
-of updates lives in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`, sending in
-:mod:`.telegram_delivery`.
+(:mod:`.telegram_concurrency`). One handler per concern: messages, button presses (:mod:`.buttons`),
+errors. Translation of updates lives in :mod:`.telegram_updates`, rendering in :mod:`.telegram_render`,
+sending in :mod:`.telegram_delivery`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from telegram import BotCommand, CallbackQuery, ForceReply, Message, ReplyParameters, Update
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     BaseRateLimiter,
@@ -31,24 +31,23 @@ from telegram.ext import (
 )
 
 from bot.core import i18n
-from bot.core.chat.buttons import command_text, job_intent
 from bot.core.chat.service import target_of
-from bot.core.errors import ConfigError, DeliveryFailed, EaselError
+from bot.core.errors import ConfigError, DeliveryFailed
 from bot.core.front_door import FrontDoor
 from bot.core.i18n import N_, _
 from bot.core.messages import Attachment, Incoming
 from bot.core.texts import UNEXPECTED
-from bot.core.types import Action, JobEvent, Reply, Target
+from bot.core.types import JobEvent, Reply, Target
 from bot.platforms.base import PlatformUnreachable
-from bot.platforms.telegram import render
 from bot.platforms.telegram.admins import AdminDirectory
+from bot.platforms.telegram.buttons import NOT_ALLOWED, ButtonPresses
 from bot.platforms.telegram.concurrency import MAX_RUNNING, ChatOrderedUpdateProcessor
 from bot.platforms.telegram.delivery import TelegramDelivery
 from bot.platforms.telegram.flood import SharedFloodLimiter
 from bot.platforms.telegram.inline import InlineMode, is_inline
 from bot.platforms.telegram.lanes import PriorityFloodLimiter, RateArgs
 from bot.platforms.telegram.settings import TelegramSettings
-from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, chat_key, translate
+from bot.platforms.telegram.updates import MAX_DOWNLOAD_BYTES, PLATFORM, FileRef, translate
 
 if TYPE_CHECKING:
     from bot.platforms.telegram.webhook import WebhookServer
@@ -84,7 +83,6 @@ def command_list(language: str) -> list[BotCommand]:
 
 
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "chosen_inline_result"]
-NOT_ALLOWED = "Sorry, this bot is private."
 
 
 def _flood_control(token: str, redis_url: str | None, retries: int) -> BaseRateLimiter[RateArgs]:
@@ -137,6 +135,8 @@ class TelegramAdapter:
         """Inline mode (``@bot a red fox`` in any chat): answers, requests and inline messages."""
         self.admins = AdminDirectory(self.application.bot, operators=settings.admin_ids)
         """Tells the core who administers a chat (``Incoming.is_admin``); the core decides the rights."""
+        self.buttons = ButtonPresses(admins=self.admins, delivery=self.delivery, allowed=self._allowed)
+        """Button presses (:mod:`.buttons`)."""
         self.username = ""
         self.bot_id = 0
         self._front: FrontDoor | None = None
@@ -294,56 +294,7 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None or self._front is None:
             return
-        button = render.decode(query.data)
-        message = query.message
-        if button is None or not isinstance(message, Message):
-            await query.answer("This button no longer works.")
-            return
-        if not self._allowed(message.chat.id, query.from_user.id):
-            await query.answer(NOT_ALLOWED, show_alert=True)
-            return
-        thread_id = message.message_thread_id if message.is_topic_message else None
-        extra: dict[str, int] = {"reply_to": message.message_id}
-        if thread_id is not None:
-            extra["thread_id"] = thread_id
-        incoming = Incoming(
-            platform=PLATFORM,
-            chat_id=chat_key(message.chat.id, thread_id),
-            user_id=str(query.from_user.id),
-            display_name=query.from_user.full_name,
-            text=command_text(button),
-            message_id=f"cb{query.id}",  # the idempotency key: one job per press
-            reply_to_message_id=str(message.message_id),
-            is_admin=await self.admins.is_admin(
-                message.chat.id, query.from_user.id, private=message.chat.type == "private"
-            ),
-            locale=query.from_user.language_code,
-            extra=extra,
-        )
-        intent = job_intent(button)
-        match button.action:
-            case Action.REROLL | Action.VARY | Action.UPSCALE if intent is not None:
-                await self._ack(query)
-                try:
-                    await self._front.handle(dataclasses.replace(incoming, intent=intent))
-                except DeliveryFailed as exc:
-                    log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
-            case Action.EDIT:
-                await self._ack(query)
-                with i18n.using(incoming.locale):  # the presser's language (the chat's is the core's)
-                    question, placeholder = (
-                        render.edit_prompt(button.generation_id, button.image),
-                        _("make it warmer"),
-                    )
-                await message.reply_text(
-                    question,
-                    reply_markup=ForceReply(input_field_placeholder=placeholder),
-                    reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-                )
-            case Action.ORIGINAL:
-                await self._send_original(query, message, incoming, button.generation_id, button.image)
-            case Action.DELETE:
-                await self._delete(query, incoming, button.generation_id)
+        await self.buttons.handle(query, self._front)
 
     async def _on_inline_query(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.inline_query is not None:
@@ -360,66 +311,6 @@ class TelegramAdapter:
             await self._front.handle(incoming)
         except DeliveryFailed as exc:
             log.info("telegram: could not answer inline message of %s: %s", incoming.user_id, exc)
-
-    @staticmethod
-    async def _ack(query: CallbackQuery) -> None:
-        """Stop the button's spinner; a press Telegram delivered again (the replica that took it first
-        died) is "too old" to answer by then, and must still be handled, not lost."""
-        try:
-            await query.answer()
-        except BadRequest as exc:
-            log.info("telegram: could not answer a button press (%s); handling it anyway", exc.message)
-
-    async def _send_original(
-        self,
-        query: CallbackQuery,
-        message: Message,
-        incoming: Incoming,
-        generation_id: int,
-        image_index: int | None = None,
-    ) -> None:
-        """The original files of the set (or of its image ``image_index``), if the generation is this
-        chat's (the core says) and has that image (the stored set says)."""
-        assert self._front is not None
-        record = await self._front.generation_in_chat(incoming, generation_id)
-        if record is None or not record.images:
-            await query.answer("That image is gone.", show_alert=True)
-            return
-        chosen = list(enumerate(record.images, start=1))
-        if image_index is not None:
-            if image_index >= len(record.images):
-                count = len(record.images)
-                await query.answer(
-                    f"#{generation_id} has {count} images; there is no image {image_index + 1}.",
-                    show_alert=True,
-                )
-                return
-            chosen = [chosen[image_index]]
-        await query.answer("Sending the original file…")
-        for index, image in chosen:
-            data = await self._front.image_bytes(image)
-            await message.reply_document(
-                data,
-                filename=f"easel-{generation_id}-{index}{image.path.suffix}",
-                reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-            )
-
-    async def _delete(self, query: CallbackQuery, incoming: Incoming, generation_id: int) -> None:
-        """The core decides from the database whose image it is and which messages showed it; the
-        button only names the generation."""
-        assert self._front is not None
-        try:
-            deletion = await self._front.authorize_delete(incoming, generation_id)
-        except EaselError as exc:
-            await query.answer(exc.user_message, show_alert=True)
-            return
-        with i18n.using(incoming.locale):
-            await query.answer(_("Deleted."))
-        for target, message_ids in deletion.messages:
-            try:
-                await self.delivery.delete(target, list(message_ids))
-            except DeliveryFailed as exc:
-                log.info("could not delete the messages of #%s in %s: %s", generation_id, target.chat_id, exc)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log first (with the traceback), then tell the user something went wrong."""

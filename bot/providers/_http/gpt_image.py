@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.core.generation.chain import nearest_aspect
+from bot.core.generation.fitting import nearest_aspect
 from bot.core.types import Aspect, Capabilities
 
 __all__ = [

@@ -1,0 +1,156 @@
+"""Button presses (callback queries): who may press, the request a press makes, and the presses the
+adapter answers itself (the edit question, the original files, deleting a set)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from telegram import CallbackQuery, ForceReply, Message, ReplyParameters
+from telegram.error import BadRequest
+
+from bot.core import i18n
+from bot.core.chat.buttons import command_text, job_intent
+from bot.core.errors import DeliveryFailed, EaselError
+from bot.core.front_door import FrontDoor
+from bot.core.i18n import _
+from bot.core.messages import Incoming
+from bot.core.types import Action
+from bot.platforms.telegram import render
+from bot.platforms.telegram.admins import AdminDirectory
+from bot.platforms.telegram.delivery import TelegramDelivery
+from bot.platforms.telegram.updates import PLATFORM, chat_key
+
+log = logging.getLogger(__name__)
+
+NOT_ALLOWED = "Sorry, this bot is private."
+
+
+class ButtonPresses:
+    """Handles one callback query at a time for the adapter; ``allowed(chat_id, user_id)`` is its
+    access rule."""
+
+    def __init__(
+        self,
+        *,
+        admins: AdminDirectory,
+        delivery: TelegramDelivery,
+        allowed: Callable[[int, int], bool],
+    ) -> None:
+        self._admins = admins
+        self._delivery = delivery
+        self._allowed = allowed
+
+    async def handle(self, query: CallbackQuery, front: FrontDoor) -> None:
+        button = render.decode(query.data)
+        message = query.message
+        if button is None or not isinstance(message, Message):
+            await query.answer("This button no longer works.")
+            return
+        if not self._allowed(message.chat.id, query.from_user.id):
+            await query.answer(NOT_ALLOWED, show_alert=True)
+            return
+        thread_id = message.message_thread_id if message.is_topic_message else None
+        extra: dict[str, int] = {"reply_to": message.message_id}
+        if thread_id is not None:
+            extra["thread_id"] = thread_id
+        incoming = Incoming(
+            platform=PLATFORM,
+            chat_id=chat_key(message.chat.id, thread_id),
+            user_id=str(query.from_user.id),
+            display_name=query.from_user.full_name,
+            text=command_text(button),
+            message_id=f"cb{query.id}",  # the idempotency key: one job per press
+            reply_to_message_id=str(message.message_id),
+            is_admin=await self._admins.is_admin(
+                message.chat.id, query.from_user.id, private=message.chat.type == "private"
+            ),
+            locale=query.from_user.language_code,
+            extra=extra,
+        )
+        intent = job_intent(button)
+        match button.action:
+            case Action.REROLL | Action.VARY | Action.UPSCALE if intent is not None:
+                await self._ack(query)
+                try:
+                    await front.handle(dataclasses.replace(incoming, intent=intent))
+                except DeliveryFailed as exc:
+                    log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
+            case Action.EDIT:
+                await self._ack(query)
+                with i18n.using(incoming.locale):  # the presser's language (the chat's is the core's)
+                    question, placeholder = (
+                        render.edit_prompt(button.generation_id, button.image),
+                        _("make it warmer"),
+                    )
+                await message.reply_text(
+                    question,
+                    reply_markup=ForceReply(input_field_placeholder=placeholder),
+                    reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+                )
+            case Action.ORIGINAL:
+                await self._send_original(front, query, message, incoming, button.generation_id, button.image)
+            case Action.DELETE:
+                await self._delete(front, query, incoming, button.generation_id)
+
+    @staticmethod
+    async def _ack(query: CallbackQuery) -> None:
+        """Stop the button's spinner; a press Telegram delivered again (the replica that took it first
+        died) is "too old" to answer by then, and must still be handled, not lost."""
+        try:
+            await query.answer()
+        except BadRequest as exc:
+            log.info("telegram: could not answer a button press (%s); handling it anyway", exc.message)
+
+    async def _send_original(
+        self,
+        front: FrontDoor,
+        query: CallbackQuery,
+        message: Message,
+        incoming: Incoming,
+        generation_id: int,
+        image_index: int | None = None,
+    ) -> None:
+        """The original files of the set (or of its image ``image_index``), if the generation is this
+        chat's (the core says) and has that image (the stored set says)."""
+        record = await front.generation_in_chat(incoming, generation_id)
+        if record is None or not record.images:
+            await query.answer("That image is gone.", show_alert=True)
+            return
+        chosen = list(enumerate(record.images, start=1))
+        if image_index is not None:
+            if image_index >= len(record.images):
+                count = len(record.images)
+                await query.answer(
+                    f"#{generation_id} has {count} images; there is no image {image_index + 1}.",
+                    show_alert=True,
+                )
+                return
+            chosen = [chosen[image_index]]
+        await query.answer("Sending the original file…")
+        for index, image in chosen:
+            data = await front.image_bytes(image)
+            await message.reply_document(
+                data,
+                filename=f"easel-{generation_id}-{index}{image.path.suffix}",
+                reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+            )
+
+    async def _delete(
+        self, front: FrontDoor, query: CallbackQuery, incoming: Incoming, generation_id: int
+    ) -> None:
+        """The core decides from the database whose image it is and which messages showed it; the
+        button only names the generation."""
+        try:
+            deletion = await front.authorize_delete(incoming, generation_id)
+        except EaselError as exc:
+            await query.answer(exc.user_message, show_alert=True)
+            return
+        with i18n.using(incoming.locale):
+            await query.answer(_("Deleted."))
+        for target, message_ids in deletion.messages:
+            try:
+                await self._delivery.delete(target, list(message_ids))
+            except DeliveryFailed as exc:
+                log.info("could not delete the messages of #%s in %s: %s", generation_id, target.chat_id, exc)

@@ -12,39 +12,35 @@ Generations are ``POST txt2img``; edits and variations are ``POST img2img`` with
 comes from polling ``GET progress`` on a second request. The seed the server reports (``info``) is
 recorded on each image. A cancelled or timed-out generation interrupts the backend so the GPU stops.
 
-The answer's ``images`` are, upstream (``modules/processing.py``): a grid first only when the job saves
-images (``save_images``, false unless set in ``options``), grids are returned and more than one image was
-made (``info.index_of_first_image`` is then 1); then one image per generated picture; then whatever
-extensions append (ControlNet's detect maps, ...). Exactly the ``n`` generated images are kept, in order.
-An unknown ``sampler`` is ``404 "Sampler not found"`` up to A1111 1.9 (400 in code after PR #16140); 1.10
-replaces it with its default sampler instead, which is logged.
+The body sent, and which images of an answer are kept (no grid, no extension images), are in
+:mod:`bot.providers.sdwebui_payload`. An unknown ``sampler`` is ``404 "Sampler not found"`` up to A1111
+1.9 (400 in code after PR #16140); 1.10 replaces it with its default sampler instead, which is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from bot.core.errors import ImageError, InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
-from bot.core.imaging import image_size
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
 from bot.core.ports import ProgressCallback
-from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
-from bot.providers._http.common import base_urls, diffusion_prompt, encode_reference, is_edit, read_json
+from bot.providers._http.common import base_urls, encode_reference, is_edit, read_json
 from bot.providers._http.errors import (
     error_info,
     raise_for_response,
     scrub,
     transport_errors,
 )
-from bot.providers._http.local_servers import canvas_for, check_all
+from bot.providers._http.local_servers import check_all
 from bot.providers._http.media import decode_base64, to_image
+from bot.providers.sdwebui_payload import build_body, pick_images
 from bot.providers.settings import SamplerSettings
 
 __all__ = ["SDWebUIProvider", "create"]
@@ -52,10 +48,6 @@ __all__ = ["SDWebUIProvider", "create"]
 log = logging.getLogger(__name__)
 
 API = "/sdapi/v1"
-DEFAULT_STEPS = 25
-"""The API's own default is 50 steps (the UI's is 20); 25 is a reasonable middle."""
-EDIT_DENOISE = 0.55
-VARY_DENOISE = 0.35
 PROGRESS_INTERVAL_S = 1.0
 SIDE_CALL_TIMEOUT_S = 10.0
 """Progress polls, interrupts and health checks: short, whatever the generation timeout is."""
@@ -108,7 +100,10 @@ class SDWebUIProvider:
     async def generate(self, request: ImageRequest, *, on_progress: ProgressCallback) -> list[Image]:
         """txt2img, or img2img of the first reference image for EDIT/VARY; fail over between backends."""
         edit = is_edit(request, provider=self.name)
-        body = self._body(request, edit=edit)
+        model = request.model or self.model
+        body = build_body(
+            request, self._settings, model=model, edit=edit, max_n=self.capabilities.max_n, provider=self.name
+        )
         route = "img2img" if edit else "txt2img"
         images = await self.pool.call(lambda base: self._run(base, route, body, request, on_progress))
         await on_progress(1.0, None)
@@ -187,44 +182,6 @@ class SDWebUIProvider:
 
     # ------------------------------------------------------------------------------------ one backend
 
-    def _body(self, request: ImageRequest, *, edit: bool) -> dict[str, Any]:
-        settings = self._settings
-        model = request.model or self.model
-        options = dict(settings.options)
-        width, height = canvas_for(request.aspect, model, options)
-        options.pop("long_side", None)
-        override = options.pop("override_settings", None)
-        override = dict(override) if isinstance(override, dict) else {}
-        body: dict[str, Any] = {
-            **options,
-            "prompt": diffusion_prompt(request),
-            "seed": request.seed if request.seed is not None else -1,
-            "batch_size": max(1, min(request.n, self.capabilities.max_n)),
-            "n_iter": 1,
-            "width": width,
-            "height": height,
-            "steps": settings.steps or DEFAULT_STEPS,
-        }
-        if request.negative:
-            body["negative_prompt"] = request.negative
-        if settings.sampler:
-            body["sampler_name"] = settings.sampler
-        if settings.cfg_scale is not None:
-            body["cfg_scale"] = settings.cfg_scale
-        if model:
-            override["sd_model_checkpoint"] = model
-        if override:
-            body["override_settings"] = override
-        if edit:
-            reference = request.reference_images[0]
-            body["init_images"] = [encode_reference(reference, provider=self.name, data_url=False)]
-            default = EDIT_DENOISE if request.kind is GenerationKind.EDIT else VARY_DENOISE
-            strength = settings.denoising_strength
-            body["denoising_strength"] = strength if strength is not None else default
-            if request.mask is not None:
-                body["mask"] = encode_reference(request.mask, provider=self.name, data_url=False, what="mask")
-        return body
-
     async def _run(
         self,
         base: str,
@@ -252,7 +209,14 @@ class SDWebUIProvider:
                 f"{self.name}: the job was interrupted", provider=self.name, user_message=CANCELLED_TEXT
             )
         self._raise_for(response)
-        return self._images(read_json(response, provider=self.name), request)
+        return pick_images(
+            read_json(response, provider=self.name),
+            request,
+            model=request.model or self.model,
+            sampler=self._settings.sampler,
+            max_n=self.capabilities.max_n,
+            provider=self.name,
+        )
 
     async def _watch_progress(self, base: str, on_progress: ProgressCallback) -> None:
         """Poll ``GET progress`` while the POST blocks; report new fractions and previews."""
@@ -302,44 +266,6 @@ class SDWebUIProvider:
         if not isinstance(payload, list):
             raise Unavailable(f"{self.name}: sd-models is not a list", provider=self.name)
         return [str(item["title"]) for item in payload if isinstance(item, dict) and item.get("title")]
-
-    # --------------------------------------------------------------------------------------- answers
-
-    def _images(self, payload: Any, request: ImageRequest) -> list[Image]:
-        raw = payload.get("images") if isinstance(payload, dict) else None
-        items = [item for item in raw if isinstance(item, str) and item] if isinstance(raw, list) else []
-        if not items:
-            raise Unavailable(
-                f"{self.name}: answer has no images",
-                provider=self.name,
-                user_message="The image service answered without any image.",
-            )
-        info = _info(payload.get("info"))
-        wanted = max(1, min(request.n, self.capabilities.max_n))
-        first = _first_image(info, items, wanted)
-        chosen = items[first : first + wanted]
-        if not chosen:
-            raise Unavailable(
-                f"{self.name}: answer has a grid but no images",
-                provider=self.name,
-                user_message="The image service answered without any image.",
-            )
-        self._note_sampler(info)
-        seeds = _seeds(info, request.seed, len(chosen))
-        model = request.model or self.model or _str(info.get("sd_model_name"))
-        images = []
-        for item, seed in zip(chosen, seeds, strict=True):
-            data, mime = decode_base64(item, provider=self.name)
-            images.append(to_image(data, provider=self.name, model=model, seed=seed, mime=mime))
-        return images
-
-    def _note_sampler(self, info: dict[str, Any]) -> None:
-        """A1111 1.10 draws with its default sampler when the configured one is unknown: say so."""
-        asked, used = self._settings.sampler, _str(info.get("sampler_name"))
-        if asked and used and not asked.startswith(used):
-            log.warning(
-                "sdwebui: the server used sampler %r, not the configured %r (unknown there?)", used, asked
-            )
 
     def _raise_for(self, response: httpx.Response) -> None:
         """A1111's statuses: 400/404 a named thing not found, 401 login, 404 no route, 422 validation, 500."""
@@ -396,60 +322,6 @@ def _basic_auth(settings: SamplerSettings) -> dict[str, str]:
         )
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
-
-
-def _info(value: object) -> dict[str, Any]:
-    """``info`` is a JSON document inside a string; {} when it is missing or unreadable."""
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        return {}
-    try:
-        decoded = json.loads(value)
-    except ValueError:
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
-
-
-def _first_image(info: dict[str, Any], items: list[str], wanted: int) -> int:
-    """Where the generated images start: ``index_of_first_image`` (1 after a grid), else 0 unless the
-    first of more than ``wanted`` images is bigger than the second (a grid, from a server whose info
-    does not say)."""
-    index = info.get("index_of_first_image")
-    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(items):
-        return index
-    if len(items) > wanted > 1 and _size(items[0]) != _size(items[1]):
-        return 1
-    return 0
-
-
-def _size(item: str) -> tuple[int, int] | None:
-    try:
-        data, _ = decode_base64(item, provider="sdwebui")
-        return image_size(data)
-    except (Unavailable, ImageError):
-        return None
-
-
-def _seeds(info: dict[str, Any], requested: int | None, count: int) -> list[int | None]:
-    """Each image's seed: ``all_seeds``, else ``seed`` + i as reported, else the requested one + i."""
-    reported = info.get("all_seeds")
-    if isinstance(reported, list) and len(reported) >= count and all(_is_int(s) for s in reported[:count]):
-        return [int(s) for s in reported[:count]]
-    first = info.get("seed")
-    if isinstance(first, int) and not isinstance(first, bool) and first >= 0:
-        return [first + i for i in range(count)]
-    if requested is not None and requested >= 0:
-        return [requested + i for i in range(count)]
-    return [None] * count
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _preview(value: object) -> bytes | None:

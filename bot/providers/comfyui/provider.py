@@ -29,35 +29,29 @@ import httpx
 from bot.core.errors import ImageError, InvalidRequest, ProviderTimeout, Unavailable
 from bot.core.imaging import image_size
 from bot.core.ports import ProgressCallback
-from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
+from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.client import USER_AGENT, max_response_bytes
-from bot.providers._http.common import base_urls, diffusion_prompt, is_edit
-from bot.providers._http.local_servers import canvas_for, check_all
+from bot.providers._http.common import base_urls, is_edit
+from bot.providers._http.local_servers import check_all
 from bot.providers._http.media import base_is_local
 from bot.providers.comfyui.events import (
     CANCELLED_TEXT,
     FEATURE_FLAGS,
-    cached_outputs,
     follow,
     history_failure,
-    output_images,
 )
+from bot.providers.comfyui.outputs import fetch_outputs
 from bot.providers.comfyui.settings import ComfyUISettings
 from bot.providers.comfyui.upscale import upscale_workflow
-from bot.providers.comfyui.wire import OutputGone, Wire
-from bot.providers.comfyui.workflow import Workflows, fill, placeholders
+from bot.providers.comfyui.values import DEFAULT_CHECKPOINT, filled_workflow
+from bot.providers.comfyui.wire import Wire
+from bot.providers.comfyui.workflow import Workflows, placeholders
 
 __all__ = ["ComfyUIProvider", "create"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHECKPOINT = "sd_xl_base_1.0.safetensors"
-DEFAULT_STEPS = 25
-DEFAULT_CFG = 7.0
-DEFAULT_SAMPLER = "euler"
-EDIT_DENOISE = 0.55
-VARY_DENOISE = 0.35
 POLL_INTERVAL_S = 1.0
 DEFAULT_WAIT_S = 300.0
 SIDE_CALL_TIMEOUT_S = 10.0
@@ -210,11 +204,18 @@ class ComfyUIProvider:
     async def _run(
         self, base: str, request: ImageRequest, seed: int, on_progress: ProgressCallback, *, edit: bool
     ) -> list[Image]:
-        """Upload, then :meth:`_outputs`."""
+        """Upload, fill the workflow, then :meth:`_outputs`."""
         image_name = await self._wire.upload(base, request.reference_images[0]) if edit else None
         template = self._workflows.edit if edit else self._workflows.generate
         assert template is not None
-        workflow = self._workflow(template, request, seed, image_name, edit=edit)
+        workflow = filled_workflow(
+            template,
+            request,
+            self._settings,
+            model=request.model or self.model or DEFAULT_CHECKPOINT,
+            seed=seed,
+            image=image_name,
+        )
         model = (
             request.model or self.model or (DEFAULT_CHECKPOINT if self._workflows.builtin(template) else None)
         )
@@ -231,31 +232,12 @@ class ComfyUIProvider:
         model: str | None,
         seed: int | None,
     ) -> list[Image]:
-        """Queue, wait, fetch the first ``n`` saved images. A cached answer whose file is gone: POST
-        /free, one resubmit."""
-        for attempt in (1, 2):
-            entry = await self._submit(base, workflow, on_progress)
-            refs = output_images(entry)[:n]  # a batch workflow makes more than asked
-            try:
-                return [await self._wire.view(base, ref, model, seed) for ref in refs]
-            except OutputGone:
-                if not cached_outputs(entry):
-                    raise
-                if attempt == 2:
-                    raise InvalidRequest(
-                        f"{self.name}: ComfyUI answered from its cache with output files that were deleted, "
-                        "even after POST /free",
-                        provider=self.name,
-                        user_message="ComfyUI answered with an earlier result whose file was deleted; "
-                        "an admin needs to restart ComfyUI or change the workflow.",
-                    ) from None
-                log.info(
-                    "%s: cached result on %s names a deleted file; freeing the cache and resubmitting",
-                    self.name,
-                    base,
-                )
-                await self._wire.free(base)
-        raise AssertionError("unreachable")
+        """Run ``workflow`` and fetch its first ``n`` images (:func:`fetch_outputs`)."""
+
+        async def submit() -> Mapping[str, Any]:
+            return await self._submit(base, workflow, on_progress)
+
+        return await fetch_outputs(self._wire, base, submit, n=n, model=model, seed=seed, provider=self.name)
 
     async def _submit(self, base: str, workflow: Any, on_progress: ProgressCallback) -> Mapping[str, Any]:
         """One /prompt under our own prompt_id, followed until its history entry is there."""
@@ -302,31 +284,6 @@ class ComfyUIProvider:
         task = asyncio.create_task(self._wire.stop(base, prompt_id))
         self._abandoned.add(task)
         task.add_done_callback(self._abandoned.discard)
-
-    def _workflow(
-        self, template: Any, request: ImageRequest, seed: int, image: str | None, *, edit: bool
-    ) -> Any:
-        settings = self._settings
-        model = request.model or self.model or DEFAULT_CHECKPOINT
-        width, height = canvas_for(request.aspect, model, settings.options)
-        default_denoise = EDIT_DENOISE if request.kind is GenerationKind.EDIT else VARY_DENOISE
-        values: dict[str, str | int | float] = {
-            "prompt": diffusion_prompt(request),
-            "negative": request.negative or "",
-            "seed": seed,
-            "width": width,
-            "height": height,
-            "steps": settings.steps or DEFAULT_STEPS,
-            "cfg": settings.cfg_scale if settings.cfg_scale is not None else DEFAULT_CFG,
-            "sampler": settings.sampler or DEFAULT_SAMPLER,
-            "denoise": settings.denoising_strength
-            if settings.denoising_strength is not None
-            else default_denoise,
-            "model": model,
-        }
-        if image is not None:
-            values["image"] = image
-        return fill(template, values)
 
     async def _open_ws(self, base: str, client_id: str) -> aiohttp.ClientWebSocketResponse | None:
         """The job's websocket (heartbeat on; previews with metadata asked for), or None (then

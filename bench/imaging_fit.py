@@ -1,8 +1,8 @@
-"""Scenario 3, fitting images to platform limits: ``bot.core.imaging.fit_photo`` on 1024², 2048² and
+"""Scenario 3, fitting images to platform limits: ``bot.core.imaging_fit.fit_photo`` on 1024², 2048² and
 4096² PNGs with photograph-like content (smooth shapes plus sensor-like noise, which PNG cannot
 squeeze the way it squeezes flat colour), for Telegram's photo limits and Discord's upload limits.
 
-There is no Discord-specific function in ``bot.core.imaging``: the Discord adapter calls ``fit_photo``
+There is no Discord-specific function in ``bot.core.imaging_fit``: the Discord adapter calls ``fit_photo``
 with ``PhotoLimits(max_bytes=<upload limit>, max_side_sum=100_000, max_ratio=1e6)`` (bytes only), and
 so does this benchmark, for 25 MiB, 10 MiB (the adapter's default) and 8 MiB.
 """
@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from bench.report import Result
-from bot.core import imaging
+from bot.core import imaging_fit
 from bot.platforms.telegram.delivery import PHOTO_LIMITS
 
 SIZES = (1024, 2048, 4096)
@@ -27,11 +27,11 @@ NOISE = (3.0, 8.0, 16.0)
 MIB = 1024 * 1024
 LIMITS = {
     "Telegram photo (10 MB, w+h ≤ 10000)": PHOTO_LIMITS,
-    "Discord 25 MiB": imaging.PhotoLimits(max_bytes=25 * MIB, max_side_sum=100_000, max_ratio=1e6),
-    "Discord 10 MiB (adapter default)": imaging.PhotoLimits(
+    "Discord 25 MiB": imaging_fit.PhotoLimits(max_bytes=25 * MIB, max_side_sum=100_000, max_ratio=1e6),
+    "Discord 10 MiB (adapter default)": imaging_fit.PhotoLimits(
         max_bytes=10 * MIB, max_side_sum=100_000, max_ratio=1e6
     ),
-    "Discord 8 MiB": imaging.PhotoLimits(max_bytes=8 * MIB, max_side_sum=100_000, max_ratio=1e6),
+    "Discord 8 MiB": imaging_fit.PhotoLimits(max_bytes=8 * MIB, max_side_sum=100_000, max_ratio=1e6),
 }
 
 
@@ -66,7 +66,7 @@ def run(quick: bool) -> list[Result]:
             times, outs, passed = [], [], 0
             for data in datas:
                 started = time.perf_counter()
-                out = imaging.fit_photo(data, limits)
+                out = imaging_fit.fit_photo(data, limits)
                 times.append((time.perf_counter() - started) * 1000)
                 outs.append(len(out))
                 passed += out is data

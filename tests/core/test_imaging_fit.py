@@ -7,7 +7,8 @@ import os
 
 from PIL import Image as PILImage
 
-from bot.core.imaging import PhotoLimits, fit_photo, image_size
+from bot.core.imaging import image_size
+from bot.core.imaging_fit import PhotoLimits, fit_photo
 from bot.platforms.telegram.delivery import PHOTO_LIMITS
 
 

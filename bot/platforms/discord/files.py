@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.core import imaging
+from bot.core import imaging, imaging_fit
 from bot.core.types import StoredImage
 
 MAX_FILES = 10
@@ -36,8 +36,8 @@ def fitted(image: StoredImage, limit: int) -> bytes:
     data = image.path.read_bytes()
     if len(data) <= limit:
         return data
-    limits = imaging.PhotoLimits(max_bytes=limit, max_side_sum=100_000, max_ratio=1e6)
-    return imaging.fit_photo(data, limits)
+    limits = imaging_fit.PhotoLimits(max_bytes=limit, max_side_sum=100_000, max_ratio=1e6)
+    return imaging_fit.fit_photo(data, limits)
 
 
 def extension(data: bytes) -> str:

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from telegram import InputMediaDocument, InputMediaPhoto
 from telegram.error import BadRequest
 
-from bot.core import imaging
+from bot.core import imaging_fit
 from bot.core.errors import DeliveryFailed, ImageError
 from bot.core.jobs.delivery import FORMAT
 from bot.core.types import Reply, StoredImage
 
 log = logging.getLogger(__name__)
-PHOTO_LIMITS = imaging.PhotoLimits(
+PHOTO_LIMITS = imaging_fit.PhotoLimits(
     max_bytes=10 * 1024 * 1024, max_side_sum=10_000, max_ratio=20.0, recompress_over=512 * 1024
 )
 """sendPhoto: at most 10 MB, width + height at most 10000, a side ratio of at most 20; Telegram makes a
@@ -67,7 +67,7 @@ def prepare(image: StoredImage, filename: str, *, as_file: bool) -> Upload:
     if as_file and len(original) <= MAX_DOCUMENT_BYTES:
         return Upload(original, filename, document=True)
     try:
-        return Upload(imaging.fit_photo(original, PHOTO_LIMITS), filename, document=False)
+        return Upload(imaging_fit.fit_photo(original, PHOTO_LIMITS), filename, document=False)
     except (ImageError, OSError, ValueError) as exc:
         if len(original) > MAX_DOCUMENT_BYTES:
             raise DeliveryFailed(

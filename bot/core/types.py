@@ -102,6 +102,10 @@ class Image:
     notes: tuple[str, ...] = ()
     """What the provider changed to make it, for the user (a GIF reference sent as its first frame);
     the chain merges them into :attr:`GenerationResult.notes`."""
+    flagged: bool = False
+    """The provider's content filter flagged it but sent it anyway (Stability's ``CONTENT_FILTERED``:
+    a blurred image); the chat's content policy decides what becomes of it
+    (:func:`bot.core.content.policy.screen`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +231,8 @@ class GenerationRecord:
     created_at: datetime
     finished_at: datetime | None
     images: tuple[StoredImage, ...] = ()
+    hidden: bool = False
+    """Hidden by ``/hide``: left out of the history, the gallery and "the last image", still stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,21 +4,24 @@ The configured model picks the endpoint: ``core`` → ``/v2beta/stable-image/gen
 ``/ultra``, and every ``sd3*`` model (``sd3.5-large``, ``sd3.5-medium``, ...) → ``/sd3`` with a ``model``
 field. Bodies are multipart/form-data even without a file. We ask for ``Accept: application/json`` and
 get ``{"image": b64, "finish_reason", "seed"}``; a raw ``image/*`` answer (headers ``finish-reason`` and
-``seed``) is understood too. ``finish_reason: CONTENT_FILTERED`` is a refusal inside an HTTP 200 (the
-image is blurred). Edits and variations are image-to-image (``image`` + ``strength``) on ultra and sd3.
+``seed``) is understood too. ``finish_reason: CONTENT_FILTERED`` comes in an HTTP 200 with the image
+blurred: it is returned flagged (``Image.flagged``), and the chat's content policy decides whether it
+is refused or sent as a spoiler (``bot.core.content.policy``); a 403 ``content_moderation`` is a
+refusal. Edits and variations are image-to-image (``image`` + ``strength``) on ultra and sd3.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from typing import Any
 
 import httpx
 
 from bot import __version__
-from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
+from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Unavailable
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import media, references
@@ -31,11 +34,7 @@ from bot.providers._http.common import (
     read_object,
     reference_mime,
 )
-from bot.providers._http.errors import (
-    REFUSED_TEXT,
-    raise_for_response,
-    transport_errors,
-)
+from bot.providers._http.errors import raise_for_response, transport_errors
 from bot.providers._http.stable_image import ASPECTS, aspect_ratio, img2img_strength, wire_seed
 from bot.providers.settings import DiffusionSettings
 
@@ -177,7 +176,7 @@ class StabilityProvider:
         return {name: str(value) for name, value in fields.items() if value is not None}
 
     def _image(self, response: httpx.Response, *, model: str, sent_seed: int | None) -> Image:
-        """The image in a 200 (JSON or raw bytes); Refused for CONTENT_FILTERED; errors raised."""
+        """The image in a 200 (JSON or raw bytes), flagged for CONTENT_FILTERED; errors raised."""
         if response.status_code == 413:
             raise InvalidRequest(
                 f"{self.name}: HTTP 413: request too large", provider=self.name, user_message=TOO_LARGE_TEXT
@@ -192,13 +191,10 @@ class StabilityProvider:
             finish = str(body.get("finish_reason") or "SUCCESS")
             seed = body.get("seed")
             data = self._decode(body.get("image"))
-        if finish.upper() == "CONTENT_FILTERED":
-            raise Refused(
-                f"{self.name}: HTTP 200 with finish_reason CONTENT_FILTERED",
-                provider=self.name,
-                user_message=REFUSED_TEXT,
-            )
-        return media.to_image(data, provider=self.name, model=model, seed=_int_or(seed, sent_seed))
+        image = media.to_image(data, provider=self.name, model=model, seed=_int_or(seed, sent_seed))
+        if finish.strip().upper() == "CONTENT_FILTERED":  # blurred: the chat's policy decides
+            return dataclasses.replace(image, flagged=True)
+        return image
 
     def _decode(self, b64: object) -> bytes:
         if not isinstance(b64, str) or not b64:

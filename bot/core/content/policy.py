@@ -3,27 +3,48 @@
 - ``safe`` (the default): a result the provider flags is refused; the provider's own moderation is
   asked to be strict where it can be set (OpenAI's gpt-image ``moderation: auto``).
 - ``spoiler``: every result is sent as a spoiler (Telegram ``has_spoiler``, Discord ``SPOILER_`` file
-  names, blurred in the web chat until clicked), flagged or not: no provider tells us more than
-  "refused", so hiding all is the only promise that holds.
-- ``off``: results are sent as they are; the provider's moderation is asked to be lenient
-  (``moderation: low``).
+  names, blurred in the web chat until clicked), flagged or not.
+- ``off``: results are sent as they are, except a flagged one, which is sent as a spoiler with a note;
+  the provider's moderation is asked to be lenient (``moderation: low``).
+
+A *flagged* result is one the provider's filter marked but still sent (``Image.flagged``). Of the
+providers Easel speaks to, only Stability AI does that: ``finish_reason: CONTENT_FILTERED`` (JSON) or
+the ``finish-reason: CONTENT_FILTERED`` header (``Accept: image/*``) comes in an HTTP 200 with a blurred
+image. Every other provider's filter withholds the image, so it arrives as ``Refused`` whatever the
+policy: Stability's 403 ``content_moderation``, Stability on Bedrock (``finish_reasons`` and no image),
+Replicate (a ``failed`` prediction, "NSFW content detected"), StepFun (``content_filtered`` without an
+image), Imagen (``raiFilteredReason`` instead of the bytes), Gemini (``blockReason`` or an
+``IMAGE_SAFETY`` finish without an image part), xAI (``respect_moderation: false`` without a payload),
+OpenRouter (no ``images``), BFL (``Request/Content Moderated``). Imagen's safety scores and Gemini's
+safety ratings come with images that passed the filter: they are not flags.
 
 The policy in force when a request is accepted travels with its job (``payload["content"]``), so a
-result is shown as the chat asked at the time, whichever replica delivers it.
+result is shown as the chat asked at the time, whichever replica delivers it. That a result was flagged
+is stored with its generation (``params["flagged"]``: how many of its images), so a restart between
+making and sending, or another replica sending it, still sends it hidden.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.errors import InvalidInput
+from bot.core.errors import InvalidInput, Refused
 from bot.core.flags import clip
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
+from bot.core.types import GenerationResult, Image
 
 POLICY_KEY = "policy"
 PAYLOAD_KEY = "content"
+FLAGGED_KEY = "flagged"
+"""A generation's ``params`` entry: how many of its images the provider flagged."""
+FLAGGED_REFUSED = N_(
+    "{provider} flagged this image, and this chat's content policy (safe) does not show flagged "
+    "images. Try other words, or an admin can choose /settings policy spoiler to get such images "
+    "sent hidden as spoilers."
+)
 
 
 class ContentPolicy(enum.StrEnum):
@@ -68,10 +89,53 @@ def payload_entry(settings: Mapping[str, Any]) -> dict[str, str]:
     return {POLICY_KEY: policy_of(settings).value}
 
 
-def shown_as_spoiler(payload: Mapping[str, Any]) -> bool:
-    """Whether a job's result goes out as a spoiler: under ``spoiler``, always (a provider that flags
-    a result refuses it: Stability ``CONTENT_FILTERED``, Replicate's NSFW error, StepFun's
-    ``content_filtered`` all arrive as ``Refused``, so no flagged image reaches delivery)."""
+def policy_in(payload: Mapping[str, Any]) -> ContentPolicy:
+    """The policy a job carries (the default for a job queued without one)."""
     content = payload.get(PAYLOAD_KEY)
-    policy = policy_of(content) if isinstance(content, Mapping) else DEFAULT_POLICY
-    return policy == ContentPolicy.SPOILER
+    return policy_of(content) if isinstance(content, Mapping) else DEFAULT_POLICY
+
+
+def screen(result: GenerationResult, payload: Mapping[str, Any]) -> GenerationResult:
+    """A result as the job's policy lets it out: with flagged images, ``Refused`` under ``safe``;
+    otherwise the result with a note saying they are shown blurred (they go out as a spoiler:
+    :func:`shown_as_spoiler`)."""
+    flagged = sum(1 for image in result.images if image.flagged)
+    if not flagged:
+        return result
+    provider = _named(result.provider)
+    if policy_in(payload) == ContentPolicy.SAFE:
+        raise Refused(
+            f"{result.provider}: {flagged} flagged image(s) under the safe policy",
+            provider=result.provider,
+            user_message=_(FLAGGED_REFUSED).format(provider=provider),
+        )
+    note = (
+        _("{provider} flagged this image; it is shown blurred.")
+        if flagged == 1
+        else _("{provider} flagged {count} of these images; they are shown blurred.")
+    ).format(provider=provider, count=flagged)
+    return dataclasses.replace(result, notes=(*result.notes, note))
+
+
+def flagged_entry(images: Sequence[Image]) -> dict[str, int]:
+    """What a generation records of its flagged images (``params["flagged"]``), if any."""
+    flagged = sum(1 for image in images if image.flagged)
+    return {FLAGGED_KEY: flagged} if flagged else {}
+
+
+def shown_as_spoiler(payload: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> bool:
+    """Whether a job's result goes out as a spoiler: under ``spoiler``, always; otherwise when its
+    generation's ``params`` say the provider flagged an image (under ``safe`` it was refused)."""
+    if policy_in(payload) == ContentPolicy.SPOILER:
+        return True
+    return _flagged_count(params) > 0
+
+
+def _flagged_count(params: Mapping[str, Any] | None) -> int:
+    value = params.get(FLAGGED_KEY) if params is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _named(provider: str) -> str:
+    """A provider's name to start a sentence with (``stability`` → ``Stability``)."""
+    return provider[:1].upper() + provider[1:]

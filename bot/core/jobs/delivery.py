@@ -85,7 +85,7 @@ class Delivery:
             actions=RESULT_ACTIONS,
             notes=tuple(record.params.get("notes") or ()),
             extra=await self._result_extra(job),
-            spoiler=shown_as_spoiler(job.payload),  # the chat's content policy when it was asked
+            spoiler=shown_as_spoiler(job.payload, record.params),  # the policy when asked; flagged
         )
         try:
             message_ids = await platform.send(job.target, reply)

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.core import i18n
+from bot.core.content.policy import flagged_entry, screen
 from bot.core.errors import EaselError, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import params_of
@@ -243,12 +244,12 @@ class JobRunner:
             )
 
         try:
-            result = await self._chain.generate(request, on_progress=on_progress)
+            result = screen(await self._chain.generate(request, on_progress=on_progress), payload)
             if isinstance(intent, Reroll) and resolved.parent_id is not None:
                 rerolled = await self._history.get_generation(generation_id=resolved.parent_id)
                 check_reroll(rerolled, result.images, result.provider)  # the same picture: say why
             made = describe(intent, request, result)
-            params = recorded(params_of(request), made, resolved.source)
+            params = recorded(params_of(request), made, resolved.source) | flagged_entry(result.images)
             stored: list[StoredImage] = []
             for image in await self._post_process(result.images, payload):
                 metadata: dict[str, Any] = {

@@ -6,8 +6,8 @@ real API documents them and errors use its envelope ``{"id", "name", "errors": [
 
     async with FakeStability(api_key="sk-test") as fake:
         fake.rate_limit_next(retry_after="4")   # also fail_next(503), moderate_next() (403),
-        fake.filter_next()                      # (200 CONTENT_FILTERED), malformed_next(), empty_next(),
-        fake.delay_s = 0.2                      # status_next(402, "payment_required", ...)
+        fake.filter_next()                      # (200 CONTENT_FILTERED + a blurred image), malformed_next(),
+        fake.delay_s = 0.2                      # empty_next(), status_next(402, "payment_required", ...)
         ...; fake.requests[-1].fields; fake.served
 
 Sources (per rule group; ``[unv]`` = not confirmed, ``[3p]`` = read only in a third-party copy). The
@@ -29,10 +29,10 @@ ComfyUI's ``comfy_api_nodes/apis/stability_api.py`` models, and Stability's v1 d
 - Unknown fields answered 400 rather than ignored: [unv]. Body cap 10 MiB (413 past it) [3p mirror,
   "413 request too large"; the exact cap unv].
 - Answers: raw bytes with ``finish-reason`` (SUCCESS/CONTENT_FILTERED) and ``seed`` headers, or JSON
-  ``{"image", "finish_reason", "seed"}``; a filtered result is a 200 [3p: ComfyUI's client]. Errors
-  ``{"id", "name", "errors": [...]}``: 400, 401, 402 (credits), 403 ``content_moderation``, 413, 422,
-  429 (150 requests in 10 s), 500 [3p mirror]. ``GET /v1/user/balance`` → ``{"credits"}``: Stability's
-  v1 "User" reference [3p].
+  ``{"image", "finish_reason", "seed"}``; a filtered result is a 200 with the image blurred [3p:
+  ComfyUI's client]. Errors ``{"id", "name", "errors": [...]}``: 400, 401, 402 (credits), 403
+  ``content_moderation``, 413, 422, 429 (150 requests in 10 s), 500 [3p mirror]. ``GET
+  /v1/user/balance`` → ``{"credits"}``: Stability's v1 "User" reference [3p].
 """
 
 from __future__ import annotations
@@ -192,7 +192,8 @@ class FakeStability:
         self.faults.append(Fault("status", status, name, (message,)))
 
     def filter_next(self) -> None:
-        """The HTTP-200 refusal: a blurred image with ``finish_reason: CONTENT_FILTERED``."""
+        """The HTTP-200 flag: the next image comes back blurred (a flat grey here) with
+        ``finish_reason: CONTENT_FILTERED`` (JSON) or ``finish-reason: CONTENT_FILTERED`` (image/*)."""
         self.faults.append(Fault("filtered"))
 
     def malformed_next(self) -> None:

@@ -308,9 +308,8 @@ ADAPTERS: tuple[Adapter, ...] = (
         start=lambda: FakeStability(api_key=KEY),
         settings=keyed,
         model="sd3.5-large",
-        refusals={
+        refusals={  # its HTTP-200 CONTENT_FILTERED is a flagged image, not a refusal
             "policy error": ("content policy", lambda f: f.moderate_next()),
-            "http 200": ("CONTENT_FILTERED", lambda f: f.filter_next()),
         },
         rate_limit=lambda f, s: f.rate_limit_next(retry_after=str(s)),
         outage=lambda f, status: f.fail_next(status),

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 from PIL import Image
 
-from bot.providers.builtin.compose import Description, Element
+from bot.providers.builtin.compose import Description
 from bot.providers.builtin.motifs_people import accessory
 from bot.providers.builtin.palette import RGB, mix
 from bot.providers.builtin.pen import Look, Pen, Pose, stamp
+from bot.providers.builtin.placement import Element
 from bot.providers.builtin.styles import LayerTouch, neon_layer, watercolor_layer
 
 

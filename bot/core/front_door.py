@@ -43,7 +43,8 @@ class FrontDoor(Protocol):
         ...
 
     async def generation_in_chat(self, message: Incoming, generation_id: int) -> GenerationRecord | None:
-        """The generation, when it belongs to the chat ``message`` came from (Original, embeds)."""
+        """The generation, when it belongs to the chat ``message`` came from (Original, embeds) and,
+        if hidden (``/hide``), the sender is one who may show it again (its requester, an admin)."""
         ...
 
     async def generation(self, generation_id: int) -> GenerationRecord | None:

@@ -38,6 +38,8 @@ class GalleryItem:
     user: str
     user_id: int
     images: tuple[GalleryImage, ...]
+    hidden: bool = False
+    """Hidden by ``/hide``: left out of :meth:`GalleryStore.browse` unless it is asked to include them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +81,15 @@ class GalleryStore(Protocol):
         provider: str | None = None,
         before_id: int | None = None,
         limit: int = 30,
+        include_hidden: bool = False,
     ) -> list[GalleryItem]:
-        """Finished generations with images, newest first; ``before_id`` pages further back."""
+        """Finished generations with images, newest first; ``before_id`` pages further back; hidden ones
+        (``/hide``) only with ``include_hidden``."""
         ...
 
     async def lineage(self, generation_id: int) -> Lineage | None:
-        """The generation, the one it was made from and those made from it (oldest first)."""
+        """The generation, the one it was made from and those made from it (oldest first), hidden or
+        not (each says so: ``GalleryItem.hidden``)."""
         ...
 
     async def facets(self) -> Facets: ...

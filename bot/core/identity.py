@@ -12,6 +12,12 @@ a chat learns its server once (:meth:`Directory.place`, kept in its row under th
 defaults overlaid by the chat's own settings. :meth:`Directory.set_settings` keeps as the chat's own
 only what differs from the server's, so a caller may read the effective settings, change one key
 and write them back without copying the server's defaults into the chat.
+
+A few server settings add to a channel's own instead of being its defaults (:data:`ADDED_BY_SERVER`):
+the server's ban list is checked in every channel together with the channel's own list. In the
+settings that apply in a chat it comes under its own name (``guild_ban``), never as the chat's
+``ban``; it is never stored as a chat's own, so writing a channel's settings back neither copies nor
+drops the server's rules.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ CACHE_LIMIT = 100_000
 MAX_NAME_CHARS = 128
 GUILD_LINK = "guild"
 """Reserved key in a chat's stored settings: the Easel id of its server's settings row."""
+ADDED_BY_SERVER = {"ban": "guild_ban"}
+"""Server keys that are no default for the chat's own key of that name: the server's value applies in
+each of its chats under the second name (``bot.core.content.bans``: ``BAN_KEY``, ``GUILD_BAN_KEY``)."""
 
 
 def guild_external_id(guild_id: str) -> str:
@@ -126,11 +135,13 @@ class Directory:
     async def settings(self, chat_id: int) -> dict[str, Any]:
         """What applies in the chat: its server's defaults (if it has a server) under its own."""
         stored = await self._stored(chat_id)
-        own = _without_link(stored)
+        own = _own(stored)
         link = stored.get(GUILD_LINK)
         if not isinstance(link, int) or link == chat_id:
             return own
-        return _without_link(await self._stored(link)) | own
+        server = _without_link(await self._stored(link))
+        added = {ADDED_BY_SERVER[k]: server.pop(k) for k in list(server) if k in ADDED_BY_SERVER}
+        return server | own | added
 
     async def own_settings(self, chat_id: int) -> dict[str, Any]:
         """The chat's (or server row's) own settings, without its server's defaults."""
@@ -140,10 +151,11 @@ class Directory:
         """Store ``settings`` as the chat's own: a value equal to its server's default is left to
         the server (it follows the server's later changes); the chat's link to its server stays."""
         stored = await self._stored(chat_id)
-        values = _without_link(settings)
+        values = _own(settings)
         link = stored.get(GUILD_LINK)
         if isinstance(link, int) and link != chat_id:
-            inherited = _without_link(await self._stored(link))
+            server = _without_link(await self._stored(link))
+            inherited = {k: v for k, v in server.items() if k not in ADDED_BY_SERVER}
             values = {k: v for k, v in values.items() if k not in inherited or inherited[k] != v}
             values[GUILD_LINK] = link
         await self._write(chat_id, values)
@@ -176,3 +188,11 @@ class Directory:
 
 def _without_link(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if k != GUILD_LINK}
+
+
+_FROM_SERVER = frozenset(ADDED_BY_SERVER.values())
+
+
+def _own(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A chat's own settings: without its link, and without what only its server can give."""
+    return {k: v for k, v in settings.items() if k != GUILD_LINK and k not in _FROM_SERVER}

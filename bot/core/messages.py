@@ -131,6 +131,34 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class BanCommand:
+    """``/ban add|list|remove|refused ...``: the chat's ban list; with ``guild`` (``/ban guild ...``)
+    the server's, checked in every channel of it as well as the channel's own. See
+    ``bot.core.content.commands``."""
+
+    action: str = "list"
+    args: str = ""
+    guild: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """``/delete #12`` (or a Delete button, the gallery's Delete): the generation, its files and the
+    chat's messages that showed it, gone for good."""
+
+    generation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hide:
+    """``/hide #12`` (``hidden``) or ``/unhide #12``: the generation left out of the history, the gallery
+    and "the last image", or shown again; its rows and files stay."""
+
+    generation_id: int
+    hidden: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Cancel:
     """``/cancel``: the sender's waiting and running jobs in the chat, or only ``job_id`` of them
     (the web chat's Stop button on one request)."""
@@ -174,6 +202,9 @@ Intent = (
     | History
     | Help
     | Settings
+    | BanCommand
+    | Delete
+    | Hide
     | Cancel
     | Confirm
     | Ignore

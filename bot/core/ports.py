@@ -110,13 +110,18 @@ class HistoryStore(Protocol):
         ...
 
     async def last_generation(self, *, chat_id: int) -> GenerationRecord | None:
-        """The newest ``done`` generation with at least one image in the chat, or None."""
+        """The newest ``done`` generation with at least one image in the chat, not hidden, or None."""
         ...
 
     async def list_generations(
-        self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0
+        self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0, include_hidden: bool = False
     ) -> list[GenerationRecord]:
-        """Newest first; all chats when chat_id is None."""
+        """Newest first; all chats when chat_id is None; hidden ones (``/hide``) only when asked for."""
+        ...
+
+    async def set_hidden(self, *, generation_id: int, hidden: bool) -> None:
+        """Hide a generation from the history, the gallery and "the last image" (its rows and files
+        stay), or show it again. ``NotFound`` when there is no such generation."""
         ...
 
     async def delete_generation(self, *, generation_id: int) -> list[StoredImage]:

@@ -65,11 +65,15 @@ class GalleryRepo:
         provider: str | None = None,
         before_id: int | None = None,
         limit: int = 30,
+        include_hidden: bool = False,
     ) -> list[GalleryItem]:
-        """Finished generations with images, newest first; ``before_id`` pages further back."""
+        """Finished generations with images, newest first; ``before_id`` pages further back; hidden ones
+        only with ``include_hidden``."""
         stmt = self._items().where(
             GenerationRow.status == GenerationStatus.DONE.value, GenerationRow.images.any()
         )
+        if not include_hidden:
+            stmt = stmt.where(GenerationRow.hidden.is_(False))
         if any(key is not None and not row_id(key) for key in (chat_id, user_id)):
             return []  # no chat or user has such an id
         if chat_id is not None:
@@ -168,4 +172,5 @@ def _item(row: GenerationRow, chat: str, user: str) -> GalleryItem:
             GalleryImage(index=i, width=img.width, height=img.height, mime=img.mime, seed=img.seed)
             for i, img in enumerate(row.images)
         ),
+        hidden=row.hidden,
     )

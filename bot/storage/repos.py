@@ -90,17 +90,20 @@ def _record(row: GenerationRow) -> GenerationRecord:
         created_at=row.created_at,
         finished_at=row.finished_at,
         images=tuple(_stored_image(image) for image in row.images),
+        hidden=row.hidden,
     )
 
 
 def last_generation_query(chat_id: int) -> Select[GenerationRow]:
-    """The chat's newest done generation with an image: a backward scan of (chat_id, status, id)."""
+    """The chat's newest done generation with an image, not hidden: a backward scan of (chat_id,
+    status, id)."""
     has_images = exists().where(ImageRow.generation_id == GenerationRow.id)
     return (
         select(GenerationRow)
         .where(
             GenerationRow.chat_id == chat_id,
             GenerationRow.status == GenerationStatus.DONE.value,
+            GenerationRow.hidden.is_(False),
             has_images,
         )
         .order_by(GenerationRow.id.desc())
@@ -323,16 +326,27 @@ class SqlHistoryStore(UsageQueries):
         return None if row is None else _record(row)
 
     async def list_generations(
-        self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0
+        self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0, include_hidden: bool = False
     ) -> list[GenerationRecord]:
         stmt = select(GenerationRow).options(joinedload(GenerationRow.images))
         if chat_id is not None:
             stmt = stmt.where(GenerationRow.chat_id == chat_id)
+        if not include_hidden:
+            stmt = stmt.where(GenerationRow.hidden.is_(False))
         stmt = stmt.order_by(GenerationRow.id.desc()).limit(max(0, limit)).offset(max(0, offset))
         with storage_errors("list the generations"):
             async with self._sessions() as session:
                 rows = (await session.execute(stmt)).unique().scalars().all()
         return [_record(row) for row in rows]
+
+    async def set_hidden(self, *, generation_id: int, hidden: bool) -> None:
+        """Hide the generation (or show it again); ``NotFound`` when there is no such generation."""
+        stmt = update(GenerationRow).where(GenerationRow.id == generation_id).values(hidden=hidden)
+        with storage_errors("hide the generation"):
+            async with self._engine.begin() as conn:
+                changed = rowcount(await conn.execute(stmt)) if row_id(generation_id) else 0
+        if not changed:
+            raise NotFound(f"generation {generation_id} does not exist")
 
     async def delete_generation(self, *, generation_id: int) -> list[StoredImage]:
         """Remove the generation and its image rows in one transaction and return its images (their

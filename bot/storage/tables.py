@@ -110,6 +110,8 @@ class GenerationRow(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Left out of the history, the gallery and "the last image" (``/hide``); kept with its files."""
 
     images: Mapped[list[ImageRow]] = relationship(
         order_by="ImageRow.position", lazy="raise", passive_deletes=True

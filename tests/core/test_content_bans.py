@@ -72,11 +72,11 @@ def test_bad_entries_are_refused_with_a_reason(raw: str, why: str) -> None:
 
 def test_remove_takes_the_number_from_the_list() -> None:
     """``/ban remove 1`` drops the first rule and keeps the rest."""
-    _, settings = ban_command("add fox", {})
+    _, settings = ban_command("add", "fox", {})
     assert settings is not None
-    _, settings = ban_command("add re:g[o0]re", settings)
+    _, settings = ban_command("add", "re:g[o0]re", settings)
     assert settings is not None
-    answer, settings = ban_command("remove 1", settings)
+    answer, settings = ban_command("remove", "1", settings)
     assert answer == "Removed rule 1." and settings is not None
     assert settings["ban"] == ["re:g[o0]re"]
 

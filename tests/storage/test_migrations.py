@@ -68,7 +68,7 @@ async def test_current_reports_head_after_upgrade(db_url: str) -> None:
     """current() is None before migrating and the head revision afterwards."""
     assert await migrate.current(db_url) is None
     await migrate.upgrade(db_url)
-    assert await migrate.current(db_url) == migrate.head() == "0007"
+    assert await migrate.current(db_url) == migrate.head() == "0008"
 
 
 async def test_migrated_schema_matches_models(db_url: str) -> None:

@@ -1,4 +1,5 @@
-"""Answers that need no job: ``/status``, ``/history``, ``/settings``, and who may delete what.
+"""Answers that need no job: ``/status``, ``/history``, ``/settings``, ``/ban``, and (through
+:class:`~bot.core.chat.takedown.Takedown`) who may delete or hide what.
 
 Each returns the text to say (or the decision); talking to the platform is the service's business.
 """
@@ -9,36 +10,39 @@ import logging
 from typing import Any
 
 from bot.core import i18n, texts
-from bot.core.content.bans import BAN_KEY
-from bot.core.content.commands import ban_command, split
+from bot.core.chat.takedown import Takedown
+from bot.core.content.bans import BAN_KEY, GUILD_BAN_KEY
+from bot.core.content.commands import ban_command
 from bot.core.content.policy import POLICY_KEY, parse_policy
 from bot.core.content.refusals import REFUSED_KEY
-from bot.core.errors import InvalidInput, NotFound, StorageError
+from bot.core.errors import InvalidInput
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import Defaults, validate_chat_setting
 from bot.core.i18n import AUTO, LANGUAGE_KEY, N_, _
 from bot.core.identity import Directory
 from bot.core.jobs.intake import JobIntake
-from bot.core.jobs.limits import LOCAL_PLATFORMS
 from bot.core.jobs.queue import JobQueue
-from bot.core.messages import Incoming, Settings
+from bot.core.messages import BanCommand, Hide, Incoming, Settings
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore
-from bot.core.rights import may_manage, require_admin
+from bot.core.rights import require_admin
 from bot.core.types import Deletion, GenerationRecord, JobStatus
 
 log = logging.getLogger(__name__)
 HISTORY_PAGE = 10
-GONE = N_("That image is gone.")
-NOT_SENT_YET = N_("That image is still being sent; try again in a moment.")
-DELETE_REFUSED = N_("Only the person who asked for it or an admin can delete this.")
 GUILD_SCOPE = "guild"
 """``/settings guild ...``: the server's defaults rather than the chat's settings."""
 NO_GUILD = N_("This chat is not part of a server: /settings changes this chat's settings.")
 GUILD_ADMINS_ONLY = N_("Only the server's administrators (Manage Server) can change its defaults.")
 GUILD_NOTE = N_("(a channel's own /settings win over them; /settings guild reset clears them)")
+USE_GUILD_BAN = N_("The server's ban list is changed with /ban guild (see /ban guild list).")
+NO_GUILD_BANS = N_("This chat is not part of a server: /ban changes this chat's ban list.")
 NO_GUILD_DEFAULTS = N_("This server has no defaults of its own. Set one: /settings guild aspect 16:9.")
 CONTENT_KEYS = frozenset({BAN_KEY, REFUSED_KEY, POLICY_KEY})
 """Settings ``/settings reset`` keeps: the content controls (changed with /ban and /settings policy)."""
+BAN_KEYS = frozenset({BAN_KEY, GUILD_BAN_KEY, REFUSED_KEY})
+"""Settings only ``/ban`` changes (``/settings ban`` neither shows nor clears them)."""
+USE_BAN = N_("The ban list is changed with /ban (see /ban list).")
+GUILD_BAN_ADMINS_ONLY = N_("Only the server's administrators (Manage Server) can change its ban list.")
 REFUSED_SCAN = 50
 """How many of the chat's newest generations ``/ban refused`` looks through for provider refusals."""
 
@@ -67,7 +71,7 @@ class QuickAnswers:
         self._intake = intake
         self._defaults = defaults
         self._clock = clock
-        self._artifacts = artifacts
+        self._takedown = Takedown(directory=directory, history=history, jobs=jobs, artifacts=artifacts)
 
     async def history(self, message: Incoming, page: int) -> str:
         chat_id = await self._directory.chat(message.platform, message.chat_id)
@@ -113,17 +117,17 @@ class QuickAnswers:
         return "\n".join(lines)
 
     async def settings(self, message: Incoming, intent: Settings) -> str:
-        """Show the chat's settings, or change one (admins; a provider must be configured). ``/ban``
-        arrives here as the ``ban`` key; ``/settings reset`` keeps the content controls."""
+        """Show the chat's settings, or change one (admins; a provider must be configured).
+        ``/settings reset`` keeps the content controls; the ban list is ``/ban``'s."""
         if intent.key == GUILD_SCOPE:
             return await self._guild_settings(message, intent.value)
         await self._directory.place(message)  # a server's channel: its defaults apply here
         chat_id = await self._directory.chat(message.platform, message.chat_id)
         settings = await self._directory.settings(chat_id)
-        if intent.key == BAN_KEY:
-            return await self._ban(message, chat_id, settings, intent.value)
         if intent.key is not None:
             require_admin(message, "change the settings")
+        if intent.key in BAN_KEYS:
+            raise InvalidInput(f"/settings {intent.key}", user_message=_(USE_BAN))
         if intent.key == "reset":
             settings = {k: v for k, v in settings.items() if k in CONTENT_KEYS}
         elif intent.key == LANGUAGE_KEY and (intent.value or AUTO).strip().lower() == AUTO:
@@ -143,15 +147,38 @@ class QuickAnswers:
                 i18n.choose(i18n.resolve(settings, message.locale))
         return texts.settings_lines(_shown(settings))
 
-    async def _ban(self, message: Incoming, chat_id: int, settings: dict[str, Any], value: str | None) -> str:
-        """``/ban ...``: the chat's admins only (their ban list and what it refused are theirs)."""
+    async def ban(self, message: Incoming, intent: BanCommand) -> str:
+        """``/ban ...``: the chat's admins only (their ban list and what it refused are theirs); the
+        list shown includes the server's rules. ``/ban guild ...``: the server's admins only."""
+        if intent.guild:
+            return await self._guild_ban(message, intent)
         require_admin(message, "manage the ban list")
+        await self._directory.place(message)  # a server's channel: its rules apply here
+        chat_id = await self._directory.chat(message.platform, message.chat_id)
+        settings = await self._directory.settings(chat_id)
         failed: list[GenerationRecord] = []
-        if split(value)[0] == "refused":
-            failed = await self._history.list_generations(chat_id=chat_id, limit=REFUSED_SCAN)
-        answer, changed = ban_command(value, settings, failed)
+        if intent.action == "refused":
+            failed = await self._history.list_generations(
+                chat_id=chat_id, limit=REFUSED_SCAN, include_hidden=True
+            )
+        answer, changed = ban_command(intent.action, intent.args, settings, failed)
         if changed is not None:
             await self._directory.set_settings(chat_id, changed)
+        return answer
+
+    async def _guild_ban(self, message: Incoming, intent: BanCommand) -> str:
+        """``/ban guild add|list|remove``: the server's list, kept in its settings row and checked in
+        every channel of it with the channel's own."""
+        if message.guild_id is None:
+            raise InvalidInput("no guild here: /ban guild", user_message=_(NO_GUILD_BANS))
+        if not message.is_admin:
+            raise InvalidInput("not a server admin: /ban guild", user_message=_(GUILD_BAN_ADMINS_ONLY))
+        await self._directory.place(message)
+        guild_id = await self._directory.guild(message.platform, message.guild_id)
+        settings = await self._directory.own_settings(guild_id)
+        answer, changed = ban_command(intent.action, intent.args, settings, server=True)
+        if changed is not None:
+            await self._directory.set_settings(guild_id, changed)
         return answer
 
     async def _guild_settings(self, message: Incoming, args: str | None) -> str:
@@ -165,54 +192,40 @@ class QuickAnswers:
             raise InvalidInput("not a server admin: /settings guild", user_message=_(GUILD_ADMINS_ONLY))
         guild_id = await self._directory.guild(message.platform, message.guild_id)
         settings = await self._directory.own_settings(guild_id)
+        if key in BAN_KEYS:
+            raise InvalidInput(f"/settings guild {key}", user_message=_(USE_GUILD_BAN))
         if key == "reset":
-            settings = {}
+            settings = {k: v for k, v in settings.items() if k in CONTENT_KEYS}
         elif key and (not value or (key == LANGUAGE_KEY and value.lower() == AUTO)):
             settings.pop(key, None)
         elif key:
             settings[key] = validate_chat_setting(key, value, self._defaults, providers=self._chain.names)
         if key:
             await self._directory.set_settings(guild_id, settings)
-        if not settings:
+        shown = _shown(settings)
+        if not shown:
             return _(NO_GUILD_DEFAULTS)
-        body = "\n".join(f"{k}: {v}" for k, v in sorted(settings.items()))
+        body = "\n".join(f"{k}: {v}" for k, v in sorted(shown.items()))
         return _("This server's defaults:") + f"\n{body}\n" + _(GUILD_NOTE)
 
     async def authorize_delete(self, message: Incoming, generation_id: int) -> Deletion:
-        """Delete a generation for ``message``'s sender, if they asked for it or administer its chat
-        (the operator's own consoles, the web chat and the terminal: any chat's, as the gallery shows
-        every chat): its rows go from the history and the gallery, its files from ``media_dir``.
-        Returns the messages that showed it in this chat, for the adapter to remove. Raises
-        ``NotFound`` or ``InvalidInput`` (with the answer for the sender) otherwise."""
-        user_id, chat_id, _settings = await self._directory.identify(message)
-        record = await self._history.get_generation(generation_id=generation_id)
-        operator = message.is_admin and message.platform in LOCAL_PLATFORMS
-        if record is None or (record.chat_id != chat_id and not operator):
-            raise NotFound(f"generation {generation_id} not in chat {chat_id}", user_message=_(GONE))
-        if record.user_id != user_id and not may_manage(message):
-            raise InvalidInput(f"delete of {generation_id} refused", user_message=_(DELETE_REFUSED))
-        shown = [
-            (target, tuple(ids))
-            for target, ids in await self._jobs.result_messages(generation_id=generation_id)
-            if (target.platform, target.chat_id) == (message.platform, message.chat_id) and ids
-        ]
-        try:
-            images = await self._history.delete_generation(generation_id=generation_id)
-        except NotFound as exc:  # deleted meanwhile (two presses at once)
-            raise NotFound(str(exc), user_message=_(GONE)) from exc
-        except InvalidInput as exc:  # its result is still on its way: deleted once it arrived
-            raise InvalidInput(str(exc), user_message=_(NOT_SENT_YET)) from exc
-        if self._artifacts is not None:
-            try:
-                await self._artifacts.remove(images)
-            except StorageError:  # the rows are gone: the image is deleted for everyone; files left over
-                log.exception("generation %s deleted, but not all of its files", generation_id)
-        return Deletion(generation_id, tuple(shown))
+        """Delete a generation for ``message``'s sender (``Takedown.delete``: the same rights as
+        ``/hide``). Raises ``NotFound`` or ``InvalidInput`` (with the answer for the sender) otherwise."""
+        return await self._takedown.delete(message, generation_id)
+
+    async def hide(self, message: Incoming, intent: Hide) -> str:
+        """``/hide #12`` or ``/unhide #12`` (``Takedown.hide``)."""
+        return await self._takedown.hide(message, intent.generation_id, hidden=intent.hidden)
+
+    async def check_use(self, message: Incoming, generation_id: int) -> None:
+        """``NotFound`` when the named generation is hidden from the sender (``Takedown.check_use``)."""
+        await self._takedown.check_use(message, generation_id)
 
 
 def _shown(settings: dict[str, Any]) -> dict[str, Any]:
-    """What ``/settings`` lists: the ban list as a count (``/ban list`` shows it to admins), no log."""
-    shown = {k: v for k, v in settings.items() if k not in (BAN_KEY, REFUSED_KEY)}
-    if rules := settings.get(BAN_KEY):
-        shown[BAN_KEY] = _("{count} rule(s) (/ban list)").format(count=len(rules))
+    """What ``/settings`` lists: the ban lists as counts (``/ban list`` shows them to admins), no log."""
+    shown = {k: v for k, v in settings.items() if k not in BAN_KEYS}
+    for key in (BAN_KEY, GUILD_BAN_KEY):
+        if isinstance(rules := settings.get(key), list) and rules:
+            shown[key] = _("{count} rule(s) (/ban list)").format(count=len(rules))
     return shown

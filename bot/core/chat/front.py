@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.core.chat.service import ChatService
+from bot.core.chat.takedown import may_use
 from bot.core.front_door import ServiceStatus
 from bot.core.gallery import GalleryStore
 from bot.core.generation.chain import ProviderChain
@@ -54,9 +55,14 @@ class Front:
         return await self._service.authorize_delete(message, generation_id)
 
     async def generation_in_chat(self, message: Incoming, generation_id: int) -> GenerationRecord | None:
+        """The generation, if it is of this chat and, when hidden, the sender may show it again."""
         record = await self._history.get_generation(generation_id=generation_id)
         if record is None or record.chat_id != await self._directory.chat(message.platform, message.chat_id):
             return None
+        if record.hidden:
+            user_id = await self._directory.user(message.platform, message.user_id, message.display_name)
+            if not may_use(message, record, user_id):
+                return None
         return record
 
     async def generation(self, generation_id: int) -> GenerationRecord | None:

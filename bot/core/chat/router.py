@@ -30,19 +30,21 @@ from bot.core.chat.free_text import (
     strip_politeness,
     strip_request,
 )
-from bot.core.content.bans import BAN_KEY
 from bot.core.errors import InvalidInput
 from bot.core.flags import FlagLimits, ParsedText, check_storable, clip, parse_flags, typed_options
 from bot.core.i18n import N_, _
 from bot.core.messages import (
     Attachment,
+    BanCommand,
     BirthdayCommand,
     Cancel,
     Confirm,
+    Delete,
     Edit,
     Generate,
     GenerationOptions,
     Help,
+    Hide,
     History,
     Ignore,
     Incoming,
@@ -63,10 +65,10 @@ _COMMAND = re.compile(r"([A-Za-z][A-Za-z0-9_]{0,31})(?:@([A-Za-z0-9_]{1,64}))?")
 _GENERATION_ID = re.compile(r"#?([0-9]{1,12})(?:/([0-9]{1,3}))?")
 """``#12``, or ``#12/2`` for the second image of #12's set (``/vary #12/2``, ``/edit #12/2 ...``)."""
 _DASHES = "/-\u2014\u2013"
-DELETE_KEY = "#delete"
-"""``/delete #12`` arrives as ``Settings(key=DELETE_KEY, value="12")`` (no settings key can be written
-so: they are letters first), handled by the delete flow, not by ``/settings``."""
 DELETE_WHICH = N_("Which image? Reply to it with /delete, or name it: /delete #12.")
+WHICH = N_("Which image? Reply to it with {command}, or name it: {command} #12.")
+GUILD_WORD = "guild"
+"""``/ban guild ...``: the server's ban list rather than the chat's."""
 MAX_IMAGE_NUMBER = 99
 """The largest image number ``#12/n`` may name (the core checks it against the set)."""
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif")
@@ -142,8 +144,10 @@ class Router:
             "help": lambda args, m: Help(args.split(" ")[0].lstrip(_DASHES).lower() or None),
             "start": lambda args, m: Help(),
             "settings": lambda args, m: self._settings(args),
-            "ban": lambda args, m: Settings(key=BAN_KEY, value=args or None),
-            "delete": self._delete,
+            "ban": lambda args, m: self._ban(args),
+            "delete": lambda args, m: Delete(self._named(args, m, "/delete")),
+            "hide": lambda args, m: Hide(self._named(args, m, "/hide")),
+            "unhide": lambda args, m: Hide(self._named(args, m, "/unhide"), hidden=False),
             "schedule": lambda args, m: ScheduleCommand(*_subcommand(args)),
             "birthday": lambda args, m: BirthdayCommand(*_subcommand(args)),
         }  # fmt: skip
@@ -231,12 +235,22 @@ class Router:
             image=image,
         )
 
-    def _delete(self, args: str, message: Incoming) -> Settings:
-        """``/delete #12``, or ``/delete`` in reply to one of the bot's images."""
-        generation = self._target(args, message, "/delete", images=False)[0]
+    def _named(self, args: str, message: Incoming, command: str) -> int:
+        """``/delete #12`` (``/hide``, ``/unhide``), or the command in reply to one of the bot's images:
+        a whole generation, never "the last one"."""
+        generation = self._target(args, message, command, images=False)[0]
         if generation is None:
-            raise InvalidInput("/delete of nothing", user_message=_(DELETE_WHICH))
-        return Settings(key=DELETE_KEY, value=str(generation))
+            which = _(DELETE_WHICH) if command == "/delete" else _(WHICH).format(command=command)
+            raise InvalidInput(f"{command} of nothing", user_message=which)
+        return generation
+
+    @staticmethod
+    def _ban(args: str) -> BanCommand:
+        """``/ban add fox`` → ``BanCommand("add", "fox")``; ``/ban guild remove 2`` → the server's list."""
+        action, rest = _subcommand(args)
+        if action != GUILD_WORD:
+            return BanCommand(action, rest)
+        return BanCommand(*_subcommand(rest), guild=True)
 
     @staticmethod
     def _replied(message: Incoming) -> tuple[int | None, int | None]:

@@ -12,20 +12,22 @@ from collections.abc import Mapping
 from bot.core import i18n, texts
 from bot.core.chat import ids
 from bot.core.chat.answers import QuickAnswers
-from bot.core.chat.router import DELETE_KEY, DELETE_WHICH, Router
+from bot.core.chat.router import Router
 from bot.core.errors import DeliveryFailed, EaselError, InvalidInput, LimitExceeded
 from bot.core.i18n import N_, _
 from bot.core.identity import Directory, clean_name
-from bot.core.ids import ascii_int
 from bot.core.jobs.intake import Accepted, JobIntake, NeedsConfirmation, Requester, Submission
 from bot.core.jobs.relay import received_by
 from bot.core.messages import (
+    BanCommand,
     BirthdayCommand,
     Cancel,
     Confirm,
+    Delete,
     Edit,
     Generate,
     Help,
+    Hide,
     History,
     Ignore,
     Incoming,
@@ -161,8 +163,12 @@ class ChatService:
                 await self._say(platform, target, await self._answers.history(message, page))
             case Status():
                 await self._say(platform, target, await self._answers.status(message))
-            case Settings(key=key, value=value) if key == DELETE_KEY:
-                await self._say(platform, target, await self._delete(message, value, platform))
+            case Delete(generation_id=generation_id):
+                await self._say(platform, target, await self._delete(message, generation_id, platform))
+            case Hide():
+                await self._say(platform, target, await self._answers.hide(message, intent))
+            case BanCommand():
+                await self._say(platform, target, await self._answers.ban(message, intent))
             case Settings():
                 await self._say(platform, target, await self._answers.settings(message, intent))
             case Cancel(job_id=job_id):
@@ -182,6 +188,9 @@ class ChatService:
     async def _submit(
         self, message: Incoming, intent: JobIntent, platform: Platform, target: Target
     ) -> int | None:
+        named = None if isinstance(intent, Generate) else intent.generation_id
+        if named is not None:  # a hidden one is there only for those who may show it again
+            await self._answers.check_use(message, named)
         key = f"{message.platform}:{message.chat_id}:{message.message_id}" if message.message_id else None
         reference = intent.reference.data if isinstance(intent, Edit) and intent.reference else None
         submission = Submission(
@@ -209,12 +218,9 @@ class ChatService:
             await platform.event(target, result.job_id, Queued(position=result.position))
         return result.job_id
 
-    async def _delete(self, message: Incoming, value: str | None, platform: Platform) -> str:
+    async def _delete(self, message: Incoming, generation_id: int, platform: Platform) -> str:
         """``/delete #12``: what the Delete button does (the same rights, the history and the files,
         the messages that showed it in this chat), answered in the chat."""
-        generation_id = ascii_int(value or "")
-        if generation_id is None:
-            raise InvalidInput(f"/delete of {value!r}", user_message=_(DELETE_WHICH))
         deletion = await self._answers.authorize_delete(message, generation_id)
         for target, message_ids in deletion.messages:  # only this chat's (QuickAnswers)
             try:

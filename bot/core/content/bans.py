@@ -8,6 +8,11 @@ compiled with the ``regex`` package (the standard ``re`` has no time bound) and 
 out of time at a prompt refuses the prompt (fail closed) and names the rule, so an admin can fix it.
 Words match whole words, case-insensitively, after Unicode normalization (NFKC, zero-width characters
 removed), so "Fox" and its full-width form are "fox" but "foxglove" is not.
+
+A server (Discord guild) may have a ban list of its own (``/ban guild ...``, kept as ``ban`` in the
+server's settings row): it applies in every channel of the server in addition to the channel's own.
+The settings that apply in a channel carry it as ``guild_ban`` (``bot.core.identity``); its rules
+are numbered ``S1``, ``S2``, ... and checked first.
 """
 
 from __future__ import annotations
@@ -25,8 +30,13 @@ import regex
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
 from bot.core.i18n import N_, _
+from bot.core.identity import ADDED_BY_SERVER
 
 BAN_KEY = "ban"
+GUILD_BAN_KEY = ADDED_BY_SERVER[BAN_KEY]
+"""The server's ban list, in the settings that apply in one of its channels."""
+SERVER_MARK = "S"
+"""``S2``: the server's second rule, as ``/ban list`` and the refusals name it."""
 REGEX_PREFIX = "re:"
 MAX_ENTRIES = 50
 MAX_WORD_CHARS = 100
@@ -60,14 +70,32 @@ class BanHit:
     number: int
     entry: str
     timed_out: bool = False
+    server: bool = False
+    """A rule of the server's list (``/ban guild``), not the chat's."""
+
+    @property
+    def label(self) -> str:
+        """``3`` for the chat's third rule, ``S3`` for the server's."""
+        return f"{SERVER_MARK}{self.number}" if self.server else str(self.number)
 
 
-def entries_of(settings: Mapping[str, Any]) -> list[str]:
-    """The chat's ban list, as stored (anything that is not a list of strings counts as empty)."""
-    raw = settings.get(BAN_KEY)
+def entries_of(settings: Mapping[str, Any], key: str = BAN_KEY) -> list[str]:
+    """The chat's ban list (``key``: another list of the settings, e.g. ``GUILD_BAN_KEY``), as stored
+    (anything that is not a list of strings counts as empty)."""
+    raw = settings.get(key)
     if not isinstance(raw, list):
         return []
     return [item for item in raw if isinstance(item, str)]
+
+
+def server_entries_of(settings: Mapping[str, Any]) -> list[str]:
+    """The server's ban list, in the settings that apply in one of its channels (or none)."""
+    return entries_of(settings, GUILD_BAN_KEY)
+
+
+def has_bans(settings: Mapping[str, Any]) -> bool:
+    """Whether anything is banned where ``settings`` apply (the chat's list or its server's)."""
+    return bool(entries_of(settings) or server_entries_of(settings))
 
 
 def parse_entry(raw: str) -> str:
@@ -143,25 +171,40 @@ def _word(word: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)")
 
 
-def find_ban(entries: Sequence[str], text: str, *, budget_s: float = MATCH_BUDGET_S) -> BanHit | None:
-    """The first rule ``text`` breaks, if any. Patterns share ``budget_s``; one that runs out of time
-    (or a stored one that no longer compiles) is a hit with ``timed_out``: the text is refused."""
-    if not entries:
+def find_ban(
+    entries: Sequence[str],
+    text: str,
+    *,
+    budget_s: float = MATCH_BUDGET_S,
+    server: Sequence[str] = (),
+) -> BanHit | None:
+    """The first rule ``text`` breaks, if any: the ``server``'s rules first, then ``entries``. Patterns
+    share ``budget_s``; one that runs out of time (or a stored one that no longer compiles) is a hit
+    with ``timed_out``: the text is refused."""
+    if not entries and not server:
         return None
     plain = normalized(text)
     deadline = time.monotonic() + budget_s
-    for number, entry in enumerate(entries, 1):
+    rules = [(n, e, True) for n, e in enumerate(server, 1)]
+    rules += [(n, e, False) for n, e in enumerate(entries, 1)]
+    for number, entry, of_server in rules:
         if not entry.startswith(REGEX_PREFIX):
             if _word(entry).search(plain):
-                return BanHit(number, entry)
+                return BanHit(number, entry, server=of_server)
             continue
         left = deadline - time.monotonic()
         try:
             if left <= 0 or _compiled(entry[len(REGEX_PREFIX) :]).search(plain, timeout=left):
-                return BanHit(number, entry, timed_out=left <= 0)
+                return BanHit(number, entry, timed_out=left <= 0, server=of_server)
         except (TimeoutError, regex.error):
-            return BanHit(number, entry, timed_out=True)
+            return BanHit(number, entry, timed_out=True, server=of_server)
     return None
+
+
+def find_ban_in(settings: Mapping[str, Any], text: str) -> BanHit | None:
+    """The first rule of the server's list or the chat's (``settings``: those that apply in the chat)
+    that ``text`` breaks."""
+    return find_ban(entries_of(settings), text, server=server_entries_of(settings))
 
 
 _BANNED = {
@@ -195,17 +238,17 @@ def refusal(hit: BanHit, what: str) -> InvalidInput:
     if hit.timed_out:
         unchecked = _UNCHECKED.get(what)
         return InvalidInput(
-            f"ban rule {hit.number} timed out on a {what}",
-            user_message=_(unchecked).format(number=hit.number)
+            f"ban rule {hit.label} timed out on a {what}",
+            user_message=_(unchecked).format(number=hit.label)
             if unchecked
             else _(
                 "I could not check this {what} against this chat's ban list in time (rule {number}); "
                 "an admin can simplify it (/ban list)."
-            ).format(what=what, number=hit.number),
+            ).format(what=what, number=hit.label),
         )
     banned = _BANNED.get(what)
     return InvalidInput(
-        f"{what} matches ban rule {hit.number}",
+        f"{what} matches ban rule {hit.label}",
         user_message=_(banned)
         if banned
         else _("This chat's admins do not allow that: your {what} has a banned word or phrase.").format(
@@ -215,7 +258,7 @@ def refusal(hit: BanHit, what: str) -> InvalidInput:
 
 
 def check_text(settings: Mapping[str, Any], text: str, what: str) -> None:
-    """``InvalidInput`` (the refusal) when ``text`` breaks the chat's ban list."""
-    hit = find_ban(entries_of(settings), text)
+    """``InvalidInput`` (the refusal) when ``text`` breaks the chat's ban list or its server's."""
+    hit = find_ban_in(settings, text)
     if hit is not None:
         raise refusal(hit, what)

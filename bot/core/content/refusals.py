@@ -35,9 +35,10 @@ def logged(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def with_refusal(
-    settings: Mapping[str, Any], *, when: datetime, who: str, what: str, text: str, rule: int
+    settings: Mapping[str, Any], *, when: datetime, who: str, what: str, text: str, rule: int | str
 ) -> dict[str, Any]:
-    """The settings with one refusal more (the oldest dropped beyond ``KEEP``)."""
+    """The settings with one refusal more (the oldest dropped beyond ``KEEP``). ``rule``: as ``/ban
+    list`` numbers it (``BanHit.label``: ``2``, or ``S2`` for a server rule)."""
     entry = {
         "at": when.isoformat(timespec="seconds"),
         "who": clip(who, 40),

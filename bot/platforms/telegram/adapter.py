@@ -68,6 +68,8 @@ COMMANDS = (
     ("status", N_("Provider and your usage today")),
     ("settings", N_("This chat's defaults (aspect, n, ...)")),
     ("cancel", N_("Stop what is waiting or running")),
+    ("hide", N_("Hide an image from the history and gallery: /hide #12")),
+    ("unhide", N_("Show a hidden image again: /unhide #12")),
     ("schedule", N_("Scheduled posts: add, list, pause, resume, run, remove")),
     ("birthday", N_("Birthday cards: set, list, remove, preview")),
     ("id", N_("Your user id and this chat's id (for Easel's settings)")),

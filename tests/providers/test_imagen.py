@@ -13,8 +13,7 @@ from bot.core.errors import InvalidRequest, Misconfigured, Refused
 from bot.core.ports import Provider
 from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
 from bot.providers.imagen import ImagenProvider, create
-from bot.providers.settings import ProviderSettings
-from tests.fakes.providers.harness import Progress
+from tests.fakes.providers.harness import Progress, keyed_builder
 from tests.fakes.providers.imagen import FakeImagen
 from tests.fakes.providers.loopback import make_image
 
@@ -29,18 +28,8 @@ async def fake() -> AsyncIterator[FakeImagen]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
 def make_provider(fake: FakeImagen, client: httpx.AsyncClient) -> MakeProvider:
-    def build(**overrides: Any) -> ImagenProvider:
-        fields: dict[str, Any] = {"base_url": fake.base_url, "api_key": SecretStr(KEY)} | overrides
-        return create(ProviderSettings(**fields), client=client)
-
-    return build
+    return keyed_builder(create, base_url=fake.base_url, key=KEY, client=client)
 
 
 async def generate(provider: ImagenProvider, prompt: str = "a lighthouse", **fields: Any) -> list[Image]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -12,11 +11,10 @@ from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, RateLimited, Refused, Unavailable
 from bot.core.imaging import sniff
-from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
+from bot.core.types import Aspect, GenerationKind, ImageRequest
 from bot.providers.minimax import MiniMaxProvider, create
-from bot.providers.settings import ProviderSettings
 from tests.fakes.providers.chat_image_base import animated_gif
-from tests.fakes.providers.harness import Progress
+from tests.fakes.providers.harness import generate, keyed_builder
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.minimax import FakeMiniMax
 
@@ -31,22 +29,8 @@ async def fake() -> AsyncIterator[FakeMiniMax]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
 def make_provider(fake: FakeMiniMax, client: httpx.AsyncClient) -> MakeProvider:
-    def build(**overrides: Any) -> MiniMaxProvider:
-        fields: dict[str, Any] = {"base_url": fake.base_url, "api_key": SecretStr(KEY)} | overrides
-        return create(ProviderSettings(**fields), client=client)
-
-    return build
-
-
-async def generate(provider: MiniMaxProvider, request: ImageRequest) -> list[Image]:
-    return await provider.generate(request, on_progress=Progress())
+    return keyed_builder(create, base_url=fake.base_url, key=KEY, client=client)
 
 
 def edit(reference: bytes) -> ImageRequest:

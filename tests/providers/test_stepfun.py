@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Refused
 from bot.core.imaging import sniff
-from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
-from bot.providers.settings import ProviderSettings
+from bot.core.types import Aspect, GenerationKind, ImageRequest
 from bot.providers.stepfun import StepFunProvider, create, size_for
 from tests.fakes.providers.chat_image_base import animated_gif
-from tests.fakes.providers.harness import Progress
+from tests.fakes.providers.harness import generate, keyed_builder
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.stepfun import FakeStepFun
 
@@ -32,22 +29,8 @@ async def fake() -> AsyncIterator[FakeStepFun]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
 def make_provider(fake: FakeStepFun, client: httpx.AsyncClient) -> MakeProvider:
-    def build(**overrides: Any) -> StepFunProvider:
-        fields: dict[str, Any] = {"base_url": fake.base_url, "api_key": SecretStr(KEY)} | overrides
-        return create(ProviderSettings(**fields), client=client)
-
-    return build
-
-
-async def generate(provider: StepFunProvider, request: ImageRequest) -> list[Image]:
-    return await provider.generate(request, on_progress=Progress())
+    return keyed_builder(create, base_url=fake.base_url, key=KEY, client=client)
 
 
 def test_step_image_edit_2_sizes_are_written_height_first() -> None:

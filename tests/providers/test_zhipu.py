@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from bot.core.errors import InvalidRequest, Misconfigured, RateLimited, Refused
-from bot.core.types import Aspect, GenerationKind, Image, ImageRequest
-from bot.providers.settings import ProviderSettings
+from bot.core.types import Aspect, GenerationKind, ImageRequest
 from bot.providers.zhipu import ZhipuProvider, canvas, create
-from tests.fakes.providers.harness import Progress
+from tests.fakes.providers.harness import generate, keyed_builder
 from tests.fakes.providers.loopback import make_image
 from tests.fakes.providers.zhipu import FakeZhipu, _size_ok
 
@@ -28,22 +25,8 @@ async def fake() -> AsyncIterator[FakeZhipu]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
 def make_provider(fake: FakeZhipu, client: httpx.AsyncClient) -> MakeProvider:
-    def build(**overrides: Any) -> ZhipuProvider:
-        fields: dict[str, Any] = {"base_url": fake.base_url, "api_key": SecretStr(KEY)} | overrides
-        return create(ProviderSettings(**fields), client=client)
-
-    return build
-
-
-async def generate(provider: ZhipuProvider, request: ImageRequest) -> list[Image]:
-    return await provider.generate(request, on_progress=Progress())
+    return keyed_builder(create, base_url=fake.base_url, key=KEY, client=client)
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,26 @@
 """What the provider tests share: a progress recorder, an address nobody listens on, one TLS context,
-and an AWS environment holding only the test credentials."""
+an AWS environment holding only the test credentials, and a builder of keyed providers pointed at a
+fake (:func:`keyed_builder`)."""
 
 from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
+import httpx
 import pytest
+from pydantic import SecretStr
 
-__all__ = ["TLS", "Progress", "aws_credentials", "dead_url"]
+from bot.core.ports import Provider
+from bot.core.types import Image, ImageRequest
+from bot.providers.settings import ProviderSettings
+
+__all__ = ["TLS", "Progress", "aws_credentials", "dead_url", "generate", "keyed_builder"]
+
+P = TypeVar("P")
 
 _AWS_VARS = (
     "AWS_ACCESS_KEY_ID",
@@ -63,3 +74,21 @@ def aws_credentials(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+
+
+def keyed_builder(
+    create: Callable[..., P], *, base_url: str, key: str, client: httpx.AsyncClient
+) -> Callable[..., P]:
+    """``make_provider(**overrides)``: a provider with an API key (``ProviderSettings``) built by its
+    module's ``create`` on ``client``, talking to the fake at ``base_url``; overrides are settings."""
+
+    def build(**overrides: Any) -> P:
+        fields: dict[str, Any] = {"base_url": base_url, "api_key": SecretStr(key)} | overrides
+        return create(ProviderSettings(**fields), client=client)
+
+    return build
+
+
+async def generate(provider: Provider, request: ImageRequest) -> list[Image]:
+    """``provider.generate`` with a fresh :class:`Progress`."""
+    return await provider.generate(request, on_progress=Progress())

@@ -15,10 +15,10 @@ import yaml
 
 from bot import __version__
 from bot.app import Easel, SchedulerLiveness, build_adapters, open_easel, platform_names, serve
-from bot.cli_common import ConfigOption, err, friendly, settings_of
+from bot.cli_common import ConfigOption, err, friendly, quiet_logging, settings_of
 from bot.cli_common import run as run_coroutine
 from bot.cli_diagnostics import diagnostics_commands
-from bot.cli_gen import gen_commands, quiet_logging
+from bot.cli_gen import gen_commands
 from bot.cli_schedule import schedule_app
 from bot.core.errors import ConfigError
 from bot.observability.masking import redact_url, redacted

@@ -1,14 +1,17 @@
 """What every ``easel`` command shares: ``--config PATH`` (``-c``) before or after the command name,
-reading the settings it names, and turning Easel's errors into one clear line on stderr with an exit
-code (2: the configuration or the command line, 1: the request could not be done)."""
+reading the settings it names, turning Easel's errors into one clear line on stderr with an exit code
+(2: the configuration or the command line, 1: the request could not be done), and the quiet logging of
+the one-shot commands."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import inspect
+import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
@@ -18,10 +21,20 @@ import typer
 from rich.console import Console
 
 from bot.core.errors import ConfigError, EaselError, InvalidInput, LimitExceeded, NotFound
+from bot.observability.redaction import install_redaction
 from bot.providers import registry
 from bot.settings import AppSettings, load_settings
 
-__all__ = ["CONFIG_HELP", "ConfigOption", "check_provider", "err", "friendly", "run", "settings_of"]
+__all__ = [
+    "CONFIG_HELP",
+    "ConfigOption",
+    "check_provider",
+    "err",
+    "friendly",
+    "quiet_logging",
+    "run",
+    "settings_of",
+]
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False, markup=False)
@@ -37,6 +50,13 @@ def settings_of(ctx: typer.Context, *, overrides: Mapping[str, str] | None = Non
     root = ctx.find_root()
     environ = None if not overrides else {**os.environ, **overrides}
     return load_settings(root.obj if isinstance(root.obj, Path) else None, environ=environ)
+
+
+def quiet_logging(settings: AppSettings, *, verbose: bool) -> None:
+    """Warnings and errors only (everything with ``--verbose``), on stderr, secrets redacted."""
+    level = logging.DEBUG if verbose else max(logging.WARNING, logging.getLevelName(settings.log_level))
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    install_redaction(settings)  # every record, every logger and handler: no secret reaches stderr
 
 
 def check_provider(settings: AppSettings, name: str) -> None:

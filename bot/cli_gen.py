@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -13,14 +11,13 @@ from typing import Annotated
 import typer
 
 from bot.app import open_easel
-from bot.cli_common import check_provider, err, friendly, settings_of
+from bot.cli_common import check_provider, err, friendly, quiet_logging, settings_of
 from bot.cli_common import run as run_coroutine
 from bot.core.chat.router import Router, RouterConfig
 from bot.core.errors import ImageError, InvalidInput
 from bot.core.imaging import image_size
 from bot.core.messages import Attachment, Incoming
 from bot.core.types import JobEvent, Progress, Reply, Started, Target
-from bot.observability.redaction import install_redaction
 from bot.settings import AppSettings
 
 MAX_EDIT_FILE_BYTES = 20_000_000
@@ -29,13 +26,6 @@ MAX_EDIT_FILE_BYTES = 20_000_000
 def gen_commands(app: typer.Typer) -> None:
     """Register ``gen`` on the ``easel`` command."""
     app.command()(gen)
-
-
-def quiet_logging(settings: AppSettings, *, verbose: bool) -> None:
-    """Warnings and errors only (everything with ``--verbose``), on stderr, secrets redacted."""
-    level = logging.DEBUG if verbose else max(logging.WARNING, logging.getLevelName(settings.log_level))
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    install_redaction(settings)  # every record, every logger and handler: no secret reaches stderr
 
 
 class _CliPlatform:

@@ -32,9 +32,25 @@ def source_messages() -> set[str]:
     return {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
 
 
-def catalogue(language: str) -> dict[str, str]:
+def _key(message_id: str | tuple[str, ...]) -> str:
+    """A message's singular msgid (plural entries are keyed by their first form)."""
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
+def _forms(value: str | tuple[str, ...] | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def catalogue(language: str) -> dict[str, list[str]]:
+    """Each msgid (a plural's singular) and its translated forms."""
     with (LOCALE / language / "LC_MESSAGES" / "easel.po").open("rb") as po:
-        return {m.id: m.string for m in read_po(po) if m.id and isinstance(m.id, str)}
+        return {_key(m.id): _forms(m.string) for m in read_po(po) if m.id}
+
+
+def source_ids() -> dict[str, list[str]]:
+    """Each msgid of the catalogue's template and its English forms (singular and plural)."""
+    with (LOCALE / "easel.pot").open("rb") as pot:
+        return {_key(m.id): _forms(m.id) for m in read_po(pot) if m.id}
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
@@ -47,16 +63,20 @@ def test_every_message_of_the_code_is_in_the_catalogue(language: str) -> None:
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_no_translation_is_empty_and_placeholders_match(language: str) -> None:
     """Every msgstr is filled in and has exactly its msgid's {placeholders}."""
-    for msgid, msgstr in catalogue(language).items():
-        assert msgstr.strip(), f"{language}: empty translation of {msgid!r}"
-        assert sorted(_PLACEHOLDER.findall(msgstr)) == sorted(_PLACEHOLDER.findall(msgid)), msgid
+    english = source_ids()
+    for msgid, forms in catalogue(language).items():
+        expected = sorted(set(_PLACEHOLDER.findall(" ".join(english.get(msgid, [msgid])))))
+        for msgstr in forms:
+            assert msgstr.strip(), f"{language}: empty translation of {msgid!r}"
+            assert sorted(set(_PLACEHOLDER.findall(msgstr))) <= expected, msgid
+            assert sorted(set(_PLACEHOLDER.findall(msgstr))) == expected or len(forms) > 1, msgid
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_the_compiled_catalogue_matches_its_po_file(language: str) -> None:
     """The committed .mo (what the bot reads) holds exactly the .po's translations."""
     with (LOCALE / language / "LC_MESSAGES" / "easel.mo").open("rb") as mo:
-        compiled = {m.id: m.string for m in read_mo(mo) if m.id}
+        compiled = {_key(m.id): _forms(m.string) for m in read_mo(mo) if m.id}
     assert compiled == catalogue(language), "run: pybabel compile -d bot/locale -D easel"
 
 

@@ -66,7 +66,8 @@ def parse_policy(value: str) -> ContentPolicy:
             f"bad policy {clip(value)!r}",
             user_message=_(
                 "The policy is one of: safe (refuse flagged results), spoiler (send every "
-                "result as a spoiler), off (send results as they are), e.g. /settings policy spoiler."
+                "result as a spoiler), off (send results as they are; flagged ones as spoilers), e.g. "
+                "/settings policy spoiler."
             ),
         ) from None
 

@@ -170,3 +170,34 @@ def test_shown_as_spoiler_reads_the_stored_flag() -> None:
     assert shown_as_spoiler(payload("off"), {FLAGGED_KEY: 1})
     assert not shown_as_spoiler(payload("off"), {FLAGGED_KEY: "yes"})
     assert not shown_as_spoiler(payload("off"), {})
+
+
+async def test_an_upscale_of_a_flagged_image_is_hidden_too(harness: Harness, fake: FakeStability) -> None:
+    """Policy off: the upscaled blurred picture (Lanczos: its own pixels) goes out as a spoiler."""
+    await harness.say("/settings policy off", is_admin=True)
+    fake.filter_next()
+    first = await harness.last("/imagine a lighthouse")
+    up = await harness.last(f"/upscale #{first.generation_id}")
+    assert up.images and up.spoiler and up.generation_id is not None
+    assert "It was made from a picture its provider flagged; it is shown blurred." in up.notes
+    record = await harness.easel.history.get_generation(generation_id=up.generation_id)
+    assert record is not None and record.params[FLAGGED_KEY] == 1
+
+
+async def test_an_upscale_of_a_flagged_image_is_refused_once_the_chat_is_safe(
+    harness: Harness, fake: FakeStability
+) -> None:
+    """Made under off, upscaled after /settings policy safe: refused, and the refusal says why."""
+    await harness.say("/settings policy off", is_admin=True)
+    fake.filter_next()
+    first = await harness.last("/imagine a lighthouse")
+    await harness.say("/settings policy safe", is_admin=True)
+    up = await harness.last(f"/upscale #{first.generation_id}")
+    assert up.is_error and not up.images and "made from one its provider flagged" in up.text
+
+
+def test_an_upscale_inherits_the_flag_of_its_source() -> None:
+    """screen with the source's params: every upscaled image flagged, the note names the source."""
+    screened = screen(result(False, provider="lanczos"), payload("spoiler"), {FLAGGED_KEY: 1})
+    assert all(image.flagged for image in screened.images)
+    assert screened.notes == ("It was made from a picture its provider flagged; it is shown blurred.",)

@@ -45,6 +45,10 @@ FLAGGED_REFUSED = N_(
     "images. Try other words, or an admin can choose /settings policy spoiler to get such images "
     "sent hidden as spoilers."
 )
+FROM_FLAGGED_REFUSED = N_(
+    "This picture was made from one its provider flagged, and this chat's content policy (safe) does "
+    "not show flagged images."
+)
 
 
 class ContentPolicy(enum.StrEnum):
@@ -96,10 +100,17 @@ def policy_in(payload: Mapping[str, Any]) -> ContentPolicy:
     return policy_of(content) if isinstance(content, Mapping) else DEFAULT_POLICY
 
 
-def screen(result: GenerationResult, payload: Mapping[str, Any]) -> GenerationResult:
+def screen(
+    result: GenerationResult, payload: Mapping[str, Any], source_params: Mapping[str, Any] | None = None
+) -> GenerationResult:
     """A result as the job's policy lets it out: with flagged images, ``Refused`` under ``safe``;
     otherwise the result with a note saying they are shown blurred (they go out as a spoiler:
-    :func:`shown_as_spoiler`)."""
+    :func:`shown_as_spoiler`). ``source_params``: those of the generation an upscale was made from; its
+    images are the flagged picture's own pixels, so they are flagged too."""
+    inherited = not any(image.flagged for image in result.images) and _flagged_count(source_params) > 0
+    if inherited:
+        images = tuple(dataclasses.replace(image, flagged=True) for image in result.images)
+        result = dataclasses.replace(result, images=images)
     flagged = sum(1 for image in result.images if image.flagged)
     if not flagged:
         return result
@@ -108,13 +119,16 @@ def screen(result: GenerationResult, payload: Mapping[str, Any]) -> GenerationRe
         raise Refused(
             f"{result.provider}: {flagged} flagged image(s) under the safe policy",
             provider=result.provider,
-            user_message=_(FLAGGED_REFUSED).format(provider=provider),
+            user_message=_(FROM_FLAGGED_REFUSED if inherited else FLAGGED_REFUSED).format(provider=provider),
         )
-    note = (
-        _("{provider} flagged this image; it is shown blurred.")
-        if flagged == 1
-        else _("{provider} flagged {count} of these images; they are shown blurred.")
-    ).format(provider=provider, count=flagged)
+    if inherited:
+        note = _("It was made from a picture its provider flagged; it is shown blurred.")
+    elif flagged == 1:
+        note = _("{provider} flagged this image; it is shown blurred.").format(provider=provider)
+    else:
+        note = _("{provider} flagged {count} of these images; they are shown blurred.").format(
+            provider=provider, count=flagged
+        )
     return dataclasses.replace(result, notes=(*result.notes, note))
 
 

@@ -54,9 +54,11 @@ from bot.core.messages import Reroll
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
 from bot.core.texts import UNEXPECTED
 from bot.core.types import (
+    GenerationKind,
     GenerationRecord,
     GenerationStatus,
     Image,
+    ImageRequest,
     JobRecord,
     JobStatus,
     Progress,
@@ -244,7 +246,8 @@ class JobRunner:
             )
 
         try:
-            result = screen(await self._chain.generate(request, on_progress=on_progress), payload)
+            generated = await self._chain.generate(request, on_progress=on_progress)
+            result = screen(generated, payload, await self._upscaled_params(request, resolved.parent_id))
             if isinstance(intent, Reroll) and resolved.parent_id is not None:
                 rerolled = await self._history.get_generation(generation_id=resolved.parent_id)
                 check_reroll(rerolled, result.images, result.provider)  # the same picture: say why
@@ -306,6 +309,15 @@ class JobRunner:
             finished_at=finished,
             images=tuple(stored),
         )
+
+    async def _upscaled_params(
+        self, request: ImageRequest, parent_id: int | None
+    ) -> Mapping[str, Any] | None:
+        """The params of the generation an upscale enlarges (whether it was flagged), else None."""
+        if request.kind != GenerationKind.UPSCALE or parent_id is None:
+            return None
+        parent = await self._history.get_generation(generation_id=parent_id)
+        return parent.params if parent is not None else None
 
     async def _post_process(self, images: Sequence[Image], payload: Mapping[str, Any]) -> list[Image]:
         """The images through each step the payload names, in order (an unknown step: an error)."""

@@ -6,8 +6,10 @@ else English. It is held in a context variable for the task that handles the req
 job): ``_()`` and ``ngettext()`` translate into it. English is the source language: its text is the
 message id, so it never changes by being translated.
 
-Catalogues are GNU gettext ``.mo`` files compiled from ``bot/locale/<lang>/LC_MESSAGES/easel.po``
-(Babel extracts and compiles them, see ``docs``); they are read with the standard library.
+Catalogues are GNU gettext ``.mo`` files compiled from ``bot/locale/<lang>/LC_MESSAGES/<domain>.po``
+(Babel extracts and compiles them, see ``docs``); they are read with the standard library. The bot's
+messages are the ``easel`` domain; the web chat's own pages (their labels, buttons and scripts' texts)
+are the ``web`` domain, read with :func:`catalogue`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 DOMAIN = "easel"
+WEB_DOMAIN = "web"
+"""The web chat's pages (``bot.platforms.web.localize``)."""
+DOMAINS = (DOMAIN, WEB_DOMAIN)
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DEFAULT = "en"
 LANGUAGES = ("en", "de", "es")
@@ -39,10 +44,12 @@ _current: ContextVar[str] = ContextVar("easel_language", default=DEFAULT)
 
 
 @cache
-def _catalogue(language: str) -> gettext.NullTranslations:
-    if language == DEFAULT:
+def catalogue(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """The translations of ``domain`` into ``language`` (a supported one; else, and for English, the
+    source text). Read once per language and domain."""
+    if language == DEFAULT or language not in LANGUAGES or domain not in DOMAINS:
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True)
+    return gettext.translation(domain, localedir=LOCALE_DIR, languages=[language], fallback=True)
 
 
 def language_of(tag: object) -> str | None:
@@ -124,12 +131,12 @@ def choose(language: str | None) -> str:
 
 def _(message: str) -> str:
     """``message`` (its English text) in the current language."""
-    return _catalogue(_current.get()).gettext(message)
+    return catalogue(_current.get()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for ``n`` in the current language."""
-    return _catalogue(_current.get()).ngettext(singular, plural, n)
+    return catalogue(_current.get()).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, StorageError
 from bot.core.front_door import FrontDoor
 from bot.core.gallery import GalleryStore
 from bot.core.types import JobEvent, Progress, Reply, StoredImage, Target
@@ -30,6 +30,7 @@ from bot.platforms.web.chat import PLATFORM, ChatRoutes
 from bot.platforms.web.history import HistoryRoutes
 from bot.platforms.web.hosts import HostPolicy
 from bot.platforms.web.hub import EventHub
+from bot.platforms.web.localize import ChatLanguages
 from bot.platforms.web.pages import PageRoutes, load_static
 from bot.platforms.web.render import event_json, reply_json
 from bot.platforms.web.schedules import ScheduleRoutes
@@ -159,6 +160,18 @@ class WebAdapter:
         except Exception:
             log.exception("the scheduler liveness check failed")
             return "stopped"
+
+    async def chat_language(self, chat: str) -> str | None:
+        """The conversation's ``/settings language``, when the front door tells it (None: not set, not
+        told, or the database did not answer: the page then follows the browser)."""
+        front = self._front
+        if not isinstance(front, ChatLanguages):
+            return None
+        try:
+            return await front.chat_language(PLATFORM, chat)
+        except StorageError as exc:
+            log.warning("the web page's language: the chat's setting could not be read: %s", exc)
+            return None
 
     def reply_image(self, image_id: str) -> StoredImage | None:
         return self._images.get(image_id)

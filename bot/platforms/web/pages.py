@@ -1,6 +1,6 @@
 """The web chat's pages and read-only endpoints: static files (loaded once from the package, served
-by name from memory), the login form, the gallery and status APIs (and the gallery's Delete),
-``/healthz`` and ``/metrics``."""
+by name from memory; the pages rendered once per language, :mod:`.localize`), the login form, the
+gallery and status APIs (and the gallery's Delete), ``/healthz`` and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from aiohttp import web
 from bot.core.errors import StorageError
 from bot.core.gallery import GalleryItem
 from bot.core.ids import MAX_ROW_ID, ascii_int
+from bot.platforms.web import conversations
 from bot.platforms.web.chat import path_id, web_incoming
 from bot.platforms.web.conversations import chat_label_of, user_label
+from bot.platforms.web.localize import page_language, render_pages
 from bot.platforms.web.uploads import http_error
 
 if TYPE_CHECKING:
@@ -84,8 +86,12 @@ def _optional_int(query: Mapping[str, str], key: str) -> int | None:
 
 class PageRoutes:
     def __init__(self, adapter: Site, static: dict[str, tuple[bytes, str]]) -> None:
+        """``static``: :func:`load_static`'s table; its pages are served rendered (never as templates)."""
         self._adapter = adapter
-        self._static = static
+        self._static = {name: found for name, found in static.items() if not name.endswith(".html")}
+        templates = {name: body.decode() for name, (body, _kind) in static.items() if name.endswith(".html")}
+        scripts = {name: body.decode() for name, (body, _kind) in static.items() if name.endswith(".js")}
+        self._pages = render_pages(templates, scripts)
 
     def register(self, app: web.Application) -> None:
         for path in PAGES:
@@ -110,7 +116,17 @@ class PageRoutes:
         return response
 
     async def page(self, request: web.Request) -> web.Response:
-        return self._file(PAGES[request.path])
+        """The page in the chat's ``/settings language``, else the browser's (``?lang=`` wins)."""
+        name = PAGES[request.path]
+        chat = None
+        if name != "login.html":  # the login page knows no chat (and may be shown before the token)
+            chat = await self._adapter.chat_language(conversations.current(request))
+        language = page_language(request.query, request.headers.get("Accept-Language"), chat)
+        response = web.Response(body=self._pages[(name, language)], content_type="text/html", charset="utf-8")
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Content-Language"] = language
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        return response
 
     async def asset(self, request: web.Request) -> web.Response:
         return self._file(request.match_info["name"])

@@ -39,6 +39,10 @@ class Site(Protocol):
         """An image of a reply without a generation id (served as ``/files/<id>``)."""
         ...
 
+    async def chat_language(self, chat: str) -> str | None:
+        """The web conversation's ``/settings language`` (None: not set, or not known)."""
+        ...
+
     def collect(self, request_id: str) -> AbstractContextManager[list[dict[str, Any]]]:
         """Replies to that request go to the list, not to the pages."""
         ...

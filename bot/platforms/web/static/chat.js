@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { el, api, session } = Easel;
+  const { el, api, session, t } = Easel;
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const prompt = document.getElementById("prompt");
@@ -50,16 +50,16 @@
     chips.replaceChildren();
     if (state.editing !== null) {
       chips.append(el("span", { class: "chip", id: "editing" },
-        `Editing #${state.editing}`,
-        el("button", { type: "button", "aria-label": "Stop editing", text: "×", onclick: () => setEditing(null) })));
+        t("Editing #{id}", { id: state.editing }),
+        el("button", { type: "button", "aria-label": t("Stop editing"), text: "×", onclick: () => setEditing(null) })));
     }
     if (state.file) {
       chips.append(el("span", { class: "chip", id: "attachment" },
-        el("img", { src: state.fileUrl, alt: "" }), state.file.name || "pasted image",
-        el("button", { type: "button", "aria-label": "Remove the image", text: "×", onclick: () => setFile(null) })));
+        el("img", { src: state.fileUrl, alt: "" }), state.file.name || t("pasted image"),
+        el("button", { type: "button", "aria-label": t("Remove the image"), text: "×", onclick: () => setFile(null) })));
     }
     prompt.placeholder = state.editing !== null || state.file
-      ? "How should I change it? e.g. make it warmer" : DEFAULT_PLACEHOLDER;
+      ? t("How should I change it? e.g. make it warmer") : DEFAULT_PLACEHOLDER;
     prompt.required = !state.file;
   }
   function setEditing(id) { state.editing = id; renderChips(); if (id !== null) prompt.focus(); }
@@ -67,10 +67,15 @@
   // Only an image Easel can edit is attached: anything else is refused here, before any upload.
   function fileProblem(file) {
     if (!IMAGE_TYPES.includes(file.type)) {
-      return `${file.name || "That file"} is not an image I can edit: attach a PNG, JPEG, WebP or GIF.`;
+      return file.name
+        ? t("{name} is not an image I can edit: attach a PNG, JPEG, WebP or GIF.", { name: file.name })
+        : t("That file is not an image I can edit: attach a PNG, JPEG, WebP or GIF.");
     }
     if (file.size > state.maxUpload) {
-      return `${file.name || "That image"} is too large: ${Math.round(state.maxUpload / 1_000_000)} MB at most.`;
+      const mb = Math.round(state.maxUpload / 1_000_000);
+      return file.name
+        ? t("{name} is too large: {mb} MB at most.", { name: file.name, mb })
+        : t("That image is too large: {mb} MB at most.", { mb });
     }
     return null;
   }
@@ -145,13 +150,13 @@
     const label = data.reply_to ? `#${data.reply_to} · ` : "";
     const bubble = el("div", { class: "bubble" });
     if (data.image) {
-      bubble.append(el("img", { class: "upload-thumb", src: data.image.url, alt: mine ? "Your image" : "Their image" }));
+      bubble.append(el("img", { class: "upload-thumb", src: data.image.url, alt: mine ? t("Your image") : t("Their image") }));
     } else if (data.has_image) {
-      bubble.append(el("span", { class: "attached", text: "with a photo" }), "\n");
+      bubble.append(el("span", { class: "attached", text: t("with a photo") }), "\n");
     }
     bubble.append(`${label}${data.text || ""}`);
     return el("li", { class: `msg${mine ? " mine" : ""}` },
-      el("span", { class: "who", text: mine ? "You" : data.user }), bubble);
+      el("span", { class: "who", text: mine ? t("You") : data.user }), bubble);
   }
   function renderMessage(data) {
     const mine = data.user_id !== null && data.user_id === state.me;
@@ -165,7 +170,7 @@
       node = el("li", { class: "msg", id: `job-${data.job_id}` },
         el("div", { class: "job" }, el("div", { class: "status", role: "status" }),
           mine ? el("button", {
-            class: "btn stop", type: "button", text: "Stop", "aria-label": "Stop this request",
+            class: "btn stop", type: "button", text: t("Stop"), "aria-label": t("Stop this request"),
             onclick: async (event) => {
               const button = event.currentTarget;
               button.disabled = true;
@@ -187,14 +192,14 @@
     const status = jobNode(data).querySelector(".status");
     status.className = "status";
     if (data.state === "queued") {
-      status.replaceChildren(el("span", { class: "spinner", "aria-hidden": "true" }), `Queued (#${data.position})`);
+      status.replaceChildren(el("span", { class: "spinner", "aria-hidden": "true" }), t("Queued (#{position})", { position: data.position }));
     } else if (data.state === "started") {
-      status.replaceChildren(el("span", { class: "spinner", "aria-hidden": "true" }), `Generating with ${data.provider}…`);
+      status.replaceChildren(el("span", { class: "spinner", "aria-hidden": "true" }), t("Generating with {provider}…", { provider: data.provider }));
     } else if (data.state === "progress") {
       const pct = Math.round((data.fraction || 0) * 100);
       status.replaceChildren(
-        data.preview ? el("img", { src: data.preview, alt: "Preview" }) : el("span", { class: "spinner", "aria-hidden": "true" }),
-        "Generating…", el("progress", { max: "100", value: String(pct), "aria-label": "Progress" }), `${pct}%`);
+        data.preview ? el("img", { src: data.preview, alt: t("Preview") }) : el("span", { class: "spinner", "aria-hidden": "true" }),
+        t("Generating…"), el("progress", { max: "100", value: String(pct), "aria-label": t("Progress") }), `${pct}%`);
     }
   }
 
@@ -202,20 +207,21 @@
     const id = data.generation_id;
     if (kind === "download") {
       if (data.images.length === 1) {
-        return el("a", { class: "btn", href: `${data.images[0].url}?download=1`, download: "", text: "Download" });
+        return el("a", { class: "btn", href: `${data.images[0].url}?download=1`, download: "", text: t("Download") });
       }
-      return el("span", { class: "downloads" }, "Download",
+      return el("span", { class: "downloads" }, t("Download"),
         data.images.map((image, i) => el("a", {
           class: "btn", href: `${image.url}?download=1`, download: "", text: String(i + 1),
-          "aria-label": `Download image ${i + 1}`,
+          "aria-label": t("Download image {number}", { number: i + 1 }),
         })));
     }
-    const labels = { reroll: "Reroll", vary: "Vary", upscale: "⬆️ Upscale", edit: "Edit" };
+    const labels = { reroll: t("Reroll"), vary: t("Vary"), upscale: `⬆️ ${t("Upscale")}`, edit: t("Edit") };
+    const names = { reroll: t("Reroll"), vary: t("Vary"), upscale: t("Upscale"), edit: t("Edit") };
     if ((kind === "vary" || kind === "upscale" || kind === "edit") && data.images.length > 1) {
       // one button per image of the set (as Midjourney's V1-V4): the typed command names image k
       return el("span", { class: "downloads" }, labels[kind],
         data.images.map((image, i) => el("button", {
-          class: "btn", type: "button", text: String(i + 1), "aria-label": `${labels[kind]} image ${i + 1} of #${id}`,
+          class: "btn", type: "button", text: String(i + 1), "aria-label": t("{action} image {number} of #{id}", { action: names[kind], number: i + 1, id }),
           dataset: { action: kind, image: String(i + 1) },
           onclick: async (event) => {
             const target = `#${id}/${i + 1}`;
@@ -229,7 +235,7 @@
         })));
     }
     return el("button", {
-      class: "btn", type: "button", text: labels[kind], "aria-label": `${labels[kind]} #${id}`,
+      class: "btn", type: "button", text: labels[kind], "aria-label": t("{action} #{id}", { action: names[kind], id }),
       dataset: { action: kind },
       onclick: async (event) => {
         if (kind === "edit") { setEditing(id); return; }
@@ -262,12 +268,12 @@
       bubble.append(el("div", { class: `images${layout}` },
         data.images.map((image, i) => el("a", {
           href: image.url, target: "_blank", rel: "noopener",
-          class: data.spoiler ? "spoiler" : null, title: data.spoiler ? "Hidden: click to show" : null,
+          class: data.spoiler ? "spoiler" : null, title: data.spoiler ? t("Hidden: click to show") : null,
           onclick: data.spoiler ? reveal : null,
         },
           el("img", {
             src: image.url, width: image.width, height: image.height, loading: "lazy",
-            alt: `Picture #${data.generation_id ?? ""} ${i + 1}: ${data.text.split("\n")[0]}`,
+            alt: t("Picture #{id} {number}: {text}", { id: data.generation_id ?? "", number: i + 1, text: data.text.split("\n")[0] }),
           })))));
     }
     bubble.append(el("div", { class: "text", text: data.text }));

@@ -1,8 +1,25 @@
-// Shared helpers for every Easel page: DOM building (text only, never HTML strings) and the API.
+// Shared helpers for every Easel page: DOM building (text only, never HTML strings), the API and the
+// page's language: the t and tn helpers (an English text with {name} placeholders and their values; tn
+// also a plural and its count n) read the translations the server put in the page (#easel-strings,
+// bot/platforms/web/localize.py). Give them string literals only: that is how the texts are extracted.
 "use strict";
 
 const Easel = (() => {
   let sessionPromise = null;
+  const strings = (() => {
+    try { return JSON.parse(document.getElementById("easel-strings")?.textContent || "{}"); }
+    catch (_) { return {}; }
+  })();
+  const language = document.documentElement.lang || "en";
+
+  function format(text, values) {
+    return text.replace(/\{([a-z_]+)\}/g, (all, name) => (values && name in values ? String(values[name]) : all));
+  }
+  function t(message, values) { return format((strings.messages || {})[message] || message, values); }
+  function tn(singular, plural, n, values) {
+    const forms = (strings.plurals || {})[singular] || [singular, plural];
+    return format(forms[n === 1 ? 0 : 1], { n, ...values });
+  }
 
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -24,7 +41,7 @@ const Easel = (() => {
   function session(refresh = false) {
     if (!sessionPromise || refresh) {
       sessionPromise = fetch("/api/session", { credentials: "same-origin" }).then((r) => {
-        if (r.status === 401) { location.href = "/login"; throw new Error("login needed"); }
+        if (r.status === 401) { location.href = "/login"; throw new Error(t("Log in first.")); }
         return r.json();
       });
     }
@@ -37,7 +54,7 @@ const Easel = (() => {
       if (body && body.error) return body.error;
     } catch (_) { /* not JSON */ }
     const text = (await response.text()).trim();
-    return text || `The server answered ${response.status}.`;
+    return text || t("The server answered {status}.", { status: response.status });
   }
 
   // fetch() with the session's CSRF token; returns parsed JSON or throws Error(user-facing message).
@@ -54,7 +71,7 @@ const Easel = (() => {
       if (response.status === 401) { location.href = "/login"; }
       throw new Error(await errorText(response));
     }
-    throw new Error("The page is out of date: reload it.");
+    throw new Error(t("The page is out of date: reload it."));
   }
 
   function markCurrentNav() {
@@ -65,9 +82,10 @@ const Easel = (() => {
 
   function when(iso) {
     const d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString();
+    return isNaN(d) ? iso : d.toLocaleString(language);
   }
+  function time(date) { return date.toLocaleTimeString(language); }
 
   document.addEventListener("DOMContentLoaded", markCurrentNav);
-  return { el, api, session, when };
+  return { el, api, session, when, time, t, tn, language };
 })();

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { el, api, when } = Easel;
+  const { el, api, when, t, tn } = Easel;
   const grid = document.getElementById("grid");
   const more = document.getElementById("more");
   const empty = document.getElementById("gallery-empty");
@@ -14,6 +14,8 @@
     provider: document.getElementById("f-provider"),
   };
   let oldest = null;
+  const KINDS = { generate: t("generate"), edit: t("edit"), reroll: t("reroll"), vary: t("vary"), upscale: t("upscale") };
+  const kind = (item) => KINDS[item.kind] || item.kind;
 
   function query(extra = {}) {
     const params = new URLSearchParams();
@@ -30,14 +32,14 @@
   function card(item) {
     return el("button", {
       class: "card", type: "button", dataset: { generation: String(item.id) },
-      "aria-label": `Picture #${item.id}: ${item.prompt}`, onclick: () => openDetail(item.id),
+      "aria-label": t("Picture #{id}: {prompt}", { id: item.id, prompt: item.prompt }), onclick: () => openDetail(item.id),
     },
     thumb(item),
     el("span", { class: "meta" },
       el("span", { class: "prompt", text: item.prompt }),
-      el("span", { class: "sub" }, `#${item.id} · `, el("span", { class: "badge", text: item.kind }),
-        item.parent_id ? ` from #${item.parent_id}` : "", ` · ${item.provider || ""}`,
-        item.images.length > 1 ? ` · ${item.images.length} images` : "")));
+      el("span", { class: "sub" }, `#${item.id} · `, el("span", { class: "badge", text: kind(item) }),
+        item.parent_id ? ` ${t("from #{id}", { id: item.parent_id })}` : "", ` · ${item.provider || ""}`,
+        item.images.length > 1 ? ` · ${tn("{n} image", "{n} images", item.images.length)}` : "")));
   }
 
   async function load(reset) {
@@ -49,26 +51,28 @@
     empty.hidden = grid.children.length > 0;
   }
 
+  // label: "Parent" or "Child", already translated
   function lineageButton(item, label) {
     return el("button", {
-      type: "button", title: `${label} #${item.id}: ${item.prompt}`, "aria-label": `${label} #${item.id}`,
+      type: "button", title: t("{label} #{id}: {prompt}", { label, id: item.id, prompt: item.prompt }),
+      "aria-label": t("{label} #{id}", { label, id: item.id }),
       dataset: { generation: String(item.id) }, onclick: () => openDetail(item.id),
     }, thumb(item));
   }
 
   // "Made from" when the parent was deleted: the link is cleared, the recorded source still names it.
   function madeFrom(item) {
-    if (item.parent) return lineageButton(item.parent, "Parent");
+    if (item.parent) return lineageButton(item.parent, t("Parent"));
     const source = item.params && item.params.source;
     if (source && Number.isInteger(source.generation)) {
-      return el("span", { class: "muted", text: `#${source.generation} (deleted)` });
+      return el("span", { class: "muted", text: t("#{id} (deleted)", { id: source.generation }) });
     }
-    return el("span", { class: "muted", text: "Nothing: an original prompt." });
+    return el("span", { class: "muted", text: t("Nothing: an original prompt.") });
   }
 
   // Delete (the operator's): the core removes it from the history and the gallery, and its files.
   async function remove(item, button) {
-    if (!confirm(`Delete #${item.id} for good? Its files go too.`)) return;
+    if (!confirm(t("Delete #{id} for good? Its files go too.", { id: item.id }))) return;
     button.disabled = true;
     try {
       await api(`/api/generations/${item.id}/delete`, { method: "POST", json: {} });
@@ -91,26 +95,26 @@
       el("div", {},
         el("div", { class: `images${item.images.length === 1 ? " single" : ""}` },
           item.images.map((image, i) => el("a", { href: image.url, target: "_blank", rel: "noopener" },
-            el("img", { src: image.url, width: image.width, height: image.height, alt: `${item.prompt} (${i + 1})` }))))),
+            el("img", { src: image.url, width: image.width, height: image.height, alt: t("{prompt} ({number})", { prompt: item.prompt, number: i + 1 }) }))))),
       el("div", {},
-        el("h2", { id: "detail-title", text: `#${item.id} · ${item.kind}` }),
+        el("h2", { id: "detail-title", text: `#${item.id} · ${kind(item)}` }),
         el("p", { class: "prompt-text", text: item.prompt }),
         el("dl", {},
-          el("dt", { text: "Provider" }), el("dd", { text: [item.provider, item.model].filter(Boolean).join(" / ") || "—" }),
-          el("dt", { text: "Chat" }), el("dd", { text: item.chat_label || item.chat }),
-          el("dt", { text: "By" }), el("dd", { text: item.user }),
-          el("dt", { text: "Made" }), el("dd", { text: when(item.created_at) }),
-          item.negative ? [el("dt", { text: "Negative" }), el("dd", { text: item.negative })] : [],
+          el("dt", { text: t("Provider") }), el("dd", { text: [item.provider, item.model].filter(Boolean).join(" / ") || "—" }),
+          el("dt", { text: t("Chat") }), el("dd", { text: item.chat_label || item.chat }),
+          el("dt", { text: t("By") }), el("dd", { text: item.user }),
+          el("dt", { text: t("Made") }), el("dd", { text: when(item.created_at) }),
+          item.negative ? [el("dt", { text: t("Negative") }), el("dd", { text: item.negative })] : [],
           params.map(([key, value]) => [el("dt", { text: key }), el("dd", { text: typeof value === "object" ? JSON.stringify(value) : String(value) })])),
-        el("h3", { text: "Made from" }),
+        el("h3", { text: t("Made from") }),
         el("div", { class: "lineage", id: "parent" },
           madeFrom(item)),
-        el("h3", { text: "Made from this" }),
+        el("h3", { text: t("Made from this") }),
         el("div", { class: "lineage", id: "children" },
-          item.children.length ? item.children.map((c) => lineageButton(c, "Child")) : el("span", { class: "muted", text: "No edits or variations yet." })),
+          item.children.length ? item.children.map((c) => lineageButton(c, t("Child"))) : el("span", { class: "muted", text: t("No edits or variations yet.") })),
         el("p", { class: "actions" },
-          item.images.map((image, i) => el("a", { class: "btn", href: `${image.url}?download=1`, download: "", text: item.images.length > 1 ? `Download ${i + 1}` : "Download" })),
-          el("button", { class: "btn", type: "button", id: "delete", text: "Delete",
+          item.images.map((image, i) => el("a", { class: "btn", href: `${image.url}?download=1`, download: "", text: item.images.length > 1 ? t("Download {number}", { number: i + 1 }) : t("Download") })),
+          el("button", { class: "btn", type: "button", id: "delete", text: t("Delete"),
             onclick: (event) => remove(item, event.currentTarget) }))));
     if (!dialog.open) dialog.showModal();
     history.replaceState(null, "", `#${item.id}`);

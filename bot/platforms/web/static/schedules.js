@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { el, api, when: localTime } = Easel;
+  const { el, api, when: localTime, t } = Easel;
   const rows = document.getElementById("rows");
   const table = document.getElementById("schedules");
   const none = document.getElementById("none");
@@ -17,17 +17,21 @@
   const preview = document.getElementById("preview");
 
   function say(result) {
-    answer.textContent = result.replies.map((r) => r.text).join("\n\n") || "Done.";
+    answer.textContent = result.replies.map((r) => r.text).join("\n\n") || t("Done.");
     answer.classList.toggle("error", !result.ok);
   }
   function sayError(error) { answer.textContent = error.message; answer.classList.add("error"); }
 
+  const STATUSES = {
+    requested: t("requested"), claimed: t("starting"), submitted: t("submitted"), done: t("done"),
+    retrying: t("retrying"), failed: t("failed"), cancelled: t("cancelled"), missed: t("missed"),
+  };
   function lastResult(last) {
-    if (!last) return el("span", { class: "muted", text: "not run yet" });
-    const label = `${last.status} · ${localTime(last.when)}`;
+    if (!last) return el("span", { class: "muted", text: t("not run yet") });
+    const label = `${STATUSES[last.status] || last.status} · ${localTime(last.when)}`;
     if (last.thumb) {
       return el("a", { class: "last", href: `/gallery#${last.generation_id}`, title: label },
-        el("img", { src: last.thumb, alt: `Picture #${last.generation_id}`, width: "56", height: "56" }),
+        el("img", { src: last.thumb, alt: t("Picture #{id}", { id: last.generation_id }), width: "56", height: "56" }),
         el("span", { text: label }));
     }
     return el("span", { class: last.status === "done" ? "" : "muted", text: last.error ? `${label}: ${last.error}` : label });
@@ -35,9 +39,9 @@
 
   function button(schedule, verb, text) {
     return el("button", {
-      class: "btn", type: "button", text, "aria-label": `${text} #${schedule.id}`,
+      class: "btn", type: "button", text, "aria-label": t("{action} #{id}", { action: text, id: schedule.id }),
       onclick: async (event) => {
-        if (verb === "remove" && !confirm(`Delete #${schedule.id}?`)) return;
+        if (verb === "remove" && !confirm(t("Delete #{id}?", { id: schedule.id }))) return;
         event.currentTarget.disabled = true;
         const before = schedule.last_run?.when;
         try { say(await api(`/api/schedules/${schedule.id}/${verb}`, { method: "POST", json: {} })); }
@@ -50,17 +54,17 @@
 
   function row(s) {
     const what = s.kind === "birthday"
-      ? [el("span", { class: "badge", text: "birthday" }), ` ${s.birthday_of || "someone"}`]
+      ? [el("span", { class: "badge", text: t("birthday") }), ` ${s.birthday_of || t("someone")}`]
       : [s.prompt];
     return el("tr", { dataset: { schedule: String(s.id) } },
       el("td", { text: `#${s.id}` }),
-      el("td", {}, ...what, s.enabled ? null : el("span", { class: "badge bad", text: "paused" })),
+      el("td", {}, ...what, s.enabled ? null : el("span", { class: "badge bad", text: t("paused") })),
       el("td", { text: s.description }),
-      el("td", { class: "next", text: s.enabled ? s.next_run_local : "paused" }),
+      el("td", { class: "next", text: s.enabled ? s.next_run_local : t("paused") }),
       el("td", {}, lastResult(s.last_run)),
       el("td", { class: "row-actions" },
-        s.enabled ? button(s, "pause", "Pause") : button(s, "resume", "Resume"),
-        button(s, "run", "Run now"), button(s, "remove", "Delete")));
+        s.enabled ? button(s, "pause", t("Pause")) : button(s, "resume", t("Resume")),
+        button(s, "run", t("Run now")), button(s, "remove", t("Delete"))));
   }
 
   async function refresh() {
@@ -99,7 +103,7 @@
         const found = await api(`/api/schedules/preview?${params}`);
         preview.classList.remove("error");
         preview.replaceChildren(el("strong", { text: found.description }),
-          el("span", { text: " · next runs:" }), el("ul", {}, found.runs.map((t) => el("li", { text: t }))));
+          el("span", { text: ` · ${t("next runs:")}` }), el("ul", {}, found.runs.map((t) => el("li", { text: t }))));
       } catch (error) {
         preview.classList.add("error");
         preview.replaceChildren(el("span", { text: error.message }));
@@ -130,7 +134,7 @@
     document.getElementById("zones").append(...zones.map((z) => el("option", { value: z })));
     const list = await api("/api/conversations");
     fields.target.replaceChildren(...list.conversations.map((c) => el("option", {
-      value: c.id, text: c.id === list.current ? `${c.label} (this one)` : c.label, selected: c.id === list.current,
+      value: c.id, text: c.id === list.current ? t("{label} (this one)", { label: c.label }) : c.label, selected: c.id === list.current,
     })));
     await refresh();
   }

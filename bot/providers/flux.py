@@ -23,6 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused, Unavailable
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import media, references
@@ -41,6 +42,7 @@ from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
+    could_not_text,
     raise_for_response,
     scrub,
     transport_errors,
@@ -150,7 +152,9 @@ class FluxProvider:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
                 provider=self.name,
-                user_message=f"The model {model} cannot edit images; try flux-kontext-pro or flux-2-pro.",
+                user_message=_(
+                    "The model {model} cannot edit images; try flux-kontext-pro or flux-2-pro."
+                ).format(model=model),
             )
         progress = ProgressReporter(on_progress)
         async with self._slots:
@@ -199,7 +203,9 @@ class FluxProvider:
             raise InvalidRequest(
                 f"{self.name}: {model!r} is not a BFL model name",
                 provider=self.name,
-                user_message=f"{model!r} is not a FLUX model; known: {', '.join(self.catalog)}.",
+                user_message=_("{model} is not a FLUX model; known: {known}.").format(
+                    model=repr(model), known=", ".join(self.catalog)
+                ),
             )
 
     def _body(self, request: ImageRequest, spec: FluxModel, *, edit: bool) -> dict[str, Any]:
@@ -229,7 +235,7 @@ class FluxProvider:
             raise Unavailable(
                 f"{self.name}: submit answer has no task id",
                 provider=self.name,
-                user_message=UNAVAILABLE_TEXT,
+                user_message=_(UNAVAILABLE_TEXT),
             )
         polling_url = answer.get("polling_url")
         if isinstance(polling_url, str) and trusted_url(polling_url, base=self.base_url, hosts=TRUSTED_HOSTS):
@@ -250,7 +256,7 @@ class FluxProvider:
                 raise Unavailable(
                     f"{self.name}: Ready without a result sample",
                     provider=self.name,
-                    user_message=UNAVAILABLE_TEXT,
+                    user_message=_(UNAVAILABLE_TEXT),
                 )
             return result
         _raise_for_poll_status(answer, provider=self.name)
@@ -288,18 +294,18 @@ def _raise_for_poll_status(answer: dict[str, Any], *, provider: str) -> None:
     details = scrub(str(answer.get("details") or answer.get("error") or ""), limit=200)
     said = f": {details}" if details else ""
     if status in MODERATED:
-        raise Refused(f"{provider}: {status}{said}", provider=provider, user_message=REFUSED_TEXT)
+        raise Refused(f"{provider}: {status}{said}", provider=provider, user_message=_(REFUSED_TEXT))
     if status in FAILED:
         raise Unavailable(
             f"{provider}: the task ended with {status}{said}",
             provider=provider,
-            user_message="The image service failed to make this image; please try again.",
+            user_message=_("The image service failed to make this image; please try again."),
         )
     if status == "Task not found":
         raise Unavailable(
             f"{provider}: task not found (expired, or polled in the wrong region)",
             provider=provider,
-            user_message=UNAVAILABLE_TEXT,
+            user_message=_(UNAVAILABLE_TEXT),
         )
 
 
@@ -320,13 +326,13 @@ def _raise_for_status(response: httpx.Response, *, provider: str) -> None:
             raise InvalidRequest(
                 f"{provider}: HTTP 422: {scrub(problems)}",
                 provider=provider,
-                user_message=f"The image service could not do that: {scrub(problems, limit=160)}",
+                user_message=could_not_text(problems),
             )
     if response.status_code == 402:
         raise Misconfigured(
             f"{provider}: HTTP 402: out of credits",
             provider=provider,
-            user_message="The FLUX account is out of credits; an admin needs to top it up.",
+            user_message=_("The FLUX account is out of credits; an admin needs to top it up."),
         )
     raise_for_response(response, provider=provider)
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, ProviderError, Refused
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http.common import api_key, base_url, is_edit, merge_options, read_object
@@ -47,7 +48,7 @@ SIZED_MODELS = ("imagen-4.0-generate", "imagen-4.0-ultra-generate")
 """Models that take ``sampleImageSize`` ("only supported for the Standard and Ultra models")."""
 _IMAGE_SIZES = {"high": "2K", "hd": "2K", "low": "1K"}
 CHECK_TIMEOUT_S = 10.0
-NO_EDIT_TEXT = (
+NO_EDIT_TEXT = N_(
     "Imagen on the Gemini API only makes new images; it cannot edit one. Try another provider for edits."
 )
 
@@ -72,7 +73,7 @@ class ImagenProvider:
             raise InvalidRequest(
                 f"{self.name}: the Gemini API's Imagen cannot edit images",
                 provider=self.name,
-                user_message=NO_EDIT_TEXT,
+                user_message=_(NO_EDIT_TEXT),
             )
         model = _bare(request.model or self.model)
         url = f"{self.base_url}/models/{model}:predict"
@@ -154,7 +155,7 @@ class ImagenProvider:
         raise Refused(
             f"{self.name}: HTTP 200 without images (filtered: {said})",
             provider=self.name,
-            user_message=REFUSED_TEXT,
+            user_message=_(REFUSED_TEXT),
         )
 
 

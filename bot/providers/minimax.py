@@ -33,6 +33,7 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import references
@@ -52,6 +53,7 @@ from bot.providers._http.errors import (
     TIMEOUT_TEXT,
     UNAVAILABLE_TEXT,
     busy_text,
+    could_not_text,
     raise_for_response,
     scrub,
     transport_errors,
@@ -135,7 +137,9 @@ class MiniMaxProvider:
             raise InvalidRequest(
                 f"{self.name}: prompt of {len(prompt)} characters (at most {MAX_PROMPT_CHARS})",
                 provider=self.name,
-                user_message=f"That prompt is too long for MiniMax (at most {MAX_PROMPT_CHARS} characters).",
+                user_message=_("That prompt is too long for MiniMax (at most {limit} characters).").format(
+                    limit=MAX_PROMPT_CHARS
+                ),
             )
         body: dict[str, Any] = {
             "model": model,
@@ -169,7 +173,7 @@ class MiniMaxProvider:
         raise Refused(
             f"{self.name}: HTTP 200 without images (failed_count {failed})",
             provider=self.name,
-            user_message=REFUSED_TEXT,
+            user_message=_(REFUSED_TEXT),
         )
 
 
@@ -190,20 +194,22 @@ def raise_for_base_resp(payload: dict[str, Any], *, provider: str) -> None:
         raise RateLimited(f"{where} (rate limited)", provider=provider, user_message=busy_text(None))
     if code in _KEY:
         raise Misconfigured(
-            f"{where} (the API key was rejected)", provider=provider, user_message=KEY_REJECTED_TEXT
+            f"{where} (the API key was rejected)", provider=provider, user_message=_(KEY_REJECTED_TEXT)
         )
     if code == 1008:
-        raise Misconfigured(f"{where} (out of balance)", provider=provider, user_message=QUOTA_TEXT)
+        raise Misconfigured(f"{where} (out of balance)", provider=provider, user_message=_(QUOTA_TEXT))
     if code in _SENSITIVE:
-        raise Refused(f"{where} (refused: sensitive content)", provider=provider, user_message=REFUSED_TEXT)
+        raise Refused(
+            f"{where} (refused: sensitive content)", provider=provider, user_message=_(REFUSED_TEXT)
+        )
     if code == 1001:
-        raise ProviderTimeout(f"{where} (timed out)", provider=provider, user_message=TIMEOUT_TEXT)
+        raise ProviderTimeout(f"{where} (timed out)", provider=provider, user_message=_(TIMEOUT_TEXT))
     if code in _SERVER:
-        raise Unavailable(f"{where} (server error)", provider=provider, user_message=UNAVAILABLE_TEXT)
+        raise Unavailable(f"{where} (server error)", provider=provider, user_message=_(UNAVAILABLE_TEXT))
     raise InvalidRequest(
         f"{where} (request rejected)",
         provider=provider,
-        user_message="The image service could not do that" + (f": {said}" if said else "."),
+        user_message=could_not_text(said),
     )
 
 

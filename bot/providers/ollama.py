@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import references
@@ -66,7 +67,7 @@ SIZE_MULTIPLE = 16
 MAX_SIDE = 4096
 CHECK_TIMEOUT_S = 10.0
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
-NOT_AN_IMAGE_MODEL_TEXT = (
+NOT_AN_IMAGE_MODEL_TEXT = N_(
     "The configured Ollama model is not an image generation model; an admin needs to set "
     "providers.ollama.model (for example x/z-image-turbo)."
 )
@@ -116,8 +117,11 @@ class OllamaProvider:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
                 provider=self.name,
-                user_message=f"The Ollama model {model} only draws from text; pick a FLUX.2 model "
-                "(x/flux2-klein) to work from a picture.",
+                user_message=_(
+                    "The Ollama model {model} only draws from text; pick a FLUX.2 model (x/flux2-klein) to "
+                    "work "
+                    "from a picture."
+                ).format(model=model),
             )
         notes: tuple[str, ...] = ()
         if edit:
@@ -166,7 +170,9 @@ class OllamaProvider:
             raise Misconfigured(
                 f"{self.name}: {base} reports version {scrub(said, limit=40)!r}, not an Ollama version",
                 provider=self.name,
-                user_message="The Ollama server did not say which version it is; an admin needs to check it.",
+                user_message=_(
+                    "The Ollama server did not say which version it is; an admin needs to check it."
+                ),
             )
         self._versions[base] = version
         return version
@@ -179,9 +185,12 @@ class OllamaProvider:
                 f"{self.name}: Ollama {_label(version)} at {base} has no image generation ({when}; it is in "
                 f"{_label(FIRST)} to 0.32.5)",
                 provider=self.name,
-                user_message=f"This Ollama server (version {_label(version)}) cannot generate images: Ollama "
-                "had image generation only from 0.14.3 to 0.32.5. An admin needs to run one of those "
-                "versions or use another provider.",
+                user_message=_(
+                    "This Ollama server (version {version}) cannot generate images: Ollama had image "
+                    "generation only from 0.14.3 to 0.32.5. An admin needs to run one of those versions or "
+                    "use "
+                    "another provider."
+                ).format(version=_label(version)),
             )
         return version
 
@@ -210,7 +219,7 @@ class OllamaProvider:
                         raise Unavailable(
                             f"{self.name}: the generation failed: {scrub(str(event['error']))}",
                             provider=self.name,
-                            user_message=UNAVAILABLE_TEXT,
+                            user_message=_(UNAVAILABLE_TEXT),
                         )
                     total, completed = event.get("total"), event.get("completed")
                     if isinstance(total, int) and isinstance(completed, int) and total > 0:
@@ -227,12 +236,12 @@ class OllamaProvider:
                 raise Misconfigured(
                     f"{self.name}: {model} answered with text: it is not an image generation model",
                     provider=self.name,
-                    user_message=NOT_AN_IMAGE_MODEL_TEXT,
+                    user_message=_(NOT_AN_IMAGE_MODEL_TEXT),
                 )
             raise Unavailable(
                 f"{self.name}: the generation ended without an image",
                 provider=self.name,
-                user_message=UNAVAILABLE_TEXT,
+                user_message=_(UNAVAILABLE_TEXT),
             )
         data, mime = decode_base64(image, provider=self.name)
         made = to_image(data, provider=self.name, model=model, mime=mime, seed=_seed(body))
@@ -242,10 +251,10 @@ class OllamaProvider:
 
 
 def _references_ignored(version: tuple[int, int, int]) -> str:
-    return (
-        f"Ollama {_label(version)} does not use the picture to work from (only 0.15.0 to 0.15.4 do); "
-        "this image was drawn from the description alone."
-    )
+    return _(
+        "Ollama {version} does not use the picture to work from (only 0.15.0 to 0.15.4 do); this image was "
+        "drawn from the description alone."
+    ).format(version=_label(version))
 
 
 def _event(line: str, *, provider: str) -> dict[str, Any] | None:
@@ -257,7 +266,7 @@ def _event(line: str, *, provider: str) -> dict[str, Any] | None:
         raise Unavailable(
             f"{provider}: streamed answer is not JSON: {scrub(line, limit=80)}",
             provider=provider,
-            user_message=UNAVAILABLE_TEXT,
+            user_message=_(UNAVAILABLE_TEXT),
         ) from exc
     if not isinstance(event, dict):
         raise Unavailable(f"{provider}: streamed answer is not JSON objects", provider=provider)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, ProviderError
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
 from bot.providers._http import gpt_image, images_api, references
@@ -53,7 +54,9 @@ class OpenAIProvider:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
                 provider=self.name,
-                user_message=f"The model {model} cannot edit images; try another with --model.",
+                user_message=_("The model {model} cannot edit images; try another with --model.").format(
+                    model=model
+                ),
             )
         fields = self._fields(request, model, rules, edit=edit)
         send: dict[str, Any]

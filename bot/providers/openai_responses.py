@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, ProviderError, RateLimited, Refused, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
 from bot.providers._http import gpt_image, images_api, media, references
@@ -36,6 +37,7 @@ from bot.providers._http.errors import (
     UNAVAILABLE_TEXT,
     ErrorInfo,
     busy_text,
+    could_not_text,
     error_info_from,
     refused,
     scrub,
@@ -59,7 +61,7 @@ TOOL_FIELDS = frozenset(
         "partial_images",
     }
 )
-FAILED_CALL_TEXT = (
+FAILED_CALL_TEXT = N_(
     "The image service declined to make this image (it gave no reason); try rewording the prompt."
 )
 
@@ -157,7 +159,9 @@ class OpenAIResponsesProvider:
     def _images(self, payload: Any, image_model: str) -> list[Image]:
         if not isinstance(payload, dict):
             raise Unavailable(
-                f"{self.name}: answer is not a JSON object", provider=self.name, user_message=UNAVAILABLE_TEXT
+                f"{self.name}: answer is not a JSON object",
+                provider=self.name,
+                user_message=_(UNAVAILABLE_TEXT),
             )
         output = payload.get("output")
         items = [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
@@ -194,13 +198,13 @@ class OpenAIResponsesProvider:
             return Refused(
                 f"{self.name}: the image_generation_call failed",
                 provider=self.name,
-                user_message=FAILED_CALL_TEXT,
+                user_message=_(FAILED_CALL_TEXT),
             )
         details = payload.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, dict) else None
         if status == "incomplete" and reason == "content_filter":
             return Refused(
-                f"{self.name}: incomplete: content_filter", provider=self.name, user_message=REFUSED_TEXT
+                f"{self.name}: incomplete: content_filter", provider=self.name, user_message=_(REFUSED_TEXT)
             )
         parts = [
             part
@@ -212,45 +216,50 @@ class OpenAIResponsesProvider:
         refusal = next((p.get("refusal") for p in parts if p.get("type") == "refusal"), None)
         if refusal is not None:
             return Refused(
-                f"{self.name}: refusal: {scrub(str(refusal))}", provider=self.name, user_message=REFUSED_TEXT
+                f"{self.name}: refusal: {scrub(str(refusal))}",
+                provider=self.name,
+                user_message=_(REFUSED_TEXT),
             )
         if status == "incomplete":
             return InvalidRequest(
                 f"{self.name}: incomplete: {reason}",
                 provider=self.name,
-                user_message=f"The image service stopped before making an image ({reason}).",
+                user_message=_("The image service stopped before making an image ({reason}).").format(
+                    reason=reason
+                ),
             )
         if status in ("queued", "in_progress"):
             return Unavailable(
-                f"{self.name}: response still {status}", provider=self.name, user_message=UNAVAILABLE_TEXT
+                f"{self.name}: response still {status}", provider=self.name, user_message=_(UNAVAILABLE_TEXT)
             )
         text = " ".join(str(p.get("text")) for p in parts if p.get("type") == "output_text" and p.get("text"))
         if text:
             return InvalidRequest(
                 f"{self.name}: answered with text instead of an image: {scrub(text)}",
                 provider=self.name,
-                user_message=f"The image service answered instead of drawing: {scrub(text, limit=200)}",
+                user_message=_("The image service answered instead of drawing: {said}").format(
+                    said=scrub(text, limit=200)
+                ),
             )
         return Refused(
             f"{self.name}: HTTP 200 without an image ({len(items)} output item(s))",
             provider=self.name,
-            user_message=REFUSED_TEXT,
+            user_message=_(REFUSED_TEXT),
         )
 
     def _failed(self, info: ErrorInfo) -> ProviderError:
         """A ``status: failed`` response's own ``error``."""
         said = f"{self.name}: response failed: {info.code}: {info.message}"
         if refused(info):
-            return Refused(said, provider=self.name, user_message=REFUSED_TEXT)
+            return Refused(said, provider=self.name, user_message=_(REFUSED_TEXT))
         if info.code == "rate_limit_exceeded":
             return RateLimited(said, provider=self.name, user_message=busy_text(None))
         if info.code in ("server_error", "internal_error") or info.type == "server_error":
-            return Unavailable(said, provider=self.name, user_message=UNAVAILABLE_TEXT)
+            return Unavailable(said, provider=self.name, user_message=_(UNAVAILABLE_TEXT))
         return InvalidRequest(
             said,
             provider=self.name,
-            user_message="The image service could not do that"
-            + (f": {scrub(info.message, limit=160)}" if info.message else "."),
+            user_message=could_not_text(info.message),
         )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, RateLimited, Refused, Unavailable
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import references
@@ -188,7 +189,7 @@ class OpenRouterProvider:
             raise Unavailable(
                 f"{self.name}: the result URL could not be fetched ({exc})",
                 provider=self.name,
-                user_message="The finished image could no longer be fetched; please try again.",
+                user_message=_("The finished image could no longer be fetched; please try again."),
             ) from exc
         return to_image(data, provider=self.name, model=model, mime=mime)
 
@@ -198,13 +199,13 @@ class OpenRouterProvider:
         native = str(choice.get("native_finish_reason") or "").upper()
         where = f"{self.name}: HTTP 200 without images (finish {finish or 'none'}/{native or 'none'})"
         if native in RECITATION_FINISHES:
-            return Refused(where, provider=self.name, user_message=RECITATION_TEXT)
+            return Refused(where, provider=self.name, user_message=_(RECITATION_TEXT))
         if finish == "content_filter" or native in REFUSAL_FINISHES or message.get("refusal"):
-            return Refused(where, provider=self.name, user_message=REFUSED_TEXT)
+            return Refused(where, provider=self.name, user_message=_(REFUSED_TEXT))
         text = message.get("content")
         said = text.strip() if isinstance(text, str) else ""
         return InvalidRequest(
-            where, provider=self.name, user_message=text_only_text(said) if said else NO_IMAGE_TEXT
+            where, provider=self.name, user_message=text_only_text(said) if said else _(NO_IMAGE_TEXT)
         )
 
     async def _check_one(self, base: str) -> tuple[bool, str]:
@@ -247,8 +248,13 @@ def _error_from(error: dict[str, Any], response: httpx.Response, *, provider: st
         return Refused(
             f"{provider}: HTTP 403: moderation flagged the input: {message}",
             provider=provider,
-            user_message="The image service's moderation refused this prompt"
-            + (f" ({scrub(named, limit=80)})." if named else "."),
+            user_message=(
+                _("The image service's moderation refused this prompt ({reasons}).").format(
+                    reasons=scrub(named, limit=80)
+                )
+                if named
+                else _("The image service's moderation refused this prompt.")
+            ),
         )
     retry_headers = {
         k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "retry-after-ms")

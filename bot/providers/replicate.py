@@ -28,6 +28,7 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import media
@@ -46,6 +47,7 @@ from bot.providers._http.errors import (
     REFUSED_TEXT,
     UNAVAILABLE_TEXT,
     busy_text,
+    could_not_text,
     error_info,
     raise_for_response,
     retry_after_seconds,
@@ -159,7 +161,7 @@ class ReplicateProvider:
             raise InvalidRequest(
                 f"{self.name}: {model!r} is not a Replicate model",
                 provider=self.name,
-                user_message=f"{model!r} is not a Replicate model (owner/name).",
+                user_message=_("{model} is not a Replicate model (owner/name).").format(model=repr(model)),
             )
         spec = _spec(model)
         edit = is_edit(request, provider=self.name)
@@ -167,7 +169,7 @@ class ReplicateProvider:
             raise InvalidRequest(
                 f"{self.name}: {model} cannot edit images",
                 provider=self.name,
-                user_message=f"The model {model} cannot edit images.",
+                user_message=_("The model {model} cannot edit images.").format(model=model),
             )
         progress = ProgressReporter(on_progress)
         images: list[Image] = []
@@ -270,7 +272,7 @@ class ReplicateProvider:
             raise Unavailable(
                 f"{self.name}: unfinished prediction without a usable id",
                 provider=self.name,
-                user_message=UNAVAILABLE_TEXT,
+                user_message=_(UNAVAILABLE_TEXT),
             )
         return f"{self.base_url}/predictions/{prediction_id}"
 
@@ -298,7 +300,7 @@ class ReplicateProvider:
             raise Refused(
                 f"{self.name}: prediction succeeded without any image (filtered?)",
                 provider=self.name,
-                user_message=REFUSED_TEXT,
+                user_message=_(REFUSED_TEXT),
             )
         seed = _logged_seed(prediction.get("logs"))
         return [
@@ -345,11 +347,13 @@ def _raise_for_failure(prediction: dict[str, Any], *, provider: str) -> None:
     error = scrub(str(prediction.get("error") or ""), limit=200)
     said = f": {error}" if error else ""
     if _UNSAFE.search(error):
-        raise Refused(f"{provider}: prediction {status}{said}", provider=provider, user_message=REFUSED_TEXT)
+        raise Refused(
+            f"{provider}: prediction {status}{said}", provider=provider, user_message=_(REFUSED_TEXT)
+        )
     raise Unavailable(
         f"{provider}: prediction {status}{said}",
         provider=provider,
-        user_message="The image service failed to make this image; please try again.",
+        user_message=_("The image service failed to make this image; please try again."),
     )
 
 
@@ -384,7 +388,7 @@ def _raise_for_status(response: httpx.Response, *, provider: str) -> None:
             raise InvalidRequest(
                 f"{provider}: HTTP 422: {problems}",
                 provider=provider,
-                user_message=f"The image service could not do that: {scrub(problems, limit=160)}",
+                user_message=could_not_text(problems),
             )
     raise_for_response(response, provider=provider)
 

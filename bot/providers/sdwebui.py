@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
@@ -51,7 +52,7 @@ API = "/sdapi/v1"
 PROGRESS_INTERVAL_S = 1.0
 SIDE_CALL_TIMEOUT_S = 10.0
 """Progress polls, interrupts and health checks: short, whatever the generation timeout is."""
-CANCELLED_TEXT = "The image was cancelled before it was finished."
+CANCELLED_TEXT = N_("The image was cancelled before it was finished.")
 UPSCALERS = ("R-ESRGAN 4x+", "ESRGAN_4x", "SwinIR 4x", "ScuNET GAN", "Lanczos")
 """Extras upscalers by preference: the model ones A1111 ships (downloaded on first use), then Lanczos,
 which every install has."""
@@ -206,7 +207,7 @@ class SDWebUIProvider:
             await asyncio.gather(watcher, return_exceptions=True)
         if job.interrupted:
             raise InvalidRequest(
-                f"{self.name}: the job was interrupted", provider=self.name, user_message=CANCELLED_TEXT
+                f"{self.name}: the job was interrupted", provider=self.name, user_message=_(CANCELLED_TEXT)
             )
         self._raise_for(response)
         return pick_images(
@@ -279,29 +280,37 @@ class SDWebUIProvider:
             raise Misconfigured(
                 f"{where}: login rejected{said}",
                 provider=self.name,
-                user_message="The Stable Diffusion WebUI rejected the bot's login; an admin needs to set "
-                "providers.sdwebui.api_key to the server's --api-auth user:pass.",
+                user_message=_(
+                    "The Stable Diffusion WebUI rejected the bot's login; an admin needs to set "
+                    "providers.sdwebui.api_key to the server's --api-auth user:pass."
+                ),
             )
         if status in (400, 404) and info.message not in ("", "Not Found"):  # "Sampler not found", ...
             raise InvalidRequest(
                 f"{where}{said}",
                 provider=self.name,
-                user_message="The Stable Diffusion WebUI could not do that: "
-                f"{scrub(info.message, limit=160)} (check providers.sdwebui.sampler/model).",
+                user_message=_(
+                    "The Stable Diffusion WebUI could not do that: {reason} (check "
+                    "providers.sdwebui.sampler/model)."
+                ).format(reason=scrub(info.message, limit=160)),
             )
         if status == 404:
             raise Misconfigured(
                 f"{where}: no such route (wrong base_url, or the server runs without --api){said}",
                 provider=self.name,
-                user_message="The Stable Diffusion WebUI has no API at that address; an admin needs to check "
-                "providers.sdwebui.base_url and start the server with --api.",
+                user_message=_(
+                    "The Stable Diffusion WebUI has no API at that address; an admin needs to check "
+                    "providers.sdwebui.base_url and start the server with --api."
+                ),
             )
         if status == 422:
             detail = _validation_detail(response) or info.message
             raise InvalidRequest(
                 f"{where}: request rejected: {detail}",
                 provider=self.name,
-                user_message=f"The Stable Diffusion WebUI rejected the request: {scrub(detail, limit=160)}.",
+                user_message=_("The Stable Diffusion WebUI rejected the request: {reason}.").format(
+                    reason=scrub(detail, limit=160)
+                ),
             )
         raise_for_response(response, provider=self.name)
 
@@ -318,7 +327,7 @@ def _basic_auth(settings: SamplerSettings) -> dict[str, str]:
         raise Misconfigured(
             "providers.sdwebui.api_key must be user:pass (the server's --api-auth value)",
             provider="sdwebui",
-            user_message="providers.sdwebui.api_key must look like user:pass; an admin needs to fix it.",
+            user_message=_("providers.sdwebui.api_key must look like user:pass; an admin needs to fix it."),
         )
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
@@ -328,7 +337,7 @@ def _preview(value: object) -> bytes | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        data, _ = decode_base64(value, provider="sdwebui")
+        data, _mime = decode_base64(value, provider="sdwebui")
     except Unavailable:
         return None
     return data

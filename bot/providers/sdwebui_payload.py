@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from bot.core.errors import ImageError, Unavailable
+from bot.core.i18n import _
 from bot.core.imaging import image_size
 from bot.core.types import GenerationKind, Image, ImageRequest
 from bot.providers._http.common import diffusion_prompt, encode_reference
@@ -93,7 +94,7 @@ def pick_images(
         raise Unavailable(
             f"{provider}: answer has no images",
             provider=provider,
-            user_message="The image service answered without any image.",
+            user_message=_("The image service answered without any image."),
         )
     info = _info(payload.get("info"))
     wanted = max(1, min(request.n, max_n))
@@ -103,7 +104,7 @@ def pick_images(
         raise Unavailable(
             f"{provider}: answer has a grid but no images",
             provider=provider,
-            user_message="The image service answered without any image.",
+            user_message=_("The image service answered without any image."),
         )
     _note_sampler(sampler, info)
     seeds = _seeds(info, request.seed, len(chosen))
@@ -151,7 +152,7 @@ def _first_image(info: dict[str, Any], items: list[str], wanted: int) -> int:
 
 def _size(item: str) -> tuple[int, int] | None:
     try:
-        data, _ = decode_base64(item, provider="sdwebui")
+        data, _mime = decode_base64(item, provider="sdwebui")
         return image_size(data)
     except (Unavailable, ImageError):
         return None

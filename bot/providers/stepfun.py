@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, ProviderError, Refused
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
 from bot.providers._http import images_api, references
@@ -133,10 +134,18 @@ class StepFunProvider:
         allowed = EDIT_MODELS if edit else GENERATE_MODELS
         if model not in allowed and model in CATALOG:
             what = "edit images" if edit else "make new images (it only edits)"
+            text = (
+                _("The StepFun model {model} cannot edit images; step-image-edit-2 does both.")
+                if edit
+                else _(
+                    "The StepFun model {model} cannot make new images (it only edits); step-image-edit-2 "
+                    "does both."
+                )
+            )
             raise InvalidRequest(
                 f"{self.name}: {model} cannot {what}",
                 provider=self.name,
-                user_message=f"The StepFun model {model} cannot {what}; step-image-edit-2 does both.",
+                user_message=text.format(model=model),
             )
 
     def _prompt(self, text: str, model: str) -> str:
@@ -145,7 +154,9 @@ class StepFunProvider:
             raise InvalidRequest(
                 f"{self.name}: prompt of {len(text)} characters (at most {limit} for {model})",
                 provider=self.name,
-                user_message=f"That prompt is too long for StepFun (at most {limit} characters).",
+                user_message=_("That prompt is too long for StepFun (at most {limit} characters).").format(
+                    limit=limit
+                ),
             )
         return text
 
@@ -164,7 +175,7 @@ def _items(payload: Any, *, provider: str) -> list[Mapping[str, Any]]:
         raise Refused(
             f"{provider}: HTTP 200 with finish_reason content_filtered",
             provider=provider,
-            user_message=REFUSED_TEXT,
+            user_message=_(REFUSED_TEXT),
         )
     return images_api.result_items(  # an error in the 200, or nothing at all: its usual answer
         {**(payload if isinstance(payload, dict) else {}), "data": kept}, provider=provider

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Refused
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import media, references
@@ -171,12 +172,12 @@ class XAIProvider:
             info = error_info_from(payload)
             if refused(info) or "moderation" in info.message.lower():
                 raise Refused(
-                    f"{self.name}: refused: {info.message}", provider=self.name, user_message=REFUSED_TEXT
+                    f"{self.name}: refused: {info.message}", provider=self.name, user_message=_(REFUSED_TEXT)
                 )
             raise InvalidRequest(
                 f"{self.name}: error in an HTTP 200: {info.message}",
                 provider=self.name,
-                user_message="The image service could not do that.",
+                user_message=_("The image service could not do that."),
             )
         data = payload.get("data")
         data = data if isinstance(data, list) else []
@@ -191,7 +192,7 @@ class XAIProvider:
             raise Refused(
                 f"{self.name}: HTTP 200 without images ({len(data)} item(s) withheld by moderation)",
                 provider=self.name,
-                user_message=REFUSED_TEXT,
+                user_message=_(REFUSED_TEXT),
             )
         return items
 
@@ -227,13 +228,13 @@ def _raise_for_status(response: httpx.Response, *, provider: str) -> None:
             raise Misconfigured(
                 f"{provider}: HTTP {response.status_code}: the API key was rejected",
                 provider=provider,
-                user_message=KEY_REJECTED_TEXT,
+                user_message=_(KEY_REJECTED_TEXT),
             )
         if "moderation" in info.message.lower() or "safety" in info.message.lower():
             raise Refused(
                 f"{provider}: HTTP {response.status_code}: refused: {info.message}",
                 provider=provider,
-                user_message=REFUSED_TEXT,
+                user_message=_(REFUSED_TEXT),
             )
     raise_for_response(response, provider=provider)
 

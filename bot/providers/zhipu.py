@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, RateLimited, Refused
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import images_api
@@ -33,6 +34,7 @@ from bot.providers._http.errors import (
     QUOTA_TEXT,
     REFUSED_TEXT,
     busy_text,
+    could_not_text,
     error_info,
     raise_for_response,
     retry_after_seconds,
@@ -50,7 +52,7 @@ RECOMMENDED = ("1024x1024", "768x1344", "864x1152", "1344x768", "1152x864", "144
 MIN_SIDE, MAX_SIDE, MULTIPLE, MAX_PIXELS = 512, 2048, 16, 2**21
 QUALITY_MODELS = ("cogview-4-250304",)
 CHECK_TIMEOUT_S = 10.0
-NO_EDIT_TEXT = "CogView only draws from text; it cannot edit a picture. Try another provider for edits."
+NO_EDIT_TEXT = N_("CogView only draws from text; it cannot edit a picture. Try another provider for edits.")
 _KEY_CODES = frozenset({"1000", "1001", "1002", "1003", "1004"})
 _THROTTLED = frozenset({"1302", "1303", "1305"})
 _QUOTA = frozenset({"1110", "1111", "1112", "1113", "1304"})
@@ -99,7 +101,7 @@ class ZhipuProvider:
         """One image (CogView makes one per call) for the prompt; edits are InvalidRequest."""
         if is_edit(request, provider=self.name):
             raise InvalidRequest(
-                f"{self.name}: CogView cannot edit images", provider=self.name, user_message=NO_EDIT_TEXT
+                f"{self.name}: CogView cannot edit images", provider=self.name, user_message=_(NO_EDIT_TEXT)
             )
         model = request.model or self.model
         body: dict[str, Any] = {
@@ -156,25 +158,25 @@ def raise_for_zhipu(response: httpx.Response, *, provider: str) -> None:
     code = _code(response)
     where = f"{provider}: HTTP {response.status_code} code {code}: {info.message}"
     if code == "1301":
-        raise Refused(f"{where} (refused: content safety)", provider=provider, user_message=REFUSED_TEXT)
+        raise Refused(f"{where} (refused: content safety)", provider=provider, user_message=_(REFUSED_TEXT))
     if code in _THROTTLED:
         wait = retry_after_seconds(response.headers)
         raise RateLimited(
             f"{where} (rate limited)", provider=provider, retry_after=wait, user_message=busy_text(wait)
         )
     if code in _QUOTA:
-        raise Misconfigured(f"{where} (account or quota)", provider=provider, user_message=QUOTA_TEXT)
+        raise Misconfigured(f"{where} (account or quota)", provider=provider, user_message=_(QUOTA_TEXT))
     if code in _KEY_CODES:
         raise Misconfigured(
-            f"{where} (the API key was rejected)", provider=provider, user_message=KEY_REJECTED_TEXT
+            f"{where} (the API key was rejected)", provider=provider, user_message=_(KEY_REJECTED_TEXT)
         )
     if code == "1211":
-        raise Misconfigured(f"{where} (unknown model)", provider=provider, user_message=NOT_FOUND_TEXT)
+        raise Misconfigured(f"{where} (unknown model)", provider=provider, user_message=_(NOT_FOUND_TEXT))
     if code in _PARAMETER_CODES:
         raise InvalidRequest(
             f"{where} (request rejected)",
             provider=provider,
-            user_message=f"The image service could not do that: {info.message}",
+            user_message=could_not_text(info.message),
         )
     raise_for_response(response, provider=provider)
 

@@ -21,8 +21,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core import i18n
-from bot.core.errors import DeliveryFailed, EaselError
+from bot.core.errors import DeliveryFailed, EaselError, StorageError
 from bot.core.flags import parse_aspect
+from bot.core.i18n import N_, _
 from bot.core.jobs.intake import Accepted, NeedsConfirmation, Requester, Submission
 from bot.core.jobs.ledger import JobOutcome
 from bot.core.messages import Generate, GenerationOptions
@@ -133,7 +134,7 @@ class RunExecutor:
             except Exception:
                 log.exception("submitting scheduled runs failed")
             finally:
-                for _ in batch:
+                for _item in batch:
                     self._submitting.task_done()
 
     async def _submit_bounded(
@@ -184,7 +185,7 @@ class RunExecutor:
         if schedule.kind == ScheduleKind.BIRTHDAY:
             birthday = await self._birthdays.by_schedule(schedule.id)
             if birthday is None:
-                raise EaselError("birthday gone", user_message="That birthday was removed.")
+                raise EaselError("birthday gone", user_message=_("That birthday was removed."))
             chat = await self._history.upsert_chat(
                 platform=schedule.target.platform, external_id=schedule.target.chat_id
             )
@@ -246,7 +247,7 @@ class RunExecutor:
             except Exception:
                 log.exception("recording the outcome of scheduled runs failed")
             finally:
-                for _ in batch:
+                for _item in batch:
                     self._outcomes.task_done()
 
     async def _resolve(self, run: RunRecord, job: JobRecord | None) -> None:
@@ -258,22 +259,29 @@ class RunExecutor:
         if schedule is None:
             await self._store.set_run(run.id, status=RunStatus.CANCELLED, now=now, error="schedule deleted")
             return
-        await self._failed(run, schedule, job.user_message or job.error or "the job failed")
+        await self._failed(run, schedule, job.user_message or job.error or N_("the job failed"))
 
     async def _failed(self, run: RunRecord, schedule: ScheduleRecord, reason: str) -> None:
         now = self._clock.now()
         failures = await self._store.record_outcome(
             schedule.id, failed=True, pause_after=self._policy.max_failures, now=now
         )
-        what = f"Scheduled post #{schedule.id}" if schedule.kind == ScheduleKind.POST else "The birthday card"
         if failures >= self._policy.max_failures:
             await self._store.set_run(run.id, status=RunStatus.FAILED, now=now, error=reason)
             log.warning("schedule %s paused after %d failures: %s", schedule.id, failures, reason)
-            await self._notify(
-                schedule,
-                f"{what} failed {failures} times in a row and is paused ({reason}). "
-                f"/schedule resume {schedule.id} starts it again.",
-            )
+            with i18n.using(await self._language(schedule)):
+                text = (
+                    _(
+                        "Scheduled post #{id} failed {failures} times in a row and is paused ({reason}). "
+                        "/schedule resume {id} starts it again."
+                    )
+                    if schedule.kind == ScheduleKind.POST
+                    else _(
+                        "The birthday card failed {failures} times in a row and is paused ({reason}). "
+                        "/schedule resume {id} starts it again."
+                    )
+                ).format(id=schedule.id, failures=failures, reason=_(reason))
+            await self._notify(schedule, text)
             return
         delay = timedelta(seconds=self._policy.retry_backoff_s * 2 ** (failures - 1))
         when = now + delay
@@ -282,7 +290,26 @@ class RunExecutor:
         )
         self._on_retry(run, when)
         minutes = max(1, round(delay.total_seconds() / 60))
-        await self._notify(schedule, f"{what} failed ({reason}); I'll try again in about {minutes} min.")
+        with i18n.using(await self._language(schedule)):
+            text = (
+                _("Scheduled post #{id} failed ({reason}); I'll try again in about {minutes} min.")
+                if schedule.kind == ScheduleKind.POST
+                else _("The birthday card failed ({reason}); I'll try again in about {minutes} min.")
+            ).format(id=schedule.id, reason=_(reason), minutes=minutes)
+        await self._notify(schedule, text)
+
+    async def _language(self, schedule: ScheduleRecord) -> str:
+        """The language of the schedule's chat (its /settings language, else English). A failure's
+        reason is in it already when the job ran; one of Easel's texts raised before the job existed
+        (so in English) is translated there by ``_(reason)``, and any other text stays as it is."""
+        try:
+            chat = await self._history.upsert_chat(
+                platform=schedule.target.platform, external_id=schedule.target.chat_id
+            )
+            settings = await self._history.get_chat_settings(chat_id=chat)
+        except StorageError:
+            settings = {}
+        return i18n.resolve(settings, schedule.target.locale)
 
     async def _notify(self, schedule: ScheduleRecord, text: str) -> None:
         """Tell the owner where the schedule posts (its chat); the operator's log has it too."""

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 
 from bot.core.errors import InvalidInput
 from bot.core.flags import clip
+from bot.core.i18n import _
 from bot.core.schedules.birthday_dates import next_card_time
 from bot.core.schedules.ports import TriggerSpec
 from bot.core.schedules.spec import WHEN_HELP, check_timezone
@@ -40,12 +41,12 @@ def _standard_days(field: str) -> str:
         return "*"
     days: set[int] = set()
     for part in field.lower().split(","):
-        span, _, step_text = part.partition("/")
+        span, _slash, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
         if span in ("*", "?"):
             first, last = 0, 6
         else:
-            low, _, high = span.partition("-")
+            low, _dash, high = span.partition("-")
             first = _day_number(low)
             last = _day_number(high) if high else (6 if step_text else first)
             if last < first:
@@ -74,7 +75,11 @@ def _cron(expression: str, tz: str) -> CronTrigger:
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(
             f"bad cron {expression!r}: {exc}",
-            user_message=f"'{clip(expression, 60)}' is not a cron expression I can use ({exc}). {WHEN_HELP}",
+            user_message=_("'{expression}' is not a cron expression I can use ({reason}).").format(
+                expression=clip(expression, 60), reason=exc
+            )
+            + " "
+            + _(WHEN_HELP),
         ) from exc
 
 
@@ -89,12 +94,12 @@ class ApschedulerTriggers:
             _cron(spec.cron or "", tz)
         elif spec.kind == "interval":
             if not spec.seconds or spec.seconds < 60:
-                raise InvalidInput("interval too short", user_message="Intervals start at 1 minute.")
+                raise InvalidInput("interval too short", user_message=_("Intervals start at 1 minute."))
         elif spec.kind == "birthday":
             if spec.day is None or spec.month is None or spec.hour is None:
-                raise InvalidInput("incomplete birthday", user_message="That birthday is incomplete.")
+                raise InvalidInput("incomplete birthday", user_message=_("That birthday is incomplete."))
         else:
-            raise InvalidInput(f"unknown trigger {spec.kind!r}", user_message=WHEN_HELP)
+            raise InvalidInput(f"unknown trigger {spec.kind!r}", user_message=_(WHEN_HELP))
 
     def next_after(
         self, spec: TriggerSpec, tz: str, after: datetime, *, anchor: datetime | None = None
@@ -109,7 +114,7 @@ class ApschedulerTriggers:
             return fire.astimezone(UTC) if fire is not None else None
         cron = _cron(spec.cron or "", tz)
         probe = after
-        for _ in range(_MAX_PROBES):
+        for _probe in range(_MAX_PROBES):
             candidate: datetime | None = cron.get_next_fire_time(None, _next_second(probe))
             if candidate is None:
                 return None

@@ -25,13 +25,15 @@ from typing import Any
 
 import discord
 
+from bot.core import i18n
 from bot.core.errors import DeliveryFailed
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
 from bot.core.ports import Clock
 from bot.core.types import Done, Failed, GenerationRecord, JobEvent, Reply, Target
 from bot.platforms.discord import files as discord_files
 from bot.platforms.discord import http, render
 from bot.platforms.discord.errors import MISSING_PERMISSIONS, attempt, call, forbidden, gone
+from bot.platforms.discord.locales import locale_of
 from bot.platforms.discord.views import result_view
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ TOKEN_MARGIN_S = 60
 DEFAULT_FILESIZE_LIMIT = 10 * 1024 * 1024
 DELIVERED = 99
 MEMORY_LIMIT = 10_000
-NOTHING_TO_DO = "Nothing to do."
+NOTHING_TO_DO = N_("Nothing to do.")
 NO_CHANNEL = "discord: the interaction can no longer be answered and Easel may not post here"
 
 RecordLookup = Callable[[int], Awaitable[GenerationRecord | None]]
@@ -98,7 +100,9 @@ class DiscordDelivery:
         async with self._lock(token):
             live = self._live.pop(token, None)
             if live is not None and not live.responded:
-                await call(live.interaction.response.send_message(NOTHING_TO_DO, ephemeral=True))
+                with i18n.using(locale_of(live.interaction)):
+                    nothing = _(NOTHING_TO_DO)
+                await call(live.interaction.response.send_message(nothing, ephemeral=True))
 
     def forget(self, token: str) -> None:
         """The interaction's handler has ended: later answers go through the webhook."""
@@ -174,7 +178,7 @@ class DiscordDelivery:
         ids = [str(data["id"])]
         hook = http.followup(self._client, token)
         for number, group in enumerate(groups[1:], start=2):
-            part = f"#{reply.generation_id} · part {number}/{len(groups)}"
+            part = _part(reply.generation_id, number, len(groups))
             chunk = [files[i] for i in group]
             message = await call(hook.send(part, files=discord_files.to_files(chunk), wait=True))
             ids.append(str(message.id))
@@ -209,9 +213,7 @@ class DiscordDelivery:
         for index, group in enumerate(groups):
             chunk = discord_files.to_files([files[i] for i in group])
             last = index == len(groups) - 1
-            content = (
-                mention or None if index == 0 else f"#{reply.generation_id} · part {index + 1}/{len(groups)}"
-            )
+            content = mention or None if index == 0 else _part(reply.generation_id, index + 1, len(groups))
             if index == 0 and status is not None:
                 edited = await call(
                     status.edit(content=content, embed=embed, attachments=chunk, view=view if last else None)
@@ -364,3 +366,8 @@ def _replying(
     if reference is not None:
         options["reference"] = reference
     return options
+
+
+def _part(generation_id: int | None, number: int, total: int) -> str:
+    """The text of a result's later message (a set larger than one message takes), e.g. ``#12 · part 2/3``."""
+    return _("#{id} · part {number}/{total}").format(id=generation_id, number=number, total=total)

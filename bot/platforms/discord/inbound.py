@@ -26,6 +26,7 @@ from bot.core import i18n
 from bot.core.chat.buttons import command_text, job_intent
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.front_door import FrontDoor
+from bot.core.i18n import N_
 from bot.core.messages import Attachment, Edit, Incoming, Intent
 from bot.core.ports import Clock
 from bot.core.types import Action
@@ -40,14 +41,18 @@ log = logging.getLogger(__name__)
 DEFER_AFTER_S = 1.5
 """Acknowledge (thinking) when the service has not answered by then: Discord's deadline is 3 s."""
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-NOT_ALLOWED = "Sorry, this bot is private here."
-NOT_READY = "I'm still starting up; try again in a few seconds."
-RESTARTING = "I'm restarting; try again in a few seconds."
-NO_IMAGE = "That message has no image I can edit."
-NO_CHANNEL_POSTS = (
+NOT_ALLOWED = N_("Sorry, this bot is private here.")
+NOT_READY = N_("I'm still starting up; try again in a few seconds.")
+RESTARTING = N_("I'm restarting; try again in a few seconds.")
+NO_IMAGE = N_("That message has no image I can edit.")
+NO_CHANNEL_POSTS = N_(
     "I can only answer commands here (I'm on your account, not in this server), so I can't post "
     "scheduled images or birthday cards here. Use it in a server that added Easel, or in a DM with me."
 )
+TOO_LARGE = N_("That image is too large for me (20 MB at most).")
+NOT_AN_IMAGE = N_("That file is not an image (PNG, JPEG, WebP or GIF).")
+DOWNLOAD_FAILED = N_("I couldn't download that image from Discord; please try again.")
+"""These are answered ephemerally in the presser's language (:func:`tell`)."""
 _MENTION = re.compile(r"<@!?([0-9]+)>")
 
 
@@ -92,10 +97,10 @@ class DiscordInbound:
         if not await self._admit(interaction):
             return
         if posts_later and not reaches_channel(interaction):
-            await interaction.response.send_message(NO_CHANNEL_POSTS, ephemeral=True)
+            await tell(interaction, NO_CHANNEL_POSTS)
             return
         if not ephemeral and not self._can_post_images(interaction):
-            await interaction.response.send_message(i18n._(MISSING_PERMISSIONS), ephemeral=True)
+            await tell(interaction, MISSING_PERMISSIONS)
             return
         assert self.front is not None
         incoming = self._incoming(interaction, text, intent=intent, is_admin=is_admin)
@@ -155,11 +160,10 @@ class DiscordInbound:
 
     async def _admit(self, interaction: discord.Interaction[Any]) -> bool:
         if self.front is None or not self.accepting:
-            answer = NOT_READY if self.accepting else RESTARTING
-            await interaction.response.send_message(answer, ephemeral=True)
+            await tell(interaction, NOT_READY if self.accepting else RESTARTING)
             return False
         if not self._allowed(interaction.guild_id, interaction.channel_id, interaction.user.id):
-            await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
+            await tell(interaction, NOT_ALLOWED)
             return False
         return True
 
@@ -169,16 +173,16 @@ class DiscordInbound:
         """An attachment's bytes, or None after telling the user why not (ephemeral)."""
         problem = None
         if file.size > MAX_DOWNLOAD_BYTES:
-            problem = "That image is too large for me (20 MB at most)."
+            problem = TOO_LARGE
         elif file.content_type is not None and not file.content_type.startswith("image/"):
-            problem = "That file is not an image (PNG, JPEG, WebP or GIF)."
+            problem = NOT_AN_IMAGE
         if problem is None:
             try:
                 return Attachment(data=await file.read(), filename=file.filename, mime=file.content_type)
             except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
                 log.warning("discord: downloading %s failed: %s", file.url, exc)
-                problem = "I couldn't download that image from Discord; please try again."
-        await interaction.response.send_message(problem, ephemeral=True)
+                problem = DOWNLOAD_FAILED
+        await tell(interaction, problem)
         return None
 
     async def on_button(self, interaction: discord.Interaction[Any], button: render.Button) -> None:
@@ -234,7 +238,7 @@ class DiscordInbound:
         generation = render.generation_of(message) if me is not None and message.author.id == me.id else None
         image = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
         if generation is None and image is None:
-            await interaction.response.send_message(NO_IMAGE, ephemeral=True)
+            await tell(interaction, NO_IMAGE)
             return
 
         async def submit(modal_interaction: discord.Interaction[Any], instruction: str) -> None:
@@ -346,3 +350,10 @@ def reaches_channel(interaction: discord.Interaction[Any]) -> bool:
     if not owners:
         return True
     return interaction.guild_id is not None and interaction.is_guild_integration()
+
+
+async def tell(interaction: discord.Interaction[Any], text: str) -> None:
+    """Answer the interaction ephemerally with ``text`` (an ``N_`` constant) in the presser's language."""
+    with i18n.using(locale_of(interaction)):
+        translated = i18n._(text)
+    await interaction.response.send_message(translated, ephemeral=True)

@@ -85,6 +85,8 @@ def command_list(language: str) -> list[BotCommand]:
 
 
 ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "chosen_inline_result"]
+TOO_LARGE_TO_DOWNLOAD = N_("That image is too large for me to download (20 MB at most).")
+DOWNLOAD_FAILED = N_("I couldn't download that image from Telegram; please send it again.")
 
 
 def _flood_control(token: str, redis_url: str | None, retries: int) -> BaseRateLimiter[RateArgs]:
@@ -271,7 +273,8 @@ class TelegramAdapter:
             return
         if not self._allowed(message.chat.id, message.from_user.id):
             if message.chat.type == "private":
-                await message.reply_text(NOT_ALLOWED)
+                with i18n.using(message.from_user.language_code):
+                    await message.reply_text(_(NOT_ALLOWED))
             return
         self.delivery.unblock(message.chat.id)
         inbound = translate(message, bot_id=self.bot_id, bot_username=self.username)
@@ -343,20 +346,23 @@ class TelegramAdapter:
     async def _download(self, ref: FileRef, incoming: Incoming) -> bytes | None:
         """The image's bytes, or None after telling the user why not."""
         if ref.size is not None and ref.size > MAX_DOWNLOAD_BYTES:
-            await self._tell(incoming, "That image is too large for me to download (20 MB at most).")
+            await self._tell(incoming, TOO_LARGE_TO_DOWNLOAD)
             return None
         try:
             file = await self.application.bot.get_file(ref.file_id)
             if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
-                await self._tell(incoming, "That image is too large for me to download (20 MB at most).")
+                await self._tell(incoming, TOO_LARGE_TO_DOWNLOAD)
                 return None
             return bytes(await file.download_as_bytearray())
         except TelegramError as exc:
             log.warning("downloading %s failed: %s", ref.file_id, exc)
-            await self._tell(incoming, "I couldn't download that image from Telegram; please send it again.")
+            await self._tell(incoming, DOWNLOAD_FAILED)
             return None
 
     async def _tell(self, incoming: Incoming, text: str) -> None:
+        """Tell the sender ``text`` (an ``N_`` constant), in their language."""
+        with i18n.using(incoming.locale):
+            text = _(text)
         try:
             await self.delivery.send(target_of(incoming), Reply(text=text, is_error=True))
         except DeliveryFailed as exc:

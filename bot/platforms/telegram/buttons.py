@@ -14,7 +14,7 @@ from bot.core import i18n
 from bot.core.chat.buttons import command_text, job_intent
 from bot.core.errors import DeliveryFailed, EaselError
 from bot.core.front_door import FrontDoor
-from bot.core.i18n import _
+from bot.core.i18n import N_, _
 from bot.core.messages import Incoming
 from bot.core.types import Action
 from bot.platforms.telegram import render
@@ -24,7 +24,7 @@ from bot.platforms.telegram.updates import PLATFORM, chat_key
 
 log = logging.getLogger(__name__)
 
-NOT_ALLOWED = "Sorry, this bot is private."
+NOT_ALLOWED = N_("Sorry, this bot is private.")
 
 
 class ButtonPresses:
@@ -46,10 +46,12 @@ class ButtonPresses:
         button = render.decode(query.data)
         message = query.message
         if button is None or not isinstance(message, Message):
-            await query.answer("This button no longer works.")
+            with i18n.using(query.from_user.language_code):
+                await query.answer(_("This button no longer works."))
             return
         if not self._allowed(message.chat.id, query.from_user.id):
-            await query.answer(NOT_ALLOWED, show_alert=True)
+            with i18n.using(query.from_user.language_code):
+                await query.answer(_(NOT_ALLOWED), show_alert=True)
             return
         thread_id = message.message_thread_id if message.is_topic_message else None
         extra: dict[str, int] = {"reply_to": message.message_id}
@@ -115,20 +117,25 @@ class ButtonPresses:
         """The original files of the set (or of its image ``image_index``), if the generation is this
         chat's (the core says) and has that image (the stored set says)."""
         record = await front.generation_in_chat(incoming, generation_id)
-        if record is None or not record.images:
-            await query.answer("That image is gone.", show_alert=True)
-            return
-        chosen = list(enumerate(record.images, start=1))
-        if image_index is not None:
-            if image_index >= len(record.images):
-                count = len(record.images)
-                await query.answer(
-                    f"#{generation_id} has {count} images; there is no image {image_index + 1}.",
-                    show_alert=True,
-                )
+        with i18n.using(incoming.locale):  # the presser's language
+            if record is None or not record.images:
+                await query.answer(_("That image is gone."), show_alert=True)
                 return
-            chosen = [chosen[image_index]]
-        await query.answer("Sending the original file…")
+            chosen = list(enumerate(record.images, start=1))
+            if image_index is not None:
+                if image_index >= len(record.images):
+                    count = len(record.images)
+                    text = (
+                        _("#{id} has {count} image; there is no image {number}.")
+                        if count == 1
+                        else _("#{id} has {count} images; there is no image {number}.")
+                    )
+                    await query.answer(
+                        text.format(id=generation_id, count=count, number=image_index + 1), show_alert=True
+                    )
+                    return
+                chosen = [chosen[image_index]]
+            await query.answer(_("Sending the original file…"))
         for index, image in chosen:
             data = await front.image_bytes(image)
             await message.reply_document(

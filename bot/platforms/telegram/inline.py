@@ -79,9 +79,10 @@ def result_id(prompt: str) -> str:
 
 
 def draw_another() -> InlineKeyboardMarkup:
-    """The keyboard of an inline message: 🎨 Draw another (starts ``@bot `` in the same chat)."""
+    """The keyboard of an inline message: 🎨 Draw another (starts ``@bot `` in the same chat), in the
+    current language."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("🎨 Draw another", switch_inline_query_current_chat="")]]
+        [[InlineKeyboardButton(_("🎨 Draw another"), switch_inline_query_current_chat="")]]
     )
 
 
@@ -135,8 +136,8 @@ class InlineMode(BotCalls):
             results = [
                 InlineQueryResultArticle(
                     result_id(prompt),
-                    f"🎨 Draw: {shorten(prompt, 60)}",
-                    InputTextMessageContent(f"🎨 Drawing “{prompt}”…"),
+                    _("🎨 Draw: {prompt}").format(prompt=shorten(prompt, 60)),
+                    InputTextMessageContent(_("🎨 Drawing “{prompt}”…").format(prompt=prompt)),
                     reply_markup=draw_another(),  # without a keyboard Telegram gives no inline_message_id
                     description=_(DRAW_DESCRIPTION),
                 )

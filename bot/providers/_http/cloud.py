@@ -10,13 +10,14 @@ import re
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.types import Image
 from bot.providers._http import media
 
 __all__ = ["EXPIRED_TEXT", "fetch_result"]
 
 _STATUS = re.compile(r"HTTP \d{3}")
-EXPIRED_TEXT = (
+EXPIRED_TEXT = N_(
     "The finished image could not be downloaded from the image service (the link expired); please try again."
 )
 
@@ -43,7 +44,7 @@ async def fetch_result(
         raise Unavailable(
             f"{provider}: the result URL answered {status[0] if status else 'an error'} (expired?)",
             provider=provider,
-            user_message=EXPIRED_TEXT,
+            user_message=_(EXPIRED_TEXT),
         ) from exc
     return media.to_image(
         data, provider=provider, model=model, seed=seed, revised_prompt=revised_prompt, mime=mime

@@ -20,6 +20,7 @@ from typing import Any, overload
 import httpx
 
 from bot.core.errors import ImageError, InvalidRequest, Misconfigured, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.imaging import sniff
 from bot.core.types import Aspect, GenerationKind, ImageRequest
 from bot.providers._http.errors import UNAVAILABLE_TEXT, scrub
@@ -42,7 +43,7 @@ __all__ = [
     "reference_mime",
 ]
 
-NEEDS_REFERENCE_TEXT = "I need an image to work from for that."
+NEEDS_REFERENCE_TEXT = N_("I need an image to work from for that.")
 
 # ------------------------------------------------------------------------------------------ settings
 
@@ -54,8 +55,10 @@ def api_key(settings: ProviderSettings, *, provider: str) -> str:
         raise Misconfigured(
             f"providers.{provider}.api_key is not set",
             provider=provider,
-            user_message=f"The {provider} image service has no API key; an admin needs to set "
-            f"providers.{provider}.api_key.",
+            user_message=_(
+                "The {provider} image service has no API key; an admin needs to set "
+                "providers.{provider}.api_key."
+            ).format(provider=provider),
         )
     return key
 
@@ -82,8 +85,10 @@ def base_urls(
         raise Misconfigured(
             f"providers.{provider}.base_url is not set" + (f" (for example {example})" if example else ""),
             provider=provider,
-            user_message=f"The {provider} server address is not configured; an admin needs to set "
-            f"providers.{provider}.base_url.",
+            user_message=_(
+                "The {provider} server address is not configured; an admin needs to set "
+                "providers.{provider}.base_url."
+            ).format(provider=provider),
         )
     for url in urls:
         parsed = httpx.URL(url)
@@ -91,8 +96,9 @@ def base_urls(
             raise Misconfigured(
                 f"providers.{provider}.base_url {url!r} is not an http(s) URL",
                 provider=provider,
-                user_message=f"The {provider} server address is not a valid http(s) URL; an admin needs "
-                "to fix it.",
+                user_message=_(
+                    "The {provider} server address is not a valid http(s) URL; an admin needs to fix it."
+                ).format(provider=provider),
             )
     if len(set(urls)) != len(urls):
         raise Misconfigured(f"providers.{provider}.base_url lists a server twice", provider=provider)
@@ -125,7 +131,7 @@ def is_edit(request: ImageRequest, *, provider: str) -> bool:
         raise InvalidRequest(
             f"{provider}: {request.kind} needs a reference image",
             provider=provider,
-            user_message=NEEDS_REFERENCE_TEXT,
+            user_message=_(NEEDS_REFERENCE_TEXT),
         )
     return True
 
@@ -211,7 +217,7 @@ def read_json(response: httpx.Response, *, provider: str) -> Any:
         raise Unavailable(
             f"{provider}: HTTP {response.status_code} answer is not JSON" + (f": {said}" if said else ""),
             provider=provider,
-            user_message=UNAVAILABLE_TEXT,
+            user_message=_(UNAVAILABLE_TEXT),
         ) from exc
 
 
@@ -220,6 +226,6 @@ def read_object(response: httpx.Response, *, provider: str) -> dict[str, Any]:
     body = read_json(response, provider=provider)
     if not isinstance(body, dict):
         raise Unavailable(
-            f"{provider}: answer is not a JSON object", provider=provider, user_message=UNAVAILABLE_TEXT
+            f"{provider}: answer is not a JSON object", provider=provider, user_message=_(UNAVAILABLE_TEXT)
         )
     return body

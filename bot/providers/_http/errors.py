@@ -38,6 +38,7 @@ from bot.core.errors import (
     TooLarge,
     Unavailable,
 )
+from bot.core.i18n import N_, _
 from bot.observability.redaction import redact
 from bot.providers._http.limits import ResponseTooLarge
 
@@ -52,6 +53,7 @@ __all__ = [
     "UNAVAILABLE_TEXT",
     "ErrorInfo",
     "busy_text",
+    "could_not_text",
     "describe_transport_error",
     "error_info",
     "error_info_from",
@@ -74,15 +76,17 @@ _SECRET = re.compile(
 )
 _MAX_MESSAGE = 300
 
-REFUSED_TEXT = "The image service refused this prompt (content policy)."
-UNAVAILABLE_TEXT = "The image service is unavailable right now; please try again in a little while."
-TIMEOUT_TEXT = "The image service took too long to answer."
-KEY_REJECTED_TEXT = "The image service rejected the bot's API key; an admin needs to check the configuration."
-NOT_FOUND_TEXT = (
+REFUSED_TEXT = N_("The image service refused this prompt (content policy).")
+UNAVAILABLE_TEXT = N_("The image service is unavailable right now; please try again in a little while.")
+TIMEOUT_TEXT = N_("The image service took too long to answer.")
+KEY_REJECTED_TEXT = N_(
+    "The image service rejected the bot's API key; an admin needs to check the configuration."
+)
+NOT_FOUND_TEXT = N_(
     "The image service does not know that address or model; an admin needs to check base_url/model."
 )
-QUOTA_TEXT = "The image service account is out of credit or quota; an admin needs to look at it."
-TOO_LARGE_TEXT = "The image service sent back an answer too large to handle."
+QUOTA_TEXT = N_("The image service account is out of credit or quota; an admin needs to look at it.")
+TOO_LARGE_TEXT = N_("The image service sent back an answer too large to handle.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +182,11 @@ def raise_for_response(response: httpx.Response, *, provider: str) -> None:
     where = f"{provider}: HTTP {status}"
     if 400 <= status < 500 and refused(info):
         raise Refused(
-            f"{where}: refused (content policy){said}", provider=provider, user_message=REFUSED_TEXT
+            f"{where}: refused (content policy){said}", provider=provider, user_message=_(REFUSED_TEXT)
         )
     if status == 429:
         if info.code == "insufficient_quota":
-            raise Misconfigured(f"{where}: out of quota{said}", provider=provider, user_message=QUOTA_TEXT)
+            raise Misconfigured(f"{where}: out of quota{said}", provider=provider, user_message=_(QUOTA_TEXT))
         retry_after = retry_after_seconds(response.headers)
         raise RateLimited(
             f"{where}: rate limited{said}",
@@ -191,33 +195,45 @@ def raise_for_response(response: httpx.Response, *, provider: str) -> None:
             user_message=busy_text(retry_after),
         )
     if status == 408:
-        raise ProviderTimeout(f"{where}: request timeout{said}", provider=provider, user_message=TIMEOUT_TEXT)
+        raise ProviderTimeout(
+            f"{where}: request timeout{said}", provider=provider, user_message=_(TIMEOUT_TEXT)
+        )
     if status == 409 or status >= 500:
-        raise Unavailable(f"{where}: server error{said}", provider=provider, user_message=UNAVAILABLE_TEXT)
+        raise Unavailable(f"{where}: server error{said}", provider=provider, user_message=_(UNAVAILABLE_TEXT))
     if status in (401, 403):
         raise Misconfigured(
-            f"{where}: the API key was rejected{said}", provider=provider, user_message=KEY_REJECTED_TEXT
+            f"{where}: the API key was rejected{said}", provider=provider, user_message=_(KEY_REJECTED_TEXT)
         )
     if status == 402:
-        raise Misconfigured(f"{where}: payment required{said}", provider=provider, user_message=QUOTA_TEXT)
+        raise Misconfigured(f"{where}: payment required{said}", provider=provider, user_message=_(QUOTA_TEXT))
     if status == 404:
         raise Misconfigured(
             f"{where}: not found (wrong base_url or model?){said}",
             provider=provider,
-            user_message=NOT_FOUND_TEXT,
+            user_message=_(NOT_FOUND_TEXT),
         )
     raise InvalidRequest(
         f"{where}: request rejected{said}",
         provider=provider,
-        user_message="The image service could not do that"
-        + (f": {scrub(info.message, limit=160)}" if info.message else "."),
+        user_message=could_not_text(info.message),
     )
 
 
 def busy_text(retry_after: float | None) -> str:
+    """The user message for a rate limit, with the wait when the provider said it."""
     if retry_after is None:
-        return "The image service is busy; please try again in a minute."
-    return f"The image service is busy; try again in about {max(1, round(retry_after))} s."
+        return _("The image service is busy; please try again in a minute.")
+    return _("The image service is busy; try again in about {seconds} s.").format(
+        seconds=max(1, round(retry_after))
+    )
+
+
+def could_not_text(said: str | None) -> str:
+    """The user message for a request the provider rejected: its own words (as the API gave them,
+    shortened and scrubbed) inside a translated sentence."""
+    if not said:
+        return _("The image service could not do that.")
+    return _("The image service could not do that: {reason}").format(reason=scrub(said, limit=160))
 
 
 def describe_transport_error(exc: httpx.HTTPError) -> str:
@@ -257,23 +273,23 @@ def transport_errors(*, provider: str, url: str | None = None) -> Iterator[None]
         raise Misconfigured(
             f"{prefix}unusable URL: {scrub(str(exc))}",
             provider=provider,
-            user_message="The image service address is not a valid http(s) URL; an admin needs to fix it.",
+            user_message=_("The image service address is not a valid http(s) URL; an admin needs to fix it."),
         ) from exc
     except ResponseTooLarge as exc:
         raise TooLarge(
             f"{prefix}{exc} (providers.{provider}.max_response_mb)",
             provider=provider,
-            user_message=TOO_LARGE_TEXT,
+            user_message=_(TOO_LARGE_TEXT),
         ) from exc
     except httpx.ConnectTimeout as exc:
         reason = describe_transport_error(exc)
-        raise Unavailable(prefix + reason, provider=provider, user_message=UNAVAILABLE_TEXT) from exc
+        raise Unavailable(prefix + reason, provider=provider, user_message=_(UNAVAILABLE_TEXT)) from exc
     except httpx.TimeoutException as exc:
         reason = describe_transport_error(exc)
-        raise ProviderTimeout(prefix + reason, provider=provider, user_message=TIMEOUT_TEXT) from exc
+        raise ProviderTimeout(prefix + reason, provider=provider, user_message=_(TIMEOUT_TEXT)) from exc
     except (httpx.TransportError, httpx.DecodingError) as exc:  # connect, network, protocol, proxy
         reason = describe_transport_error(exc)
-        raise Unavailable(prefix + reason, provider=provider, user_message=UNAVAILABLE_TEXT) from exc
+        raise Unavailable(prefix + reason, provider=provider, user_message=_(UNAVAILABLE_TEXT)) from exc
 
 
 def _str_or_none(value: object) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, Refused, Unavailable
+from bot.core.i18n import _
 from bot.core.imaging import EXTENSIONS
 from bot.core.types import Image
 from bot.providers._http import media
@@ -127,25 +128,25 @@ def result_items(payload: Any, *, provider: str) -> list[Mapping[str, Any]]:
     """The ``data`` items that carry an image; Refused/InvalidRequest for an HTTP 200 without any."""
     if not isinstance(payload, dict):
         raise Unavailable(
-            f"{provider}: answer is not a JSON object", provider=provider, user_message=UNAVAILABLE_TEXT
+            f"{provider}: answer is not a JSON object", provider=provider, user_message=_(UNAVAILABLE_TEXT)
         )
     if payload.get("error"):
         info = error_info_from(payload)
         if refused(info):
             raise Refused(
-                f"{provider}: refused: {info.message}", provider=provider, user_message=REFUSED_TEXT
+                f"{provider}: refused: {info.message}", provider=provider, user_message=_(REFUSED_TEXT)
             )
         raise InvalidRequest(
             f"{provider}: error in an HTTP 200: {info.message}",
             provider=provider,
-            user_message="The image service could not do that.",
+            user_message=_("The image service could not do that."),
         )
     data = payload.get("data")
     if not isinstance(data, list):
         raise InvalidRequest(
             f"{provider}: answer has no data list",
             provider=provider,
-            user_message="The image service answered without any image.",
+            user_message=_("The image service answered without any image."),
         )
     items: list[Mapping[str, Any]] = [
         item
@@ -158,7 +159,7 @@ def result_items(payload: Any, *, provider: str) -> list[Mapping[str, Any]]:
         raise Refused(
             f"{provider}: HTTP 200 without images ({len(data)} item(s) withheld)",
             provider=provider,
-            user_message=REFUSED_TEXT,
+            user_message=_(REFUSED_TEXT),
         )
     return items
 
@@ -229,6 +230,8 @@ def _raise_model_not_found(response: httpx.Response, *, provider: str) -> None:
         raise Misconfigured(
             f"{provider}: HTTP {response.status_code}: model not found: {info.message}",
             provider=provider,
-            user_message="The image service does not offer that model (any more); pick another with "
-            f"--model or ask an admin to check providers.{provider}.model. {scrub(info.message, limit=160)}",
+            user_message=_(
+                "The image service does not offer that model (any more); pick another with --model or ask "
+                "an admin to check providers.{provider}.model. {reason}"
+            ).format(provider=provider, reason=scrub(info.message, limit=160)),
         )

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.core.errors import ImageError, TooLarge, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.imaging import image_size, sniff
 from bot.core.types import Image
 from bot.providers._http.errors import raise_for_response, transport_errors
@@ -30,7 +31,7 @@ from bot.providers._http.limits import ResponseTooLarge, response_limit
 MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-NOT_AN_IMAGE = "The image service sent back something that is not an image."
+NOT_AN_IMAGE = N_("The image service sent back something that is not an image.")
 
 
 def decode_base64(data: str, *, provider: str) -> tuple[bytes, str]:
@@ -40,7 +41,7 @@ def decode_base64(data: str, *, provider: str) -> tuple[bytes, str]:
         raw = base64.b64decode(payload, validate=False)
     except (binascii.Error, ValueError) as exc:
         raise Unavailable(
-            f"{provider} sent invalid base64", provider=provider, user_message=NOT_AN_IMAGE
+            f"{provider} sent invalid base64", provider=provider, user_message=_(NOT_AN_IMAGE)
         ) from exc
     return raw, sniffed(raw, provider=provider)
 
@@ -53,7 +54,7 @@ def sniffed(data: bytes, *, provider: str) -> str:
         raise Unavailable(
             f"{provider} returned {len(data)} bytes that are not an image",
             provider=provider,
-            user_message=NOT_AN_IMAGE,
+            user_message=_(NOT_AN_IMAGE),
         ) from exc
 
 
@@ -72,7 +73,7 @@ def to_image(
         width, height = image_size(data)
     except ImageError as exc:
         raise Unavailable(
-            f"{provider} returned an unreadable image", provider=provider, user_message=NOT_AN_IMAGE
+            f"{provider} returned an unreadable image", provider=provider, user_message=_(NOT_AN_IMAGE)
         ) from exc
     return Image(
         data=data,
@@ -129,19 +130,19 @@ async def download(
     if url.startswith("data:"):
         return decode_base64(url, provider=provider)
     home = origin(url)
-    for _ in range(MAX_REDIRECTS + 1):
+    for _hop in range(MAX_REDIRECTS + 1):
         if headers is not None and origin(url) != home:
             headers = None  # the key stays with the provider; once dropped, never sent again
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Unavailable(
-                f"{provider} returned a non-HTTP image URL", provider=provider, user_message=NOT_AN_IMAGE
+                f"{provider} returned a non-HTTP image URL", provider=provider, user_message=_(NOT_AN_IMAGE)
             )
         if not allow_private and await _resolves_private(parts.hostname):
             raise Unavailable(
                 f"{provider} returned an image URL on a private address ({parts.hostname}); not fetched",
                 provider=provider,
-                user_message=NOT_AN_IMAGE,
+                user_message=_(NOT_AN_IMAGE),
             )
         shown = str(httpx.URL(url).copy_with(query=None, fragment=None))  # signed URLs carry tokens
         with transport_errors(provider=provider, url=shown), _as_too_big(provider, max_bytes):
@@ -155,8 +156,10 @@ async def download(
                     raise Unavailable(
                         f"{provider} result URL answered {response.status_code}",
                         provider=provider,
-                        user_message="The finished image could no longer be fetched (its link expired). "
-                        "Please try again.",
+                        user_message=_(
+                            "The finished image could no longer be fetched (its link expired). Please try "
+                            "again."
+                        ),
                     )
                 if response.status_code >= 400:
                     await response.aread()
@@ -174,7 +177,7 @@ async def download(
         data = b"".join(chunks)
         return data, sniffed(data, provider=provider)
     raise Unavailable(
-        f"{provider}: more than {MAX_REDIRECTS} redirects", provider=provider, user_message=NOT_AN_IMAGE
+        f"{provider}: more than {MAX_REDIRECTS} redirects", provider=provider, user_message=_(NOT_AN_IMAGE)
     )
 
 
@@ -201,5 +204,5 @@ def _too_big(provider: str, size: int, limit: int) -> TooLarge:
     return TooLarge(
         f"{provider} image is {size} bytes, over the {limit} limit",
         provider=provider,
-        user_message="The image service sent an image that is too large to handle.",
+        user_message=_("The image service sent an image that is too large to handle."),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from bot.core.i18n import N_, _
 from bot.core.types import Aspect
 from bot.providers._http.common import reduced
 from bot.providers._http.errors import scrub
@@ -21,8 +22,8 @@ __all__ = [
     "text_only_text",
 ]
 
-NO_IMAGE_TEXT = "The image service answered without an image; try rephrasing the prompt."
-RECITATION_TEXT = (
+NO_IMAGE_TEXT = N_("The image service answered without an image; try rephrasing the prompt.")
+RECITATION_TEXT = N_(
     "The image service refused because the result would be too close to existing (copyrighted) work."
 )
 _IMAGE_SIZES = {"low": "1K", "high": "2K", "hd": "2K"}
@@ -44,5 +45,7 @@ def text_only_text(text: str) -> str:
     """The user message for an answer that has words but no image (often a soft refusal)."""
     said = scrub(text, limit=200)
     if not said:
-        return NO_IMAGE_TEXT
-    return f"The image service answered with text instead of an image: “{said}” Try rephrasing the prompt."
+        return _(NO_IMAGE_TEXT)
+    return _(
+        "The image service answered with text instead of an image: “{said}” Try rephrasing the prompt."
+    ).format(said=said)

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.core.errors import ProviderTimeout
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.providers._http.errors import TIMEOUT_TEXT
 from bot.providers._http.media import base_is_local
@@ -75,7 +76,7 @@ async def poll(step: Callable[[float], Awaitable[T | None]], *, provider: str, t
             raise ProviderTimeout(
                 f"{provider}: no result after {elapsed:.0f} s ({looks} polls)",
                 provider=provider,
-                user_message=TIMEOUT_TEXT,
+                user_message=_(TIMEOUT_TEXT),
             )
         await timing.sleep(timing.interval_s)
 

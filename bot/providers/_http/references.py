@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 
 from bot.core.errors import ImageError, InvalidRequest
+from bot.core.i18n import _
 from bot.core.imaging import MAX_PIXELS, NOT_AN_IMAGE, SUPPORTED_MIMES, encode_png, open_image, sniff
 from bot.core.types import Image, ImageRequest
 
@@ -90,7 +91,9 @@ async def convert(images: Sequence[bytes], accepted: frozenset[str], *, provider
         converted, note = await asyncio.to_thread(_convert_one, data, accepted, provider)
         out.append(converted)
         if note:
-            notes.append(note if len(images) == 1 else f"reference {index}: {note}")
+            notes.append(
+                note if len(images) == 1 else _("reference {index}: {note}").format(index=index, note=note)
+            )
     return Prepared(tuple(out), tuple(notes))
 
 
@@ -115,8 +118,12 @@ def _convert_one(data: bytes, accepted: frozenset[str], provider: str) -> tuple[
         img.close()
     label, to = _LABELS.get(mime, mime), _LABELS[target]
     if animated:
-        return out, f"{provider} takes still images only; the first frame of the animated {label} was sent."
-    return out, f"{provider} does not take {label} images; it was sent as {to}."
+        return out, _(
+            "{provider} takes still images only; the first frame of the animated {label} was sent."
+        ).format(provider=provider, label=label)
+    return out, _("{provider} does not take {label} images; it was sent as {to}.").format(
+        provider=provider, label=label, to=to
+    )
 
 
 def _frames(data: bytes, mime: str) -> int:
@@ -130,7 +137,7 @@ def _frames(data: bytes, mime: str) -> int:
                     return 1  # open_image refuses it with the user-facing message
                 return int(getattr(src, "n_frames", 1))
         except (PILImage.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageError(f"cannot read image header: {exc}", user_message=NOT_AN_IMAGE) from exc
+            raise ImageError(f"cannot read image header: {exc}", user_message=_(NOT_AN_IMAGE)) from exc
 
 
 def _encode_jpeg(img: PILImage.Image) -> bytes:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import ImageError, InvalidRequest, Refused, Unavailable
+from bot.core.i18n import _
 from bot.core.imaging import encode_png, open_image, sniff
 from bot.core.types import Aspect, Capabilities, GenerationKind, ImageRequest
 from bot.providers._http.common import diffusion_prompt, merge_options
@@ -143,7 +144,7 @@ def read_images(spec: ModelSpec, payload: Any, *, provider: str) -> list[tuple[s
     """(base64, server seed) per image; Refused for a filtered 200, Unavailable for an empty one."""
     if not isinstance(payload, dict):
         raise Unavailable(
-            f"{provider}: answer is not a JSON object", provider=provider, user_message=UNAVAILABLE_TEXT
+            f"{provider}: answer is not a JSON object", provider=provider, user_message=_(UNAVAILABLE_TEXT)
         )
     images = [item for item in payload.get("images") or [] if isinstance(item, str) and item]
     if spec.family is Family.STABILITY:
@@ -152,10 +153,10 @@ def read_images(spec: ModelSpec, payload: Any, *, provider: str) -> list[tuple[s
             said = scrub(str(reasons[0]))
             if str(reasons[0]).lower().startswith("filter"):
                 raise Refused(
-                    f"{provider}: HTTP 200 with {said}", provider=provider, user_message=REFUSED_TEXT
+                    f"{provider}: HTTP 200 with {said}", provider=provider, user_message=_(REFUSED_TEXT)
                 )
             raise Unavailable(
-                f"{provider}: HTTP 200 with {said}", provider=provider, user_message=UNAVAILABLE_TEXT
+                f"{provider}: HTTP 200 with {said}", provider=provider, user_message=_(UNAVAILABLE_TEXT)
             )
         seeds = payload.get("seeds") or []
         return [(b64, _int(seeds[i]) if i < len(seeds) else None) for i, b64 in enumerate(images)]
@@ -163,11 +164,11 @@ def read_images(spec: ModelSpec, payload: Any, *, provider: str) -> list[tuple[s
     if not images:
         said = scrub(str(error)) if error else "no images"
         if error and is_filter_message(str(error)):
-            raise Refused(f"{provider}: HTTP 200: {said}", provider=provider, user_message=REFUSED_TEXT)
+            raise Refused(f"{provider}: HTTP 200: {said}", provider=provider, user_message=_(REFUSED_TEXT))
         raise Unavailable(
             f"{provider}: HTTP 200 without images: {said}",
             provider=provider,
-            user_message="Bedrock answered without an image; please try again.",
+            user_message=_("Bedrock answered without an image; please try again."),
         )
     return [(b64, None) for b64 in images]
 

@@ -26,6 +26,7 @@ from bot.core.errors import (
     Refused,
     Unavailable,
 )
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Image, ImageRequest, ProviderHealth
 from bot.providers._http import media
@@ -62,7 +63,7 @@ NO_CREDENTIALS = (
     "providers.bedrock has no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
     "(or AWS_PROFILE), or a Bedrock API key in providers.bedrock.api_key"
 )
-ACCESS_DENIED_TEXT = (
+ACCESS_DENIED_TEXT = N_(
     "AWS Bedrock denied access to this model; an admin needs to enable model access or fix IAM permissions."
 )
 _THROTTLED = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
@@ -136,13 +137,15 @@ class BedrockProvider:
             raise InvalidRequest(
                 f"{self.name}: unknown model {model!r}",
                 provider=self.name,
-                user_message=f"Bedrock has no image model called {model!r} that I know.",
+                user_message=_("Bedrock has no image model called {model} that I know.").format(
+                    model=repr(model)
+                ),
             ) from None
         if is_edit(request, provider=self.name) and not spec.capabilities.edit:
             raise InvalidRequest(
                 f"{self.name}: {request.kind} needs a model that takes a reference image",
                 provider=self.name,
-                user_message="This Bedrock model cannot edit images (try Nova Canvas or SD3.5 Large).",
+                user_message=_("This Bedrock model cannot edit images (try Nova Canvas or SD3.5 Large)."),
             )
         body = json.dumps(build_body(spec, request, self.settings, provider=self.name)).encode()
         url = f"{self.runtime_url}/model/{quote(model, safe='')}/invoke"
@@ -219,28 +222,32 @@ def raise_for_bedrock(response: httpx.Response, *, provider: str) -> None:
     said = f": {message}" if message else ""
     if status == 400 and message and is_filter_message(message):
         raise Refused(
-            f"{where}: refused by content filters{said}", provider=provider, user_message=REFUSED_TEXT
+            f"{where}: refused by content filters{said}", provider=provider, user_message=_(REFUSED_TEXT)
         )
     if kind == "ModelTimeoutException" or status == 408:
-        raise ProviderTimeout(f"{where}{said}", provider=provider, user_message=TIMEOUT_TEXT)
+        raise ProviderTimeout(f"{where}{said}", provider=provider, user_message=_(TIMEOUT_TEXT))
     if kind in _UNAVAILABLE or status >= 500 or status == 424:
-        raise Unavailable(f"{where}{said}", provider=provider, user_message=UNAVAILABLE_TEXT)
+        raise Unavailable(f"{where}{said}", provider=provider, user_message=_(UNAVAILABLE_TEXT))
     if kind in _THROTTLED or status == 429:
         retry_after = retry_after_seconds(response.headers)
         raise RateLimited(
             f"{where}{said}", provider=provider, retry_after=retry_after, user_message=busy_text(retry_after)
         )
     if kind == "AccessDeniedException":
-        raise Misconfigured(f"{where}{said}", provider=provider, user_message=ACCESS_DENIED_TEXT)
+        raise Misconfigured(f"{where}{said}", provider=provider, user_message=_(ACCESS_DENIED_TEXT))
     if kind in _AUTH or status in (401, 403):
-        raise Misconfigured(f"{where}{said}", provider=provider, user_message=KEY_REJECTED_TEXT)
+        raise Misconfigured(f"{where}{said}", provider=provider, user_message=_(KEY_REJECTED_TEXT))
     if kind == "ResourceNotFoundException" or status == 404:
-        raise Misconfigured(f"{where}{said}", provider=provider, user_message=NOT_FOUND_TEXT)
+        raise Misconfigured(f"{where}{said}", provider=provider, user_message=_(NOT_FOUND_TEXT))
     if kind == "ValidationException" or 400 <= status < 500:
         raise InvalidRequest(
             f"{where}{said}",
             provider=provider,
-            user_message="Bedrock could not do that" + (f": {scrub(message, limit=160)}" if message else "."),
+            user_message=(
+                _("Bedrock could not do that: {reason}").format(reason=scrub(message, limit=160))
+                if message
+                else _("Bedrock could not do that.")
+            ),
         )
     raise_for_response(response, provider=provider)  # pragma: no cover - every status is handled above
 

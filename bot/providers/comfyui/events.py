@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from bot.core.errors import InvalidRequest, ProviderError, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.providers._http.errors import scrub
 
@@ -37,7 +38,7 @@ __all__ = [
     "output_images",
 ]
 
-CANCELLED_TEXT = "The image was cancelled before it was finished."
+CANCELLED_TEXT = N_("The image was cancelled before it was finished.")
 PREVIEW_IMAGE = 1
 PREVIEW_IMAGE_WITH_METADATA = 4
 FEATURE_FLAGS = {"type": "feature_flags", "data": {"supports_preview_metadata": True}}
@@ -68,7 +69,7 @@ async def follow(
     try:
         while True:
             receiving = receiving or asyncio.ensure_future(ws.receive())
-            done, _ = await asyncio.wait(
+            done, _pending = await asyncio.wait(
                 {receiving}, timeout=max(quiet_since + watch_s - time.monotonic(), 0)
             )
             if not done:
@@ -112,7 +113,7 @@ class _Run:
             raise Unavailable(
                 f"{self.provider}: the server stopped answering the websocket heartbeat",
                 provider=self.provider,
-                user_message="The ComfyUI server stopped responding.",
+                user_message=_("The ComfyUI server stopped responding."),
             )
         if message.type is not aiohttp.WSMsgType.TEXT:
             return False  # close, closing, error
@@ -146,7 +147,7 @@ def execution_failure(kind: str, data: Mapping[str, Any], *, provider: str) -> P
     (another backend or a later try may fit); any other node error → InvalidRequest."""
     if kind == "execution_interrupted":
         return InvalidRequest(
-            f"{provider}: the run was interrupted", provider=provider, user_message=CANCELLED_TEXT
+            f"{provider}: the run was interrupted", provider=provider, user_message=_(CANCELLED_TEXT)
         )
     exc_type = str(data.get("exception_type") or "error")
     text = str(data.get("exception_message") or "").strip()
@@ -156,13 +157,16 @@ def execution_failure(kind: str, data: Mapping[str, Any], *, provider: str) -> P
         return Unavailable(
             message,
             provider=provider,
-            user_message="The ComfyUI server ran out of GPU memory; try again later or ask for a smaller "
-            "image.",
+            user_message=_(
+                "The ComfyUI server ran out of GPU memory; try again later or ask for a smaller image."
+            ),
         )
     return InvalidRequest(
         message,
         provider=provider,
-        user_message=f"ComfyUI could not run the workflow: {scrub(text or exc_type, limit=160)}",
+        user_message=_("ComfyUI could not run the workflow: {reason}").format(
+            reason=scrub(text or exc_type, limit=160)
+        ),
     )
 
 
@@ -183,7 +187,7 @@ def history_failure(entry: Mapping[str, Any], *, provider: str) -> ProviderError
     return InvalidRequest(
         f"{provider}: the run failed (no error message in its history)",
         provider=provider,
-        user_message="ComfyUI could not run the workflow.",
+        user_message=_("ComfyUI could not run the workflow."),
     )
 
 
@@ -229,7 +233,9 @@ def output_images(entry: Mapping[str, Any]) -> list[dict[str, str]]:
         raise InvalidRequest(
             "comfyui: the workflow finished without any image",
             provider="comfyui",
-            user_message="The ComfyUI workflow finished without an image (does it end in a SaveImage node?).",
+            user_message=_(
+                "The ComfyUI workflow finished without an image (does it end in a SaveImage node?)."
+            ),
         )
     return saved
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.core.errors import InvalidRequest
+from bot.core.i18n import _
 from bot.core.types import Image
 from bot.providers.comfyui.events import cached_outputs, output_images
 from bot.providers.comfyui.wire import OutputGone, Wire
@@ -46,8 +47,11 @@ async def fetch_outputs(
                     f"{provider}: ComfyUI answered from its cache with output files that were deleted, "
                     "even after POST /free",
                     provider=provider,
-                    user_message="ComfyUI answered with an earlier result whose file was deleted; "
-                    "an admin needs to restart ComfyUI or change the workflow.",
+                    user_message=_(
+                        "ComfyUI answered with an earlier result whose file was deleted; an admin needs to "
+                        "restart "
+                        "ComfyUI or change the workflow."
+                    ),
                 ) from None
             log.info(
                 "%s: cached result on %s names a deleted file; freeing the cache and resubmitting",

@@ -27,12 +27,14 @@ import aiohttp
 import httpx
 
 from bot.core.errors import ImageError, InvalidRequest, ProviderTimeout, Unavailable
+from bot.core.i18n import _
 from bot.core.imaging import image_size
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http.backends import BackendPool
 from bot.providers._http.client import USER_AGENT, max_response_bytes
 from bot.providers._http.common import base_urls, is_edit
+from bot.providers._http.errors import TIMEOUT_TEXT
 from bot.providers._http.local_servers import check_all
 from bot.providers._http.media import base_is_local
 from bot.providers.comfyui.events import (
@@ -121,13 +123,13 @@ class ComfyUIProvider:
             raise InvalidRequest(
                 f"{self.name}: no edit workflow (a {{{{image}}}} placeholder) is configured",
                 provider=self.name,
-                user_message="This ComfyUI workflow cannot edit images.",
+                user_message=_("This ComfyUI workflow cannot edit images."),
             )
         if not edit and self._workflows.generate is None:
             raise InvalidRequest(
                 f"{self.name}: the configured workflow needs an {{{{image}}}}",
                 provider=self.name,
-                user_message="This ComfyUI workflow edits images: send or reply to an image.",
+                user_message=_("This ComfyUI workflow edits images: send or reply to an image."),
             )
         seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
         images = await self.pool.call(lambda base: self._run(base, request, seed, on_progress, edit=edit))
@@ -186,8 +188,8 @@ class ComfyUIProvider:
         """Stop this provider's runs: drop them from the queue, interrupt the one executing, and end
         their waits (a run deleted while pending would never report back)."""
         runs = list(self._running.items())
-        await asyncio.gather(*(self._wire.stop(base, prompt_id) for prompt_id, (base, _) in runs))
-        for _, (_, waiter) in runs:
+        await asyncio.gather(*(self._wire.stop(base, prompt_id) for prompt_id, (base, _run) in runs))
+        for _prompt, (_base, waiter) in runs:
             waiter.cancel()
 
     async def aclose(self) -> None:
@@ -260,7 +262,7 @@ class ComfyUIProvider:
                 raise ProviderTimeout(
                     f"{self.name}: no result within {self._wait_s:.0f} s",
                     provider=self.name,
-                    user_message="The image service took too long to answer.",
+                    user_message=_(TIMEOUT_TEXT),
                 ) from exc
             except asyncio.CancelledError:
                 task = asyncio.current_task()
@@ -268,7 +270,9 @@ class ComfyUIProvider:
                     await asyncio.shield(self._wire.stop(base, prompt_id))  # free the GPU for the next job
                     raise
                 raise InvalidRequest(  # interrupt() called off the wait
-                    f"{self.name}: the run was interrupted", provider=self.name, user_message=CANCELLED_TEXT
+                    f"{self.name}: the run was interrupted",
+                    provider=self.name,
+                    user_message=_(CANCELLED_TEXT),
                 ) from None
             except (Unavailable, ProviderTimeout):
                 self._abandon(base, prompt_id)  # given up on: it must not run later for nobody
@@ -333,8 +337,11 @@ class ComfyUIProvider:
                 f"{self.name}: prompt {prompt_id} is neither queued nor in the history on {base} "
                 "(the queue was cleared or the prompt deleted by another client)",
                 provider=self.name,
-                user_message="The job was removed from the ComfyUI queue before it ran (someone cleared "
-                "the queue); send the request again if you still want it.",
+                user_message=_(
+                    "The job was removed from the ComfyUI queue before it ran (someone cleared the queue); "
+                    "send "
+                    "the request again if you still want it."
+                ),
             )
         return where == "done"
 

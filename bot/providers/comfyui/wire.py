@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, Unavailable
+from bot.core.i18n import _
 from bot.core.imaging import EXTENSIONS
 from bot.core.types import Image
 from bot.providers._http.common import read_json, reference_mime
@@ -83,7 +84,9 @@ class Wire:
             raise InvalidRequest(
                 f"{name}: HTTP 400: workflow rejected: {summary}",
                 provider=name,
-                user_message=f"ComfyUI rejected the workflow: {scrub(summary, limit=240)}",
+                user_message=_("ComfyUI rejected the workflow: {reason}").format(
+                    reason=scrub(summary, limit=240)
+                ),
             )
         raise_for_response(response, provider=name)
         answer = read_json(response, provider=name)
@@ -118,7 +121,7 @@ class Wire:
             raise OutputGone(
                 f"{name}: output {ref.get('filename')} cannot be fetched: {exc}",
                 provider=name,
-                user_message="The image was made but could not be fetched from ComfyUI; please try again.",
+                user_message=_("The image was made but could not be fetched from ComfyUI; please try again."),
             ) from exc
         return to_image(data, provider=name, model=model, seed=seed, mime=mime)
 

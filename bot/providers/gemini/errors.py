@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderTimeout, RateLimited, Refused, Unavailable
+from bot.core.i18n import _
 from bot.providers._http.errors import (
     KEY_REJECTED_TEXT,
     NOT_FOUND_TEXT,
@@ -35,6 +36,7 @@ from bot.providers._http.errors import (
     UNAVAILABLE_TEXT,
     ErrorInfo,
     busy_text,
+    could_not_text,
     raise_for_response,
     refused,
     retry_after_seconds,
@@ -84,12 +86,12 @@ def raise_for_google(response: httpx.Response, *, provider: str) -> None:
         or _KEY_TEXT.search(message)
     ):
         raise Misconfigured(
-            f"{where}: the API key was rejected{said}", provider=provider, user_message=KEY_REJECTED_TEXT
+            f"{where}: the API key was rejected{said}", provider=provider, user_message=_(KEY_REJECTED_TEXT)
         )
     if status == "RESOURCE_EXHAUSTED" or code == 429:
         if _NO_QUOTA.search(message):
             raise Misconfigured(
-                f"{where}: no quota for this model{said}", provider=provider, user_message=QUOTA_TEXT
+                f"{where}: no quota for this model{said}", provider=provider, user_message=_(QUOTA_TEXT)
             )
         wait = retry_delay(details)
         wait = wait if wait is not None else retry_after_seconds(response.headers)
@@ -100,25 +102,26 @@ def raise_for_google(response: httpx.Response, *, provider: str) -> None:
         raise Misconfigured(
             f"{where}: precondition failed{said}",
             provider=provider,
-            user_message="The image service will not serve this account here (region or billing); "
-            "an admin needs to look at it.",
+            user_message=_(
+                "The image service will not serve this account here (region or billing); an admin needs to "
+                "look at it."
+            ),
         )
     if status == "NOT_FOUND":
-        raise Misconfigured(f"{where}: not found{said}", provider=provider, user_message=NOT_FOUND_TEXT)
+        raise Misconfigured(f"{where}: not found{said}", provider=provider, user_message=_(NOT_FOUND_TEXT))
     if status in ("INVALID_ARGUMENT", "OUT_OF_RANGE"):
         if refused(ErrorInfo(message=message)):
-            raise Refused(f"{where}: refused{said}", provider=provider, user_message=REFUSED_TEXT)
+            raise Refused(f"{where}: refused{said}", provider=provider, user_message=_(REFUSED_TEXT))
         raise InvalidRequest(
             f"{where}: request rejected{said}",
             provider=provider,
-            user_message="The image service could not do that"
-            + (f": {scrub(message, limit=160)}" if message else "."),
+            user_message=could_not_text(message),
         )
     if status in ("UNAVAILABLE", "INTERNAL", "UNKNOWN", "ABORTED"):
-        raise Unavailable(f"{where}: server error{said}", provider=provider, user_message=UNAVAILABLE_TEXT)
+        raise Unavailable(f"{where}: server error{said}", provider=provider, user_message=_(UNAVAILABLE_TEXT))
     if status == "DEADLINE_EXCEEDED":
         raise ProviderTimeout(
-            f"{where}: deadline exceeded{said}", provider=provider, user_message=TIMEOUT_TEXT
+            f"{where}: deadline exceeded{said}", provider=provider, user_message=_(TIMEOUT_TEXT)
         )
     raise_for_response(response, provider=provider)
 

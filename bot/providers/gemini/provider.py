@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from bot.core.errors import InvalidRequest, ProviderError, Refused
+from bot.core.i18n import _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Aspect, Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import references
@@ -121,7 +122,7 @@ class GeminiProvider:
         base = self.pool.urls[0]
         names: list[str] = []
         token: str | None = None
-        for _ in range(LIST_PAGES):
+        for _page in range(LIST_PAGES):
             params = {"pageSize": "1000", **({"pageToken": token} if token else {})}
             with transport_errors(provider=self.name, url=f"{base}/models"):
                 response = await self._client.get(f"{base}/models", params=params, headers=self._headers)
@@ -191,10 +192,10 @@ class GeminiProvider:
         block = _str(feedback.get("blockReason")) if isinstance(feedback, dict) else None
         if block:
             raise Refused(
-                f"{self.name}: prompt blocked ({block})", provider=self.name, user_message=REFUSED_TEXT
+                f"{self.name}: prompt blocked ({block})", provider=self.name, user_message=_(REFUSED_TEXT)
             )
         if finish in REFUSAL_REASONS:
-            text = RECITATION_TEXT if finish and "RECITATION" in finish else REFUSED_TEXT
+            text = _(RECITATION_TEXT) if finish and "RECITATION" in finish else _(REFUSED_TEXT)
             raise Refused(
                 f"{self.name}: no image, finishReason {finish}", provider=self.name, user_message=text
             )
@@ -202,7 +203,7 @@ class GeminiProvider:
         raise InvalidRequest(
             f"{self.name}: HTTP 200 without an image (finishReason {finish or 'none'})",
             provider=self.name,
-            user_message=text_only_text(said) if said else NO_IMAGE_TEXT,
+            user_message=text_only_text(said) if said else _(NO_IMAGE_TEXT),
         )
 
     async def _check_one(self, base: str) -> tuple[bool, str]:

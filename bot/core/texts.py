@@ -20,14 +20,18 @@ Easel turns words into pictures.
 /history [page] - what this chat has made
 /status - provider, your usage today
 /settings [key value] - this chat's defaults: aspect, n, negative, provider, model, quality,
-  format (photo, or file to get the original files; Telegram), language (en, de, es or auto)
+  format (photo, or file to get the original files; Telegram), language (en, de, es or auto),
+  policy (safe, spoiler or off)
 /cancel - stop what is waiting or running
 /confirm - go ahead with a request held back for its cost
 /schedule add <when> <prompt> - post an image on a schedule, e.g.
   /schedule add every day at 09:00 a lighthouse, {weekday} --tz Europe/Berlin
   (also: /schedule list | remove <id> | pause <id> | resume <id> | run <id>; admins in groups)
 /birthday set 14-03 [name] [time zone] - a birthday card on the day (also list, remove, preview)
-/ban add <word> | add re:<pattern> | list | remove <n> | refused - words this chat refuses (admins)
+/ban add <word> | add re:<pattern> | list | remove <n> | refused - words this chat refuses (admins);
+  /ban guild add|list|remove - the server's list, for every channel (server admins)
+/delete [#id] - delete an image for good (yours; admins: any of this chat's)
+/hide [#id], /unhide [#id] - take an image out of the history and gallery, or bring it back
 /id - your user id and this chat's id, for the settings
 /help - this text
 

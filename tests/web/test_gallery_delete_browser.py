@@ -1,4 +1,4 @@
-"""The gallery's Delete button in a real browser (Debian's Chromium and Playwright; skipped without)."""
+"""The gallery's Delete and Hide buttons in a real browser (Chromium and Playwright; skipped without)."""
 
 from __future__ import annotations
 
@@ -33,5 +33,37 @@ async def test_gallery_delete_button_removes_the_card(tmp_path: Path, chromium: 
             assert await run.easel.history.get_generation(generation_id=parent) is None
             await page.goto(f"{run.url}gallery#{child}")
             await expect(page.locator("#parent")).to_have_text(f"#{parent} (deleted)")
+        finally:
+            await browser.close()
+
+
+async def test_gallery_hide_show_hidden_and_unhide(tmp_path: Path, chromium: Path) -> None:
+    """Hide in the detail view removes the card; "Show hidden" lists it marked; Unhide unmarks it."""
+    from playwright.async_api import async_playwright, expect
+
+    async with open_web(tmp_path) as run, async_playwright() as p:
+        await run.login()
+        kept = await run.generate("a lighthouse")
+        hidden = await run.generate("a red fox")
+        browser = await _launch(p, chromium)
+        try:
+            page = await browser.new_page(viewport={"width": 1100, "height": 800})
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(f"{run.url}gallery#{hidden}")
+            dialog = page.locator("dialog#detail")
+            await dialog.get_by_role("button", name="Hide").click()
+            await expect(dialog.get_by_role("button", name="Unhide")).to_be_visible()
+            card = page.locator(f'#grid .card[data-generation="{hidden}"]')
+            await expect(card).to_have_count(0)
+            await dialog.get_by_role("button", name="Close").click()
+            await page.get_by_label("Show hidden").check()
+            await expect(card).to_have_count(1)
+            await expect(card).to_have_class("card is-hidden")
+            await expect(card).to_contain_text("hidden")
+            await expect(page.locator(f'#grid .card[data-generation="{kept}"]')).to_have_class("card")
+            await card.click()
+            await dialog.get_by_role("button", name="Unhide").click()
+            await expect(dialog.get_by_role("button", name="Hide")).to_be_visible()
+            await expect(card).to_have_class("card")
         finally:
             await browser.close()

@@ -37,6 +37,7 @@ from bot.platforms.web.schedules import ScheduleRoutes
 from bot.platforms.web.secret import load_secret
 from bot.platforms.web.security import Guard, add_security_headers, errors
 from bot.platforms.web.settings import WebSettings
+from bot.platforms.web.takedown import TakedownRoutes
 
 log = logging.getLogger(__name__)
 REMEMBERED_IMAGES = 2_000
@@ -78,6 +79,7 @@ class WebAdapter:
         HistoryRoutes(self).register(self.app)
         ScheduleRoutes(self).register(self.app)
         PageRoutes(self, load_static()).register(self.app)
+        TakedownRoutes(self).register(self.app)
 
     # ---------------------------------------------------------------------------------- lifecycle
 

@@ -1,12 +1,11 @@
 """The web chat's pages and read-only endpoints: static files (loaded once from the package, served
 by name from memory; the pages rendered once per language, :mod:`.localize`), the login form, the
-gallery and status APIs (and the gallery's Delete), ``/healthz`` and ``/metrics``."""
+gallery and status APIs, ``/healthz`` and ``/metrics`` (the gallery's Delete and Hide: :mod:`.takedown`)."""
 
 from __future__ import annotations
 
 import logging
 import mimetypes
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from bot.core.errors import StorageError
 from bot.core.gallery import GalleryItem
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.platforms.web import conversations
-from bot.platforms.web.chat import path_id, web_incoming
+from bot.platforms.web.chat import path_id
 from bot.platforms.web.conversations import chat_label_of, user_label
 from bot.platforms.web.localize import page_language, render_pages
 from bot.platforms.web.uploads import http_error
@@ -62,6 +61,7 @@ def item_json(item: GalleryItem) -> dict[str, Any]:
         "chat": item.chat,
         "chat_label": chat_label_of(item.chat),
         "user": item.user,
+        "hidden": item.hidden,
         "images": [
             {
                 "url": f"/images/{item.id}/{image.index}",
@@ -101,7 +101,6 @@ class PageRoutes:
         app.router.add_get("/api/gallery", self.gallery)
         app.router.add_get("/api/gallery/facets", self.facets)
         app.router.add_get("/api/generations/{generation}", self.generation)  # read by path_id
-        app.router.add_post("/api/generations/{generation}/delete", self.delete)  # CSRF: same_origin
         app.router.add_get("/api/status", self.status)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
@@ -152,6 +151,7 @@ class PageRoutes:
             provider=query.get("provider") or None,
             before_id=None if before_id is None else min(before_id, MAX_ROW_ID),
             limit=_optional_int(query, "limit") or 30,
+            include_hidden=query.get("include_hidden") in ("1", "true"),
         )
         return web.json_response({"items": [item_json(item) for item in items]})
 
@@ -180,23 +180,6 @@ class PageRoutes:
                 "children": [item_json(child) for child in lineage.children],
             }
         )
-
-    async def delete(self, request: web.Request) -> web.Response:
-        """The gallery's Delete: the operator's ``/delete #12`` (the web chat is theirs, so any chat's
-        picture), decided and done by the core as in a chat; its answer comes back in the response."""
-        generation_id = path_id(request, "generation")
-        front = self._adapter.front
-        if not 0 < generation_id <= MAX_ROW_ID or await front.generation(generation_id) is None:
-            raise http_error(web.HTTPNotFound, "No such picture.")
-        session = self._adapter.guard.session(request)
-        request_id = uuid.uuid4().hex
-        incoming = web_incoming(request, session, f"/delete #{generation_id}", extra={"request": request_id})
-        with self._adapter.collect(request_id) as replies:
-            await front.handle(incoming)
-        refused = next((reply["text"] for reply in replies if reply.get("is_error")), None)
-        if refused is not None:
-            raise http_error(web.HTTPConflict, str(refused))
-        return web.json_response({"deleted": generation_id, "replies": replies})
 
     async def status(self, request: web.Request) -> web.Response:
         status = self._adapter.front.status()

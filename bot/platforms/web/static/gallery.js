@@ -1,4 +1,5 @@
-// The gallery: history newest first, filters, and a detail view with parent and children (and Delete).
+// The gallery: history newest first, filters (and hidden pictures, on request), and a detail view with
+// parent and children, Hide/Unhide and Delete.
 "use strict";
 
 (() => {
@@ -13,6 +14,7 @@
     user: document.getElementById("f-user"),
     provider: document.getElementById("f-provider"),
   };
+  const showHidden = document.getElementById("f-hidden");
   let oldest = null;
   const KINDS = { generate: t("generate"), edit: t("edit"), reroll: t("reroll"), vary: t("vary"), upscale: t("upscale") };
   const kind = (item) => KINDS[item.kind] || item.kind;
@@ -20,6 +22,7 @@
   function query(extra = {}) {
     const params = new URLSearchParams();
     for (const [key, select] of Object.entries(filters)) if (select.value) params.set(key, select.value);
+    if (showHidden.checked) params.set("include_hidden", "1");
     for (const [key, value] of Object.entries(extra)) params.set(key, value);
     return params.toString();
   }
@@ -31,13 +34,14 @@
 
   function card(item) {
     return el("button", {
-      class: "card", type: "button", dataset: { generation: String(item.id) },
+      class: item.hidden ? "card is-hidden" : "card", type: "button", dataset: { generation: String(item.id) },
       "aria-label": t("Picture #{id}: {prompt}", { id: item.id, prompt: item.prompt }), onclick: () => openDetail(item.id),
     },
     thumb(item),
     el("span", { class: "meta" },
       el("span", { class: "prompt", text: item.prompt }),
       el("span", { class: "sub" }, `#${item.id} · `, el("span", { class: "badge", text: kind(item) }),
+        item.hidden ? [" ", el("span", { class: "badge bad", text: t("hidden") })] : "",
         item.parent_id ? ` ${t("from #{id}", { id: item.parent_id })}` : "", ` · ${item.provider || ""}`,
         item.images.length > 1 ? ` · ${tn("{n} image", "{n} images", item.images.length)}` : "")));
   }
@@ -86,6 +90,26 @@
     dialog.close();
   }
 
+  // Hide / Unhide (the operator's /hide, /unhide): the picture stays, out of the history and the
+  // gallery (unless "Show hidden" is ticked) until it is shown again.
+  async function setHidden(item, hidden, button) {
+    button.disabled = true;
+    try {
+      await api(`/api/generations/${item.id}/${hidden ? "hide" : "unhide"}`, { method: "POST", json: {} });
+    } catch (error) {
+      button.disabled = false;
+      body.append(el("p", { class: "bubble error", role: "alert", text: error.message }));
+      return;
+    }
+    const changed = { ...item, hidden };
+    for (const node of grid.querySelectorAll(`[data-generation="${item.id}"]`)) {
+      if (hidden && !showHidden.checked) node.remove();
+      else node.replaceWith(card(changed));
+    }
+    empty.hidden = grid.children.length > 0;
+    await openDetail(item.id);
+  }
+
   async function openDetail(id) {
     let item;
     try { item = await api(`/api/generations/${id}`); }
@@ -97,7 +121,8 @@
           item.images.map((image, i) => el("a", { href: image.url, target: "_blank", rel: "noopener" },
             el("img", { src: image.url, width: image.width, height: image.height, alt: t("{prompt} ({number})", { prompt: item.prompt, number: i + 1 }) }))))),
       el("div", {},
-        el("h2", { id: "detail-title", text: `#${item.id} · ${kind(item)}` }),
+        el("h2", { id: "detail-title", text: `#${item.id} · ${kind(item)}` },
+          item.hidden ? [" ", el("span", { class: "badge bad", text: t("hidden") })] : []),
         el("p", { class: "prompt-text", text: item.prompt }),
         el("dl", {},
           el("dt", { text: t("Provider") }), el("dd", { text: [item.provider, item.model].filter(Boolean).join(" / ") || "—" }),
@@ -114,6 +139,8 @@
           item.children.length ? item.children.map((c) => lineageButton(c, t("Child"))) : el("span", { class: "muted", text: t("No edits or variations yet.") })),
         el("p", { class: "actions" },
           item.images.map((image, i) => el("a", { class: "btn", href: `${image.url}?download=1`, download: "", text: item.images.length > 1 ? t("Download {number}", { number: i + 1 }) : t("Download") })),
+          el("button", { class: "btn", type: "button", id: "hide", text: item.hidden ? t("Unhide") : t("Hide"),
+            onclick: (event) => setHidden(item, !item.hidden, event.currentTarget) }),
           el("button", { class: "btn", type: "button", id: "delete", text: t("Delete"),
             onclick: (event) => remove(item, event.currentTarget) }))));
     if (!dialog.open) dialog.showModal();
@@ -136,6 +163,7 @@
     filters.user.append(...facets.users.map((u) => el("option", { value: u.id, text: u.label })));
     filters.provider.append(...facets.providers.map((p) => el("option", { value: p, text: p })));
     for (const select of Object.values(filters)) select.addEventListener("change", () => load(true));
+    showHidden.addEventListener("change", () => load(true));
     await load(true);
     openLinked();
   }

@@ -252,10 +252,11 @@ class TelegramAdapter:
 
     async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
         """Progress is best effort: a status message that cannot be shown never stops the job. An inline
-        message shows none: it says "Drawing…" until the image or the reason replaces it."""
-        if is_inline(target):
-            return
+        message shows it in its own text until the image or the reason replaces it."""
         try:
+            if is_inline(target):
+                await self.inline.event(target, job_id, event)
+                return
             await self.delivery.event(target, job_id, event)
         except DeliveryFailed as exc:
             log.info("telegram: progress of job %s not shown: %s", job_id, exc)

@@ -7,7 +7,9 @@ in @BotFather): only then is a job made, a Generate of one image held to the sam
 quota as any other request. It belongs to the user's private chat with the bot (their settings, their
 history), and its answers go to the inline message (a :class:`Target` whose ``extra`` holds
 ``inline_message_id``): the image replaces the placeholder (editMessageMedia), a refusal or failure
-replaces its text.
+replaces its text. While the job runs its text shows the job's status line under the prompt ("Queued
+(#2)", "Generating… 40%"; editMessageText by ``inline_message_id``), throttled as a chat's status message
+is, and never after the answer (an edit that came late would turn the image back into text).
 
 An inline message cannot take an upload, only a file Telegram already has: the image is uploaded first,
 silently, to ``telegram.inline_storage_chat``, and its ``file_id`` used. Without that setting every
@@ -17,9 +19,12 @@ and everyone when ``allowed_chats`` is set (an inline message may land in any ch
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telegram import (
@@ -40,10 +45,11 @@ from bot.core.errors import DeliveryFailed
 from bot.core.i18n import N_, _
 from bot.core.messages import Generate, GenerationOptions, Incoming
 from bot.core.texts import shorten
-from bot.core.types import Reply, Target
+from bot.core.types import Failed, JobEvent, Progress, Reply, Target
 from bot.platforms.telegram import render
-from bot.platforms.telegram.calls import BotCalls
-from bot.platforms.telegram.lanes import ANSWER, RESULT
+from bot.platforms.telegram.calls import BotCalls, skipped
+from bot.platforms.telegram.delivery import PROGRESS_MIN_GAP_S
+from bot.platforms.telegram.lanes import ANSWER, COSMETIC, RESULT
 from bot.platforms.telegram.updates import PLATFORM
 
 if TYPE_CHECKING:
@@ -52,6 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 INLINE_MESSAGE = "inline_message_id"
 """``Incoming.extra`` / ``Target.extra`` key: the answers go to this inline message."""
+INLINE_PROMPT = "inline_prompt"
+"""``Target.extra`` key: the prompt the inline message shows above its status line."""
+FINISHED_REMEMBERED = 10_000
+"""Inline messages answered lately (a progress event that comes after the answer is dropped)."""
 RESULT_PREFIX = "draw:"
 OFF_RESULT = "off"
 NOT_SET_UP = N_("Inline mode is not set up")
@@ -78,6 +88,17 @@ def result_id(prompt: str) -> str:
     return RESULT_PREFIX + hashlib.sha256(prompt.encode()).hexdigest()[:32]
 
 
+def drawing_text(prompt: str) -> str:
+    """The inline message's text while its image is made: 🎨 Drawing “a red fox”…"""
+    return _("🎨 Drawing “{prompt}”…").format(prompt=prompt)
+
+
+@dataclass
+class _Shown:
+    text: str
+    changed_at: float
+
+
 def draw_another() -> InlineKeyboardMarkup:
     """The keyboard of an inline message: 🎨 Draw another (starts ``@bot `` in the same chat), in the
     current language."""
@@ -102,6 +123,11 @@ class InlineMode(BotCalls):
         self._storage_chat = storage_chat
         self._allowed = allowed
         """Whether a user may use inline mode (``allowed_users``; nobody when ``allowed_chats`` is set)."""
+        self._shown: dict[str, _Shown] = {}
+        """Inline message id → the status text it shows now."""
+        self._locks: dict[str, asyncio.Lock] = {}
+        """One edit at a time per inline message (progress, then the answer)."""
+        self._finished: OrderedDict[str, None] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -137,7 +163,7 @@ class InlineMode(BotCalls):
                 InlineQueryResultArticle(
                     result_id(prompt),
                     _("🎨 Draw: {prompt}").format(prompt=shorten(prompt, 60)),
-                    InputTextMessageContent(_("🎨 Drawing “{prompt}”…").format(prompt=prompt)),
+                    InputTextMessageContent(drawing_text(prompt)),
                     reply_markup=draw_another(),  # without a keyboard Telegram gives no inline_message_id
                     description=_(DRAW_DESCRIPTION),
                 )
@@ -172,17 +198,67 @@ class InlineMode(BotCalls):
             text=prompt,
             message_id=f"inline-{key}",  # the idempotency key: one job per inline message
             locale=user.language_code,
-            extra={INLINE_MESSAGE: chosen.inline_message_id},
+            extra={INLINE_MESSAGE: chosen.inline_message_id, INLINE_PROMPT: prompt},
             intent=Generate(prompt=prompt, options=GenerationOptions(n=1)),  # one message, one image
         )
 
     # ----------------------------------------------------------------------------------- delivery
 
+    async def event(self, target: Target, job_id: int, event: JobEvent) -> None:
+        """The job's status line in the inline message's text, under its prompt (best effort): the same
+        text is not sent again, a progress step shown for under ``PROGRESS_MIN_GAP_S`` is not replaced,
+        and nothing is shown once the answer was sent. Done and Failed show nothing: the answer does."""
+        inline_id = str(target.extra[INLINE_MESSAGE])
+        status = render.status_text(event)
+        if status is None or isinstance(event, Failed) or inline_id in self._finished:
+            return
+        prompt = target.extra.get(INLINE_PROMPT)
+        text = shorten(f"{drawing_text(str(prompt))}\n{status}" if prompt else status, render.MAX_TEXT)
+        async with self._lock(inline_id):
+            if inline_id in self._finished:  # answered while this event waited
+                self._locks.pop(inline_id, None)
+                return
+            shown = self._shown.get(inline_id)
+            if shown is not None and (
+                shown.text == text
+                or (isinstance(event, Progress) and self._clock() - shown.changed_at < PROGRESS_MIN_GAP_S)
+            ):
+                return
+            try:
+                await self._call(
+                    lambda: self._bot.edit_message_text(
+                        text, inline_message_id=inline_id, reply_markup=draw_another(), **self._lane(COSMETIC)
+                    )
+                )
+            except DeliveryFailed as exc:
+                if skipped(exc):
+                    return  # the flood budget went to results: a later step shows the news
+                if "not modified" not in str(exc).lower():
+                    raise
+            self._shown[inline_id] = _Shown(text, self._clock())
+
+    def _lock(self, inline_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(inline_id, asyncio.Lock())
+
+    def _finish(self, inline_id: str) -> None:
+        """No more progress for this inline message: its answer is being sent."""
+        self._finished[inline_id] = None
+        while len(self._finished) > FINISHED_REMEMBERED:
+            self._finished.popitem(last=False)
+        self._shown.pop(inline_id, None)
+        self._locks.pop(inline_id, None)
+
     async def send(self, target: Target, reply: Reply) -> list[str]:
         """The image replaces the inline message (uploaded to the storage chat first, then edited in by
         its file_id); a text (a refusal, a failure, a cost to confirm) replaces its text. No message ids
-        are returned: an inline message belongs to no chat the bot can delete in."""
+        are returned: an inline message belongs to no chat the bot can delete in. A progress edit on
+        its way is waited for first, and none is made after."""
         inline_id = str(target.extra[INLINE_MESSAGE])
+        async with self._lock(inline_id):
+            self._finish(inline_id)
+        return await self._answer_with(inline_id, reply)
+
+    async def _answer_with(self, inline_id: str, reply: Reply) -> list[str]:
         if not reply.images:
             text = render.caption(reply, render.MAX_TEXT)
             await self._edit_text(inline_id, f"⚠️ {text}" if reply.is_error else text, reply.is_error)

@@ -47,3 +47,22 @@ async def test_a_german_browser_uses_the_web_chat_in_german(tmp_path: Path, chro
             assert not [text for text in complaints if "Content Security Policy" in text], complaints
         finally:
             await browser.close()
+
+
+async def test_the_pages_language_reaches_the_servers_texts(tmp_path: Path, chromium: Path) -> None:
+    """An English browser on /?lang=de: the script asks the API in German (the conversation's label,
+    a refusal), not in the browser's English."""
+    from playwright.async_api import async_playwright, expect
+
+    async with open_web(tmp_path) as run, async_playwright() as p:
+        browser = await _launch(p, chromium)
+        try:
+            context = await browser.new_context(locale="en-US")
+            page = await context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(f"{run.url}?lang=de")
+            await expect(page.locator("#conversation option")).to_have_text(["Web-Chat"])
+            await page.goto(f"{run.url}gallery?lang=de#999")
+            await expect(page.locator("#detail-body")).to_contain_text("Dieses Bild gibt es nicht.")
+        finally:
+            await browser.close()

@@ -24,13 +24,14 @@ from aiohttp import web
 from bot.core.errors import ConfigError, StorageError
 from bot.core.front_door import FrontDoor
 from bot.core.gallery import GalleryStore
+from bot.core.i18n import _
 from bot.core.types import JobEvent, Progress, Reply, StoredImage, Target
 from bot.observability.metrics import PrometheusMetrics
 from bot.platforms.web.chat import PLATFORM, ChatRoutes
 from bot.platforms.web.history import HistoryRoutes
 from bot.platforms.web.hosts import HostPolicy
 from bot.platforms.web.hub import EventHub
-from bot.platforms.web.localize import ChatLanguages
+from bot.platforms.web.localize import ChatLanguages, language
 from bot.platforms.web.pages import PageRoutes, load_static
 from bot.platforms.web.render import event_json, reply_json
 from bot.platforms.web.schedules import ScheduleRoutes
@@ -71,7 +72,13 @@ class WebAdapter:
         self._images: OrderedDict[str, StoredImage] = OrderedDict()
         self._collectors: dict[str, list[dict[str, Any]]] = {}
         self.app = web.Application(
-            middlewares=[errors, self.guard.hosts.middleware, self.guard.access, self.guard.same_origin],
+            middlewares=[
+                language,
+                errors,
+                self.guard.hosts.middleware,
+                self.guard.access,
+                self.guard.same_origin,
+            ],
             client_max_size=self.max_upload_bytes + 64 * 1024,
         )
         self.app.on_response_prepare.append(add_security_headers)
@@ -146,7 +153,7 @@ class WebAdapter:
     @property
     def front(self) -> FrontDoor:
         if self._front is None:
-            raise web.HTTPServiceUnavailable(text="Easel is starting; try again in a moment.")
+            raise web.HTTPServiceUnavailable(text=_("Easel is starting; try again in a moment."))
         return self._front
 
     @property

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.core.i18n import accept_language
+from bot.core.i18n import _, accept_language
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.imaging import EXTENSIONS
 from bot.core.messages import Cancel, Incoming, Reroll, Vary
@@ -94,7 +94,7 @@ class ChatRoutes:
         session = self._adapter.guard.session(request)
         submission = await read_submission(request, max_bytes=self._adapter.max_upload_bytes)
         if not submission.text and submission.image is None:
-            raise http_error(web.HTTPBadRequest, "Type a prompt or add an image.")
+            raise http_error(web.HTTPBadRequest, _("Type a prompt or add an image."))
         incoming = self._incoming(
             request,
             session,
@@ -128,10 +128,10 @@ class ChatRoutes:
         body = await json_object(request)
         action, generation_id = str(body.get("action", "")), body.get("generation_id", "")
         if action not in ACTIONS:
-            raise http_error(web.HTTPBadRequest, "Unknown button.")
+            raise http_error(web.HTTPBadRequest, _("Unknown button."))
         generation = ascii_int(str(generation_id)) if isinstance(generation_id, int | str) else None
         if generation is None:
-            raise http_error(web.HTTPBadRequest, "generation_id must be a picture number like 12.")
+            raise http_error(web.HTTPBadRequest, _("generation_id must be a picture number like 12."))
         intent = (Reroll if action == "reroll" else Vary)(generation)
         incoming = self._incoming(request, session, f"/{action} #{generation}", intent=intent)
         self._adapter.hub.publish(
@@ -156,7 +156,7 @@ class ChatRoutes:
         session = self._adapter.guard.session(request)
         text = str((await json_object(request)).get("text", "")).strip()
         if not text.startswith("/") or len(text) > 4000:
-            raise http_error(web.HTTPBadRequest, "Commands start with /.")
+            raise http_error(web.HTTPBadRequest, _("Commands start with /."))
         request_id = uuid.uuid4().hex
         with self._adapter.collect(request_id) as replies:
             job_id = await front.handle(self._incoming(request, session, text, extra={"request": request_id}))
@@ -169,7 +169,7 @@ class ChatRoutes:
         session = self._adapter.guard.session(request)
         raw = (await json_object(request)).get("job_id")
         if raw is not None and not (isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**53):
-            raise http_error(web.HTTPBadRequest, "job_id must be a positive whole number.")
+            raise http_error(web.HTTPBadRequest, _("job_id must be a positive whole number."))
         intent = Cancel(job_id=raw)
         await self._adapter.front.handle(self._incoming(request, session, "/cancel", intent=intent))
         return web.json_response({"ok": True})
@@ -215,7 +215,8 @@ def path_id(request: web.Request, name: str, *, max_digits: int = 12) -> int:
     """The number in the URL's ``{name}`` part; 400 unless it is written in ASCII digits."""
     number = ascii_int(request.match_info[name], max_digits=max_digits)
     if number is None:
-        raise http_error(web.HTTPBadRequest, f"{name} in the address must be a number like 12.")
+        message = _("{name} in the address must be a number like 12.").format(name=name)
+        raise http_error(web.HTTPBadRequest, message)
     return number
 
 
@@ -231,7 +232,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError as exc:
-        raise http_error(web.HTTPBadRequest, "The request is not valid JSON.") from exc
+        raise http_error(web.HTTPBadRequest, _("The request is not valid JSON.")) from exc
     if not isinstance(body, dict):
-        raise http_error(web.HTTPBadRequest, "Expected a JSON object.")
+        raise http_error(web.HTTPBadRequest, _("Expected a JSON object."))
     return body

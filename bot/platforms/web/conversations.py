@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from bot.core.i18n import N_, _
 from bot.platforms.web.security import COOKIE_MAX_AGE
 
 PLATFORM = "web"
@@ -25,10 +26,11 @@ _ID = re.compile(r"w(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})[0-9a-f]{4}")
 PLATFORM_NAMES = {
     "telegram": "Telegram",
     "discord": "Discord",
-    "web": "web chat",
-    "console": "terminal",
-    "cli": "command line",
+    "web": N_("web chat"),
+    "console": N_("terminal"),
+    "cli": N_("command line"),
 }
+"""Platform names in people's labels, translated where they are shown (the names stay as they are)."""
 _BROWSERS = (
     ("Edg/", "Edge"),
     ("OPR/", "Opera"),
@@ -69,12 +71,13 @@ def remember(response: web.StreamResponse, chat: str) -> None:
 
 
 def label(chat: str) -> str:
-    """``Web chat`` for the main conversation, ``Web chat of 2025-03-14 09:30 UTC`` for another."""
+    """``Web chat`` for the main conversation, ``Web chat of 2025-03-14 09:30 UTC`` for another (in
+    the request's language)."""
     match = _ID.fullmatch(chat)
     if match is None:
-        return "Web chat"
+        return _("Web chat")
     year, month, day, hour, minute = match.groups()
-    return f"Web chat of {year}-{month}-{day} {hour}:{minute} UTC"
+    return _("Web chat of {when} UTC").format(when=f"{year}-{month}-{day} {hour}:{minute}")
 
 
 def browser_name(user_agent: str) -> str:
@@ -90,17 +93,19 @@ def browser_name(user_agent: str) -> str:
 def chat_label(platform: str, external_id: str) -> str:
     """A chat's name for people (the gallery's filter, the picture's details), from its platform and
     its id there: Easel keeps no chat titles."""
+    if platform == "web" and is_conversation(external_id):
+        return label(external_id)
     if platform == "web":
-        return label(external_id) if is_conversation(external_id) else f"Web chat {external_id}"
+        return _("Web chat {id}").format(id=external_id)
     if platform == "telegram":
-        return f"Telegram chat {external_id}"
+        return _("Telegram chat {id}").format(id=external_id)
     if platform == "discord":
-        return f"Discord channel {external_id}"
+        return _("Discord channel {id}").format(id=external_id)
     if platform == "console":
-        return "Terminal"
+        return _("Terminal")
     if platform == "cli":
-        return "Command line"
-    return f"{platform} chat {external_id}"
+        return _("Command line")
+    return _("{platform} chat {id}").format(platform=platform, id=external_id)
 
 
 def chat_label_of(raw: str) -> str:
@@ -115,4 +120,4 @@ def user_label(raw: str) -> str:
     if match is None:
         return raw
     platform = match["platform"]
-    return f"{match['name']} ({PLATFORM_NAMES.get(platform, platform)})"
+    return f"{match['name']} ({_(PLATFORM_NAMES.get(platform, platform))})"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.core.i18n import _
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.jobs.delivery import RESULT_ACTIONS
 from bot.core.texts import caption
@@ -133,14 +134,14 @@ class HistoryRoutes:
         try:
             body = await request.json()
         except ValueError as exc:
-            raise http_error(web.HTTPBadRequest, "The request is not valid JSON.") from exc
+            raise http_error(web.HTTPBadRequest, _("The request is not valid JSON.")) from exc
         wanted = body.get("chat") if isinstance(body, dict) else None
         if wanted == "new":
             chat = conversations.new_conversation()
         elif isinstance(wanted, str) and conversations.is_conversation(wanted):
             chat = wanted
         else:
-            raise http_error(web.HTTPBadRequest, 'chat must be "new" or a conversation id.')
+            raise http_error(web.HTTPBadRequest, _('chat must be "new" or a conversation id.'))
         response = web.json_response({"chat": chat, "label": conversations.label(chat)})
         conversations.remember(response, chat)
         return response
@@ -152,5 +153,5 @@ def _number(request: web.Request, key: str) -> int | None:
         return None
     number = ascii_int(value)
     if number is None:
-        raise http_error(web.HTTPBadRequest, f"{key} must be a number like 12.")
+        raise http_error(web.HTTPBadRequest, _("{key} must be a number like 12.").format(key=key))
     return number

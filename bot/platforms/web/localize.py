@@ -11,7 +11,8 @@ and ``Easel.tn("one", "{n} many", n)`` in ``common.js``; only literal strings ar
 they can be extracted (:func:`script_messages`).
 
 Every page is rendered once per language when the server starts (:func:`render_pages`); a request
-only picks its copy (:func:`page_language`).
+only picks its copy (:func:`page_language`). The API answers (errors, labels, the core's replies) are
+in the request's ``Accept-Language`` (:func:`language`), which the pages' scripts set to the page's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.core import i18n
 
@@ -135,3 +139,12 @@ def page_language(query: Mapping[str, str], accept_language: str | None, chat_la
     else English."""
     chosen = i18n.language_of(query.get(QUERY_KEY)) or i18n.language_of(chat_language)
     return chosen or i18n.accept_language(accept_language) or i18n.DEFAULT
+
+
+@web.middleware
+async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Handle the request in its ``Accept-Language`` (``bot.core.i18n.using``): what the handlers and
+    guards say with ``_()``, and the core's answers to a sender without a chat language. The pages'
+    scripts send their page's language."""
+    with i18n.using(i18n.accept_language(request.headers.get("Accept-Language"))):
+        return await handler(request)

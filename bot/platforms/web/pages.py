@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.core.errors import StorageError
 from bot.core.gallery import GalleryItem
+from bot.core.i18n import _
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.platforms.web import conversations
 from bot.platforms.web.chat import path_id
@@ -80,7 +81,7 @@ def _optional_int(query: Mapping[str, str], key: str) -> int | None:
         return None
     number = ascii_int(value)
     if number is None:
-        raise http_error(web.HTTPBadRequest, f"{key} must be a number like 12.")
+        raise http_error(web.HTTPBadRequest, _("{key} must be a number like 12.").format(key=key))
     return number
 
 
@@ -171,7 +172,7 @@ class PageRoutes:
         if 0 < generation_id <= MAX_ROW_ID:
             lineage = await self._adapter.gallery.lineage(generation_id)
         if lineage is None:
-            raise http_error(web.HTTPNotFound, "No such picture.")
+            raise http_error(web.HTTPNotFound, _("No such picture."))
         return web.json_response(
             {
                 **item_json(lineage.item),

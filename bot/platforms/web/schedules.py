@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.core.errors import InvalidInput
+from bot.core.i18n import _
 from bot.core.messages import Incoming, ScheduleCommand
 from bot.core.schedules.board import ScheduleView
 from bot.core.schedules.spec import parse_when
@@ -54,7 +55,8 @@ def view_json(view: ScheduleView) -> dict[str, Any]:
 def _field(body: dict[str, Any], key: str, limit: int) -> str:
     value = body.get(key) or ""
     if not isinstance(value, str) or len(value) > limit:
-        raise http_error(web.HTTPBadRequest, f"{key} must be text of at most {limit} characters.")
+        message = _("{key} must be text of at most {limit} characters.").format(key=key, limit=limit)
+        raise http_error(web.HTTPBadRequest, message)
     return " ".join(value.split())  # one line: no flags or commands smuggled on a new line
 
 
@@ -82,7 +84,7 @@ class ScheduleRoutes:
     async def preview(self, request: web.Request) -> web.Response:
         when, tz = request.query.get("when", "").strip(), request.query.get("tz", "").strip()
         if not when or len(when) > MAX_WHEN or len(tz) > MAX_TZ:
-            raise http_error(web.HTTPBadRequest, "Say when, e.g. every day at 09:00.")
+            raise http_error(web.HTTPBadRequest, _("Say when, e.g. every day at 09:00."))
         try:
             found = self._adapter.front.schedules.preview(when, tz or None)
         except InvalidInput as exc:
@@ -96,11 +98,11 @@ class ScheduleRoutes:
         when, prompt = _field(body, "when", MAX_WHEN), _field(body, "prompt", MAX_PROMPT)
         tz, target = _field(body, "tz", MAX_TZ), _field(body, "target", 40)
         if not when or not prompt:
-            raise http_error(web.HTTPBadRequest, "Say when, and what to draw.")
+            raise http_error(web.HTTPBadRequest, _("Say when, and what to draw."))
         if target and not conversations.is_conversation(target):
-            raise http_error(web.HTTPBadRequest, "target must be a web conversation.")
+            raise http_error(web.HTTPBadRequest, _("target must be a web conversation."))
         if " " in tz or tz.startswith("-"):
-            raise http_error(web.HTTPBadRequest, "tz must be a time zone like Europe/Berlin.")
+            raise http_error(web.HTTPBadRequest, _("tz must be a time zone like Europe/Berlin."))
         try:
             spec = parse_when(when, whole=True).spec
         except InvalidInput as exc:
@@ -113,7 +115,7 @@ class ScheduleRoutes:
         schedule_id = path_id(request, "schedule")
         verb = request.match_info["verb"]
         if verb not in VERBS:
-            raise http_error(web.HTTPBadRequest, "Unknown button.")
+            raise http_error(web.HTTPBadRequest, _("Unknown button."))
         intent = ScheduleCommand(verb, str(schedule_id))
         return await self._run(request, intent, f"/schedule {verb} {schedule_id}")
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.core.i18n import _
 from bot.platforms.web.hosts import HostPolicy
 from bot.platforms.web.login import LoginThrottle
 from bot.platforms.web.secret import Keys, derive_keys
@@ -81,8 +82,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise  # the answer has begun: aiohttp logs it and drops the connection
         log.exception("the web chat failed to answer %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
-            return web.json_response({"error": "Something went wrong on the server."}, status=500)
-        return web.Response(status=500, text="Something went wrong on the server.\n")
+            return web.json_response({"error": _("Something went wrong on the server.")}, status=500)
+        return web.Response(status=500, text=_("Something went wrong on the server.") + "\n")
 
 
 class Guard:
@@ -148,15 +149,17 @@ class Guard:
         given = request.query.get("token")
         if given is not None and request.method == "GET":
             if not self.attempt(request, given):
-                raise web.HTTPUnauthorized(text="Wrong access token.")
+                raise web.HTTPUnauthorized(text=_("Wrong access token."))
             clean = request.rel_url.with_query([(k, v) for k, v in request.query.items() if k != "token"])
             response = web.HTTPSeeOther(location=str(clean))
             self.remember_login(response)
             raise response
-        scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+        scheme, _sep, bearer = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             if not self.attempt(request, bearer.strip()):
-                raise web.HTTPUnauthorized(text="Wrong access token.", headers={"WWW-Authenticate": "Bearer"})
+                raise web.HTTPUnauthorized(
+                    text=_("Wrong access token."), headers={"WWW-Authenticate": "Bearer"}
+                )
             request[BEARER] = True
             return await handler(request)
         if self._cookie_ok(request):
@@ -164,7 +167,7 @@ class Guard:
         if request.method == "GET" and not request.path.startswith(("/api/", "/images/", "/metrics")):
             raise web.HTTPSeeOther(location="/login")
         raise web.HTTPUnauthorized(
-            text="This Easel needs its access token.", headers={"WWW-Authenticate": "Bearer"}
+            text=_("This Easel needs its access token."), headers={"WWW-Authenticate": "Bearer"}
         )
 
     @web.middleware
@@ -173,11 +176,11 @@ class Guard:
         if request.method in SAFE_METHODS or request.get(BEARER, False):
             return await handler(request)
         if not self._same_site(request):
-            raise web.HTTPForbidden(text="Cross-site requests are not accepted.")
+            raise web.HTTPForbidden(text=_("Cross-site requests are not accepted."))
         if request.path != "/login":
             sent = request.headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(sent.encode(), self.session(request).csrf.encode()):
-                raise web.HTTPForbidden(text="The page is out of date: reload it and try again.")
+                raise web.HTTPForbidden(text=_("The page is out of date: reload it and try again."))
         return await handler(request)
 
     def _same_site(self, request: web.Request) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.core.i18n import _
 from bot.core.ids import MAX_ROW_ID
 from bot.platforms.web.chat import path_id, web_incoming
 from bot.platforms.web.uploads import http_error
@@ -47,7 +48,7 @@ class TakedownRoutes:
         generation_id = path_id(request, "generation")
         front = self._adapter.front
         if not 0 < generation_id <= MAX_ROW_ID or await front.generation(generation_id) is None:
-            raise http_error(web.HTTPNotFound, "No such picture.")
+            raise http_error(web.HTTPNotFound, _("No such picture."))
         session = self._adapter.guard.session(request)
         request_id = uuid.uuid4().hex
         incoming = web_incoming(request, session, f"/{verb} #{generation_id}", extra={"request": request_id})

@@ -14,6 +14,7 @@ from PIL import Image as PILImage
 
 from bot.core import imaging
 from bot.core.errors import ImageError
+from bot.core.i18n import _
 from bot.core.ids import ascii_int
 from bot.core.messages import Attachment
 
@@ -51,19 +52,20 @@ async def read_submission(request: web.Request, *, max_bytes: int) -> Submission
         try:
             body = await request.json()
         except ValueError as exc:
-            raise http_error(web.HTTPBadRequest, "The request is not valid JSON.") from exc
+            raise http_error(web.HTTPBadRequest, _("The request is not valid JSON.")) from exc
         if not isinstance(body, dict):
-            raise http_error(web.HTTPBadRequest, "Expected a JSON object.")
+            raise http_error(web.HTTPBadRequest, _("Expected a JSON object."))
         text, reply_to, image = str(body.get("text") or ""), str(body.get("reply_to") or ""), None
     else:
-        raise http_error(web.HTTPUnsupportedMediaType, "Send JSON or a form.")
+        raise http_error(web.HTTPUnsupportedMediaType, _("Send JSON or a form."))
     text = text.strip()
     if len(text) > MAX_TEXT_CHARS:
-        raise http_error(TooLarge, f"Messages are limited to {MAX_TEXT_CHARS} characters.")
+        message = _("Messages are limited to {limit} characters.").format(limit=MAX_TEXT_CHARS)
+        raise http_error(TooLarge, message)
     reply_to = reply_to.strip().lstrip("#")
     reply_id = ascii_int(reply_to) if reply_to else None
     if reply_to and reply_id is None:
-        raise http_error(web.HTTPBadRequest, "reply_to must be a picture number like 12.")
+        raise http_error(web.HTTPBadRequest, _("reply_to must be a picture number like 12."))
     attachment = await _check_image(image, max_bytes) if image is not None else None
     return Submission(text=text, reply_to=reply_id, image=attachment)
 
@@ -73,7 +75,7 @@ async def _read_form(request: web.Request, max_bytes: int) -> tuple[str, str, tu
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
-            raise http_error(web.HTTPBadRequest, "Nested forms are not accepted.")
+            raise http_error(web.HTTPBadRequest, _("Nested forms are not accepted."))
         if part.name == "text":
             text = (await _read_part(part, MAX_TEXT_CHARS * 4)).decode("utf-8", "replace")
         elif part.name == "reply_to":
@@ -121,8 +123,8 @@ async def _check_image(upload: tuple[bytes, str], max_bytes: int) -> Attachment:
 
 
 def _too_large(limit: int) -> str:
-    return f"That is too large: {limit / 1_000_000:.0f} MB at most."
+    return _("That is too large: {mb} MB at most.").format(mb=f"{limit / 1_000_000:.0f}")
 
 
 def _too_many_pixels() -> str:
-    return f"That image has too many pixels ({MAX_PIXELS // 1_000_000} MP at most)."
+    return _("That image has too many pixels ({mp} MP at most).").format(mp=MAX_PIXELS // 1_000_000)

@@ -40,7 +40,8 @@ const Easel = (() => {
 
   function session(refresh = false) {
     if (!sessionPromise || refresh) {
-      sessionPromise = fetch("/api/session", { credentials: "same-origin" }).then((r) => {
+      const headers = { "Accept-Language": language }; // the page's language, for the server's texts
+      sessionPromise = fetch("/api/session", { headers, credentials: "same-origin" }).then((r) => {
         if (r.status === 401) { location.href = "/login"; throw new Error(t("Log in first.")); }
         return r.json();
       });
@@ -61,7 +62,7 @@ const Easel = (() => {
   async function api(path, { method = "GET", json, form } = {}) {
     for (let attempt = 0; attempt < 2; attempt++) {
       const s = await session(attempt > 0);
-      const headers = { "X-CSRF-Token": s.csrf };
+      const headers = { "X-CSRF-Token": s.csrf, "Accept-Language": language };
       let body;
       if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
       if (form !== undefined) body = form;

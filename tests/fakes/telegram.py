@@ -227,6 +227,12 @@ class FakeTelegram:
         self._updated()
         return query_id
 
+    def press_inline(self, inline_message_id: str, user_id: int, data: str) -> str:
+        """A user presses a button of an inline message; returns the callback query id."""
+        query_id = self.world.inline_callback(inline_message_id, user_id, data)
+        self._updated()
+        return query_id
+
     def inline(self, user_id: int, query: str) -> str:
         """A user types ``@bot <query>`` in some chat; returns the inline query id."""
         query_id = self.world.inline_query(user_id, query)
@@ -623,6 +629,8 @@ class FakeTelegram:
         return self._edit(message, text=text, reply_markup=markup)
 
     async def _m_editMessageCaption(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if "inline_message_id" in params:
+            return self._edit_inline_caption(params)
         message = self._own_message(params)
         caption = _caption(params)
         markup = params.get("reply_markup")
@@ -724,6 +732,25 @@ class FakeTelegram:
         if message["text"] == text and message.get("reply_markup") == markup:
             raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
         message["text"] = text
+        if isinstance(markup, dict):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return True
+
+    def _edit_inline_caption(self, params: dict[str, Any]) -> bool:
+        """An inline message's caption (it must show a photo or document); True, as Telegram answers."""
+        message = self._inline_message(params)
+        if "photo" not in message and "document" not in message:
+            raise bad("there is no caption in the message to edit")
+        caption = _caption(params)
+        markup = params.get("reply_markup")
+        if message.get("caption") == caption and message.get("reply_markup") == markup:
+            raise bad(NOT_MODIFIED.removeprefix("Bad Request: "))
+        if caption is None:
+            message.pop("caption", None)
+        else:
+            message["caption"] = caption
         if isinstance(markup, dict):
             message["reply_markup"] = markup
         else:

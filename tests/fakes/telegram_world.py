@@ -223,6 +223,25 @@ class World:
         self.add_update(callback_query=query)
         return query_id
 
+    def inline_callback(self, inline_message_id: str, user_id: int, data: str) -> str:
+        """A press on a button of an inline message (anyone in the chat it landed in may press): the
+        query carries ``inline_message_id`` and ``chat_instance``, no ``message``, and only data one of
+        its buttons has (clients send nothing else). Returns the callback query id."""
+        message = self.inline_messages[inline_message_id]
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        assert data in [key.get("callback_data") for row in rows for key in row], f"no button {data!r}"
+        query_id = f"CQ{next(self._callback_ids)}"
+        self.callback_ids.add(query_id)
+        query = {
+            "id": query_id,
+            "from": user_json(user_id),
+            "inline_message_id": inline_message_id,
+            "chat_instance": f"ci-inline-{inline_message_id[:8]}",
+            "data": data,
+        }
+        self.add_update(callback_query=query)
+        return query_id
+
     def inline_query(self, user_id: int, query: str, *, chat_type: str = "private") -> str:
         """A user types ``@bot <query>`` in some chat; returns the inline query id."""
         assert len(query) <= MAX_INLINE_QUERY, "Telegram's clients send at most 256 characters"

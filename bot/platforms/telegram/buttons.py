@@ -1,5 +1,6 @@
 """Button presses (callback queries): who may press, the request a press makes, and the presses the
-adapter answers itself (the edit question, the original files, deleting a set)."""
+adapter answers itself (the edit question, the original files, deleting a set). A press on an inline
+message (no message, only its ``inline_message_id``) acts for the presser's private chat."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ from bot.core.types import Action
 from bot.platforms.telegram import render
 from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.delivery import TelegramDelivery
+from bot.platforms.telegram.inline import INLINE_MESSAGE
 from bot.platforms.telegram.updates import PLATFORM, chat_key
 
 log = logging.getLogger(__name__)
 
 NOT_ALLOWED = N_("Sorry, this bot is private.")
+NOT_YOURS = N_("Only the person who drew this picture can use its buttons.")
+NO_LONGER_WORKS = N_("This button no longer works.")
 
 
 class ButtonPresses:
@@ -45,9 +49,12 @@ class ButtonPresses:
     async def handle(self, query: CallbackQuery, front: FrontDoor) -> None:
         button = render.decode(query.data)
         message = query.message
+        if button is not None and query.inline_message_id is not None:
+            await self._inline_press(query, front, button, query.inline_message_id)
+            return
         if button is None or not isinstance(message, Message):
             with i18n.using(query.from_user.language_code):
-                await query.answer(_("This button no longer works."))
+                await query.answer(_(NO_LONGER_WORKS))
             return
         if not self._allowed(message.chat.id, query.from_user.id):
             with i18n.using(query.from_user.language_code):
@@ -95,6 +102,38 @@ class ButtonPresses:
                 await self._send_original(front, query, message, incoming, button.generation_id, button.image)
             case Action.DELETE:
                 await self._delete(front, query, incoming, button.generation_id)
+
+    async def _inline_press(
+        self, query: CallbackQuery, front: FrontDoor, button: render.Button, inline_id: str
+    ) -> None:
+        """Reroll, Vary or Upscale pressed on an inline message: the request of the presser's private
+        chat, answered in that inline message. The core says first (``generation_in_chat``, from the
+        stored generation) whether the picture is that chat's, so a press by anyone else in the chat
+        the message landed in makes nothing and gets an alert, and never replaces the picture."""
+        user = query.from_user
+        incoming = Incoming(
+            platform=PLATFORM,
+            chat_id=str(user.id),  # where an inline request's generation is kept (InlineMode.incoming)
+            user_id=str(user.id),
+            display_name=user.full_name,
+            text=command_text(button),
+            message_id=f"cb{query.id}",  # the idempotency key: one job per press
+            locale=user.language_code,
+            extra={INLINE_MESSAGE: inline_id},
+        )
+        intent = job_intent(button)
+        allowed = self._allowed(user.id, user.id)
+        ours = allowed and intent is not None
+        if not ours or await front.generation_in_chat(incoming, button.generation_id) is None:
+            with i18n.using(user.language_code):
+                alert = _(NOT_ALLOWED) if not allowed else _(NOT_YOURS) if intent else _(NO_LONGER_WORKS)
+            await query.answer(alert, show_alert=True)
+            return
+        await self._ack(query)
+        try:
+            await front.handle(dataclasses.replace(incoming, intent=intent))
+        except DeliveryFailed as exc:
+            log.info("telegram: could not answer inline message of %s: %s", user.id, exc)
 
     @staticmethod
     async def _ack(query: CallbackQuery) -> None:

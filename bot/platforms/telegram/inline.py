@@ -9,7 +9,11 @@ history), and its answers go to the inline message (a :class:`Target` whose ``ex
 ``inline_message_id``): the image replaces the placeholder (editMessageMedia), a refusal or failure
 replaces its text. While the job runs its text shows the job's status line under the prompt ("Queued
 (#2)", "Generating… 40%"; editMessageText by ``inline_message_id``), throttled as a chat's status message
-is, and never after the answer (an edit that came late would turn the image back into text).
+is, and never after the answer (an edit that came late would turn the image back into text). The finished
+image carries 🎲 Reroll, 🔀 Vary and ⬆️ Upscale (the actions an inline message can show: Edit asks in a
+chat, Original sends a file to one, Delete has no message to delete) above 🎨 Draw another; their
+presses are :meth:`bot.platforms.telegram.buttons.ButtonPresses.handle`'s, and their answers replace
+the image again. A failure told to an inline message that shows an image goes in its caption.
 
 An inline message cannot take an upload, only a file Telegram already has: the image is uploaded first,
 silently, to ``telegram.inline_storage_chat``, and its ``file_id`` used. Without that setting every
@@ -20,6 +24,7 @@ and everyone when ``allowed_chats`` is set (an inline message may land in any ch
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from collections import OrderedDict
@@ -45,7 +50,7 @@ from bot.core.errors import DeliveryFailed
 from bot.core.i18n import N_, _
 from bot.core.messages import Generate, GenerationOptions, Incoming
 from bot.core.texts import shorten
-from bot.core.types import Failed, JobEvent, Progress, Reply, Target
+from bot.core.types import Action, Failed, JobEvent, Progress, Reply, Target
 from bot.platforms.telegram import render
 from bot.platforms.telegram.calls import BotCalls, skipped
 from bot.platforms.telegram.delivery import PROGRESS_MIN_GAP_S
@@ -60,6 +65,10 @@ INLINE_MESSAGE = "inline_message_id"
 """``Incoming.extra`` / ``Target.extra`` key: the answers go to this inline message."""
 INLINE_PROMPT = "inline_prompt"
 """``Target.extra`` key: the prompt the inline message shows above its status line."""
+INLINE_ACTIONS = (Action.REROLL, Action.VARY, Action.UPSCALE)
+"""The result buttons an inline message gets (the others need a chat of ours)."""
+NO_TEXT = "there is no text in the message to edit"
+"""Telegram's answer to editMessageText on a message that shows an image."""
 FINISHED_REMEMBERED = 10_000
 """Inline messages answered lately (a progress event that comes after the answer is dropped)."""
 RESULT_PREFIX = "draw:"
@@ -105,6 +114,14 @@ def draw_another() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(_("🎨 Draw another"), switch_inline_query_current_chat="")]]
     )
+
+
+def result_keyboard(reply: Reply) -> InlineKeyboardMarkup:
+    """The finished inline message's keyboard: the reply's Reroll/Vary/Upscale, then 🎨 Draw another."""
+    actions = tuple(action for action in reply.actions if action in INLINE_ACTIONS)
+    markup = render.keyboard(dataclasses.replace(reply, actions=actions, images=reply.images[:1]))
+    rows = [list(row) for row in markup.inline_keyboard] if markup is not None else []
+    return InlineKeyboardMarkup([*rows, *draw_another().inline_keyboard])
 
 
 class InlineMode(BotCalls):
@@ -278,10 +295,11 @@ class InlineMode(BotCalls):
             if document
             else InputMediaPhoto(file_id, caption=caption, has_spoiler=reply.spoiler or None)
         )
+        markup = result_keyboard(reply)
         try:
             await self._call(
                 lambda: self._bot.edit_message_media(
-                    media, inline_message_id=inline_id, reply_markup=draw_another(), **self._lane(RESULT)
+                    media, inline_message_id=inline_id, reply_markup=markup, **self._lane(RESULT)
                 )
             )
         except DeliveryFailed as exc:
@@ -290,6 +308,8 @@ class InlineMode(BotCalls):
         return []
 
     async def _edit_text(self, inline_id: str, text: str, error: bool) -> None:
+        """The inline message's text; when it shows an image by now (a press on its buttons failed),
+        its caption instead, so the picture stays."""
         markup = None if error else draw_another()
         try:
             await self._call(
@@ -297,6 +317,22 @@ class InlineMode(BotCalls):
                     shorten(text, render.MAX_TEXT),
                     inline_message_id=inline_id,
                     reply_markup=markup,
+                    **self._lane(RESULT),
+                )
+            )
+        except DeliveryFailed as exc:
+            if NO_TEXT in str(exc).lower():
+                await self._edit_caption(inline_id, text)
+            elif "not modified" not in str(exc).lower():
+                raise
+
+    async def _edit_caption(self, inline_id: str, text: str) -> None:
+        try:
+            await self._call(
+                lambda: self._bot.edit_message_caption(
+                    inline_message_id=inline_id,
+                    caption=shorten(text, render.MAX_CAPTION),
+                    reply_markup=draw_another(),
                     **self._lane(RESULT),
                 )
             )

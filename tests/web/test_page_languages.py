@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.core.chat.front import Front
 from bot.core.front_door import FrontDoor
 from bot.platforms.web import localize
 from bot.platforms.web.localize import ChatLanguages
@@ -168,3 +169,15 @@ def test_the_scripts_table_cannot_end_its_script_element() -> None:
     start = '<script type="application/json" id="easel-strings">'
     table = json.loads(block.removeprefix(start).removesuffix("</script>"))
     assert table["messages"]["Hi"].startswith("<img")
+
+
+@pytest.mark.skipif(
+    not issubclass(Front, ChatLanguages), reason="the core's front door does not tell a chat's language yet"
+)
+async def test_a_conversation_set_to_spanish_shows_its_pages_in_spanish(web: WebRun) -> None:
+    """/settings language es in the web chat: a German browser then gets the Spanish page; auto: German."""
+    response = await web.client.post("/api/command", json={"text": "/settings language es"})
+    assert response.status_code == 200, response.text
+    assert (await page(web, "/", "de")).headers["Content-Language"] == "es"
+    await web.client.post("/api/command", json={"text": "/settings language auto"})
+    assert (await page(web, "/", "de")).headers["Content-Language"] == "de"

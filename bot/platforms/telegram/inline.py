@@ -250,6 +250,9 @@ class InlineMode(BotCalls):
             except DeliveryFailed as exc:
                 if skipped(exc):
                     return  # the flood budget went to results: a later step shows the news
+                if NO_TEXT in str(exc).lower():  # it shows an image (a press on its buttons runs)
+                    self._finish(inline_id)
+                    return
                 if "not modified" not in str(exc).lower():
                     raise
             self._shown[inline_id] = _Shown(text, self._clock())

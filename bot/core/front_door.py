@@ -51,6 +51,11 @@ class FrontDoor(Protocol):
         """Any generation (the operator's web console and gallery)."""
         ...
 
+    async def chat_language(self, platform: str, chat_id: str) -> str | None:
+        """The chat's ``/settings language`` (``de``, ``es``, ``en``); None when it follows each sender
+        (``auto`` or not set). The web chat's pages are shown in it."""
+        ...
+
     async def image_bytes(self, image: StoredImage) -> bytes:
         """The file of a stored image."""
         ...

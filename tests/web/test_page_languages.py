@@ -13,10 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.core.chat.front import Front
 from bot.core.front_door import FrontDoor
 from bot.platforms.web import localize
-from bot.platforms.web.localize import ChatLanguages
 from tests.web.conftest import WebRun, open_web
 
 
@@ -123,7 +121,6 @@ class ChatLanguageFront:
 async def spanish_chat(tmp_path: Path) -> AsyncIterator[WebRun]:
     async with open_web(tmp_path) as run:
         front = ChatLanguageFront(run.easel.front, {"web:web": "es"})
-        assert isinstance(front, ChatLanguages)
         run.adapter.attach(front)  # type: ignore[arg-type]
         yield run
 
@@ -171,9 +168,6 @@ def test_the_scripts_table_cannot_end_its_script_element() -> None:
     assert table["messages"]["Hi"].startswith("<img")
 
 
-@pytest.mark.skipif(
-    not issubclass(Front, ChatLanguages), reason="the core's front door does not tell a chat's language yet"
-)
 async def test_a_conversation_set_to_spanish_shows_its_pages_in_spanish(web: WebRun) -> None:
     """/settings language es in the web chat: a German browser then gets the Spanish page; auto: German."""
     response = await web.client.post("/api/command", json={"text": "/settings language es"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.core import i18n
 from bot.core.chat.service import ChatService
 from bot.core.chat.takedown import may_use
 from bot.core.front_door import ServiceStatus
@@ -67,6 +68,10 @@ class Front:
 
     async def generation(self, generation_id: int) -> GenerationRecord | None:
         return await self._history.get_generation(generation_id=generation_id)
+
+    async def chat_language(self, platform: str, chat_id: str) -> str | None:
+        settings = await self._directory.settings(await self._directory.chat(platform, chat_id))
+        return i18n.language_of(settings.get(i18n.LANGUAGE_KEY))
 
     async def image_bytes(self, image: StoredImage) -> bytes:
         return await self._artifacts.load(image)

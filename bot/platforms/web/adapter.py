@@ -31,7 +31,7 @@ from bot.platforms.web.chat import PLATFORM, ChatRoutes
 from bot.platforms.web.history import HistoryRoutes
 from bot.platforms.web.hosts import HostPolicy
 from bot.platforms.web.hub import EventHub
-from bot.platforms.web.localize import ChatLanguages, language
+from bot.platforms.web.localize import language
 from bot.platforms.web.pages import PageRoutes, load_static
 from bot.platforms.web.render import event_json, reply_json
 from bot.platforms.web.schedules import ScheduleRoutes
@@ -171,13 +171,10 @@ class WebAdapter:
             return "stopped"
 
     async def chat_language(self, chat: str) -> str | None:
-        """The conversation's ``/settings language``, when the front door tells it (None: not set, not
-        told, or the database did not answer: the page then follows the browser)."""
-        front = self._front
-        if not isinstance(front, ChatLanguages):
-            return None
+        """The conversation's ``/settings language`` (None: not set, or the database did not answer:
+        the page then follows the browser)."""
         try:
-            return await front.chat_language(PLATFORM, chat)
+            return await self.front.chat_language(PLATFORM, chat)
         except StorageError as exc:
             log.warning("the web page's language: the chat's setting could not be read: %s", exc)
             return None

@@ -24,7 +24,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -44,14 +43,6 @@ SCRIPT_CALL = re.compile(rf"\bt\(\s*(?P<id>{_STRING})|\btn\(\s*(?P<one>{_STRING}
 ANY_CALL = re.compile(r"\bt\(|\btn\(")
 QUERY_KEY = "lang"
 """``?lang=de`` shows a page in that language whatever the browser or the chat says."""
-
-
-@runtime_checkable
-class ChatLanguages(Protocol):
-    """A front door that tells a chat's ``/settings language`` (optional: without it a page follows
-    the browser's language only)."""
-
-    async def chat_language(self, platform: str, chat_id: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

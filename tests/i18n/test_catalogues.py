@@ -73,6 +73,16 @@ def test_no_translation_is_empty_and_placeholders_match(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
+def test_a_plural_entry_has_every_form_of_its_language(language: str) -> None:
+    """An ngettext entry has as many forms as the language's Plural-Forms says (Spanish: three)."""
+    with (LOCALE / language / "LC_MESSAGES" / "easel.po").open("rb") as po:
+        entries = read_po(po)
+    for message in entries:
+        if message.id and not isinstance(message.id, str):
+            assert len(_forms(message.string)) == entries.num_plurals, message.id
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
 def test_the_compiled_catalogue_matches_its_po_file(language: str) -> None:
     """The committed .mo (what the bot reads) holds exactly the .po's translations."""
     with (LOCALE / language / "LC_MESSAGES" / "easel.mo").open("rb") as mo:

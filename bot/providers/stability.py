@@ -22,6 +22,7 @@ import httpx
 
 from bot import __version__
 from bot.core.errors import InvalidRequest, Misconfigured, ProviderError, Unavailable
+from bot.core.i18n import N_, _
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, Image, ImageRequest, ProviderHealth
 from bot.providers._http import media, references
@@ -45,7 +46,7 @@ DEFAULT_MODEL = "sd3.5-large"
 GENERATE_PATH = "/v2beta/stable-image/generate/"
 BALANCE_PATH = "/v1/user/balance"
 CHECK_TIMEOUT_S = 10.0
-TOO_LARGE_TEXT = "That image is too large for Stability AI; try a smaller one."
+TOO_LARGE_TEXT = N_("That image is too large for Stability AI; try a smaller one.")
 _ALIASES = {"stable-image-core": "core", "stable-image-ultra": "ultra"}
 
 
@@ -103,7 +104,9 @@ class StabilityProvider:
             raise InvalidRequest(
                 f"{self.name}: unknown model {model!r}",
                 provider=self.name,
-                user_message=f"Stability AI has no model called {model!r} (try core, ultra or sd3.5-large).",
+                user_message=_(
+                    "Stability AI has no model called {model} (try core, ultra or sd3.5-large)."
+                ).format(model=repr(model)),
             ) from None
         img2img = is_edit(request, provider=self.name)
         notes: tuple[str, ...] = ()
@@ -113,7 +116,7 @@ class StabilityProvider:
             raise InvalidRequest(
                 f"{self.name}: {request.kind} needs the ultra or an sd3 model",
                 provider=self.name,
-                user_message="Stability AI can only edit an image with the ultra or sd3 models.",
+                user_message=_("Stability AI can only edit an image with the ultra or sd3 models."),
             )
         fields = self._fields(request, model, endpoint=endpoint, sd3_model=sd3_model, img2img=img2img)
         files: list[tuple[str, tuple[str | None, bytes | str] | tuple[str, bytes, str]]] = [
@@ -179,7 +182,9 @@ class StabilityProvider:
         """The image in a 200 (JSON or raw bytes), flagged for CONTENT_FILTERED; errors raised."""
         if response.status_code == 413:
             raise InvalidRequest(
-                f"{self.name}: HTTP 413: request too large", provider=self.name, user_message=TOO_LARGE_TEXT
+                f"{self.name}: HTTP 413: request too large",
+                provider=self.name,
+                user_message=_(TOO_LARGE_TEXT),
             )
         raise_for_response(response, provider=self.name)
         if response.headers.get("content-type", "").startswith("image/"):
@@ -201,13 +206,13 @@ class StabilityProvider:
             raise Unavailable(
                 f"{self.name}: HTTP 200 without an image",
                 provider=self.name,
-                user_message="Stability AI answered without an image; please try again.",
+                user_message=_("Stability AI answered without an image; please try again."),
             )
         try:
             return base64.b64decode(b64, validate=False)
         except (binascii.Error, ValueError) as exc:
             raise Unavailable(
-                f"{self.name}: image is not base64", provider=self.name, user_message=media.NOT_AN_IMAGE
+                f"{self.name}: image is not base64", provider=self.name, user_message=_(media.NOT_AN_IMAGE)
             ) from exc
 
 

@@ -22,11 +22,18 @@ TRANSLATED = [language for language in i18n.LANGUAGES if language != i18n.DEFAUL
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
+def _scanned(dirpath: str) -> bool:
+    """Every package folder, ``_http`` too (Babel's default filter skips names starting with ``_``)."""
+    name = Path(dirpath).name
+    return not name.startswith(".") and name != "__pycache__"
+
+
 def source_messages() -> set[str]:
     """Every message the code marks with ``_``, ``N_`` or ``ngettext`` (Babel's extractor)."""
     found = extract_from_dir(
         str(ROOT / "bot"),
         method_map=[("**.py", "python")],
+        directory_filter=_scanned,
         keywords={"_": None, "N_": None, "ngettext": (1, 2)},
     )
     return {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
@@ -152,3 +159,13 @@ def test_the_template_lists_every_message() -> None:
     with (LOCALE / "easel.pot").open("rb") as pot:
         template = {m.id for m in read_po(io.BytesIO(pot.read())) if m.id}
     assert source_messages() <= template
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_help_fits_one_discord_message_in_every_language(language: str) -> None:
+    """/help in each language is shorter than Discord's 2,000 characters (one message, not two)."""
+    from bot.core.texts import HELP
+    from bot.platforms.discord.render import MAX_CONTENT
+
+    with i18n.using(language):
+        assert len(i18n._(HELP)) < MAX_CONTENT - 20  # room for a mention in front

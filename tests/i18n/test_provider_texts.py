@@ -15,8 +15,6 @@ from tests.i18n.test_catalogues import TRANSLATED, catalogue
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("bot/providers", "bot/core")
 PENDING = {
-    "bot/providers/stability.py": "reworked in another change in progress; its texts are wrapped after it",
-    "bot/providers/builtin/provider.py": "bot/providers/builtin is being split in another change",
 }
 """Files whose literals are known and not wrapped yet (each with why): remove an entry once its file
 is done."""

@@ -343,7 +343,7 @@ class JobIntake:
         platform = self._platforms.get(job.platform)
         if platform is not None:  # its "Queued (#n)" status says so instead of staying up
             with contextlib.suppress(DeliveryFailed):
-                await platform.event(job.target, job.id, Failed(reason="Cancelled."))
+                await platform.event(job.target, job.id, Failed(reason=_("Cancelled.")))
 
     # -------------------------------------------------------------------------------------- recovery
 

@@ -18,6 +18,7 @@ from PIL import Image as PILImage
 
 from bot.core.errors import InvalidRequest, Misconfigured
 from bot.core.generation.upscale import MAX_UPSCALED_SIDE
+from bot.core.i18n import _
 from bot.core.imaging import open_image
 from bot.core.ports import ProgressCallback
 from bot.core.types import Capabilities, GenerationKind, Image, ImageRequest, ProviderHealth
@@ -74,7 +75,7 @@ class BuiltinProvider:
             raise InvalidRequest(
                 f"{request.kind} needs a reference image",
                 provider=self.name,
-                user_message="I need an image to work from for that.",
+                user_message=_("I need an image to work from for that."),
             )
         count = max(1, min(request.n, self.capabilities.max_n))
         base_seed = request.seed if request.seed is not None else secrets.randbelow(2**32)

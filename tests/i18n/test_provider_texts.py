@@ -14,8 +14,7 @@ from tests.i18n.test_catalogues import TRANSLATED, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("bot/providers", "bot/core")
-PENDING = {
-}
+PENDING: dict[str, str] = {}
 """Files whose literals are known and not wrapped yet (each with why): remove an entry once its file
 is done."""
 _TRANSLATORS = {"_", "ngettext"}

@@ -1,11 +1,9 @@
 """The fake Discord's REST endpoints: one handler per route, matched by method and path.
 
 User-installable apps (docs.discord.com: Application Commands → Contexts and the bulk-overwrite JSON
-params; Receiving and Responding → Create Followup Message; Opcodes and Status Codes): a command's
-``integration_types`` are integration types (0, 1) the application supports (its
-``integration_types_config``: both here) and its ``contexts`` interaction context types (0, 1, 2),
-PRIVATE_CHANNEL only with USER_INSTALL (the user-installable-app tutorial), else 400 Invalid Form Body
-(50035; [unv] the exact error paths); an interaction only the user install authorized takes at most 5
+params; Receiving and Responding → Create Followup Message; Opcodes and Status Codes): a command sync
+is held to Discord's rules by :mod:`.discord_command_rules` (contexts, names, localizations); an
+interaction only the user install authorized takes at most 5
 follow-ups (40094 "This interaction has hit the maximum number of follow up messages"; [unv] HTTP 400);
 the bot's channel calls where it is not (a guild that did not add Easel, other people's DMs, group DMs)
 answer 403 Missing Access (50001).
@@ -20,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tests.fakes.discord_command_rules import check_command
 from tests.fakes.discord_rest import (
     ApiError,
     Upload,
     apply_message,
-    form_error,
     json_response,
     validate_message,
 )
@@ -34,15 +32,6 @@ if TYPE_CHECKING:
     from tests.fakes.discord import FakeDiscord
 
 Handler = Callable[[web.Request, Upload], Awaitable[web.StreamResponse]]
-SUPPORTED_INSTALLS = (0, 1)
-LOCALES = frozenset({
-    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl",
-    "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja",
-    "zh-TW", "ko",
-})  # fmt: skip
-"""Discord's locales (https://discord.com/developers/docs/reference#locales): the only keys a
-``name_localizations`` or ``description_localizations`` map may have."""
-"""The application's ``integration_types_config`` keys: guild and user install."""
 MAX_USER_INSTALL_FOLLOWUPS = 5
 
 
@@ -128,8 +117,7 @@ def _commands(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         assert isinstance(body, list), "command sync sends a JSON array"
         synced = []
         for index, command in enumerate(body):
-            _check_contexts(index, command)
-            _check_localizations(str(index), command)
+            check_command(index, command)
             out = dict(command, id=str(fake.world.snowflake()), application_id=str(APP_ID), version="1")
             out.setdefault("type", 1)
             out.setdefault("description", "")
@@ -144,45 +132,6 @@ def _commands(fake: FakeDiscord, match: re.Match[str]) -> Handler:
         return json_response(synced)
 
     return handle
-
-
-def _check_contexts(index: int, command: dict[str, Any]) -> None:
-    kinds = command.get("integration_types")
-    contexts = command.get("contexts")
-    if kinds is not None and (not isinstance(kinds, list) or any(k not in SUPPORTED_INSTALLS for k in kinds)):
-        raise form_error(f"{index}.integration_types", "ENUM_TYPE_COERCE", f"Value {kinds!r} is not valid.")
-    if contexts is not None and (not isinstance(contexts, list) or any(c not in (0, 1, 2) for c in contexts)):
-        raise form_error(f"{index}.contexts", "ENUM_TYPE_COERCE", f"Value {contexts!r} is not valid.")
-    if contexts and 2 in contexts and 1 not in (kinds or [0]):
-        raise form_error(
-            f"{index}.contexts", "APPLICATION_COMMAND_INVALID_CONTEXTS",
-            "PRIVATE_CHANNEL requires the USER_INSTALL integration type.",
-        )  # fmt: skip
-
-
-def _check_localizations(path: str, part: dict[str, Any]) -> None:
-    """A command's, option's or choice's localizations: known locales only, each within the length of
-    the field it translates (names 1-32 (choices 1-100), descriptions 1-100); then its options and
-    choices in turn."""
-    for field, longest in (("name_localizations", 100 if "value" in part else 32),
-                           ("description_localizations", 100)):  # fmt: skip
-        localized = part.get(field)
-        if localized is None:
-            continue
-        if not isinstance(localized, dict):
-            raise form_error(
-                f"{path}.{field}", "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
-            )
-        for locale, text in localized.items():
-            if locale not in LOCALES:
-                raise form_error(f"{path}.{field}", "ENUM_TYPE_COERCE",
-                                 f"Value {locale!r} is not a valid enum value.")  # fmt: skip
-            if not isinstance(text, str) or not 1 <= len(text) <= longest:
-                raise form_error(f"{path}.{field}.{locale}", "BASE_TYPE_BAD_LENGTH",
-                                 f"Must be between 1 and {longest} in length.")  # fmt: skip
-    for kind in ("options", "choices"):
-        for index, child in enumerate(part.get(kind) or []):
-            _check_localizations(f"{path}.{kind}.{index}", child)
 
 
 # ------------------------------------------------------------------------------------ interactions

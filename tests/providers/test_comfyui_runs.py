@@ -245,6 +245,21 @@ async def test_a_frozen_server_is_noticed_and_our_prompt_deleted(
     assert fake.deleted == [ours] and fake.history[ours]["status"]["status_str"] == "error"
 
 
+async def test_a_run_cancelled_before_the_server_answers_is_taken_off_its_queue(
+    fake: FakeComfyUI, make_provider: MakeProvider
+) -> None:
+    """Cancelled while /prompt is queued but unanswered: the prompt (our own id) is deleted, never run."""
+    await fake.queue_prompt(blank(steps=100, text="theirs"))
+    fake.prompt_answer_delay_s = 5.0
+    task = asyncio.create_task(generate(make_provider(workflow=blank())))
+    await wait_until(lambda: len(fake.prompt_ids) == 2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    ours = fake.prompt_ids[1]
+    assert ours in fake.deleted and all(job.prompt_id != ours for job in fake.executor.queue)
+
+
 async def test_stop_names_our_prompt(fake: FakeComfyUI, make_provider: MakeProvider) -> None:
     """A cancelled run is stopped by its prompt_id: another client's running prompt is not interrupted."""
     theirs = await fake.queue_prompt(blank(steps=100, text="theirs"))

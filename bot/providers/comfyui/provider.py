@@ -47,7 +47,7 @@ from bot.providers.comfyui.outputs import fetch_outputs
 from bot.providers.comfyui.settings import ComfyUISettings
 from bot.providers.comfyui.upscale import upscale_workflow
 from bot.providers.comfyui.values import DEFAULT_CHECKPOINT, filled_workflow
-from bot.providers.comfyui.wire import Wire
+from bot.providers.comfyui.wire import Wire, checkpoint_names
 from bot.providers.comfyui.workflow import Workflows, placeholders
 
 __all__ = ["ComfyUIProvider", "create"]
@@ -161,7 +161,7 @@ class ComfyUIProvider:
         """GET ``/system_stats`` on every backend: ok when any answers."""
 
         async def probe(base: str) -> str:
-            stats = await self._get_json(f"{base}/system_stats")
+            stats = await self._wire.get_json(f"{base}/system_stats")
             devices = stats.get("devices") if isinstance(stats, dict) else None
             device = (
                 devices[0].get("name")
@@ -177,8 +177,8 @@ class ComfyUIProvider:
         last: Exception | None = None
         for base in self.pool.urls:
             try:
-                info = await self._get_json(f"{base}/object_info/CheckpointLoaderSimple")
-                return _checkpoints(info)
+                info = await self._wire.get_json(f"{base}/object_info/CheckpointLoaderSimple")
+                return checkpoint_names(info)
             except Unavailable as exc:
                 last = exc
         assert last is not None
@@ -251,6 +251,9 @@ class ComfyUIProvider:
                 prompt_id = await self._wire.queue(base, body)
             except (ProviderTimeout, Unavailable):
                 self._abandon(base, prompt_id)  # it may have been queued before the answer was lost
+                raise
+            except asyncio.CancelledError:  # cancelled before the server's answer: it may be queued
+                await asyncio.shield(self._wire.stop(base, prompt_id))
                 raise
             waiter = asyncio.create_task(self._result(ws, base, prompt_id, on_progress))
             self._running[prompt_id] = (base, waiter)
@@ -366,9 +369,6 @@ class ComfyUIProvider:
                 checked = time.monotonic()
             await asyncio.sleep(self._poll_s)
 
-    async def _get_json(self, url: str) -> Any:
-        return await self._wire.get_json(url)
-
     def _extra_body(self) -> dict[str, Any]:
         """``settings.options`` go into the /prompt body (``extra_data``, ``front``, ...), minus ours."""
         return {
@@ -376,26 +376,6 @@ class ComfyUIProvider:
             for k, v in self._settings.options.items()
             if k not in ("long_side", "prompt", "client_id", "prompt_id")
         }
-
-
-# ------------------------------------------------------------------------------------------ helpers
-
-
-def _checkpoints(info: Any) -> list[str]:
-    """``ckpt_name``'s choices: ``[[names...], {...}]`` (older) or ``["COMBO", {"options": [...]}]``."""
-    try:
-        spec = info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"]
-    except (KeyError, TypeError) as exc:
-        raise Unavailable("comfyui: unexpected /object_info shape", provider="comfyui") from exc
-    choices: object = None
-    if isinstance(spec, list) and spec:
-        if isinstance(spec[0], list):
-            choices = spec[0]
-        elif len(spec) > 1 and isinstance(spec[1], dict):
-            choices = spec[1].get("options")
-    if not isinstance(choices, list):
-        raise Unavailable("comfyui: unexpected ckpt_name shape in /object_info", provider="comfyui")
-    return [str(name) for name in choices]
 
 
 def create(settings: ComfyUISettings, *, client: httpx.AsyncClient) -> ComfyUIProvider:

@@ -1,5 +1,6 @@
 """The ComfyUI HTTP calls one run makes, besides its websocket: upload, queue, where-is-my-prompt,
-view, stop, free. Every answer is checked and every failure is one of Easel's errors.
+view, stop, free (and the checkpoint names in /object_info). Every answer is checked and every
+failure is one of Easel's errors.
 
 - ``POST /prompt`` carries a ``prompt_id`` we chose (ComfyUI ≥ 0.3.4x keeps it), so a prompt can be
   deleted by its id even when the answer to /prompt never came. A 200 may still list, in
@@ -33,7 +34,7 @@ from bot.providers._http.errors import raise_for_response, scrub, transport_erro
 from bot.providers._http.media import download, to_image
 from bot.providers.comfyui.events import describe_rejection
 
-__all__ = ["OutputGone", "Wire"]
+__all__ = ["OutputGone", "Wire", "checkpoint_names"]
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +156,20 @@ def _json_or_none(response: httpx.Response) -> Any:
     with contextlib.suppress(ValueError, UnicodeDecodeError):
         return json.loads(response.content)
     return None
+
+
+def checkpoint_names(info: Any) -> list[str]:
+    """``ckpt_name``'s choices: ``[[names...], {...}]`` (older) or ``["COMBO", {"options": [...]}]``."""
+    try:
+        spec = info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"]
+    except (KeyError, TypeError) as exc:
+        raise Unavailable("comfyui: unexpected /object_info shape", provider="comfyui") from exc
+    choices: object = None
+    if isinstance(spec, list) and spec:
+        if isinstance(spec[0], list):
+            choices = spec[0]
+        elif len(spec) > 1 and isinstance(spec[1], dict):
+            choices = spec[1].get("options")
+    if not isinstance(choices, list):
+        raise Unavailable("comfyui: unexpected ckpt_name shape in /object_info", provider="comfyui")
+    return [str(name) for name in choices]

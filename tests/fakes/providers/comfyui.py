@@ -79,6 +79,8 @@ class FakeComfyUI:
         self.websocket = True
         self.expire_outputs = False
         self.history_delay_s = 0.0
+        self.prompt_answer_delay_s = 0.0
+        """How long a queued /prompt waits before it is answered (a slow link or proxy)."""
         """Between ``execution_success`` and the history entry (upstream: ~1 s of clean-up)."""
         self.output_padding = 0
         """Bytes added to every saved PNG (to make outputs over a client's size cap)."""
@@ -275,7 +277,10 @@ class FakeComfyUI:
             return web.Response(
                 status=status, text=f"{status}: Server got itself in trouble", headers=headers
             )
-        return self._accept(body)
+        answer = self._accept(body)
+        if self.prompt_answer_delay_s:  # queued already; the answer is late
+            await asyncio.sleep(self.prompt_answer_delay_s)
+        return answer
 
     def _accept(self, body: Any) -> web.Response:
         if not isinstance(body, dict):

@@ -14,7 +14,14 @@ from pydantic import SecretStr
 from sqlalchemy import delete, update
 
 from bot.app import open_easel
-from bot.core.content.policy import FLAGGED_KEY, screen, shown_as_spoiler
+from bot.core.content.policy import (
+    FLAGGED_KEY,
+    SPOILER_KEY,
+    content_entry,
+    recorded_as_spoiler,
+    screen,
+    shown_as_spoiler,
+)
 from bot.core.errors import Refused
 from bot.core.types import GenerationResult, Image, JobStatus, StoredImage
 from bot.providers._http.client import make_client
@@ -201,3 +208,12 @@ def test_an_upscale_inherits_the_flag_of_its_source() -> None:
     screened = screen(result(False, provider="lanczos"), payload("spoiler"), {FLAGGED_KEY: 1})
     assert all(image.flagged for image in screened.images)
     assert screened.notes == ("It was made from a picture its provider flagged; it is shown blurred.",)
+
+
+def test_a_generation_records_how_it_was_shown() -> None:
+    """content_entry: the flagged count, and spoiler when the chat's policy hid every result."""
+    flagged = result(True, False).images
+    assert content_entry(flagged, payload("off")) == {FLAGGED_KEY: 1}
+    assert content_entry(result(False).images, payload("spoiler")) == {SPOILER_KEY: True}
+    assert content_entry(result(False).images, payload("safe")) == {}
+    assert recorded_as_spoiler({SPOILER_KEY: True}) and not recorded_as_spoiler({SPOILER_KEY: "yes"})

@@ -40,6 +40,8 @@ POLICY_KEY = "policy"
 PAYLOAD_KEY = "content"
 FLAGGED_KEY = "flagged"
 """A generation's ``params`` entry: how many of its images the provider flagged."""
+SPOILER_KEY = "spoiler"
+"""A generation's ``params`` entry: its chat's policy was ``spoiler`` when it was made (sent hidden)."""
 FLAGGED_REFUSED = N_(
     "{provider} flagged this image, and this chat's content policy (safe) does not show flagged "
     "images. Try other words, or an admin can choose /settings policy spoiler to get such images "
@@ -132,10 +134,17 @@ def screen(
     return dataclasses.replace(result, notes=(*result.notes, note))
 
 
-def flagged_entry(images: Sequence[Image]) -> dict[str, int]:
-    """What a generation records of its flagged images (``params["flagged"]``), if any."""
+def content_entry(images: Sequence[Image], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What a generation records of how its images are to be shown: ``params["flagged"]`` (how many
+    the provider flagged) and ``params["spoiler"]`` (the chat's policy hid them when it was asked),
+    so the web chat's history and gallery, read later, blur what the chat was sent hidden."""
+    entry: dict[str, Any] = {}
     flagged = sum(1 for image in images if image.flagged)
-    return {FLAGGED_KEY: flagged} if flagged else {}
+    if flagged:
+        entry[FLAGGED_KEY] = flagged
+    if policy_in(payload) == ContentPolicy.SPOILER:
+        entry[SPOILER_KEY] = True
+    return entry
 
 
 def shown_as_spoiler(payload: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> bool:
@@ -143,7 +152,12 @@ def shown_as_spoiler(payload: Mapping[str, Any], params: Mapping[str, Any] | Non
     generation's ``params`` say the provider flagged an image (under ``safe`` it was refused)."""
     if policy_in(payload) == ContentPolicy.SPOILER:
         return True
-    return _flagged_count(params) > 0
+    return recorded_as_spoiler(params)
+
+
+def recorded_as_spoiler(params: Mapping[str, Any] | None) -> bool:
+    """Whether a stored generation was shown hidden (flagged, or its chat's policy was ``spoiler``)."""
+    return _flagged_count(params) > 0 or (params is not None and params.get(SPOILER_KEY) is True)
 
 
 def _flagged_count(params: Mapping[str, Any] | None) -> int:

@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.core import i18n
-from bot.core.content.policy import flagged_entry, screen
+from bot.core.content.policy import content_entry, screen
 from bot.core.errors import EaselError, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import params_of
@@ -252,7 +252,9 @@ class JobRunner:
                 rerolled = await self._history.get_generation(generation_id=resolved.parent_id)
                 check_reroll(rerolled, result.images, result.provider)  # the same picture: say why
             made = describe(intent, request, result)
-            params = recorded(params_of(request), made, resolved.source) | flagged_entry(result.images)
+            params = recorded(params_of(request), made, resolved.source) | content_entry(
+                result.images, payload
+            )
             stored: list[StoredImage] = []
             for image in await self._post_process(result.images, payload):
                 metadata: dict[str, Any] = {

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.core.content.policy import recorded_as_spoiler
 from bot.core.i18n import _
 from bot.core.ids import MAX_ROW_ID, ascii_int
 from bot.core.jobs.delivery import RESULT_ACTIONS
@@ -54,6 +55,7 @@ def result_json(chat: str, record: GenerationRecord) -> dict[str, Any]:
         generation_id=record.id,
         actions=RESULT_ACTIONS,
         notes=tuple(record.params.get("notes") or ()),
+        spoiler=recorded_as_spoiler(record.params),  # sent hidden then: still hidden after a reload
     )
     urls = [f"/images/{record.id}/{index}" for index in range(len(record.images))]
     return reply_json(Target(conversations.PLATFORM, chat), reply, urls)

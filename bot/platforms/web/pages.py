@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.core.content.policy import recorded_as_spoiler
 from bot.core.errors import StorageError
 from bot.core.gallery import GalleryItem
 from bot.core.i18n import _
@@ -55,6 +56,7 @@ def item_json(item: GalleryItem) -> dict[str, Any]:
         "prompt": item.prompt,
         "negative": item.negative,
         "params": item.params,
+        "spoiler": recorded_as_spoiler(item.params),  # the chat was sent it hidden: blurred until clicked
         "provider": item.provider,
         "model": item.model,
         "parent_id": item.parent_id,

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { el, api, session, t } = Easel;
+  const { el, api, session, t, reveal } = Easel;
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const prompt = document.getElementById("prompt");
@@ -250,14 +250,6 @@
         finally { button.disabled = false; }
       },
     });
-  }
-
-  function reveal(event) { // a spoiler's first click shows it; the next one opens it
-    const link = event.currentTarget;
-    if (!link.classList.contains("spoiler")) return;
-    event.preventDefault();
-    link.classList.remove("spoiler");
-    link.removeAttribute("title");
   }
 
   function replyNode(data) {

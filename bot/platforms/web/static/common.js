@@ -88,5 +88,15 @@ const Easel = (() => {
   function time(date) { return date.toLocaleTimeString(language); }
 
   document.addEventListener("DOMContentLoaded", markCurrentNav);
-  return { el, api, session, when, time, t, tn, language };
+  // A spoiler (a link with class "spoiler": blurred by the stylesheet) shows on its first click; the
+  // next click opens it.
+  function reveal(event) {
+    const link = event.currentTarget;
+    if (!link.classList.contains("spoiler")) return;
+    event.preventDefault();
+    link.classList.remove("spoiler");
+    link.removeAttribute("title");
+  }
+
+  return { el, api, session, when, time, t, tn, language, reveal };
 })();

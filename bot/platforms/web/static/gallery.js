@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { el, api, when, t, tn } = Easel;
+  const { el, api, when, t, tn, reveal } = Easel;
   const grid = document.getElementById("grid");
   const more = document.getElementById("more");
   const empty = document.getElementById("gallery-empty");
@@ -34,7 +34,7 @@
 
   function card(item) {
     return el("button", {
-      class: item.hidden ? "card is-hidden" : "card", type: "button", dataset: { generation: String(item.id) },
+      class: ["card", item.hidden ? "is-hidden" : "", item.spoiler ? "is-spoiler" : ""].filter(Boolean).join(" "), type: "button", dataset: { generation: String(item.id) },
       "aria-label": t("Picture #{id}: {prompt}", { id: item.id, prompt: item.prompt }), onclick: () => openDetail(item.id),
     },
     thumb(item),
@@ -118,7 +118,9 @@
     body.replaceChildren(
       el("div", {},
         el("div", { class: `images${item.images.length === 1 ? " single" : ""}` },
-          item.images.map((image, i) => el("a", { href: image.url, target: "_blank", rel: "noopener" },
+          item.images.map((image, i) => el("a", {
+            href: image.url, target: "_blank", rel: "noopener", class: item.spoiler ? "spoiler" : null,
+            title: item.spoiler ? t("Hidden: click to show") : null, onclick: item.spoiler ? reveal : null },
             el("img", { src: image.url, width: image.width, height: image.height, alt: t("{prompt} ({number})", { prompt: item.prompt, number: i + 1 }) }))))),
       el("div", {},
         el("h2", { id: "detail-title", text: `#${item.id} · ${kind(item)}` },

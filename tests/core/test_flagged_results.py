@@ -217,3 +217,26 @@ def test_a_generation_records_how_it_was_shown() -> None:
     assert content_entry(result(False).images, payload("spoiler")) == {SPOILER_KEY: True}
     assert content_entry(result(False).images, payload("safe")) == {}
     assert recorded_as_spoiler({SPOILER_KEY: True}) and not recorded_as_spoiler({SPOILER_KEY: "yes"})
+
+
+async def test_an_edit_of_a_flagged_image_is_hidden_too(harness: Harness, fake: FakeStability) -> None:
+    """Policy off: an edit that starts from the blurred picture goes out as a spoiler, flagged."""
+    await harness.say("/settings policy off", is_admin=True)
+    fake.filter_next()
+    first = await harness.last("/imagine a lighthouse")
+    edit = await harness.last(f"/edit #{first.generation_id} make it warmer")
+    assert edit.images and edit.spoiler and edit.generation_id is not None
+    record = await harness.easel.history.get_generation(generation_id=edit.generation_id)
+    assert record is not None and record.params[FLAGGED_KEY] == 1
+
+
+async def test_a_variation_of_a_flagged_image_is_refused_once_the_chat_is_safe(
+    harness: Harness, fake: FakeStability
+) -> None:
+    """Made under off, varied after /settings policy safe: refused, and the refusal says why."""
+    await harness.say("/settings policy off", is_admin=True)
+    fake.filter_next()
+    first = await harness.last("/imagine a lighthouse")
+    await harness.say("/settings policy safe", is_admin=True)
+    vary = await harness.last(f"/vary #{first.generation_id}")
+    assert vary.is_error and not vary.images and "made from one its provider flagged" in vary.text

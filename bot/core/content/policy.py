@@ -107,8 +107,9 @@ def screen(
 ) -> GenerationResult:
     """A result as the job's policy lets it out: with flagged images, ``Refused`` under ``safe``;
     otherwise the result with a note saying they are shown blurred (they go out as a spoiler:
-    :func:`shown_as_spoiler`). ``source_params``: those of the generation an upscale was made from; its
-    images are the flagged picture's own pixels, so they are flagged too."""
+    :func:`shown_as_spoiler`). ``source_params``: those of the generation whose image an upscale, edit or
+    variation started from; its images are made from the flagged picture's pixels, so they are flagged
+    too."""
     inherited = not any(image.flagged for image in result.images) and _flagged_count(source_params) > 0
     if inherited:
         images = tuple(dataclasses.replace(image, flagged=True) for image in result.images)

@@ -54,11 +54,9 @@ from bot.core.messages import Reroll
 from bot.core.ports import ArtifactStore, Clock, HistoryStore, JobStore, Platform
 from bot.core.texts import UNEXPECTED
 from bot.core.types import (
-    GenerationKind,
     GenerationRecord,
     GenerationStatus,
     Image,
-    ImageRequest,
     JobRecord,
     JobStatus,
     Progress,
@@ -247,7 +245,7 @@ class JobRunner:
 
         try:
             generated = await self._chain.generate(request, on_progress=on_progress)
-            result = screen(generated, payload, await self._upscaled_params(request, resolved.parent_id))
+            result = screen(generated, payload, await self._source_params(resolved.source))
             if isinstance(intent, Reroll) and resolved.parent_id is not None:
                 rerolled = await self._history.get_generation(generation_id=resolved.parent_id)
                 check_reroll(rerolled, result.images, result.provider)  # the same picture: say why
@@ -312,13 +310,13 @@ class JobRunner:
             images=tuple(stored),
         )
 
-    async def _upscaled_params(
-        self, request: ImageRequest, parent_id: int | None
-    ) -> Mapping[str, Any] | None:
-        """The params of the generation an upscale enlarges (whether it was flagged), else None."""
-        if request.kind != GenerationKind.UPSCALE or parent_id is None:
+    async def _source_params(self, source: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """The params of the generation whose image an upscale, edit or variation (or a reroll of
+        one) starts from (whether it was flagged: its pixels are the blurred picture's), else None."""
+        generation = source.get("generation") if source is not None else None
+        if not isinstance(generation, int) or isinstance(generation, bool):
             return None
-        parent = await self._history.get_generation(generation_id=parent_id)
+        parent = await self._history.get_generation(generation_id=generation)
         return parent.params if parent is not None else None
 
     async def _post_process(self, images: Sequence[Image], payload: Mapping[str, Any]) -> list[Image]:

@@ -54,3 +54,10 @@ def test_a_server_list_is_written_under_its_own_ban_key() -> None:
     """ "/ban guild add fox" on the server row's settings stores ``ban`` there (S1)."""
     answer, changed = ban_command("add", "fox", {}, server=True)
     assert answer == "Banned (rule S1)." and changed == {"ban": ["fox"]}
+
+
+def test_removing_a_server_rule_that_does_not_exist_names_the_list() -> None:
+    """ "/ban remove S7" where the server has one rule is not called a server rule; it asks for a number."""
+    with pytest.raises(InvalidInput) as caught:
+        ban_command("remove", "S7", {"ban": ["owl"], "guild_ban": ["fox"]})
+    assert caught.value.user_message == "Name a rule by its number in /ban list (1 to 1)."

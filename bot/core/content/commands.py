@@ -64,17 +64,18 @@ def _server_list_lines(entries: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _number(args: str, entries: Sequence[str], *, server: bool) -> int:
-    """The rule ``/ban remove 2`` (``/ban guild remove S2``) names, checked against the list."""
+def _number(args: str, entries: Sequence[str], *, server: bool, inherited: Sequence[str] = ()) -> int:
+    """The rule ``/ban remove 2`` (``/ban guild remove S2``) names, checked against the list;
+    ``inherited``: the server's rules, which a channel's ``/ban remove S1`` is told to leave alone."""
     text = args.strip().lstrip("#")
     marked = text[:1].upper() == SERVER_MARK and text[1:].isdigit()
-    if marked and not server:
+    if marked and not server and _within(text[1:], len(inherited)):
         raise InvalidInput(
             f"channel remove of server rule {clip(text)}",
-            user_message=_(SERVER_RULE).format(number=clip(text[1:], 12)),
+            user_message=_(SERVER_RULE).format(number=text[1:]),
         )
-    digits = text[1:] if marked else text
-    if not (digits.isascii() and digits.isdigit() and 1 <= int(digits) <= len(entries)):
+    digits = text[1:] if marked and server else text
+    if not _within(digits, len(entries)):
         raise InvalidInput(
             f"bad ban number {clip(args)!r}",
             user_message=_("Name a rule by its number in /ban list (1 to {count}).").format(
@@ -84,6 +85,11 @@ def _number(args: str, entries: Sequence[str], *, server: bool) -> int:
             else _("Nothing is banned here."),
         )
     return int(digits)
+
+
+def _within(digits: str, count: int) -> bool:
+    """Whether ``digits`` (ASCII only) is a rule number from 1 to ``count``."""
+    return digits.isascii() and digits.isdigit() and len(digits) <= 6 and 1 <= int(digits) <= count
 
 
 def ban_command(
@@ -125,7 +131,7 @@ def ban_command(
         label = f"{SERVER_MARK}{len(entries) + 1}" if server else str(len(entries) + 1)
         return _("Banned (rule {number}).").format(number=label), {**settings, BAN_KEY: [*entries, entry]}
     if action in _REMOVE:
-        number = _number(args, entries, server=server)
+        number = _number(args, entries, server=server, inherited=inherited)
         kept = [e for i, e in enumerate(entries, 1) if i != number]
         label = f"{SERVER_MARK}{number}" if server else str(number)
         return _("Removed rule {number}.").format(number=label), {**settings, BAN_KEY: kept}

@@ -24,6 +24,7 @@ from bot.core import i18n
 from bot.core.errors import DeliveryFailed, EaselError, StorageError
 from bot.core.flags import parse_aspect
 from bot.core.i18n import N_, _
+from bot.core.identity import Directory
 from bot.core.jobs.intake import Accepted, NeedsConfirmation, Requester, Submission
 from bot.core.jobs.ledger import JobOutcome
 from bot.core.messages import Generate, GenerationOptions
@@ -186,10 +187,7 @@ class RunExecutor:
             birthday = await self._birthdays.by_schedule(schedule.id)
             if birthday is None:
                 raise EaselError("birthday gone", user_message=_("That birthday was removed."))
-            chat = await self._history.upsert_chat(
-                platform=schedule.target.platform, external_id=schedule.target.chat_id
-            )
-            settings = await self._history.get_chat_settings(chat_id=chat)
+            settings = await self._chat_settings(schedule)
             with i18n.using(i18n.resolve(settings, None)):  # the chat's /settings language
                 text = greeting(birthday.name, born=birthday.year, on=local.date())
             card = {"name": BIRTHDAY_CARD, "text": text, "caption": text}  # the chat sees the greeting
@@ -303,13 +301,19 @@ class RunExecutor:
         reason is in it already when the job ran; one of Easel's texts raised before the job existed
         (so in English) is translated there by ``_(reason)``, and any other text stays as it is."""
         try:
-            chat = await self._history.upsert_chat(
-                platform=schedule.target.platform, external_id=schedule.target.chat_id
-            )
-            settings = await self._history.get_chat_settings(chat_id=chat)
+            settings = await self._chat_settings(schedule)
         except StorageError:
             settings = {}
         return i18n.resolve(settings, schedule.target.locale)
+
+    async def _chat_settings(self, schedule: ScheduleRecord) -> dict[str, Any]:
+        """The settings that apply in the schedule's chat: its server's defaults (a Discord server's
+        ``/settings guild language``) under its own, as its job's runner reads them. Read afresh (a new
+        ``Directory`` caches nothing that another replica could have changed)."""
+        chat = await self._history.upsert_chat(
+            platform=schedule.target.platform, external_id=schedule.target.chat_id
+        )
+        return await Directory(self._history).settings(chat)
 
     async def _notify(self, schedule: ScheduleRecord, text: str) -> None:
         """Tell the owner where the schedule posts (its chat); the operator's log has it too."""

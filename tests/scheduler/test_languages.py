@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+
+import pytest
 
 from bot.core import i18n
+from bot.core.errors import Refused
 from bot.core.schedules.birthday_dates import greeting
 from tests.scheduler.conftest import World
 
@@ -44,3 +47,12 @@ def test_the_card_greeting_follows_the_language() -> None:
             == "Alles Gute zum Geburtstag, Ana!\nHeute 36 Jahre alt"
         )
     assert greeting("Ana", born=1990, on=date(2026, 3, 14)) == "Happy birthday, Ana!\n36 today"
+
+
+@pytest.mark.easel(errors=[Refused("no", provider="pictures", user_message="Refused by the provider.")])
+async def test_a_failure_notice_follows_the_servers_language(world: World) -> None:
+    """A channel of a server whose default language is German gets the retry notice in German."""
+    await world.say("/settings guild language de", chat="c1", admin=True, guild_id="G1")
+    await world.add("every day at 09:00")
+    replies = await world.at(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    assert any(r.text.startswith("Der geplante Post #1 ist fehlgeschlagen") for r in replies)

@@ -227,9 +227,10 @@ class FakeTelegram:
         self._updated()
         return query_id
 
-    def press_inline(self, inline_message_id: str, user_id: int, data: str) -> str:
-        """A user presses a button of an inline message; returns the callback query id."""
-        query_id = self.world.inline_callback(inline_message_id, user_id, data)
+    def press_inline(self, inline_message_id: str, user_id: int, data: str, *, forged: bool = False) -> str:
+        """A user presses a button of an inline message (``forged``: data no button of it has, as a
+        modified client can send); returns the callback query id."""
+        query_id = self.world.inline_callback(inline_message_id, user_id, data, forged=forged)
         self._updated()
         return query_id
 

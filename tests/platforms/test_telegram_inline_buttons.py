@@ -108,3 +108,35 @@ async def test_a_failed_reroll_says_why_in_the_caption_and_keeps_the_picture(run
     await tg.wait_for(lambda: "not again" in tg.inline_message(inline_message_id).get("caption", ""))
     assert "photo" in tg.inline_message(inline_message_id)
     assert tg.inline_message(inline_message_id)["caption"].startswith("⚠️")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the core to check the generation was delivered to that inline message "
+    "(Front.generation_in_chat against JobStore.result_messages; the diff is in the review report)",
+)
+@pytest.mark.easel(env=INLINE)
+async def test_a_forged_press_naming_the_pressers_own_picture_leaves_someone_elses_message_alone(
+    running: Running,
+) -> None:
+    """OTHER's modified client sends "r:<OTHER's picture>" on USER's inline message: no job, and
+    USER's picture stays (the generation must be the one that inline message shows)."""
+    tg = running.tg
+    victim = await drawn(running, "a red fox")
+    await drawn_by(running, OTHER, "a grey wolf")
+    before = dict(tg.inline_message(victim))
+    query = tg.press_inline(victim, OTHER, "r:2", forged=True)
+    await tg.wait_for(lambda: query in tg.answered)
+    await running.easel.queue.drain()
+    assert tg.answered[query]["show_alert"] is True
+    assert await running.easel.history.get_generation(generation_id=3) is None
+    assert tg.inline_message(victim) == before
+
+
+async def drawn_by(running: Running, user: int, prompt: str) -> str:
+    """An inline message of ``user``'s, finished (its image in)."""
+    tg = running.tg
+    inline_message_id = await chosen(running, prompt, user)
+    await tg.wait_for(lambda: "photo" in tg.inline_message(inline_message_id))
+    await running.easel.queue.drain()
+    return inline_message_id

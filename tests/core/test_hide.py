@@ -3,11 +3,18 @@ of (history, gallery, "the last image"), and who may still act on it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
 from bot.core.chat.takedown import Takedown
 from bot.core.identity import Directory
 from bot.core.messages import Hide, Incoming
-from bot.core.types import Reply
+from bot.core.ports import Provider
+from bot.core.types import Reply, Started
 from tests.core.conftest import Harness
+from tests.fakes.scripted import ScriptedProvider
 
 
 async def _image(harness: Harness, prompt: str = "/imagine a misty lake", **extra: object) -> int:
@@ -166,3 +173,28 @@ async def test_hiding_twice_is_harmless(harness: Harness) -> None:
     for _ in range(2):
         replies.append(await harness.last(f"/hide #{generation_id}"))
     assert replies[0].text == replies[1].text and await _hidden(harness, generation_id)
+
+
+def _gated() -> Sequence[Provider]:
+    return [ScriptedProvider("gated", gate=asyncio.Event())]
+
+
+@pytest.mark.easel(env={"EASEL__GENERATION__WORKERS": "1"}, providers=_gated)
+async def test_a_variation_queued_before_the_hide_is_not_made(harness: Harness) -> None:
+    """ "/vary #n" by another member, still waiting when its requester hid #n: not found when it runs."""
+    provider = harness.providers[0]
+    assert isinstance(provider, ScriptedProvider) and provider.gate is not None
+    provider.gate.set()
+    generation_id = await _image(harness)
+    provider.gate.clear()
+    service = harness.easel.service
+    blocker = await service.handle(harness.message("/imagine a blocker", chat="c9", user="u9"))
+    assert blocker is not None
+    await harness.platform.wait_for_event(Started, blocker)  # the only worker is busy: the vary waits
+    vary = await service.handle(harness.message(f"/vary #{generation_id}", user="u2"))
+    assert vary is not None
+    await harness.say(f"/hide #{generation_id}")
+    provider.gate.set()
+    await harness.easel.queue.wait_for(vary)
+    reply = harness.platform.replies_to("c1")[-1]
+    assert reply.is_error and reply.text == f"I can't find image #{generation_id} in this chat."

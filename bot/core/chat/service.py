@@ -13,6 +13,7 @@ from bot.core import i18n, texts
 from bot.core.chat import ids
 from bot.core.chat.answers import QuickAnswers
 from bot.core.chat.router import Router
+from bot.core.chat.takedown import administers
 from bot.core.errors import DeliveryFailed, EaselError, InvalidInput, LimitExceeded
 from bot.core.i18n import N_, _
 from bot.core.identity import Directory, clean_name
@@ -199,6 +200,7 @@ class ChatService:
             target=target,
             key=key,
             reference=reference,
+            sees_hidden=administers(message),  # checked again when the job runs
         )
         return await self._answer_submission(await self._intake.submit(submission), platform, target)
 

@@ -41,9 +41,14 @@ def is_operator(message: Incoming) -> bool:
     return message.is_admin and message.platform in LOCAL_PLATFORMS
 
 
+def administers(message: Incoming) -> bool:
+    """Whether the sender may delete, hide or show again anyone's generation of the chat."""
+    return may_manage(message) or is_operator(message)
+
+
 def may_change(message: Incoming, record: GenerationRecord, user_id: int) -> bool:
     """Whether the sender (Easel id ``user_id``) may delete, hide or show ``record`` again."""
-    return record.user_id == user_id or may_manage(message) or is_operator(message)
+    return record.user_id == user_id or administers(message)
 
 
 def may_use(message: Incoming, record: GenerationRecord, user_id: int) -> bool:

@@ -28,6 +28,21 @@ class Resolved:
     starts from it again: ``{"generation": 12, "image": 1}`` (0-based) or ``{"upload": {...}}``."""
 
 
+SEES_HIDDEN = "sees_hidden"
+"""A job payload's entry: its requester administers the chat (:attr:`Viewer.sees_hidden`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who a job is for, as far as hidden generations go (``/hide``): its requester's Easel id, and
+    whether they administer the chat (decided when the job was accepted). A hidden generation named by
+    number is theirs to use only if they asked for it or ``sees_hidden``; for anyone else it is not
+    found, as it was not when they asked (``bot.core.chat.takedown``)."""
+
+    user_id: int
+    sees_hidden: bool = False
+
+
 class RequestResolver:
     def __init__(self, *, history: HistoryStore, artifacts: ArtifactStore, defaults: Defaults) -> None:
         self._history = history
@@ -42,26 +57,37 @@ class RequestResolver:
         chat_settings: Mapping[str, Any],
         seed: int,
         upload: StoredImage | None = None,
+        viewer: Viewer | None = None,
     ) -> Resolved:
+        """``viewer``: whom the job is for, so a generation hidden since it was asked for is not used
+        for someone who may not see it (None: no such check)."""
         match intent:
             case Generate(prompt=prompt, options=options):
                 return Resolved(self._request(prompt, options, chat_settings, seed), None)
             case Edit():
-                return await self._edit(intent, chat_id, chat_settings, seed, upload)
+                return await self._edit(intent, chat_id, chat_settings, seed, upload, viewer)
             case Reroll(generation_id=generation_id):
-                return await self._reroll(generation_id, chat_id, chat_settings, seed)
+                return await self._reroll(generation_id, chat_id, chat_settings, seed, viewer)
             case Vary(generation_id=generation_id, image=image):
-                return await self._vary(generation_id, image, chat_id, chat_settings, seed)
+                return await self._vary(generation_id, image, chat_id, chat_settings, seed, viewer)
             case Upscale(generation_id=generation_id, image=image):
-                return await self._upscale(generation_id, image, chat_id)
+                return await self._upscale(generation_id, image, chat_id, viewer)
 
     async def target(
-        self, generation_id: int | None, *, chat_id: int, required: bool
+        self, generation_id: int | None, *, chat_id: int, required: bool, viewer: Viewer | None = None
     ) -> GenerationRecord | None:
-        """The generation a command refers to: a named one in this chat, else the chat's last image."""
+        """The generation a command refers to: a named one in this chat (not one hidden from
+        ``viewer``), else the chat's last image (never a hidden one)."""
         if generation_id is not None:
             record = await self._history.get_generation(generation_id=generation_id)
-            if record is None or record.chat_id != chat_id or not record.images:
+            hidden_from = (
+                record is not None
+                and record.hidden
+                and viewer is not None
+                and not viewer.sees_hidden
+                and record.user_id != viewer.user_id
+            )
+            if record is None or record.chat_id != chat_id or not record.images or hidden_from:
                 raise NotFound(
                     f"generation {generation_id} not in chat {chat_id}",
                     user_message=_("I can't find image #{id} in this chat.").format(id=generation_id),
@@ -84,6 +110,7 @@ class RequestResolver:
         chat_settings: Mapping[str, Any],
         seed: int,
         upload: StoredImage | None,
+        viewer: Viewer | None,
     ) -> Resolved:
         source: dict[str, Any] | None = None
         if upload is not None:
@@ -91,7 +118,7 @@ class RequestResolver:
             source = {"upload": upload.to_json()}
         else:
             parent = await self.target(
-                intent.generation_id, chat_id=chat_id, required=not intent.from_free_text
+                intent.generation_id, chat_id=chat_id, required=not intent.from_free_text, viewer=viewer
             )
             if parent is None:  # free text that reads like an edit, but nothing to edit yet
                 return Resolved(self._request(intent.instruction, intent.options, chat_settings, seed), None)
@@ -111,9 +138,14 @@ class RequestResolver:
         return Resolved(request, parent.id if parent else None, source)
 
     async def _reroll(
-        self, generation_id: int | None, chat_id: int, chat_settings: Mapping[str, Any], seed: int
+        self,
+        generation_id: int | None,
+        chat_id: int,
+        chat_settings: Mapping[str, Any],
+        seed: int,
+        viewer: Viewer | None,
     ) -> Resolved:
-        target = await self.target(generation_id, chat_id=chat_id, required=True)
+        target = await self.target(generation_id, chat_id=chat_id, required=True, viewer=viewer)
         assert target is not None
         references: tuple[bytes, ...] = ()
         source: dict[str, Any] | None = None
@@ -155,8 +187,9 @@ class RequestResolver:
         chat_id: int,
         chat_settings: Mapping[str, Any],
         seed: int,
+        viewer: Viewer | None,
     ) -> Resolved:
-        target = await self.target(generation_id, chat_id=chat_id, required=True)
+        target = await self.target(generation_id, chat_id=chat_id, required=True, viewer=viewer)
         assert target is not None
         index = image_index(target, image)
         prompt = target.params.get("source_prompt") or target.prompt
@@ -171,10 +204,12 @@ class RequestResolver:
         )
         return Resolved(request, target.id, {"generation": target.id, "image": index})
 
-    async def _upscale(self, generation_id: int | None, image: int | None, chat_id: int) -> Resolved:
+    async def _upscale(
+        self, generation_id: int | None, image: int | None, chat_id: int, viewer: Viewer | None
+    ) -> Resolved:
         """The asked image, to be made larger: the same prompt and seed, by the provider that made it
         if it can (``ImageRequest.made_by``), else another that can, else Lanczos (the chain)."""
-        target = await self.target(generation_id, chat_id=chat_id, required=True)
+        target = await self.target(generation_id, chat_id=chat_id, required=True, viewer=viewer)
         assert target is not None
         index = image_index(target, image)
         stored = target.images[index]

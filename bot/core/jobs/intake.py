@@ -24,6 +24,7 @@ from bot.core.content.policy import PAYLOAD_KEY, POLICY_KEY, payload_entry
 from bot.core.content.screening import needs_screening, screen
 from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded
 from bot.core.flags import MAX_SEED
+from bot.core.generation.resolve import SEES_HIDDEN
 from bot.core.i18n import _
 from bot.core.identity import Directory
 from bot.core.jobs.codec import intent_to_json
@@ -74,6 +75,9 @@ class Submission:
     """A schedule's run: the schedule was the admission (no request rates, no confirmation)."""
     reference: bytes | None = None
     """An uploaded image to edit (checked and kept, so the job can use it after a restart)."""
+    sees_hidden: bool = False
+    """The requester administers the chat: a generation it names that is hidden (``/hide``) by the time
+    the job runs is still used for them (otherwise only for the one who asked for it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,8 @@ class JobIntake:
             payload["upload"] = upload
         if submission.steps:
             payload["steps"] = [dict(step) for step in submission.steps]
+        if submission.sees_hidden:
+            payload[SEES_HIDDEN] = True
         if POLICY_KEY in admission.settings:  # shown as the chat asked when it was accepted
             payload[PAYLOAD_KEY] = payload_entry(admission.settings)
         made = await self._jobs.create_job(

@@ -42,7 +42,7 @@ from bot.core.content.policy import content_entry, screen
 from bot.core.errors import EaselError, StorageError
 from bot.core.generation.chain import ProviderChain
 from bot.core.generation.requests import params_of
-from bot.core.generation.resolve import RequestResolver
+from bot.core.generation.resolve import SEES_HIDDEN, RequestResolver, Viewer
 from bot.core.i18n import N_, _
 from bot.core.jobs.codec import intent_from_json
 from bot.core.jobs.delivery import RESULT, Delivery
@@ -219,6 +219,7 @@ class JobRunner:
             chat_settings=chat_settings,
             seed=int(payload["seed"]),
             upload=upload,
+            viewer=Viewer(job.user_id, sees_hidden=payload.get(SEES_HIDDEN) is True),
         )
         request = resolved.request
         started = self._clock.now()

@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot.core import i18n
 from bot.core.chat.service import target_of
-from bot.core.errors import ConfigError, DeliveryFailed
+from bot.core.errors import ConfigError, DeliveryFailed, StorageError
 from bot.core.front_door import FrontDoor
 from bot.core.i18n import N_, _
 from bot.core.messages import Attachment, Incoming
@@ -361,8 +361,15 @@ class TelegramAdapter:
             return None
 
     async def _tell(self, incoming: Incoming, text: str) -> None:
-        """Tell the sender ``text`` (an ``N_`` constant), in their language."""
-        with i18n.using(incoming.locale):
+        """Tell the sender ``text`` (an ``N_`` constant) in the chat: in its ``/settings language``
+        when it has one (what everyone there reads, as the core's answers), else in the sender's."""
+        chosen = None
+        if self._front is not None:
+            try:
+                chosen = await self._front.chat_language(PLATFORM, incoming.chat_id)
+            except StorageError as exc:
+                log.warning("telegram: the chat's language could not be read: %s", exc)
+        with i18n.using(chosen or incoming.locale):
             text = _(text)
         try:
             await self.delivery.send(target_of(incoming), Reply(text=text, is_error=True))

@@ -330,3 +330,19 @@ async def test_reroll_counts_its_sources_image_count_against_the_quota(harness: 
     usage = await harness.easel.history.usage(user_id=await harness.user_id(), day=harness.clock.now().date())
     assert reply.is_error and "quota" in reply.text
     assert usage.images_today == 3
+
+
+@pytest.mark.easel(env={"EASEL__GENERATION__WORKERS": "1"}, providers=gated)
+async def test_a_job_cancelled_from_elsewhere_says_so_in_its_chats_language(harness: Harness) -> None:
+    """A waiting job of a German chat cancelled outside any request (a schedule removed from the
+    terminal) gets its Failed status in German."""
+    service = harness.easel.service
+    await harness.say("/settings language de", is_admin=True)
+    running = await service.handle(harness.message("/imagine first"))
+    waiting = await service.handle(harness.message("/imagine second"))
+    assert running is not None and waiting is not None
+    await harness.platform.wait_for_event(Started, running)
+    await harness.easel.intake.cancel_jobs([waiting])
+    events = [event for job_id, event in harness.platform.events if job_id == waiting]
+    assert isinstance(events[-1], Failed) and events[-1].reason == "Abgebrochen."
+    gate_of(harness).set()

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core import imaging
+from bot.core import i18n, imaging
 from bot.core.bus import CANCEL, JOBS, EventBus, LocalBus
 from bot.core.content.policy import PAYLOAD_KEY, POLICY_KEY, payload_entry
 from bot.core.content.screening import needs_screening, screen
-from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded
+from bot.core.errors import DeliveryFailed, InvalidInput, LimitExceeded, StorageError
 from bot.core.flags import MAX_SEED
 from bot.core.generation.resolve import SEES_HIDDEN
 from bot.core.i18n import _
@@ -346,10 +346,17 @@ class JobIntake:
         self._queue.cancel_running(int(message["job_id"]))
 
     async def _tell_cancelled(self, job: JobRecord) -> None:
+        """Its "Queued (#n)" status says so instead of staying up, in the job's chat's language (the
+        canceller may be elsewhere: a schedule removed from the terminal or the web page)."""
         platform = self._platforms.get(job.platform)
-        if platform is not None:  # its "Queued (#n)" status says so instead of staying up
-            with contextlib.suppress(DeliveryFailed):
-                await platform.event(job.target, job.id, Failed(reason=_("Cancelled.")))
+        if platform is None:
+            return
+        try:
+            settings: Mapping[str, Any] | None = await self._directory.settings(job.chat_id)
+        except StorageError:  # the job is cancelled already: say so in its request's language
+            settings = None
+        with i18n.using(i18n.resolve(settings, job.target.locale)), contextlib.suppress(DeliveryFailed):
+            await platform.event(job.target, job.id, Failed(reason=_("Cancelled.")))
 
     # -------------------------------------------------------------------------------------- recovery
 

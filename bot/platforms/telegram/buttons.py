@@ -13,7 +13,7 @@ from telegram.error import BadRequest
 
 from bot.core import i18n
 from bot.core.chat.buttons import command_text, job_intent
-from bot.core.errors import DeliveryFailed, EaselError
+from bot.core.errors import DeliveryFailed, EaselError, StorageError
 from bot.core.front_door import FrontDoor
 from bot.core.i18n import N_, _
 from bot.core.messages import Incoming
@@ -88,7 +88,9 @@ class ButtonPresses:
                     log.info("telegram: could not answer in %s: %s", incoming.chat_id, exc)
             case Action.EDIT:
                 await self._ack(query)
-                with i18n.using(incoming.locale):  # the presser's language (the chat's is the core's)
+                # a message everyone in the chat reads: the chat's /settings language, else the presser's
+                chosen = await _chat_language(front, incoming)
+                with i18n.using(chosen or incoming.locale):
                     question, placeholder = (
                         render.edit_prompt(button.generation_id, button.image),
                         _("make it warmer"),
@@ -200,3 +202,12 @@ class ButtonPresses:
                 await self._delivery.delete(target, list(message_ids))
             except DeliveryFailed as exc:
                 log.info("could not delete the messages of #%s in %s: %s", generation_id, target.chat_id, exc)
+
+
+async def _chat_language(front: FrontDoor, incoming: Incoming) -> str | None:
+    """The chat's ``/settings language`` (None: not set, or the database did not answer)."""
+    try:
+        return await front.chat_language(PLATFORM, incoming.chat_id)
+    except StorageError as exc:
+        log.warning("telegram: the chat's language could not be read: %s", exc)
+        return None

@@ -198,3 +198,19 @@ async def test_a_variation_queued_before_the_hide_is_not_made(harness: Harness) 
     await harness.easel.queue.wait_for(vary)
     reply = harness.platform.replies_to("c1")[-1]
     assert reply.is_error and reply.text == f"I can't find image #{generation_id} in this chat."
+
+
+def _scripted() -> Sequence[Provider]:
+    return [ScriptedProvider("scripted")]
+
+
+@pytest.mark.easel(providers=_scripted)
+async def test_a_reroll_of_an_edit_does_not_start_from_its_hidden_source(harness: Harness) -> None:
+    """ "/reroll #edit" by another member once the edited image is hidden: no reference image is sent."""
+    source = await _image(harness)
+    edit = await harness.last(f"/edit #{source} make it warmer")
+    await harness.say(f"/hide #{source}")
+    await harness.say(f"/reroll #{edit.generation_id}", user="u2")
+    provider = harness.providers[0]
+    assert isinstance(provider, ScriptedProvider) and len(provider.requests) == 3
+    assert provider.requests[-1].reference_images == ()

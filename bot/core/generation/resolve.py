@@ -43,6 +43,13 @@ class Viewer:
     sees_hidden: bool = False
 
 
+def hidden(record: GenerationRecord, viewer: Viewer | None) -> bool:
+    """Whether ``record`` is hidden from ``viewer`` (None: nobody's rights to check)."""
+    if not record.hidden or viewer is None:
+        return False
+    return not viewer.sees_hidden and record.user_id != viewer.user_id
+
+
 class RequestResolver:
     def __init__(self, *, history: HistoryStore, artifacts: ArtifactStore, defaults: Defaults) -> None:
         self._history = history
@@ -80,14 +87,7 @@ class RequestResolver:
         ``viewer``), else the chat's last image (never a hidden one)."""
         if generation_id is not None:
             record = await self._history.get_generation(generation_id=generation_id)
-            hidden_from = (
-                record is not None
-                and record.hidden
-                and viewer is not None
-                and not viewer.sees_hidden
-                and record.user_id != viewer.user_id
-            )
-            if record is None or record.chat_id != chat_id or not record.images or hidden_from:
+            if record is None or record.chat_id != chat_id or not record.images or hidden(record, viewer):
                 raise NotFound(
                     f"generation {generation_id} not in chat {chat_id}",
                     user_message=_("I can't find image #{id} in this chat.").format(id=generation_id),
@@ -150,7 +150,7 @@ class RequestResolver:
         references: tuple[bytes, ...] = ()
         source: dict[str, Any] | None = None
         if target.kind in (GenerationKind.EDIT, GenerationKind.VARY):
-            source, reference = await self._source_of(target)
+            source, reference = await self._source_of(target, viewer)
             references = (reference,) if reference is not None else ()
         request = self._request(
             target.prompt,
@@ -163,9 +163,12 @@ class RequestResolver:
         )
         return Resolved(request, target.id, source)
 
-    async def _source_of(self, record: GenerationRecord) -> tuple[dict[str, Any] | None, bytes | None]:
-        """The image an edit or variation started from, again (None when it is gone): as recorded with
-        it, else (generations recorded before sources were) its parent's first image."""
+    async def _source_of(
+        self, record: GenerationRecord, viewer: Viewer | None
+    ) -> tuple[dict[str, Any] | None, bytes | None]:
+        """The image an edit or variation started from, again (None when it is gone, or hidden from
+        ``viewer``): as recorded with it, else (generations recorded before sources were) its parent's
+        first image."""
         recorded = record.params.get("source")
         source = dict(recorded) if isinstance(recorded, Mapping) else None
         if source is not None and isinstance(source.get("upload"), Mapping):
@@ -174,7 +177,7 @@ class RequestResolver:
         if not isinstance(generation, int):
             return None, None
         parent = await self._history.get_generation(generation_id=generation)
-        if parent is None or parent.chat_id != record.chat_id or not parent.images:
+        if parent is None or parent.chat_id != record.chat_id or not parent.images or hidden(parent, viewer):
             return None, None
         index = source.get("image") if source is not None else 0
         at = index if isinstance(index, int) and 0 <= index < len(parent.images) else 0

@@ -54,3 +54,18 @@ async def test_a_providers_refusal_reaches_a_german_user_in_german(bot: RunningD
     await bot.dc.wait_for(lambda: bot.dc.followups(it))
     notice = bot.dc.followups(it)[0]
     assert notice["flags"] & EPHEMERAL and REFUSED_DE in notice["content"]
+
+
+async def test_settings_from_a_member_who_may_not_manage_the_server_is_refused_in_german(
+    bot: RunningDiscord,
+) -> None:
+    """/settings aspect 1:1 from a German client without Manage Server: the refusal is German."""
+    bot.dc.world.locales[USER] = "de"
+    it = bot.dc.slash("settings", {"key": "aspect", "value": "1:1"})
+    await bot.dc.wait_for(lambda: bot.dc.original(it) is not None)
+    answer = bot.dc.original(it)
+    assert answer is not None and answer["flags"] & EPHEMERAL
+    assert answer["content"] == (
+        "Nur Mitglieder mit der Berechtigung „Server verwalten“ können die Einstellungen dieses Servers "
+        "ändern."
+    )

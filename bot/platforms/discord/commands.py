@@ -20,10 +20,11 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from bot.core import i18n
 from bot.core.chat.answers import GUILD_SCOPE
 from bot.core.errors import InvalidInput
 from bot.core.flags import typed_options
-from bot.core.i18n import N_
+from bot.core.i18n import N_, _
 from bot.core.messages import (
     Attachment,
     Cancel,
@@ -36,13 +37,14 @@ from bot.core.messages import (
     Settings,
     Status,
 )
+from bot.platforms.discord.locales import locale_of
 
 ASPECTS = ("1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "21:9")
 MAX_COUNT = 4
 MAX_SEED = 2**32 - 1
 MAX_CHOICES = 25
 EDIT_IMAGE = "Edit image"
-SETTINGS_ADMINS_ONLY = "Only members with the Manage Server permission can change this server's settings."
+SETTINGS_ADMINS_ONLY = N_("Only members with the Manage Server permission can change this server's settings.")
 
 
 class Runner(Protocol):
@@ -206,7 +208,9 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         scope: str = "channel",
     ) -> None:
         if interaction.guild_id is not None and not interaction.permissions.manage_guild:
-            await interaction.response.send_message(SETTINGS_ADMINS_ONLY, ephemeral=True)
+            with i18n.using(locale_of(interaction)):
+                refusal = _(SETTINGS_ADMINS_ONLY)
+            await interaction.response.send_message(refusal, ephemeral=True)
             return
         setting = settings_intent(key, value, server=scope == "server")
         text = " ".join(p for p in ("/settings", setting.key, setting.value) if p)

@@ -69,3 +69,16 @@ async def test_settings_from_a_member_who_may_not_manage_the_server_is_refused_i
         "Nur Mitglieder mit der Berechtigung „Server verwalten“ können die Einstellungen dieses Servers "
         "ändern."
     )
+
+
+async def test_a_bad_imagine_option_is_refused_in_german(bot: RunningDiscord) -> None:
+    """An aspect the choices do not offer (a forged request), from a German client: a German answer."""
+    bot.dc.world.locales[USER] = "de"
+    it = bot.dc.slash("imagine", {"prompt": "ein Fuchs", "aspect": "99:1"})
+    await bot.dc.wait_for(lambda: bot.dc.original(it) is not None)
+    answer = bot.dc.original(it)
+    assert answer is not None and answer["flags"] & EPHEMERAL
+    assert answer["content"] == (
+        "Das Seitenverhältnis muss wie 16:9 aussehen (jede Seite 1-100, zwischen 1:4 und 4:1) oder eines "
+        "davon sein: square, portrait, landscape, wide, tall."
+    )

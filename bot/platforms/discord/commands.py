@@ -151,15 +151,16 @@ def build_tree(client: discord.Client, runner: Runner) -> app_commands.CommandTr
         provider: str | None = None,
     ) -> None:
         try:
-            intent = imagine_intent(
-                prompt,
-                aspect=aspect,
-                count=count,
-                seed=seed,
-                negative=negative,
-                model=model,
-                provider=provider,
-            )
+            with i18n.using(locale_of(interaction)):  # its refusal is the presser's alone (ephemeral)
+                intent = imagine_intent(
+                    prompt,
+                    aspect=aspect,
+                    count=count,
+                    seed=seed,
+                    negative=negative,
+                    model=model,
+                    provider=provider,
+                )
         except InvalidInput as exc:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return

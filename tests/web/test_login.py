@@ -68,6 +68,17 @@ async def test_login_form_guesses_are_throttled(tmp_path: Path) -> None:
         assert (await run.client.post("/login", data={"token": TOKEN})).status_code == 429
 
 
+async def test_a_german_browser_is_told_to_wait_in_german(tmp_path: Path) -> None:
+    """The login form's sixth attempt from a German browser: the 429 text is German."""
+    async with open_web(tmp_path, env=token_env(), authorise=False) as run:
+        german = {"Accept-Language": "de-DE,de;q=0.9"}
+        for _ in range(GUESSES):
+            await run.client.post("/login", data={"token": "wrong-token-guess"}, headers=german)
+        refused = await run.client.post("/login", data={"token": TOKEN}, headers=german)
+        assert refused.status_code == 429
+        assert refused.text.startswith("Zu viele falsche Zugangstoken von deiner Adresse.")
+
+
 async def test_token_in_the_url_guesses_are_throttled(tmp_path: Path) -> None:
     """``?token=`` counts wrong tokens too: the sixth attempt is 429."""
     async with open_web(tmp_path, env=token_env(), authorise=False) as run:

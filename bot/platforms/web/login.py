@@ -14,6 +14,8 @@ import time
 from aiohttp import web
 from limits import parse, storage, strategies
 
+from bot.core.i18n import _
+
 WRONG_TOKENS = "5/minute"
 """Wrong access tokens one address may send before it has to wait."""
 
@@ -28,10 +30,13 @@ class LoginThrottle:
         address = _address(request)
         if self._limiter.test(self._item, address):
             return
-        reset, _ = self._limiter.get_window_stats(self._item, address)
+        reset, _remaining = self._limiter.get_window_stats(self._item, address)
         wait = max(1, math.ceil(reset - time.time()))
         raise web.HTTPTooManyRequests(
-            text=f"Too many wrong access tokens from your address. Try again in {wait} s.\n",
+            text=_("Too many wrong access tokens from your address. Try again in {seconds} s.").format(
+                seconds=wait
+            )
+            + "\n",
             headers={"Retry-After": str(wait)},
         )
 

@@ -184,6 +184,7 @@ def build_easel(
         gallery=GalleryRepo(engine),
         chain=chain,
         queue=queue,
+        jobs=jobs,
         max_waiting=limits.max_queue,
         workers=generation.workers,
         limits={

@@ -43,8 +43,10 @@ class FrontDoor(Protocol):
         ...
 
     async def generation_in_chat(self, message: Incoming, generation_id: int) -> GenerationRecord | None:
-        """The generation, when it belongs to the chat ``message`` came from (Original, embeds) and,
-        if hidden (``/hide``), the sender is one who may show it again (its requester, an admin)."""
+        """The generation, when it belongs to the chat ``message`` came from (Original, embeds), was
+        delivered to the inline message pressed when ``message`` is a press on one (Telegram's
+        ``extra["inline_message_id"]``) and, if hidden (``/hide``), the sender is one who may show it
+        again (its requester, an admin)."""
         ...
 
     async def generation(self, generation_id: int) -> GenerationRecord | None:

@@ -110,11 +110,6 @@ async def test_a_failed_reroll_says_why_in_the_caption_and_keeps_the_picture(run
     assert tg.inline_message(inline_message_id)["caption"].startswith("⚠️")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the core to check the generation was delivered to that inline message "
-    "(Front.generation_in_chat against JobStore.result_messages; the diff is in the review report)",
-)
 @pytest.mark.easel(env=INLINE)
 async def test_a_forged_press_naming_the_pressers_own_picture_leaves_someone_elses_message_alone(
     running: Running,

@@ -14,9 +14,13 @@ from bot.core.generation.chain import ProviderChain
 from bot.core.identity import Directory
 from bot.core.jobs.queue import JobQueue
 from bot.core.messages import Incoming
-from bot.core.ports import ArtifactStore, HistoryStore
+from bot.core.ports import ArtifactStore, HistoryStore, JobStore
 from bot.core.schedules.board import ScheduleBoard
 from bot.core.types import Deletion, GenerationRecord, StoredImage
+
+ANSWERED_IN = "inline_message_id"
+"""``Incoming.extra`` key of a press on a message that belongs to no chat (Telegram's inline messages):
+its answers replace that message, so the generation it names must be one delivered there."""
 
 
 class Front:
@@ -30,6 +34,7 @@ class Front:
         gallery: GalleryStore,
         chain: ProviderChain,
         queue: JobQueue,
+        jobs: JobStore,
         max_waiting: int,
         workers: int,
         limits: Mapping[str, Any],
@@ -37,6 +42,7 @@ class Front:
         models: Sequence[str] = (),
     ) -> None:
         self._service = service
+        self._jobs = jobs
         self._directory = directory
         self._history = history
         self._artifacts = artifacts
@@ -56,10 +62,16 @@ class Front:
         return await self._service.authorize_delete(message, generation_id)
 
     async def generation_in_chat(self, message: Incoming, generation_id: int) -> GenerationRecord | None:
-        """The generation, if it is of this chat and, when hidden, the sender may show it again."""
+        """The generation, if it is of this chat, was delivered to the inline message pressed (if the
+        press was on one) and, when hidden, the sender may show it again."""
         record = await self._history.get_generation(generation_id=generation_id)
         if record is None or record.chat_id != await self._directory.chat(message.platform, message.chat_id):
             return None
+        if (place := message.extra.get(ANSWERED_IN)) is not None and not any(
+            target.extra.get(ANSWERED_IN) == place
+            for target, _ids in await self._jobs.result_messages(generation_id=generation_id)
+        ):
+            return None  # a press on an inline message names only what was delivered to that message
         if record.hidden:
             user_id = await self._directory.user(message.platform, message.user_id, message.display_name)
             if not may_use(message, record, user_id):

@@ -181,7 +181,7 @@ class ChatRoutes:
     async def upload(self, request: web.Request) -> web.Response:
         thumb = self._uploads.get(request.match_info["upload"])
         if thumb is None:
-            raise web.HTTPNotFound(text="No such image.")
+            raise web.HTTPNotFound(text=_("No such image."))
         return _image_response(request, thumb, THUMB_MIME, "upload.webp")
 
     async def image(self, request: web.Request) -> web.Response:
@@ -192,7 +192,7 @@ class ChatRoutes:
         if 0 < generation_id <= MAX_ROW_ID:
             record = await front.generation(generation_id)
         if record is None or index >= len(record.images):
-            raise web.HTTPNotFound(text="No such image.")
+            raise web.HTTPNotFound(text=_("No such image."))
         stored = record.images[index]
         if request.query.get("thumb"):
             thumb = await self._thumbnails.get(stored.id, lambda: front.image_bytes(stored))
@@ -204,7 +204,7 @@ class ChatRoutes:
     async def file(self, request: web.Request) -> web.Response:
         stored = self._adapter.reply_image(request.match_info["image"])
         if stored is None:
-            raise web.HTTPNotFound(text="No such image.")
+            raise web.HTTPNotFound(text=_("No such image."))
         data = await self._adapter.front.image_bytes(stored)
         return _image_response(
             request, data, stored.mime, f"easel-{stored.id[:8]}.{EXTENSIONS.get(stored.mime, 'bin')}"

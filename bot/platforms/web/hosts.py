@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.core.i18n import _
 from bot.core.ids import ascii_int
 from bot.platforms.web.settings import WebSettings
 
@@ -126,12 +127,11 @@ class HostPolicy:
         if host is None or request.path in UNCHECKED_PATHS or self.allows_host(host):
             return await handler(request)  # no Host: HTTP/1.0 tools, never a browser
         shown = host[:100]
-        raise web.HTTPMisdirectedRequest(
-            text=(
-                f"This Easel does not answer to the name {shown!r}. If that is how you reach it, add it "
-                "to web.allowed_hosts (or set web.public_url when a reverse proxy serves it).\n"
-            )
-        )
+        message = _(
+            "This Easel does not answer to the name {name}. If that is how you reach it, add it to "
+            "web.allowed_hosts (or set web.public_url when a reverse proxy serves it)."
+        ).format(name=repr(shown))
+        raise web.HTTPMisdirectedRequest(text=message + "\n")
 
 
 def _is_ip(name: str) -> bool:

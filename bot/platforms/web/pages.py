@@ -111,7 +111,7 @@ class PageRoutes:
     def _file(self, name: str) -> web.Response:
         found = self._static.get(name)
         if found is None:
-            raise web.HTTPNotFound(text="Not found.")
+            raise web.HTTPNotFound(text=_("Not found."))
         body, kind = found
         response = web.Response(body=body, content_type=kind)
         response.headers["Cache-Control"] = "no-cache"
@@ -224,7 +224,7 @@ class PageRoutes:
     async def metrics(self, request: web.Request) -> web.Response:
         metrics = self._adapter.metrics
         if metrics is None:
-            raise web.HTTPNotFound(text="Metrics are not enabled.")
+            raise web.HTTPNotFound(text=_("Metrics are not enabled."))
         response = web.Response(body=metrics.render())
         response.headers["Content-Type"] = metrics.content_type
         return response

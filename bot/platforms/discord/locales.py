@@ -1,5 +1,5 @@
 """Discord's side of Easel's languages: which language an interaction is in, and the localizations of
-the slash commands: descriptions, option names and choice names.
+the commands: descriptions, option names, choice names and the context-menu command names.
 
 discord.py asks an ``app_commands.Translator`` for every command, option and choice string in every
 Discord locale when it syncs the commands; this one answers German for Discord's ``de`` and Spanish for
@@ -9,11 +9,16 @@ names from :data:`OPTION_NAMES`, a table, because Discord holds them to its nami
 no spaces, 1-32 characters) and to one more: within a command no two options may share a name in any
 locale, nor may a localized name be another option's English one.
 
-Command names are never translated (``command_name`` and ``group_name`` answer None): ``/imagine`` is
-what /help, Telegram, a typed ``@Easel /imagine`` and the README say, and Discord's picker would show
-a German user only the German name. Option names are seen in the command form alone, and Discord sends
-the English (default) option names in an interaction whatever the user's language, so translating them
-changes nothing the bot reads."""
+Slash command names are never translated (``command_name`` and ``group_name`` answer None):
+``/imagine`` is what /help, Telegram, a typed ``@Easel /imagine`` and the README say, and Discord's
+picker would show a German user only the German name. Context-menu (message and user) command names
+are: they are only ever seen in the menu, nobody types them, Discord allows them mixed case and with
+spaces (1-32 characters), and an interaction names the command by its English (default) name
+whatever the user's language. discord.py asks for both with ``command_name``; the context's ``data``
+is the command object, an ``app_commands.ContextMenu`` for a menu entry.
+
+Option names are seen in the command form alone, and Discord sends the English (default) option names
+in an interaction whatever the user's language, so translating them changes nothing the bot reads."""
 
 from __future__ import annotations
 
@@ -33,6 +38,9 @@ _TRANSLATED = frozenset(
         app_commands.TranslationContextLocation.choice_name,
     }
 )
+
+MENU_NAME_LIMIT = 32
+"""Discord's longest context-menu command name; a longer translation leaves the English name."""
 
 _ARGS = {"de": "angaben", "es": "detalles"}
 OPTION_NAMES: Mapping[str, Mapping[str, Mapping[str, str]]] = {
@@ -79,8 +87,8 @@ def option_name(command: str, option: str, language: str) -> str | None:
 
 
 class CommandTranslator(app_commands.Translator):
-    """Descriptions and choice names from the catalogues, option names from :data:`OPTION_NAMES`;
-    command names are not translated."""
+    """Descriptions, choice names and context-menu command names from the catalogues, option names
+    from :data:`OPTION_NAMES`; slash command names are not translated."""
 
     async def translate(
         self,
@@ -94,8 +102,18 @@ class CommandTranslator(app_commands.Translator):
         if context.location is app_commands.TranslationContextLocation.parameter_name:
             parameter: app_commands.Parameter = context.data
             return option_name(parameter.command.qualified_name, string.message, language)
+        if context.location is app_commands.TranslationContextLocation.command_name:
+            if not isinstance(context.data, app_commands.ContextMenu):
+                return None  # a slash command keeps its English name
+            translated = self._catalogue(string.message, language)
+            return translated if translated is not None and len(translated) <= MENU_NAME_LIMIT else None
         if context.location not in _TRANSLATED:
             return None
+        return self._catalogue(string.message, language)
+
+    @staticmethod
+    def _catalogue(message: str, language: str) -> str | None:
+        """``message`` in ``language`` from the catalogue, None when it has no translation."""
         with i18n.using(language):
-            translated = i18n._(string.message)
-        return translated if translated != string.message else None
+            translated = i18n._(message)
+        return translated if translated != message else None

@@ -110,6 +110,18 @@ async def test_a_failed_reroll_says_why_in_the_caption_and_keeps_the_picture(run
     assert tg.inline_message(inline_message_id)["caption"].startswith("⚠️")
 
 
+@pytest.mark.easel(env=INLINE, providers=_refusing_later)
+async def test_a_failed_reroll_keeps_the_pictures_buttons(running: Running) -> None:
+    """After the refused reroll the message still has #1's Reroll/Vary(/Upscale) above Draw another."""
+    tg = running.tg
+    inline_message_id = await drawn(running)
+    before = data_of(tg.inline_message(inline_message_id))
+    tg.press_inline(inline_message_id, USER, "r:1")
+    await tg.wait_for(lambda: "not again" in tg.inline_message(inline_message_id).get("caption", ""))
+    after = data_of(tg.inline_message(inline_message_id))
+    assert after == before and "r:1" in after[0] and after[-1] == ["switch"]
+
+
 @pytest.mark.easel(env=INLINE)
 async def test_a_forged_press_naming_the_pressers_own_picture_leaves_someone_elses_message_alone(
     running: Running,

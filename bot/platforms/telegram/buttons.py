@@ -21,7 +21,7 @@ from bot.core.types import Action
 from bot.platforms.telegram import render
 from bot.platforms.telegram.admins import AdminDirectory
 from bot.platforms.telegram.delivery import TelegramDelivery
-from bot.platforms.telegram.inline import INLINE_MESSAGE
+from bot.platforms.telegram.inline import INLINE_MESSAGE, INLINE_SHOWN
 from bot.platforms.telegram.updates import PLATFORM, chat_key
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,9 @@ class ButtonPresses:
         """Reroll, Vary or Upscale pressed on an inline message: the request of the presser's private
         chat, answered in that inline message. The core says first (``generation_in_chat``, from the
         stored generation) whether the picture is that chat's, so a press by anyone else in the chat
-        the message landed in makes nothing and gets an alert, and never replaces the picture."""
+        the message landed in makes nothing and gets an alert, and never replaces the picture. The
+        request carries the pressed generation (``INLINE_SHOWN``, the picture the message shows, as the
+        core has checked): a failure keeps that picture's buttons."""
         user = query.from_user
         incoming = Incoming(
             platform=PLATFORM,
@@ -121,7 +123,7 @@ class ButtonPresses:
             text=command_text(button),
             message_id=f"cb{query.id}",  # the idempotency key: one job per press
             locale=user.language_code,
-            extra={INLINE_MESSAGE: inline_id},
+            extra={INLINE_MESSAGE: inline_id, INLINE_SHOWN: button.generation_id},
         )
         intent = job_intent(button)
         allowed = self._allowed(user.id, user.id)

@@ -13,7 +13,10 @@ is, and never after the answer (an edit that came late would turn the image back
 image carries 🎲 Reroll, 🔀 Vary and ⬆️ Upscale (the actions an inline message can show: Edit asks in a
 chat, Original sends a file to one, Delete has no message to delete) above 🎨 Draw another; their
 presses are :meth:`bot.platforms.telegram.buttons.ButtonPresses.handle`'s, and their answers replace
-the image again. A failure told to an inline message that shows an image goes in its caption.
+the image again. A failure told to an inline message that shows an image goes in its caption, and the
+message keeps that picture's buttons: a press carries the generation it was made on
+(``Target.extra[INLINE_SHOWN]``; the core has checked it is the one the message shows), and the failure's
+caption edit sends that generation's keyboard again (an edit without one would drop it).
 
 An inline message cannot take an upload, only a file Telegram already has: the image is uploaded first,
 silently, to ``telegram.inline_storage_chat``, and its ``file_id`` used. Without that setting every
@@ -65,6 +68,9 @@ INLINE_MESSAGE = "inline_message_id"
 """``Incoming.extra`` / ``Target.extra`` key: the answers go to this inline message."""
 INLINE_PROMPT = "inline_prompt"
 """``Target.extra`` key: the prompt the inline message shows above its status line."""
+INLINE_SHOWN = "inline_shown"
+"""``Incoming.extra`` / ``Target.extra`` key of a press on an inline message: the generation id of the
+picture the message shows (its buttons are sent again with a failure's caption)."""
 INLINE_ACTIONS = (Action.REROLL, Action.VARY, Action.UPSCALE)
 """The result buttons an inline message gets (the others need a chat of ours)."""
 NO_TEXT = "there is no text in the message to edit"
@@ -122,6 +128,18 @@ def result_keyboard(reply: Reply) -> InlineKeyboardMarkup:
     markup = render.keyboard(dataclasses.replace(reply, actions=actions, images=reply.images[:1]))
     rows = [list(row) for row in markup.inline_keyboard] if markup is not None else []
     return InlineKeyboardMarkup([*rows, *draw_another().inline_keyboard])
+
+
+def picture_keyboard(generation_id: int) -> InlineKeyboardMarkup:
+    """The keyboard of an inline message showing generation ``generation_id``'s picture (as
+    :func:`result_keyboard` made it for its result)."""
+    return result_keyboard(Reply(text="", generation_id=generation_id, actions=INLINE_ACTIONS))
+
+
+def shown_generation(target: Target) -> int | None:
+    """The generation the target's inline message shows, when the request was a press on it."""
+    shown = target.extra.get(INLINE_SHOWN)
+    return shown if isinstance(shown, int) and not isinstance(shown, bool) and shown > 0 else None
 
 
 class InlineMode(BotCalls):
@@ -276,21 +294,21 @@ class InlineMode(BotCalls):
         inline_id = str(target.extra[INLINE_MESSAGE])
         async with self._lock(inline_id):
             self._finish(inline_id)
-        return await self._answer_with(inline_id, reply)
+        return await self._answer_with(inline_id, reply, shown_generation(target))
 
-    async def _answer_with(self, inline_id: str, reply: Reply) -> list[str]:
+    async def _answer_with(self, inline_id: str, reply: Reply, shown: int | None) -> list[str]:
         if not reply.images:
             text = render.caption(reply, render.MAX_TEXT)
-            await self._edit_text(inline_id, f"⚠️ {text}" if reply.is_error else text, reply.is_error)
+            await self._edit_text(inline_id, f"⚠️ {text}" if reply.is_error else text, reply.is_error, shown)
             return []
         if self._storage_chat is None:  # turned off since the request: say so rather than stay silent
-            await self._edit_text(inline_id, "⚠️ " + _(NOT_SET_UP_TEXT), True)
+            await self._edit_text(inline_id, "⚠️ " + _(NOT_SET_UP_TEXT), True, shown)
             return []
         try:
             file_id, document = await self._delivery.store(self._storage_chat, reply)
         except DeliveryFailed as exc:
             if exc.permanent:
-                await self._try(lambda: self._edit_text(inline_id, "⚠️ " + _(STORAGE_FAILED), True))
+                await self._try(lambda: self._edit_text(inline_id, "⚠️ " + _(STORAGE_FAILED), True, shown))
             raise
         caption = render.caption(reply)
         media = (
@@ -310,9 +328,9 @@ class InlineMode(BotCalls):
                 raise
         return []
 
-    async def _edit_text(self, inline_id: str, text: str, error: bool) -> None:
+    async def _edit_text(self, inline_id: str, text: str, error: bool, shown: int | None) -> None:
         """The inline message's text; when it shows an image by now (a press on its buttons failed),
-        its caption instead, so the picture stays."""
+        its caption instead, so the picture stays, with its buttons when ``shown`` names it."""
         markup = None if error else draw_another()
         try:
             await self._call(
@@ -325,17 +343,18 @@ class InlineMode(BotCalls):
             )
         except DeliveryFailed as exc:
             if NO_TEXT in str(exc).lower():
-                await self._edit_caption(inline_id, text)
+                await self._edit_caption(inline_id, text, shown)
             elif "not modified" not in str(exc).lower():
                 raise
 
-    async def _edit_caption(self, inline_id: str, text: str) -> None:
+    async def _edit_caption(self, inline_id: str, text: str, shown: int | None) -> None:
+        markup = draw_another() if shown is None else picture_keyboard(shown)
         try:
             await self._call(
                 lambda: self._bot.edit_message_caption(
                     inline_message_id=inline_id,
                     caption=shorten(text, render.MAX_CAPTION),
-                    reply_markup=draw_another(),
+                    reply_markup=markup,
                     **self._lane(RESULT),
                 )
             )

@@ -119,9 +119,12 @@ class HistoryStore(Protocol):
         """Newest first; all chats when chat_id is None; hidden ones (``/hide``) only when asked for."""
         ...
 
-    async def set_hidden(self, *, generation_id: int, hidden: bool) -> None:
+    async def set_hidden(self, *, generation_id: int, hidden: bool, by_admin: bool = False) -> None:
         """Hide a generation from the history, the gallery and "the last image" (its rows and files
-        stay), or show it again. ``NotFound`` when there is no such generation."""
+        stay), or show it again. ``by_admin``: a chat admin or the operator does it; their hide marks it
+        ``hidden_by_admin`` (a later hide by its requester keeps that), which only their unhide clears.
+        ``NotFound`` when there is no such generation; ``InvalidInput`` when an unhide not
+        ``by_admin`` meets one an admin hid (checked in the same statement that changes it)."""
         ...
 
     async def delete_generation(self, *, generation_id: int) -> list[StoredImage]:

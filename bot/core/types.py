@@ -233,6 +233,9 @@ class GenerationRecord:
     images: tuple[StoredImage, ...] = ()
     hidden: bool = False
     """Hidden by ``/hide``: left out of the history, the gallery and "the last image", still stored."""
+    hidden_by_admin: bool = False
+    """Hidden by a chat admin or the operator: only an admin may show it again, and for everyone else,
+    its requester too, it is not there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,7 @@ def _record(row: GenerationRow) -> GenerationRecord:
         finished_at=row.finished_at,
         images=tuple(_stored_image(image) for image in row.images),
         hidden=row.hidden,
+        hidden_by_admin=row.hidden_by_admin,
     )
 
 
@@ -339,14 +340,29 @@ class SqlHistoryStore(UsageQueries):
                 rows = (await session.execute(stmt)).unique().scalars().all()
         return [_record(row) for row in rows]
 
-    async def set_hidden(self, *, generation_id: int, hidden: bool) -> None:
-        """Hide the generation (or show it again); ``NotFound`` when there is no such generation."""
-        stmt = update(GenerationRow).where(GenerationRow.id == generation_id).values(hidden=hidden)
+    async def set_hidden(self, *, generation_id: int, hidden: bool, by_admin: bool = False) -> None:
+        """Hide the generation (or show it again), in one statement: an admin's hide marks it
+        ``hidden_by_admin``, which a hide by its requester leaves as it is and only an admin's unhide
+        clears. ``NotFound`` when there is no such generation; ``InvalidInput`` for a requester's
+        unhide of one an admin hid."""
+        stmt = update(GenerationRow).where(GenerationRow.id == generation_id)
+        if hidden:
+            stmt = stmt.values(hidden=True, **({"hidden_by_admin": True} if by_admin else {}))
+        else:
+            stmt = stmt.values(hidden=False, hidden_by_admin=False)
+            if not by_admin:
+                stmt = stmt.where(GenerationRow.hidden_by_admin.is_(False))
+        if not row_id(generation_id):
+            raise NotFound(f"generation {generation_id} does not exist")
+        found = select(GenerationRow.id).where(GenerationRow.id == generation_id)
         with storage_errors("hide the generation"):
             async with self._engine.begin() as conn:
-                changed = rowcount(await conn.execute(stmt)) if row_id(generation_id) else 0
-        if not changed:
+                changed = rowcount(await conn.execute(stmt))
+                there = changed or (await conn.execute(found)).first() is not None
+        if not there:
             raise NotFound(f"generation {generation_id} does not exist")
+        if not changed:
+            raise InvalidInput(f"generation {generation_id} was hidden by an admin")
 
     async def delete_generation(self, *, generation_id: int) -> list[StoredImage]:
         """Remove the generation and its image rows in one transaction and return its images (their

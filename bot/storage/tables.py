@@ -112,6 +112,9 @@ class GenerationRow(Base):
     finished_at: Mapped[datetime | None]
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Left out of the history, the gallery and "the last image" (``/hide``); kept with its files."""
+    hidden_by_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Hidden by a chat admin or the operator: only an admin may show it again (and its requester no
+    longer sees it). Always False on a shown one."""
 
     images: Mapped[list[ImageRow]] = relationship(
         order_by="ImageRow.position", lazy="raise", passive_deletes=True

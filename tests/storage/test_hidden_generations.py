@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.errors import NotFound
+from bot.core.errors import InvalidInput, NotFound
 from bot.core.types import GenerationKind, StoredImage
 from bot.storage import migrate
 from bot.storage.db import make_engine
@@ -44,7 +44,7 @@ async def _done(store: SqlHistoryStore, name: str, *, parent_id: int | None = No
 async def test_a_new_generation_is_not_hidden(store: SqlHistoryStore) -> None:
     """A recorded generation reads back with hidden False."""
     record = await store.get_generation(generation_id=await _done(store, "fox"))
-    assert record is not None and record.hidden is False
+    assert record is not None and record.hidden is False and record.hidden_by_admin is False
 
 
 async def test_hiding_keeps_the_generation_and_its_images(store: SqlHistoryStore) -> None:
@@ -93,6 +93,61 @@ async def test_hiding_what_does_not_exist_is_not_found(store: SqlHistoryStore, g
         await store.set_hidden(generation_id=generation_id, hidden=True)
 
 
+@pytest.mark.parametrize("hidden", [True, False])
+@pytest.mark.parametrize("by_admin", [True, False])
+async def test_any_change_of_what_does_not_exist_is_not_found(
+    store: SqlHistoryStore, hidden: bool, by_admin: bool
+) -> None:
+    """set_hidden on a missing id raises NotFound, by an admin or not, hiding or not."""
+    with pytest.raises(NotFound):
+        await store.set_hidden(generation_id=999, hidden=hidden, by_admin=by_admin)
+
+
+async def test_an_admins_hide_is_recorded(store: SqlHistoryStore) -> None:
+    """set_hidden(True, by_admin=True) reads back hidden and hidden_by_admin."""
+    generation_id = await _done(store, "fox")
+    await store.set_hidden(generation_id=generation_id, hidden=True, by_admin=True)
+    record = await store.get_generation(generation_id=generation_id)
+    assert record is not None and record.hidden and record.hidden_by_admin
+
+
+async def test_a_requesters_hide_keeps_an_admins_mark(store: SqlHistoryStore) -> None:
+    """A hide not by an admin after an admin's leaves hidden_by_admin set."""
+    generation_id = await _done(store, "fox")
+    await store.set_hidden(generation_id=generation_id, hidden=True, by_admin=True)
+    await store.set_hidden(generation_id=generation_id, hidden=True)
+    record = await store.get_generation(generation_id=generation_id)
+    assert record is not None and record.hidden_by_admin
+
+
+async def test_a_requesters_unhide_of_an_admins_hide_is_refused(store: SqlHistoryStore) -> None:
+    """An unhide not by an admin of an admin-hidden generation raises InvalidInput; it stays hidden."""
+    generation_id = await _done(store, "fox")
+    await store.set_hidden(generation_id=generation_id, hidden=True, by_admin=True)
+    with pytest.raises(InvalidInput):
+        await store.set_hidden(generation_id=generation_id, hidden=False)
+    record = await store.get_generation(generation_id=generation_id)
+    assert record is not None and record.hidden and record.hidden_by_admin
+
+
+async def test_an_admins_unhide_clears_the_mark(store: SqlHistoryStore) -> None:
+    """An admin's unhide shows it again with hidden_by_admin cleared."""
+    generation_id = await _done(store, "fox")
+    await store.set_hidden(generation_id=generation_id, hidden=True, by_admin=True)
+    await store.set_hidden(generation_id=generation_id, hidden=False, by_admin=True)
+    record = await store.get_generation(generation_id=generation_id)
+    assert record is not None and not record.hidden and not record.hidden_by_admin
+
+
+async def test_a_requesters_own_hide_is_theirs_to_undo(store: SqlHistoryStore) -> None:
+    """A hide and an unhide, both not by an admin, leave it shown and unmarked."""
+    generation_id = await _done(store, "fox")
+    await store.set_hidden(generation_id=generation_id, hidden=True)
+    await store.set_hidden(generation_id=generation_id, hidden=False)
+    record = await store.get_generation(generation_id=generation_id)
+    assert record is not None and not record.hidden and not record.hidden_by_admin
+
+
 async def test_the_gallery_leaves_hidden_ones_out_unless_asked(
     store: SqlHistoryStore, engine: AsyncEngine
 ) -> None:
@@ -116,7 +171,8 @@ async def test_lineage_marks_a_hidden_child(store: SqlHistoryStore, engine: Asyn
 
 
 async def test_the_migration_marks_existing_generations_shown(db_url: str) -> None:
-    """A generation written before 0008 reads as not hidden after upgrading (server default false)."""
+    """A generation written before 0008 reads as not hidden, not by an admin, after upgrading (server
+    defaults false)."""
     await migrate.upgrade(db_url, "0007")
     engine = make_engine(db_url)
     try:
@@ -133,6 +189,6 @@ async def test_the_migration_marks_existing_generations_shown(db_url: str) -> No
             )
         await migrate.upgrade(db_url)
         chat_records = await store.list_generations(chat_id=chat_id)
-        assert [(r.prompt, r.hidden) for r in chat_records] == [("old", False)]
+        assert [(r.prompt, r.hidden, r.hidden_by_admin) for r in chat_records] == [("old", False, False)]
     finally:
         await engine.dispose()

@@ -7,6 +7,12 @@ the operator's own consoles (the web chat and the terminal) any chat's, as the g
 chat. A hidden generation named by number, by a reply or by a button is acted on (Original, Reroll,
 Vary, Upscale, Edit) only for those same people; for anyone else it is not there. Every decision is
 read from the stored generation, never from what a client sent.
+
+One exception makes an admin's takedown stick: a generation an admin (or the operator) hid is stored
+``hidden_by_admin``. Only an admin may show it again (its requester's ``/hide`` or ``/unhide`` is
+refused with :data:`ADMIN_HID`), and its requester no longer sees it either (no Original, Reroll,
+Vary, Upscale or Edit of it, so it cannot be shared again that way); they may still delete it. One a
+requester hid themselves is theirs to show again, as before.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ NOT_SENT_YET = N_("That image is still being sent; try again in a moment.")
 DELETE_REFUSED = N_("Only the person who asked for it or an admin can delete this.")
 HIDE_REFUSED = N_("Only the person who asked for it or an admin can hide this.")
 UNHIDE_REFUSED = N_("Only the person who asked for it or an admin can show this again.")
+ADMIN_HID = N_("A chat admin hid this; only an admin can show it again.")
 NOT_HERE = N_("I can't find image #{id} in this chat.")
 HIDDEN = N_(
     "Hidden #{id}: it is left out of the history, the gallery and edits of the last image; its files "
@@ -53,8 +60,10 @@ def may_change(message: Incoming, record: GenerationRecord, user_id: int) -> boo
 
 def may_use(message: Incoming, record: GenerationRecord, user_id: int) -> bool:
     """Whether the sender may act on ``record``: anyone on a shown one, those who may hide it on a
-    hidden one."""
-    return not record.hidden or may_change(message, record, user_id)
+    hidden one, only admins on one an admin hid."""
+    if not record.hidden or administers(message):
+        return True
+    return record.user_id == user_id and not record.hidden_by_admin
 
 
 class Takedown:
@@ -95,12 +104,18 @@ class Takedown:
             )
 
     async def hide(self, message: Incoming, generation_id: int, *, hidden: bool) -> str:
-        """``/hide #12`` or ``/unhide #12``: the answer to say."""
-        await self._allowed(message, generation_id, HIDE_REFUSED if hidden else UNHIDE_REFUSED)
+        """``/hide #12`` or ``/unhide #12``: the answer to say. An admin's (the operator's) hide is
+        stored as such; one an admin hid is refused to anyone else (:data:`ADMIN_HID`)."""
+        record = await self._allowed(message, generation_id, HIDE_REFUSED if hidden else UNHIDE_REFUSED)
+        by_admin = administers(message)
+        if record.hidden_by_admin and not by_admin:
+            raise InvalidInput(f"{generation_id} was hidden by an admin", user_message=_(ADMIN_HID))
         try:
-            await self._history.set_hidden(generation_id=generation_id, hidden=hidden)
+            await self._history.set_hidden(generation_id=generation_id, hidden=hidden, by_admin=by_admin)
         except NotFound as exc:  # deleted meanwhile
             raise NotFound(str(exc), user_message=_(GONE)) from exc
+        except InvalidInput as exc:  # an admin hid it meanwhile: the store refused the unhide
+            raise InvalidInput(str(exc), user_message=_(ADMIN_HID)) from exc
         return (_(HIDDEN) if hidden else _(UNHIDDEN)).format(id=generation_id)
 
     async def delete(self, message: Incoming, generation_id: int) -> Deletion:

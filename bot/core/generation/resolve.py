@@ -36,8 +36,9 @@ SEES_HIDDEN = "sees_hidden"
 class Viewer:
     """Who a job is for, as far as hidden generations go (``/hide``): its requester's Easel id, and
     whether they administer the chat (decided when the job was accepted). A hidden generation named by
-    number is theirs to use only if they asked for it or ``sees_hidden``; for anyone else it is not
-    found, as it was not when they asked (``bot.core.chat.takedown``)."""
+    number is theirs to use only if they asked for it (and no admin hid it: ``hidden_by_admin``) or
+    ``sees_hidden``; for anyone else it is not found, as it was not when they asked
+    (``bot.core.chat.takedown``)."""
 
     user_id: int
     sees_hidden: bool = False
@@ -47,7 +48,7 @@ def hidden(record: GenerationRecord, viewer: Viewer | None) -> bool:
     """Whether ``record`` is hidden from ``viewer`` (None: nobody's rights to check)."""
     if not record.hidden or viewer is None:
         return False
-    return not viewer.sees_hidden and record.user_id != viewer.user_id
+    return not viewer.sees_hidden and (record.user_id != viewer.user_id or record.hidden_by_admin)
 
 
 class RequestResolver:

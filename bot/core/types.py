@@ -249,6 +249,11 @@ class UsageSummary:
 # ----------------------------------------------------------------------------------------- replies
 
 
+DELIVERY_KEY = "delivery_key"
+"""``Reply.extra`` key: a stable idempotency key of one send (``job-12``: job 12's result), the same in
+every process; how it is used is the platform's business (Discord: message nonces)."""
+
+
 class Action(enum.StrEnum):
     REROLL = "reroll"
     VARY = "vary"
@@ -269,6 +274,8 @@ class Reply:
     notes: tuple[str, ...] = ()
     is_error: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    """Hints for the platform; ``extra[DELIVERY_KEY]``: an idempotency key for this send (the same key
+    again, as after a restart, means the same answer: a platform that can, does not post it twice)."""
     spoiler: bool = False
     """Show its images hidden until opened (the chat's content policy): Telegram ``has_spoiler``,
     Discord ``SPOILER_`` file names, blurred in the web chat until clicked."""

@@ -3,12 +3,13 @@
 REST under ``/api/v10``: ``/users/@me``, ``/oauth2/applications/@me``, ``/gateway(/bot)``, command sync
 (global and per guild), interaction callbacks (the real 200 JSON body with ``?with_response=1``, else 204),
 ``/webhooks/{app}/{token}`` followups and ``messages/@original`` (or an id) GET/PATCH/DELETE, and
-``/channels/{id}/messages``. It enforces the 3 s acknowledgement deadline (10062), "already
-acknowledged" (40060), the token's 15-minute life (50027, on request), 2000 content characters, 10
-attachments and the per-request upload size (413 / 40005), and can inject 429 (with ``Via``, JSON
-``retry_after`` and ``X-RateLimit-*`` headers), 403 (50013/50001) and 5xx. The gateway at ``/gateway``
-(:mod:`.discord_gateway`: shards and session start limits) speaks HELLO, heartbeat ACK, IDENTIFY →
-READY → GUILD_CREATE, and lets a test inject INTERACTION_CREATE and MESSAGE_CREATE::
+``/channels/{id}/messages`` (with ``nonce`` / ``enforce_nonce``: :mod:`.discord_nonces`). It enforces
+the 3 s acknowledgement deadline (10062), "already acknowledged" (40060), the token's 15-minute life
+(50027, on request), 2000 content characters, 10 attachments and the per-request upload size (413 /
+40005), and can inject 429 (with ``Via``, JSON ``retry_after`` and ``X-RateLimit-*`` headers), 403
+(50013/50001) and 5xx. The gateway at ``/gateway`` (:mod:`.discord_gateway`: shards and session start
+limits) speaks HELLO, heartbeat ACK, IDENTIFY → READY → GUILD_CREATE, and lets a test inject
+INTERACTION_CREATE and MESSAGE_CREATE::
 
     async with FakeDiscord() as dc:         # dc.api_base_url / dc.gateway_url for the bot
         await dc.wait_for(lambda: dc.ready)
@@ -27,6 +28,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.fakes.discord_gateway import Gateway
+from tests.fakes.discord_nonces import Nonces
 from tests.fakes.discord_rest import ApiError, Upload, error_response, json_response, read_upload
 from tests.fakes.discord_users import UserActions
 from tests.fakes.discord_world import (
@@ -77,6 +79,11 @@ class FakeDiscord(UserActions):
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         """Synced commands by guild id (None: global)."""
         self.gateway = Gateway(self, on_change=self._notify)
+        self.nonces = Nonces()
+        """Create Message's ``enforce_nonce`` (:mod:`.discord_nonces`; ``nonces.clock`` is replaceable)."""
+        self.hold_uploads: asyncio.Event | None = None
+        """While set to an unset event, a channel post with files is made, then its answer waits for the
+        event: a bot killed meanwhile never hears that Discord took it."""
         self.ready = False
         """A gateway session has had its READY and GUILD_CREATEs."""
         self.errors: list[str] = []

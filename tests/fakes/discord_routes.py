@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.fakes.discord_command_rules import check_command
+from tests.fakes.discord_nonces import check_nonce
 from tests.fakes.discord_rest import (
     ApiError,
     Upload,
@@ -261,11 +262,26 @@ def _channel_messages(fake: FakeDiscord, match: re.Match[str]) -> Handler:
             return json_response(list(reversed(fake.channel_messages(channel_id, by_bot=False)))[:50])
         payload = upload.payload
         validate_message(payload, upload, filesize_limit=_filesize_limit(fake, channel_id))
+        nonce = check_nonce(payload)
         if not (payload.get("content") or payload.get("embeds") or upload.files):
             raise ApiError(400, "Cannot send an empty message", 50006)
+        enforced = nonce is not None and payload.get("enforce_nonce") is True
+        if enforced and nonce is not None:
+            earlier = fake.nonces.earlier(BOT_ID, channel_id, nonce)
+            if earlier is not None and earlier in fake.world.deleted:
+                raise ApiError(404, "Unknown Message", 10008)
+            if earlier is not None:
+                return json_response(fake.world.messages[earlier])  # the same message, nothing new
         reference = (payload.get("message_reference") or {}).get("message_id")
         message = fake.world.message(channel_id, BOT_ID, reference=int(reference) if reference else None)
         apply_message(fake.world, message, payload, upload, fake.origin)
+        if nonce is not None:
+            message["nonce"] = payload["nonce"]
+            if enforced:
+                fake.nonces.remember(BOT_ID, channel_id, nonce, int(message["id"]))
+        if upload.files and (hold := fake.hold_uploads) is not None:
+            await fake._notify()  # the message exists now: waiters see it while its answer is held
+            await hold.wait()
         return json_response(message)
 
     return handle

@@ -24,7 +24,17 @@ from bot.core.jobs.pacing import DeliveryRetries, ProgressThrottle
 from bot.core.jobs.queue import USER_CANCEL
 from bot.core.ports import Clock, JobStore, Platform
 from bot.core.texts import UNEXPECTED, caption
-from bot.core.types import Action, Done, Failed, GenerationRecord, JobEvent, JobRecord, JobStatus, Reply
+from bot.core.types import (
+    DELIVERY_KEY,
+    Action,
+    Done,
+    Failed,
+    GenerationRecord,
+    JobEvent,
+    JobRecord,
+    JobStatus,
+    Reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +116,12 @@ class Delivery:
         return None
 
     async def _result_extra(self, job: JobRecord) -> dict[str, Any]:
-        """What a platform needs to know of the chat's settings to show a result (its format)."""
+        """What a platform needs to know to show a result: its idempotency key, the chat's format."""
+        extra: dict[str, Any] = {DELIVERY_KEY: result_key(job.id)}
         if self._chat_settings is None:
-            return {}
+            return extra
         chosen = (await self._chat_settings(job.chat_id)).get(FORMAT)
-        return {FORMAT: str(chosen)} if chosen else {}
+        return (extra | {FORMAT: str(chosen)}) if chosen else extra
 
     async def _retry_later(self, job: JobRecord, platform: Platform, exc: DeliveryFailed) -> float | None:
         """The delay before the next try of a result the platform refused for now, or None after
@@ -173,7 +184,12 @@ class Delivery:
 
     async def notify_failure(self, job: JobRecord, platform: Platform) -> float | None:
         """Tell the user why the job failed; a delay when the platform asks for a retry."""
-        reply = Reply(text=job.user_message or _(UNEXPECTED), generation_id=job.generation_id, is_error=True)
+        reply = Reply(
+            text=job.user_message or _(UNEXPECTED),
+            generation_id=job.generation_id,
+            is_error=True,
+            extra={DELIVERY_KEY: failure_key(job.id)},
+        )
         try:
             message_ids = await platform.send(job.target, reply)
         except DeliveryFailed as exc:
@@ -195,6 +211,16 @@ class Delivery:
             await platform.event(job.target, job.id, event)
         except DeliveryFailed as exc:  # progress is best effort; the result is what matters
             log.info("progress for job %s not shown: %s", job.id, exc)
+
+
+def result_key(job_id: int) -> str:
+    """The idempotency key of a job's result (``Reply.extra[DELIVERY_KEY]``): the same in every process."""
+    return f"job-{job_id}"
+
+
+def failure_key(job_id: int) -> str:
+    """The idempotency key of a job's failure notice."""
+    return f"job-{job_id}-f"
 
 
 def _title(payload: Mapping[str, Any]) -> str | None:

@@ -11,6 +11,13 @@ DMs), there is no channel to fall back to: the answer fails (``DeliveryFailed``)
 dropped; Discord allows such an interaction 5 follow-ups, which a result (one message of at most 10
 images within the upload limit) does not reach.
 
+A reply keyed by the core (``Reply.extra[DELIVERY_KEY]``: a job's result or failure notice) is
+posted in a channel with a nonce per message (:mod:`.nonces`) and ``enforce_nonce``: sent again by a process
+restarted after a kill between Discord's answer and the delivery record, within Discord's few-minute
+nonce window, it finds the message already made instead of posting a copy; for the same reason its
+status message is deleted rather than edited into the result. Edits of an interaction's original
+response are idempotent anyway; its webhook follow-ups take no nonce (a resend may repeat them).
+
 Discord's errors arrive as ``DeliveryFailed`` (see :mod:`.discord_errors`); on a 403 (missing
 permissions) the invoker is told why, privately, while the interaction still allows it.
 """
@@ -29,11 +36,12 @@ from bot.core import i18n
 from bot.core.errors import DeliveryFailed
 from bot.core.i18n import N_, _
 from bot.core.ports import Clock
-from bot.core.types import Done, Failed, GenerationRecord, JobEvent, Reply, Target
+from bot.core.types import DELIVERY_KEY, Done, Failed, GenerationRecord, JobEvent, Reply, Target
 from bot.platforms.discord import files as discord_files
 from bot.platforms.discord import http, render
 from bot.platforms.discord.errors import MISSING_PERMISSIONS, attempt, call, forbidden, gone
 from bot.platforms.discord.locales import locale_of
+from bot.platforms.discord.nonces import nonced as _nonced
 from bot.platforms.discord.views import result_view
 
 log = logging.getLogger(__name__)
@@ -199,16 +207,23 @@ class DiscordDelivery:
         reference = _reference(target)
         mention = f"<@{target.user_id}> " if target.extra.get("token") and target.user_id.isdigit() else ""
         mentions = discord.AllowedMentions(users=True, replied_user=True, everyone=False, roles=False)
+        delivery_key = reply.extra.get(DELIVERY_KEY)
+        keyed = isinstance(delivery_key, str) and bool(delivery_key)
         if not reply.images:
             if status is not None:
                 await attempt(status.delete())
             ids = []
-            for piece in render.split_text(mention + render.text_of(reply)):
-                sent = await call(channel.send(piece, **_replying(reference, mentions)))
+            for index, piece in enumerate(render.split_text(mention + render.text_of(reply))):
+                sent = await call(
+                    channel.send(piece, **_replying(reference, mentions) | _nonced(delivery_key, index))
+                )
                 ids.append(str(sent.id))
             return ids
         files, groups, embed, view = await self._result_parts(target, reply)
         self._shown[key] = Shown(DELIVERED, "")
+        if keyed and status is not None:  # not edited into the result: a resend must find no copy
+            await attempt(status.delete())
+            status = None
         ids = []
         for index, group in enumerate(groups):
             chunk = discord_files.to_files([files[i] for i in group])
@@ -227,7 +242,7 @@ class DiscordDelivery:
                     options["reference"] = reference
             if last and view is not None:
                 options["view"] = view
-            sent = await call(channel.send(content, **options))
+            sent = await call(channel.send(content, **options | _nonced(delivery_key, index)))
             ids.append(str(sent.id))
         return ids
 

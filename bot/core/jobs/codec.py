@@ -90,7 +90,9 @@ def _image(data: Mapping[str, Any]) -> int | None:
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
-    """A reply as a message for another replica (images by their stored files: a shared volume)."""
+    """A reply as a message for another replica (images by their stored files: a shared volume; its
+    ``extra``'s plain values, such as the chat's format and the delivery key, and whether it is a
+    spoiler go too)."""
     return {
         "text": reply.text,
         "images": [image.to_json() for image in reply.images],
@@ -98,6 +100,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "actions": [action.value for action in reply.actions],
         "notes": list(reply.notes),
         "is_error": reply.is_error,
+        "extra": {k: v for k, v in reply.extra.items() if isinstance(v, str | int | float | bool)},
+        "spoiler": reply.spoiler,
     }
 
 
@@ -109,4 +113,13 @@ def reply_from_json(data: Mapping[str, Any]) -> Reply:
         actions=tuple(Action(action) for action in data.get("actions") or ()),
         notes=tuple(str(note) for note in data.get("notes") or ()),
         is_error=bool(data.get("is_error")),
+        extra=_scalars(data.get("extra")),
+        spoiler=data.get("spoiler") is True,
     )
+
+
+def _scalars(value: object) -> dict[str, Any]:
+    """A reply's ``extra`` as it came over the bus: string keys with plain values only."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str | int | float | bool)}

@@ -23,7 +23,7 @@ from bot.core.content.policy import (
     shown_as_spoiler,
 )
 from bot.core.errors import Refused
-from bot.core.types import GenerationResult, Image, JobStatus, StoredImage
+from bot.core.types import GenerationResult, Image, JobStatus, Reply, StoredImage
 from bot.providers._http.client import make_client
 from bot.providers.settings import DiffusionSettings
 from bot.providers.stability import create
@@ -68,6 +68,13 @@ async def harness(db_url: str, tmp_path: Path, fake: FakeStability) -> AsyncIter
             yield Harness(easel, platform, clock, tmp_path / "media", providers)
     finally:
         await client.aclose()
+
+
+async def flagged_under_off(harness: Harness, fake: FakeStability) -> Reply:
+    """A flagged lighthouse made under /settings policy off (sent hidden)."""
+    await harness.say("/settings policy off", is_admin=True)
+    fake.filter_next()
+    return await harness.last("/imagine a lighthouse")
 
 
 async def test_under_safe_a_flagged_result_is_refused(harness: Harness, fake: FakeStability) -> None:
@@ -181,9 +188,7 @@ def test_shown_as_spoiler_reads_the_stored_flag() -> None:
 
 async def test_an_upscale_of_a_flagged_image_is_hidden_too(harness: Harness, fake: FakeStability) -> None:
     """Policy off: the upscaled blurred picture (Lanczos: its own pixels) goes out as a spoiler."""
-    await harness.say("/settings policy off", is_admin=True)
-    fake.filter_next()
-    first = await harness.last("/imagine a lighthouse")
+    first = await flagged_under_off(harness, fake)
     up = await harness.last(f"/upscale #{first.generation_id}")
     assert up.images and up.spoiler and up.generation_id is not None
     assert "It was made from a picture its provider flagged; it is shown blurred." in up.notes
@@ -195,9 +200,7 @@ async def test_an_upscale_of_a_flagged_image_is_refused_once_the_chat_is_safe(
     harness: Harness, fake: FakeStability
 ) -> None:
     """Made under off, upscaled after /settings policy safe: refused, and the refusal says why."""
-    await harness.say("/settings policy off", is_admin=True)
-    fake.filter_next()
-    first = await harness.last("/imagine a lighthouse")
+    first = await flagged_under_off(harness, fake)
     await harness.say("/settings policy safe", is_admin=True)
     up = await harness.last(f"/upscale #{first.generation_id}")
     assert up.is_error and not up.images and "made from one its provider flagged" in up.text
@@ -221,9 +224,7 @@ def test_a_generation_records_how_it_was_shown() -> None:
 
 async def test_an_edit_of_a_flagged_image_is_hidden_too(harness: Harness, fake: FakeStability) -> None:
     """Policy off: an edit that starts from the blurred picture goes out as a spoiler, flagged."""
-    await harness.say("/settings policy off", is_admin=True)
-    fake.filter_next()
-    first = await harness.last("/imagine a lighthouse")
+    first = await flagged_under_off(harness, fake)
     edit = await harness.last(f"/edit #{first.generation_id} make it warmer")
     assert edit.images and edit.spoiler and edit.generation_id is not None
     record = await harness.easel.history.get_generation(generation_id=edit.generation_id)
@@ -234,9 +235,7 @@ async def test_a_variation_of_a_flagged_image_is_refused_once_the_chat_is_safe(
     harness: Harness, fake: FakeStability
 ) -> None:
     """Made under off, varied after /settings policy safe: refused, and the refusal says why."""
-    await harness.say("/settings policy off", is_admin=True)
-    fake.filter_next()
-    first = await harness.last("/imagine a lighthouse")
+    first = await flagged_under_off(harness, fake)
     await harness.say("/settings policy safe", is_admin=True)
     vary = await harness.last(f"/vary #{first.generation_id}")
     assert vary.is_error and not vary.images and "made from one its provider flagged" in vary.text

@@ -4,42 +4,13 @@ the fake holds a localized name to the rules of its command's type, as Discord d
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
-import aiohttp
-import pytest
-
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.discord_harness import RunningDiscord, running_discord
-from tests.fakes.discord_world import APP_ID, TOKEN
+from tests.fakes.discord_harness import RunningDiscord
+from tests.platforms.test_discord_option_names import bot, dc, put_commands, synced
+
+__all__ = ["bot", "dc"]  # the fixtures, used by name
 
 MESSAGE = 3
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[RunningDiscord]:
-    async with running_discord(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'easel.sqlite3'}") as running:
-        yield running
-
-
-@pytest.fixture
-async def dc() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
-
-
-def synced(bot: RunningDiscord) -> dict[str, dict[str, Any]]:
-    return {c["name"]: c for scope in bot.dc.commands.values() for c in scope}
-
-
-async def put_commands(body: list[dict[str, Any]], dc: FakeDiscord) -> tuple[int, Any]:
-    url = f"{dc.api_base_url}/applications/{APP_ID}/commands"
-    headers = {"Content-Type": "application/json", "Authorization": f"Bot {TOKEN}"}
-    async with aiohttp.ClientSession() as http, http.put(url, data=json.dumps(body), headers=headers) as resp:
-        return resp.status, await resp.json()
 
 
 async def test_edit_image_is_named_in_german_and_spanish(bot: RunningDiscord) -> None:

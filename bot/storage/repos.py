@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
-    Select,
     Table,
     bindparam,
     delete,
-    exists,
     insert,
     select,
     update,
@@ -24,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.types import GenerationKind, GenerationRecord, GenerationStatus, JobStatus, StoredImage
 from bot.storage.common import row_id, rowcount, storage_errors
+from bot.storage.generation_rows import image_rows, last_generation_query, record, stored_image
 from bot.storage.job_repo import move_statement
 from bot.storage.tables import ChatRow, GenerationRow, ImageRow, JobRow, ShownMessageRow, UserRow
 from bot.storage.usage_repo import UsageQueries
@@ -39,77 +37,6 @@ _NAME_JOBS_GENERATION = update(_JOBS).where(_JOBS.c.id == bindparam("b_job_id"))
 _UPDATE_GENERATION = update(_GENERATIONS).where(_GENERATIONS.c.id == bindparam("b_generation_id"))
 """Executed with the generation id and the columns to set (the SET clause comes from their names)."""
 _ADD_IMAGES = insert(_IMAGES)
-
-
-def _image_rows(generation_id: int, images: Sequence[StoredImage], now: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": image.id,
-            "generation_id": generation_id,
-            "position": position,
-            "path": str(image.path),
-            "mime": image.mime,
-            "sha256": image.sha256,
-            "size_bytes": image.size_bytes,
-            "width": image.width,
-            "height": image.height,
-            "seed": image.seed,
-            "created_at": now,
-        }
-        for position, image in enumerate(images)
-    ]
-
-
-def _stored_image(row: ImageRow) -> StoredImage:
-    return StoredImage(
-        id=row.id,
-        path=Path(row.path),
-        mime=row.mime,
-        sha256=row.sha256,
-        size_bytes=row.size_bytes,
-        width=row.width,
-        height=row.height,
-        seed=row.seed,
-    )
-
-
-def _record(row: GenerationRow) -> GenerationRecord:
-    return GenerationRecord(
-        id=row.id,
-        chat_id=row.chat_id,
-        user_id=row.user_id,
-        kind=GenerationKind(row.kind),
-        status=GenerationStatus(row.status),
-        prompt=row.prompt,
-        negative=row.negative,
-        params=dict(row.params or {}),
-        provider=row.provider,
-        model=row.model,
-        parent_id=row.parent_id,
-        error=row.error,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        images=tuple(_stored_image(image) for image in row.images),
-        hidden=row.hidden,
-        hidden_by_admin=row.hidden_by_admin,
-    )
-
-
-def last_generation_query(chat_id: int) -> Select[GenerationRow]:
-    """The chat's newest done generation with an image, not hidden: a backward scan of (chat_id,
-    status, id)."""
-    has_images = exists().where(ImageRow.generation_id == GenerationRow.id)
-    return (
-        select(GenerationRow)
-        .where(
-            GenerationRow.chat_id == chat_id,
-            GenerationRow.status == GenerationStatus.DONE.value,
-            GenerationRow.hidden.is_(False),
-            has_images,
-        )
-        .order_by(GenerationRow.id.desc())
-        .limit(1)
-    )
 
 
 class SqlHistoryStore(UsageQueries):
@@ -275,7 +202,7 @@ class SqlHistoryStore(UsageQueries):
             async with self._engine.begin() as conn:
                 generation_id = int((await conn.execute(_CREATE_GENERATION, values)).scalar_one())
                 if images:
-                    await conn.execute(_ADD_IMAGES, _image_rows(generation_id, images, now))
+                    await conn.execute(_ADD_IMAGES, image_rows(generation_id, images, now))
                 if job_id is not None and status == GenerationStatus.DONE:
                     stmt, move = move_statement(
                         JobStatus.GENERATED, job_id=job_id, now=now, owner=owner, generation_id=generation_id
@@ -317,14 +244,14 @@ class SqlHistoryStore(UsageQueries):
         with storage_errors("read the generation"):
             async with self._sessions() as session:
                 row = (await session.execute(stmt)).unique().scalar_one_or_none()
-        return None if row is None else _record(row)
+        return None if row is None else record(row)
 
     async def last_generation(self, *, chat_id: int) -> GenerationRecord | None:
         stmt = last_generation_query(chat_id).options(joinedload(GenerationRow.images))
         with storage_errors("read the last generation"):
             async with self._sessions() as session:
                 row = (await session.execute(stmt)).unique().scalar_one_or_none()
-        return None if row is None else _record(row)
+        return None if row is None else record(row)
 
     async def list_generations(
         self, *, chat_id: int | None = None, limit: int = 10, offset: int = 0, include_hidden: bool = False
@@ -338,7 +265,7 @@ class SqlHistoryStore(UsageQueries):
         with storage_errors("list the generations"):
             async with self._sessions() as session:
                 rows = (await session.execute(stmt)).unique().scalars().all()
-        return [_record(row) for row in rows]
+        return [record(row) for row in rows]
 
     async def set_hidden(self, *, generation_id: int, hidden: bool, by_admin: bool = False) -> None:
         """Hide the generation (or show it again), in one statement: an admin's hide marks it
@@ -385,7 +312,7 @@ class SqlHistoryStore(UsageQueries):
                     raise NotFound(f"generation {generation_id} does not exist")
                 if (await session.execute(delivering.limit(1))).first() is not None:
                     raise InvalidInput(f"generation {generation_id} is still being delivered")
-                stored = [_stored_image(row) for row in (await session.execute(images)).scalars()]
+                stored = [stored_image(row) for row in (await session.execute(images)).scalars()]
                 # explicit, not left to the foreign keys' ON DELETE: the same on any database
                 await session.execute(
                     update(GenerationRow)

@@ -16,7 +16,8 @@ from bot.core.errors import NotFound, StorageError
 from bot.core.ports import HistoryStore
 from bot.core.types import GenerationKind, GenerationStatus, StoredImage
 from bot.storage.db import make_engine
-from bot.storage.repos import SqlHistoryStore, last_generation_query
+from bot.storage.generation_rows import last_generation_query
+from bot.storage.repos import SqlHistoryStore
 from bot.storage.tables import GenerationRow, UserRow
 from tests.storage.conftest import NOW
 
